@@ -1,0 +1,509 @@
+//! The HTTP client: one place that sends requests to Lumos, classifies answers and retries.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::Retryable;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION};
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::catalog::{Catalog, Operation};
+use crate::error::{Error, ValidationDetail};
+use crate::params::{self, PreparedRequest};
+use crate::retry::{Pacer, RetryPolicy, retry_after};
+use crate::token::ApiToken;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.lumos.com";
+const SNIPPET_LEN: usize = 200;
+
+/// Per-call choices.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallOptions {
+    /// Retry POST/PATCH on 5xx and timeouts too. Off by default: repeating e.g. an access
+    /// request creation would file a duplicate.
+    pub retry_non_idempotent: bool,
+}
+
+/// A Lumos answer: the HTTP status and the decoded body (`null` for an empty body, a string
+/// for `text/plain`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub body: Value,
+}
+
+pub struct ClientBuilder {
+    base_url: String,
+    token: Option<ApiToken>,
+    connect_timeout: Duration,
+    timeout: Duration,
+    retry: RetryPolicy,
+    page_concurrency: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            token: None,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            page_concurrency: 4,
+        }
+    }
+}
+
+impl ClientBuilder {
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+    pub fn token(mut self, token: ApiToken) -> Self {
+        self.token = Some(token);
+        self
+    }
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+    /// Whole-request timeout (connect + send + read the body).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+    /// How many pages [`Client::paginate`] fetches at once once it knows the page count.
+    pub fn page_concurrency(mut self, n: usize) -> Self {
+        self.page_concurrency = n.max(1);
+        self
+    }
+
+    pub fn build(self) -> Result<Client, Error> {
+        let base = check_base_url(&self.base_url)?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("lumosflow/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
+            // The token must only ever reach its own host: never follow a redirect.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url: base.as_str().trim_end_matches('/').to_owned(),
+                token: self.token,
+                timeout: self.timeout,
+                retry: self.retry,
+                page_concurrency: self.page_concurrency,
+                pacer: Pacer::default(),
+            }),
+        })
+    }
+}
+
+/// https anywhere; plain http only to this machine (the simulator).
+fn check_base_url(raw: &str) -> Result<Url, Error> {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| Error::Config(format!("'{raw}' is not a valid URL: {e}")))?;
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(Error::Config(format!(
+            "base URL '{raw}' must not carry credentials, a query or a fragment"
+        )));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(Error::Config(format!(
+            "refusing plain http to {}: the token would travel unencrypted (http is allowed only to localhost)",
+            url.host_str().unwrap_or("?")
+        ))),
+        other => Err(Error::Config(format!(
+            "unsupported URL scheme '{other}' (use https)"
+        ))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    token: Option<ApiToken>,
+    timeout: Duration,
+    retry: RetryPolicy,
+    page_concurrency: usize,
+    pacer: Pacer,
+}
+
+/// A Lumos API client. Cheap to clone; clones share connections and rate-limit pacing.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("token", &self.inner.token)
+            .finish()
+    }
+}
+
+impl Client {
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    pub fn catalog(&self) -> &'static Catalog {
+        Catalog::lumos()
+    }
+
+    pub(crate) fn page_concurrency(&self) -> usize {
+        self.inner.page_concurrency
+    }
+
+    /// Look an operation up by the spec's id or its alias.
+    pub fn operation(&self, name: &str) -> Result<&'static Operation, Error> {
+        let catalog = self.catalog();
+        catalog.get(name).ok_or_else(|| Error::UnknownOperation {
+            name: name.to_owned(),
+            suggestions: catalog
+                .suggest(name)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+
+    /// Validate parameters without sending anything (for dry runs and editors).
+    pub fn prepare(
+        &self,
+        name: &str,
+        params: &Map<String, Value>,
+    ) -> Result<(&'static Operation, PreparedRequest), Error> {
+        let op = self.operation(name)?;
+        let req = params::prepare(op, params).map_err(|problems| Error::InvalidInput {
+            operation: op.name().to_owned(),
+            problems,
+        })?;
+        Ok((op, req))
+    }
+
+    /// Call any operation and return its decoded body.
+    pub async fn call(
+        &self,
+        name: &str,
+        params: &Map<String, Value>,
+        body: Option<&Value>,
+    ) -> Result<Value, Error> {
+        Ok(self
+            .call_with(name, params, body, CallOptions::default())
+            .await?
+            .body)
+    }
+
+    /// Call any operation and decode the body into `T`.
+    pub async fn call_as<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        params: &Map<String, Value>,
+    ) -> Result<T, Error> {
+        let value = self.call(name, params, None).await?;
+        decode(name, value)
+    }
+
+    /// The identity behind the token (`GET /users/current`): how a token is verified.
+    pub async fn current_user(&self) -> Result<crate::models::User, Error> {
+        self.call_as("currentUser", &Map::new()).await
+    }
+
+    pub async fn call_with(
+        &self,
+        name: &str,
+        params: &Map<String, Value>,
+        body: Option<&Value>,
+        opts: CallOptions,
+    ) -> Result<Response, Error> {
+        let (op, req) = self.prepare(name, params)?;
+        if body.is_none() && op.body.as_ref().is_some_and(|b| b.required) {
+            return Err(Error::InvalidInput {
+                operation: op.name().to_owned(),
+                problems: vec![crate::params::ParamProblem {
+                    param: "body".to_owned(),
+                    location: "body",
+                    kind: crate::params::ProblemKind::Missing,
+                    message: format!(
+                        "{} needs a JSON body ({})",
+                        op.name(),
+                        op.body
+                            .as_ref()
+                            .and_then(|b| b.schema.clone())
+                            .unwrap_or_else(|| "object".to_owned())
+                    ),
+                }],
+            });
+        }
+        self.execute(op, &req, body, opts).await
+    }
+
+    /// Send a prepared request with retries.
+    pub async fn execute(
+        &self,
+        op: &Operation,
+        req: &PreparedRequest,
+        body: Option<&Value>,
+        opts: CallOptions,
+    ) -> Result<Response, Error> {
+        let url = format!("{}{}", self.inner.base_url, req.path_and_query());
+        let method = Method::from_bytes(op.method.as_bytes())
+            .map_err(|_| Error::Config(format!("bad method {} in catalog", op.method)))?;
+        let repeatable = op.is_idempotent() || opts.retry_non_idempotent;
+        let policy = &self.inner.retry;
+        let started = Instant::now();
+        let result = (|| self.attempt(op, method.clone(), &url, body))
+            .retry(policy.backoff())
+            .sleep(tokio::time::sleep)
+            // A 429 or a refused connection means Lumos did not act on the request, so even a
+            // POST may be sent again; other failures only for idempotent calls.
+            .when(|e| match e {
+                Error::RateLimited { .. } => true,
+                Error::Connect { .. } => true,
+                e => repeatable && e.is_transient(),
+            })
+            .adjust(|e, next| match e {
+                Error::RateLimited { retry_after: Some(wait) } => {
+                    next.and_then(|_| (*wait <= policy.max_retry_after).then_some(*wait))
+                }
+                _ => next,
+            })
+            .notify(|e, wait| {
+                tracing::warn!(operation = op.name(), error = %e, wait_ms = wait.as_millis() as u64, "retrying Lumos call");
+            })
+            .await;
+        tracing::debug!(
+            operation = op.name(),
+            status = result
+                .as_ref()
+                .map(|r| r.status)
+                .ok()
+                .or_else(|| result.as_ref().err().and_then(Error::status)),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Lumos call"
+        );
+        result
+    }
+
+    async fn attempt(
+        &self,
+        op: &Operation,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Response, Error> {
+        self.inner.pacer.wait().await;
+        let mut rb = self
+            .inner
+            .http
+            .request(method, url)
+            .header(ACCEPT, "application/json");
+        if let Some(token) = &self.inner.token {
+            rb = rb.bearer_auth(token.expose());
+        }
+        if let Some(body) = body {
+            let json_ok = op
+                .body
+                .as_ref()
+                .is_none_or(|b| b.content_types.iter().any(|c| c == "application/json"));
+            rb = if json_ok {
+                rb.json(body)
+            } else {
+                rb.multipart(to_multipart(body))
+            };
+        }
+        let resp = rb.send().await.map_err(|e| self.transport_error(e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        self.inner.pacer.observe(&headers).await;
+        if resp.status().is_redirection() {
+            let location = headers
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("?")
+                .to_owned();
+            return Err(Error::Redirect { location });
+        }
+        let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
+        self.classify(status, &headers, &bytes).await
+    }
+
+    async fn classify(
+        &self,
+        status: u16,
+        headers: &HeaderMap,
+        bytes: &[u8],
+    ) -> Result<Response, Error> {
+        if (200..300).contains(&status) {
+            let body = if bytes.iter().all(u8::is_ascii_whitespace) {
+                Value::Null
+            } else if is_text_plain(headers) {
+                Value::String(String::from_utf8_lossy(bytes).into_owned())
+            } else {
+                serde_json::from_slice(bytes).map_err(|_| Error::Malformed {
+                    status,
+                    snippet: self.snippet(bytes),
+                })?
+            };
+            return Ok(Response { status, body });
+        }
+        let detail = self.detail(bytes);
+        let text = || detail.to_string();
+        Err(match status {
+            401 => Error::Unauthorized { detail: text() },
+            403 => Error::Forbidden { detail: text() },
+            404 => Error::NotFound { detail: text() },
+            409 => Error::Conflict { detail: text() },
+            422 => Error::Unprocessable { detail },
+            429 => {
+                let wait = retry_after(headers);
+                if let Some(w) = wait {
+                    self.inner.pacer.hold_for(w).await;
+                }
+                Error::RateLimited { retry_after: wait }
+            }
+            500..=599 => Error::Server {
+                status,
+                detail: text(),
+            },
+            _ => Error::Http {
+                status,
+                detail: text(),
+            },
+        })
+    }
+
+    /// FastAPI's `detail` (string or list), else the first bytes of the body.
+    fn detail(&self, bytes: &[u8]) -> ValidationDetail {
+        #[derive(serde::Deserialize)]
+        struct Envelope {
+            detail: ValidationDetail,
+        }
+        match serde_json::from_slice::<Envelope>(bytes) {
+            Ok(env) => env.detail,
+            Err(_) if bytes.is_empty() => ValidationDetail::Message("(no details)".to_owned()),
+            Err(_) => ValidationDetail::Message(self.snippet(bytes)),
+        }
+    }
+
+    fn snippet(&self, bytes: &[u8]) -> String {
+        let text = String::from_utf8_lossy(bytes);
+        let mut s: String = text.chars().take(SNIPPET_LEN).collect();
+        if text.chars().count() > SNIPPET_LEN {
+            s.push('…');
+        }
+        let s = s.replace(['\n', '\r'], " ");
+        match &self.inner.token {
+            Some(t) => t.redact(&s),
+            None => s,
+        }
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return Error::Timeout(self.inner.timeout);
+        }
+        // The innermost cause ("Connection refused", "dns error") is what an admin can act on.
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            reason = s.to_string();
+            source = s.source();
+        }
+        let reason = match &self.inner.token {
+            Some(t) => t.redact(&reason),
+            None => reason,
+        };
+        Error::Connect {
+            url: self.inner.base_url.clone(),
+            reason,
+        }
+    }
+}
+
+fn is_text_plain(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/"))
+}
+
+/// Multipart endpoints (the Knowledge API) take form fields; arrays repeat the field.
+fn to_multipart(body: &Value) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new();
+    if let Value::Object(map) = body {
+        for (k, v) in map {
+            let values = match v {
+                Value::Array(items) => items.clone(),
+                Value::Null => vec![],
+                other => vec![other.clone()],
+            };
+            for item in values {
+                let text = item
+                    .as_str()
+                    .map_or_else(|| item.to_string(), str::to_owned);
+                form = form.text(k.clone(), text);
+            }
+        }
+    }
+    form
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(operation: &str, value: Value) -> Result<T, Error> {
+    serde_json::from_value(value).map_err(|e| Error::Decode {
+        operation: operation.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_rules() {
+        assert!(check_base_url("https://api.lumos.com").is_ok());
+        assert!(check_base_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_base_url("http://localhost:1").is_ok());
+        assert!(check_base_url("http://[::1]:1").is_ok());
+        let err = check_base_url("http://api.lumos.com")
+            .expect_err("plain http")
+            .to_string();
+        assert!(err.contains("unencrypted"), "{err}");
+        assert!(check_base_url("ftp://x").is_err());
+        assert!(check_base_url("https://user:pw@x").is_err());
+        assert!(check_base_url("not a url").is_err());
+    }
+}

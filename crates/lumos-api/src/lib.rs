@@ -1,0 +1,23 @@
+//! Client for the Lumos REST API.
+//!
+//! - [`ApiToken`]: a validated `lsk_…` token that never prints itself.
+//! - [`catalog`]: every operation of the official API (86), with parameter rules.
+//! - [`Client`]: generic [`Client::call`] on any operation, typed helpers, pagination
+//!   streams, retries that honour `Retry-After`, and pacing on `x-ratelimit-*`.
+//! - [`models`]: typed shapes for what a service desk reads.
+
+pub mod catalog;
+mod client;
+mod error;
+pub mod models;
+mod paginate;
+pub mod params;
+mod retry;
+mod token;
+
+pub use catalog::{Catalog, Operation, Pagination, Param, ParamKind};
+pub use client::{CallOptions, Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use error::{Error, ValidationDetail};
+pub use params::{ParamProblem, PreparedRequest, ProblemKind};
+pub use retry::RetryPolicy;
+pub use token::{ApiToken, TokenError};
