@@ -1,0 +1,204 @@
+use std::time::{Duration, Instant};
+
+use lumos_api::{Client, Error, ValidationDetail};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::{TOKEN, client, params, token};
+
+async fn answer(status: u16, body: serde_json::Value) -> Error {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/users/current"))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .mount(&server)
+        .await;
+    client(&server)
+        .call("currentUser", &params(json!({})), None)
+        .await
+        .expect_err("error status")
+}
+
+#[tokio::test]
+async fn each_status_has_its_own_error() {
+    let e = answer(401, json!({"detail": "Invalid token"})).await;
+    assert!(matches!(e, Error::Unauthorized { .. }));
+    assert_eq!(
+        e.to_string(),
+        "Lumos rejected the API token (401 Unauthorized): Invalid token"
+    );
+    assert!(matches!(
+        answer(403, json!({"detail": "no"})).await,
+        Error::Forbidden { .. }
+    ));
+    assert!(matches!(
+        answer(404, json!({"detail": "Not Found"})).await,
+        Error::NotFound { .. }
+    ));
+    assert!(matches!(
+        answer(409, json!({"detail": "done"})).await,
+        Error::Conflict { .. }
+    ));
+    assert!(matches!(
+        answer(400, json!({"detail": "bad"})).await,
+        Error::Http { status: 400, .. }
+    ));
+
+    let e = answer(422, json!({"detail": [{"loc": ["query", "size"], "msg": "too big", "type": "less_than_equal"}]})).await;
+    match &e {
+        Error::Unprocessable {
+            detail: ValidationDetail::Fields(f),
+        } => assert_eq!(f[0].kind, "less_than_equal"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(e.to_string().contains("query.size: too big"), "{e}");
+    let e = answer(422, json!({"detail": "sync_type missing"})).await;
+    assert!(matches!(
+        e,
+        Error::Unprocessable {
+            detail: ValidationDetail::Message(_)
+        }
+    ));
+
+    let e = answer(500, json!({"detail": "boom"})).await;
+    assert!(matches!(e, Error::Server { status: 500, .. }));
+}
+
+#[tokio::test]
+async fn malformed_json_shows_a_redacted_snippet() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/users/current"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(format!("<html>{TOKEN} oops"), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let e = client(&server)
+        .call("currentUser", &params(json!({})), None)
+        .await
+        .expect_err("malformed");
+    let msg = e.to_string();
+    assert!(matches!(e, Error::Malformed { status: 200, .. }));
+    assert!(msg.contains("<html>lsk_…1234 oops"), "{msg}");
+    assert!(!msg.contains(TOKEN));
+    assert!(!format!("{e:?}").contains(TOKEN));
+}
+
+#[tokio::test]
+async fn timeout_and_connection_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let c = Client::builder()
+        .base_url(server.uri())
+        .token(token())
+        .timeout(Duration::from_millis(200))
+        .retry(lumos_api::RetryPolicy::none())
+        .build()
+        .expect("client");
+    let e = c
+        .call("currentUser", &params(json!({})), None)
+        .await
+        .expect_err("timeout");
+    assert!(matches!(e, Error::Timeout(_)), "{e:?}");
+
+    // A port that nothing listens on: bind, learn the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let c = Client::builder()
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .token(token())
+        .retry(lumos_api::RetryPolicy::none())
+        .build()
+        .expect("client");
+    let e = c
+        .call("currentUser", &params(json!({})), None)
+        .await
+        .expect_err("refused");
+    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+    assert!(e.to_string().contains("cannot reach Lumos"), "{e}");
+}
+
+#[tokio::test]
+async fn rate_limit_waits_for_retry_after_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/users/current"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({"detail": "slow down"})),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/users/current"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "u1"})))
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let body = client(&server)
+        .call("currentUser", &params(json!({})), None)
+        .await
+        .expect("succeeds after wait");
+    assert_eq!(body["id"], "u1");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited only {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn post_is_not_retried_on_503_but_get_is() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/appstore/access_request"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"detail": "unavailable"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/users/current"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/users/current"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "u1"})))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let e = c
+        .call(
+            "createAccessRequest",
+            &params(json!({})),
+            Some(&json!({"app_id": "a"})),
+        )
+        .await
+        .expect_err("503 is final for a POST");
+    assert!(matches!(e, Error::Server { status: 503, .. }));
+    let ok = c
+        .call("currentUser", &params(json!({})), None)
+        .await
+        .expect("GET retried through two 503s");
+    assert_eq!(ok["id"], "u1");
+}
+
+#[tokio::test]
+async fn debug_of_client_never_shows_the_token() {
+    let server = MockServer::start().await;
+    let c = client(&server);
+    let shown = format!("{c:?}");
+    assert!(shown.contains("lsk_…1234"), "{shown}");
+    assert!(!shown.contains(TOKEN));
+}

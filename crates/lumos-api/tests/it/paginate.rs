@@ -1,0 +1,173 @@
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::{client, params};
+
+fn page(
+    ids: std::ops::Range<u32>,
+    total: Value,
+    page: u32,
+    size: u32,
+    pages: Value,
+) -> ResponseTemplate {
+    let items: Vec<Value> = ids.map(|i| json!({"id": format!("u{i}")})).collect();
+    ResponseTemplate::new(200).set_body_json(
+        json!({"items": items, "total": total, "page": page, "size": size, "pages": pages}),
+    )
+}
+
+async fn ids(server: &MockServer, p: Value) -> Vec<String> {
+    let items: Vec<_> = client(server)
+        .paginate("listUsers", &params(p))
+        .collect()
+        .await;
+    items
+        .into_iter()
+        .map(|r| {
+            r.expect("item")["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn mount_page(server: &MockServer, n: u32, t: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path("/users"))
+        .and(query_param("page", n.to_string()))
+        .respond_with(t)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn prefetched_pages_come_out_in_order() {
+    let server = MockServer::start().await;
+    mount_page(&server, 1, page(0..2, json!(7), 1, 2, json!(4))).await;
+    // Page 2 is the slowest, so an unordered walk would yield pages 3 and 4 first.
+    mount_page(
+        &server,
+        2,
+        page(2..4, json!(7), 2, 2, json!(4)).set_delay(Duration::from_millis(300)),
+    )
+    .await;
+    mount_page(&server, 3, page(4..6, json!(7), 3, 2, json!(4))).await;
+    mount_page(&server, 4, page(6..7, json!(7), 4, 2, json!(4))).await;
+    let got = ids(&server, json!({"size": 2})).await;
+    assert_eq!(got, (0..7).map(|i| format!("u{i}")).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn stops_at_pages() {
+    let server = MockServer::start().await;
+    mount_page(&server, 1, page(0..2, json!(4), 1, 2, json!(2))).await;
+    mount_page(&server, 2, page(2..4, json!(4), 2, 2, json!(2))).await;
+    // Lumos would never send this; it proves the walk stops at `pages`.
+    mount_page(&server, 3, page(9..10, json!(4), 3, 2, json!(2))).await;
+    assert_eq!(
+        ids(&server, json!({"size": 2})).await,
+        ["u0", "u1", "u2", "u3"]
+    );
+}
+
+#[tokio::test]
+async fn stops_at_total_when_pages_is_missing() {
+    let server = MockServer::start().await;
+    mount_page(&server, 1, page(0..2, json!(3), 1, 2, Value::Null)).await;
+    mount_page(&server, 2, page(2..3, json!(3), 2, 2, Value::Null)).await;
+    mount_page(&server, 3, page(9..10, json!(3), 3, 2, Value::Null)).await;
+    assert_eq!(ids(&server, json!({"size": 2})).await, ["u0", "u1", "u2"]);
+}
+
+#[tokio::test]
+async fn stops_on_an_empty_page() {
+    let server = MockServer::start().await;
+    mount_page(&server, 1, page(0..2, json!(10), 1, 2, json!(5))).await;
+    mount_page(&server, 2, page(0..0, json!(10), 2, 2, json!(5))).await;
+    mount_page(&server, 3, page(5..7, json!(10), 3, 2, json!(5))).await;
+    mount_page(&server, 4, page(7..9, json!(10), 4, 2, json!(5))).await;
+    mount_page(&server, 5, page(9..10, json!(10), 5, 2, json!(5))).await;
+    assert_eq!(ids(&server, json!({"size": 2})).await, ["u0", "u1"]);
+}
+
+#[tokio::test]
+async fn survives_null_total_by_walking_until_a_short_page() {
+    let server = MockServer::start().await;
+    mount_page(&server, 1, page(0..2, Value::Null, 1, 2, Value::Null)).await;
+    mount_page(&server, 2, page(2..4, Value::Null, 2, 2, Value::Null)).await;
+    mount_page(&server, 3, page(4..5, Value::Null, 3, 2, Value::Null)).await;
+    assert_eq!(
+        ids(&server, json!({"size": 2})).await,
+        ["u0", "u1", "u2", "u3", "u4"]
+    );
+}
+
+#[tokio::test]
+async fn an_error_ends_the_stream_after_being_yielded() {
+    let server = MockServer::start().await;
+    mount_page(&server, 1, page(0..2, json!(6), 1, 2, json!(3))).await;
+    mount_page(
+        &server,
+        2,
+        ResponseTemplate::new(404).set_body_json(json!({"detail": "gone"})),
+    )
+    .await;
+    mount_page(&server, 3, page(4..6, json!(6), 3, 2, json!(3))).await;
+    let items: Vec<_> = client(&server)
+        .paginate("listUsers", &params(json!({"size": 2})))
+        .collect()
+        .await;
+    assert_eq!(items.len(), 3);
+    assert!(items[2].is_err());
+}
+
+#[tokio::test]
+async fn limit_offset_and_cursor_walks() {
+    let server = MockServer::start().await;
+    for (offset, range) in [(0u32, 0..2u32), (2, 2..3)] {
+        let items: Vec<Value> = range.map(|i| json!({"id": i})).collect();
+        Mock::given(method("GET"))
+            .and(path("/activity_logs"))
+            .and(query_param("offset", offset.to_string()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"items": items, "total": 3, "limit": 2, "offset": offset, "links": {"first": null, "last": null, "self": null, "next": null, "prev": null}}),
+            ))
+            .mount(&server)
+            .await;
+    }
+    let got: Vec<_> = client(&server)
+        .paginate("getActivityLogs", &params(json!({"limit": 2})))
+        .collect()
+        .await;
+    assert_eq!(got.len(), 3);
+
+    Mock::given(method("GET"))
+        .and(path("/identity_events"))
+        .and(query_param("cursor", "c2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"identity_events": [{"id": "e2"}], "next_cursor": null, "total_count": 2}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/identity_events"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"identity_events": [{"id": "e1"}], "next_cursor": "c2", "total_count": 2}),
+        ))
+        .mount(&server)
+        .await;
+    let got: Vec<_> = client(&server)
+        .paginate("getIdentityEvents", &params(json!({})))
+        .collect()
+        .await;
+    let ids: Vec<Value> = got
+        .into_iter()
+        .map(|r| r.expect("event")["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!("e1"), json!("e2")]);
+}
