@@ -301,7 +301,7 @@ impl Client {
                 _ => next,
             })
             .notify(|e, wait| {
-                tracing::warn!(operation = op.name(), error = %e, wait_ms = wait.as_millis() as u64, "retrying Lumos call");
+                tracing::info!(operation = op.name(), error = %e, wait_ms = wait.as_millis() as u64, "retrying Lumos call");
             })
             .await;
         tracing::debug!(

@@ -222,20 +222,20 @@ pub fn check_value(p: &Param, v: &Value) -> Result<String, ParamProblem> {
             _ => return Err(wrong("text")),
         },
     };
-    if let Some(values) = &p.values {
-        if !values.iter().any(|allowed| allowed == &text) {
-            let enum_name = p.enum_name.as_deref().unwrap_or("value");
-            return Err(problem(
-                p,
-                ProblemKind::NotInEnum,
-                format!(
-                    "'{}' is not a valid {enum_name} for '{}' (valid: {})",
-                    text,
-                    p.name,
-                    values.join(", ")
-                ),
-            ));
-        }
+    if let Some(values) = &p.values
+        && !values.iter().any(|allowed| allowed == &text)
+    {
+        let enum_name = p.enum_name.as_deref().unwrap_or("value");
+        return Err(problem(
+            p,
+            ProblemKind::NotInEnum,
+            format!(
+                "'{}' is not a valid {enum_name} for '{}' (valid: {})",
+                text,
+                p.name,
+                values.join(", ")
+            ),
+        ));
     }
     if p.format.as_deref() == Some("date-time") && !is_date_time(&text) {
         return Err(wrong("a date-time like 2026-01-31T09:00:00"));
@@ -244,23 +244,23 @@ pub fn check_value(p: &Param, v: &Value) -> Result<String, ParamProblem> {
 }
 
 fn check_bounds(p: &Param, n: f64) -> Result<(), ParamProblem> {
-    if let Some(min) = p.minimum {
-        if n < min {
-            return Err(problem(
-                p,
-                ProblemKind::TooSmall,
-                format!("'{}' must be at least {min}, got {n}", p.name),
-            ));
-        }
+    if let Some(min) = p.minimum
+        && n < min
+    {
+        return Err(problem(
+            p,
+            ProblemKind::TooSmall,
+            format!("'{}' must be at least {min}, got {n}", p.name),
+        ));
     }
-    if let Some(max) = p.maximum {
-        if n > max {
-            return Err(problem(
-                p,
-                ProblemKind::TooLarge,
-                format!("'{}' must be at most {max}, got {n}", p.name),
-            ));
-        }
+    if let Some(max) = p.maximum
+        && n > max
+    {
+        return Err(problem(
+            p,
+            ProblemKind::TooLarge,
+            format!("'{}' must be at most {max}, got {n}", p.name),
+        ));
     }
     Ok(())
 }

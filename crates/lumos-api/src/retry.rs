@@ -87,10 +87,10 @@ pub(crate) struct Pacer {
 impl Pacer {
     pub(crate) async fn wait(&self) {
         let until = *self.resume_at.lock().await;
-        if let Some(t) = until {
-            if t > Instant::now() {
-                tokio::time::sleep_until(t.into()).await;
-            }
+        if let Some(t) = until
+            && t > Instant::now()
+        {
+            tokio::time::sleep_until(t.into()).await;
         }
     }
 

@@ -1,0 +1,185 @@
+//! `lumosflow api operations` and `lumosflow api call`.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use futures_util::StreamExt;
+use lumos_api::{ApiToken, CallOptions, Catalog, Client};
+use serde_json::{Map, Value, json};
+
+#[derive(Subcommand)]
+pub enum ApiCommand {
+    /// List every Lumos API operation.
+    Operations {
+        /// JSON array of {operation_id, alias, name, method, path, tag, pagination}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call one operation; the token comes from LUMOS_API_TOKEN.
+    Call(CallArgs),
+}
+
+#[derive(Args)]
+pub struct CallArgs {
+    /// Operation id or alias (see `lumosflow api operations`).
+    operation: String,
+    /// A parameter, `name=value`; repeat a name to send a list.
+    #[arg(short = 'p', long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Request body as JSON, or `@file` to read it from a file.
+    #[arg(long)]
+    body: Option<String>,
+    /// Stream every item of every page as one JSON object per line.
+    #[arg(long)]
+    all: bool,
+    /// Lumos API base URL.
+    #[arg(long, env = "LUMOS_BASE_URL", default_value = lumos_api::DEFAULT_BASE_URL)]
+    base_url: String,
+    /// Also retry POST/PATCH calls on server errors (they may then run twice).
+    #[arg(long)]
+    retry_unsafe: bool,
+}
+
+pub async fn run(cmd: ApiCommand) -> anyhow::Result<()> {
+    match cmd {
+        ApiCommand::Operations { json } => operations(json),
+        ApiCommand::Call(args) => call(args).await,
+    }
+}
+
+fn operations(as_json: bool) -> anyhow::Result<()> {
+    let ops = Catalog::lumos().operations();
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let list: Vec<Value> = ops
+            .iter()
+            .map(|op| {
+                json!({
+                    "operation_id": op.operation_id,
+                    "alias": op.alias,
+                    "name": op.name(),
+                    "method": op.method,
+                    "path": op.path,
+                    "tag": op.tag,
+                    "pagination": op.pagination.as_str(),
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &list)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED).set_header([
+        "name",
+        "method",
+        "path",
+        "tag",
+        "pagination",
+    ]);
+    for op in ops {
+        table.add_row([
+            op.name(),
+            &op.method,
+            &op.path,
+            &op.tag,
+            op.pagination.as_str(),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    writeln!(
+        out,
+        "{} operations; names in the spec's own form work too.",
+        ops.len()
+    )?;
+    Ok(())
+}
+
+/// `-p a=1 -p a=2 -p b=x` → `{"a": ["1","2"], "b": "x"}`.
+pub fn parse_params(raw: &[String]) -> anyhow::Result<Map<String, Value>> {
+    let mut map = Map::new();
+    for item in raw {
+        let Some((k, v)) = item.split_once('=') else {
+            bail!("parameter '{item}' must look like name=value");
+        };
+        let k = k.trim().to_owned();
+        let v = Value::String(v.to_owned());
+        match map.get_mut(&k) {
+            Some(Value::Array(list)) => list.push(v),
+            Some(prev) => *prev = Value::Array(vec![prev.take(), v]),
+            None => {
+                map.insert(k, v);
+            }
+        }
+    }
+    Ok(map)
+}
+
+fn read_body(raw: &str) -> anyhow::Result<Value> {
+    let text = match raw.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read body file {path}"))?,
+        None => raw.to_owned(),
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "--body is not valid JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// The token from the environment, never from argv.
+pub fn token_from_env() -> anyhow::Result<Option<ApiToken>> {
+    match std::env::var("LUMOS_API_TOKEN") {
+        Ok(raw) if !raw.trim().is_empty() => {
+            Ok(Some(ApiToken::parse(&raw).context("LUMOS_API_TOKEN")?))
+        }
+        _ => Ok(None),
+    }
+}
+
+async fn call(args: CallArgs) -> anyhow::Result<()> {
+    let catalog = Catalog::lumos();
+    let params = parse_params(&args.params)?;
+    let body = args.body.as_deref().map(read_body).transpose()?;
+    let token = token_from_env()?;
+    let mut builder = Client::builder().base_url(&args.base_url);
+    let needs_token = catalog.get(&args.operation).is_none_or(|op| op.auth);
+    match token {
+        Some(t) => builder = builder.token(t),
+        None if needs_token => bail!(
+            "set LUMOS_API_TOKEN to a Lumos API token (lsk_…) to call {}",
+            args.operation
+        ),
+        None => {}
+    }
+    let client = builder.build()?;
+    let mut out = std::io::stdout().lock();
+    if args.all {
+        let mut items = client.paginate(&args.operation, &params);
+        while let Some(item) = items.next().await {
+            serde_json::to_writer(&mut out, &item?)?;
+            writeln!(out)?;
+        }
+        return Ok(());
+    }
+    let opts = CallOptions {
+        retry_non_idempotent: args.retry_unsafe,
+    };
+    let resp = client
+        .call_with(&args.operation, &params, body.as_ref(), opts)
+        .await?;
+    match resp.body {
+        Value::String(s) => writeln!(out, "{s}")?,
+        Value::Null => writeln!(out, "(HTTP {}, no content)", resp.status)?,
+        other => {
+            serde_json::to_writer_pretty(&mut out, &other)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
