@@ -1,0 +1,100 @@
+//! Matching request paths to catalog operations. Literal segments win over parameters, so
+//! `/users/current` is not `/users/{user_id}`.
+
+use std::collections::HashMap;
+
+use lumos_api::{Catalog, Operation};
+
+enum Seg {
+    Lit(String),
+    Param(String),
+}
+
+struct Route {
+    segs: Vec<Seg>,
+    literals: usize,
+    op: &'static Operation,
+}
+
+pub struct Routes {
+    by_len: HashMap<usize, Vec<Route>>,
+}
+
+pub enum Miss {
+    NotFound,
+    MethodNotAllowed,
+}
+
+pub struct Matched {
+    pub op: &'static Operation,
+    pub path: Vec<(String, String)>,
+}
+
+impl Routes {
+    pub fn new(catalog: &'static Catalog) -> Self {
+        let mut by_len: HashMap<usize, Vec<Route>> = HashMap::new();
+        for op in catalog.operations() {
+            let segs: Vec<Seg> = op
+                .path
+                .trim_start_matches('/')
+                .split('/')
+                .map(
+                    |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                        Some(name) => Seg::Param(name.to_owned()),
+                        None => Seg::Lit(s.to_owned()),
+                    },
+                )
+                .collect();
+            let literals = segs.iter().filter(|s| matches!(s, Seg::Lit(_))).count();
+            by_len
+                .entry(segs.len())
+                .or_default()
+                .push(Route { segs, literals, op });
+        }
+        for routes in by_len.values_mut() {
+            routes.sort_by(|a, b| b.literals.cmp(&a.literals));
+        }
+        Self { by_len }
+    }
+
+    pub fn find(&self, method: &str, path: &str) -> Result<Matched, Miss> {
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let Some(routes) = self.by_len.get(&parts.len()) else {
+            return Err(Miss::NotFound);
+        };
+        let mut path_matched = false;
+        for r in routes {
+            let fits = r.segs.iter().zip(&parts).all(|(s, p)| match s {
+                Seg::Lit(l) => l == p,
+                Seg::Param(_) => !p.is_empty(),
+            });
+            if !fits {
+                continue;
+            }
+            path_matched = true;
+            if r.op.method != method {
+                continue;
+            }
+            let path = r
+                .segs
+                .iter()
+                .zip(&parts)
+                .filter_map(|(s, p)| match s {
+                    Seg::Param(name) => Some((
+                        name.clone(),
+                        percent_encoding::percent_decode_str(p)
+                            .decode_utf8_lossy()
+                            .into_owned(),
+                    )),
+                    Seg::Lit(_) => None,
+                })
+                .collect();
+            return Ok(Matched { op: r.op, path });
+        }
+        Err(if path_matched {
+            Miss::MethodNotAllowed
+        } else {
+            Miss::NotFound
+        })
+    }
+}
