@@ -281,7 +281,7 @@ impl Org {
             } else {
                 vec![]
             };
-            let admins = vec![rng.usize(..n_users) as u32];
+            let admins = [rng.usize(..n_users) as u32];
             let discoverability = match rng.u8(..100) {
                 0..70 => "FULL",
                 70..90 => "LIMITED",
@@ -673,7 +673,7 @@ fn gen_users(rng: &mut fastrand::Rng, ids: &IdSpace, n: usize) -> Vec<User> {
             } else {
                 Some(((i - 1) / 8) as u32)
             },
-            department: *pick(rng, names::DEPARTMENTS),
+            department: names::DEPARTMENTS[rng.usize(..names::DEPARTMENTS.len())],
             started: BASE_EPOCH - 86_400 * i64::from(rng.u32(30..2500)),
             search,
         });

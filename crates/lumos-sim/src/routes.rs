@@ -52,7 +52,7 @@ impl Routes {
                 .push(Route { segs, literals, op });
         }
         for routes in by_len.values_mut() {
-            routes.sort_by(|a, b| b.literals.cmp(&a.literals));
+            routes.sort_by_key(|r| std::cmp::Reverse(r.literals));
         }
         Self { by_len }
     }
