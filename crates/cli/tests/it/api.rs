@@ -1,0 +1,135 @@
+use serde_json::Value;
+
+use crate::{Killed, bin, spawn_sim};
+
+#[test]
+fn operations_json_lists_all_86_with_spec_methods_and_paths() {
+    let out = bin()
+        .args(["api", "operations", "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let ops: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(ops.len(), 86);
+    let users = ops
+        .iter()
+        .find(|o| o["operation_id"] == "listUsers")
+        .expect("listUsers");
+    assert_eq!(
+        (
+            users["method"].as_str(),
+            users["path"].as_str(),
+            users["pagination"].as_str()
+        ),
+        (Some("GET"), Some("/users"), Some("page"))
+    );
+    let art = ops
+        .iter()
+        .find(|o| o["operation_id"] == "Lumos Art.")
+        .expect("art");
+    assert_eq!(art["alias"], "getLumosArt");
+    for o in &ops {
+        for k in ["operation_id", "method", "path", "tag", "pagination"] {
+            assert!(o[k].is_string(), "{k} missing in {o}");
+        }
+    }
+}
+
+#[test]
+fn call_against_the_simulator_with_params_and_all() {
+    let (child, url, token) = spawn_sim(&["--users", "120"]);
+    let _guard = Killed(child);
+    let out = bin()
+        .args([
+            "api",
+            "call",
+            "listUsers",
+            "-p",
+            "size=2",
+            "--base-url",
+            &url,
+        ])
+        .env("LUMOS_API_TOKEN", &token)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(page["total"], 120);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+
+    let out = bin()
+        .args([
+            "api",
+            "call",
+            "listUsers",
+            "--all",
+            "-p",
+            "size=50",
+            "--base-url",
+            &url,
+        ])
+        .env("LUMOS_API_TOKEN", &token)
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let lines: Vec<&[u8]> = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(lines.len(), 120, "one JSON object per user");
+
+    let out = bin()
+        .args([
+            "api",
+            "call",
+            "getAccounts",
+            "-p",
+            "status=DEACTIVATED",
+            "--base-url",
+            &url,
+        ])
+        .env("LUMOS_API_TOKEN", &token)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("'DEACTIVATED' is not a valid AccountLifecycleStatus"),
+        "{err}"
+    );
+}
+
+#[test]
+fn token_problems_are_one_clear_line_and_never_echo_the_token() {
+    let out = bin()
+        .args(["api", "call", "listUsers"])
+        .env_remove("LUMOS_API_TOKEN")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("set LUMOS_API_TOKEN"));
+    let out = bin()
+        .args(["api", "call", "listUsers"])
+        .env("LUMOS_API_TOKEN", "sk_live_supersecret")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("starts with 'lsk_'"), "{err}");
+    assert!(!err.contains("supersecret"));
+    let (child, url, _) = spawn_sim(&[]);
+    let _guard = Killed(child);
+    let out = bin()
+        .args(["api", "call", "listUsers", "--base-url", &url])
+        .env("LUMOS_API_TOKEN", "lsk_wrong_token_1234567")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("401"), "{err}");
+    assert!(!err.contains("lsk_wrong_token_1234567"));
+}
