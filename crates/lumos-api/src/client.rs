@@ -411,8 +411,23 @@ impl Client {
         struct Envelope {
             detail: ValidationDetail,
         }
+        let redact = |s: String| match &self.inner.token {
+            Some(t) => t.redact(&s),
+            None => s,
+        };
+        // Lumos may echo input back; an echoed token must not reach errors or logs.
         match serde_json::from_slice::<Envelope>(bytes) {
-            Ok(env) => env.detail,
+            Ok(Envelope {
+                detail: ValidationDetail::Message(m),
+            }) => ValidationDetail::Message(redact(m)),
+            Ok(Envelope {
+                detail: ValidationDetail::Fields(mut fields),
+            }) => {
+                for f in &mut fields {
+                    f.msg = redact(std::mem::take(&mut f.msg));
+                }
+                ValidationDetail::Fields(fields)
+            }
             Err(_) if bytes.is_empty() => ValidationDetail::Message("(no details)".to_owned()),
             Err(_) => ValidationDetail::Message(self.snippet(bytes)),
         }

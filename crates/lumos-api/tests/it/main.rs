@@ -2,6 +2,7 @@
 
 mod conformance;
 mod errors;
+mod logs;
 mod paginate;
 mod requests;
 
