@@ -1,0 +1,159 @@
+//! Persistence for lumosflow: the only place that speaks SQL.
+//!
+//! SQLite (a file, WAL mode) by default, PostgreSQL when the URL says `postgres://`. Both
+//! run their own embedded migrations at open and share one Rust interface; queries are
+//! written once in the SQL both dialects accept.
+
+mod connections;
+mod crypto;
+mod location;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+pub use connections::{Connection, NewConnection};
+pub use crypto::{KeySource, generate_key_base64};
+pub use location::{default_database_url, default_home};
+
+use crypto::MasterKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Key(String),
+    #[error("invalid database URL '{0}': use a file path, sqlite://PATH or postgres://…")]
+    Url(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("cannot create the data directory {path}: {reason}")]
+    Dir { path: String, reason: String },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Run the same query code against whichever backend is open. Both dialects accept `$1`
+/// placeholders, `RETURNING` and `ON CONFLICT`.
+macro_rules! with_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            $crate::Pool::Sqlite($p) => $body,
+            $crate::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+pub struct Store {
+    pub(crate) pool: Pool,
+    pub(crate) key: MasterKey,
+    backend: &'static str,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Open (creating a SQLite file if needed), migrate, and load the master key.
+    pub async fn open(url: &str, key: KeySource) -> Result<Store> {
+        let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+            Pool::Postgres(pool)
+        } else {
+            let path = location::sqlite_path(url)?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir {
+                    path: dir.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+            }
+            let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+                .map_err(|_| StoreError::Url(url.to_owned()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await?;
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+            Pool::Sqlite(pool)
+        };
+        let backend = match pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        };
+        let key = Self::load_key(&pool, &key).await?;
+        Ok(Store { pool, key, backend })
+    }
+
+    async fn load_key(pool: &Pool, source: &KeySource) -> Result<MasterKey> {
+        let existing = Self::meta(pool, "key_check").await?;
+        let key = MasterKey::load(source, existing.is_none())?;
+        match existing {
+            Some(check) => key.verify(&check)?,
+            None => {
+                let check = key.check_value()?;
+                with_pool!(pool, p => sqlx::query("INSERT INTO meta (key, value) VALUES ('key_check', $1) ON CONFLICT (key) DO NOTHING")
+                    .bind(&check).execute(p).await.map(|r| r.rows_affected()))?;
+                // Two first starts at once: whichever check landed must be ours.
+                if let Some(stored) = Self::meta(pool, "key_check").await? {
+                    key.verify(&stored)?;
+                }
+            }
+        }
+        Ok(key)
+    }
+
+    async fn meta(pool: &Pool, key: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = with_pool!(pool, p => sqlx::query_as("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(p).await)?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(&self.pool, p => sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Run migrations again (a no-op when up to date).
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
+            Pool::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        with_pool!(&self.pool, p => p.close().await);
+    }
+}
