@@ -1,6 +1,7 @@
 //! `lumosflow`: argument parsing and output only; the work happens in the library crates.
 
 mod api_cmd;
+mod connect_cmd;
 mod sim_cmd;
 
 use std::process::ExitCode;
@@ -17,6 +18,10 @@ struct Cli {
     /// Log filter (e.g. `info`, `lumos_api=debug`); logs go to stderr.
     #[arg(long, global = true, env = "LUMOSFLOW_LOG", default_value = "warn")]
     log: String,
+    /// Database: a SQLite file path (default: lumosflow.db in LUMOSFLOW_HOME or the data
+    /// directory) or postgres://… for PostgreSQL.
+    #[arg(long, global = true, env = "LUMOSFLOW_DATABASE_URL")]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,6 +33,12 @@ enum Command {
     Api(api_cmd::ApiCommand),
     /// Run the offline Lumos API simulator.
     Sim(sim_cmd::SimArgs),
+    /// Connect Lumos: verify an API token and keep it encrypted (token from LUMOS_API_TOKEN,
+    /// standard input, or a hidden prompt; never from the command line).
+    Connect(connect_cmd::ConnectArgs),
+    /// List, re-check or remove Lumos connections.
+    #[command(subcommand)]
+    Connections(connect_cmd::ConnectionsCommand),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +63,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Api(cmd) => api_cmd::run(cmd).await,
             Command::Sim(args) => sim_cmd::run(args).await,
+            Command::Connect(args) => connect_cmd::connect(&cli.database_url, args).await,
+            Command::Connections(cmd) => connect_cmd::connections(&cli.database_url, cmd).await,
         }
     });
     match result {

@@ -16,7 +16,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};
-pub use location::{default_database_url, default_home};
+pub use location::{default_database_url, default_home, key_source_for};
 
 use crypto::MasterKey;
 

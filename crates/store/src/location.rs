@@ -31,3 +31,23 @@ pub(crate) fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
     }
     Ok(PathBuf::from(rest))
 }
+
+/// The master key for a database: `LUMOSFLOW_MASTER_KEY` when set, else `master.key` next to
+/// a SQLite file (or in the data directory for PostgreSQL).
+pub fn key_source_for(url: &str) -> crate::KeySource {
+    if let Ok(k) = std::env::var("LUMOSFLOW_MASTER_KEY")
+        && !k.trim().is_empty()
+    {
+        return crate::KeySource::Env(zeroize::Zeroizing::new(k));
+    }
+    let dir = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        default_home()
+    } else {
+        sqlite_path(url)
+            .ok()
+            .and_then(|p| p.parent().map(PathBuf::from))
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."))
+    };
+    crate::KeySource::File(dir.join("master.key"))
+}

@@ -1,6 +1,7 @@
 //! The `lumosflow` binary end to end.
 
 mod api;
+mod connect;
 mod sim;
 
 use std::io::{BufRead, BufReader};

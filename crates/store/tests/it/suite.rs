@@ -1,6 +1,8 @@
 use store::{NewConnection, Store, StoreError, generate_key_base64};
 
-use crate::{Db, both, env_key};
+use testkit::{Db, both};
+
+use crate::env_key;
 
 const TOKEN: &str = "lsk_live_very_secret_token_value_9876";
 

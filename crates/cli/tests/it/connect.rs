@@ -1,0 +1,206 @@
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::{Killed, bin, spawn_sim};
+
+struct Home(tempfile::TempDir);
+
+impl Home {
+    fn new() -> Self {
+        Home(tempfile::tempdir().expect("tempdir"))
+    }
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = bin();
+        c.args(args)
+            .env("LUMOSFLOW_HOME", self.0.path())
+            .env_remove("LUMOSFLOW_DATABASE_URL")
+            .env_remove("LUMOSFLOW_MASTER_KEY")
+            .env_remove("LUMOS_API_TOKEN");
+        c
+    }
+    fn with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    }
+    fn list(&self) -> Vec<Value> {
+        let out = self
+            .cmd(&["connections", "list", "--json"])
+            .output()
+            .expect("list");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    }
+    fn db_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for f in ["lumosflow.db", "lumosflow.db-wal"] {
+            all.extend(std::fs::read(self.0.path().join(f)).unwrap_or_default());
+        }
+        all
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn connect_from_stdin_and_env_then_list_check_remove() {
+    let (child, url, token) = spawn_sim(&[]);
+    let _sim = Killed(child);
+    let home = Home::new();
+    let out = home.with_stdin(&["connect", "--base-url", &url], &format!("{token}\n"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line.starts_with("Connected to Lumos as ")
+            && line.contains("— connection 'default' (lsk_…0000)"),
+        "{line}"
+    );
+
+    let out = home
+        .cmd(&["connect", "--name", "second", "--base-url", &url])
+        .env("LUMOS_API_TOKEN", lumos_sim::USER_TOKEN)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = home.list();
+    assert_eq!(list.len(), 2);
+    for c in &list {
+        assert!(c.get("token").is_none());
+        assert!(
+            c["token_hint"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("lsk_…")
+        );
+        assert_eq!(c["last_check_status"], "ok");
+    }
+    let bytes = home.db_bytes();
+    assert!(!bytes.is_empty());
+    for t in [token.as_str(), lumos_sim::USER_TOKEN] {
+        assert!(
+            !bytes.windows(t.len()).any(|w| w == t.as_bytes()),
+            "plain token in the database"
+        );
+    }
+    let out = home
+        .cmd(&["connections", "check", "second"])
+        .output()
+        .expect("check");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = home
+        .cmd(&["connections", "remove", "second"])
+        .output()
+        .expect("remove");
+    assert!(out.status.success());
+    assert_eq!(home.list().len(), 1);
+    let out = home
+        .cmd(&["connections", "remove", "second"])
+        .output()
+        .expect("remove again");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no connection named 'second'"));
+}
+
+#[test]
+fn every_failure_stores_nothing_and_says_why_in_one_line() {
+    let (child, url, token) = spawn_sim(&[]);
+    let _sim = Killed(child);
+    let home = Home::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let dead = format!("http://127.0.0.1:{port}");
+    let cases: [(&[&str], &str, &str); 5] = [
+        (
+            &["connect", "--base-url", &url],
+            "not-a-token",
+            "starts with 'lsk_'",
+        ),
+        (
+            &["connect", "--base-url", &url],
+            "lsk_valid_format_but_unknown",
+            "Lumos rejected the token (401)",
+        ),
+        (
+            &["connect", "--base-url", &dead],
+            "lsk_valid_format_but_unknown",
+            "cannot reach",
+        ),
+        (
+            &["connect", "--base-url", "http://lumos.example.com"],
+            "lsk_valid_format_but_unknown",
+            "plain http",
+        ),
+        (
+            &["connect", "--name", "bad name!", "--base-url", &url],
+            token.as_str(),
+            "invalid connection name",
+        ),
+    ];
+    for (args, input, expect) in cases {
+        let out = home.with_stdin(args, input);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = stderr(&out);
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            !err.contains("lsk_valid_format_but_unknown"),
+            "token echoed: {err}"
+        );
+    }
+    assert!(home.list().is_empty(), "a failed connect stored something");
+
+    // A bad token does not replace a good one.
+    let ok = home.with_stdin(&["connect", "--base-url", &url], &token);
+    assert!(ok.status.success());
+    let before = home.list();
+    let bad = home.with_stdin(
+        &["connect", "--base-url", &url],
+        "lsk_valid_format_but_unknown",
+    );
+    assert!(!bad.status.success());
+    let after = home.list();
+    assert_eq!(before[0]["updated_at"], after[0]["updated_at"]);
+    let check = home.cmd(&["connections", "check"]).output().expect("check");
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+#[test]
+fn wrong_master_key_is_a_clear_error() {
+    let (child, url, token) = spawn_sim(&[]);
+    let _sim = Killed(child);
+    let home = Home::new();
+    let out = home.with_stdin(&["connect", "--base-url", &url], &token);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = home
+        .cmd(&["connections", "list"])
+        .env("LUMOSFLOW_MASTER_KEY", store::generate_key_base64())
+        .output()
+        .expect("list");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("wrong master key"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,148 @@
+//! Connecting Lumos: check a token's format, verify it with Lumos, then keep it sealed.
+//! Nothing is stored unless Lumos accepted the token.
+
+use std::time::Duration;
+
+use lumos_api::{ApiToken, Client, Error as ApiError, RetryPolicy, TokenError};
+use store::{Connection, NewConnection, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the token is malformed: {0}")]
+    Format(#[from] TokenError),
+    #[error("invalid connection name '{0}': use 1-64 letters, digits, '-' or '_'")]
+    Name(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("Lumos rejected the token ({status}): {detail}")]
+    Rejected { status: u16, detail: String },
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("Lumos could not verify the token: {0}")]
+    Lumos(ApiError),
+    #[error("no connection named '{0}' (see `lumosflow connections list`)")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ConnectError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ConnectError::NotFound(
+                what.trim_start_matches("connection ")
+                    .trim_matches('\'')
+                    .to_owned(),
+            ),
+            other => ConnectError::Store(other),
+        }
+    }
+}
+
+fn check_name(name: &str) -> Result<(), ConnectError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConnectError::Name(name.to_owned()))
+    }
+}
+
+fn client(base_url: &str, token: ApiToken) -> Result<Client, ConnectError> {
+    Client::builder()
+        .base_url(base_url)
+        .token(token)
+        .timeout(Duration::from_secs(20))
+        .retry(RetryPolicy {
+            max_retries: 2,
+            ..RetryPolicy::default()
+        })
+        .build()
+        .map_err(|e| match e {
+            ApiError::Config(msg) => ConnectError::Config(msg),
+            other => ConnectError::Lumos(other),
+        })
+}
+
+/// Ask Lumos who the token belongs to (`GET /users/current`).
+async fn verify(client: &Client) -> Result<lumos_api::models::User, ConnectError> {
+    client.current_user().await.map_err(|e| match e {
+        ApiError::Unauthorized { detail } => ConnectError::Rejected {
+            status: 401,
+            detail,
+        },
+        ApiError::Forbidden { detail } => ConnectError::Rejected {
+            status: 403,
+            detail,
+        },
+        ApiError::Connect { url, reason } => ConnectError::Unreachable { url, reason },
+        ApiError::Timeout(after) => ConnectError::Unreachable {
+            url: client.base_url().to_owned(),
+            reason: format!("no answer within {after:?}"),
+        },
+        other => ConnectError::Lumos(other),
+    })
+}
+
+/// Verify `raw_token` against `base_url` and save it as connection `name`. An existing
+/// connection of that name keeps its old token unless the new one verifies.
+pub async fn connect(
+    store: &Store,
+    name: &str,
+    base_url: &str,
+    raw_token: &str,
+) -> Result<Connection, ConnectError> {
+    check_name(name)?;
+    let token = ApiToken::parse(raw_token)?;
+    let client = client(base_url, token.clone())?;
+    let user = verify(&client).await?;
+    let saved = store
+        .save_connection(&NewConnection {
+            name,
+            base_url: client.base_url(),
+            token: token.expose(),
+            token_hint: &token.hint(),
+            lumos_user_id: &user.id,
+            lumos_user_email: user.email.as_deref(),
+        })
+        .await?;
+    tracing::info!(
+        connection = name,
+        base_url = client.base_url(),
+        "connected to Lumos"
+    );
+    Ok(saved)
+}
+
+/// A client for a saved connection.
+pub async fn client_for(store: &Store, name: &str) -> Result<Client, ConnectError> {
+    let conn = store
+        .connection(name)
+        .await?
+        .ok_or_else(|| ConnectError::NotFound(name.to_owned()))?;
+    let token = store.connection_token(name).await?;
+    let token = ApiToken::parse(&token)?;
+    client(&conn.base_url, token)
+}
+
+/// Re-verify a saved connection now and record the outcome.
+pub async fn check(store: &Store, name: &str) -> Result<Connection, ConnectError> {
+    let client = client_for(store, name).await?;
+    let outcome = verify(&client).await;
+    let (status, email) = match &outcome {
+        Ok(user) => ("ok".to_owned(), user.email.clone()),
+        Err(ConnectError::Rejected { status, .. }) => (format!("rejected ({status})"), None),
+        Err(ConnectError::Unreachable { .. }) => ("unreachable".to_owned(), None),
+        Err(_) => ("error".to_owned(), None),
+    };
+    store.record_check(name, &status, email.as_deref()).await?;
+    outcome?;
+    store
+        .connection(name)
+        .await?
+        .ok_or_else(|| ConnectError::NotFound(name.to_owned()))
+}

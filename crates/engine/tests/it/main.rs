@@ -1,0 +1,3 @@
+//! The engine against the simulator over HTTP, on SQLite and PostgreSQL.
+
+mod connections;

@@ -1,0 +1,115 @@
+//! Throwaway databases for tests: a SQLite file in a temporary directory, or a fresh
+//! database on the PostgreSQL server named by `LUMOSFLOW_TEST_PG_URL`.
+
+use std::path::PathBuf;
+
+use sqlx::Connection as _;
+use store::{KeySource, Store};
+use tempfile::TempDir;
+
+/// A test database; dropped (PostgreSQL) or deleted (SQLite) with the value.
+pub struct Db {
+    pub url: String,
+    pub dir: TempDir,
+    pg_admin: Option<(String, String)>,
+}
+
+impl Db {
+    pub fn key_file(&self) -> KeySource {
+        KeySource::File(self.dir.path().join("master.key"))
+    }
+    pub async fn open(&self) -> Store {
+        Store::open(&self.url, self.key_file())
+            .await
+            .expect("store opens")
+    }
+    pub fn sqlite_files(&self) -> Vec<PathBuf> {
+        ["lumosflow.db", "lumosflow.db-wal", "lumosflow.db-shm"]
+            .iter()
+            .map(|f| self.dir.path().join(f))
+            .collect()
+    }
+    pub fn is_sqlite(&self) -> bool {
+        self.pg_admin.is_none()
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg_admin.take() {
+            // Best effort, on a thread of its own: Drop may run inside a runtime.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async {
+                    let mut c = sqlx::PgConnection::connect(&admin).await.ok()?;
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut c)
+                        .await
+                        .ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+pub fn sqlite() -> Db {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = dir.path().join("lumosflow.db").display().to_string();
+    Db {
+        url,
+        dir,
+        pg_admin: None,
+    }
+}
+
+/// A fresh database, or `None` with a notice when `LUMOSFLOW_TEST_PG_URL` is unset outside
+/// CI. In CI (`CI` set) it must be set.
+pub async fn postgres() -> Option<Db> {
+    let Ok(admin) = std::env::var("LUMOSFLOW_TEST_PG_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "LUMOSFLOW_TEST_PG_URL must be set in CI"
+        );
+        eprintln!("NOTICE: LUMOSFLOW_TEST_PG_URL is unset; skipping the PostgreSQL run");
+        return None;
+    };
+    let name = format!("lf_test_{}", uuid::Uuid::new_v4().simple());
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable");
+    let sql = format!("CREATE DATABASE \"{name}\"");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut c)
+        .await
+        .expect("create database");
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Some(Db {
+        url: format!("{base}/{name}"),
+        dir: tempfile::tempdir().expect("tempdir"),
+        pg_admin: Some((admin.clone(), name)),
+    })
+}
+
+/// Define `sqlite` and `postgres` tests in module `$name` that run `$body(Db)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$body($crate::sqlite()).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(db) = $crate::postgres().await {
+                    super::$body(db).await;
+                }
+            }
+        }
+    };
+}
