@@ -7,6 +7,8 @@
 mod connections;
 mod crypto;
 mod location;
+mod runs;
+mod workflows;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,6 +19,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};
 pub use location::{default_database_url, default_home, key_source_for};
+pub use runs::{FINAL, NewRun, Run, StepRow};
+pub use workflows::{SaveWorkflow, WorkflowRow, WorkflowVersion};
 
 use crypto::MasterKey;
 

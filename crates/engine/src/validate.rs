@@ -1,0 +1,400 @@
+//! Checks a definition before it is saved or run, reporting every problem with its position:
+//! unknown operations and parameters, wrong types, references to undefined steps or inputs,
+//! duplicate step ids, malformed templates.
+
+use std::collections::HashSet;
+
+use lumos_api::{Catalog, Operation, Pagination, params};
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use crate::definition::{Action, Definition, InputSpec, InputType, Invalid, Pos, Problem, Step};
+use crate::template::Templates;
+
+/// Functions minijinja offers that are not variables of ours.
+const GLOBALS: &[&str] = &[
+    "range",
+    "dict",
+    "namespace",
+    "debug",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "loop",
+    "true",
+    "false",
+    "none",
+];
+
+/// The values of a Lumos enum by its schema name, from the operation catalog.
+pub fn enum_values(name: &str) -> Option<Vec<String>> {
+    Catalog::lumos()
+        .operations()
+        .iter()
+        .flat_map(|op| op.params.iter())
+        .find(|p| p.enum_name.as_deref() == Some(name))
+        .and_then(|p| p.values.clone())
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+struct Checker<'a> {
+    templates: &'a Templates,
+    problems: Vec<Problem>,
+    inputs: HashSet<String>,
+}
+
+impl Checker<'_> {
+    fn at(&mut self, pos: Pos, message: impl Into<String>) {
+        self.problems.push(Problem {
+            line: pos.line,
+            column: pos.column,
+            message: message.into(),
+        });
+    }
+
+    /// Check every template inside `v`: syntax, and that names refer to declared inputs,
+    /// earlier steps, or (inside a for-each step) the item.
+    fn refs(
+        &mut self,
+        pos: Pos,
+        v: &Value,
+        earlier: &HashSet<String>,
+        locals: &[&str],
+        what: &str,
+    ) {
+        match v {
+            Value::String(s) => {
+                let names = match self.templates.references(s) {
+                    Ok(n) => n,
+                    Err(e) => return self.at(pos, format!("{what}: bad template: {e}")),
+                };
+                let mut names: Vec<String> = names.into_iter().collect();
+                names.sort();
+                for name in names {
+                    let mut parts = name.split('.');
+                    let root = parts.next().unwrap_or_default();
+                    let next = parts.next();
+                    match root {
+                        "inputs" => match next {
+                            Some(i) if !self.inputs.contains(i) => {
+                                let mut known: Vec<&String> = self.inputs.iter().collect();
+                                known.sort();
+                                let known: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
+                                self.at(pos, format!("{what}: unknown input '{i}' (declared: {})", if known.is_empty() { "none".into() } else { known.join(", ") }));
+                            }
+                            _ => {}
+                        },
+                        "steps" => match next {
+                            Some(s) if !earlier.contains(s) => {
+                                self.at(pos, format!("{what}: refers to step '{s}', which is not an earlier step"));
+                            }
+                            _ => {}
+                        },
+                        r if locals.contains(&r) || GLOBALS.contains(&r) => {}
+                        r => self.at(pos, format!("{what}: unknown name '{r}' (use inputs.<name> or steps.<id>.output)")),
+                    }
+                }
+            }
+            Value::Array(items) => items
+                .iter()
+                .for_each(|i| self.refs(pos, i, earlier, locals, what)),
+            Value::Object(map) => map
+                .values()
+                .for_each(|i| self.refs(pos, i, earlier, locals, what)),
+            _ => {}
+        }
+    }
+
+    fn input(&mut self, name: &str, spec: &Spanned<InputSpec>) {
+        let pos = Pos::of(spec);
+        let s = &spec.value;
+        if !is_ident(name) {
+            self.at(
+                pos,
+                format!("input name '{name}' must be an identifier (letters, digits, '_')"),
+            );
+        }
+        if s.kind == InputType::Select {
+            match (&s.options, &s.options_from) {
+                (None, None) => self.at(
+                    pos,
+                    format!("select input '{name}' needs `options` or `options_from`"),
+                ),
+                (_, Some(e)) if enum_values(e).is_none() => {
+                    self.at(pos, format!("input '{name}': options_from '{e}' is not a Lumos enum used by any operation"));
+                }
+                _ => {}
+            }
+        } else if s.options.is_some() || s.options_from.is_some() {
+            self.at(
+                pos,
+                format!("input '{name}': options are only for select inputs"),
+            );
+        }
+        if (s.min.is_some() || s.max.is_some())
+            && !matches!(s.kind, InputType::Integer | InputType::Number)
+        {
+            self.at(
+                pos,
+                format!("input '{name}': min/max are only for number and integer inputs"),
+            );
+        }
+        if let Some(d) = &s.default
+            && let Err(e) = crate::inputs::coerce(name, s, d)
+        {
+            self.at(pos, format!("default of {e}"));
+        }
+    }
+
+    fn call(&mut self, step: &Step, op: &Operation, earlier: &HashSet<String>, locals: &[&str]) {
+        let id = &step.id.value;
+        if let Some(params) = &step.params {
+            let pos = Pos::of(params);
+            for (k, v) in &params.value {
+                let Some(p) = op.param(k) else {
+                    let valid: Vec<&str> = op.params.iter().map(|p| p.name.as_str()).collect();
+                    self.at(
+                        pos,
+                        format!(
+                            "step '{id}': {} has no parameter '{k}' (valid: {})",
+                            op.name(),
+                            if valid.is_empty() {
+                                "none".into()
+                            } else {
+                                valid.join(", ")
+                            }
+                        ),
+                    );
+                    continue;
+                };
+                // Literal values are checked now; templated ones when the run evaluates them.
+                let literal = |v: &Value| {
+                    !matches!(v, Value::String(s) if Templates::is_template(s)) && !v.is_null()
+                };
+                let values: Vec<&Value> = match v {
+                    Value::Array(a) if p.array => a.iter().collect(),
+                    other => vec![other],
+                };
+                for v in values.into_iter().filter(|v| literal(v)) {
+                    if let Err(e) = params::check_value(p, v) {
+                        self.at(pos, format!("step '{id}': {}", e.message));
+                    }
+                }
+                self.refs(pos, v, earlier, locals, &format!("step '{id}' param '{k}'"));
+            }
+        }
+        for p in op.params.iter().filter(|p| p.required) {
+            if !step
+                .params
+                .as_ref()
+                .is_some_and(|ps| ps.value.contains_key(&p.name))
+            {
+                self.at(
+                    Pos::of(step.call.as_ref().unwrap_or(&step.id)),
+                    format!("step '{id}': {} needs parameter '{}'", op.name(), p.name),
+                );
+            }
+        }
+        match (&step.body, &op.body) {
+            (Some(b), None) => self.at(
+                Pos::of(b),
+                format!("step '{id}': {} takes no body", op.name()),
+            ),
+            (None, Some(b)) if b.required => self.at(
+                Pos::of(step.call.as_ref().unwrap_or(&step.id)),
+                format!(
+                    "step '{id}': {} needs a body ({})",
+                    op.name(),
+                    b.schema.clone().unwrap_or_else(|| "object".into())
+                ),
+            ),
+            (Some(b), Some(_)) => self.refs(
+                Pos::of(b),
+                &b.value,
+                earlier,
+                locals,
+                &format!("step '{id}' body"),
+            ),
+            _ => {}
+        }
+        if let Some(p) = &step.paginate {
+            if op.pagination == Pagination::None {
+                self.at(
+                    Pos::of(p),
+                    format!("step '{id}': {} is not paginated", op.name()),
+                );
+            }
+            self.refs(
+                Pos::of(p),
+                &p.value,
+                earlier,
+                locals,
+                &format!("step '{id}' paginate"),
+            );
+        }
+    }
+}
+
+/// Validate a parsed definition against the catalog.
+pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
+    let mut c = Checker {
+        templates,
+        problems: Vec::new(),
+        inputs: def.inputs.keys().cloned().collect(),
+    };
+    if !is_slug(&def.id.value) {
+        c.at(
+            Pos::of(&def.id),
+            format!(
+                "id '{}' must be a slug: lowercase letters, digits and '-'",
+                def.id.value
+            ),
+        );
+    }
+    if def.name.value.trim().is_empty() {
+        c.at(Pos::of(&def.name), "name must not be empty");
+    }
+    for (name, spec) in &def.inputs {
+        c.input(name, spec);
+    }
+    if def.steps.is_empty() {
+        c.at(Pos::of(&def.id), "a workflow needs at least one step");
+    }
+    let catalog = Catalog::lumos();
+    let mut earlier: HashSet<String> = HashSet::new();
+    for step in &def.steps {
+        let id = step.id.value.clone();
+        let pos = Pos::of(&step.id);
+        if !is_ident(&id) {
+            c.at(
+                pos,
+                format!("step id '{id}' must be an identifier (letters, digits, '_')"),
+            );
+        }
+        if earlier.contains(&id) {
+            c.at(pos, format!("duplicate step id '{id}'"));
+        }
+        let item = step.item_var().to_owned();
+        let mut locals: Vec<&str> = Vec::new();
+        if let Some(fe) = &step.for_each {
+            c.refs(
+                Pos::of(fe),
+                &Value::String(fe.value.clone()),
+                &earlier,
+                &[],
+                &format!("step '{id}' for_each"),
+            );
+            locals.push(&item);
+            locals.push("index");
+            if step.concurrency.is_some_and(|n| n == 0 || n > 16) {
+                c.at(pos, format!("step '{id}': concurrency must be 1 to 16"));
+            }
+        } else if step.item_name.is_some() || step.concurrency.is_some() {
+            c.at(
+                pos,
+                format!("step '{id}': `as` and `concurrency` go with `for_each`"),
+            );
+        }
+        if let Some(w) = &step.when {
+            c.refs(
+                Pos::of(w),
+                &Value::String(w.value.clone()),
+                &earlier,
+                &locals,
+                &format!("step '{id}' if"),
+            );
+        }
+        match step.action() {
+            None => c.at(
+                pos,
+                format!("step '{id}' needs exactly one of call, transform, fail, return"),
+            ),
+            Some(Action::Call) => {
+                let call = step
+                    .call
+                    .as_ref()
+                    .map(|c| c.value.as_str())
+                    .unwrap_or_default();
+                match catalog.get(call) {
+                    Some(op) => c.call(step, op, &earlier, &locals),
+                    None => {
+                        let near = catalog.suggest(call);
+                        let hint = if near.is_empty() {
+                            " (see `lumosflow api operations`)".to_owned()
+                        } else {
+                            format!(" (did you mean {}?)", near.join(", "))
+                        };
+                        c.at(
+                            step.call.as_ref().map_or(pos, Pos::of),
+                            format!("step '{id}': unknown Lumos operation '{call}'{hint}"),
+                        );
+                    }
+                }
+            }
+            Some(_) => {
+                for (field, present) in [
+                    ("params", step.params.is_some()),
+                    ("body", step.body.is_some()),
+                    ("paginate", step.paginate.is_some()),
+                ] {
+                    if present {
+                        c.at(pos, format!("step '{id}': `{field}` goes with `call`"));
+                    }
+                }
+                if let Some(t) = &step.transform {
+                    c.refs(
+                        Pos::of(t),
+                        &t.value,
+                        &earlier,
+                        &locals,
+                        &format!("step '{id}' transform"),
+                    );
+                }
+                if let Some(f) = &step.fail {
+                    c.refs(
+                        Pos::of(f),
+                        &Value::String(f.value.clone()),
+                        &earlier,
+                        &locals,
+                        &format!("step '{id}' fail"),
+                    );
+                }
+                if let Some(r) = &step.ret {
+                    c.refs(
+                        Pos::of(r),
+                        &r.value,
+                        &earlier,
+                        &locals,
+                        &format!("step '{id}' return"),
+                    );
+                }
+            }
+        }
+        earlier.insert(id);
+    }
+    if let Some(o) = &def.output {
+        c.refs(Pos::of(o), &o.value, &earlier, &[], "output");
+    }
+    if c.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Invalid {
+            problems: c.problems,
+        })
+    }
+}
