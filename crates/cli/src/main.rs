@@ -2,7 +2,9 @@
 
 mod api_cmd;
 mod connect_cmd;
+mod run_cmd;
 mod sim_cmd;
+mod workflows_cmd;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,22 @@ enum Command {
     /// List, re-check or remove Lumos connections.
     #[command(subcommand)]
     Connections(connect_cmd::ConnectionsCommand),
+    /// Install, write and inspect workflows.
+    #[command(subcommand)]
+    Workflows(workflows_cmd::WorkflowsCommand),
+    /// Run an installed workflow.
+    Run(run_cmd::RunArgs),
+    /// Run history: list, show, cancel.
+    #[command(subcommand)]
+    Runs(run_cmd::RunsCommand),
+}
+
+/// The engine over the configured store, with interrupted runs closed out first.
+async fn engine(db: &Option<String>) -> anyhow::Result<engine::Engine> {
+    let store = connect_cmd::open_store(db).await?;
+    let engine = engine::Engine::new(std::sync::Arc::new(store));
+    engine.recover().await?;
+    Ok(engine)
 }
 
 fn main() -> ExitCode {
@@ -65,6 +83,11 @@ fn main() -> ExitCode {
             Command::Sim(args) => sim_cmd::run(args).await,
             Command::Connect(args) => connect_cmd::connect(&cli.database_url, args).await,
             Command::Connections(cmd) => connect_cmd::connections(&cli.database_url, cmd).await,
+            Command::Workflows(cmd) => {
+                workflows_cmd::run(&engine(&cli.database_url).await?, cmd).await
+            }
+            Command::Run(args) => run_cmd::run(&engine(&cli.database_url).await?, args).await,
+            Command::Runs(cmd) => run_cmd::runs(&engine(&cli.database_url).await?, cmd).await,
         }
     });
     match result {

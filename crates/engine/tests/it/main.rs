@@ -1,3 +1,51 @@
 //! The engine against the simulator over HTTP, on SQLite and PostgreSQL.
 
 mod connections;
+mod custom;
+mod definitions;
+mod workflows;
+
+use std::sync::Arc;
+
+use engine::Engine;
+use lumos_api::Client;
+use lumos_sim::{DEFAULT_TOKEN, SimConfig, Simulator};
+use serde_json::{Map, Value};
+
+pub struct Setup {
+    pub sim: Simulator,
+    pub engine: Engine,
+    pub api: Client,
+    pub _db: testkit::Db,
+}
+
+/// A simulator, a store with a verified connection, and both bundles installed.
+pub async fn setup_with(db: testkit::Db, cfg: SimConfig) -> Setup {
+    let sim = Simulator::start(cfg).await.expect("sim");
+    let store = Arc::new(db.open().await);
+    engine::connections::connect(&store, "default", &sim.base_url, DEFAULT_TOKEN)
+        .await
+        .expect("connect");
+    let engine = Engine::new(store);
+    engine
+        .install(&[], true, false, Some("test"))
+        .await
+        .expect("install");
+    let api = engine::connections::client_for(&engine.store, "default")
+        .await
+        .expect("client");
+    Setup {
+        sim,
+        engine,
+        api,
+        _db: db,
+    }
+}
+
+pub async fn setup() -> Setup {
+    setup_with(testkit::sqlite(), SimConfig::default()).await
+}
+
+pub fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}

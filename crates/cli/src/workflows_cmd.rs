@@ -1,0 +1,151 @@
+//! `lumosflow workflows …`: list, install, show, validate, create, edit, uninstall.
+
+use std::io::Write;
+
+use anyhow::Context;
+use clap::Subcommand;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use engine::Engine;
+
+#[derive(Subcommand)]
+pub enum WorkflowsCommand {
+    /// Installed workflows and the installable bundles.
+    List {
+        /// Only what the bundles offer.
+        #[arg(long, conflicts_with = "installed")]
+        installable: bool,
+        /// Only what is installed.
+        #[arg(long)]
+        installed: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install bundles (appstore, directory-and-apps) or single workflows.
+    Install {
+        targets: Vec<String>,
+        #[arg(long)]
+        all: bool,
+        /// Overwrite installed copies that were edited.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print an installed workflow's YAML (current version, or --version N).
+    Show {
+        id: String,
+        #[arg(long)]
+        version: Option<i32>,
+    },
+    /// Check a workflow file without saving it.
+    Validate { file: String },
+    /// Install a new workflow from a file.
+    Create { file: String },
+    /// Save a file as the next version of an installed workflow.
+    Edit { id: String, file: String },
+    /// Remove an installed workflow (its runs stay in the history).
+    Uninstall { id: String },
+}
+
+fn read(file: &str) -> anyhow::Result<String> {
+    if file == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))
+}
+
+pub async fn run(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        WorkflowsCommand::List {
+            installable,
+            installed,
+            json,
+        } => {
+            let all = engine.list().await?;
+            let shown: Vec<_> = all
+                .into_iter()
+                .filter(|l| (!installable || l.installable) && (!installed || l.installed))
+                .collect();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &shown)?;
+                writeln!(out)?;
+                return Ok(());
+            }
+            let mut table = Table::new();
+            table
+                .load_style(UTF8_FULL_CONDENSED)
+                .set_header(["id", "name", "bundle", "installed"]);
+            for l in &shown {
+                let state = match (l.installed, l.version, l.edited) {
+                    (true, Some(v), true) => format!("v{v} (edited)"),
+                    (true, Some(v), false) => format!("v{v}"),
+                    _ => "no".to_owned(),
+                };
+                table.add_row([
+                    l.id.clone(),
+                    l.name.clone(),
+                    l.bundle
+                        .as_ref()
+                        .map_or(String::new(), |b| b.name.to_owned()),
+                    state,
+                ]);
+            }
+            writeln!(out, "{table}")?;
+        }
+        WorkflowsCommand::Install {
+            targets,
+            all,
+            force,
+        } => {
+            for o in engine.install(&targets, all, force, Some("cli")).await? {
+                let line = match o.result {
+                    "installed" => format!("installed {} (v{})", o.id, o.version),
+                    "reinstalled" => {
+                        format!("reinstalled {} over the edited copy (v{})", o.id, o.version)
+                    }
+                    "unchanged" => format!("{} is already installed (v{})", o.id, o.version),
+                    _ => format!(
+                        "kept {}: the installed copy was edited (v{}); use --force to replace it",
+                        o.id, o.version
+                    ),
+                };
+                writeln!(out, "{line}")?;
+            }
+        }
+        WorkflowsCommand::Show { id, version } => {
+            let (_, v) = engine.show(&id, version).await?;
+            write!(out, "{}", v.yaml)?;
+            if !v.yaml.ends_with('\n') {
+                writeln!(out)?;
+            }
+        }
+        WorkflowsCommand::Validate { file } => {
+            let text = read(&file)?;
+            let wf = engine
+                .validate(&text)
+                .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+            writeln!(
+                out,
+                "{file}: valid workflow '{}' ({} steps)",
+                wf.id(),
+                wf.def.steps.len()
+            )?;
+        }
+        WorkflowsCommand::Create { file } => {
+            let text = read(&file)?;
+            let (id, v) = engine.create(&text, Some("cli")).await?;
+            writeln!(out, "created {id} (v{v})")?;
+        }
+        WorkflowsCommand::Edit { id, file } => {
+            let text = read(&file)?;
+            let v = engine.edit(&id, &text, Some("cli")).await?;
+            writeln!(out, "saved {id} as v{v}")?;
+        }
+        WorkflowsCommand::Uninstall { id } => {
+            engine.uninstall(&id).await?;
+            writeln!(out, "uninstalled {id}")?;
+        }
+    }
+    Ok(())
+}

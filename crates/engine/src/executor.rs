@@ -1,0 +1,430 @@
+//! Running a workflow: steps in order, templates evaluated against the inputs and earlier
+//! outputs, Lumos calls through the client, one record per step sent to the caller.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+use lumos_api::{CallOptions, Client, Operation, Pagination};
+use minijinja::Value as JValue;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::definition::{Action, Step};
+use crate::template::{Templates, to_jinja};
+use crate::workflow::Workflow;
+
+/// What happened in one step (or one item of a for-each step).
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    pub step_id: String,
+    pub iteration: i32,
+    /// completed, failed, skipped, dry_run
+    pub status: &'static str,
+    pub operation: Option<String>,
+    pub params: Option<Value>,
+    pub http_status: Option<u16>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("step '{step}': {message}")]
+    Step { step: String, message: String },
+    #[error("{0}")]
+    Failed(String),
+    #[error("the run was canceled")]
+    Canceled,
+}
+
+/// Called with (step id, items so far) while a step walks pages.
+pub type Progress = Arc<dyn Fn(&str, u64) + Send + Sync>;
+
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// Perform reads, but only describe mutating calls.
+    pub dry_run: bool,
+    pub cancel: CancellationToken,
+    /// When the output is one paginated call's items, send them here as they arrive
+    /// instead of collecting them (constant memory for huge listings).
+    pub stream: Option<mpsc::Sender<Value>>,
+    pub progress: Option<Progress>,
+}
+
+/// Parameter names whose values never reach records or logs.
+fn is_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "password",
+        "api_key",
+        "apikey",
+        "authorization",
+        "credential",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+}
+
+fn redact(params: &Map<String, Value>) -> Value {
+    Value::Object(
+        params
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if is_secret(k) {
+                        json!("[redacted]")
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
+            .collect(),
+    )
+}
+
+struct Scope {
+    inputs: JValue,
+    steps: BTreeMap<String, JValue>,
+}
+
+impl Scope {
+    fn ctx(&self) -> JValue {
+        minijinja::context! { inputs => self.inputs.clone(), steps => JValue::from(self.steps.clone()) }
+    }
+    fn item_ctx(&self, var: &str, item: &Value, index: usize) -> JValue {
+        let base = self.ctx();
+        let mut extra: BTreeMap<String, JValue> = BTreeMap::new();
+        extra.insert(var.to_owned(), to_jinja(item));
+        extra.insert("index".to_owned(), JValue::from(index));
+        minijinja::context! { ..JValue::from(extra), ..base }
+    }
+}
+
+pub struct Executor<'a> {
+    pub workflow: &'a Workflow,
+    pub client: &'a Client,
+    pub templates: &'a Templates,
+    pub records: mpsc::UnboundedSender<StepRecord>,
+    pub options: RunOptions,
+}
+
+impl Executor<'_> {
+    /// The id of the step whose items are the whole output, if that is the output.
+    fn streamed_step(&self) -> Option<&str> {
+        self.options.stream.as_ref()?;
+        let out = self.workflow.def.output.as_ref()?.value.as_str()?;
+        let expr = Templates::whole_expression(out)?;
+        let id = expr.strip_prefix("steps.")?.strip_suffix(".output")?;
+        let step = self.workflow.def.steps.iter().find(|s| s.id.value == id)?;
+        (step.call.is_some() && step.paginate.is_some() && step.for_each.is_none()).then_some(id)
+    }
+
+    pub async fn run(&self, inputs: Map<String, Value>) -> Result<Value, RunError> {
+        let mut scope = Scope {
+            inputs: to_jinja(&Value::Object(inputs)),
+            steps: BTreeMap::new(),
+        };
+        let streamed = self.streamed_step().map(str::to_owned);
+        let mut last = Value::Null;
+        for step in &self.workflow.def.steps {
+            if self.options.cancel.is_cancelled() {
+                return Err(RunError::Canceled);
+            }
+            let id = step.id.value.clone();
+            let ctx = scope.ctx();
+            if let Some(w) = &step.when {
+                let go = self
+                    .templates
+                    .truthy(&w.value, &ctx)
+                    .map_err(|m| RunError::Step {
+                        step: id.clone(),
+                        message: m,
+                    })?;
+                if !go {
+                    self.record(StepRecord {
+                        status: "skipped",
+                        ..self.blank(&id, 0)
+                    });
+                    scope
+                        .steps
+                        .insert(id, minijinja::context! { output => JValue::from(()) });
+                    continue;
+                }
+            }
+            let output = if let Some(fe) = &step.for_each {
+                let list =
+                    self.templates
+                        .eval_str(&fe.value, &ctx)
+                        .map_err(|m| RunError::Step {
+                            step: id.clone(),
+                            message: m,
+                        })?;
+                let items = match list {
+                    Value::Array(a) => a,
+                    Value::Null => Vec::new(),
+                    other => {
+                        return Err(RunError::Step {
+                            step: id,
+                            message: format!("for_each needs a list, got {}", kind(&other)),
+                        });
+                    }
+                };
+                let n = step.concurrency.unwrap_or(4).clamp(1, 16);
+                let results: Vec<Result<Value, RunError>> = stream::iter(items.iter().enumerate())
+                    .map(|(i, item)| {
+                        let ictx = scope.item_ctx(step.item_var(), item, i);
+                        async move {
+                            self.action(step, &ictx, i as i32, false)
+                                .await
+                                .map(|(v, _)| v)
+                        }
+                    })
+                    .buffered(n)
+                    .collect()
+                    .await;
+                Value::Array(results.into_iter().collect::<Result<Vec<_>, _>>()?)
+            } else {
+                let stream_this = streamed.as_deref() == Some(id.as_str());
+                let (value, returned) = self.action(step, &ctx, 0, stream_this).await?;
+                if returned {
+                    return Ok(value);
+                }
+                value
+            };
+            last = output.clone();
+            scope
+                .steps
+                .insert(id, minijinja::context! { output => to_jinja(&output) });
+        }
+        match &self.workflow.def.output {
+            Some(o) => self
+                .templates
+                .eval(&o.value, &scope.ctx())
+                .map_err(|m| RunError::Step {
+                    step: "output".into(),
+                    message: m,
+                }),
+            None => Ok(last),
+        }
+    }
+
+    fn blank(&self, id: &str, iteration: i32) -> StepRecord {
+        StepRecord {
+            step_id: id.to_owned(),
+            iteration,
+            status: "completed",
+            operation: None,
+            params: None,
+            http_status: None,
+            duration_ms: 0,
+            error: None,
+            started_at: Utc::now(),
+        }
+    }
+
+    fn record(&self, r: StepRecord) {
+        // The receiver outlives the run; a closed channel only means nobody is listening.
+        let _ = self.records.send(r);
+    }
+
+    /// Run one step's action; `true` when it was a `return`.
+    async fn action(
+        &self,
+        step: &Step,
+        ctx: &JValue,
+        iteration: i32,
+        stream: bool,
+    ) -> Result<(Value, bool), RunError> {
+        let id = step.id.value.as_str();
+        let started = Instant::now();
+        let mut rec = self.blank(id, iteration);
+        let err = |m: String| RunError::Step {
+            step: id.to_owned(),
+            message: m,
+        };
+        let result = match step.action() {
+            Some(Action::Transform) => {
+                let t = step
+                    .transform
+                    .as_ref()
+                    .map(|t| &t.value)
+                    .unwrap_or(&Value::Null);
+                self.templates.eval(t, ctx).map(|v| (v, false)).map_err(err)
+            }
+            Some(Action::Return) => {
+                let r = step.ret.as_ref().map(|t| &t.value).unwrap_or(&Value::Null);
+                self.templates.eval(r, ctx).map(|v| (v, true)).map_err(err)
+            }
+            Some(Action::Fail) => {
+                let f = step
+                    .fail
+                    .as_ref()
+                    .map(|f| f.value.as_str())
+                    .unwrap_or_default();
+                let message = match self.templates.eval_str(f, ctx) {
+                    Ok(Value::String(s)) => s,
+                    Ok(other) => other.to_string(),
+                    Err(m) => m,
+                };
+                Err(RunError::Failed(message))
+            }
+            Some(Action::Call) => self
+                .call(step, ctx, &mut rec, stream)
+                .await
+                .map(|v| (v, false)),
+            None => Err(err("no action".into())),
+        };
+        rec.duration_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(_) => {}
+            Err(e) => {
+                rec.status = "failed";
+                rec.error = Some(e.to_string());
+            }
+        }
+        self.record(rec);
+        result
+    }
+
+    async fn call(
+        &self,
+        step: &Step,
+        ctx: &JValue,
+        rec: &mut StepRecord,
+        stream: bool,
+    ) -> Result<Value, RunError> {
+        let id = step.id.value.as_str();
+        let err = |m: String| RunError::Step {
+            step: id.to_owned(),
+            message: m,
+        };
+        let name = step
+            .call
+            .as_ref()
+            .map(|c| c.value.as_str())
+            .unwrap_or_default();
+        let op: &Operation = self
+            .client
+            .operation(name)
+            .map_err(|e| err(e.to_string()))?;
+        rec.operation = Some(op.name().to_owned());
+        let mut params = Map::new();
+        if let Some(p) = &step.params {
+            for (k, v) in &p.value {
+                let v = self
+                    .templates
+                    .eval(v, ctx)
+                    .map_err(|m| err(format!("param '{k}': {m}")))?;
+                // An absent optional input drops its parameter.
+                if !v.is_null() {
+                    params.insert(k.clone(), v);
+                }
+            }
+        }
+        rec.params = Some(redact(&params));
+        let body = match &step.body {
+            Some(b) => Some(
+                self.templates
+                    .eval(&b.value, ctx)
+                    .map_err(|m| err(format!("body: {m}")))?,
+            ),
+            None => None,
+        };
+        let paginate = match &step.paginate {
+            Some(p) => match self.templates.eval(&p.value, ctx).map_err(err)? {
+                Value::Bool(b) => b,
+                Value::Null => false,
+                Value::String(s) => s == "true",
+                other => return Err(err(format!("paginate must be true or false, got {other}"))),
+            },
+            None => false,
+        };
+        let (_, prepared) = self
+            .client
+            .prepare(name, &params)
+            .map_err(|e| err(e.to_string()))?;
+        if self.options.dry_run && op.is_mutating() {
+            rec.status = "dry_run";
+            return Ok(json!({
+                "dry_run": true, "method": op.method, "path": prepared.path_and_query(), "body": body,
+            }));
+        }
+        if paginate {
+            let mut items_stream = self.client.paginate(name, &params);
+            let mut items = Vec::new();
+            let mut count: u64 = 0;
+            while let Some(item) = tokio::select! {
+                biased;
+                () = self.options.cancel.cancelled() => return Err(RunError::Canceled),
+                next = items_stream.next() => next,
+            } {
+                let item = item.map_err(|e| {
+                    rec.http_status = e.status();
+                    err(e.to_string())
+                })?;
+                count += 1;
+                match (&self.options.stream, stream) {
+                    (Some(tx), true) => {
+                        if tx.send(item).await.is_err() {
+                            return Err(RunError::Canceled);
+                        }
+                    }
+                    _ => items.push(item),
+                }
+                if count.is_multiple_of(100)
+                    && let Some(p) = &self.options.progress
+                {
+                    p(id, count);
+                }
+            }
+            if let Some(p) = &self.options.progress {
+                p(id, count);
+            }
+            rec.http_status = Some(200);
+            return Ok(json!({"items": items, "total": count}));
+        }
+        let resp = tokio::select! {
+            biased;
+            () = self.options.cancel.cancelled() => return Err(RunError::Canceled),
+            r = self.client.execute(op, &prepared, body.as_ref(), CallOptions::default()) => r,
+        };
+        let resp = resp.map_err(|e| {
+            rec.http_status = e.status();
+            err(e.to_string())
+        })?;
+        rec.http_status = Some(resp.status);
+        let mut out = resp.body;
+        if op.pagination == Pagination::Page
+            && let Value::Object(m) = &mut out
+        {
+            let page = m.get("page").and_then(Value::as_u64);
+            let pages = m.get("pages").and_then(Value::as_u64);
+            let next = match (page, pages) {
+                (Some(p), Some(n)) if p < n => json!(p + 1),
+                _ => Value::Null,
+            };
+            m.insert("next_page".into(), next);
+        }
+        Ok(out)
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,562 @@
+//! The engine's front door: install, edit and list workflows; start, record, list and cancel
+//! runs. Every interface (CLI, HTTP, MCP) goes through here.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use store::{NewRun, Run, SaveWorkflow, StepRow, Store, StoreError, WorkflowRow, WorkflowVersion};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::bundles;
+use crate::connections::{self, ConnectError};
+use crate::definition::Invalid;
+use crate::executor::{Executor, Progress, RunError, RunOptions, StepRecord};
+use crate::inputs;
+use crate::template::Templates;
+use crate::workflow::Workflow;
+
+/// Outputs larger than this are stored truncated (the caller still gets all of it).
+const MAX_STORED_OUTPUT: usize = 1 << 20;
+const LEASE_SECONDS: i64 = 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("invalid inputs: {}", .0.join("; "))]
+    Inputs(Vec<String>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Connection(#[from] ConnectError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => EngineError::NotFound(format!("{what} not found")),
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BundleRef {
+    pub id: &'static str,
+    pub name: &'static str,
+}
+
+/// A workflow as lists show it: installable, installed, or both.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub bundle: Option<BundleRef>,
+    pub installed: bool,
+    pub installable: bool,
+    pub version: Option<i32>,
+    /// The installed copy differs from the bundled original.
+    pub edited: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstallOutcome {
+    pub id: String,
+    /// installed, unchanged, reinstalled, or kept (edited copy left alone; use force)
+    pub result: &'static str,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: Run,
+    pub steps: Vec<StepRow>,
+}
+
+/// How to run.
+#[derive(Clone, Default)]
+pub struct RunRequest {
+    pub connection: Option<String>,
+    pub started_by: Option<String>,
+    pub dry_run: bool,
+    pub cancel: CancellationToken,
+    pub stream: Option<mpsc::Sender<Value>>,
+    pub progress: Option<Progress>,
+    /// Run this version instead of the current one.
+    pub version: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    pub run_id: String,
+    pub status: String,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+}
+
+pub struct Engine {
+    pub store: Arc<Store>,
+    pub templates: Templates,
+    owner: String,
+}
+
+fn bundle_ref(id: &str) -> Option<BundleRef> {
+    bundles::bundle_of(id).map(|b| BundleRef {
+        id: b.id,
+        name: b.name,
+    })
+}
+
+impl Engine {
+    pub fn new(store: Arc<Store>) -> Self {
+        let owner = format!(
+            "pid-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
+        Self {
+            store,
+            templates: Templates::new(),
+            owner,
+        }
+    }
+
+    /// Close out runs whose process died (no heartbeat within the lease).
+    pub async fn recover(&self) -> Result<u64> {
+        Ok(self.store.fail_abandoned_runs().await?)
+    }
+
+    pub fn validate(&self, yaml: &str) -> std::result::Result<Workflow, Invalid> {
+        Workflow::load(yaml, &self.templates)
+    }
+
+    fn bundled(&self, id: &str) -> Option<Workflow> {
+        // Bundled files are validated by tests; a broken one would be a build defect.
+        bundles::source(id).and_then(|y| self.validate(y).ok())
+    }
+
+    pub async fn list(&self) -> Result<Vec<Listing>> {
+        let installed = self.store.workflows().await?;
+        let mut out = Vec::new();
+        for id in bundles::all_ids() {
+            let Some(wf) = self.bundled(id) else { continue };
+            let row = installed.iter().find(|r| r.id == id);
+            let edited = match row {
+                Some(r) => {
+                    self.store.workflow_version(&r.id, None).await?.hash != Workflow::hash(&wf.yaml)
+                }
+                None => false,
+            };
+            out.push(Listing {
+                id: id.to_owned(),
+                name: row.map_or_else(|| wf.name().to_owned(), |r| r.name.clone()),
+                description: wf.def.description.clone(),
+                bundle: bundle_ref(id),
+                installed: row.is_some(),
+                installable: true,
+                version: row.map(|r| r.current_version),
+                edited,
+            });
+        }
+        for r in installed
+            .iter()
+            .filter(|r| bundles::source(&r.id).is_none())
+        {
+            let description = self
+                .store
+                .workflow_version(&r.id, None)
+                .await
+                .ok()
+                .and_then(|v| {
+                    crate::definition::parse(&v.yaml)
+                        .ok()
+                        .and_then(|d| d.description)
+                });
+            out.push(Listing {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                description,
+                bundle: None,
+                installed: true,
+                installable: false,
+                version: Some(r.current_version),
+                edited: false,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Install bundles or workflow ids (or everything). An installed copy that was edited is
+    /// kept unless `force`.
+    pub async fn install(
+        &self,
+        targets: &[String],
+        all: bool,
+        force: bool,
+        by: Option<&str>,
+    ) -> Result<Vec<InstallOutcome>> {
+        let mut ids: Vec<String> = Vec::new();
+        if all {
+            ids.extend(bundles::all_ids().map(str::to_owned));
+        }
+        let mut unknown = Vec::new();
+        for t in targets {
+            match (bundles::bundle(t), bundles::source(t)) {
+                (Some(b), _) => ids.extend(b.workflows.iter().map(|w| (*w).to_owned())),
+                (None, Some(_)) => ids.push(t.clone()),
+                (None, None) => unknown.push(t.clone()),
+            }
+        }
+        if !unknown.is_empty() {
+            let bundles: Vec<&str> = bundles::BUNDLES.iter().map(|b| b.id).collect();
+            return Err(EngineError::NotFound(format!(
+                "nothing installable is called {} (bundles: {}; workflows: {})",
+                unknown.join(", "),
+                bundles.join(", "),
+                bundles::all_ids().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        if ids.is_empty() {
+            return Err(EngineError::Inputs(vec![
+                "name a bundle or workflow to install, or use --all".into(),
+            ]));
+        }
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|i| seen.insert(i.clone()));
+        // Check every file first, so a bad one installs nothing.
+        let mut loaded = Vec::new();
+        for id in ids.iter().map(String::as_str) {
+            let yaml = bundles::source(id)
+                .ok_or_else(|| EngineError::NotFound(format!("bundled workflow '{id}'")))?;
+            loaded.push((id, self.validate(yaml)?));
+        }
+        let mut out = Vec::new();
+        for (id, wf) in loaded {
+            let hash = Workflow::hash(&wf.yaml);
+            let current = match self.store.workflow(id).await? {
+                Some(_) => Some(self.store.workflow_version(id, None).await?),
+                None => None,
+            };
+            let result = match &current {
+                Some(v) if v.hash == hash => {
+                    out.push(InstallOutcome {
+                        id: id.to_owned(),
+                        result: "unchanged",
+                        version: v.version,
+                    });
+                    continue;
+                }
+                Some(v) if !force => {
+                    out.push(InstallOutcome {
+                        id: id.to_owned(),
+                        result: "kept",
+                        version: v.version,
+                    });
+                    continue;
+                }
+                Some(_) => "reinstalled",
+                None => "installed",
+            };
+            let version = self.save(&wf, "bundle", by).await?;
+            out.push(InstallOutcome {
+                id: id.to_owned(),
+                result,
+                version,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn save(&self, wf: &Workflow, origin: &str, by: Option<&str>) -> Result<i32> {
+        let hash = Workflow::hash(&wf.yaml);
+        Ok(self
+            .store
+            .save_workflow(&SaveWorkflow {
+                id: wf.id(),
+                name: wf.name(),
+                bundle: wf.def.bundle.as_deref(),
+                origin,
+                yaml: &wf.yaml,
+                hash: &hash,
+                by,
+            })
+            .await?)
+    }
+
+    /// Save a new custom workflow; its id must be free.
+    pub async fn create(&self, yaml: &str, by: Option<&str>) -> Result<(String, i32)> {
+        let wf = self.validate(yaml)?;
+        if self.store.workflow(wf.id()).await?.is_some() {
+            return Err(EngineError::Conflict(format!(
+                "a workflow with id '{}' is already installed; use `workflows edit {}` to change it",
+                wf.id(),
+                wf.id()
+            )));
+        }
+        let origin = if bundles::source(wf.id()).is_some() {
+            "bundle"
+        } else {
+            "custom"
+        };
+        let v = self.save(&wf, origin, by).await?;
+        Ok((wf.id().to_owned(), v))
+    }
+
+    /// Save a new version of an installed workflow.
+    pub async fn edit(&self, id: &str, yaml: &str, by: Option<&str>) -> Result<i32> {
+        let row = self.installed_row(id).await?;
+        let wf = self.validate(yaml)?;
+        if wf.id() != id {
+            return Err(EngineError::Conflict(format!(
+                "the file's id is '{}', not '{id}'; ids cannot change",
+                wf.id()
+            )));
+        }
+        self.save(&wf, &row.origin, by).await
+    }
+
+    async fn installed_row(&self, id: &str) -> Result<WorkflowRow> {
+        self.store.workflow(id).await?.ok_or_else(|| {
+            let hint = if bundles::source(id).is_some() {
+                format!("; install it with `lumosflow workflows install {id}`")
+            } else {
+                " (see `lumosflow workflows list`)".to_owned()
+            };
+            EngineError::NotFound(format!("workflow '{id}' is not installed{hint}"))
+        })
+    }
+
+    pub async fn show(
+        &self,
+        id: &str,
+        version: Option<i32>,
+    ) -> Result<(WorkflowRow, WorkflowVersion)> {
+        let row = self.installed_row(id).await?;
+        let v = self.store.workflow_version(id, version).await?;
+        Ok((row, v))
+    }
+
+    pub async fn uninstall(&self, id: &str) -> Result<()> {
+        self.installed_row(id).await?;
+        self.store.delete_workflow(id).await?;
+        Ok(())
+    }
+
+    /// The installed workflow to run, parsed from the stored version.
+    pub async fn load(&self, id: &str, version: Option<i32>) -> Result<(Workflow, i32)> {
+        self.installed_row(id).await?;
+        let v = self.store.workflow_version(id, version).await?;
+        Ok((self.validate(&v.yaml)?, v.version))
+    }
+
+    /// Check inputs, then run and record. Bad inputs and connection problems are errors
+    /// before anything is stored; everything after is a recorded run.
+    pub async fn run(
+        &self,
+        id: &str,
+        given: &Map<String, Value>,
+        req: RunRequest,
+    ) -> Result<RunOutcome> {
+        let (wf, version) = self.load(id, req.version).await?;
+        let inputs = inputs::resolve(&wf.def.inputs, given).map_err(EngineError::Inputs)?;
+        let connection = req
+            .connection
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let client = connections::client_for(&self.store, &connection).await?;
+        let run_id = uuid::Uuid::now_v7().to_string();
+        let inputs_json = Value::Object(inputs.clone());
+        self.store
+            .create_run(&NewRun {
+                id: &run_id,
+                workflow_id: id,
+                workflow_version: version,
+                status: "running",
+                inputs: &inputs_json,
+                connection: Some(&connection),
+                started_by: req.started_by.as_deref(),
+                dry_run: req.dry_run,
+                owner: &self.owner,
+                lease: Duration::seconds(LEASE_SECONDS),
+            })
+            .await?;
+
+        let (tx, mut rx) = mpsc::unbounded_channel::<StepRecord>();
+        let store = self.store.clone();
+        let rid = run_id.clone();
+        let recorder = tokio::spawn(async move {
+            while let Some(r) = rx.recv().await {
+                let row = StepRow {
+                    step_id: r.step_id,
+                    iteration: r.iteration,
+                    status: r.status.to_owned(),
+                    operation: r.operation,
+                    params: r.params.map(sqlx_json),
+                    http_status: r.http_status.map(i32::from),
+                    duration_ms: Some(r.duration_ms as i64),
+                    error: r.error,
+                    output: None,
+                    started_at: r.started_at,
+                    finished_at: Some(chrono::Utc::now()),
+                };
+                if let Err(e) = store.add_step(&rid, &row).await {
+                    tracing::warn!(run = %rid, error = %e, "could not record a step");
+                }
+            }
+        });
+        // Keep the lease fresh; a cancel recorded elsewhere stops this run.
+        let cancel = req.cancel.clone();
+        let hb_store = self.store.clone();
+        let hb_id = run_id.clone();
+        let heartbeat = tokio::spawn(async move {
+            let mut tick =
+                tokio::time::interval(std::time::Duration::from_secs((LEASE_SECONDS / 3) as u64));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match hb_store
+                    .heartbeat(&hb_id, Duration::seconds(LEASE_SECONDS))
+                    .await
+                {
+                    Ok(false) => {
+                        cancel.cancel();
+                        break;
+                    }
+                    Ok(true) => {}
+                    Err(e) => tracing::warn!(run = %hb_id, error = %e, "heartbeat failed"),
+                }
+            }
+        });
+
+        let executor = Executor {
+            workflow: &wf,
+            client: &client,
+            templates: &self.templates,
+            records: tx,
+            options: RunOptions {
+                dry_run: req.dry_run,
+                cancel: req.cancel.clone(),
+                stream: req.stream.clone(),
+                progress: req.progress.clone(),
+            },
+        };
+        let result = executor.run(inputs).await;
+        drop(executor);
+        heartbeat.abort();
+        let _ = recorder.await;
+
+        let (status, output, error) = match result {
+            Ok(out) => ("completed", Some(out), None),
+            Err(RunError::Canceled) => ("canceled", None, Some("canceled".to_owned())),
+            Err(e) => ("failed", None, Some(e.to_string())),
+        };
+        let stored = output.as_ref().map(truncate_for_storage);
+        let set = self
+            .store
+            .finish_run(&run_id, status, stored.as_ref(), error.as_deref())
+            .await?;
+        let status = if set {
+            status.to_owned()
+        } else {
+            // Someone else finished it first (a cancel): report what is recorded.
+            self.store
+                .run(&run_id)
+                .await?
+                .map_or_else(|| status.to_owned(), |r| r.status)
+        };
+        Ok(RunOutcome {
+            run_id,
+            status,
+            output,
+            error,
+        })
+    }
+
+    pub async fn runs(
+        &self,
+        workflow: Option<&str>,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Run>> {
+        Ok(self
+            .store
+            .runs(workflow, status, limit.clamp(1, 1000))
+            .await?)
+    }
+
+    pub async fn run_detail(&self, id: &str) -> Result<RunDetail> {
+        let run = self
+            .store
+            .run(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("run '{id}' not found")))?;
+        let steps = self.store.run_steps(id).await?;
+        Ok(RunDetail { run, steps })
+    }
+
+    /// Cancel a run that has not finished.
+    pub async fn cancel(&self, id: &str, by: Option<&str>) -> Result<Run> {
+        let run = self
+            .store
+            .run(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("run '{id}' not found")))?;
+        if store::FINAL.contains(&run.status.as_str()) {
+            return Err(EngineError::Conflict(format!(
+                "run '{id}' already finished ({})",
+                run.status
+            )));
+        }
+        let reason = format!("canceled by {}", by.unwrap_or("a user"));
+        self.store
+            .finish_run(id, "canceled", None, Some(&reason))
+            .await?;
+        self.store
+            .run(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("run '{id}' not found")))
+    }
+}
+
+fn sqlx_json(v: Value) -> store::Json<Value> {
+    store::Json(v)
+}
+
+fn truncate_for_storage(v: &Value) -> Value {
+    let size = serde_json::to_vec(v).map_or(0, |b| b.len());
+    if size <= MAX_STORED_OUTPUT {
+        return v.clone();
+    }
+    let items = v.get("items").and_then(Value::as_array);
+    let keep: Vec<Value> = items
+        .map(|a| {
+            let mut out = Vec::new();
+            let mut used = 0;
+            for i in a {
+                used += serde_json::to_vec(i).map_or(0, |b| b.len());
+                if used > MAX_STORED_OUTPUT / 2 {
+                    break;
+                }
+                out.push(i.clone());
+            }
+            out
+        })
+        .unwrap_or_default();
+    json!({
+        "truncated": true,
+        "note": format!("output of {size} bytes stored truncated; {} of {} items kept", keep.len(), items.map_or(0, Vec::len)),
+        "total": v.get("total").cloned().unwrap_or(Value::Null),
+        "items": keep,
+    })
+}

@@ -1,0 +1,357 @@
+//! Custom workflows: chaining operations, acting with dry-run, cancellation, crashes, versions.
+
+use std::time::Duration;
+
+use engine::RunRequest;
+use lumos_sim::SimConfig;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::{obj, setup, setup_with};
+
+const ACTIVE_APPS: &str = r#"
+id: active-apps-of-user
+name: Active apps of a user
+inputs:
+  email: { type: text, required: true }
+steps:
+  - id: user
+    call: listUsers
+    params: { search_term: "{{ inputs.email }}", exact_match: true, size: 1 }
+  - id: known
+    if: "{{ steps.user.output.total == 0 }}"
+    fail: "No Lumos user has the email {{ inputs.email }}"
+  - id: accounts
+    call: getUserAccounts
+    params: { user_id: "{{ steps.user.output['items'][0].id }}", expand: [app] }
+    paginate: true
+  - id: active
+    transform: "{{ steps.accounts.output['items'] | selectattr('status', 'eq', 'ACTIVE') | map(attribute='app.user_friendly_label') | list }}"
+output:
+  email: "{{ inputs.email }}"
+  active_apps: "{{ steps.active.output }}"
+"#;
+
+#[tokio::test]
+async fn chained_custom_workflow_matches_direct_calls() {
+    let s = setup().await;
+    let (id, v) = s
+        .engine
+        .create(ACTIVE_APPS, Some("test"))
+        .await
+        .expect("create");
+    assert_eq!((id.as_str(), v), ("active-apps-of-user", 1));
+    let user = s
+        .api
+        .call("listUsers", &obj(json!({"size": 1, "page": 4})), None)
+        .await
+        .expect("user")["items"][0]
+        .clone();
+    let out = s
+        .engine
+        .run(
+            "active-apps-of-user",
+            &obj(json!({"email": user["email"]})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, "completed", "{:?}", out.error);
+    let accounts = s
+        .api
+        .call(
+            "getUserAccounts",
+            &obj(json!({"user_id": user["id"], "expand": ["app"], "size": 100})),
+            None,
+        )
+        .await
+        .expect("accounts");
+    let want: Vec<Value> = accounts["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|a| a["status"] == "ACTIVE")
+        .map(|a| a["app"]["user_friendly_label"].clone())
+        .collect();
+    assert_eq!(
+        out.output.expect("output")["active_apps"],
+        Value::Array(want)
+    );
+
+    let miss = s
+        .engine
+        .run(
+            "active-apps-of-user",
+            &obj(json!({"email": "nobody@example.com"})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(miss.status, "failed");
+    assert_eq!(
+        miss.error.as_deref(),
+        Some("No Lumos user has the email nobody@example.com")
+    );
+    s.sim.stop().await;
+}
+
+const REQUEST_ACCESS: &str = r#"
+id: request-app-access
+name: Request app access
+inputs:
+  app_id: { type: text, required: true }
+  reason: { type: textarea, default: "Needed for work" }
+steps:
+  - id: request
+    call: createAccessRequest
+    body: { app_id: "{{ inputs.app_id }}", business_justification: "{{ inputs.reason }}" }
+  - id: created
+    transform: "{{ steps.request.output }}"
+output: "{{ steps.created.output }}"
+"#;
+
+#[tokio::test]
+async fn access_request_in_dry_run_sends_no_post_then_for_real() {
+    let s = setup().await;
+    s.engine.create(REQUEST_ACCESS, None).await.expect("create");
+    let app = s
+        .api
+        .call(
+            "getAppStoreApps",
+            &obj(json!({"all_visibilities": true, "size": 1})),
+            None,
+        )
+        .await
+        .expect("apps")["items"][0]["id"]
+        .clone();
+    let count = || async {
+        s.api
+            .call("getAccessRequests", &obj(json!({"size": 1})), None)
+            .await
+            .expect("list")["total"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = count().await;
+    let dry = s
+        .engine
+        .run(
+            "request-app-access",
+            &obj(json!({"app_id": app})),
+            RunRequest {
+                dry_run: true,
+                ..RunRequest::default()
+            },
+        )
+        .await
+        .expect("dry run");
+    assert_eq!(dry.status, "completed");
+    let out = dry.output.expect("output");
+    assert_eq!(out["dry_run"], true);
+    assert_eq!(out["method"], "POST");
+    assert_eq!(out["path"], "/appstore/access_request");
+    assert_eq!(out["body"]["app_id"], app);
+    assert_eq!(count().await, before, "a dry run must not create anything");
+    let detail = s.engine.run_detail(&dry.run_id).await.expect("detail");
+    assert!(detail.run.dry_run);
+    assert_eq!(
+        detail
+            .steps
+            .iter()
+            .find(|st| st.step_id == "request")
+            .map(|st| st.status.as_str()),
+        Some("dry_run")
+    );
+
+    let real = s
+        .engine
+        .run(
+            "request-app-access",
+            &obj(json!({"app_id": app})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(real.status, "completed", "{:?}", real.error);
+    assert_eq!(real.output.expect("output")[0]["app_id"], app);
+    assert_eq!(count().await, before + 1);
+    s.sim.stop().await;
+}
+
+#[tokio::test]
+async fn cancellation_stops_the_run_and_records_it() {
+    let s = setup_with(
+        testkit::sqlite(),
+        SimConfig {
+            latency: Duration::from_millis(100),
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        trigger.cancel();
+    });
+    let out = s
+        .engine
+        .run(
+            "list-lumos-accounts",
+            &obj(json!({"all": true})),
+            RunRequest {
+                cancel,
+                ..RunRequest::default()
+            },
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, "canceled");
+    let detail = s.engine.run_detail(&out.run_id).await.expect("detail");
+    assert_eq!(detail.run.status, "canceled");
+    assert!(detail.run.finished_at.is_some());
+    s.sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_run_left_running_by_a_crash_is_failed_with_the_reason_at_next_start() {
+    let s = setup().await;
+    // What a crashed process leaves behind: a running run whose lease has expired.
+    s.engine
+        .store
+        .create_run(&store::NewRun {
+            id: "crashed-run",
+            workflow_id: "list-lumos-users",
+            workflow_version: 1,
+            status: "running",
+            inputs: &json!({}),
+            connection: Some("default"),
+            started_by: Some("cli"),
+            dry_run: false,
+            owner: "pid-gone",
+            lease: chrono::Duration::seconds(-1),
+        })
+        .await
+        .expect("insert");
+    // A live run of another process (fresh lease) must be left alone.
+    s.engine
+        .store
+        .create_run(&store::NewRun {
+            id: "live-run",
+            workflow_id: "list-lumos-users",
+            workflow_version: 1,
+            status: "running",
+            inputs: &json!({}),
+            connection: Some("default"),
+            started_by: Some("cli"),
+            dry_run: false,
+            owner: "pid-alive",
+            lease: chrono::Duration::seconds(60),
+        })
+        .await
+        .expect("insert");
+    let restarted = engine::Engine::new(s.engine.store.clone());
+    assert_eq!(restarted.recover().await.expect("recover"), 1);
+    let crashed = restarted
+        .run_detail("crashed-run")
+        .await
+        .expect("detail")
+        .run;
+    assert_eq!(crashed.status, "failed");
+    assert!(crashed.error.unwrap_or_default().contains("interrupted"));
+    assert_eq!(
+        restarted
+            .run_detail("live-run")
+            .await
+            .expect("detail")
+            .run
+            .status,
+        "running"
+    );
+    // And it can be canceled by hand.
+    assert_eq!(
+        restarted
+            .cancel("live-run", Some("test"))
+            .await
+            .expect("cancel")
+            .status,
+        "canceled"
+    );
+    assert!(restarted.cancel("live-run", None).await.is_err());
+    s.sim.stop().await;
+}
+
+#[tokio::test]
+async fn edits_are_versions_runs_record_theirs_and_reinstall_keeps_edits() {
+    let s = setup().await;
+    let (_, v1) = s.engine.show("list-lumos-users", None).await.expect("show");
+    let edited = v1
+        .yaml
+        .replace("name: List Lumos Users", "name: List Lumos Users (desk)");
+    assert_eq!(
+        s.engine
+            .edit("list-lumos-users", &edited, Some("test"))
+            .await
+            .expect("edit"),
+        2
+    );
+    let out = s
+        .engine
+        .run(
+            "list-lumos-users",
+            &obj(json!({"size": 1})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(
+        s.engine
+            .run_detail(&out.run_id)
+            .await
+            .expect("detail")
+            .run
+            .workflow_version,
+        2
+    );
+    let kept = s
+        .engine
+        .install(&["directory-and-apps".into()], false, false, None)
+        .await
+        .expect("install");
+    assert_eq!(
+        kept.iter()
+            .find(|o| o.id == "list-lumos-users")
+            .map(|o| o.result),
+        Some("kept")
+    );
+    let listing = s.engine.list().await.expect("list");
+    assert!(
+        listing
+            .iter()
+            .any(|l| l.id == "list-lumos-users" && l.edited && l.version == Some(2))
+    );
+    let forced = s
+        .engine
+        .install(&["list-lumos-users".into()], false, true, None)
+        .await
+        .expect("force");
+    assert_eq!((forced[0].result, forced[0].version), ("reinstalled", 3));
+    assert!(s.engine.show("list-lumos-users", Some(1)).await.is_ok());
+    let e = s
+        .engine
+        .edit("list-lumos-users", ACTIVE_APPS, None)
+        .await
+        .expect_err("id change");
+    assert!(e.to_string().contains("ids cannot change"), "{e}");
+    s.engine
+        .uninstall("list-lumos-users")
+        .await
+        .expect("uninstall");
+    assert!(
+        s.engine
+            .run("list-lumos-users", &obj(json!({})), RunRequest::default())
+            .await
+            .is_err()
+    );
+    s.sim.stop().await;
+}

@@ -1,0 +1,92 @@
+//! Validation of definitions: every problem, with its position.
+
+use engine::template::Templates;
+use engine::workflow::Workflow;
+
+fn problems(yaml: &str) -> Vec<String> {
+    match Workflow::load(yaml, &Templates::new()) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn every_bundled_workflow_is_valid() {
+    for id in engine::bundles::all_ids() {
+        let yaml = engine::bundles::source(id).expect("embedded");
+        let wf = Workflow::load(yaml, &Templates::new()).unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(wf.id(), id);
+        let bundle = engine::bundles::bundle_of(id).expect("bundle");
+        assert_eq!(wf.def.bundle.as_deref(), Some(bundle.id));
+    }
+}
+
+#[test]
+fn yaml_syntax_errors_have_line_column_and_a_snippet() {
+    let p = problems("id: x\nname: X\nsteps:\n  - id: a\n    call: [unclosed\n");
+    assert_eq!(p.len(), 1);
+    assert!(p[0].starts_with("line "), "{p:?}");
+    let p = problems("id: x\nname: X\nsteps:\n  - id: a\n    colour: blue\n    call: listUsers\n");
+    assert!(
+        p[0].starts_with("line 5, column 5:") && p[0].contains("unknown field `colour`"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn semantic_problems_are_all_reported_with_positions() {
+    let yaml = r#"id: Bad_Id
+name: Broken
+inputs:
+  who: { type: text }
+  kind: { type: select }
+steps:
+  - id: first
+    call: listUser
+  - id: second
+    call: listUsers
+    params: { search_term: "{{ inputs.whom }}", size: 500, colour: red }
+  - id: second
+    transform: "{{ steps.later.output }}"
+  - id: later
+    call: getApp
+  - id: both
+    call: listUsers
+    transform: "{{ 1 }}"
+output: "{{ steps.nothing.output + }}"
+"#;
+    let p = problems(yaml);
+    let has = |needle: &str| p.iter().any(|m| m.contains(needle));
+    assert!(
+        has("line 1, column 5: id 'Bad_Id' must be a slug"),
+        "{p:#?}"
+    );
+    assert!(
+        has("select input 'kind' needs `options` or `options_from`"),
+        "{p:#?}"
+    );
+    assert!(
+        has(
+            "line 8, column 11: step 'first': unknown Lumos operation 'listUser' (did you mean listUsers"
+        ),
+        "{p:#?}"
+    );
+    assert!(has("unknown input 'whom' (declared: kind, who)"), "{p:#?}");
+    assert!(has("'size' must be at most 100"), "{p:#?}");
+    assert!(has("listUsers has no parameter 'colour'"), "{p:#?}");
+    assert!(
+        has("line 12, column 9: duplicate step id 'second'"),
+        "{p:#?}"
+    );
+    assert!(
+        has("refers to step 'later', which is not an earlier step"),
+        "{p:#?}"
+    );
+    assert!(has("getApp needs parameter 'app_id'"), "{p:#?}");
+    assert!(
+        has("step 'both' needs exactly one of call, transform, fail, return"),
+        "{p:#?}"
+    );
+    assert!(has("output: bad template"), "{p:#?}");
+    assert!(p.len() >= 11, "{p:#?}");
+}

@@ -1,0 +1,308 @@
+//! The eight bundled workflows return what the Lumos API returns.
+
+use engine::{EngineError, RunRequest};
+use serde_json::{Value, json};
+
+use crate::{Setup, obj, setup};
+
+async fn run(s: &Setup, id: &str, inputs: Value) -> Value {
+    let out = s
+        .engine
+        .run(id, &obj(inputs), RunRequest::default())
+        .await
+        .unwrap_or_else(|e| panic!("{id}: {e}"));
+    assert_eq!(out.status, "completed", "{id}: {:?}", out.error);
+    out.output.expect("output")
+}
+
+async fn api(s: &Setup, op: &str, params: Value) -> Value {
+    s.api
+        .call(op, &obj(params), None)
+        .await
+        .unwrap_or_else(|e| panic!("{op}: {e}"))
+}
+
+fn ids(v: &Value) -> Vec<Value> {
+    v["items"]
+        .as_array()
+        .map(|a| a.iter().map(|i| i["id"].clone()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn list_workflows_match_the_api_page_by_page_and_in_full() {
+    let s = setup().await;
+    let cases = [
+        (
+            "list-lumos-users",
+            json!({"search": "an"}),
+            "listUsers",
+            json!({"search_term": "an"}),
+        ),
+        (
+            "list-lumos-apps",
+            json!({"name": "a"}),
+            "listApps",
+            json!({"name_search": "a"}),
+        ),
+        (
+            "list-lumos-groups",
+            json!({"name": "Team"}),
+            "getGroups",
+            json!({"name": "Team"}),
+        ),
+        (
+            "list-lumos-accounts",
+            json!({"status": "ACTIVE"}),
+            "getAccounts",
+            json!({"status": ["ACTIVE"]}),
+        ),
+        (
+            "list-lumos-appstore-apps",
+            json!({}),
+            "getAppStoreApps",
+            json!({}),
+        ),
+    ];
+    for (wf, inputs, op, params) in cases {
+        let mut page2 = inputs.clone();
+        page2["page"] = json!(2);
+        page2["size"] = json!(5);
+        let got = run(&s, wf, page2).await;
+        let mut p = params.clone();
+        p["page"] = json!(2);
+        p["size"] = json!(5);
+        let want = api(&s, op, p).await;
+        assert_eq!(ids(&got), ids(&want), "{wf} page 2");
+        for k in ["total", "page", "size", "pages"] {
+            assert_eq!(got[k], want[k], "{wf} {k}");
+        }
+        let pages = want["pages"].as_u64().unwrap_or(0);
+        assert_eq!(
+            got["next_page"],
+            if pages > 2 { json!(3) } else { Value::Null },
+            "{wf} next_page"
+        );
+
+        let mut all = inputs.clone();
+        all["all"] = json!(true);
+        let got = run(&s, wf, all).await;
+        assert_eq!(got["total"], want["total"], "{wf} all total");
+        assert_eq!(
+            got["items"].as_array().map(Vec::len),
+            want["total"].as_u64().map(|t| t as usize),
+            "{wf} all items"
+        );
+        assert!(
+            got.get("next_page").is_none(),
+            "{wf}: all=true has no paging fields"
+        );
+    }
+    s.sim.stop().await;
+}
+
+#[tokio::test]
+async fn get_app_and_approvers_of_a_known_app() {
+    let s = setup().await;
+    let app = api(
+        &s,
+        "getAppStoreApps",
+        json!({"all_visibilities": true, "size": 1}),
+    )
+    .await["items"][0]
+        .clone();
+    let got = run(&s, "get-lumos-app", json!({"app_id": app["id"]})).await;
+    let want = api(
+        &s,
+        "getApp",
+        json!({"app_id": app["id"], "expand": ["custom_attributes"]}),
+    )
+    .await;
+    assert_eq!(got, want);
+
+    let settings = api(&s, "getAppStoreAppSettings", json!({"app_id": app["id"]})).await;
+    let flow = &settings["request_flow"];
+    let got = run(&s, "get-lumos-app-approvers", json!({"app_id": app["id"]})).await;
+    assert_eq!(got["app_id"], app["id"]);
+    let stage1: Vec<Value> = got["stage_1_approvers"].as_array().expect("list").clone();
+    let want_users: Vec<&Value> = flow["approvers"]["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| &u["id"])
+        .collect();
+    let got_users: Vec<&Value> = stage1
+        .iter()
+        .filter(|a| a["type"] == "USER")
+        .map(|a| &a["id"])
+        .collect();
+    assert_eq!(got_users, want_users);
+    for a in &stage1 {
+        assert!(a["type"] == "USER" || a["type"] == "GROUP");
+        assert!(a["name"].is_string());
+        if a["type"] == "USER" {
+            assert!(a["email"].as_str().is_some_and(|e| e.contains('@')));
+        }
+    }
+    assert_eq!(
+        got["manager_approval_required"],
+        flow["require_manager_approval"]
+    );
+    assert_eq!(
+        got["additional_approval_required"],
+        flow["require_additional_approval"]
+    );
+    let admins: Vec<&Value> = got["admins"]
+        .as_array()
+        .expect("admins")
+        .iter()
+        .map(|a| &a["id"])
+        .collect();
+    let want_admins: Vec<&Value> = flow["admins"]["users"]
+        .as_array()
+        .expect("admins")
+        .iter()
+        .map(|u| &u["id"])
+        .collect();
+    assert_eq!(admins, want_admins);
+    s.sim.stop().await;
+}
+
+#[tokio::test]
+async fn requestable_permissions_carry_visibility_and_staged_approvers() {
+    let s = setup().await;
+    let app = api(
+        &s,
+        "getAppStoreApps",
+        json!({"all_visibilities": true, "size": 1}),
+    )
+    .await["items"][0]["id"]
+        .clone();
+    let want = api(&s, "listAppRequestablePermissions", json!({"app_id": app})).await;
+    let got = run(
+        &s,
+        "list-lumos-app-requestable-permissions",
+        json!({"app_id": app}),
+    )
+    .await;
+    assert_eq!(got["total"], want["total"]);
+    assert_eq!(ids(&got), ids(&want));
+    for (g, w) in got["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .zip(want["items"].as_array().expect("items"))
+    {
+        assert_eq!(g["label"], w["label"]);
+        assert_eq!(
+            g["appstore_visibility"],
+            w["request_config"]["appstore_visibility"]
+        );
+        assert_eq!(
+            g["manager_approval"],
+            w["request_config"]["request_approval_config"]["manager_approval"]
+        );
+        let want_stage1 = w["request_config"]["request_approval_config"]["approvers"]["users"]
+            .as_array()
+            .map_or(0, Vec::len)
+            + w["request_config"]["request_approval_config"]["approvers"]["groups"]
+                .as_array()
+                .map_or(0, Vec::len);
+        let got_stage1 = g["approvers"]
+            .as_array()
+            .expect("approvers")
+            .iter()
+            .filter(|a| a["stage"] == 1)
+            .count();
+        assert_eq!(got_stage1, want_stage1);
+    }
+    let search = run(
+        &s,
+        "list-lumos-app-requestable-permissions",
+        json!({"app_id": app, "search": "admin"}),
+    )
+    .await;
+    assert!(search["items"].as_array().expect("items").iter().all(|p| {
+        p["label"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase()
+            .contains("admin")
+    }));
+    s.sim.stop().await;
+}
+
+#[tokio::test]
+async fn bad_inputs_are_refused_before_any_run() {
+    let s = setup().await;
+    let cases = [
+        (
+            "get-lumos-app",
+            json!({}),
+            "missing required input 'app_id'",
+        ),
+        (
+            "list-lumos-users",
+            json!({"size": "lots"}),
+            "input 'size' must be a whole number",
+        ),
+        ("list-lumos-users", json!({"size": 500}), "at most 100"),
+        ("list-lumos-users", json!({"all": "maybe"}), "true or false"),
+        (
+            "list-lumos-users",
+            json!({"colour": "red"}),
+            "unknown input 'colour'",
+        ),
+        (
+            "list-lumos-accounts",
+            json!({"status": "DEACTIVATED"}),
+            "'DEACTIVATED' is not a Lumos AccountLifecycleStatus value (valid: DISCOVERED, STAGED",
+        ),
+    ];
+    for (wf, inputs, expect) in cases {
+        let e = s
+            .engine
+            .run(wf, &obj(inputs), RunRequest::default())
+            .await
+            .expect_err("refused");
+        assert!(matches!(e, EngineError::Inputs(_)), "{e}");
+        assert!(e.to_string().contains(expect), "{wf}: {e}");
+    }
+    let e = s
+        .engine
+        .run("nope", &obj(json!({})), RunRequest::default())
+        .await
+        .expect_err("unknown");
+    assert!(e.to_string().contains("not installed"), "{e}");
+    assert!(
+        s.engine
+            .runs(None, None, 10)
+            .await
+            .expect("runs")
+            .is_empty(),
+        "no run may be stored for bad input"
+    );
+    s.sim.stop().await;
+}
+
+#[tokio::test]
+async fn upstream_errors_fail_the_run_with_the_step_and_status() {
+    let s = setup().await;
+    let out = s
+        .engine
+        .run(
+            "get-lumos-app",
+            &obj(json!({"app_id": "no-such-app"})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("recorded");
+    assert_eq!(out.status, "failed");
+    let err = out.error.expect("error");
+    assert!(err.contains("step 'app'") && err.contains("404"), "{err}");
+    let detail = s.engine.run_detail(&out.run_id).await.expect("detail");
+    assert_eq!(detail.run.status, "failed");
+    assert_eq!(detail.steps[0].http_status, Some(404));
+    assert_eq!(detail.steps[0].operation.as_deref(), Some("getApp"));
+    s.sim.stop().await;
+}
