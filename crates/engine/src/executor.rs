@@ -1,21 +1,19 @@
 //! Running a workflow: steps in order, templates evaluated against the inputs and earlier
 //! outputs, Lumos calls through the client, one record per step sent to the caller.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 use lumos_api::{CallOptions, Client, Operation, Pagination};
-use minijinja::Value as JValue;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::definition::{Action, Step};
-use crate::template::{Templates, to_jinja};
+use crate::template::{EvalCtx, Templates};
 use crate::workflow::Workflow;
 
 /// What happened in one step (or one item of a for-each step).
@@ -91,21 +89,19 @@ fn redact(params: &Map<String, Value>) -> Value {
     )
 }
 
+/// `{inputs, steps: {id: {output}}}` as JSON, and its template form once something asks.
 struct Scope {
-    inputs: JValue,
-    steps: BTreeMap<String, JValue>,
+    json: Value,
+    jinja: OnceLock<minijinja::Value>,
 }
 
 impl Scope {
-    fn ctx(&self) -> JValue {
-        minijinja::context! { inputs => self.inputs.clone(), steps => JValue::from(self.steps.clone()) }
+    fn ctx(&self) -> EvalCtx<'_> {
+        EvalCtx::new(&self.json, &self.jinja)
     }
-    fn item_ctx(&self, var: &str, item: &Value, index: usize) -> JValue {
-        let base = self.ctx();
-        let mut extra: BTreeMap<String, JValue> = BTreeMap::new();
-        extra.insert(var.to_owned(), to_jinja(item));
-        extra.insert("index".to_owned(), JValue::from(index));
-        minijinja::context! { ..JValue::from(extra), ..base }
+    fn set_output(&mut self, id: String, output: Value) {
+        self.json["steps"][id] = json!({ "output": output });
+        self.jinja = OnceLock::new();
     }
 }
 
@@ -118,92 +114,98 @@ pub struct Executor<'a> {
 }
 
 impl Executor<'_> {
-    /// The id of the step whose items are the whole output, if that is the output.
-    fn streamed_step(&self) -> Option<&str> {
-        self.options.stream.as_ref()?;
+    /// The step whose output is the workflow's whole output (`output: "{{ steps.X.output }}"`).
+    fn output_step(&self) -> Option<&str> {
         let out = self.workflow.def.output.as_ref()?.value.as_str()?;
         let expr = Templates::whole_expression(out)?;
         let id = expr.strip_prefix("steps.")?.strip_suffix(".output")?;
+        self.workflow
+            .def
+            .steps
+            .iter()
+            .any(|s| s.id.value == id)
+            .then_some(id)
+    }
+
+    /// The step whose items are the whole output, when streaming was asked for.
+    fn streamed_step(&self) -> Option<&str> {
+        self.options.stream.as_ref()?;
+        let id = self.output_step()?;
         let step = self.workflow.def.steps.iter().find(|s| s.id.value == id)?;
         (step.call.is_some() && step.paginate.is_some() && step.for_each.is_none()).then_some(id)
     }
 
     pub async fn run(&self, inputs: Map<String, Value>) -> Result<Value, RunError> {
         let mut scope = Scope {
-            inputs: to_jinja(&Value::Object(inputs)),
-            steps: BTreeMap::new(),
+            json: json!({"inputs": inputs, "steps": {}}),
+            jinja: OnceLock::new(),
         };
         let streamed = self.streamed_step().map(str::to_owned);
-        let mut last = Value::Null;
+        let mut last: Option<String> = None;
         for step in &self.workflow.def.steps {
             if self.options.cancel.is_cancelled() {
                 return Err(RunError::Canceled);
             }
             let id = step.id.value.clone();
-            let ctx = scope.ctx();
-            if let Some(w) = &step.when {
-                let go = self
-                    .templates
-                    .truthy(&w.value, &ctx)
-                    .map_err(|m| RunError::Step {
-                        step: id.clone(),
-                        message: m,
-                    })?;
+            let step_err = |m: String| RunError::Step {
+                step: id.clone(),
+                message: m,
+            };
+            let output = {
+                let ctx = scope.ctx();
+                let go = match &step.when {
+                    Some(w) => self.templates.truthy(&w.value, &ctx).map_err(step_err)?,
+                    None => true,
+                };
                 if !go {
                     self.record(StepRecord {
                         status: "skipped",
                         ..self.blank(&id, 0)
                     });
-                    scope
-                        .steps
-                        .insert(id, minijinja::context! { output => JValue::from(()) });
-                    continue;
-                }
-            }
-            let output = if let Some(fe) = &step.for_each {
-                let list =
-                    self.templates
-                        .eval_str(&fe.value, &ctx)
-                        .map_err(|m| RunError::Step {
-                            step: id.clone(),
-                            message: m,
-                        })?;
-                let items = match list {
-                    Value::Array(a) => a,
-                    Value::Null => Vec::new(),
-                    other => {
-                        return Err(RunError::Step {
-                            step: id,
-                            message: format!("for_each needs a list, got {}", kind(&other)),
-                        });
-                    }
-                };
-                let n = step.concurrency.unwrap_or(4).clamp(1, 16);
-                let results: Vec<Result<Value, RunError>> = stream::iter(items.iter().enumerate())
-                    .map(|(i, item)| {
-                        let ictx = scope.item_ctx(step.item_var(), item, i);
-                        async move {
-                            self.action(step, &ictx, i as i32, false)
-                                .await
-                                .map(|(v, _)| v)
+                    None
+                } else if let Some(fe) = &step.for_each {
+                    let items = match self.templates.eval_str(&fe.value, &ctx).map_err(step_err)? {
+                        Value::Array(a) => a,
+                        Value::Null => Vec::new(),
+                        other => {
+                            return Err(step_err(format!(
+                                "for_each needs a list, got {}",
+                                kind(&other)
+                            )));
                         }
-                    })
-                    .buffered(n)
-                    .collect()
-                    .await;
-                Value::Array(results.into_iter().collect::<Result<Vec<_>, _>>()?)
-            } else {
-                let stream_this = streamed.as_deref() == Some(id.as_str());
-                let (value, returned) = self.action(step, &ctx, 0, stream_this).await?;
-                if returned {
-                    return Ok(value);
+                    };
+                    let n = step.concurrency.unwrap_or(4).clamp(1, 16);
+                    let results: Vec<Result<Value, RunError>> =
+                        stream::iter(items.iter().enumerate())
+                            .map(|(i, item)| {
+                                let ictx = ctx.with_item(step.item_var(), item, i);
+                                async move {
+                                    self.action(step, &ictx, i as i32, false)
+                                        .await
+                                        .map(|(v, _)| v)
+                                }
+                            })
+                            .buffered(n)
+                            .collect()
+                            .await;
+                    Some(Value::Array(
+                        results.into_iter().collect::<Result<Vec<_>, _>>()?,
+                    ))
+                } else {
+                    let stream_this = streamed.as_deref() == Some(id.as_str());
+                    let (value, returned) = self.action(step, &ctx, 0, stream_this).await?;
+                    if returned {
+                        return Ok(value);
+                    }
+                    Some(value)
                 }
-                value
             };
-            last = output.clone();
-            scope
-                .steps
-                .insert(id, minijinja::context! { output => to_jinja(&output) });
+            scope.set_output(id.clone(), output.unwrap_or(Value::Null));
+            last = Some(id);
+        }
+        // An output that is just one step's output is moved out, not copied.
+        if let Some(id) = self.output_step() {
+            return Ok(scope.json["steps"][id]["output"].take());
         }
         match &self.workflow.def.output {
             Some(o) => self
@@ -213,7 +215,9 @@ impl Executor<'_> {
                     step: "output".into(),
                     message: m,
                 }),
-            None => Ok(last),
+            None => Ok(last
+                .map(|id| scope.json["steps"][&id]["output"].take())
+                .unwrap_or(Value::Null)),
         }
     }
 
@@ -240,7 +244,7 @@ impl Executor<'_> {
     async fn action(
         &self,
         step: &Step,
-        ctx: &JValue,
+        ctx: &EvalCtx<'_>,
         iteration: i32,
         stream: bool,
     ) -> Result<(Value, bool), RunError> {
@@ -298,7 +302,7 @@ impl Executor<'_> {
     async fn call(
         &self,
         step: &Step,
-        ctx: &JValue,
+        ctx: &EvalCtx<'_>,
         rec: &mut StepRecord,
         stream: bool,
     ) -> Result<Value, RunError> {
@@ -359,14 +363,15 @@ impl Executor<'_> {
             }));
         }
         if paginate {
-            let mut items_stream = self.client.paginate(name, &params);
+            // One cancellation future for the whole walk, not one per item.
+            let mut items_stream = std::pin::pin!(
+                self.client
+                    .paginate(name, &params)
+                    .take_until(self.options.cancel.clone().cancelled_owned())
+            );
             let mut items = Vec::new();
             let mut count: u64 = 0;
-            while let Some(item) = tokio::select! {
-                biased;
-                () = self.options.cancel.cancelled() => return Err(RunError::Canceled),
-                next = items_stream.next() => next,
-            } {
+            while let Some(item) = items_stream.next().await {
                 let item = item.map_err(|e| {
                     rec.http_status = e.status();
                     err(e.to_string())
@@ -385,6 +390,9 @@ impl Executor<'_> {
                 {
                     p(id, count);
                 }
+            }
+            if self.options.cancel.is_cancelled() {
+                return Err(RunError::Canceled);
             }
             if let Some(p) = &self.options.progress {
                 p(id, count);

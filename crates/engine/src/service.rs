@@ -109,6 +109,8 @@ pub struct Engine {
     pub store: Arc<Store>,
     pub templates: Templates,
     owner: String,
+    /// Parsed workflows by (id, version): versions never change once saved.
+    parsed: std::sync::Mutex<std::collections::HashMap<(String, i32), Arc<Workflow>>>,
 }
 
 fn bundle_ref(id: &str) -> Option<BundleRef> {
@@ -129,6 +131,7 @@ impl Engine {
             store,
             templates: Templates::new(),
             owner,
+            parsed: Default::default(),
         }
     }
 
@@ -354,10 +357,23 @@ impl Engine {
     }
 
     /// The installed workflow to run, parsed from the stored version.
-    pub async fn load(&self, id: &str, version: Option<i32>) -> Result<(Workflow, i32)> {
-        self.installed_row(id).await?;
-        let v = self.store.workflow_version(id, version).await?;
-        Ok((self.validate(&v.yaml)?, v.version))
+    pub async fn load(&self, id: &str, version: Option<i32>) -> Result<(Arc<Workflow>, i32)> {
+        let row = self.installed_row(id).await?;
+        let want = version.unwrap_or(row.current_version);
+        if let Some(wf) = self
+            .parsed
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(id.to_owned(), want)).cloned())
+        {
+            return Ok((wf, want));
+        }
+        let v = self.store.workflow_version(id, Some(want)).await?;
+        let wf = Arc::new(self.validate(&v.yaml)?);
+        if let Ok(mut m) = self.parsed.lock() {
+            m.insert((id.to_owned(), v.version), wf.clone());
+        }
+        Ok((wf, v.version))
     }
 
     /// Check inputs, then run and record. Bad inputs and connection problems are errors
@@ -538,25 +554,14 @@ fn truncate_for_storage(v: &Value) -> Value {
     if size <= MAX_STORED_OUTPUT {
         return v.clone();
     }
+    // Keep a proportional share of the items, aiming at half the limit.
     let items = v.get("items").and_then(Value::as_array);
-    let keep: Vec<Value> = items
-        .map(|a| {
-            let mut out = Vec::new();
-            let mut used = 0;
-            for i in a {
-                used += serde_json::to_vec(i).map_or(0, |b| b.len());
-                if used > MAX_STORED_OUTPUT / 2 {
-                    break;
-                }
-                out.push(i.clone());
-            }
-            out
-        })
-        .unwrap_or_default();
+    let n = items.map_or(0, Vec::len);
+    let keep = n * (MAX_STORED_OUTPUT / 2) / size.max(1);
     json!({
         "truncated": true,
-        "note": format!("output of {size} bytes stored truncated; {} of {} items kept", keep.len(), items.map_or(0, Vec::len)),
+        "note": format!("output of {size} bytes stored truncated; {keep} of {n} items kept"),
         "total": v.get("total").cloned().unwrap_or(Value::Null),
-        "items": keep,
+        "items": items.map(|a| a[..keep.min(n)].to_vec()).unwrap_or_default(),
     })
 }

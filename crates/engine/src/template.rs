@@ -3,6 +3,7 @@
 //! Evaluation is bounded by fuel, so a template cannot loop forever.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
 
 use minijinja::value::{Kwargs, Value as JValue};
 use minijinja::{Environment, Error as JError, ErrorKind, UndefinedBehavior};
@@ -21,9 +22,99 @@ impl Default for Templates {
     }
 }
 
-/// Convert JSON for templates (done once per step output, not per evaluation).
+/// Convert JSON for templates.
 pub fn to_jinja(v: &Value) -> JValue {
     JValue::from(minijinja::value::Serde(v))
+}
+
+/// What templates see: `{inputs, steps}` as JSON, plus a for-each item. Conversion for
+/// minijinja happens only when a template is more than a plain path, and once per context.
+pub struct EvalCtx<'a> {
+    base: &'a Value,
+    base_jinja: &'a OnceLock<JValue>,
+    local: Option<(&'a str, &'a Value, usize)>,
+}
+
+impl<'a> EvalCtx<'a> {
+    pub fn new(base: &'a Value, cache: &'a OnceLock<JValue>) -> Self {
+        Self {
+            base,
+            base_jinja: cache,
+            local: None,
+        }
+    }
+
+    pub fn with_item(&self, var: &'a str, item: &'a Value, index: usize) -> EvalCtx<'a> {
+        EvalCtx {
+            base: self.base,
+            base_jinja: self.base_jinja,
+            local: Some((var, item, index)),
+        }
+    }
+
+    fn jinja(&self) -> JValue {
+        let base = self.base_jinja.get_or_init(|| to_jinja(self.base)).clone();
+        match self.local {
+            None => base,
+            Some((var, item, index)) => {
+                let mut extra: BTreeMap<String, JValue> = BTreeMap::new();
+                extra.insert(var.to_owned(), to_jinja(item));
+                extra.insert("index".to_owned(), JValue::from(index));
+                minijinja::context! { ..JValue::from(extra), ..base }
+            }
+        }
+    }
+
+    fn root(&self, name: &str) -> Option<Value> {
+        match self.local {
+            Some((var, item, _)) if var == name => return Some(item.clone()),
+            Some((_, _, index)) if name == "index" => return Some(Value::from(index)),
+            _ => {}
+        }
+        self.base.get(name).cloned()
+    }
+}
+
+/// `a.b['c'][0]` as segments, if the expression is nothing but a path.
+fn simple_path(expr: &str) -> Option<Vec<Seg<'_>>> {
+    let mut segs = Vec::new();
+    let mut rest = expr.trim();
+    let ident = |s: &str| {
+        s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(s.len())
+    };
+    let n = ident(rest);
+    if n == 0 || rest.as_bytes()[0].is_ascii_digit() {
+        return None;
+    }
+    segs.push(Seg::Key(&rest[..n]));
+    rest = &rest[n..];
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let n = ident(r);
+            if n == 0 {
+                return None;
+            }
+            segs.push(Seg::Key(&r[..n]));
+            rest = &r[n..];
+        } else if let Some(r) = rest.strip_prefix("['") {
+            let end = r.find("']")?;
+            segs.push(Seg::Key(&r[..end]));
+            rest = &r[end + 2..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            segs.push(Seg::Index(r[..end].trim().parse().ok()?));
+            rest = &r[end + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(segs)
+}
+
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
 }
 
 impl Templates {
@@ -49,7 +140,7 @@ impl Templates {
     }
 
     /// Evaluate every templated string inside a JSON value.
-    pub fn eval(&self, v: &Value, ctx: &JValue) -> Result<Value, String> {
+    pub fn eval(&self, v: &Value, ctx: &EvalCtx<'_>) -> Result<Value, String> {
         match v {
             Value::String(s) => self.eval_str(s, ctx),
             Value::Array(items) => items
@@ -68,23 +159,30 @@ impl Templates {
         }
     }
 
-    pub fn eval_str(&self, s: &str, ctx: &JValue) -> Result<Value, String> {
+    pub fn eval_str(&self, s: &str, ctx: &EvalCtx<'_>) -> Result<Value, String> {
         if let Some(expr) = Self::whole_expression(s) {
+            // Plain paths (`steps.users.output`) are read straight from the JSON: no
+            // conversion of large outputs into template values and back.
+            if let Some(path) = simple_path(expr)
+                && let Some(v) = resolve(ctx, &path)
+            {
+                return v;
+            }
             let compiled = self.env.compile_expression(expr).map_err(describe)?;
-            let out = compiled.eval(ctx.clone()).map_err(describe)?;
+            let out = compiled.eval(ctx.jinja()).map_err(describe)?;
             return from_jinja(&out);
         }
         if !Self::is_template(s) {
             return Ok(Value::String(s.to_owned()));
         }
         self.env
-            .render_str(s, ctx.clone())
+            .render_str(s, ctx.jinja())
             .map(Value::String)
             .map_err(describe)
     }
 
     /// Evaluate to a boolean with Jinja truthiness.
-    pub fn truthy(&self, s: &str, ctx: &JValue) -> Result<bool, String> {
+    pub fn truthy(&self, s: &str, ctx: &EvalCtx<'_>) -> Result<bool, String> {
         Ok(match self.eval_str(s, ctx)? {
             Value::Null => false,
             Value::Bool(b) => b,
@@ -107,6 +205,26 @@ impl Templates {
         let tmpl = self.env.template_from_str(s).map_err(describe)?;
         Ok(tmpl.undeclared_variables(true))
     }
+}
+
+/// A path's value with minijinja's strict semantics: a missing last key is null, a missing
+/// key on the way is an error. `None` defers to minijinja (e.g. a name that is a function).
+fn resolve(ctx: &EvalCtx<'_>, path: &[Seg<'_>]) -> Option<Result<Value, String>> {
+    let Seg::Key(root) = path[0] else { return None };
+    let mut cur = ctx.root(root)?;
+    for (i, seg) in path.iter().enumerate().skip(1) {
+        let next = match (seg, &cur) {
+            (Seg::Key(k), Value::Object(m)) => m.get(*k).cloned(),
+            (Seg::Index(n), Value::Array(a)) => a.get(*n).cloned(),
+            _ => None,
+        };
+        match next {
+            Some(v) => cur = v,
+            None if i == path.len() - 1 && cur.is_object() => return Some(Ok(Value::Null)),
+            None => return None,
+        }
+    }
+    Some(Ok(cur))
 }
 
 fn from_jinja(v: &JValue) -> Result<Value, String> {
@@ -203,44 +321,74 @@ mod tests {
 
     use super::*;
 
-    fn ctx() -> JValue {
-        to_jinja(
-            &json!({"inputs": {"n": 3, "name": "ann", "none": null}, "steps": {"a": {"output": {"items": [{"x": 1}, {"x": 2}]}}}}),
-        )
+    fn base() -> Value {
+        json!({"inputs": {"n": 3, "name": "ann", "none": null}, "steps": {"a": {"output": {"items": [{"x": 1}, {"x": 2}]}}}})
+    }
+
+    macro_rules! ctx {
+        () => {
+            &EvalCtx::new(&base(), &OnceLock::new())
+        };
     }
 
     #[test]
     fn whole_expressions_keep_their_type() {
         let t = Templates::new();
-        assert_eq!(t.eval_str("{{ inputs.n }}", &ctx()), Ok(json!(3)));
-        assert_eq!(t.eval_str("{{ inputs.none }}", &ctx()), Ok(Value::Null));
+        assert_eq!(t.eval_str("{{ inputs.n }}", ctx!()), Ok(json!(3)));
+        assert_eq!(t.eval_str("{{ inputs.none }}", ctx!()), Ok(Value::Null));
         assert_eq!(
             t.eval_str(
                 "{{ steps.a.output.items | map(attribute='x') | list }}",
-                &ctx()
+                ctx!()
             ),
             Ok(json!([1, 2]))
         );
         assert_eq!(
-            t.eval_str("hi {{ inputs.name }}", &ctx()),
+            t.eval_str("hi {{ inputs.name }}", ctx!()),
             Ok(json!("hi ann"))
         );
-        assert_eq!(t.eval_str("{{ [1] + [2] }}", &ctx()), Ok(json!([1, 2])));
+        assert_eq!(t.eval_str("{{ [1] + [2] }}", ctx!()), Ok(json!([1, 2])));
         assert_eq!(
-            t.eval_str(r#"{{ {"a": 1} | merge({"b": inputs.n}) }}"#, &ctx()),
+            t.eval_str(r#"{{ {"a": 1} | merge({"b": inputs.n}) }}"#, ctx!()),
             Ok(json!({"a": 1, "b": 3}))
         );
-        assert_eq!(t.eval_str("plain", &ctx()), Ok(json!("plain")));
+        assert_eq!(t.eval_str("plain", ctx!()), Ok(json!("plain")));
+    }
+
+    #[test]
+    fn plain_paths_take_the_fast_road_with_the_same_answers() {
+        let t = Templates::new();
+        assert_eq!(
+            t.eval_str("{{ steps.a.output['items'][1].x }}", ctx!()),
+            Ok(json!(2))
+        );
+        assert_eq!(
+            t.eval_str("{{ steps.a.output.missing }}", ctx!()),
+            Ok(Value::Null)
+        );
+        assert!(t.eval_str("{{ steps.a.nothing.deeper }}", ctx!()).is_err());
+        let item = json!({"id": 7});
+        let base = base();
+        let cache = OnceLock::new();
+        let c = EvalCtx::new(&base, &cache);
+        let ic = c.with_item("p", &item, 4);
+        assert_eq!(t.eval_str("{{ p.id }}", &ic), Ok(json!(7)));
+        assert_eq!(t.eval_str("{{ index }}", &ic), Ok(json!(4)));
+        assert_eq!(t.eval_str("{{ p.id + index }}", &ic), Ok(json!(11)));
+        assert!(
+            cache.get().is_some(),
+            "a real expression converts the context once"
+        );
     }
 
     #[test]
     fn undefined_names_and_runaway_loops_fail() {
         let t = Templates::new();
-        assert!(t.eval_str("{{ inputs.nope.deeper }}", &ctx()).is_err());
+        assert!(t.eval_str("{{ inputs.nope.deeper }}", ctx!()).is_err());
         let err = t
             .eval_str(
                 "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
-                &ctx(),
+                ctx!(),
             )
             .expect_err("fuel");
         assert!(err.contains("bounded"), "{err}");
@@ -249,9 +397,9 @@ mod tests {
     #[test]
     fn principals_flattens_users_and_groups() {
         let t = Templates::new();
-        let c = to_jinja(
-            &json!({"p": {"users": [{"id": "u1", "given_name": "Ann", "family_name": "Lee", "email": "a@x"}], "groups": [{"id": "g1", "name": "IT"}]}}),
-        );
+        let base = json!({"p": {"users": [{"id": "u1", "given_name": "Ann", "family_name": "Lee", "email": "a@x"}], "groups": [{"id": "g1", "name": "IT"}]}});
+        let cache = OnceLock::new();
+        let c = EvalCtx::new(&base, &cache);
         assert_eq!(
             t.eval_str("{{ p | principals(stage=2) }}", &c),
             Ok(json!([

@@ -98,6 +98,9 @@ impl Store {
                 .map_err(|_| StoreError::Url(url.to_owned()))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
+                // With WAL, NORMAL loses nothing on an application crash and skips an fsync
+                // per commit (at most the last commits on a power cut).
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()

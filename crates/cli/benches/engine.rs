@@ -1,0 +1,183 @@
+//! Engine benchmark, every number beside a baseline measured in the same run:
+//! 1. `list-lumos-users` with `all=true` over a 20k-user org vs a raw keep-alive fetch of
+//!    the same pages (100 per page, 4 at a time) that also parses the JSON;
+//! 2. engine overhead per step (transform steps, no HTTP) and per run (a one-call workflow
+//!    vs the same call made directly);
+//! 3. `lumosflow run list-lumos-accounts -i all=true --ndjson` over 1M accounts: peak RSS of
+//!    the CLI process.
+//!
+//! `cargo bench -p lumosflow --bench engine`
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::{Engine, RunRequest};
+use futures_util::StreamExt;
+use lumos_sim::{DEFAULT_TOKEN, OrgSize, SimConfig, Simulator};
+use serde_json::{Map, Value, json};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+async fn engine_for(home: &std::path::Path, base_url: &str) -> Engine {
+    let url = home.join("lumosflow.db").display().to_string();
+    let store = store::Store::open(&url, store::KeySource::File(home.join("master.key")))
+        .await
+        .expect("store");
+    engine::connections::connect(&store, "default", base_url, DEFAULT_TOKEN)
+        .await
+        .expect("connect");
+    let engine = Engine::new(Arc::new(store));
+    engine
+        .install(&[], true, false, None)
+        .await
+        .expect("install");
+    engine
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let sim = Simulator::start(SimConfig {
+            size: OrgSize { users: 20_000, apps: 60, groups: 1000, accounts_per_user: 2 },
+            ..SimConfig::default()
+        })
+        .await
+        .expect("sim");
+        let home = tempfile::tempdir().expect("tempdir");
+        let engine = engine_for(home.path(), &sim.base_url).await;
+
+        // 1. Paging every user.
+        let http = reqwest::Client::new();
+        let mut raw = Vec::new();
+        let mut eng = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let pages: Vec<usize> = futures_util::stream::iter(1..=200)
+                .map(|p| {
+                    let http = http.clone();
+                    let url = format!("{}/users?page={p}&size=100", sim.base_url);
+                    async move {
+                        let v: Value = http.get(url).bearer_auth(DEFAULT_TOKEN).send().await.expect("get").json().await.expect("json");
+                        v["items"].as_array().map_or(0, Vec::len)
+                    }
+                })
+                .buffered(4)
+                .collect()
+                .await;
+            assert_eq!(pages.iter().sum::<usize>(), 20_000);
+            raw.push(t.elapsed());
+            let t = Instant::now();
+            let out = engine.run("list-lumos-users", &obj(json!({"all": true})), RunRequest::default()).await.expect("run");
+            assert_eq!(out.output.as_ref().and_then(|o| o["items"].as_array()).map(Vec::len), Some(20_000));
+            eng.push(t.elapsed());
+        }
+        let (raw, eng) = (median(raw), median(eng));
+        println!("list-lumos-users all=true, 20,000 users in 200 pages (median of 5)");
+        println!("  raw keep-alive fetch + parse : {:>8.1} ms", raw.as_secs_f64() * 1e3);
+        println!("  lumosflow run                : {:>8.1} ms  ({:.2}x raw)", eng.as_secs_f64() * 1e3, eng.as_secs_f64() / raw.as_secs_f64());
+
+        // 2. Overhead per step and per run.
+        let steps: String = (0..200).map(|i| format!("  - id: s{i}\n    transform: \"{{{{ inputs.n + {i} }}}}\"\n")).collect();
+        let yaml = format!("id: bench-steps\nname: Bench steps\ninputs:\n  n: {{ type: integer, default: 1 }}\nsteps:\n{steps}");
+        engine.create(&yaml, None).await.expect("create");
+        let mut per = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            engine.run("bench-steps", &Map::new(), RunRequest::default()).await.expect("run");
+            per.push(t.elapsed() / 200);
+        }
+        let app = engine::connections::client_for(&engine.store, "default").await.expect("client");
+        let app_id = app.call("listApps", &obj(json!({"size": 1})), None).await.expect("apps")["items"][0]["id"].clone();
+        let (mut direct, mut via) = (Vec::new(), Vec::new());
+        for _ in 0..21 {
+            let t = Instant::now();
+            app.call("getApp", &obj(json!({"app_id": app_id, "expand": ["custom_attributes"]})), None).await.expect("call");
+            direct.push(t.elapsed());
+            let t = Instant::now();
+            engine.run("get-lumos-app", &obj(json!({"app_id": app_id})), RunRequest::default()).await.expect("run");
+            via.push(t.elapsed());
+        }
+        let (direct, via) = (median(direct), median(via));
+        println!("engine overhead (median)");
+        println!("  per transform step (no HTTP, run of 200 steps, incl. step records): {:>7.1} µs", median(per).as_secs_f64() * 1e6);
+        println!(
+            "  per run: get-lumos-app {:.2} ms vs direct getApp {:.2} ms -> {:.2} ms for validation, inputs, run + step records in SQLite",
+            via.as_secs_f64() * 1e3,
+            direct.as_secs_f64() * 1e3,
+            (via.as_secs_f64() - direct.as_secs_f64()) * 1e3
+        );
+        sim.stop().await;
+
+        // 3. Streaming 1M accounts through the CLI.
+        let big = Simulator::start(SimConfig {
+            size: OrgSize { users: 100_000, apps: 200, groups: 1000, accounts_per_user: 10 },
+            ..SimConfig::default()
+        })
+        .await
+        .expect("sim");
+        let home = tempfile::tempdir().expect("tempdir");
+        drop(engine_for(home.path(), &big.base_url).await);
+        let t = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lumosflow"))
+            .args(["run", "list-lumos-accounts", "-i", "all=true", "--ndjson"])
+            .env("LUMOSFLOW_HOME", home.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn");
+        let pid = child.id();
+        let mut stdout = child.stdout.take().expect("stdout");
+        let counter = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 1 << 16];
+            let mut lines = 0u64;
+            loop {
+                match std::io::Read::read(&mut stdout, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64,
+                }
+            }
+            lines
+        });
+        let mut peak = 0;
+        loop {
+            if let Some(k) = peak_rss_kib(pid) {
+                peak = peak.max(k);
+            }
+            if child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let lines = counter.join().unwrap_or(0);
+        let took = t.elapsed();
+        println!("ndjson export of every account");
+        println!(
+            "  {lines} lines in {:.1} s ({:.0} accounts/s); peak RSS of the lumosflow process: {:.1} MiB (goal <= 64 MiB)",
+            took.as_secs_f64(),
+            lines as f64 / took.as_secs_f64(),
+            peak as f64 / 1024.0
+        );
+        big.stop().await;
+    });
+}
