@@ -111,6 +111,11 @@ pub struct Engine {
     owner: String,
     /// Parsed workflows by (id, version): versions never change once saved.
     parsed: std::sync::Mutex<std::collections::HashMap<(String, i32), Arc<Workflow>>>,
+    /// One client per connection, so runs share keep-alive connections and rate-limit
+    /// pacing; rebuilt when the connection is saved again.
+    clients: std::sync::Mutex<
+        std::collections::HashMap<String, (chrono::DateTime<chrono::Utc>, lumos_api::Client)>,
+    >,
 }
 
 fn bundle_ref(id: &str) -> Option<BundleRef> {
@@ -132,6 +137,7 @@ impl Engine {
             templates: Templates::new(),
             owner,
             parsed: Default::default(),
+            clients: Default::default(),
         }
     }
 
@@ -390,7 +396,7 @@ impl Engine {
             .connection
             .clone()
             .unwrap_or_else(|| "default".to_owned());
-        let client = connections::client_for(&self.store, &connection).await?;
+        let client = self.client(&connection).await?;
         let run_id = uuid::Uuid::now_v7().to_string();
         let inputs_json = Value::Object(inputs.clone());
         self.store
@@ -497,6 +503,25 @@ impl Engine {
             output,
             error,
         })
+    }
+
+    /// The client of a saved connection.
+    pub async fn client(&self, name: &str) -> Result<lumos_api::Client> {
+        let conn = self
+            .store
+            .connection(name)
+            .await?
+            .ok_or_else(|| ConnectError::NotFound(name.to_owned()))?;
+        if let Some((at, c)) = self.clients.lock().ok().and_then(|m| m.get(name).cloned())
+            && at == conn.updated_at
+        {
+            return Ok(c);
+        }
+        let client = connections::client_for(&self.store, name).await?;
+        if let Ok(mut m) = self.clients.lock() {
+            m.insert(name.to_owned(), (conn.updated_at, client.clone()));
+        }
+        Ok(client)
     }
 
     pub async fn runs(

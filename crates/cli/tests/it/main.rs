@@ -2,6 +2,7 @@
 
 mod api;
 mod connect;
+mod run;
 mod sim;
 
 use std::io::{BufRead, BufReader};

@@ -9,35 +9,20 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{obj, setup, setup_with};
 
-const ACTIVE_APPS: &str = r#"
-id: active-apps-of-user
-name: Active apps of a user
-inputs:
-  email: { type: text, required: true }
-steps:
-  - id: user
-    call: listUsers
-    params: { search_term: "{{ inputs.email }}", exact_match: true, size: 1 }
-  - id: known
-    if: "{{ steps.user.output.total == 0 }}"
-    fail: "No Lumos user has the email {{ inputs.email }}"
-  - id: accounts
-    call: getUserAccounts
-    params: { user_id: "{{ steps.user.output['items'][0].id }}", expand: [app] }
-    paginate: true
-  - id: active
-    transform: "{{ steps.accounts.output['items'] | selectattr('status', 'eq', 'ACTIVE') | map(attribute='app.user_friendly_label') | list }}"
-output:
-  email: "{{ inputs.email }}"
-  active_apps: "{{ steps.active.output }}"
-"#;
+/// The example of docs/workflows.md, run for real.
+fn active_apps() -> String {
+    crate::docs::doc_workflows()
+        .into_iter()
+        .find(|y| y.starts_with("id: active-apps-of-user"))
+        .expect("documented example")
+}
 
 #[tokio::test]
 async fn chained_custom_workflow_matches_direct_calls() {
     let s = setup().await;
     let (id, v) = s
         .engine
-        .create(ACTIVE_APPS, Some("test"))
+        .create(&active_apps(), Some("test"))
         .await
         .expect("create");
     assert_eq!((id.as_str(), v), ("active-apps-of-user", 1));
@@ -339,7 +324,7 @@ async fn edits_are_versions_runs_record_theirs_and_reinstall_keeps_edits() {
     assert!(s.engine.show("list-lumos-users", Some(1)).await.is_ok());
     let e = s
         .engine
-        .edit("list-lumos-users", ACTIVE_APPS, None)
+        .edit("list-lumos-users", &active_apps(), None)
         .await
         .expect_err("id change");
     assert!(e.to_string().contains("ids cannot change"), "{e}");

@@ -3,6 +3,7 @@
 mod connections;
 mod custom;
 mod definitions;
+mod docs;
 mod workflows;
 
 use std::sync::Arc;

@@ -1,0 +1,239 @@
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::{Killed, bin, spawn_sim};
+
+struct Desk {
+    home: tempfile::TempDir,
+    _sim: Killed,
+}
+
+impl Desk {
+    /// A simulator, a connection and both bundles installed, in a fresh LUMOSFLOW_HOME.
+    fn new(sim_args: &[&str]) -> Desk {
+        let (child, url, token) = spawn_sim(sim_args);
+        let desk = Desk {
+            home: tempfile::tempdir().expect("tempdir"),
+            _sim: Killed(child),
+        };
+        let mut c = desk
+            .cmd(&["connect", "--base-url", &url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("connect");
+        c.stdin
+            .take()
+            .expect("stdin")
+            .write_all(token.as_bytes())
+            .expect("token");
+        assert!(c.wait().expect("wait").success());
+        let out = desk
+            .cmd(&["workflows", "install", "appstore", "directory-and-apps"])
+            .output()
+            .expect("install");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        desk
+    }
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = bin();
+        c.args(args)
+            .env("LUMOSFLOW_HOME", self.home.path())
+            .env_remove("LUMOSFLOW_DATABASE_URL")
+            .env_remove("LUMOSFLOW_MASTER_KEY");
+        c
+    }
+    fn ok(&self, args: &[&str]) -> Output {
+        let out = self.cmd(args).output().expect("runs");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_slice(&self.ok(args).stdout).expect("json on stdout")
+    }
+}
+
+#[test]
+fn list_install_and_run_in_every_format() {
+    let d = Desk::new(&["--users", "230"]);
+    let list = d.json(&["workflows", "list", "--json"]);
+    let items = list.as_array().expect("array");
+    assert_eq!(items.len(), 8);
+    for w in items {
+        assert_eq!(w["installed"], true);
+        assert!(
+            w["bundle"]["id"].is_string() && w["bundle"]["name"].is_string(),
+            "{w}"
+        );
+    }
+    let users = items
+        .iter()
+        .find(|w| w["id"] == "list-lumos-users")
+        .expect("users");
+    assert_eq!(users["name"], "List Lumos Users");
+    assert_eq!(users["bundle"]["name"], "Directory & Apps");
+
+    let page = d.json(&[
+        "run",
+        "list-lumos-users",
+        "-i",
+        "size=7",
+        "-i",
+        "page=2",
+        "--json",
+    ]);
+    assert_eq!(
+        (
+            page["total"].as_u64(),
+            page["page"].as_u64(),
+            page["next_page"].as_u64()
+        ),
+        (Some(230), Some(2), Some(3))
+    );
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(7));
+
+    let nd = d.ok(&["run", "list-lumos-users", "-i", "all=true", "--ndjson"]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&nd.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 230);
+    assert!(lines.iter().all(|u| u["id"].is_string()));
+
+    let csv = d.ok(&[
+        "run",
+        "list-lumos-accounts",
+        "-i",
+        "status=SUSPENDED",
+        "-i",
+        "size=5",
+        "--csv",
+    ]);
+    let text = String::from_utf8_lossy(&csv.stdout);
+    assert!(
+        text.lines().next().unwrap_or_default().starts_with("id,"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 6);
+    assert!(text.lines().skip(1).all(|l| l.contains("SUSPENDED")));
+
+    let table = d.ok(&["run", "list-lumos-groups", "-i", "size=3"]);
+    let t = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        t.contains("page 1 of") && t.contains("next: -i page=2"),
+        "{t}"
+    );
+
+    let runs = d.json(&["runs", "list", "--json"]);
+    assert_eq!(runs.as_array().map(Vec::len), Some(4));
+    let id = runs[0]["id"].as_str().expect("id");
+    let shown = d.json(&["runs", "show", id, "--json"]);
+    assert_eq!(shown["status"], "completed");
+    assert_eq!(shown["steps"][0]["operation"], "getGroups");
+    assert_eq!(shown["steps"][0]["http_status"], 200);
+}
+
+#[test]
+fn bad_input_and_bad_files_say_why_and_change_nothing() {
+    let d = Desk::new(&[]);
+    let out = d
+        .cmd(&[
+            "run",
+            "list-lumos-accounts",
+            "-i",
+            "status=DEACTIVATED",
+            "--json",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("'DEACTIVATED' is not a Lumos AccountLifecycleStatus value"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    let out = d.cmd(&["run", "no-such-workflow"]).output().expect("run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not installed"));
+    assert_eq!(
+        d.json(&["runs", "list", "--json"]).as_array().map(Vec::len),
+        Some(0)
+    );
+
+    let file = d.home.path().join("bad.yaml");
+    std::fs::write(
+        &file,
+        "id: x\nname: X\nsteps:\n  - id: a\n    call: listUser\n",
+    )
+    .expect("write");
+    let out = d
+        .cmd(&["workflows", "validate", file.to_str().unwrap_or_default()])
+        .output()
+        .expect("validate");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 5, column 11") && err.contains("did you mean listUsers"),
+        "{err}"
+    );
+    let out = d
+        .cmd(&["workflows", "create", file.to_str().unwrap_or_default()])
+        .output()
+        .expect("create");
+    assert!(!out.status.success());
+    assert_eq!(
+        d.json(&["workflows", "list", "--installed", "--json"])
+            .as_array()
+            .map(Vec::len),
+        Some(8)
+    );
+}
+
+#[test]
+fn ctrl_c_cancels_and_records_the_run() {
+    let d = Desk::new(&["--latency-ms", "150"]);
+    let child = d
+        .cmd(&["run", "list-lumos-accounts", "-i", "all=true", "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    // Wait until the run is recorded as running, then interrupt it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let runs = d.json(&["runs", "list", "--status", "running", "--json"]);
+        if runs.as_array().is_some_and(|r| !r.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run never started");
+        std::thread::yield_now();
+    }
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let out = child.wait_with_output().expect("exit");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs = d.json(&["runs", "list", "--json"]);
+    assert_eq!(runs[0]["status"], "canceled");
+}

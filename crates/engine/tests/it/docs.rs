@@ -1,0 +1,65 @@
+//! The documentation's examples and schema are checked against the code.
+
+use std::path::PathBuf;
+
+use engine::template::Templates;
+use engine::workflow::Workflow;
+use serde_json::Value;
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+/// Complete workflows (```yaml blocks starting with `id:`) in docs/workflows.md.
+pub fn doc_workflows() -> Vec<String> {
+    let text = std::fs::read_to_string(repo("docs/workflows.md")).expect("docs/workflows.md");
+    let mut out = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("```yaml\n") {
+        let body = &rest[start + 8..];
+        let end = body.find("```").expect("closed block");
+        if body.starts_with("id:") {
+            out.push(body[..end].to_owned());
+        }
+        rest = &body[end + 3..];
+    }
+    out
+}
+
+#[test]
+fn every_workflow_in_the_docs_is_valid() {
+    let examples = doc_workflows();
+    assert!(!examples.is_empty());
+    for yaml in examples {
+        Workflow::load(&yaml, &Templates::new()).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    }
+}
+
+#[test]
+fn bundled_and_documented_workflows_match_the_json_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("docs/workflow.schema.json")).expect("schema"),
+    )
+    .expect("json");
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
+    let mut files: Vec<String> = engine::bundles::all_ids()
+        .map(|id| engine::bundles::source(id).expect("embedded").to_owned())
+        .collect();
+    files.extend(doc_workflows());
+    for yaml in files {
+        let doc: Value = serde_saphyr::from_str(&yaml).expect("yaml");
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\n{yaml}");
+    }
+    // And the schema rejects what validation rejects.
+    let bad: Value = serde_saphyr::from_str(
+        "id: Bad Id\nname: x\nsteps:\n  - id: a\n    call: listUsers\n    transform: '{{ 1 }}'\n",
+    )
+    .expect("yaml");
+    assert!(!validator.is_valid(&bad));
+}
