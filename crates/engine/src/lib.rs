@@ -8,4 +8,4 @@ pub mod template;
 pub mod validate;
 pub mod workflow;
 
-pub use service::{Engine, EngineError, RunOutcome, RunRequest};
+pub use service::{Engine, EngineError, Observers, RunOutcome, RunRequest, Started};

@@ -116,6 +116,26 @@ pub struct Engine {
     clients: std::sync::Mutex<
         std::collections::HashMap<String, (chrono::DateTime<chrono::Utc>, lumos_api::Client)>,
     >,
+    /// Runs executing in this process, to cancel them at once.
+    active: std::sync::Mutex<std::collections::HashMap<String, CancellationToken>>,
+    observers: Observers,
+}
+
+/// Hooks for metrics: each step record, and each finished run (workflow, status, seconds).
+#[derive(Clone, Default)]
+pub struct Observers {
+    pub on_step: Option<Arc<dyn Fn(&str, &StepRecord) + Send + Sync>>,
+    pub on_run: Option<Arc<dyn Fn(&str, &str, f64) + Send + Sync>>,
+}
+
+/// A recorded run that has not executed yet.
+pub struct Started {
+    pub run_id: String,
+    workflow: Arc<Workflow>,
+    client: lumos_api::Client,
+    inputs: Map<String, Value>,
+    req: RunRequest,
+    began: std::time::Instant,
 }
 
 fn bundle_ref(id: &str) -> Option<BundleRef> {
@@ -138,7 +158,14 @@ impl Engine {
             owner,
             parsed: Default::default(),
             clients: Default::default(),
+            active: Default::default(),
+            observers: Observers::default(),
         }
+    }
+
+    pub fn with_observers(mut self, observers: Observers) -> Self {
+        self.observers = observers;
+        self
     }
 
     /// Close out runs whose process died (no heartbeat within the lease).
@@ -390,6 +417,18 @@ impl Engine {
         given: &Map<String, Value>,
         req: RunRequest,
     ) -> Result<RunOutcome> {
+        let started = self.start(id, given, req).await?;
+        self.execute(started).await
+    }
+
+    /// Validate and record a run without executing it yet (`execute` does), so callers can
+    /// answer with the run id at once.
+    pub async fn start(
+        &self,
+        id: &str,
+        given: &Map<String, Value>,
+        req: RunRequest,
+    ) -> Result<Started> {
         let (wf, version) = self.load(id, req.version).await?;
         let inputs = inputs::resolve(&wf.def.inputs, given).map_err(EngineError::Inputs)?;
         let connection = req
@@ -413,18 +452,45 @@ impl Engine {
                 lease: Duration::seconds(LEASE_SECONDS),
             })
             .await?;
+        if let Ok(mut active) = self.active.lock() {
+            active.insert(run_id.clone(), req.cancel.clone());
+        }
+        Ok(Started {
+            run_id,
+            workflow: wf,
+            client,
+            inputs,
+            req,
+            began: std::time::Instant::now(),
+        })
+    }
 
+    /// Execute a started run to its end and record the outcome.
+    pub async fn execute(&self, started: Started) -> Result<RunOutcome> {
+        let Started {
+            run_id,
+            workflow: wf,
+            client,
+            inputs,
+            req,
+            began,
+        } = started;
         let (tx, mut rx) = mpsc::unbounded_channel::<StepRecord>();
         let store = self.store.clone();
         let rid = run_id.clone();
+        let on_step = self.observers.on_step.clone();
+        let wf_id = wf.id().to_owned();
         let recorder = tokio::spawn(async move {
             while let Some(r) = rx.recv().await {
+                if let Some(f) = &on_step {
+                    f(&wf_id, &r);
+                }
                 let row = StepRow {
                     step_id: r.step_id,
                     iteration: r.iteration,
                     status: r.status.to_owned(),
                     operation: r.operation,
-                    params: r.params.map(sqlx_json),
+                    params: r.params.map(store::Json),
                     http_status: r.http_status.map(i32::from),
                     duration_ms: Some(r.duration_ms as i64),
                     error: r.error,
@@ -460,7 +526,6 @@ impl Engine {
                 }
             }
         });
-
         let executor = Executor {
             workflow: &wf,
             client: &client,
@@ -477,10 +542,13 @@ impl Engine {
         drop(executor);
         heartbeat.abort();
         let _ = recorder.await;
+        if let Ok(mut active) = self.active.lock() {
+            active.remove(&run_id);
+        }
 
         let (status, output, error) = match result {
             Ok(out) => ("completed", Some(out), None),
-            Err(RunError::Canceled) => ("canceled", None, Some("canceled".to_owned())),
+            Err(RunError::Canceled) => ("canceled", None, Some(self.cancel_reason(&run_id).await)),
             Err(e) => ("failed", None, Some(e.to_string())),
         };
         let stored = output.as_ref().map(truncate_for_storage);
@@ -497,12 +565,34 @@ impl Engine {
                 .await?
                 .map_or_else(|| status.to_owned(), |r| r.status)
         };
+        if let Some(f) = &self.observers.on_run {
+            f(wf.id(), &status, began.elapsed().as_secs_f64());
+        }
         Ok(RunOutcome {
             run_id,
             status,
             output,
             error,
         })
+    }
+
+    async fn cancel_reason(&self, run_id: &str) -> String {
+        match self.store.run(run_id).await {
+            Ok(Some(r)) if r.status == "canceled" => r.error.unwrap_or_else(|| "canceled".into()),
+            _ => "canceled".into(),
+        }
+    }
+
+    /// Cancel every run this engine is executing (graceful shutdown).
+    pub fn cancel_all(&self) -> usize {
+        self.active.lock().map_or(0, |a| {
+            a.values().for_each(CancellationToken::cancel);
+            a.len()
+        })
+    }
+
+    pub fn active_runs(&self) -> usize {
+        self.active.lock().map_or(0, |a| a.len())
     }
 
     /// The client of a saved connection.
@@ -568,10 +658,6 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("run '{id}' not found")))
     }
-}
-
-fn sqlx_json(v: Value) -> store::Json<Value> {
-    store::Json(v)
 }
 
 fn truncate_for_storage(v: &Value) -> Value {

@@ -6,6 +6,7 @@
 
 mod connections;
 mod crypto;
+mod keys;
 mod location;
 mod runs;
 mod workflows;
@@ -18,6 +19,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};
+pub use keys::ApiKey;
 pub use location::{default_database_url, default_home, key_source_for};
 pub use runs::{FINAL, NewRun, Run, StepRow};
 pub use sqlx::types::Json;

@@ -1,0 +1,87 @@
+//! API keys for the HTTP API: stored as SHA-256 hashes (keys are long random strings, so a
+//! fast hash is enough and lookups stay cheap), shown in full only when created.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::{Result, Store, with_pool};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, name, role, prefix, created_at, last_used_at, revoked_at";
+
+impl Store {
+    /// Save a key by its hash. Fails on a name that is already taken by a live key.
+    pub async fn create_api_key(
+        &self,
+        id: &str,
+        name: &str,
+        role: &str,
+        prefix: &str,
+        hash: &str,
+    ) -> Result<()> {
+        with_pool!(&self.pool, p => {
+            let mut tx = p.begin().await?;
+            // A revoked key's name may be reused.
+            sqlx::query("DELETE FROM api_keys WHERE name = $1 AND revoked_at IS NOT NULL").bind(name).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO api_keys (id, name, role, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id).bind(name).bind(role).bind(prefix).bind(hash).bind(Utc::now())
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn api_keys(&self) -> Result<Vec<ApiKey>> {
+        let sql = format!("SELECT {COLUMNS} FROM api_keys ORDER BY created_at");
+        Ok(
+            with_pool!(&self.pool, p => sqlx::query_as::<_, ApiKey>(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(p).await)?,
+        )
+    }
+
+    /// The live key with this hash.
+    pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL");
+        Ok(
+            with_pool!(&self.pool, p => sqlx::query_as::<_, ApiKey>(sqlx::AssertSqlSafe(sql.as_str())).bind(hash).fetch_optional(p).await)?,
+        )
+    }
+
+    pub async fn touch_api_key(&self, id: &str) -> Result<()> {
+        with_pool!(&self.pool, p => sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+            .bind(id).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Revoke a live key by name; false when there is none.
+    pub async fn revoke_api_key(&self, name: &str) -> Result<bool> {
+        let n = with_pool!(&self.pool, p => sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL")
+            .bind(name).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    /// Append to the audit trail.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: Option<&str>,
+        details: Option<&serde_json::Value>,
+    ) -> Result<()> {
+        with_pool!(&self.pool, p => sqlx::query("INSERT INTO audit_events (at, actor, action, target, details) VALUES ($1, $2, $3, $4, $5)")
+            .bind(Utc::now()).bind(actor).bind(action).bind(target).bind(details.map(sqlx::types::Json))
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}
