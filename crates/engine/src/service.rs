@@ -121,12 +121,20 @@ pub struct Engine {
     observers: Observers,
 }
 
-/// Hooks for metrics: each step record, and each finished run (workflow, status, seconds).
+/// Called with (workflow id, step record).
+pub type StepHook = Arc<dyn Fn(&str, &StepRecord) + Send + Sync>;
+/// Called with (workflow id, final status, seconds).
+pub type RunHook = Arc<dyn Fn(&str, &str, f64) + Send + Sync>;
+
+/// Hooks for metrics: each step record, and each finished run.
 #[derive(Clone, Default)]
 pub struct Observers {
-    pub on_step: Option<Arc<dyn Fn(&str, &StepRecord) + Send + Sync>>,
-    pub on_run: Option<Arc<dyn Fn(&str, &str, f64) + Send + Sync>>,
+    pub on_step: Option<StepHook>,
+    pub on_run: Option<RunHook>,
 }
+
+/// A connection's client and the connection's `updated_at` it was built from.
+type CachedClient = (chrono::DateTime<chrono::Utc>, lumos_api::Client);
 
 /// A recorded run that has not executed yet.
 pub struct Started {
