@@ -113,9 +113,7 @@ pub struct Engine {
     parsed: std::sync::Mutex<std::collections::HashMap<(String, i32), Arc<Workflow>>>,
     /// One client per connection, so runs share keep-alive connections and rate-limit
     /// pacing; rebuilt when the connection is saved again.
-    clients: std::sync::Mutex<
-        std::collections::HashMap<String, (chrono::DateTime<chrono::Utc>, lumos_api::Client)>,
-    >,
+    clients: std::sync::Mutex<std::collections::HashMap<String, CachedClient>>,
     /// Runs executing in this process, to cancel them at once.
     active: std::sync::Mutex<std::collections::HashMap<String, CancellationToken>>,
     observers: Observers,
