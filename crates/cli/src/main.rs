@@ -3,6 +3,7 @@
 mod api_cmd;
 mod connect_cmd;
 mod run_cmd;
+mod serve_cmd;
 mod sim_cmd;
 mod workflows_cmd;
 
@@ -20,6 +21,9 @@ struct Cli {
     /// Log filter (e.g. `info`, `lumos_api=debug`); logs go to stderr.
     #[arg(long, global = true, env = "LUMOSFLOW_LOG", default_value = "warn")]
     log: String,
+    /// Log format on stderr: text or json.
+    #[arg(long, global = true, env = "LUMOSFLOW_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
     /// Database: a SQLite file path (default: lumosflow.db in LUMOSFLOW_HOME or the data
     /// directory) or postgres://… for PostgreSQL.
     #[arg(long, global = true, env = "LUMOSFLOW_DATABASE_URL")]
@@ -49,6 +53,13 @@ enum Command {
     /// Run history: list, show, cancel.
     #[command(subcommand)]
     Runs(run_cmd::RunsCommand),
+    /// Serve the HTTP API, health and metrics.
+    Serve(serve_cmd::ServeArgs),
+    /// API keys for the HTTP API.
+    #[command(subcommand)]
+    Keys(serve_cmd::KeysCommand),
+    /// Everything at once, nothing to configure: simulator, server, bundles, an admin key.
+    Demo(serve_cmd::DemoArgs),
 }
 
 /// The engine over the configured store, with interrupted runs closed out first.
@@ -61,12 +72,15 @@ async fn engine(db: &Option<String>) -> anyhow::Result<engine::Engine> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cli.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -88,6 +102,9 @@ fn main() -> ExitCode {
             }
             Command::Run(args) => run_cmd::run(&engine(&cli.database_url).await?, args).await,
             Command::Runs(cmd) => run_cmd::runs(&engine(&cli.database_url).await?, cmd).await,
+            Command::Serve(args) => serve_cmd::serve(&cli.database_url, args).await,
+            Command::Keys(cmd) => serve_cmd::keys(&cli.database_url, cmd).await,
+            Command::Demo(args) => serve_cmd::demo(args).await,
         }
     });
     match result {

@@ -176,9 +176,11 @@ impl Executor<'_> {
                     };
                     let n = step.concurrency.unwrap_or(4).clamp(1, 16);
                     let results: Vec<Result<Value, RunError>> =
-                        stream::iter(items.iter().enumerate())
-                            .map(|(i, item)| {
-                                let ictx = ctx.with_item(step.item_var(), item, i);
+                        // Indices, not references, go through the stream, so the run future
+                        // stays Send for any lifetime (it is spawned by the server).
+                        stream::iter(0..items.len())
+                            .map(|i| {
+                                let ictx = ctx.with_item(step.item_var(), &items[i], i);
                                 async move {
                                     self.action(step, &ictx, i as i32, false)
                                         .await

@@ -597,6 +597,12 @@ impl Engine {
         })
     }
 
+    pub fn active_run_ids(&self) -> Vec<String> {
+        self.active
+            .lock()
+            .map_or_else(|_| Vec::new(), |a| a.keys().cloned().collect())
+    }
+
     pub fn active_runs(&self) -> usize {
         self.active.lock().map_or(0, |a| a.len())
     }

@@ -1,0 +1,162 @@
+//! `lumosflow serve`, `lumosflow keys …` and `lumosflow demo`.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use lumos_sim::{SimConfig, Simulator};
+use server::{Role, Server};
+
+use crate::connect_cmd::open_store;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "LUMOSFLOW_ADDR")]
+    addr: String,
+}
+
+pub async fn serve(db: &Option<String>, args: ServeArgs) -> anyhow::Result<()> {
+    let store = Arc::new(open_store(db).await?);
+    let server = Server::start(store, &args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    println!(
+        "lumosflow serving on {} (API: {}/api/v1, OpenAPI: {}/api/v1/openapi.json)",
+        server.base_url, server.base_url, server.base_url
+    );
+    crate::sim_cmd::shutdown_signal().await;
+    eprintln!("shutting down: letting in-flight runs finish…");
+    server.stop().await;
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key and print it (only this once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// viewer, agent, builder or admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// List keys (never the keys themselves).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by name.
+    Revoke { name: String },
+}
+
+pub async fn keys(db: &Option<String>, cmd: KeysCommand) -> anyhow::Result<()> {
+    let store = open_store(db).await?;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        KeysCommand::Create { name, role } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let key = server::keys::create(&store, &name, role).await?;
+            store
+                .audit(
+                    "cli",
+                    "key.create",
+                    Some(&name),
+                    Some(&serde_json::json!({"role": role.as_str()})),
+                )
+                .await?;
+            writeln!(out, "{key}")?;
+        }
+        KeysCommand::List { json } => {
+            let keys = store.api_keys().await?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &keys)?;
+                writeln!(out)?;
+            } else {
+                let mut table = Table::new();
+                table.load_style(UTF8_FULL_CONDENSED).set_header([
+                    "name",
+                    "role",
+                    "key starts",
+                    "created",
+                    "last used",
+                    "revoked",
+                ]);
+                for k in keys {
+                    let t = |d: Option<chrono::DateTime<chrono::Utc>>| {
+                        d.map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+                            .unwrap_or_default()
+                    };
+                    table.add_row([
+                        k.name,
+                        k.role,
+                        format!("{}…", k.prefix),
+                        t(Some(k.created_at)),
+                        t(k.last_used_at),
+                        t(k.revoked_at),
+                    ]);
+                }
+                writeln!(out, "{table}")?;
+            }
+        }
+        KeysCommand::Revoke { name } => {
+            if !store.revoke_api_key(&name).await? {
+                bail!("no live API key named '{name}'");
+            }
+            store.audit("cli", "key.revoke", Some(&name), None).await?;
+            writeln!(out, "revoked {name}")?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Address of the lumosflow server.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: String,
+}
+
+/// Simulator + server + a demo database with a connection, both bundles and an admin key.
+pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let sim = Simulator::start(SimConfig::default())
+        .await
+        .context("cannot start the simulator")?;
+    let home = store::default_home().join("demo");
+    let url = home.join("lumosflow.db").display().to_string();
+    let store = Arc::new(
+        store::Store::open(&url, store::KeySource::File(home.join("master.key")))
+            .await
+            .with_context(|| format!("cannot open the demo database {url}"))?,
+    );
+    engine::connections::connect(&store, "default", &sim.base_url, &sim.token)
+        .await
+        .context("cannot connect to the simulator")?;
+    let engine = engine::Engine::new(store.clone());
+    engine.install(&[], true, true, Some("demo")).await?;
+    // A fresh admin key each time: keys are shown only once.
+    let _ = store.revoke_api_key("demo-admin").await?;
+    let key = server::keys::create(&store, "demo-admin", Role::Admin).await?;
+    let server = Server::start(store, &args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    println!("lumosflow demo is running (Ctrl-C stops it)");
+    println!("Console: {}/", server.base_url);
+    println!(
+        "API: {}/api/v1 (OpenAPI: {}/api/v1/openapi.json)",
+        server.base_url, server.base_url
+    );
+    println!("Lumos simulator: {} (token {})", sim.base_url, sim.token);
+    println!("Database: {url}");
+    println!("API key: {key}");
+    println!(
+        "Try: curl -s -X POST -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' -d '{{\"inputs\": {{\"search\": \"ann\"}}}}' '{}/api/v1/workflows/list-lumos-users/runs?wait=true'",
+        server.base_url
+    );
+    crate::sim_cmd::shutdown_signal().await;
+    server.stop().await;
+    sim.stop().await;
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Every `/api/v1` request passes here: the route's required role (from the route table)
+//! against the presented API key. 401 without a valid key, 403 with too small a role.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::keys;
+use crate::routes::required_role;
+use crate::state::{AppState, Caller};
+
+pub async fn require_role(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let method = req.method().as_str().to_owned();
+    let Some(needed) = required_role(&state.docs, &method, &path) else {
+        return next.run(req).await;
+    };
+    let Some(needed) = needed else {
+        return next.run(req).await;
+    };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .map(str::to_owned);
+    let Some(presented) = presented else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing API key: send Authorization: Bearer lfk_…",
+        )
+        .into_response();
+    };
+    let found = match keys::authenticate(&state.engine.store, &presented).await {
+        Ok(f) => f,
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let Some((key, role)) = found else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "unknown or revoked API key",
+        )
+        .into_response();
+    };
+    if role < needed {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "this needs the {needed} role; key '{}' has {role}",
+                key.name
+            ),
+        )
+        .into_response();
+    }
+    let _ = state.engine.store.touch_api_key(&key.id).await;
+    req.extensions_mut().insert(Caller {
+        key_name: key.name,
+        role,
+    });
+    next.run(req).await
+}

@@ -1,0 +1,358 @@
+//! lumosflow's HTTP API (`/api/v1`), health and metrics. Interfaces stay thin: every handler
+//! calls the engine.
+
+mod api;
+mod auth;
+pub mod error;
+pub mod keys;
+pub mod metrics;
+pub mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::HeaderName;
+use engine::{Engine, Observers};
+use serde_json::json;
+use store::Store;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use api::{RunBody, start_run, workflow_json};
+pub use keys::Role;
+pub use state::{AppState, Caller};
+
+use crate::keys::Role::{Admin, Agent, Builder, Viewer};
+use crate::routes::{RouteDoc, Routes};
+
+/// How long in-flight runs get to finish at shutdown before they are canceled.
+const DRAIN: Duration = Duration::from_secs(20);
+
+fn doc(
+    method: &'static str,
+    path: &'static str,
+    role: Option<Role>,
+    tag: &'static str,
+    summary: &'static str,
+) -> RouteDoc {
+    RouteDoc {
+        method,
+        path,
+        role,
+        tag,
+        summary,
+        query: &[],
+        body: None,
+        success: 200,
+    }
+}
+
+/// Every route, its role and its documentation.
+fn table() -> Routes {
+    let mut r = Routes::new();
+    let yaml_body = json!({"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string", "description": "The workflow definition (docs/workflows.md)"}}});
+    r.add(RouteDoc { body: Some(json!({"type": "object", "required": ["token"], "properties": {
+        "name": {"type": "string", "default": "default"}, "base_url": {"type": "string", "default": "https://api.lumos.com"},
+        "token": {"type": "string", "description": "A Lumos API token (lsk_…); verified, stored encrypted, never returned"}}})),
+        success: 201, ..doc("POST", "/api/v1/connections", Some(Admin), "connections", "Connect Lumos: verify a token and keep it encrypted") }, api::create_connection);
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/connections",
+            Some(Admin),
+            "connections",
+            "List connections (token hints only)",
+        ),
+        api::list_connections,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/connections/{name}/check",
+            Some(Admin),
+            "connections",
+            "Re-verify a connection with Lumos",
+        ),
+        api::check_connection,
+    );
+    r.add(
+        RouteDoc {
+            success: 204,
+            ..doc(
+                "DELETE",
+                "/api/v1/connections/{name}",
+                Some(Admin),
+                "connections",
+                "Remove a connection",
+            )
+        },
+        api::delete_connection,
+    );
+    r.add(
+        RouteDoc {
+            query: &[(
+                "installable",
+                "true for the bundles' catalog instead of installed workflows",
+            )],
+            ..doc(
+                "GET",
+                "/api/v1/workflows",
+                Some(Viewer),
+                "workflows",
+                "List installed (or installable) workflows",
+            )
+        },
+        api::list_workflows,
+    );
+    r.add(RouteDoc { body: Some(json!({"type": "object", "properties": {"bundles": {"type": "array", "items": {"type": "string"}},
+        "workflows": {"type": "array", "items": {"type": "string"}}, "all": {"type": "boolean"}, "force": {"type": "boolean"}}})),
+        ..doc("POST", "/api/v1/workflows/install", Some(Builder), "workflows", "Install bundles or bundled workflows") }, api::install);
+    r.add(
+        RouteDoc {
+            body: Some(yaml_body.clone()),
+            success: 201,
+            ..doc(
+                "POST",
+                "/api/v1/workflows",
+                Some(Builder),
+                "workflows",
+                "Create a workflow from YAML",
+            )
+        },
+        api::create_workflow,
+    );
+    r.add(
+        RouteDoc {
+            body: Some(yaml_body.clone()),
+            ..doc(
+                "POST",
+                "/api/v1/workflows/validate",
+                Some(Builder),
+                "workflows",
+                "Validate YAML without saving",
+            )
+        },
+        api::validate_workflow,
+    );
+    r.add(
+        RouteDoc {
+            query: &[("version", "a version number; default the current one")],
+            ..doc(
+                "GET",
+                "/api/v1/workflows/{id}",
+                Some(Viewer),
+                "workflows",
+                "A workflow with its YAML, inputs and versions",
+            )
+        },
+        api::get_workflow,
+    );
+    r.add(
+        RouteDoc {
+            body: Some(yaml_body),
+            ..doc(
+                "PUT",
+                "/api/v1/workflows/{id}",
+                Some(Builder),
+                "workflows",
+                "Save a new version of a workflow",
+            )
+        },
+        api::edit_workflow,
+    );
+    r.add(
+        RouteDoc {
+            success: 204,
+            ..doc(
+                "DELETE",
+                "/api/v1/workflows/{id}",
+                Some(Builder),
+                "workflows",
+                "Uninstall a workflow",
+            )
+        },
+        api::delete_workflow,
+    );
+    r.add(RouteDoc { query: &[("wait", "true to answer when the run is over, with its output")],
+        body: Some(json!({"type": "object", "properties": {"inputs": {"type": "object"}, "connection": {"type": "string"}, "dry_run": {"type": "boolean"}}})),
+        success: 202, ..doc("POST", "/api/v1/workflows/{id}/runs", Some(Agent), "runs", "Run an installed workflow") }, api::create_run);
+    r.add(
+        RouteDoc {
+            query: &[
+                ("workflow", "workflow id"),
+                ("status", "run status"),
+                ("started_by", "who started it, e.g. key:desk-bot"),
+                ("limit", "at most this many (default 50)"),
+            ],
+            ..doc(
+                "GET",
+                "/api/v1/runs",
+                Some(Viewer),
+                "runs",
+                "Run history, newest first",
+            )
+        },
+        api::list_runs,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/runs/{id}",
+            Some(Viewer),
+            "runs",
+            "A run with its steps",
+        ),
+        api::get_run,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/runs/{id}/cancel",
+            Some(Agent),
+            "runs",
+            "Cancel a run that has not finished",
+        ),
+        api::cancel_run,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/lumos/operations",
+            Some(Viewer),
+            "lumos",
+            "The Lumos operation catalog (86 operations)",
+        ),
+        api::operations,
+    );
+    r.add(RouteDoc { body: Some(json!({"type": "object", "required": ["operation"], "properties": {"operation": {"type": "string"},
+        "params": {"type": "object"}, "body": {}, "connection": {"type": "string"}}})),
+        ..doc("POST", "/api/v1/lumos/call", Some(Admin), "lumos", "Call any Lumos operation directly") }, api::call);
+    r.add(
+        doc("GET", "/api/v1/openapi.json", None, "meta", "This document"),
+        api::openapi,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/healthz",
+            None,
+            "meta",
+            "Database and connections health",
+        ),
+        api::healthz,
+    );
+    r.add(
+        doc("GET", "/metrics", None, "meta", "Prometheus metrics"),
+        api::metrics,
+    );
+    r.add(doc("GET", "/", None, "meta", "The web console"), api::index);
+    r
+}
+
+/// The engine a server uses, with metrics hooked in.
+pub fn engine_with_metrics(store: Arc<Store>) -> (Arc<Engine>, Arc<metrics::Metrics>) {
+    let metrics = Arc::new(metrics::Metrics::new());
+    let (m1, m2) = (metrics.clone(), metrics.clone());
+    let observers = Observers {
+        on_step: Some(Arc::new(
+            move |_wf: &str, r: &engine::executor::StepRecord| {
+                if let Some(op) = &r.operation
+                    && r.status != "dry_run"
+                {
+                    m1.lumos_call(op, r.http_status, r.duration_ms as f64 / 1000.0);
+                }
+            },
+        )),
+        on_run: Some(Arc::new(move |wf: &str, status: &str, secs: f64| {
+            m2.run_finished(wf, status, secs)
+        })),
+    };
+    (
+        Arc::new(Engine::new(store).with_observers(observers)),
+        metrics,
+    )
+}
+
+/// The full application router.
+pub fn app(engine: Arc<Engine>, metrics: Arc<metrics::Metrics>, tasks: TaskTracker) -> Router {
+    let (router, docs) = table().router();
+    let state = AppState {
+        engine,
+        metrics,
+        docs: Arc::new(docs),
+        tasks,
+    };
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_role))
+        .fallback(api::not_found)
+        .with_state(state)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub engine: Arc<Engine>,
+    shutdown: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+impl Server {
+    /// Recover interrupted runs, bind, and serve in the background.
+    pub async fn start(store: Arc<Store>, addr: &str) -> std::io::Result<Server> {
+        let (engine, metrics) = engine_with_metrics(store);
+        if let Err(e) = engine.recover().await {
+            tracing::warn!(error = %e, "could not close out interrupted runs");
+        }
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let tasks = TaskTracker::new();
+        let router = app(engine.clone(), metrics, tasks.clone());
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        let eng = engine.clone();
+        let handle = tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "server error");
+            }
+            // Let background runs finish; past the deadline, cancel and record them.
+            tasks.close();
+            if tokio::time::timeout(DRAIN, tasks.wait()).await.is_err() {
+                for id in eng.active_run_ids() {
+                    let _ = eng.cancel(&id, Some("server shutdown")).await;
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(5), tasks.wait()).await;
+            }
+        });
+        Ok(Server {
+            addr,
+            base_url: format!("http://{addr}"),
+            engine,
+            shutdown,
+            handle,
+        })
+    }
+
+    /// Stop accepting, drain, and return when done.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.handle.await;
+    }
+}

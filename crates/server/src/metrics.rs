@@ -1,0 +1,130 @@
+//! Prometheus metrics: runs by workflow and status, Lumos calls by operation and status,
+//! and their latencies.
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    workflow: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkflowLabel {
+    workflow: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    operation: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabel {
+    operation: String,
+}
+
+fn seconds_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    runs: Family<RunLabels, Counter>,
+    run_seconds: Family<WorkflowLabel, Histogram, fn() -> Histogram>,
+    calls: Family<CallLabels, Counter>,
+    call_seconds: Family<OperationLabel, Histogram, fn() -> Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("lumosflow");
+        let runs = Family::<RunLabels, Counter>::default();
+        let run_seconds =
+            Family::<WorkflowLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+                seconds_histogram,
+            );
+        let calls = Family::<CallLabels, Counter>::default();
+        let call_seconds =
+            Family::<OperationLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+                seconds_histogram,
+            );
+        registry.register(
+            "runs",
+            "Workflow runs by workflow and final status",
+            runs.clone(),
+        );
+        registry.register(
+            "run_duration_seconds",
+            "Workflow run duration",
+            run_seconds.clone(),
+        );
+        registry.register(
+            "lumos_calls",
+            "Lumos API calls by operation and HTTP status",
+            calls.clone(),
+        );
+        registry.register(
+            "lumos_call_duration_seconds",
+            "Lumos API call duration",
+            call_seconds.clone(),
+        );
+        Self {
+            registry: Mutex::new(registry),
+            runs,
+            run_seconds,
+            calls,
+            call_seconds,
+        }
+    }
+
+    pub fn run_finished(&self, workflow: &str, status: &str, seconds: f64) {
+        self.runs
+            .get_or_create(&RunLabels {
+                workflow: workflow.to_owned(),
+                status: status.to_owned(),
+            })
+            .inc();
+        self.run_seconds
+            .get_or_create(&WorkflowLabel {
+                workflow: workflow.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    pub fn lumos_call(&self, operation: &str, status: Option<u16>, seconds: f64) {
+        let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
+        self.calls
+            .get_or_create(&CallLabels {
+                operation: operation.to_owned(),
+                status,
+            })
+            .inc();
+        self.call_seconds
+            .get_or_create(&OperationLabel {
+                operation: operation.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if let Ok(r) = self.registry.lock() {
+            let _ = prometheus_client::encoding::text::encode(&mut out, &r);
+        }
+        out
+    }
+}
