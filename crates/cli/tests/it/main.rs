@@ -2,6 +2,7 @@
 
 mod api;
 mod connect;
+mod demo;
 mod run;
 mod sim;
 

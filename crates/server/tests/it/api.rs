@@ -1,0 +1,520 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use server::Role::{self, Admin, Agent, Builder, Viewer};
+use testkit::{Db, both};
+
+use crate::Env;
+
+async fn connect(env: &Env) {
+    let (s, body) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/connections",
+            Some(json!({"name": "default", "base_url": env.sim.base_url, "token": env.sim.token})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert!(
+        !body.to_string().contains(&env.sim.token),
+        "the token must never be echoed"
+    );
+    assert_eq!(body["token_hint"], "lsk_…0000");
+}
+
+async fn end_to_end(db: Db) {
+    let env = Env::new(db).await;
+    // A rejected token: 400 with a clear message, nothing stored.
+    let (s, body) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/connections",
+            Some(json!({"base_url": env.sim.base_url, "token": "lsk_wrong_token_12345"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "lumos_rejected_token");
+    assert!(!body.to_string().contains("lsk_wrong_token_12345"));
+    let (_, list) = env
+        .call(Some(Admin), Method::GET, "/api/v1/connections", None)
+        .await;
+    assert_eq!(list, json!([]));
+    connect(&env).await;
+    let (s, _) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/connections/default/check",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, out) = env
+        .call(
+            Some(Builder),
+            Method::POST,
+            "/api/v1/workflows/install",
+            Some(json!({"bundles": ["appstore", "directory-and-apps"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    assert_eq!(out.as_array().map(Vec::len), Some(8));
+    let (_, installed) = env
+        .call(Some(Viewer), Method::GET, "/api/v1/workflows", None)
+        .await;
+    assert_eq!(installed.as_array().map(Vec::len), Some(8));
+    let (_, catalog) = env
+        .call(
+            Some(Viewer),
+            Method::GET,
+            "/api/v1/workflows?installable=true",
+            None,
+        )
+        .await;
+    assert!(
+        catalog
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|w| w["bundle"]["id"].is_string())
+    );
+    let (_, wf) = env
+        .call(
+            Some(Viewer),
+            Method::GET,
+            "/api/v1/workflows/list-lumos-accounts",
+            None,
+        )
+        .await;
+    let status_input = wf["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .find(|i| i["name"] == "status")
+        .cloned()
+        .expect("status");
+    assert!(
+        status_input["options"]
+            .as_array()
+            .expect("options")
+            .contains(&json!("SUSPENDED"))
+    );
+
+    // Run and wait.
+    let (s, run) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            "/api/v1/workflows/list-lumos-users/runs?wait=true",
+            Some(json!({"inputs": {"search": "ann", "size": 3}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{run}");
+    assert_eq!(run["status"], "completed");
+    assert_eq!(run["started_by"], "key:a");
+    assert!(run["output"]["total"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(run["steps"][0]["operation"], "listUsers");
+
+    // Run in the background, then read it back.
+    let (s, started) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            "/api/v1/workflows/list-lumos-groups/runs",
+            Some(json!({"inputs": {}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let id = started["id"].as_str().expect("id").to_owned();
+    let mut done = Value::Null;
+    for _ in 0..200 {
+        let (_, r) = env
+            .call(
+                Some(Viewer),
+                Method::GET,
+                &format!("/api/v1/runs/{id}"),
+                None,
+            )
+            .await;
+        if r["status"] != "running" {
+            done = r;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(done["status"], "completed", "{done}");
+    let (_, runs) = env
+        .call(
+            Some(Viewer),
+            Method::GET,
+            "/api/v1/runs?workflow=list-lumos-groups",
+            None,
+        )
+        .await;
+    assert_eq!(runs.as_array().map(Vec::len), Some(1));
+    let (_, by) = env
+        .call(
+            Some(Viewer),
+            Method::GET,
+            "/api/v1/runs?started_by=key:a",
+            None,
+        )
+        .await;
+    assert_eq!(by.as_array().map(Vec::len), Some(2));
+
+    // Cancel: a finished run is a conflict; an unknown one is 404.
+    let (s, body) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            &format!("/api/v1/runs/{id}/cancel"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    let (s, _) = env
+        .call(Some(Agent), Method::POST, "/api/v1/runs/nope/cancel", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A custom workflow through the API, then a direct Lumos call.
+    let yaml = "id: who-am-i\nname: Who am I\nsteps:\n  - id: me\n    call: currentUser\n";
+    let (s, created) = env
+        .call(
+            Some(Builder),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": yaml})),
+        )
+        .await;
+    assert_eq!(
+        (s, created["version"].as_i64()),
+        (StatusCode::CREATED, Some(1)),
+        "{created}"
+    );
+    let (s, edited) = env
+        .call(
+            Some(Builder),
+            Method::PUT,
+            "/api/v1/workflows/who-am-i",
+            Some(json!({"yaml": yaml.replace("Who am I", "Me")})),
+        )
+        .await;
+    assert_eq!((s, edited["version"].as_i64()), (StatusCode::OK, Some(2)));
+    let (_, me) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            "/api/v1/workflows/who-am-i/runs?wait=true",
+            None,
+        )
+        .await;
+    assert!(
+        me["output"]["email"]
+            .as_str()
+            .is_some_and(|e| e.contains('@')),
+        "{me}"
+    );
+    let (s, call) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/lumos/call",
+            Some(json!({"operation": "listUsers", "params": {"size": 1}})),
+        )
+        .await;
+    assert_eq!((s, call["status"].as_u64()), (StatusCode::OK, Some(200)));
+    let (s, _) = env
+        .call(
+            Some(Builder),
+            Method::DELETE,
+            "/api/v1/workflows/who-am-i",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = env
+        .call(
+            Some(Admin),
+            Method::DELETE,
+            "/api/v1/connections/default",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    env.stop().await;
+}
+both!(end_to_end, end_to_end);
+
+#[tokio::test]
+async fn every_role_against_every_endpoint_class() {
+    let env = Env::new(testkit::sqlite()).await;
+    connect(&env).await;
+    let (s, _) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows/install",
+            Some(json!({"all": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // (method, path, body, least role)
+    let classes: Vec<(Method, &str, Option<Value>, Role)> = vec![
+        (Method::GET, "/api/v1/workflows", None, Viewer),
+        (Method::GET, "/api/v1/runs", None, Viewer),
+        (Method::GET, "/api/v1/lumos/operations", None, Viewer),
+        (
+            Method::POST,
+            "/api/v1/workflows/list-lumos-apps/runs?wait=true",
+            Some(json!({"inputs": {"size": 1}})),
+            Agent,
+        ),
+        (
+            Method::POST,
+            "/api/v1/workflows/validate",
+            Some(json!({"yaml": "id: a\nname: A\nsteps:\n  - id: x\n    return: 1\n"})),
+            Builder,
+        ),
+        (
+            Method::POST,
+            "/api/v1/workflows/install",
+            Some(json!({"workflows": ["get-lumos-app"]})),
+            Builder,
+        ),
+        (Method::GET, "/api/v1/connections", None, Admin),
+        (
+            Method::POST,
+            "/api/v1/lumos/call",
+            Some(json!({"operation": "getLumosInfo"})),
+            Admin,
+        ),
+    ];
+    for (method, path, body, least) in classes {
+        let (s, _) = env.call(None, method.clone(), path, body.clone()).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path} without a key");
+        let http = reqwest::Client::new();
+        let bad = http
+            .request(method.clone(), format!("{}{}", env.server.base_url, path))
+            .bearer_auth("lfk_not_a_key")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+        for role in [Viewer, Agent, Builder, Admin] {
+            let (s, out) = env
+                .call(Some(role), method.clone(), path, body.clone())
+                .await;
+            if role >= least {
+                assert!(s.is_success(), "{method} {path} as {role}: {s} {out}");
+            } else {
+                assert_eq!(s, StatusCode::FORBIDDEN, "{method} {path} as {role}");
+                assert_eq!(out["error"]["code"], "forbidden");
+            }
+        }
+    }
+    // Revoked keys stop working at once.
+    assert!(
+        env.server
+            .engine
+            .store
+            .revoke_api_key("v")
+            .await
+            .expect("revoke")
+    );
+    let (s, _) = env
+        .call(Some(Viewer), Method::GET, "/api/v1/workflows", None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn bad_requests_are_clear_4xx_never_500() {
+    let env = Env::new(testkit::sqlite()).await;
+    connect(&env).await;
+    env.call(
+        Some(Admin),
+        Method::POST,
+        "/api/v1/workflows/install",
+        Some(json!({"all": true})),
+    )
+    .await;
+    let raw = |path: &str, body: &'static str| {
+        env.http
+            .post(format!("{}{}", env.server.base_url, path))
+            .bearer_auth(&env.keys[&Admin])
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for (path, body) in [
+        ("/api/v1/workflows", "{not json"),
+        ("/api/v1/workflows/list-lumos-users/runs", "[1,2"),
+        ("/api/v1/lumos/call", "{\"operation\": 5}"),
+    ] {
+        let resp = raw(path, body).await.expect("send");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path}");
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(v["error"]["code"], "bad_request");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("invalid JSON body")
+        );
+    }
+    let cases = [
+        (
+            "/api/v1/workflows/nope/runs?wait=true",
+            json!({}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "/api/v1/workflows/list-lumos-accounts/runs?wait=true",
+            json!({"inputs": {"status": "DEACTIVATED"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_inputs",
+        ),
+        (
+            "/api/v1/workflows/get-lumos-app/runs?wait=true",
+            json!({"inputs": {}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_inputs",
+        ),
+        (
+            "/api/v1/workflows/list-lumos-users/runs",
+            json!({"inputs": {}, "surprise": 1}),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/api/v1/workflows",
+            json!({"yaml": "id: x\nname: X\nsteps:\n  - id: a\n    call: listUser\n"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_workflow",
+        ),
+        (
+            "/api/v1/lumos/call",
+            json!({"operation": "getAccounts", "params": {"status": "NOPE"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_call",
+        ),
+        (
+            "/api/v1/workflows/install",
+            json!({"bundles": ["nope"]}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ];
+    for (path, body, status, code) in cases {
+        let (s, v) = env.call(Some(Admin), Method::POST, path, Some(body)).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{path}: {v}"
+        );
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": "id: x\nname: X\nsteps:\n  - id: a\n    call: listUser\n"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["error"]["details"][0]["line"], 5);
+    let (s, _) = env
+        .call(Some(Admin), Method::GET, "/api/v1/nothing-here", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route_and_health_and_metrics_answer() {
+    let env = Env::new(testkit::sqlite()).await;
+    let (s, doc) = env
+        .call(None, Method::GET, "/api/v1/openapi.json", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let expected = [
+        ("post", "/api/v1/connections"),
+        ("get", "/api/v1/connections"),
+        ("post", "/api/v1/connections/{name}/check"),
+        ("delete", "/api/v1/connections/{name}"),
+        ("get", "/api/v1/workflows"),
+        ("post", "/api/v1/workflows/install"),
+        ("post", "/api/v1/workflows"),
+        ("get", "/api/v1/workflows/{id}"),
+        ("put", "/api/v1/workflows/{id}"),
+        ("delete", "/api/v1/workflows/{id}"),
+        ("post", "/api/v1/workflows/validate"),
+        ("post", "/api/v1/workflows/{id}/runs"),
+        ("get", "/api/v1/runs"),
+        ("get", "/api/v1/runs/{id}"),
+        ("post", "/api/v1/runs/{id}/cancel"),
+        ("get", "/api/v1/lumos/operations"),
+        ("post", "/api/v1/lumos/call"),
+        ("get", "/healthz"),
+        ("get", "/metrics"),
+    ];
+    for (m, p) in expected {
+        assert!(
+            doc["paths"][p][m].is_object(),
+            "{m} {p} missing from the OpenAPI document"
+        );
+    }
+    let (s, health) = env.call(None, Method::GET, "/healthz", None).await;
+    assert_eq!((s, health["status"].as_str()), (StatusCode::OK, Some("ok")));
+    connect(&env).await;
+    env.call(
+        Some(Admin),
+        Method::POST,
+        "/api/v1/workflows/install",
+        Some(json!({"all": true})),
+    )
+    .await;
+    env.call(
+        Some(Agent),
+        Method::POST,
+        "/api/v1/workflows/list-lumos-apps/runs?wait=true",
+        None,
+    )
+    .await;
+    let resp = env
+        .http
+        .get(format!("{}/metrics", env.server.base_url))
+        .send()
+        .await
+        .expect("metrics");
+    assert!(resp.headers().contains_key("content-type"));
+    let text = resp.text().await.expect("text");
+    assert!(
+        text.contains("lumosflow_runs_total{workflow=\"list-lumos-apps\",status=\"completed\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lumosflow_lumos_calls_total{operation=\"listApps\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("lumosflow_lumos_call_duration_seconds_bucket"));
+    let resp = env
+        .http
+        .get(format!("{}/healthz", env.server.base_url))
+        .send()
+        .await
+        .expect("health");
+    assert!(resp.headers().get("x-request-id").is_some());
+    env.stop().await;
+}

@@ -1,0 +1,80 @@
+//! The HTTP API over real HTTP, against the simulator, on SQLite and PostgreSQL.
+
+mod api;
+
+use std::sync::Arc;
+
+use lumos_sim::{SimConfig, Simulator};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use server::{Role, Server};
+
+pub struct Env {
+    pub sim: Simulator,
+    pub server: Server,
+    pub http: reqwest::Client,
+    pub keys: std::collections::HashMap<Role, String>,
+    pub _db: testkit::Db,
+}
+
+impl Env {
+    pub async fn new(db: testkit::Db) -> Env {
+        let sim = Simulator::start(SimConfig {
+            latency: std::time::Duration::ZERO,
+            ..SimConfig::default()
+        })
+        .await
+        .expect("sim");
+        let store = Arc::new(db.open().await);
+        let mut keys = std::collections::HashMap::new();
+        for (role, name) in [
+            (Role::Viewer, "v"),
+            (Role::Agent, "a"),
+            (Role::Builder, "b"),
+            (Role::Admin, "root"),
+        ] {
+            keys.insert(
+                role,
+                server::keys::create(&store, name, role).await.expect("key"),
+            );
+        }
+        let server = Server::start(store, "127.0.0.1:0").await.expect("server");
+        Env {
+            sim,
+            server,
+            http: reqwest::Client::new(),
+            keys,
+            _db: db,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        role: Option<Role>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut rb = self
+            .http
+            .request(method, format!("{}{}", self.server.base_url, path));
+        if let Some(r) = role {
+            rb = rb.bearer_auth(&self.keys[&r]);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let resp = rb.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
+        self.sim.stop().await;
+    }
+}
