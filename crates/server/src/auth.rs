@@ -66,7 +66,10 @@ pub async fn require_role(State(state): State<AppState>, mut req: Request, next:
         .into_response();
     }
     // Recording every use would be a write per request; once a minute is enough.
-    if key.last_used_at.is_none_or(|t| chrono::Utc::now() - t > chrono::Duration::seconds(60)) {
+    if key
+        .last_used_at
+        .is_none_or(|t| chrono::Utc::now() - t > chrono::Duration::seconds(60))
+    {
         let _ = state.engine.store.touch_api_key(&key.id).await;
     }
     req.extensions_mut().insert(Caller {
