@@ -60,6 +60,8 @@ enum Command {
     Keys(serve_cmd::KeysCommand),
     /// Everything at once, nothing to configure: simulator, server, bundles, an admin key.
     Demo(serve_cmd::DemoArgs),
+    /// Serve installed workflows as MCP tools over standard input/output.
+    Mcp,
 }
 
 /// The engine over the configured store, with interrupted runs closed out first.
@@ -105,6 +107,9 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve_cmd::serve(&cli.database_url, args).await,
             Command::Keys(cmd) => serve_cmd::keys(&cli.database_url, cmd).await,
             Command::Demo(args) => serve_cmd::demo(args).await,
+            Command::Mcp => {
+                Ok(mcp::serve_stdio(std::sync::Arc::new(engine(&cli.database_url).await?)).await?)
+            }
         }
     });
     match result {

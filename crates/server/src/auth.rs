@@ -78,3 +78,38 @@ pub async fn require_role(State(state): State<AppState>, mut req: Request, next:
     });
     next.run(req).await
 }
+
+/// `/mcp`: an API key with at least the agent role; runs are recorded as started by it.
+pub async fn mcp_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .map(str::to_owned)
+        .unwrap_or_default();
+    match keys::authenticate(&state.engine.store, &presented).await {
+        Ok(Some((key, role))) if role >= crate::keys::Role::Agent => {
+            req.extensions_mut()
+                .insert(mcp::StartedBy(format!("key:{}", key.name)));
+            next.run(req).await
+        }
+        Ok(Some((key, role))) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("MCP needs the agent role; key '{}' has {role}", key.name),
+        )
+        .into_response(),
+        Ok(None) => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or unknown API key: send Authorization: Bearer lfk_…",
+        )
+        .into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}

@@ -281,17 +281,31 @@ pub fn engine_with_metrics(store: Arc<Store>) -> (Arc<Engine>, Arc<metrics::Metr
 }
 
 /// The full application router.
-pub fn app(engine: Arc<Engine>, metrics: Arc<metrics::Metrics>, tasks: TaskTracker) -> Router {
-    let (router, docs) = table().router();
+pub fn app(
+    engine: Arc<Engine>,
+    metrics: Arc<metrics::Metrics>,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+) -> Router {
+    let (router, mut docs) = table().router();
+    docs.push(RouteDoc {
+        body: Some(json!({"type": "object", "description": "A JSON-RPC message of the Model Context Protocol"})),
+        ..doc("POST", "/mcp", Some(Agent), "mcp", "Model Context Protocol (streamable HTTP): installed workflows as tools")
+    });
     let state = AppState {
-        engine,
+        engine: engine.clone(),
         metrics,
         docs: Arc::new(docs),
         tasks,
     };
+    let mcp_service = tower::Layer::layer(
+        &axum::middleware::from_fn_with_state(state.clone(), auth::mcp_key),
+        mcp::http_service(engine, shutdown),
+    );
     let request_id = HeaderName::from_static("x-request-id");
     router
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_role))
+        .nest_service("/mcp", mcp_service)
         .fallback(api::not_found)
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -321,8 +335,8 @@ impl Server {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let tasks = TaskTracker::new();
-        let router = app(engine.clone(), metrics, tasks.clone());
         let shutdown = CancellationToken::new();
+        let router = app(engine.clone(), metrics, tasks.clone(), shutdown.clone());
         let stop = shutdown.clone();
         let eng = engine.clone();
         let handle = tokio::spawn(async move {

@@ -3,6 +3,7 @@
 mod api;
 mod connect;
 mod demo;
+mod mcp;
 mod run;
 mod sim;
 

@@ -1,0 +1,156 @@
+//! The MCP server with a real client: the official MCP Python SDK, over stdio and HTTP.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::{Killed, bin, spawn_sim};
+
+fn python_sdk() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import mcp"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must install the MCP Python SDK (pip install mcp)"
+        );
+        eprintln!("NOTICE: the MCP Python SDK is not installed (pip install mcp); skipping");
+    }
+    ok
+}
+
+fn script() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/mcp/check_mcp.py")
+        .display()
+        .to_string()
+}
+
+/// A home with a connection to a simulator and both bundles installed.
+fn home() -> (tempfile::TempDir, Killed) {
+    let (child, url, token) = spawn_sim(&[]);
+    let home = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str], input: Option<&str>| {
+        let mut c = bin()
+            .args(args)
+            .env("LUMOSFLOW_HOME", home.path())
+            .env_remove("LUMOSFLOW_DATABASE_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        if let Some(i) = input {
+            c.stdin
+                .take()
+                .expect("stdin")
+                .write_all(i.as_bytes())
+                .expect("write");
+        }
+        drop(c.stdin.take());
+        let out = c.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["connect", "--base-url", &url], Some(&token));
+    run(&["workflows", "install", "--all"], None);
+    (home, Killed(child))
+}
+
+#[test]
+fn stdio_with_the_python_sdk() {
+    if !python_sdk() {
+        return;
+    }
+    let (home, _sim) = home();
+    let out = Command::new("python3")
+        .args([
+            &script(),
+            "stdio",
+            env!("CARGO_BIN_EXE_lumosflow"),
+            &home.path().display().to_string(),
+        ])
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The calls were real, recorded runs.
+    let runs = bin()
+        .args(["runs", "list", "--json"])
+        .env("LUMOSFLOW_HOME", home.path())
+        .output()
+        .expect("runs");
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).expect("json");
+    assert!(
+        runs.as_array()
+            .expect("runs")
+            .iter()
+            .any(|r| r["workflow_id"] == "list-lumos-users" && r["started_by"] == "mcp-stdio"),
+        "{runs}"
+    );
+}
+
+#[test]
+fn http_with_the_python_sdk_and_an_api_key() {
+    if !python_sdk() {
+        return;
+    }
+    let (home, _sim) = home();
+    let key_out = bin()
+        .args(["keys", "create", "--name", "ai-agent", "--role", "agent"])
+        .env("LUMOSFLOW_HOME", home.path())
+        .output()
+        .expect("key");
+    let key = String::from_utf8_lossy(&key_out.stdout).trim().to_owned();
+    let mut server = bin()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("LUMOSFLOW_HOME", home.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("line");
+    let _server = Killed(server);
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("url")
+        .to_owned();
+    let out = Command::new("python3")
+        .args([&script(), "http", &format!("{base}/mcp"), &key])
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without a key: 401.
+    let status = Command::new("python3")
+        .args(["-c", &format!("import urllib.request,sys\ntry:\n urllib.request.urlopen(urllib.request.Request('{base}/mcp', data=b'{{}}', headers={{'content-type':'application/json'}}))\nexcept Exception as e:\n print(getattr(e,'code',0))")])
+        .output()
+        .expect("python");
+    assert_eq!(String::from_utf8_lossy(&status.stdout).trim(), "401");
+    let runs = bin()
+        .args(["runs", "list", "--json"])
+        .env("LUMOSFLOW_HOME", home.path())
+        .output()
+        .expect("runs");
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).expect("json");
+    assert!(
+        runs.as_array()
+            .expect("runs")
+            .iter()
+            .any(|r| r["started_by"] == "key:ai-agent"),
+        "{runs}"
+    );
+}

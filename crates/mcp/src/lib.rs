@@ -1,0 +1,266 @@
+//! Installed workflows as Model Context Protocol tools, for AI help-desk agents.
+//!
+//! Each installed workflow is a tool: its id is the name, its description the description,
+//! its inputs the JSON Schema. A call starts a real, recorded run. Bad input is a tool error
+//! the agent can read, not a protocol error. The tool list is re-read on every request and
+//! watched, so installs and uninstalls notify connected clients.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine::definition::{InputSpec, InputType};
+use engine::{Engine, EngineError, RunRequest};
+use rmcp::ErrorData as McpError;
+use rmcp::handler::server::ServerHandler;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use serde_json::{Map, Value, json};
+use tokio::sync::OnceCell;
+
+/// Who a run is recorded as started by, put into request extensions by the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct StartedBy(pub String);
+
+#[derive(Clone)]
+pub struct WorkflowTools {
+    engine: Arc<Engine>,
+    started_by: String,
+    watching: Arc<OnceCell<()>>,
+}
+
+impl WorkflowTools {
+    pub fn new(engine: Arc<Engine>, started_by: impl Into<String>) -> Self {
+        Self {
+            engine,
+            started_by: started_by.into(),
+            watching: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The tools: one per installed workflow.
+    pub async fn tools(&self) -> Result<Vec<Tool>, EngineError> {
+        let mut tools = Vec::new();
+        for l in self
+            .engine
+            .list()
+            .await?
+            .into_iter()
+            .filter(|l| l.installed)
+        {
+            let (wf, _) = self.engine.load(&l.id, None).await?;
+            let description = wf
+                .def
+                .description
+                .clone()
+                .unwrap_or_else(|| wf.name().to_owned());
+            let mut tool = Tool::new(
+                l.id.clone(),
+                description,
+                Arc::new(input_schema(&wf.def.inputs)),
+            );
+            tool.title = Some(wf.name().to_owned());
+            tools.push(tool);
+        }
+        Ok(tools)
+    }
+
+    /// A fingerprint of the installed set, to notice changes.
+    async fn fingerprint(&self) -> String {
+        self.engine
+            .list()
+            .await
+            .map(|l| {
+                l.into_iter()
+                    .filter(|l| l.installed)
+                    .map(|l| format!("{}@{:?}", l.id, l.version))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default()
+    }
+
+    fn watch(&self, peer: rmcp::Peer<RoleServer>) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut last = me.fingerprint().await;
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let now = me.fingerprint().await;
+                if now != last {
+                    last = now;
+                    if peer.notify_tool_list_changed().await.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// JSON Schema of a workflow's inputs.
+pub fn input_schema(inputs: &Inputs) -> Map<String, Value> {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    for (name, spec) in inputs {
+        props.insert(name.clone(), property(&spec.value));
+        if spec.value.required {
+            required.push(json!(name));
+        }
+    }
+    let mut schema = Map::new();
+    schema.insert("type".into(), json!("object"));
+    schema.insert("properties".into(), Value::Object(props));
+    schema.insert("required".into(), Value::Array(required));
+    schema.insert("additionalProperties".into(), json!(false));
+    schema
+}
+
+mod indexmap_shim {
+    pub type Inputs =
+        indexmap::IndexMap<String, serde_saphyr::Spanned<engine::definition::InputSpec>>;
+}
+
+fn property(spec: &InputSpec) -> Value {
+    let mut p = match spec.kind {
+        InputType::Text | InputType::Textarea => json!({"type": "string"}),
+        InputType::Date => {
+            json!({"type": "string", "description": "A date, 2026-01-31 or 2026-01-31T09:00:00"})
+        }
+        InputType::Integer => json!({"type": "integer"}),
+        InputType::Number => json!({"type": "number"}),
+        InputType::Boolean => json!({"type": "boolean"}),
+        InputType::Select => json!({"type": "string", "enum": engine::inputs::options(spec)}),
+    };
+    if let Some(h) = spec.help.as_ref().or(spec.label.as_ref()) {
+        p["description"] = json!(h);
+    }
+    if let Some(d) = &spec.default {
+        p["default"] = d.clone();
+    }
+    if let Some(m) = spec.min {
+        p["minimum"] = json!(m);
+    }
+    if let Some(m) = spec.max {
+        p["maximum"] = json!(m);
+    }
+    p
+}
+
+fn tool_error(message: impl Into<String>) -> CallToolResponse {
+    CallToolResponse::Complete(CallToolResult::error(vec![ContentBlock::text(
+        message.into(),
+    )]))
+}
+
+impl ServerHandler for WorkflowTools {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build(),
+        )
+        .with_server_info(Implementation::new("lumosflow", env!("CARGO_PKG_VERSION")))
+        .with_instructions(
+            "Each tool runs an installed lumosflow workflow against the organization's Lumos \
+                 (identity governance): find users, apps, accounts, groups, app approvers and \
+                 requestable permissions. List tools take page, size and all.",
+        )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        if self.watching.set(()).is_ok() {
+            self.watch(context.peer.clone());
+        }
+        let tools = self
+            .tools()
+            .await
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let started_by = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<StartedBy>())
+            .map_or_else(|| self.started_by.clone(), |s| s.0.clone());
+        let args = request.arguments.unwrap_or_default();
+        let req = RunRequest {
+            started_by: Some(started_by),
+            cancel: context.ct.clone(),
+            ..RunRequest::default()
+        };
+        match self.engine.run(&request.name, &args, req).await {
+            Ok(out) if out.status == "completed" => {
+                let output = out.output.unwrap_or(Value::Null);
+                let mut result = CallToolResult::structured(output);
+                result.meta = None;
+                Ok(CallToolResponse::Complete(result))
+            }
+            Ok(out) => Ok(tool_error(format!(
+                "run {} {}: {}",
+                out.run_id,
+                out.status,
+                out.error.unwrap_or_default()
+            ))),
+            Err(EngineError::NotFound(m)) => {
+                Ok(tool_error(format!("unknown tool '{}': {m}", request.name)))
+            }
+            Err(
+                e @ (EngineError::Inputs(_)
+                | EngineError::Invalid(_)
+                | EngineError::Connection(_)
+                | EngineError::Conflict(_)),
+            ) => Ok(tool_error(e.to_string())),
+            Err(e) => Err(McpError::internal_error(e.to_string(), None)),
+        }
+    }
+}
+
+/// Serve over standard input and output until the client goes away.
+pub async fn serve_stdio(engine: Arc<Engine>) -> std::io::Result<()> {
+    use rmcp::ServiceExt;
+    let service = WorkflowTools::new(engine, "mcp-stdio")
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    service
+        .waiting()
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(())
+}
+
+/// The streamable HTTP service to mount at `/mcp` (put authentication in front of it).
+pub fn http_service(
+    engine: Arc<Engine>,
+    cancel: tokio_util::sync::CancellationToken,
+) -> rmcp::transport::streamable_http_server::StreamableHttpService<
+    WorkflowTools,
+    rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
+> {
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService,
+    };
+    let config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(cancel)
+        // Authentication is the API key in front; any Host the server is reached by is fine.
+        .disable_allowed_hosts();
+    StreamableHttpService::new(
+        move || Ok(WorkflowTools::new(engine.clone(), "mcp-http")),
+        Default::default(),
+        config,
+    )
+}

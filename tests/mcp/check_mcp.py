@@ -1,0 +1,62 @@
+"""Drive lumosflow's MCP server with the official MCP Python SDK (a real client).
+
+    python3 tests/mcp/check_mcp.py stdio <lumosflow binary> <LUMOSFLOW_HOME>
+    python3 tests/mcp/check_mcp.py http <http://host:port/mcp> <API key>
+
+Exits 0 and prints one JSON line when every check passes.
+"""
+
+import asyncio
+import json
+import os
+import sys
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
+
+
+async def exercise(session: ClientSession) -> None:
+    await session.initialize()
+    tools = (await session.list_tools()).tools
+    names = {t.name for t in tools}
+    assert {"list-lumos-users", "get-lumos-app", "list-lumos-accounts"} <= names, names
+    users = next(t for t in tools if t.name == "list-lumos-users")
+    assert users.input_schema["properties"]["search"]["type"] == "string", users.input_schema
+    accounts = next(t for t in tools if t.name == "list-lumos-accounts")
+    assert "SUSPENDED" in accounts.input_schema["properties"]["status"]["enum"], accounts.input_schema
+    app = next(t for t in tools if t.name == "get-lumos-app")
+    assert app.input_schema["required"] == ["app_id"], app.input_schema
+
+    res = await session.call_tool("list-lumos-users", {"search": "ann", "size": 5})
+    assert not res.is_error, res
+    out = res.structured_content
+    assert out["total"] > 0, out
+    for u in out["items"]:
+        hay = (u["given_name"] + " " + u["family_name"] + " " + u["email"]).lower()
+        assert "ann" in hay, u
+    assert res.content and json.loads(res.content[0].text)["total"] == out["total"]
+
+    bad = await session.call_tool("get-lumos-app", {})
+    assert bad.is_error, bad
+    message = bad.content[0].text
+    assert "missing required input 'app_id'" in message, message
+    print(json.dumps({"tools": len(tools), "users_found": out["total"], "tool_error": message}))
+
+
+async def main() -> None:
+    mode, target, extra = sys.argv[1], sys.argv[2], sys.argv[3]
+    if mode == "stdio":
+        env = dict(os.environ, LUMOSFLOW_HOME=extra)
+        params = StdioServerParameters(command=target, args=["mcp"], env=env)
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as session:
+                await exercise(session)
+    else:
+        async with create_mcp_http_client(headers={"Authorization": f"Bearer {extra}"}) as http:
+            async with streamable_http_client(target, http_client=http) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await exercise(session)
+
+
+asyncio.run(main())
