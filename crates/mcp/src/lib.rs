@@ -118,10 +118,8 @@ pub fn input_schema(inputs: &Inputs) -> Map<String, Value> {
     schema
 }
 
-mod indexmap_shim {
-    pub type Inputs =
-        indexmap::IndexMap<String, serde_saphyr::Spanned<engine::definition::InputSpec>>;
-}
+/// A workflow's declared inputs, in order.
+type Inputs = indexmap::IndexMap<String, serde_saphyr::Spanned<InputSpec>>;
 
 fn property(spec: &InputSpec) -> Value {
     let mut p = match spec.kind {
