@@ -526,10 +526,6 @@ pub async fn openapi(State(s): State<AppState>) -> Response {
     Json(crate::routes::openapi(&s.docs)).into_response()
 }
 
-pub async fn index() -> Response {
-    axum::response::Html(include_str!("index.html")).into_response()
-}
-
 pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route (see /api/v1/openapi.json)")
 }

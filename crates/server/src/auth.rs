@@ -35,12 +35,40 @@ pub async fn require_role(State(state): State<AppState>, mut req: Request, next:
         .map(str::trim)
         .map(str::to_owned);
     let Some(presented) = presented else {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "missing API key: send Authorization: Bearer lfk_…",
-        )
-        .into_response();
+        // The console: a session cookie, plus the CSRF header on anything that changes state.
+        let session =
+            crate::console::session_id(req.headers()).and_then(|id| state.sessions.get(&id));
+        let Some(session) = session else {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing API key: send Authorization: Bearer lfk_…",
+            )
+            .into_response();
+        };
+        if !matches!(method.as_str(), "GET" | "HEAD")
+            && !req.headers().contains_key(crate::console::CSRF_HEADER)
+        {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "missing x-lumosflow-csrf header",
+            )
+            .into_response();
+        }
+        if session.role < needed {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this needs the {needed} role; you have {}", session.role),
+            )
+            .into_response();
+        }
+        req.extensions_mut().insert(Caller {
+            key_name: session.key_name,
+            role: session.role,
+        });
+        return next.run(req).await;
     };
     let found = match keys::authenticate(&state.engine.store, &presented).await {
         Ok(f) => f,

@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod console;
 pub mod error;
 pub mod keys;
 pub mod metrics;
@@ -252,7 +253,31 @@ fn table() -> Routes {
         doc("GET", "/metrics", None, "meta", "Prometheus metrics"),
         api::metrics,
     );
-    r.add(doc("GET", "/", None, "meta", "The web console"), api::index);
+    r.add(
+        doc("GET", "/", None, "console", "The web console"),
+        console::index,
+    );
+    r.add(
+        doc("GET", "/console/app.js", None, "console", "Console script"),
+        console::script,
+    );
+    r.add(
+        doc("GET", "/console/app.css", None, "console", "Console styles"),
+        console::style,
+    );
+    r.add(RouteDoc { body: Some(json!({"type": "object", "required": ["key"], "properties": {"key": {"type": "string"}}})),
+        ..doc("POST", "/console/login", None, "console", "Sign in with an API key (sets an HttpOnly session cookie)") }, console::login);
+    r.add(
+        RouteDoc {
+            success: 204,
+            ..doc("POST", "/console/logout", None, "console", "Sign out")
+        },
+        console::logout,
+    );
+    r.add(
+        doc("GET", "/console/me", None, "console", "Who is signed in"),
+        console::me,
+    );
     r
 }
 
@@ -297,6 +322,7 @@ pub fn app(
         metrics,
         docs: Arc::new(docs),
         tasks,
+        sessions: Default::default(),
     };
     let mcp_service = tower::Layer::layer(
         &axum::middleware::from_fn_with_state(state.clone(), auth::mcp_key),

@@ -16,6 +16,8 @@ pub struct AppState {
     pub docs: Arc<Vec<RouteDoc>>,
     /// Runs executing in the background, awaited at shutdown.
     pub tasks: TaskTracker,
+    /// Console sign-ins.
+    pub sessions: Arc<crate::console::Sessions>,
 }
 
 /// Who is calling, set by the auth layer.
