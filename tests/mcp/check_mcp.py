@@ -9,9 +9,10 @@ Exits 0 and prints one JSON line when every check passes.
 import asyncio
 import json
 import os
+import subprocess
 import sys
 
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
@@ -49,9 +50,21 @@ async def main() -> None:
     if mode == "stdio":
         env = dict(os.environ, LUMOSFLOW_HOME=extra)
         params = StdioServerParameters(command=target, args=["mcp"], env=env)
+        changed = asyncio.Event()
+
+        async def on_message(message) -> None:
+            if isinstance(message, types.ToolListChangedNotification):
+                changed.set()
+
         async with stdio_client(params) as (read, write):
-            async with ClientSession(read, write) as session:
+            async with ClientSession(read, write, message_handler=on_message) as session:
                 await exercise(session)
+                # Uninstalling a workflow elsewhere changes the tool list, with a notification.
+                subprocess.run([target, "workflows", "uninstall", "get-lumos-app"], env=env, check=True, capture_output=True)
+                await asyncio.wait_for(changed.wait(), 20)
+                names = {t.name for t in (await session.list_tools()).tools}
+                assert "get-lumos-app" not in names and "list-lumos-users" in names, names
+                print(json.dumps({"tool_list_changed": True}))
     else:
         async with create_mcp_http_client(headers={"Authorization": f"Bearer {extra}"}) as http:
             async with streamable_http_client(target, http_client=http) as (read, write):
