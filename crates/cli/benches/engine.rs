@@ -92,6 +92,16 @@ fn main() {
             assert_eq!(out.output.as_ref().and_then(|o| o["items"].as_array()).map(Vec::len), Some(20_000));
             eng.push(t.elapsed());
         }
+        // The client alone, without the engine, to tell where time goes.
+        let client = engine.client("default").await.expect("client");
+        let mut walk = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let n = client.paginate("listUsers", &obj(json!({"size": 100}))).count().await;
+            assert_eq!(n, 20_000);
+            walk.push(t.elapsed());
+        }
+        println!("  (lumos-api paginate alone    : {:>8.1} ms)", median(walk).as_secs_f64() * 1e3);
         let (raw, eng) = (median(raw), median(eng));
         println!("list-lumos-users all=true, 20,000 users in 200 pages (median of 5)");
         println!("  raw keep-alive fetch + parse : {:>8.1} ms", raw.as_secs_f64() * 1e3);
