@@ -673,18 +673,70 @@ impl Engine {
 }
 
 fn truncate_for_storage(v: &Value) -> Value {
-    let size = serde_json::to_vec(v).map_or(0, |b| b.len());
-    if size <= MAX_STORED_OUTPUT {
+    let Some(items) = v.get("items").and_then(Value::as_array) else {
+        let size = serde_json::to_vec(v).map_or(0, |b| b.len());
+        if size <= MAX_STORED_OUTPUT {
+            return v.clone();
+        }
+        return json!({"truncated": true, "note": format!("output of {size} bytes not stored (limit {MAX_STORED_OUTPUT})")});
+    };
+    // Measure item by item and stop at the budget, so a huge listing costs only what is kept.
+    let mut used = 0;
+    let mut keep = 0;
+    for item in items {
+        // The item and the comma after it.
+        used += serde_json::to_vec(item).map_or(0, |b| b.len()) + 1;
+        if used > MAX_STORED_OUTPUT {
+            break;
+        }
+        keep += 1;
+    }
+    if keep == items.len() {
         return v.clone();
     }
-    // Keep a proportional share of the items, aiming at half the limit.
-    let items = v.get("items").and_then(Value::as_array);
-    let n = items.map_or(0, Vec::len);
-    let keep = n * (MAX_STORED_OUTPUT / 2) / size.max(1);
-    json!({
-        "truncated": true,
-        "note": format!("output of {size} bytes stored truncated; {keep} of {n} items kept"),
-        "total": v.get("total").cloned().unwrap_or(Value::Null),
-        "items": items.map(|a| a[..keep.min(n)].to_vec()).unwrap_or_default(),
-    })
+    let mut out = match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "items")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    out["truncated"] = json!(true);
+    out["note"] = json!(format!(
+        "output stored truncated: {keep} of {} items kept (limit {MAX_STORED_OUTPUT} bytes)",
+        items.len()
+    ));
+    out["items"] = Value::Array(items[..keep].to_vec());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_outputs_are_stored_truncated_with_a_note() {
+        let items: Vec<Value> = (0..30_000)
+            .map(|i| json!({"id": format!("user-{i:08}"), "email": format!("u{i}@example.com")}))
+            .collect();
+        let big = json!({"items": items, "total": 30_000});
+        let stored = truncate_for_storage(&big);
+        assert_eq!(stored["truncated"], true);
+        assert_eq!(stored["total"], 30_000);
+        let kept = stored["items"].as_array().map_or(0, Vec::len);
+        assert!(kept > 1000 && kept < 30_000, "{kept}");
+        assert!(serde_json::to_vec(&stored).map_or(0, |b| b.len()) <= MAX_STORED_OUTPUT + 1024);
+        assert!(
+            stored["note"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&format!("{kept} of 30000 items"))
+        );
+        let small = json!({"items": [{"id": 1}], "total": 1});
+        assert_eq!(truncate_for_storage(&small), small);
+        let blob = json!({"text": "x".repeat(MAX_STORED_OUTPUT + 10)});
+        assert_eq!(truncate_for_storage(&blob)["truncated"], true);
+    }
 }
