@@ -100,7 +100,10 @@ impl Scope {
         EvalCtx::new(&self.json, &self.jinja)
     }
     fn set_output(&mut self, id: String, output: Value) {
-        self.json["steps"][id] = json!({ "output": output });
+        // Built by hand: `json!` would deep-copy `output` through serde.
+        let mut step = Map::new();
+        step.insert("output".into(), output);
+        self.json["steps"][id] = Value::Object(step);
         self.jinja = OnceLock::new();
     }
 }
@@ -400,7 +403,10 @@ impl Executor<'_> {
                 p(id, count);
             }
             rec.http_status = Some(200);
-            return Ok(json!({"items": items, "total": count}));
+            let mut out = Map::new();
+            out.insert("items".into(), Value::Array(items));
+            out.insert("total".into(), Value::from(count));
+            return Ok(Value::Object(out));
         }
         let resp = tokio::select! {
             biased;
