@@ -11,6 +11,15 @@ use crate::keys;
 use crate::routes::required_role;
 use crate::state::{AppState, Caller};
 
+/// The API key from `Authorization: Bearer …`.
+fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| key.trim().to_owned())
+}
+
 pub async fn require_role(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req
         .extensions()
@@ -24,16 +33,7 @@ pub async fn require_role(State(state): State<AppState>, mut req: Request, next:
     let Some(needed) = needed else {
         return next.run(req).await;
     };
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .map(str::to_owned);
+    let presented = bearer(req.headers());
     let Some(presented) = presented else {
         // The console: a session cookie, plus the CSRF header on anything that changes state.
         let session =
@@ -109,17 +109,7 @@ pub async fn require_role(State(state): State<AppState>, mut req: Request, next:
 
 /// `/mcp`: an API key with at least the agent role; runs are recorded as started by it.
 pub async fn mcp_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .map(str::to_owned)
-        .unwrap_or_default();
+    let presented = bearer(req.headers()).unwrap_or_default();
     match keys::authenticate(&state.engine.store, &presented).await {
         Ok(Some((key, role))) if role >= crate::keys::Role::Agent => {
             req.extensions_mut()
