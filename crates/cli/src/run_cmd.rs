@@ -195,6 +195,19 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
     let outcome = outcome?;
     match outcome.status.as_str() {
         "completed" => {}
+        "pending_approval" => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"run_id": outcome.run_id, "status": "pending_approval"})
+                );
+            }
+            eprintln!(
+                "run {} is waiting for approval: lumosflow runs approve {} (or deny)",
+                outcome.run_id, outcome.run_id
+            );
+            return Ok(());
+        }
         "canceled" => {
             eprintln!("run {} canceled", outcome.run_id);
             std::process::exit(130);
@@ -259,6 +272,14 @@ pub enum RunsCommand {
     },
     /// Cancel a run that has not finished.
     Cancel { id: String },
+    /// Approve a run waiting for approval, and run it now.
+    Approve {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deny a run waiting for approval.
+    Deny { id: String },
 }
 
 pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
@@ -340,6 +361,25 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
         }
         RunsCommand::Cancel { id } => {
             let r = engine.cancel(&id, Some("cli")).await?;
+            writeln!(out, "run {} is {}", r.id, r.status)?;
+        }
+        RunsCommand::Approve { id, json } => {
+            let o = engine.approve(&id, "cli", RunRequest::default()).await?;
+            if json {
+                serde_json::to_writer(&mut out, &o)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "run {} approved and {}{}",
+                    o.run_id,
+                    o.status,
+                    o.error.map(|e| format!(": {e}")).unwrap_or_default()
+                )?;
+            }
+        }
+        RunsCommand::Deny { id } => {
+            let r = engine.deny(&id, "cli").await?;
             writeln!(out, "run {} is {}", r.id, r.status)?;
         }
     }

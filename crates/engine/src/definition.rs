@@ -176,6 +176,9 @@ pub struct Definition {
     pub bundle: Option<String>,
     #[serde(default)]
     pub inputs: IndexMap<String, Spanned<InputSpec>>,
+    /// Runs wait in `pending_approval` until someone approves them (`runs approve`).
+    #[serde(default)]
+    pub approval: Option<Spanned<String>>,
     pub steps: Vec<Step>,
     #[serde(default)]
     pub output: Option<Spanned<Value>>,

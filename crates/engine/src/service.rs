@@ -142,6 +142,8 @@ pub struct Started {
     inputs: Map<String, Value>,
     req: RunRequest,
     began: std::time::Instant,
+    /// Waiting for approval: `execute` leaves it so.
+    pending: bool,
 }
 
 fn bundle_ref(id: &str) -> Option<BundleRef> {
@@ -444,12 +446,14 @@ impl Engine {
         let client = self.client(&connection).await?;
         let run_id = uuid::Uuid::now_v7().to_string();
         let inputs_json = Value::Object(inputs.clone());
+        // A dry run changes nothing, so it needs no approval.
+        let gated = wf.def.approval.is_some() && !req.dry_run;
         self.store
             .create_run(&NewRun {
                 id: &run_id,
                 workflow_id: id,
                 workflow_version: version,
-                status: "running",
+                status: if gated { "pending_approval" } else { "running" },
                 inputs: &inputs_json,
                 connection: Some(&connection),
                 started_by: req.started_by.as_deref(),
@@ -458,7 +462,15 @@ impl Engine {
                 lease: Duration::seconds(LEASE_SECONDS),
             })
             .await?;
-        if let Ok(mut active) = self.active.lock() {
+        if gated {
+            let message = wf
+                .def
+                .approval
+                .as_ref()
+                .map(|a| a.value.clone())
+                .unwrap_or_default();
+            self.store.request_approval(&run_id, &message).await?;
+        } else if let Ok(mut active) = self.active.lock() {
             active.insert(run_id.clone(), req.cancel.clone());
         }
         Ok(Started {
@@ -468,11 +480,93 @@ impl Engine {
             inputs,
             req,
             began: std::time::Instant::now(),
+            pending: gated,
         })
+    }
+
+    /// Approve a run waiting for approval and execute it.
+    pub async fn approve(&self, run_id: &str, by: &str, req: RunRequest) -> Result<RunOutcome> {
+        let run = self
+            .store
+            .run(run_id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("run '{run_id}' not found")))?;
+        if run.status != "pending_approval" {
+            return Err(EngineError::Conflict(format!(
+                "run '{run_id}' is not waiting for approval ({})",
+                run.status
+            )));
+        }
+        let (wf, _) = self
+            .load(&run.workflow_id, Some(run.workflow_version))
+            .await?;
+        let connection = run
+            .connection
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let client = self.client(&connection).await?;
+        if !self
+            .store
+            .decide_approval(
+                run_id,
+                true,
+                by,
+                &self.owner,
+                Duration::seconds(LEASE_SECONDS),
+            )
+            .await?
+        {
+            return Err(EngineError::Conflict(format!(
+                "run '{run_id}' was decided meanwhile"
+            )));
+        }
+        let inputs = run.inputs.0.as_object().cloned().unwrap_or_default();
+        if let Ok(mut active) = self.active.lock() {
+            active.insert(run_id.to_owned(), req.cancel.clone());
+        }
+        self.execute(Started {
+            run_id: run_id.to_owned(),
+            workflow: wf,
+            client,
+            inputs,
+            req,
+            began: std::time::Instant::now(),
+            pending: false,
+        })
+        .await
+    }
+
+    /// Deny a run waiting for approval.
+    pub async fn deny(&self, run_id: &str, by: &str) -> Result<Run> {
+        if !self
+            .store
+            .decide_approval(run_id, false, by, &self.owner, Duration::seconds(0))
+            .await?
+        {
+            return match self.store.run(run_id).await? {
+                None => Err(EngineError::NotFound(format!("run '{run_id}' not found"))),
+                Some(r) => Err(EngineError::Conflict(format!(
+                    "run '{run_id}' is not waiting for approval ({})",
+                    r.status
+                ))),
+            };
+        }
+        self.store
+            .run(run_id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("run '{run_id}' not found")))
     }
 
     /// Execute a started run to its end and record the outcome.
     pub async fn execute(&self, started: Started) -> Result<RunOutcome> {
+        if started.pending {
+            return Ok(RunOutcome {
+                run_id: started.run_id,
+                status: "pending_approval".into(),
+                output: None,
+                error: None,
+            });
+        }
         let Started {
             run_id,
             workflow: wf,
@@ -480,6 +574,7 @@ impl Engine {
             inputs,
             req,
             began,
+            ..
         } = started;
         let (tx, mut rx) = mpsc::unbounded_channel::<StepRecord>();
         let store = self.store.clone();

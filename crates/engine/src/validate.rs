@@ -272,6 +272,14 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
     for (name, spec) in &def.inputs {
         c.input(name, spec);
     }
+    if let Some(a) = &def.approval
+        && a.value.trim().is_empty()
+    {
+        c.at(
+            Pos::of(a),
+            "approval needs a message saying what is being approved",
+        );
+    }
     if def.steps.is_empty() {
         c.at(Pos::of(&def.id), "a workflow needs at least one step");
     }

@@ -327,7 +327,12 @@ pub async fn start_run(
         let mut v = run_detail(s, &outcome.run_id).await?;
         // The full output (the stored copy may be truncated).
         v["output"] = outcome.output.unwrap_or(Value::Null);
-        return Ok((StatusCode::OK, v));
+        let status = if outcome.status == "pending_approval" {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::OK
+        };
+        return Ok((status, v));
     }
     let engine = s.engine.clone();
     s.tasks.spawn(async move {
@@ -389,6 +394,31 @@ pub async fn list_runs(
 
 pub async fn get_run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     Ok(Json(run_detail(&s, &id).await?).into_response())
+}
+
+pub async fn approve_run(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    audit(&s, &c, "run.approve", &id, None).await;
+    let outcome = s
+        .engine
+        .approve(&id, &c.label(), RunRequest::default())
+        .await?;
+    let mut v = run_detail(&s, &outcome.run_id).await?;
+    v["output"] = outcome.output.unwrap_or(Value::Null);
+    Ok(Json(v).into_response())
+}
+
+pub async fn deny_run(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let run = s.engine.deny(&id, &c.label()).await?;
+    audit(&s, &c, "run.deny", &id, None).await;
+    Ok(Json(run).into_response())
 }
 
 pub async fn cancel_run(

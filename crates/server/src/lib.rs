@@ -224,6 +224,26 @@ fn table() -> Routes {
     );
     r.add(
         doc(
+            "POST",
+            "/api/v1/runs/{id}/approve",
+            Some(Admin),
+            "runs",
+            "Approve a run waiting for approval, and run it (answers when it is over)",
+        ),
+        api::approve_run,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/runs/{id}/deny",
+            Some(Admin),
+            "runs",
+            "Deny a run waiting for approval",
+        ),
+        api::deny_run,
+    );
+    r.add(
+        doc(
             "GET",
             "/api/v1/lumos/operations",
             Some(Viewer),

@@ -152,3 +152,45 @@ impl Store {
         ).bind(Utc::now()).execute(p).await.map(|x| x.rows_affected()))?)
     }
 }
+
+impl Store {
+    /// Record that a run waits for approval.
+    pub async fn request_approval(&self, run_id: &str, message: &str) -> Result<()> {
+        with_pool!(&self.pool, p => sqlx::query(
+            "INSERT INTO approvals (id, run_id, step_id, state, comment, created_at) VALUES ($1, $2, 'run', 'pending', $3, $4)",
+        ).bind(uuid::Uuid::now_v7().to_string()).bind(run_id).bind(message).bind(Utc::now())
+        .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Decide a pending run: approved moves it to `running` under `owner`'s lease; denied ends
+    /// it. False when the run was not waiting for approval.
+    pub async fn decide_approval(
+        &self,
+        run_id: &str,
+        approved: bool,
+        by: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<bool> {
+        let now = Utc::now();
+        let n = with_pool!(&self.pool, p => {
+            let mut tx = p.begin().await?;
+            let n = if approved {
+                sqlx::query("UPDATE runs SET status = 'running', started_at = $2, locked_by = $3, locked_until = $4 WHERE id = $1 AND status = 'pending_approval'")
+                    .bind(run_id).bind(now).bind(owner).bind(now + lease).execute(&mut *tx).await?.rows_affected()
+            } else {
+                sqlx::query("UPDATE runs SET status = 'denied', finished_at = $2, error = $3 WHERE id = $1 AND status = 'pending_approval'")
+                    .bind(run_id).bind(now).bind(format!("denied by {by}")).execute(&mut *tx).await?.rows_affected()
+            };
+            if n > 0 {
+                sqlx::query("UPDATE approvals SET state = $2, decided_by = $3, decided_at = $4 WHERE run_id = $1 AND state = 'pending'")
+                    .bind(run_id).bind(if approved { "approved" } else { "denied" }).bind(by).bind(now)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n
+        });
+        Ok(n > 0)
+    }
+}

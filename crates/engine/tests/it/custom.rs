@@ -340,3 +340,121 @@ async fn edits_are_versions_runs_record_theirs_and_reinstall_keeps_edits() {
     );
     s.sim.stop().await;
 }
+
+const GATED: &str = r#"
+id: request-with-approval
+name: Request app access (approved first)
+approval: An admin checks every access request filed by the service desk
+inputs:
+  app_id: { type: text, required: true }
+steps:
+  - id: request
+    call: createAccessRequest
+    body: { app_id: "{{ inputs.app_id }}", business_justification: "Approved by the desk" }
+output: "{{ steps.request.output }}"
+"#;
+
+#[tokio::test]
+async fn approval_gate_holds_runs_until_an_admin_decides() {
+    let s = setup().await;
+    s.engine.create(GATED, None).await.expect("create");
+    let app = s
+        .api
+        .call(
+            "getAppStoreApps",
+            &obj(json!({"all_visibilities": true, "size": 1})),
+            None,
+        )
+        .await
+        .expect("apps")["items"][0]["id"]
+        .clone();
+    let count = || async {
+        s.api
+            .call("getAccessRequests", &obj(json!({"size": 1})), None)
+            .await
+            .expect("list")["total"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = count().await;
+    let held = s
+        .engine
+        .run(
+            "request-with-approval",
+            &obj(json!({"app_id": app})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(held.status, "pending_approval");
+    assert_eq!(
+        count().await,
+        before,
+        "nothing reaches Lumos before approval"
+    );
+    assert!(
+        s.engine
+            .run_detail(&held.run_id)
+            .await
+            .expect("detail")
+            .steps
+            .is_empty()
+    );
+
+    let done = s
+        .engine
+        .approve(&held.run_id, "key:boss", RunRequest::default())
+        .await
+        .expect("approve");
+    assert_eq!(done.status, "completed", "{:?}", done.error);
+    assert_eq!(done.output.expect("output")[0]["app_id"], app);
+    assert_eq!(count().await, before + 1);
+    let e = s
+        .engine
+        .approve(&held.run_id, "key:boss", RunRequest::default())
+        .await
+        .expect_err("twice");
+    assert!(e.to_string().contains("not waiting for approval"), "{e}");
+
+    let other = s
+        .engine
+        .run(
+            "request-with-approval",
+            &obj(json!({"app_id": app})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    let denied = s
+        .engine
+        .deny(&other.run_id, "key:boss")
+        .await
+        .expect("deny");
+    assert_eq!(
+        (denied.status.as_str(), denied.error.as_deref()),
+        ("denied", Some("denied by key:boss"))
+    );
+    assert!(
+        s.engine
+            .approve(&other.run_id, "key:boss", RunRequest::default())
+            .await
+            .is_err()
+    );
+    assert_eq!(count().await, before + 1);
+
+    // A dry run changes nothing, so it runs without approval.
+    let dry = s
+        .engine
+        .run(
+            "request-with-approval",
+            &obj(json!({"app_id": app})),
+            RunRequest {
+                dry_run: true,
+                ..RunRequest::default()
+            },
+        )
+        .await
+        .expect("dry run");
+    assert_eq!(dry.status, "completed");
+    s.sim.stop().await;
+}

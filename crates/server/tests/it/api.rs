@@ -518,3 +518,88 @@ async fn openapi_lists_every_route_and_health_and_metrics_answer() {
     assert!(resp.headers().get("x-request-id").is_some());
     env.stop().await;
 }
+
+#[tokio::test]
+async fn approvals_over_the_api() {
+    let env = Env::new(testkit::sqlite()).await;
+    connect(&env).await;
+    let yaml = "id: gated-who-am-i\nname: Gated\napproval: Check first\nsteps:\n  - id: me\n    call: currentUser\n";
+    let (s, _) = env
+        .call(
+            Some(Builder),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": yaml})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, run) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            "/api/v1/workflows/gated-who-am-i/runs?wait=true",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, run["status"].as_str()),
+        (StatusCode::ACCEPTED, Some("pending_approval")),
+        "{run}"
+    );
+    let id = run["id"].as_str().expect("id").to_owned();
+    let (s, _) = env
+        .call(
+            Some(Builder),
+            Method::POST,
+            &format!("/api/v1/runs/{id}/approve"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only admins approve");
+    let (s, done) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            &format!("/api/v1/runs/{id}/approve"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, done["status"].as_str()),
+        (StatusCode::OK, Some("completed")),
+        "{done}"
+    );
+    assert!(done["output"]["email"].is_string());
+    let (s, again) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            &format!("/api/v1/runs/{id}/deny"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{again}");
+    let (_, second) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            "/api/v1/workflows/gated-who-am-i/runs",
+            None,
+        )
+        .await;
+    let id2 = second["id"].as_str().expect("id").to_owned();
+    let (s, denied) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            &format!("/api/v1/runs/{id2}/deny"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, denied["status"].as_str()),
+        (StatusCode::OK, Some("denied")),
+        "{denied}"
+    );
+    env.stop().await;
+}
