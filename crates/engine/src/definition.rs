@@ -107,6 +107,33 @@ pub struct InputSpec {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// An interval: `30s`, `15m`, `2h`, `1d`.
+    pub every: String,
+    /// Inputs of the scheduled runs.
+    #[serde(default)]
+    pub inputs: Map<String, Value>,
+}
+
+impl Schedule {
+    /// The interval, if `every` is a number and a unit (s, m, h, d) of at least a second.
+    pub fn interval(&self) -> Option<std::time::Duration> {
+        let t = self.every.trim();
+        let unit = t.chars().last()?;
+        let n: u64 = t[..t.len() - unit.len_utf8()].trim().parse().ok()?;
+        let secs = match unit {
+            's' => n,
+            'm' => n.checked_mul(60)?,
+            'h' => n.checked_mul(3600)?,
+            'd' => n.checked_mul(86_400)?,
+            _ => return None,
+        };
+        (secs >= 1).then(|| std::time::Duration::from_secs(secs))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Step {
     pub id: Spanned<String>,
     /// A label for people; the id is what templates use.
@@ -179,6 +206,9 @@ pub struct Definition {
     /// Runs wait in `pending_approval` until someone approves them (`runs approve`).
     #[serde(default)]
     pub approval: Option<Spanned<String>>,
+    /// Run on a timer while `serve` runs.
+    #[serde(default)]
+    pub schedule: Option<Spanned<Schedule>>,
     pub steps: Vec<Step>,
     #[serde(default)]
     pub output: Option<Spanned<Value>>,

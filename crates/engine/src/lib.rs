@@ -3,6 +3,7 @@ pub mod connections;
 pub mod definition;
 pub mod executor;
 pub mod inputs;
+pub mod schedule;
 pub mod service;
 pub mod template;
 pub mod validate;

@@ -280,6 +280,22 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
             "approval needs a message saying what is being approved",
         );
     }
+    if let Some(sched) = &def.schedule {
+        if sched.value.interval().is_none() {
+            c.at(
+                Pos::of(sched),
+                format!(
+                    "schedule: every '{}' is not an interval like 30s, 15m, 2h or 1d",
+                    sched.value.every
+                ),
+            );
+        }
+        if let Err(problems) = crate::inputs::resolve(&def.inputs, &sched.value.inputs) {
+            for p in problems {
+                c.at(Pos::of(sched), format!("schedule inputs: {p}"));
+            }
+        }
+    }
     if def.steps.is_empty() {
         c.at(Pos::of(&def.id), "a workflow needs at least one step");
     }

@@ -385,6 +385,31 @@ impl Server {
         let router = app(engine.clone(), metrics, tasks.clone(), shutdown.clone());
         let stop = shutdown.clone();
         let eng = engine.clone();
+        // Scheduled workflows fire from here; their runs drain with the others at shutdown.
+        let (sched_engine, sched_tasks, sched_stop) =
+            (engine.clone(), tasks.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    () = sched_stop.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                match engine::schedule::start_due(&sched_engine, chrono::Utc::now()).await {
+                    Ok(started) => {
+                        for s in started {
+                            let e = sched_engine.clone();
+                            sched_tasks.spawn(async move {
+                                if let Err(err) = e.execute(s).await {
+                                    tracing::error!(error = %err, "scheduled run failed to record");
+                                }
+                            });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "schedule check failed"),
+                }
+            }
+        });
         let handle = tokio::spawn(async move {
             let served = axum::serve(listener, router)
                 .with_graceful_shutdown(stop.cancelled_owned())

@@ -143,6 +143,31 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 
+    /// Move a `meta` value from `old` (absent for `None`) to `new`; false when another process
+    /// changed it first. Scheduled runs use it so that one replica fires each tick.
+    pub async fn meta_compare_and_set(
+        &self,
+        key: &str,
+        old: Option<&str>,
+        new: &str,
+    ) -> Result<bool> {
+        let n = match old {
+            None => {
+                with_pool!(&self.pool, p => sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(key).bind(new).execute(p).await.map(|r| r.rows_affected()))?
+            }
+            Some(old) => {
+                with_pool!(&self.pool, p => sqlx::query("UPDATE meta SET value = $3 WHERE key = $1 AND value = $2")
+                .bind(key).bind(old).bind(new).execute(p).await.map(|r| r.rows_affected()))?
+            }
+        };
+        Ok(n > 0)
+    }
+
+    pub async fn meta_value(&self, key: &str) -> Result<Option<String>> {
+        Self::meta(&self.pool, key).await
+    }
+
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         self.backend

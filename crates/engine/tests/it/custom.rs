@@ -458,3 +458,61 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
     assert_eq!(dry.status, "completed");
     s.sim.stop().await;
 }
+
+const SCHEDULED: &str = r#"
+id: nightly-user-count
+name: Nightly user count
+schedule: { every: 1m, inputs: { size: 1 } }
+inputs:
+  size: { type: integer, default: 5 }
+steps:
+  - id: users
+    call: listUsers
+    params: { size: "{{ inputs.size }}" }
+output: "{{ steps.users.output.total }}"
+"#;
+
+#[tokio::test]
+async fn schedules_fire_once_per_interval_whoever_asks() {
+    let s = setup().await;
+    s.engine.create(SCHEDULED, None).await.expect("create");
+    let now = chrono::Utc::now();
+    let first = engine::schedule::start_due(&s.engine, now)
+        .await
+        .expect("due");
+    assert_eq!(first.len(), 1, "never fired yet: due now");
+    // A second replica asking at the same moment gets nothing.
+    let other = engine::Engine::new(s.engine.store.clone());
+    assert!(
+        engine::schedule::start_due(&other, now)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert!(
+        engine::schedule::start_due(&s.engine, now + chrono::Duration::seconds(30))
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let out = s
+        .engine
+        .execute(first.into_iter().next().expect("one"))
+        .await
+        .expect("run");
+    assert_eq!(
+        (out.status.as_str(), out.output),
+        ("completed", Some(json!(500)))
+    );
+    let detail = s.engine.run_detail(&out.run_id).await.expect("detail").run;
+    assert_eq!(detail.started_by.as_deref(), Some("schedule"));
+    assert_eq!(detail.inputs.0["size"], 1);
+    assert_eq!(
+        engine::schedule::start_due(&s.engine, now + chrono::Duration::seconds(61))
+            .await
+            .expect("due")
+            .len(),
+        1
+    );
+    s.sim.stop().await;
+}

@@ -90,3 +90,25 @@ output: "{{ steps.nothing.output + }}"
     assert!(has("output: bad template"), "{p:#?}");
     assert!(p.len() >= 11, "{p:#?}");
 }
+
+#[test]
+fn schedules_are_checked() {
+    let p =
+        problems("id: x\nname: X\nschedule: { every: soon }\nsteps:\n  - id: a\n    return: 1\n");
+    assert!(
+        p.iter()
+            .any(|m| m.contains("every 'soon' is not an interval")),
+        "{p:?}"
+    );
+    let p = problems(
+        "id: x\nname: X\nschedule: { every: 5m, inputs: { nope: 1 } }\nsteps:\n  - id: a\n    return: 1\n",
+    );
+    assert!(
+        p.iter()
+            .any(|m| m.contains("schedule inputs: unknown input 'nope'")),
+        "{p:?}"
+    );
+    let ok =
+        problems("id: x\nname: X\nschedule: { every: 2h }\nsteps:\n  - id: a\n    return: 1\n");
+    assert!(ok.is_empty(), "{ok:?}");
+}

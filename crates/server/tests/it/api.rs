@@ -603,3 +603,39 @@ async fn approvals_over_the_api() {
     );
     env.stop().await;
 }
+
+#[tokio::test]
+async fn the_server_fires_scheduled_workflows() {
+    let env = Env::new(testkit::sqlite()).await;
+    connect(&env).await;
+    let yaml = "id: tick\nname: Tick\nschedule: { every: 1s }\nsteps:\n  - id: me\n    call: currentUser\n";
+    let (s, _) = env
+        .call(
+            Some(Builder),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": yaml})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, runs) = env
+            .call(
+                Some(Viewer),
+                Method::GET,
+                "/api/v1/runs?workflow=tick&started_by=schedule&status=completed",
+                None,
+            )
+            .await;
+        if runs.as_array().is_some_and(|r| r.len() >= 2) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no scheduled runs: {runs}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    env.stop().await;
+}
