@@ -639,3 +639,41 @@ async fn the_server_fires_scheduled_workflows() {
     }
     env.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_runs_finish() {
+    let cfg = lumos_sim::SimConfig {
+        latency: std::time::Duration::from_millis(60),
+        ..lumos_sim::SimConfig::default()
+    };
+    let env = Env::with_sim(testkit::sqlite(), cfg).await;
+    connect(&env).await;
+    env.call(
+        Some(Admin),
+        Method::POST,
+        "/api/v1/workflows/install",
+        Some(json!({"all": true})),
+    )
+    .await;
+    let (s, started) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            "/api/v1/workflows/list-lumos-accounts/runs",
+            Some(json!({"inputs": {"all": true}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let id = started["id"].as_str().expect("id").to_owned();
+    let engine = env.server.engine.clone();
+    assert_eq!(
+        engine.active_runs(),
+        1,
+        "the run is still going when the server is asked to stop"
+    );
+    env.server.stop().await;
+    let run = engine.run_detail(&id).await.expect("detail").run;
+    assert_eq!(run.status, "completed", "{:?}", run.error);
+    assert_eq!(run.output.map(|o| o.0["total"].clone()), Some(json!(3000)));
+    env.sim.stop().await;
+}

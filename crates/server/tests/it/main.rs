@@ -20,12 +20,11 @@ pub struct Env {
 
 impl Env {
     pub async fn new(db: testkit::Db) -> Env {
-        let sim = Simulator::start(SimConfig {
-            latency: std::time::Duration::ZERO,
-            ..SimConfig::default()
-        })
-        .await
-        .expect("sim");
+        Self::with_sim(db, SimConfig::default()).await
+    }
+
+    pub async fn with_sim(db: testkit::Db, cfg: SimConfig) -> Env {
+        let sim = Simulator::start(cfg).await.expect("sim");
         let store = Arc::new(db.open().await);
         let mut keys = std::collections::HashMap::new();
         for (role, name) in [
