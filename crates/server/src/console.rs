@@ -112,9 +112,15 @@ pub async fn login(
         ));
     };
     let id = s.sessions.create(key.name.clone(), role);
+    // Behind a TLS-terminating proxy the cookie must never travel over plain http.
+    let secure = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
     let cookie = format!(
-        "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        TTL.as_secs()
+        "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        TTL.as_secs(),
+        if secure { "; Secure" } else { "" }
     );
     Ok((
         [(header::SET_COOKIE, cookie)],

@@ -677,3 +677,72 @@ async fn shutdown_lets_in_flight_runs_finish() {
     assert_eq!(run.output.map(|o| o.0["total"].clone()), Some(json!(3000)));
     env.sim.stop().await;
 }
+
+#[tokio::test]
+async fn console_sessions_need_the_csrf_header_to_change_things() {
+    let env = Env::new(testkit::sqlite()).await;
+    let http = reqwest::Client::new();
+    let login = |csrf: bool, proto: Option<&'static str>| {
+        let mut rb = http
+            .post(format!("{}/console/login", env.server.base_url))
+            .json(&json!({"key": env.keys[&Builder]}));
+        if csrf {
+            rb = rb.header("x-lumosflow-csrf", "1");
+        }
+        if let Some(p) = proto {
+            rb = rb.header("x-forwarded-proto", p);
+        }
+        rb.send()
+    };
+    assert_eq!(
+        login(false, None).await.expect("send").status(),
+        StatusCode::FORBIDDEN
+    );
+    let ok = login(true, Some("https")).await.expect("send");
+    assert_eq!(ok.status(), StatusCode::OK);
+    let cookie = ok.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().expect("pair").to_owned();
+    let get = http
+        .get(format!("{}/api/v1/workflows", env.server.base_url))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(get.status(), StatusCode::OK);
+    let body = json!({"yaml": "id: a\nname: A\nsteps:\n  - id: x\n    return: 1\n"});
+    let no_csrf = http
+        .post(format!("{}/api/v1/workflows/validate", env.server.base_url))
+        .header("cookie", &session)
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
+    let with = http
+        .post(format!("{}/api/v1/workflows/validate", env.server.base_url))
+        .header("cookie", &session)
+        .header("x-lumosflow-csrf", "1")
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(with.status(), StatusCode::OK);
+    // The session carries the key's role: a builder cannot manage connections.
+    let conns = http
+        .get(format!("{}/api/v1/connections", env.server.base_url))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(conns.status(), StatusCode::FORBIDDEN);
+    env.stop().await;
+}
