@@ -143,17 +143,15 @@ function readForm(form, inputs) {
 async function runView(id) {
   const wf = await api("GET", `/api/v1/workflows/${encodeURIComponent(id)}`);
   const results = h("div", { "aria-live": "polite" });
-  let last = null;
   const submit = async (overrides = {}) => {
     const inputs = { ...readForm(form, wf.inputs), ...overrides };
     results.replaceChildren(h("p", { text: "Running…" }));
     try {
       const run = await api("POST", `/api/v1/workflows/${encodeURIComponent(id)}/runs?wait=true`, { inputs });
-      last = { run, inputs };
-      renderResult(run, inputs);
+      renderResult(run);
     } catch (err) { results.replaceChildren(message("bad", err.message)); }
   };
-  const renderResult = (run, inputs) => {
+  const renderResult = (run) => {
     const out = run.output;
     const parts = [h("p", {}, "Run ", h("a", { href: `#/runs/${run.id}` }, run.id.slice(0, 8)), " ", statusCell(run.status))];
     if (run.status !== "completed") parts.push(message("bad", run.error || run.status));
@@ -172,12 +170,10 @@ async function runView(id) {
       parts.push(h("pre", { text: JSON.stringify(out, null, 2) }));
     }
     results.replaceChildren(...parts);
-    void inputs;
   };
   const form = h("form", { class: "stack", onsubmit: (e) => { e.preventDefault(); submit(); } },
     wf.inputs.map(field), h("div", {}, h("button", { type: "submit" }, "Run")));
   show(h("h1", { text: wf.name }), wf.description ? h("p", { class: "muted", text: wf.description }) : null, form, results);
-  void last;
 }
 
 async function runs() {
