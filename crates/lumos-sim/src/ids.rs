@@ -24,6 +24,15 @@ pub enum Kind {
     IdentityEvent = 16,
 }
 
+pub const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The splitmix64 finalizer: a cheap, well-spread hash of one word.
+pub fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// Ids of one organization: the first group is derived from the seed.
 #[derive(Debug, Clone, Copy)]
 pub struct IdSpace {
@@ -32,12 +41,9 @@ pub struct IdSpace {
 
 impl IdSpace {
     pub fn new(seed: u64) -> Self {
-        // splitmix64 finalizer: different seeds give unrelated-looking prefixes.
-        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        // Different seeds give unrelated-looking prefixes.
         Self {
-            tag: (z ^ (z >> 31)) as u32,
+            tag: mix64(seed.wrapping_add(GOLDEN)) as u32,
         }
     }
 

@@ -159,10 +159,7 @@ fn now_secs() -> f64 {
 
 /// Deterministic per-request coin: the n-th request faults or not for a given seed.
 fn coin(seed: u64, n: u64) -> u64 {
-    let mut z = seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    crate::ids::mix64(seed ^ n.wrapping_mul(crate::ids::GOLDEN))
 }
 
 async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {

@@ -214,19 +214,8 @@ fn problem_json(
             "less_than_equal",
         ),
         ProblemKind::NotInEnum => {
-            let vals: Vec<String> = p
-                .values
-                .iter()
-                .flatten()
-                .map(|v| format!("'{v}'"))
-                .collect();
-            let msg = match vals.split_last() {
-                Some((last, rest)) if !rest.is_empty() => {
-                    format!("Input should be {} or {last}", rest.join(", "))
-                }
-                _ => format!("Input should be {}", vals.join("")),
-            };
-            (msg, "enum")
+            let values: Vec<&str> = p.values.iter().flatten().map(String::as_str).collect();
+            (one_of(&values), "enum")
         }
         ProblemKind::WrongType if p.format.as_deref() == Some("date-time") => (
             "Input should be a valid datetime or date, invalid character in year".to_owned(),
@@ -340,6 +329,22 @@ pub fn opt_str_list(m: &Map<String, Value>, field: &str) -> Result<Option<Vec<St
     }
 }
 
+/// Pydantic's message for a value outside an enum: "Input should be 'A', 'B' or 'C'".
+fn one_of(values: &[&str]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => {
+            format!("Input should be {} or {last}", rest.join(", "))
+        }
+        _ => format!("Input should be {}", quoted.join("")),
+    }
+}
+
+/// A 422 for body field `field` holding a value outside `values`.
+pub fn enum_error(field: &str, values: &[&str]) -> SimError {
+    SimError::body_field(field, &one_of(values), "enum")
+}
+
 /// Check a body field against an enum's values.
 pub fn opt_enum<'a>(
     m: &'a Map<String, Value>,
@@ -347,14 +352,7 @@ pub fn opt_enum<'a>(
     values: &[&str],
 ) -> Result<Option<&'a str>> {
     match opt_str(m, field)? {
-        Some(v) if !values.contains(&v) => {
-            let vals: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
-            Err(SimError::body_field(
-                field,
-                &format!("Input should be {}", vals.join(", ")),
-                "enum",
-            ))
-        }
+        Some(v) if !values.contains(&v) => Err(enum_error(field, values)),
         other => Ok(other),
     }
 }

@@ -100,14 +100,7 @@ fn resolve_principals(org: &Org, v: &Value, field: &str) -> Result<Value> {
 fn check_enum(v: &Value, field: &str, values: &[&str]) -> Result<()> {
     match v.as_str() {
         Some(s) if values.contains(&s) => Ok(()),
-        _ => {
-            let vals: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
-            Err(SimError::body_field(
-                field,
-                &format!("Input should be {}", vals.join(", ")),
-                "enum",
-            ))
-        }
+        _ => Err(wire::enum_error(field, values)),
     }
 }
 
