@@ -292,7 +292,12 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
             json,
         } => {
             let runs = engine
-                .runs(workflow.as_deref(), status.as_deref(), limit)
+                .runs(&store::RunFilter {
+                    workflow: workflow.as_deref(),
+                    status: status.as_deref(),
+                    started_by: None,
+                    limit,
+                })
                 .await?;
             if json {
                 serde_json::to_writer_pretty(&mut out, &runs)?;

@@ -117,6 +117,7 @@ pub struct Engine {
     /// Runs executing in this process, to cancel them at once.
     active: std::sync::Mutex<std::collections::HashMap<String, CancellationToken>>,
     observers: Observers,
+    bundled: std::sync::OnceLock<std::collections::HashMap<&'static str, Arc<Workflow>>>,
 }
 
 /// Called with (workflow id, step record).
@@ -168,6 +169,7 @@ impl Engine {
             clients: Default::default(),
             active: Default::default(),
             observers: Observers::default(),
+            bundled: std::sync::OnceLock::new(),
         }
     }
 
@@ -185,9 +187,19 @@ impl Engine {
         Workflow::load(yaml, &self.templates)
     }
 
-    fn bundled(&self, id: &str) -> Option<Workflow> {
-        // Bundled files are validated by tests; a broken one would be a build defect.
-        bundles::source(id).and_then(|y| self.validate(y).ok())
+    /// A bundled workflow, parsed once per engine: the files are embedded and never change.
+    /// (Tests validate them all; a broken one would be a build defect.)
+    fn bundled(&self, id: &str) -> Option<Arc<Workflow>> {
+        self.bundled
+            .get_or_init(|| {
+                bundles::all_ids()
+                    .filter_map(|id| {
+                        Some((id, Arc::new(self.validate(bundles::source(id)?).ok()?)))
+                    })
+                    .collect()
+            })
+            .get(id)
+            .cloned()
     }
 
     pub async fn list(&self) -> Result<Vec<Listing>> {
@@ -281,9 +293,10 @@ impl Engine {
         // Check every file first, so a bad one installs nothing.
         let mut loaded = Vec::new();
         for id in ids.iter().map(String::as_str) {
-            let yaml = bundles::source(id)
+            let wf = self
+                .bundled(id)
                 .ok_or_else(|| EngineError::NotFound(format!("bundled workflow '{id}'")))?;
-            loaded.push((id, self.validate(yaml)?));
+            loaded.push((id, wf));
         }
         let mut out = Vec::new();
         for (id, wf) in loaded {
@@ -721,16 +734,12 @@ impl Engine {
         Ok(client)
     }
 
-    pub async fn runs(
-        &self,
-        workflow: Option<&str>,
-        status: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<Run>> {
-        Ok(self
-            .store
-            .runs(workflow, status, limit.clamp(1, 1000))
-            .await?)
+    pub async fn runs(&self, filter: &store::RunFilter<'_>) -> Result<Vec<Run>> {
+        let filter = store::RunFilter {
+            limit: filter.limit.clamp(1, 1000),
+            ..*filter
+        };
+        Ok(self.store.runs(&filter).await?)
     }
 
     pub async fn run_detail(&self, id: &str) -> Result<RunDetail> {

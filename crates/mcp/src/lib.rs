@@ -67,15 +67,15 @@ impl WorkflowTools {
         Ok(tools)
     }
 
-    /// A fingerprint of the installed set, to notice changes.
+    /// A fingerprint of the installed set (ids and versions), to notice changes.
     async fn fingerprint(&self) -> String {
         self.engine
-            .list()
+            .store
+            .workflows()
             .await
-            .map(|l| {
-                l.into_iter()
-                    .filter(|l| l.installed)
-                    .map(|l| format!("{}@{:?}", l.id, l.version))
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| format!("{}@{}", r.id, r.current_version))
                     .collect::<Vec<_>>()
                     .join(",")
             })

@@ -376,19 +376,15 @@ pub async fn list_runs(
     State(s): State<AppState>,
     Query(q): Query<RunsQuery>,
 ) -> ApiResult<Response> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let mut runs = s
+    let runs = s
         .engine
-        .runs(
-            q.workflow.as_deref(),
-            q.status.as_deref(),
-            if q.started_by.is_some() { 1000 } else { limit },
-        )
+        .runs(&store::RunFilter {
+            workflow: q.workflow.as_deref(),
+            status: q.status.as_deref(),
+            started_by: q.started_by.as_deref(),
+            limit: q.limit.unwrap_or(50).clamp(1, 500),
+        })
         .await?;
-    if let Some(by) = &q.started_by {
-        runs.retain(|r| r.started_by.as_deref() == Some(by.as_str()));
-        runs.truncate(limit as usize);
-    }
     Ok(Json(runs).into_response())
 }
 

@@ -21,7 +21,7 @@ pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};
 pub use keys::ApiKey;
 pub use location::{default_database_url, default_home, key_source_for};
-pub use runs::{FINAL, NewRun, Run, StepRow};
+pub use runs::{FINAL, NewRun, Run, RunFilter, StepRow};
 pub use sqlx::types::Json;
 pub use workflows::{SaveWorkflow, WorkflowRow, WorkflowVersion};
 

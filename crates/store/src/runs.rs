@@ -39,6 +39,26 @@ pub struct StepRow {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// Which runs to list; `None` fields do not filter.
+#[derive(Debug, Clone, Copy)]
+pub struct RunFilter<'a> {
+    pub workflow: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub started_by: Option<&'a str>,
+    pub limit: i64,
+}
+
+impl Default for RunFilter<'_> {
+    fn default() -> Self {
+        Self {
+            workflow: None,
+            status: None,
+            started_by: None,
+            limit: 50,
+        }
+    }
+}
+
 pub struct NewRun<'a> {
     pub id: &'a str,
     pub workflow_id: &'a str,
@@ -127,19 +147,14 @@ impl Store {
     }
 
     /// Newest first.
-    pub async fn runs(
-        &self,
-        workflow_id: Option<&str>,
-        status: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<Run>> {
+    pub async fn runs(&self, f: &RunFilter<'_>) -> Result<Vec<Run>> {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE ($1 IS NULL OR workflow_id = $1) AND ($2 IS NULL OR status = $2) \
-             ORDER BY created_at DESC, id DESC LIMIT $3"
+             AND ($3 IS NULL OR started_by = $3) ORDER BY created_at DESC, id DESC LIMIT $4"
         );
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, Run>(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(workflow_id).bind(status).bind(limit).fetch_all(p).await)?,
+            .bind(f.workflow).bind(f.status).bind(f.started_by).bind(f.limit).fetch_all(p).await)?,
         )
     }
 

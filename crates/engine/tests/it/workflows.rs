@@ -276,7 +276,7 @@ async fn bad_inputs_are_refused_before_any_run() {
     assert!(e.to_string().contains("not installed"), "{e}");
     assert!(
         s.engine
-            .runs(None, None, 10)
+            .runs(&store::RunFilter::default())
             .await
             .expect("runs")
             .is_empty(),

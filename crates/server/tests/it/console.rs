@@ -56,7 +56,10 @@ async fn a_person_can_do_the_job_in_the_console() {
     let runs = env
         .server
         .engine
-        .runs(Some("list-lumos-users"), None, 10)
+        .runs(&store::RunFilter {
+            workflow: Some("list-lumos-users"),
+            ..Default::default()
+        })
         .await
         .expect("runs");
     assert_eq!(runs[0].started_by.as_deref(), Some("key:root"));
