@@ -299,13 +299,10 @@ pub struct WaitQuery {
 
 pub async fn run_detail(s: &AppState, id: &str) -> ApiResult<Value> {
     let d = s.engine.run_detail(id).await?;
-    let mut v = serde_json::to_value(&d).map_err(ApiError::internal)?;
-    // Fields named for the API rather than the table.
-    v["workflow"] = v["workflow_id"].clone();
-    Ok(v)
+    serde_json::to_value(&d).map_err(ApiError::internal)
 }
 
-/// Start a run as `who`; with `wait`, answer when it is over (used by the API and MCP).
+/// Start a run as `who`; with `wait`, answer when it is over.
 pub async fn start_run(
     s: &AppState,
     id: &str,
@@ -342,7 +339,7 @@ pub async fn start_run(
     });
     Ok((
         StatusCode::ACCEPTED,
-        json!({"id": run_id, "workflow": id, "status": "running"}),
+        json!({"id": run_id, "workflow_id": id, "status": "running"}),
     ))
 }
 

@@ -26,7 +26,6 @@ use tokio_util::task::TaskTracker;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use api::{RunBody, start_run, workflow_json};
 pub use keys::Role;
 pub use state::{AppState, Caller};
 
