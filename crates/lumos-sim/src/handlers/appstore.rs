@@ -97,6 +97,26 @@ fn resolve_principals(org: &Org, v: &Value, field: &str) -> Result<Value> {
     Ok(out)
 }
 
+/// `[{id}]` group references as full groups.
+fn resolve_groups(org: &Org, list: &Value, field: &str) -> Result<Value> {
+    Ok(resolve_principals(org, &json!({ "groups": list }), field)?["groups"].take())
+}
+
+/// An `AllowedGroupsConfigInput` (`{type, groups: [{id}]}`) as its output shape.
+fn allowed_groups(org: &Org, v: &Value, field: &str) -> Result<Value> {
+    let kind = v
+        .get("type")
+        .cloned()
+        .unwrap_or_else(|| json!("ALL_GROUPS"));
+    check_enum(
+        &kind,
+        &format!("{field}.type"),
+        &["ALL_GROUPS", "SPECIFIED_GROUPS"],
+    )?;
+    let groups = resolve_groups(org, v.get("groups").unwrap_or(&Value::Null), field)?;
+    Ok(json!({"type": kind, "groups": groups}))
+}
+
 fn check_enum(v: &Value, field: &str, values: &[&str]) -> Result<()> {
     match v.as_str() {
         Some(s) if values.contains(&s) => Ok(()),
@@ -138,21 +158,7 @@ fn merge_settings(org: &Org, current: &mut Value, body: &Map<String, Value>) -> 
                     if v.is_null() {
                         cur[k] = json!({"type": "ALL_GROUPS", "groups": []});
                     } else {
-                        let kind = v
-                            .get("type")
-                            .cloned()
-                            .unwrap_or_else(|| json!("ALL_GROUPS"));
-                        check_enum(
-                            &kind,
-                            "request_flow.allowed_groups.type",
-                            &["ALL_GROUPS", "SPECIFIED_GROUPS"],
-                        )?;
-                        let groups = resolve_principals(
-                            org,
-                            &json!({"groups": v.get("groups").cloned().unwrap_or_default()}),
-                            k,
-                        )?;
-                        cur[k] = json!({"type": kind, "groups": groups["groups"]});
+                        cur[k] = allowed_groups(org, v, "request_flow.allowed_groups")?;
                     }
                 }
                 "require_manager_approval" | "require_additional_approval" => {
@@ -523,12 +529,7 @@ fn permission_config(org: &Org, input: Option<&Value>, base: Value) -> Result<Va
                 config[k] = if v.is_null() {
                     Value::Null
                 } else {
-                    let groups = resolve_principals(
-                        org,
-                        &json!({"groups": v.get("groups").cloned().unwrap_or_default()}),
-                        k,
-                    )?;
-                    json!({"type": v.get("type").cloned().unwrap_or_else(|| json!("ALL_GROUPS")), "groups": groups["groups"]})
+                    allowed_groups(org, v, "request_config.allowed_groups")?
                 }
             }
             "request_approval_config" => {
@@ -684,8 +685,7 @@ fn rule_fields(org: &Org, body: &Map<String, Value>, rule: &mut Value) -> Result
         rule["time_based_access"] = t.clone();
     }
     if let Some(g) = body.get("preapproved_groups") {
-        rule["preapproved_groups"] =
-            resolve_principals(org, &json!({"groups": g}), "preapproved_groups")?["groups"].clone();
+        rule["preapproved_groups"] = resolve_groups(org, g, "preapproved_groups")?;
     }
     if let Some(ps) = body
         .get("preapproved_permissions")
