@@ -99,24 +99,8 @@ output: "{{ steps.created.output }}"
 async fn access_request_in_dry_run_sends_no_post_then_for_real() {
     let s = setup().await;
     s.engine.create(REQUEST_ACCESS, None).await.expect("create");
-    let app = s
-        .api
-        .call(
-            "getAppStoreApps",
-            &obj(json!({"all_visibilities": true, "size": 1})),
-            None,
-        )
-        .await
-        .expect("apps")["items"][0]["id"]
-        .clone();
-    let count = || async {
-        s.api
-            .call("getAccessRequests", &obj(json!({"size": 1})), None)
-            .await
-            .expect("list")["total"]
-            .as_u64()
-            .unwrap_or(0)
-    };
+    let app = s.store_app().await;
+    let count = || s.access_requests();
     let before = count().await;
     let dry = s
         .engine
@@ -198,43 +182,30 @@ async fn cancellation_stops_the_run_and_records_it() {
     s.sim.stop().await;
 }
 
+/// A `running` run owned by `owner` whose lease ends in `lease_secs`.
+async fn running_run(store: &store::Store, id: &str, owner: &str, lease_secs: i64) {
+    let run = store::NewRun {
+        id,
+        workflow_id: "list-lumos-users",
+        workflow_version: 1,
+        status: "running",
+        inputs: &json!({}),
+        connection: Some("default"),
+        started_by: Some("cli"),
+        dry_run: false,
+        owner,
+        lease: chrono::Duration::seconds(lease_secs),
+    };
+    store.create_run(&run).await.expect("insert");
+}
+
 #[tokio::test]
 async fn a_run_left_running_by_a_crash_is_failed_with_the_reason_at_next_start() {
     let s = setup().await;
     // What a crashed process leaves behind: a running run whose lease has expired.
-    s.engine
-        .store
-        .create_run(&store::NewRun {
-            id: "crashed-run",
-            workflow_id: "list-lumos-users",
-            workflow_version: 1,
-            status: "running",
-            inputs: &json!({}),
-            connection: Some("default"),
-            started_by: Some("cli"),
-            dry_run: false,
-            owner: "pid-gone",
-            lease: chrono::Duration::seconds(-1),
-        })
-        .await
-        .expect("insert");
+    running_run(&s.engine.store, "crashed-run", "pid-gone", -1).await;
     // A live run of another process (fresh lease) must be left alone.
-    s.engine
-        .store
-        .create_run(&store::NewRun {
-            id: "live-run",
-            workflow_id: "list-lumos-users",
-            workflow_version: 1,
-            status: "running",
-            inputs: &json!({}),
-            connection: Some("default"),
-            started_by: Some("cli"),
-            dry_run: false,
-            owner: "pid-alive",
-            lease: chrono::Duration::seconds(60),
-        })
-        .await
-        .expect("insert");
+    running_run(&s.engine.store, "live-run", "pid-alive", 60).await;
     let restarted = engine::Engine::new(s.engine.store.clone());
     assert_eq!(restarted.recover().await.expect("recover"), 1);
     let crashed = restarted
@@ -358,24 +329,8 @@ output: "{{ steps.request.output }}"
 async fn approval_gate_holds_runs_until_an_admin_decides() {
     let s = setup().await;
     s.engine.create(GATED, None).await.expect("create");
-    let app = s
-        .api
-        .call(
-            "getAppStoreApps",
-            &obj(json!({"all_visibilities": true, "size": 1})),
-            None,
-        )
-        .await
-        .expect("apps")["items"][0]["id"]
-        .clone();
-    let count = || async {
-        s.api
-            .call("getAccessRequests", &obj(json!({"size": 1})), None)
-            .await
-            .expect("list")["total"]
-            .as_u64()
-            .unwrap_or(0)
-    };
+    let app = s.store_app().await;
+    let count = || s.access_requests();
     let before = count().await;
     let held = s
         .engine

@@ -50,3 +50,33 @@ pub async fn setup() -> Setup {
 pub fn obj(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
+
+impl Setup {
+    /// The id of an app in the AppStore.
+    pub async fn store_app(&self) -> Value {
+        let apps = self
+            .api
+            .call(
+                "getAppStoreApps",
+                &obj(serde_json::json!({"all_visibilities": true, "size": 1})),
+                None,
+            )
+            .await
+            .expect("apps");
+        apps["items"][0]["id"].clone()
+    }
+
+    /// How many access requests Lumos holds.
+    pub async fn access_requests(&self) -> u64 {
+        let page = self
+            .api
+            .call(
+                "getAccessRequests",
+                &obj(serde_json::json!({"size": 1})),
+                None,
+            )
+            .await
+            .expect("list");
+        page["total"].as_u64().unwrap_or(0)
+    }
+}
