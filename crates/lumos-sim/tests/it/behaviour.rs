@@ -247,15 +247,7 @@ async fn groups_by_sourcing_app_and_name() {
 async fn settings_twins_share_state_and_requestable_permissions_inherit() {
     let sim = sim().await;
     let c = admin(&sim);
-    let app = c
-        .call(
-            "getAppStoreApps",
-            &p(json!({"all_visibilities": true, "size": 1})),
-            None,
-        )
-        .await
-        .expect("apps")["items"][0]["id"]
-        .clone();
+    let app = crate::store_app(&c).await;
     c.call(
         "updateAppSettings",
         &p(json!({"app_id": app})),

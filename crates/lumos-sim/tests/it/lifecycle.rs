@@ -17,15 +17,7 @@ async fn pending_task(c: &lumos_api::Client, request: &Value) -> Option<Value> {
 async fn create_approve_through_every_stage_then_conflict() {
     let sim = sim().await;
     let c = admin(&sim);
-    let app = c
-        .call(
-            "getAppStoreApps",
-            &p(json!({"all_visibilities": true, "size": 1})),
-            None,
-        )
-        .await
-        .expect("apps")["items"][0]["id"]
-        .clone();
+    let app = crate::store_app(&c).await;
     let someone = c
         .call("listUsers", &p(json!({"page": 3, "size": 1})), None)
         .await
@@ -96,15 +88,7 @@ async fn create_approve_through_every_stage_then_conflict() {
 async fn dismiss_denies_and_cancel_withdraws() {
     let sim = sim().await;
     let c = admin(&sim);
-    let app = c
-        .call(
-            "getAppStoreApps",
-            &p(json!({"all_visibilities": true, "size": 1})),
-            None,
-        )
-        .await
-        .expect("apps")["items"][0]["id"]
-        .clone();
+    let app = crate::store_app(&c).await;
     let a = c
         .call(
             "createAccessRequest",

@@ -55,3 +55,16 @@ pub async fn raw(
     let body = resp.json().await.unwrap_or(Value::Null);
     (status, headers, body)
 }
+
+/// The id of an app in the AppStore, whatever its visibility.
+pub async fn store_app(c: &Client) -> Value {
+    let apps = c
+        .call(
+            "getAppStoreApps",
+            &p(serde_json::json!({"all_visibilities": true, "size": 1})),
+            None,
+        )
+        .await
+        .expect("apps");
+    apps["items"][0]["id"].clone()
+}
