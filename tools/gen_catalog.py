@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Regenerate crates/lumos-api/catalog/operations.json from the official Lumos OpenAPI document.
+"""Regenerate crates/lumos-api/catalog/{operations,schemas}.json from the official Lumos
+OpenAPI document.
 
 Usage: python3 tools/gen_catalog.py [path/to/openapi.json]
 
 Only structural facts are extracted (ids, methods, paths, parameter types, bounds, enum values,
-schema names, statuses). Description texts are deliberately left out.
+schema names and shapes, response shapes, statuses). Description texts are deliberately left out.
 """
 import json
 import os
@@ -13,6 +14,16 @@ import sys
 SPEC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
     os.path.dirname(__file__), "..", "..", "shared", "lumos", "openapi.json")
 OUT = os.path.join(os.path.dirname(__file__), "..", "crates", "lumos-api", "catalog", "operations.json")
+SCHEMAS_OUT = os.path.join(os.path.dirname(OUT), "schemas.json")
+
+# `GET /accounts` declares an untyped 200 (`{}`), yet pages like its per-user twin, whose
+# schema is `Page_Account_`: check it as a page of accounts.
+ITEM_OVERRIDES = {"getAccounts": "Account"}
+
+# Schema keywords that carry structure; descriptions, titles and examples are left out.
+STRUCTURE = {"type", "properties", "required", "items", "enum", "anyOf", "allOf", "oneOf",
+             "format", "additionalProperties", "default", "minimum", "maximum", "const",
+             "minLength", "maxLength", "minItems", "maxItems"}
 
 # Clean camelCase names for the spec's generated or non-identifier operation ids.
 ALIASES = {
@@ -100,6 +111,55 @@ def schema_label(spec, content):
     return None
 
 
+def structure(schema):
+    """A schema with only its structural keywords; `$ref` becomes `ref` with the bare name."""
+    if isinstance(schema, dict):
+        out = {}
+        for k, v in schema.items():
+            if k == "$ref":
+                out["ref"] = ref_name(v)
+            elif k == "properties":
+                out[k] = {name: structure(p) for name, p in v.items()}
+            elif k in STRUCTURE:
+                out[k] = structure(v)
+        return out
+    if isinstance(schema, list):
+        return [structure(x) for x in schema]
+    return schema
+
+
+def response_of(spec, op, op_id, success, pagination_kind):
+    """What a success answer must look like: its shape, where a listing keeps its items, and
+    the item schema."""
+    content = op["responses"][str(success)].get("content", {})
+    if not content:
+        return {"content_type": None, "schema": None, "shape": "empty"}
+    ctype = next(iter(content))
+    schema = content[ctype].get("schema", {})
+    name = schema_label(spec, content[ctype])
+    out = {"content_type": ctype, "schema": name}
+    if not ctype.startswith("application/json"):
+        out["shape"] = "text"
+        return out
+    target = spec["components"]["schemas"].get(name, {}) if name and not name.startswith("[") else schema
+    props = target.get("properties", {})
+    if pagination_kind != "none":
+        # The list of a listing: `items`, or the cursor APIs' own key.
+        key = next((k for k, p in props.items() if p.get("type") == "array"), "items")
+        item = props.get(key, {}).get("items", {}).get("$ref")
+        out.update(shape="listing", items_key=key,
+                   item=ref_name(item) if item else ITEM_OVERRIDES.get(op_id))
+    elif name and name.startswith("["):
+        out.update(shape="array", item=name[1:-1])
+    elif target.get("type") == "array":
+        out.update(shape="array", item=ref_name(target["items"]["$ref"]) if "$ref" in target.get("items", {}) else None)
+    elif target.get("type") == "object":
+        out["shape"] = "object"
+    else:
+        out["shape"] = "any"
+    return out
+
+
 def pagination(names):
     if {"page", "size"} <= names:
         return "page"
@@ -128,11 +188,8 @@ def main():
                     "content_types": list(rb["content"].keys()),
                     "required": bool(rb.get("required", False)),
                 }
-            resp = op["responses"][str(success)].get("content", {})
-            response = None
-            if resp:
-                ctype = next(iter(resp))
-                response = schema_label(spec, resp[ctype])
+            paging = pagination({p["name"] for p in params})
+            response = response_of(spec, op, op["operationId"], success, paging)
             ops.append({
                 "operation_id": op["operationId"],
                 "alias": ALIASES.get(op["operationId"]),
@@ -141,7 +198,7 @@ def main():
                 "tag": (op.get("tags") or ["Other"])[0],
                 "auth": bool(op.get("security")),
                 "success_status": success,
-                "pagination": pagination({p["name"] for p in params}),
+                "pagination": paging,
                 "params": params,
                 "body": body,
                 "response": response,
@@ -153,6 +210,11 @@ def main():
         json.dump(ops, f, indent=1)
         f.write("\n")
     print(f"wrote {len(ops)} operations to {os.path.normpath(OUT)}")
+    schemas = {name: structure(s) for name, s in sorted(spec["components"]["schemas"].items())}
+    with open(SCHEMAS_OUT, "w") as f:
+        json.dump(schemas, f, indent=None, separators=(",", ":"), sort_keys=False)
+        f.write("\n")
+    print(f"wrote {len(schemas)} schemas to {os.path.normpath(SCHEMAS_OUT)}")
 
 
 if __name__ == "__main__":

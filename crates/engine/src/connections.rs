@@ -52,15 +52,20 @@ fn check_name(name: &str) -> Result<(), ConnectError> {
     }
 }
 
-fn client(base_url: &str, token: ApiToken) -> Result<Client, ConnectError> {
+/// Verifying a token is interactive: a person waits, so a dead address fails in seconds.
+fn verify_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 2,
+        ..RetryPolicy::default()
+    }
+}
+
+fn client(base_url: &str, token: ApiToken, retry: RetryPolicy) -> Result<Client, ConnectError> {
     Client::builder()
         .base_url(base_url)
         .token(token)
         .timeout(Duration::from_secs(20))
-        .retry(RetryPolicy {
-            max_retries: 2,
-            ..RetryPolicy::default()
-        })
+        .retry(retry)
         .build()
         .map_err(|e| match e {
             ApiError::Config(msg) => ConnectError::Config(msg),
@@ -70,22 +75,32 @@ fn client(base_url: &str, token: ApiToken) -> Result<Client, ConnectError> {
 
 /// Ask Lumos who the token belongs to (`GET /users/current`).
 async fn verify(client: &Client) -> Result<lumos_api::models::User, ConnectError> {
-    client.current_user().await.map_err(|e| match e {
+    client.current_user().await.map_err(|e| match e.root() {
         ApiError::Unauthorized { detail } => ConnectError::Rejected {
             status: 401,
-            detail,
+            detail: detail.clone(),
         },
         ApiError::Forbidden { detail } => ConnectError::Rejected {
             status: 403,
-            detail,
+            detail: detail.clone(),
         },
-        ApiError::Connect { url, reason } => ConnectError::Unreachable { url, reason },
+        ApiError::Connect { url, reason } => ConnectError::Unreachable {
+            url: url.clone(),
+            reason: format!("{reason}{}", attempts_note(&e)),
+        },
         ApiError::Timeout(after) => ConnectError::Unreachable {
             url: client.base_url().to_owned(),
-            reason: format!("no answer within {after:?}"),
+            reason: format!("no answer within {after:?}{}", attempts_note(&e)),
         },
-        other => ConnectError::Lumos(other),
+        _ => ConnectError::Lumos(e),
     })
+}
+
+fn attempts_note(e: &ApiError) -> String {
+    match e {
+        ApiError::GaveUp { attempts, .. } => format!(" ({attempts} attempts)"),
+        _ => String::new(),
+    }
 }
 
 /// Verify `raw_token` against `base_url` and save it as connection `name`. An existing
@@ -98,7 +113,7 @@ pub async fn connect(
 ) -> Result<Connection, ConnectError> {
     check_name(name)?;
     let token = ApiToken::parse(raw_token)?;
-    let client = client(base_url, token.clone())?;
+    let client = client(base_url, token.clone(), verify_retries())?;
     let user = verify(&client).await?;
     let saved = store
         .save_connection(&NewConnection {
@@ -126,12 +141,17 @@ pub async fn client_for(store: &Store, name: &str) -> Result<Client, ConnectErro
         .ok_or_else(|| ConnectError::NotFound(name.to_owned()))?;
     let token = store.connection_token(name).await?;
     let token = ApiToken::parse(&token)?;
-    client(&conn.base_url, token)
+    client(&conn.base_url, token, RetryPolicy::default())
 }
 
 /// Re-verify a saved connection now and record the outcome.
 pub async fn check(store: &Store, name: &str) -> Result<Connection, ConnectError> {
-    let client = client_for(store, name).await?;
+    let conn = store
+        .connection(name)
+        .await?
+        .ok_or_else(|| ConnectError::NotFound(name.to_owned()))?;
+    let token = ApiToken::parse(&store.connection_token(name).await?)?;
+    let client = client(&conn.base_url, token, verify_retries())?;
     let outcome = verify(&client).await;
     let (status, email) = match &outcome {
         Ok(user) => ("ok".to_owned(), user.email.clone()),

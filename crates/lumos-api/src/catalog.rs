@@ -91,6 +91,79 @@ pub struct Body {
     pub required: bool,
 }
 
+/// What a success answer's body must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    /// A JSON object holding a list under `items_key` (pages and cursor results).
+    Listing,
+    Object,
+    Array,
+    /// Any JSON (the spec declares no schema).
+    Any,
+    /// No content (204).
+    Empty,
+    /// `text/plain`.
+    Text,
+}
+
+/// The success response an operation promises.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResponseSpec {
+    pub content_type: Option<String>,
+    /// The response schema's name in the spec, when it has one (`[X]` for a list of `X`).
+    pub schema: Option<String>,
+    pub shape: Shape,
+    /// Where a listing keeps its items: `items`, `identity_events`, `knowledge_context`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items_key: Option<String>,
+    /// The schema of one item of a listing or array.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+}
+
+impl ResponseSpec {
+    /// What the body should be, in words: "a page of users", "a JSON object (App)".
+    pub fn describe(&self) -> String {
+        let things = || {
+            self.item
+                .as_deref()
+                .map_or_else(|| "items".to_owned(), plural_noun)
+        };
+        match self.shape {
+            Shape::Listing => format!("a page of {}", things()),
+            Shape::Array => format!("a JSON list of {}", things()),
+            Shape::Object => match &self.schema {
+                Some(s) => format!("a JSON object ({s})"),
+                None => "a JSON object".to_owned(),
+            },
+            Shape::Any => "JSON".to_owned(),
+            Shape::Empty => "no content".to_owned(),
+            Shape::Text => "plain text".to_owned(),
+        }
+    }
+}
+
+/// `UserWithCustomAttributes` → `users`, `RequestablePermissionOutput` → `requestable
+/// permissions`: schema names as people say them.
+fn plural_noun(schema: &str) -> String {
+    let base = schema
+        .trim_end_matches("WithCustomAttributes")
+        .trim_end_matches("Output");
+    let mut words = String::new();
+    for (i, ch) in base.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.push(ch.to_ascii_lowercase());
+    }
+    if words.ends_with('s') {
+        words
+    } else {
+        words + "s"
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Operation {
     /// The spec's own operation id.
@@ -107,8 +180,8 @@ pub struct Operation {
     pub pagination: Pagination,
     pub params: Vec<Param>,
     pub body: Option<Body>,
-    /// The success response's schema name, when the spec names one.
-    pub response: Option<String>,
+    /// What a success answer looks like.
+    pub response: ResponseSpec,
 }
 
 impl Operation {
@@ -234,6 +307,22 @@ mod tests {
             assert!(n.len() <= 40, "{n} is not short");
             assert!(seen.insert(n.to_owned()), "duplicate {n}");
         }
+    }
+
+    #[test]
+    fn responses_say_what_they_hold() {
+        let c = Catalog::lumos();
+        let users = &c.get("listUsers").expect("op").response;
+        assert_eq!(users.shape, Shape::Listing);
+        assert_eq!(users.describe(), "a page of users");
+        let perms = &c.get("listAppRequestablePermissions").expect("op").response;
+        assert_eq!(perms.describe(), "a page of requestable permissions");
+        let events = &c.get("getIdentityEvents").expect("op").response;
+        assert_eq!(events.items_key.as_deref(), Some("identity_events"));
+        assert_eq!(c.get("getAccounts").expect("op").response.item.as_deref(), Some("Account"));
+        assert_eq!(c.get("getApp").expect("op").response.shape, Shape::Object);
+        assert_eq!(c.get("getLumosArt").expect("op").response.shape, Shape::Text);
+        assert_eq!(c.get("deleteAccessPolicy").expect("op").response.shape, Shape::Empty);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::Retryable;
@@ -10,6 +11,7 @@ use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::answer;
 use crate::catalog::{Catalog, Operation};
 use crate::error::{Error, ValidationDetail};
 use crate::params::{self, PreparedRequest};
@@ -18,6 +20,27 @@ use crate::token::ApiToken;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.lumos.com";
 const SNIPPET_LEN: usize = 200;
+/// Longest path and query sent: proxies and servers commonly refuse request lines past 8 KiB.
+const MAX_TARGET: usize = 8 * 1024;
+/// Largest JSON body sent.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// One request as every attempt sends it.
+struct Exchange<'a> {
+    op: &'a Operation,
+    method: &'a Method,
+    url: &'a str,
+    target: &'a str,
+    payload: &'a Payload,
+}
+
+/// A request body, encoded once.
+enum Payload {
+    None,
+    Json(Vec<u8>),
+    /// Multipart forms are rebuilt per attempt (a form cannot be cloned).
+    Form(Value),
+}
 
 /// Per-call choices.
 #[derive(Debug, Clone, Copy, Default)]
@@ -278,20 +301,29 @@ impl Client {
         body: Option<&Value>,
         opts: CallOptions,
     ) -> Result<Response, Error> {
-        let url = format!("{}{}", self.inner.base_url, req.path_and_query());
+        let target = req.path_and_query();
+        let payload = self.payload(op, &target, body)?;
+        let url = format!("{}{}", self.inner.base_url, target);
         let method = Method::from_bytes(op.method.as_bytes())
             .map_err(|_| Error::Config(format!("bad method {} in catalog", op.method)))?;
         let repeatable = op.is_idempotent() || opts.retry_non_idempotent;
         let policy = &self.inner.retry;
         let started = Instant::now();
-        let result = (|| self.attempt(op, method.clone(), &url, body))
+        let attempts = AtomicUsize::new(1);
+        let exchange = Exchange {
+            op,
+            method: &method,
+            url: &url,
+            target: &target,
+            payload: &payload,
+        };
+        let result = (|| self.attempt(&exchange))
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
-            // A 429 or a refused connection means Lumos did not act on the request, so even a
-            // POST may be sent again; other failures only for idempotent calls.
+            // A 429 or a connection that was never made means Lumos did not act on the
+            // request, so even a POST may be sent again; other failures only for reads.
             .when(|e| match e {
-                Error::RateLimited { .. } => true,
-                Error::Connect { .. } => true,
+                Error::RateLimited { .. } | Error::Connect { .. } => true,
                 e => repeatable && e.is_transient(),
             })
             .adjust(|e, next| match e {
@@ -301,6 +333,7 @@ impl Client {
                 _ => next,
             })
             .notify(|e, wait| {
+                attempts.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(operation = op.name(), error = %e, wait_ms = wait.as_millis() as u64, "retrying Lumos call");
             })
             .await;
@@ -314,36 +347,83 @@ impl Client {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "Lumos call"
         );
-        result
+        let attempts = attempts.into_inner();
+        result.map_err(|last| {
+            if attempts > 1 {
+                Error::GaveUp {
+                    attempts,
+                    last: Box::new(last),
+                }
+            } else {
+                last
+            }
+        })
     }
 
-    async fn attempt(
-        &self,
-        op: &Operation,
-        method: Method,
-        url: &str,
-        body: Option<&Value>,
-    ) -> Result<Response, Error> {
+    /// The request body, encoded once for every attempt, and the size limits checked before
+    /// anything is sent (an oversized request is bad input, not a network failure).
+    fn payload(&self, op: &Operation, target: &str, body: Option<&Value>) -> Result<Payload, Error> {
+        let too_large = |param: &str, message: String| Error::InvalidInput {
+            operation: op.name().to_owned(),
+            problems: vec![crate::params::ParamProblem {
+                param: param.to_owned(),
+                location: if param == "body" { "body" } else { "query" },
+                kind: crate::params::ProblemKind::TooLarge,
+                message,
+            }],
+        };
+        if target.len() > MAX_TARGET {
+            return Err(too_large(
+                "query",
+                format!(
+                    "the request line for {} would be {} bytes; the limit is {MAX_TARGET} (shorten the parameters)",
+                    op.name(),
+                    target.len()
+                ),
+            ));
+        }
+        let Some(body) = body else {
+            return Ok(Payload::None);
+        };
+        let json_ok = op
+            .body
+            .as_ref()
+            .is_none_or(|b| b.content_types.iter().any(|c| c == "application/json"));
+        if !json_ok {
+            return Ok(Payload::Form(body.clone()));
+        }
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::Config(format!("cannot encode the request body: {e}")))?;
+        if bytes.len() > MAX_BODY {
+            return Err(too_large(
+                "body",
+                format!(
+                    "the body for {} would be {} bytes; the limit is {MAX_BODY}",
+                    op.name(),
+                    bytes.len()
+                ),
+            ));
+        }
+        Ok(Payload::Json(bytes))
+    }
+
+    async fn attempt(&self, x: &Exchange<'_>) -> Result<Response, Error> {
         self.inner.pacer.wait().await;
         let mut rb = self
             .inner
             .http
-            .request(method, url)
+            .request(x.method.clone(), x.url)
             .header(ACCEPT, "application/json");
         if let Some(token) = &self.inner.token {
             rb = rb.bearer_auth(token.expose());
         }
-        if let Some(body) = body {
-            let json_ok = op
-                .body
-                .as_ref()
-                .is_none_or(|b| b.content_types.iter().any(|c| c == "application/json"));
-            rb = if json_ok {
-                rb.json(body)
-            } else {
-                rb.multipart(to_multipart(body))
-            };
-        }
+        rb = match x.payload {
+            Payload::None => rb,
+            Payload::Json(bytes) => rb
+                .header(CONTENT_TYPE, "application/json")
+                .body(bytes.clone()),
+            Payload::Form(v) => rb.multipart(to_multipart(v)),
+        };
         let resp = rb.send().await.map_err(|e| self.transport_error(e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -357,31 +437,25 @@ impl Client {
             return Err(Error::Redirect { location });
         }
         let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
-        self.classify(status, &headers, &bytes).await
-    }
-
-    async fn classify(
-        &self,
-        status: u16,
-        headers: &HeaderMap,
-        bytes: &[u8],
-    ) -> Result<Response, Error> {
         if (200..300).contains(&status) {
-            let body = if bytes.iter().all(u8::is_ascii_whitespace) {
-                Value::Null
-            } else if is_text_plain(headers) {
-                Value::String(String::from_utf8_lossy(bytes).into_owned())
-            } else {
-                serde_json::from_slice(bytes).map_err(|_| Error::Malformed {
+            let body = answer::check(x.op, &headers, &bytes).map_err(|m| {
+                Error::UnexpectedAnswer {
                     status,
-                    snippet: self.snippet(bytes),
-                })?
-            };
+                    method: x.op.method.clone(),
+                    target: x.target.to_owned(),
+                    found: self.redact(m.found),
+                    expected: x.op.response.describe(),
+                }
+            })?;
             return Ok(Response { status, body });
         }
+        Err(self.failure(status, &headers, &bytes).await)
+    }
+
+    async fn failure(&self, status: u16, headers: &HeaderMap, bytes: &[u8]) -> Error {
         let detail = self.detail(bytes);
         let text = || detail.to_string();
-        Err(match status {
+        match status {
             401 => Error::Unauthorized { detail: text() },
             403 => Error::Forbidden { detail: text() },
             404 => Error::NotFound { detail: text() },
@@ -402,7 +476,14 @@ impl Client {
                 status,
                 detail: text(),
             },
-        })
+        }
+    }
+
+    fn redact(&self, s: String) -> String {
+        match &self.inner.token {
+            Some(t) => t.redact(&s),
+            None => s,
+        }
     }
 
     /// FastAPI's `detail` (string or list), else the first bytes of the body.
@@ -411,10 +492,7 @@ impl Client {
         struct Envelope {
             detail: ValidationDetail,
         }
-        let redact = |s: String| match &self.inner.token {
-            Some(t) => t.redact(&s),
-            None => s,
-        };
+        let redact = |s: String| self.redact(s);
         // Lumos may echo input back; an echoed token must not reach errors or logs.
         match serde_json::from_slice::<Envelope>(bytes) {
             Ok(Envelope {
@@ -439,11 +517,7 @@ impl Client {
         if text.chars().count() > SNIPPET_LEN {
             s.push('…');
         }
-        let s = s.replace(['\n', '\r'], " ");
-        match &self.inner.token {
-            Some(t) => t.redact(&s),
-            None => s,
-        }
+        self.redact(s.replace(['\n', '\r'], " "))
     }
 
     fn transport_error(&self, e: reqwest::Error) -> Error {
@@ -457,22 +531,14 @@ impl Client {
             reason = s.to_string();
             source = s.source();
         }
-        let reason = match &self.inner.token {
-            Some(t) => t.redact(&reason),
-            None => reason,
-        };
-        Error::Connect {
-            url: self.inner.base_url.clone(),
-            reason,
+        let url = self.inner.base_url.clone();
+        let reason = self.redact(reason);
+        if e.is_connect() {
+            Error::Connect { url, reason }
+        } else {
+            Error::Interrupted { url, reason }
         }
     }
-}
-
-fn is_text_plain(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/"))
 }
 
 /// Multipart endpoints (the Knowledge API) take form fields; arrays repeat the field.

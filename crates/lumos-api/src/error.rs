@@ -89,16 +89,39 @@ pub enum Error {
     #[error("Lumos did not answer within {0:?}")]
     Timeout(Duration),
 
+    /// The connection could not be made: the request certainly never reached Lumos.
     #[error("cannot reach Lumos at {url}: {reason}")]
     Connect { url: String, reason: String },
+
+    /// The exchange broke after the request went out (a reset, a truncated body): Lumos may
+    /// have acted on it.
+    #[error("the connection to Lumos at {url} broke during the request: {reason}")]
+    Interrupted { url: String, reason: String },
 
     #[error(
         "Lumos redirected to {location}; redirects are not followed so the token stays with its host"
     )]
     Redirect { location: String },
 
-    #[error("Lumos sent a response that is not valid JSON (HTTP {status}): {snippet}")]
-    Malformed { status: u16, snippet: String },
+    /// A success status whose body is not what the operation promises (an HTML page from a
+    /// proxy, JSON of another shape).
+    #[error("Lumos answered {status} with {found} for {method} {target}; expected {expected}")]
+    UnexpectedAnswer {
+        status: u16,
+        method: String,
+        target: String,
+        found: String,
+        expected: String,
+    },
+
+    /// A walk over pages that cannot be complete: an empty or short page before the end
+    /// Lumos announced, a repeated cursor, fewer items than the total.
+    #[error("the listing of {operation} is incomplete: {detail}")]
+    IncompleteListing { operation: String, detail: String },
+
+    /// The last failure of a call that was tried more than once.
+    #[error("{last} (gave up after {attempts} attempts)")]
+    GaveUp { attempts: usize, last: Box<Error> },
 
     #[error("unexpected response shape from {operation}: {reason}")]
     Decode { operation: String, reason: String },
@@ -125,9 +148,18 @@ fn retry_hint(d: &Option<Duration>) -> String {
 }
 
 impl Error {
+    /// The failure behind any retries.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::GaveUp { last, .. } => last.root(),
+            other => other,
+        }
+    }
+
     /// The HTTP status Lumos answered with, if it answered.
     pub fn status(&self) -> Option<u16> {
         match self {
+            Error::GaveUp { last, .. } => last.status(),
             Error::Unauthorized { .. } => Some(401),
             Error::Forbidden { .. } => Some(403),
             Error::NotFound { .. } => Some(404),
@@ -136,15 +168,20 @@ impl Error {
             Error::RateLimited { .. } => Some(429),
             Error::Http { status, .. }
             | Error::Server { status, .. }
-            | Error::Malformed { status, .. } => Some(*status),
+            | Error::UnexpectedAnswer { status, .. } => Some(*status),
             _ => None,
         }
     }
 
-    /// Worth another attempt: rate limits, gateway errors, and transport failures.
+    /// Worth another attempt: rate limits, gateway errors, answers that are not what the
+    /// operation promises, and transport failures.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::RateLimited { .. } | Error::Timeout(_) | Error::Connect { .. } => true,
+            Error::RateLimited { .. }
+            | Error::Timeout(_)
+            | Error::Connect { .. }
+            | Error::Interrupted { .. }
+            | Error::UnexpectedAnswer { .. } => true,
             Error::Server { status, .. } => matches!(status, 500 | 502 | 503 | 504),
             _ => false,
         }

@@ -6,6 +6,7 @@
 //!   streams, retries that honour `Retry-After`, and pacing on `x-ratelimit-*`.
 //! - [`models`]: typed shapes for what a service desk reads.
 
+mod answer;
 pub mod catalog;
 mod client;
 mod error;
@@ -15,7 +16,7 @@ pub mod params;
 mod retry;
 mod token;
 
-pub use catalog::{Catalog, Operation, Pagination, Param, ParamKind};
+pub use catalog::{Catalog, Operation, Pagination, Param, ParamKind, ResponseSpec, Shape};
 pub use client::{CallOptions, Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use error::{Error, ValidationDetail};
 pub use params::{ParamProblem, PreparedRequest, ProblemKind};

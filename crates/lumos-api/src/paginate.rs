@@ -1,51 +1,158 @@
-//! Every item of a paginated operation as one ordered stream.
+//! Every item of a paginated operation as one ordered stream, complete or failing.
 //!
-//! Page model: after the first page gives `pages` (or `total`), the remaining pages are
-//! fetched with bounded concurrency and yielded in order. Without a count (`total: null`) it
-//! walks page by page until a short or empty page. Limit/offset and cursor models walk
-//! sequentially. The stream ends at the first error, after yielding it.
+//! A walk ends only on its model's own stop rule; anything else that would end it early is an
+//! error, never a shorter listing:
+//! - page model: once the first page gives `pages` (or `total`), the rest are fetched with
+//!   bounded concurrency and yielded in order; every page before the last must be full, and
+//!   the items must add up to `total`. Without a count (`total: null`) it walks page by page
+//!   until a short page.
+//! - limit/offset: until `total` is reached (an empty or short page before it is an error),
+//!   or without a total until a short page.
+//! - cursor: until Lumos sends no next cursor; a cursor it already sent is an error (a server
+//!   that repeats itself would otherwise be walked forever).
+//!
+//! The stream ends at the first error, after yielding it.
 
-use futures_util::stream::{self, BoxStream, StreamExt};
-use serde::de::DeserializeOwned;
+use std::collections::HashSet;
+
+use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use serde_json::{Map, Value};
 
 use crate::catalog::{Operation, Pagination};
-use crate::client::{Client, decode};
+use crate::client::Client;
 use crate::error::Error;
 
 /// Page size used for `--all` walks when the caller did not choose one.
 const WALK_SIZE: u64 = 100;
 
-struct PageInfo {
+type ItemStream = BoxStream<'static, Result<Value, Error>>;
+type PageStream = BoxStream<'static, Result<Vec<Value>, Error>>;
+
+/// One page of the page model.
+struct Page {
+    number: u64,
     items: Vec<Value>,
     total: Option<u64>,
     pages: Option<u64>,
-    size: u64,
+    size: Option<u64>,
 }
 
-fn page_info(body: Value, requested_size: u64) -> PageInfo {
-    let mut obj = match body {
-        Value::Object(o) => o,
-        _ => Map::new(),
-    };
-    let items = match obj.remove("items") {
-        Some(Value::Array(a)) => a,
-        _ => Vec::new(),
-    };
-    let num = |k: &str| obj.get(k).and_then(Value::as_u64);
-    PageInfo {
-        total: num("total"),
-        pages: num("pages"),
-        size: num("size").unwrap_or(requested_size),
-        items,
+fn incomplete(op: &Operation, detail: String) -> Error {
+    Error::IncompleteListing {
+        operation: op.name().to_owned(),
+        detail,
     }
 }
 
-type ItemStream = BoxStream<'static, Result<Value, Error>>;
+/// Take the list out of a listing body. The client has already checked the shape, so a
+/// missing list here is a defect in that check, still reported rather than taken for empty.
+fn take_items(op: &Operation, body: &mut Value) -> Result<Vec<Value>, Error> {
+    let key = op.response.items_key.as_deref().unwrap_or("items");
+    match body.get_mut(key).map(Value::take) {
+        Some(Value::Array(items)) => Ok(items),
+        _ => Err(incomplete(op, format!("a page came back without its '{key}' list"))),
+    }
+}
+
+fn num(body: &Value, key: &str) -> Option<u64> {
+    body.get(key).and_then(Value::as_u64)
+}
+
+/// What the first page promised, checked against every page after it.
+struct Walk {
+    op: &'static Operation,
+    size: u64,
+    /// The last page number, when Lumos gave `pages` or `total`.
+    last: Option<u64>,
+    /// Items still to come from the first page on, when Lumos gave `total`.
+    expected: Option<u64>,
+    seen: u64,
+}
+
+impl Walk {
+    fn new(op: &'static Operation, start: u64, requested: u64, first: &Page) -> Walk {
+        // Lumos may serve fewer per page than asked; its own `size` is what pages hold.
+        let size = first.size.unwrap_or(requested).max(1);
+        let last = first.pages.or_else(|| first.total.map(|t| t.div_ceil(size)));
+        let expected = first
+            .total
+            .map(|t| t.saturating_sub((start - 1).saturating_mul(size)));
+        Walk {
+            op,
+            size,
+            last,
+            expected,
+            seen: 0,
+        }
+    }
+
+    /// Check page `n`; `Ok(true)` when more pages follow.
+    fn check(&mut self, page: &Page) -> Result<bool, Error> {
+        let n = page.number;
+        let got = page.items.len() as u64;
+        self.seen += got;
+        match self.last {
+            Some(last) if n < last && got < self.size => Err(incomplete(
+                self.op,
+                format!(
+                    "page {n} of {last} held {got} items where {} were due (the listing changed while it was read, or a page was cut short); nothing was left out silently: run it again",
+                    self.size
+                ),
+            )),
+            Some(last) if got == 0 && self.expected.is_some_and(|e| self.seen < e) => {
+                Err(incomplete(
+                    self.op,
+                    format!(
+                        "page {n} of {last} came back empty though Lumos reported {} items",
+                        self.expected.unwrap_or_default()
+                    ),
+                ))
+            }
+            Some(last) => Ok(n < last),
+            // No count: the page model's own rule, a short page is the last.
+            None => Ok(got >= self.size),
+        }
+    }
+
+    /// After the last page: every item Lumos announced has arrived.
+    fn finish(&self) -> Result<(), Error> {
+        match self.expected {
+            Some(e) if self.seen < e => Err(incomplete(
+                self.op,
+                format!("{} of the {e} items Lumos reported arrived", self.seen),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Check each page in order as it comes; after the last, check the tally.
+fn checked(pages: impl Stream<Item = Result<Page, Error>> + Send + 'static, walk: Walk) -> PageStream {
+    stream::unfold(
+        (pages.boxed(), walk, false),
+        |(mut pages, mut walk, done)| async move {
+            if done {
+                return None;
+            }
+            match pages.next().await {
+                Some(Ok(page)) => match walk.check(&page) {
+                    Ok(_) => Some((Ok(page.items), (pages, walk, false))),
+                    Err(e) => Some((Err(e), (pages, walk, true))),
+                },
+                Some(Err(e)) => Some((Err(e), (pages, walk, true))),
+                None => walk
+                    .finish()
+                    .err()
+                    .map(|e| (Err(e), (pages, walk, true))),
+            }
+        },
+    )
+    .boxed()
+}
 
 impl Client {
     /// Stream every item of `name` (page, limit/offset or cursor pagination). For operations
-    /// without pagination the stream yields the body's `items` or the body itself.
+    /// without pagination the stream yields the body's items (a list) or the body itself.
     pub fn paginate(&self, name: &str, params: &Map<String, Value>) -> ItemStream {
         let op = match self.operation(name) {
             Ok(op) => op,
@@ -55,36 +162,27 @@ impl Client {
         if let Err(e) = self.prepare(name, params) {
             return stream::once(async move { Err(e) }).boxed();
         }
-        let stream = match op.pagination {
-            Pagination::Page => self.clone().page_stream(op, params.clone()),
-            Pagination::LimitOffset => self.clone().limit_offset_stream(op, params.clone()),
-            Pagination::Cursor => self.clone().cursor_stream(op, params.clone()),
+        let pages = match op.pagination {
+            Pagination::Page => self.clone().page_walk(op, params.clone()),
+            Pagination::LimitOffset => self.clone().offset_walk(op, params.clone()),
+            Pagination::Cursor => self.clone().cursor_walk(op, params.clone()),
             Pagination::None => {
                 let client = self.clone();
                 let params = params.clone();
-                stream::once(async move { client.call(op.name(), &params, None).await })
-                    .flat_map(|r| match r {
-                        Ok(Value::Array(items)) => {
-                            stream::iter(items.into_iter().map(Ok).collect::<Vec<_>>())
-                        }
-                        Ok(other) => stream::iter(vec![Ok(other)]),
-                        Err(e) => stream::iter(vec![Err(e)]),
-                    })
-                    .boxed()
+                stream::once(async move {
+                    match client.call(op.name(), &params, None).await? {
+                        Value::Array(items) => Ok(items),
+                        other => Ok(vec![other]),
+                    }
+                })
+                .boxed()
             }
         };
-        stop_after_error(stream)
-    }
-
-    /// [`Client::paginate`] decoded into `T`.
-    pub fn paginate_as<T: DeserializeOwned + Send + 'static>(
-        &self,
-        name: &str,
-        params: &Map<String, Value>,
-    ) -> BoxStream<'static, Result<T, Error>> {
-        let op_name = name.to_owned();
-        self.paginate(name, params)
-            .map(move |r| r.and_then(|v| decode(&op_name, v)))
+        stop_after_error(pages)
+            .flat_map(|page| match page {
+                Ok(items) => stream::iter(items.into_iter().map(Ok).collect::<Vec<_>>()),
+                Err(e) => stream::iter(vec![Err(e)]),
+            })
             .boxed()
     }
 
@@ -92,46 +190,42 @@ impl Client {
         &self,
         op: &'static Operation,
         params: &Map<String, Value>,
-        page: u64,
+        number: u64,
         size: u64,
-    ) -> Result<PageInfo, Error> {
+    ) -> Result<Page, Error> {
         let mut p = params.clone();
-        p.insert("page".into(), page.into());
+        p.insert("page".into(), number.into());
         p.insert("size".into(), size.into());
-        let body = self.call(op.name(), &p, None).await?;
-        Ok(page_info(body, size))
+        let mut body = self.call(op.name(), &p, None).await?;
+        let items = take_items(op, &mut body)?;
+        Ok(Page {
+            number,
+            items,
+            total: num(&body, "total"),
+            pages: num(&body, "pages"),
+            size: num(&body, "size"),
+        })
     }
 
-    fn page_stream(self, op: &'static Operation, params: Map<String, Value>) -> ItemStream {
-        let size = params.get("size").and_then(as_u64).unwrap_or(WALK_SIZE);
-        let start = params.get("page").and_then(as_u64).unwrap_or(1);
+    fn page_walk(self, op: &'static Operation, params: Map<String, Value>) -> PageStream {
+        let requested = params.get("size").and_then(as_u64).unwrap_or(WALK_SIZE);
+        let start = params.get("page").and_then(as_u64).unwrap_or(1).max(1);
         let concurrency = self.page_concurrency();
-        let first = {
-            let client = self.clone();
-            let params = params.clone();
-            async move { client.fetch_page(op, &params, start, size).await }
+        let client = self.clone();
+        let first = async move {
+            let first = client.fetch_page(op, &params, start, requested).await?;
+            Ok::<_, Error>((first, params))
         };
         stream::once(first)
             .flat_map(move |first| {
-                let first = match first {
+                let (first, params) = match first {
                     Ok(f) => f,
                     Err(e) => return stream::iter(vec![Err(e)]).boxed(),
                 };
-                let size = first.size.max(1);
-                let last = first
-                    .pages
-                    .or_else(|| first.total.map(|t| t.div_ceil(size)));
-                let done = first.items.is_empty()
-                    || last.is_some_and(|l| start >= l)
-                    || first.total.is_some_and(|t| start * size >= t)
-                    || (last.is_none() && (first.items.len() as u64) < size);
-                let head = stream::iter(first.items.into_iter().map(Ok).collect::<Vec<_>>());
-                if done {
-                    return head.boxed();
-                }
+                let walk = Walk::new(op, start, requested, &first);
+                let size = walk.size;
                 let client = self.clone();
-                let params = params.clone();
-                let rest: ItemStream = match last {
+                let rest: BoxStream<'static, Result<Page, Error>> = match walk.last {
                     // Known page count: prefetch with bounded concurrency, yield in order.
                     Some(last) => stream::iter(start + 1..=last)
                         .map(move |n| {
@@ -140,36 +234,36 @@ impl Client {
                             async move { client.fetch_page(op, &params, n, size).await }
                         })
                         .buffered(concurrency)
-                        .take_while(|r| {
-                            std::future::ready(!matches!(r, Ok(p) if p.items.is_empty()))
-                        })
-                        .flat_map(page_items)
                         .boxed(),
-                    // Unknown count: one page at a time until a short or empty one.
-                    None => stream::unfold(Some(start + 1), move |next| {
-                        let client = client.clone();
-                        let params = params.clone();
-                        async move {
-                            let n = next?;
-                            let r = client.fetch_page(op, &params, n, size).await;
-                            let more = matches!(&r, Ok(p) if p.items.len() as u64 >= size);
-                            let stop = matches!(&r, Ok(p) if p.items.is_empty());
-                            if stop {
-                                return None;
+                    // Unknown count: one page at a time until a short one.
+                    None => stream::unfold(
+                        (first.items.len() as u64 >= size).then_some(start + 1),
+                        move |next| {
+                            let client = client.clone();
+                            let params = params.clone();
+                            async move {
+                                let n = next?;
+                                let page = client.fetch_page(op, &params, n, size).await;
+                                let more = matches!(&page, Ok(p) if p.items.len() as u64 >= size);
+                                Some((page, more.then_some(n + 1)))
                             }
-                            Some((r, more.then_some(n + 1)))
-                        }
-                    })
-                    .flat_map(page_items)
+                        },
+                    )
                     .boxed(),
                 };
-                head.chain(rest).boxed()
+                let more_after_first = walk.last.is_none_or(|l| start < l);
+                let rest = if more_after_first {
+                    rest
+                } else {
+                    stream::empty().boxed()
+                };
+                checked(stream::once(async { Ok(first) }).chain(rest), walk)
             })
             .boxed()
     }
 
-    fn limit_offset_stream(self, op: &'static Operation, params: Map<String, Value>) -> ItemStream {
-        let limit = params.get("limit").and_then(as_u64).unwrap_or(WALK_SIZE);
+    fn offset_walk(self, op: &'static Operation, params: Map<String, Value>) -> PageStream {
+        let limit = params.get("limit").and_then(as_u64).unwrap_or(WALK_SIZE).max(1);
         let start = params.get("offset").and_then(as_u64).unwrap_or(0);
         stream::unfold(Some(start), move |offset| {
             let client = self.clone();
@@ -178,38 +272,47 @@ impl Client {
                 let offset = offset?;
                 p.insert("limit".into(), limit.into());
                 p.insert("offset".into(), offset.into());
-                match client.call(op.name(), &p, None).await {
-                    Err(e) => Some((Err(e), None)),
-                    Ok(body) => {
-                        let total = body.get("total").and_then(Value::as_u64);
-                        let info = page_info(body, limit);
-                        let n = info.items.len() as u64;
-                        let next = offset + n;
-                        let more = n > 0
-                            && total.is_none_or(|t| next < t)
-                            && (total.is_some() || n >= limit);
-                        if n == 0 {
-                            return None;
+                let page = async {
+                    let mut body = client.call(op.name(), &p, None).await?;
+                    let items = take_items(op, &mut body)?;
+                    let got = items.len() as u64;
+                    let next = offset + got;
+                    // Lumos may serve fewer per page than asked; its own `limit` says.
+                    let per_page = num(&body, "limit").unwrap_or(limit).max(1);
+                    let more = match num(&body, "total") {
+                        Some(total) if next < total && got < per_page => {
+                            return Err(incomplete(
+                                op,
+                                format!(
+                                    "the page at offset {offset} held {got} items where {per_page} were due, with {total} reported"
+                                ),
+                            ));
                         }
-                        Some((Ok(info), more.then_some(next)))
-                    }
+                        Some(total) => next < total,
+                        None => got >= per_page,
+                    };
+                    Ok((items, more.then_some(next)))
+                };
+                match page.await {
+                    Ok((items, next)) => Some((Ok(items), next)),
+                    Err(e) => Some((Err(e), None)),
                 }
             }
         })
-        .flat_map(page_items)
         .boxed()
     }
 
-    fn cursor_stream(self, op: &'static Operation, params: Map<String, Value>) -> ItemStream {
+    fn cursor_walk(self, op: &'static Operation, params: Map<String, Value>) -> PageStream {
         // Two cursor shapes exist: identity events and knowledge contexts.
-        let (cursor_param, next_key, items_key) = if op.param("page_token").is_some() {
-            ("page_token", "next_page_token", "knowledge_context")
+        let (cursor_param, next_key) = if op.param("page_token").is_some() {
+            ("page_token", "next_page_token")
         } else {
-            ("cursor", "next_cursor", "identity_events")
+            ("cursor", "next_cursor")
         };
+        let first = params.get(cursor_param).cloned().unwrap_or(Value::Null);
         stream::unfold(
-            Some(params.get(cursor_param).cloned().unwrap_or(Value::Null)),
-            move |cursor| {
+            (Some(first), HashSet::<String>::new(), 0u64),
+            move |(cursor, mut seen, count)| {
                 let client = self.clone();
                 let mut p = params.clone();
                 async move {
@@ -217,40 +320,38 @@ impl Client {
                     if !cursor.is_null() {
                         p.insert(cursor_param.into(), cursor);
                     }
-                    match client.call(op.name(), &p, None).await {
-                        Err(e) => Some((Err(e), None)),
-                        Ok(mut body) => {
-                            let next = body
-                                .get(next_key)
-                                .cloned()
-                                .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()));
-                            let items = match body.get_mut(items_key).map(Value::take) {
-                                Some(Value::Array(a)) => a,
-                                _ => Vec::new(),
-                            };
-                            let info = PageInfo {
-                                items,
-                                total: None,
-                                pages: None,
-                                size: 0,
-                            };
-                            Some((Ok(info), next))
+                    let page = async {
+                        let mut body = client.call(op.name(), &p, None).await?;
+                        let items = take_items(op, &mut body)?;
+                        let next = body
+                            .get(next_key)
+                            .and_then(Value::as_str)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned);
+                        if let Some(n) = &next
+                            && !seen.insert(n.clone())
+                        {
+                            return Err(incomplete(
+                                op,
+                                format!(
+                                    "Lumos sent a {next_key} it had already sent, after {} items; stopping instead of walking in a circle",
+                                    count + items.len() as u64
+                                ),
+                            ));
                         }
+                        Ok((items, next))
+                    };
+                    match page.await {
+                        Ok((items, next)) => {
+                            let count = count + items.len() as u64;
+                            Some((Ok(items), (next.map(Value::String), seen, count)))
+                        }
+                        Err(e) => Some((Err(e), (None, seen, count))),
                     }
                 }
             },
         )
-        .flat_map(page_items)
         .boxed()
-    }
-}
-
-fn page_items(
-    r: Result<PageInfo, Error>,
-) -> stream::Iter<std::vec::IntoIter<Result<Value, Error>>> {
-    match r {
-        Ok(p) => stream::iter(p.items.into_iter().map(Ok).collect::<Vec<_>>()),
-        Err(e) => stream::iter(vec![Err(e)]),
     }
 }
 
@@ -260,13 +361,13 @@ fn as_u64(v: &Value) -> Option<u64> {
 }
 
 /// Yield the first error, then end: a half-walked listing must not look complete.
-fn stop_after_error(s: ItemStream) -> ItemStream {
-    s.scan(false, |failed, item| {
+fn stop_after_error(s: PageStream) -> PageStream {
+    s.scan(false, |failed, page| {
         if *failed {
             return std::future::ready(None);
         }
-        *failed = item.is_err();
-        std::future::ready(Some(item))
+        *failed = page.is_err();
+        std::future::ready(Some(page))
     })
     .boxed()
 }

@@ -152,6 +152,14 @@ pub fn prepare(
                                 ProblemKind::Missing,
                                 format!("'{}' must not be empty", p.name),
                             ));
+                        } else if text.chars().all(|c| c == '.') {
+                            // URL libraries collapse `.` and `..` segments (encoded or not),
+                            // which would aim the request at another resource entirely.
+                            problems.push(problem(
+                                p,
+                                ProblemKind::WrongType,
+                                format!("'{}' cannot be '{text}': a path parameter made only of dots would address another resource", p.name),
+                            ));
                         }
                         let encoded = utf8_percent_encode(&text, PATH_SEGMENT).to_string();
                         path = path.replace(&format!("{{{}}}", p.name), &encoded);
@@ -307,6 +315,16 @@ mod tests {
             req.path_and_query(),
             "/accounts?status=ACTIVE&status=SUSPENDED&size=10"
         );
+    }
+
+    #[test]
+    fn dot_segments_are_refused_before_sending() {
+        for bad in ["..", ".", "..."] {
+            let problems = prepare(op("getApp"), &map(json!({"app_id": bad}))).expect_err(bad);
+            assert!(problems[0].message.contains("only of dots"), "{problems:?}");
+        }
+        assert!(prepare(op("getApp"), &map(json!({"app_id": "a.b"}))).is_ok());
+        assert!(prepare(op("getApp"), &map(json!({"app_id": "..a"}))).is_ok());
     }
 
     #[test]

@@ -62,27 +62,35 @@ async fn each_status_has_its_own_error() {
     ));
 
     let e = answer(500, json!({"detail": "boom"})).await;
-    assert!(matches!(e, Error::Server { status: 500, .. }));
+    assert!(matches!(e.root(), Error::Server { status: 500, .. }), "{e:?}");
+    assert_eq!(e.status(), Some(500));
 }
 
 #[tokio::test]
-async fn malformed_json_shows_a_redacted_snippet() {
+async fn a_body_that_is_not_json_is_named_with_a_redacted_snippet() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/users/current"))
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(format!("<html>{TOKEN} oops"), "application/json"),
+            ResponseTemplate::new(200).set_body_raw(format!("oops {TOKEN} oops"), "application/json"),
         )
         .mount(&server)
         .await;
     let e = client(&server)
         .call("currentUser", &params(json!({})), None)
         .await
-        .expect_err("malformed");
+        .expect_err("not JSON");
     let msg = e.to_string();
-    assert!(matches!(e, Error::Malformed { status: 200, .. }));
-    assert!(msg.contains("<html>lsk_…1234 oops"), "{msg}");
+    // A read: retried like a 5xx, then named with the attempts.
+    assert!(
+        matches!(e.root(), Error::UnexpectedAnswer { status: 200, .. }),
+        "{e:?}"
+    );
+    assert!(
+        msg.starts_with("Lumos answered 200 with a body that is not JSON (application/json): oops lsk_…1234 oops for GET /users/current; expected a JSON object (User)"),
+        "{msg}"
+    );
+    assert!(msg.ends_with("(gave up after 3 attempts)"), "{msg}");
     assert!(!msg.contains(TOKEN));
     assert!(!format!("{e:?}").contains(TOKEN));
 }

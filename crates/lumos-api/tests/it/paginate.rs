@@ -84,15 +84,116 @@ async fn stops_at_total_when_pages_is_missing() {
     assert_eq!(ids(&server, json!({"size": 2})).await, ["u0", "u1", "u2"]);
 }
 
+/// Every item until the walk fails, and the error's text.
+async fn walk_until_error(server: &MockServer, name: &str, p: Value) -> (Vec<Value>, String) {
+    let got: Vec<_> = client(server).paginate(name, &params(p)).collect().await;
+    let mut items = Vec::new();
+    for r in got {
+        match r {
+            Ok(v) => items.push(v),
+            Err(e) => return (items, e.to_string()),
+        }
+    }
+    panic!("the walk completed with {} items", items.len());
+}
+
 #[tokio::test]
-async fn stops_on_an_empty_page() {
+async fn an_empty_page_before_the_last_is_an_error() {
     let server = MockServer::start().await;
     mount_page(&server, 1, page(0..2, json!(10), 1, 2, json!(5))).await;
     mount_page(&server, 2, page(0..0, json!(10), 2, 2, json!(5))).await;
     mount_page(&server, 3, page(5..7, json!(10), 3, 2, json!(5))).await;
     mount_page(&server, 4, page(7..9, json!(10), 4, 2, json!(5))).await;
     mount_page(&server, 5, page(9..10, json!(10), 5, 2, json!(5))).await;
-    assert_eq!(ids(&server, json!({"size": 2})).await, ["u0", "u1"]);
+    let (items, err) = walk_until_error(&server, "listUsers", json!({"size": 2})).await;
+    assert_eq!(items.len(), 2);
+    assert!(err.contains("page 2 of 5 held 0 items where 2 were due"), "{err}");
+}
+
+#[tokio::test]
+async fn a_short_last_page_against_the_total_is_an_error() {
+    let server = MockServer::start().await;
+    mount_page(&server, 1, page(0..2, json!(5), 1, 2, json!(3))).await;
+    mount_page(&server, 2, page(2..4, json!(5), 2, 2, json!(3))).await;
+    mount_page(&server, 3, page(4..4, json!(5), 3, 2, json!(3))).await;
+    let (items, err) = walk_until_error(&server, "listUsers", json!({"size": 2})).await;
+    assert_eq!(items.len(), 4);
+    assert!(err.contains("page 3 of 3 came back empty though Lumos reported 5 items"), "{err}");
+}
+
+#[tokio::test]
+async fn an_html_page_mid_walk_fails_the_walk_after_retries() {
+    let server = MockServer::start().await;
+    mount_page(&server, 1, page(0..2, json!(6), 1, 2, json!(3))).await;
+    mount_page(
+        &server,
+        2,
+        ResponseTemplate::new(200).set_body_raw("<html><title>Proxy</title></html>", "text/html"),
+    )
+    .await;
+    mount_page(&server, 3, page(4..6, json!(6), 3, 2, json!(3))).await;
+    let (items, err) = walk_until_error(&server, "listUsers", json!({"size": 2})).await;
+    assert_eq!(items.len(), 2);
+    assert!(
+        err.starts_with("Lumos answered 200 with an HTML page (text/html) titled \"Proxy\" for GET /users?page=2&size=2; expected a page of users"),
+        "{err}"
+    );
+    assert!(err.ends_with("(gave up after 3 attempts)"), "{err}");
+}
+
+#[tokio::test]
+async fn a_page_without_items_is_an_error_not_an_empty_page() {
+    let server = MockServer::start().await;
+    mount_page(&server, 1, page(0..2, json!(4), 1, 2, json!(2))).await;
+    mount_page(
+        &server,
+        2,
+        ResponseTemplate::new(200).set_body_json(json!({"data": [], "total": 4})),
+    )
+    .await;
+    let (items, err) = walk_until_error(&server, "listUsers", json!({"size": 2})).await;
+    assert_eq!(items.len(), 2);
+    assert!(
+        err.contains("with a JSON object with keys data, total but no 'items' list"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_cursor_ends_with_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/identity_events"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"identity_events": [{"id": "e1"}], "next_cursor": "same", "total_count": 9}),
+        ))
+        .mount(&server)
+        .await;
+    let (items, err) = walk_until_error(&server, "getIdentityEvents", json!({})).await;
+    assert_eq!(items.len(), 1);
+    assert!(err.contains("a next_cursor it had already sent, after 2 items"), "{err}");
+}
+
+#[tokio::test]
+async fn a_short_offset_page_before_the_total_is_an_error() {
+    let server = MockServer::start().await;
+    for (offset, range) in [(0u32, 0..2u32), (2, 2..3)] {
+        let items: Vec<Value> = range.map(|i| json!({"id": i})).collect();
+        Mock::given(method("GET"))
+            .and(path("/activity_logs"))
+            .and(query_param("offset", offset.to_string()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"items": items, "total": 9, "limit": 2, "offset": offset}),
+            ))
+            .mount(&server)
+            .await;
+    }
+    let (items, err) = walk_until_error(&server, "getActivityLogs", json!({"limit": 2})).await;
+    assert_eq!(items.len(), 2);
+    assert!(
+        err.contains("the page at offset 2 held 1 items where 2 were due, with 9 reported"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
