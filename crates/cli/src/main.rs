@@ -64,10 +64,12 @@ enum Command {
     Mcp,
 }
 
-/// The engine over the configured store, with interrupted runs closed out first.
+/// The engine over the configured store, with the settings of `LUMOSFLOW_*` variables and
+/// the runs of dead processes on this host closed out first.
 async fn engine(db: &Option<String>) -> anyhow::Result<engine::Engine> {
+    let config = engine::EngineConfig::from_env()?;
     let store = connect_cmd::open_store(db).await?;
-    let engine = engine::Engine::new(std::sync::Arc::new(store));
+    let engine = engine::Engine::with_config(std::sync::Arc::new(store), config);
     engine.recover().await?;
     Ok(engine)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-use engine::{Engine, RunRequest};
+use engine::{ApproveThen, Approved, Engine, RunRequest, RunStatus};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -132,16 +132,34 @@ fn print_csv(out: &mut impl Write, items: &[Value]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Start and execute a run here; Ctrl-C cancels it (recorded as canceled by the CLI) and
+/// waits for it to stop.
+async fn run_until_done(
+    engine: &Engine,
+    workflow: &str,
+    inputs: &Map<String, Value>,
+    req: RunRequest,
+) -> Result<engine::RunOutcome, engine::EngineError> {
+    let started = engine.start(workflow, inputs, req).await?;
+    let run_id = started.run_id.clone();
+    let execution = engine.execute(started);
+    tokio::pin!(execution);
+    tokio::select! {
+        outcome = &mut execution => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("canceling…");
+            let (canceled, outcome) = tokio::join!(engine.cancel(&run_id, "cli"), execution);
+            if let Err(e) = canceled {
+                eprintln!("warning: {e}");
+            }
+            outcome
+        }
+    }
+}
+
 pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
     let inputs = parse_inputs(&args)?;
     let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("canceling…");
-            on_ctrl_c.cancel();
-        }
-    });
     let progress = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
@@ -184,7 +202,7 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
         progress: progress_fn,
         version: None,
     };
-    let outcome = engine.run(&args.workflow, &inputs, req).await;
+    let outcome = run_until_done(engine, &args.workflow, &inputs, req).await;
     let streamed = match printer {
         Some(p) => p.await.unwrap_or(0),
         None => 0,
@@ -193,9 +211,9 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
         bar.finish_and_clear();
     }
     let outcome = outcome?;
-    match outcome.status.as_str() {
-        "completed" => {}
-        "pending_approval" => {
+    match outcome.status {
+        RunStatus::Completed => {}
+        RunStatus::PendingApproval => {
             if args.json {
                 println!(
                     "{}",
@@ -208,7 +226,7 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
             );
             return Ok(());
         }
-        "canceled" => {
+        RunStatus::Canceled => {
             eprintln!("run {} canceled", outcome.run_id);
             std::process::exit(130);
         }
@@ -257,8 +275,9 @@ pub enum RunsCommand {
     List {
         #[arg(long)]
         workflow: Option<String>,
+        /// queued, pending_approval, running, completed, failed, denied or canceled.
         #[arg(long)]
-        status: Option<String>,
+        status: Option<RunStatus>,
         #[arg(long, default_value_t = 20)]
         limit: i64,
         #[arg(long)]
@@ -280,6 +299,12 @@ pub enum RunsCommand {
     },
     /// Deny a run waiting for approval.
     Deny { id: String },
+    /// Delete finished runs (with their steps) that ended longer ago than this.
+    Prune {
+        /// An age like 30d, 12h or 90m.
+        #[arg(long, value_name = "AGE", value_parser = engine::config::parse_duration)]
+        older_than: std::time::Duration,
+    },
 }
 
 pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
@@ -294,7 +319,7 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
             let runs = engine
                 .runs(&store::RunFilter {
                     workflow: workflow.as_deref(),
-                    status: status.as_deref(),
+                    status,
                     started_by: None,
                     limit,
                 })
@@ -318,7 +343,7 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                     r.id,
                     r.workflow_id,
                     format!("v{}", r.workflow_version),
-                    r.status,
+                    r.status.to_string(),
                     r.started_by.unwrap_or_default(),
                     r.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 ]);
@@ -355,7 +380,7 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                 table.add_row([
                     s.step_id.clone(),
                     s.iteration.to_string(),
-                    s.status.clone(),
+                    s.status.to_string(),
                     s.operation.clone().unwrap_or_default(),
                     s.http_status.map(|h| h.to_string()).unwrap_or_default(),
                     s.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
@@ -365,11 +390,20 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
             writeln!(out, "{table}")?;
         }
         RunsCommand::Cancel { id } => {
-            let r = engine.cancel(&id, Some("cli")).await?;
+            let r = engine.cancel(&id, "cli").await?;
             writeln!(out, "run {} is {}", r.id, r.status)?;
         }
         RunsCommand::Approve { id, json } => {
-            let o = engine.approve(&id, "cli", RunRequest::default()).await?;
+            let approved = engine
+                .approve(&id, "cli", ApproveThen::RunHere(RunRequest::default()))
+                .await?;
+            let o = match approved {
+                Approved::Ran(o) => o,
+                Approved::Queued(id) => {
+                    writeln!(out, "run {id} approved and queued")?;
+                    return Ok(());
+                }
+            };
             if json {
                 serde_json::to_writer(&mut out, &o)?;
                 writeln!(out)?;
@@ -386,6 +420,15 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
         RunsCommand::Deny { id } => {
             let r = engine.deny(&id, "cli").await?;
             writeln!(out, "run {} is {}", r.id, r.status)?;
+        }
+        RunsCommand::Prune { older_than } => {
+            let n = engine.prune(older_than).await?;
+            writeln!(
+                out,
+                "deleted {n} finished run{} older than {}",
+                if n == 1 { "" } else { "s" },
+                humantime::format_duration(older_than)
+            )?;
         }
     }
     Ok(())

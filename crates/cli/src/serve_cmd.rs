@@ -19,8 +19,9 @@ pub struct ServeArgs {
 }
 
 pub async fn serve(db: &Option<String>, args: ServeArgs) -> anyhow::Result<()> {
+    let config = engine::EngineConfig::from_env()?;
     let store = Arc::new(open_store(db).await?);
-    let server = Server::start(store, &args.addr)
+    let server = Server::start_with(store, &args.addr, config)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     println!(
@@ -139,7 +140,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     // A fresh admin key each time: keys are shown only once.
     let _ = store.revoke_api_key("demo-admin").await?;
     let key = server::keys::create(&store, "demo-admin", Role::Admin).await?;
-    let server = Server::start(store, &args.addr)
+    let config = engine::EngineConfig::from_env()?;
+    let server = Server::start_with(store, &args.addr, config)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     println!("lumosflow demo is running (Ctrl-C stops it)");

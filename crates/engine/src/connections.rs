@@ -61,10 +61,19 @@ fn verify_retries() -> RetryPolicy {
 }
 
 fn client(base_url: &str, token: ApiToken, retry: RetryPolicy) -> Result<Client, ConnectError> {
+    build(base_url, token, retry, Duration::from_secs(20))
+}
+
+fn build(
+    base_url: &str,
+    token: ApiToken,
+    retry: RetryPolicy,
+    timeout: Duration,
+) -> Result<Client, ConnectError> {
     Client::builder()
         .base_url(base_url)
         .token(token)
-        .timeout(Duration::from_secs(20))
+        .timeout(timeout)
         .retry(retry)
         .build()
         .map_err(|e| match e {
@@ -133,15 +142,20 @@ pub async fn connect(
     Ok(saved)
 }
 
-/// A client for a saved connection.
-pub async fn client_for(store: &Store, name: &str) -> Result<Client, ConnectError> {
+/// A client for a saved connection, with the given retries and per-request timeout.
+pub async fn client_for(
+    store: &Store,
+    name: &str,
+    retry: RetryPolicy,
+    timeout: Duration,
+) -> Result<Client, ConnectError> {
     let conn = store
         .connection(name)
         .await?
         .ok_or_else(|| ConnectError::NotFound(name.to_owned()))?;
     let token = store.connection_token(name).await?;
     let token = ApiToken::parse(&token)?;
-    client(&conn.base_url, token, RetryPolicy::default())
+    build(&conn.base_url, token, retry, timeout)
 }
 
 /// Re-verify a saved connection now and record the outcome.

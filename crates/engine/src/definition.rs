@@ -147,6 +147,10 @@ pub struct Step {
     pub item_name: Option<String>,
     #[serde(default)]
     pub concurrency: Option<usize>,
+    /// With `for_each`: stop at the first failing item (the default) or run them all and
+    /// report every failure.
+    #[serde(default)]
+    pub fail_fast: Option<bool>,
     #[serde(default)]
     pub call: Option<Spanned<String>>,
     #[serde(default)]

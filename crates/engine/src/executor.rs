@@ -12,6 +12,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use store::StepStatus;
+
 use crate::definition::{Action, Step};
 use crate::template::{EvalCtx, Templates};
 use crate::workflow::Workflow;
@@ -21,8 +23,7 @@ use crate::workflow::Workflow;
 pub struct StepRecord {
     pub step_id: String,
     pub iteration: i32,
-    /// completed, failed, skipped, dry_run
-    pub status: &'static str,
+    pub status: StepStatus,
     pub operation: Option<String>,
     pub params: Option<Value>,
     pub http_status: Option<u16>,
@@ -39,6 +40,26 @@ pub enum RunError {
     Failed(String),
     #[error("the run was canceled")]
     Canceled,
+}
+
+impl RunError {
+    /// The message without the step's name (for a step that reports its items' errors).
+    fn detail(&self) -> String {
+        match self {
+            RunError::Step { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A value as it appears in an error: JSON, cut at 60 characters.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
+    }
 }
 
 /// Called with (step id, items so far) while a step walks pages.
@@ -162,7 +183,7 @@ impl Executor<'_> {
                 };
                 if !go {
                     self.record(StepRecord {
-                        status: "skipped",
+                        status: StepStatus::Skipped,
                         ..self.blank(&id, 0)
                     });
                     None
@@ -177,25 +198,7 @@ impl Executor<'_> {
                             )));
                         }
                     };
-                    let n = step.concurrency.unwrap_or(4).clamp(1, 16);
-                    let results: Vec<Result<Value, RunError>> =
-                        // Indices, not references, go through the stream, so the run future
-                        // stays Send for any lifetime (it is spawned by the server).
-                        stream::iter(0..items.len())
-                            .map(|i| {
-                                let ictx = ctx.with_item(step.item_var(), &items[i], i);
-                                async move {
-                                    self.action(step, &ictx, i as i32, false)
-                                        .await
-                                        .map(|(v, _)| v)
-                                }
-                            })
-                            .buffered(n)
-                            .collect()
-                            .await;
-                    Some(Value::Array(
-                        results.into_iter().collect::<Result<Vec<_>, _>>()?,
-                    ))
+                    Some(self.for_each(step, &ctx, &items).await?)
                 } else {
                     let stream_this = streamed.as_deref() == Some(id.as_str());
                     let (value, returned) = self.action(step, &ctx, 0, stream_this).await?;
@@ -226,11 +229,69 @@ impl Executor<'_> {
         }
     }
 
+    /// Run a step once per item, `concurrency` at a time. By default the first failure
+    /// stops the loop: no new item starts and those in flight are dropped (with their
+    /// requests), so a mutating loop sends nothing more after one change failed. With
+    /// `fail_fast: false` every item runs and every failure is reported.
+    async fn for_each(
+        &self,
+        step: &Step,
+        ctx: &EvalCtx<'_>,
+        items: &[Value],
+    ) -> Result<Value, RunError> {
+        let n = step.concurrency.unwrap_or(4).clamp(1, 16);
+        let fail_fast = step.fail_fast.unwrap_or(true);
+        let id = step.id.value.as_str();
+        // Indices, not references, go through the stream, so the run future stays Send for
+        // any lifetime (it is spawned by the server).
+        let mut results = std::pin::pin!(
+            stream::iter(0..items.len())
+                .map(|i| {
+                    let ictx = ctx.with_item(step.item_var(), &items[i], i);
+                    async move {
+                        let r = self.action(step, &ictx, i as i32, false).await;
+                        (i, r.map(|(v, _)| v))
+                    }
+                })
+                .buffer_unordered(n)
+        );
+        let mut outputs: Vec<Option<Value>> = vec![None; items.len()];
+        let mut failures: Vec<String> = Vec::new();
+        while let Some((i, r)) = results.next().await {
+            match r {
+                Ok(v) => outputs[i] = Some(v),
+                Err(RunError::Canceled) => return Err(RunError::Canceled),
+                Err(e) => {
+                    let what = format!("item {i} ({}): {}", short(&items[i]), e.detail());
+                    if fail_fast {
+                        return Err(RunError::Step {
+                            step: id.to_owned(),
+                            message: what,
+                        });
+                    }
+                    failures.push(what);
+                }
+            }
+        }
+        if !failures.is_empty() {
+            return Err(RunError::Step {
+                step: id.to_owned(),
+                message: format!(
+                    "{} of {} items failed: {}",
+                    failures.len(),
+                    items.len(),
+                    failures.join("; ")
+                ),
+            });
+        }
+        Ok(Value::Array(outputs.into_iter().flatten().collect()))
+    }
+
     fn blank(&self, id: &str, iteration: i32) -> StepRecord {
         StepRecord {
             step_id: id.to_owned(),
             iteration,
-            status: "completed",
+            status: StepStatus::Completed,
             operation: None,
             params: None,
             http_status: None,
@@ -296,7 +357,11 @@ impl Executor<'_> {
         match &result {
             Ok(_) => {}
             Err(e) => {
-                rec.status = "failed";
+                rec.status = if matches!(e, RunError::Canceled) {
+                    StepStatus::Canceled
+                } else {
+                    StepStatus::Failed
+                };
                 rec.error = Some(e.to_string());
             }
         }
@@ -362,10 +427,14 @@ impl Executor<'_> {
             .prepare(name, &params)
             .map_err(|e| err(e.to_string()))?;
         if self.options.dry_run && op.is_mutating() {
-            rec.status = "dry_run";
+            rec.status = StepStatus::DryRun;
             return Ok(json!({
                 "dry_run": true, "method": op.method, "path": prepared.path_and_query(), "body": body,
             }));
+        }
+        // Nothing goes out after a cancel, not even the first request of a step.
+        if self.options.cancel.is_cancelled() {
+            return Err(RunError::Canceled);
         }
         if paginate {
             // One cancellation future for the whole walk, not one per item.

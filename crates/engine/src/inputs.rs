@@ -10,6 +10,9 @@ use crate::validate::enum_values;
 
 /// One input value of the declared type, or a message naming what is wrong.
 pub fn coerce(name: &str, spec: &InputSpec, v: &Value) -> Result<Value, String> {
+    if v.as_str().is_some_and(|s| s.contains('\0')) {
+        return Err(format!("input '{name}' contains a NUL character"));
+    }
     let text = v.as_str().map(str::trim);
     let wrong = |what: &str| format!("input '{name}' must be {what}, got {v}");
     let out = match spec.kind {

@@ -1,12 +1,125 @@
+//! lumosflow's runtime: connections, the workflow library, and runs — started here or
+//! queued for `serve`, held for approval, canceled anywhere, never left hanging.
+
+mod active;
 pub mod bundles;
+mod clients;
+pub mod config;
 pub mod connections;
 pub mod definition;
+mod error;
+mod execute;
 pub mod executor;
+pub mod ids;
 pub mod inputs;
+mod library;
+mod owner;
+mod runs;
 pub mod schedule;
-pub mod service;
+mod services;
 pub mod template;
 pub mod validate;
 pub mod workflow;
 
-pub use service::{Engine, EngineError, Observers, RunOutcome, RunRequest, Started};
+use std::sync::Arc;
+
+use store::Store;
+pub use store::{RunStatus, StepStatus};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub use config::EngineConfig;
+pub use error::{EngineError, Result};
+pub use library::{BundleRef, InstallOutcome, Listing};
+pub use runs::{ApproveThen, Approved, RunDetail, RunOutcome, RunRequest, Started, Submitted};
+
+use crate::active::{Active, Keeper};
+use crate::clients::Clients;
+use crate::executor::StepRecord;
+use crate::library::Library;
+use crate::owner::Owner;
+use crate::template::Templates;
+
+/// Called with (workflow id, step record).
+pub type StepHook = Arc<dyn Fn(&str, &StepRecord) + Send + Sync>;
+/// Called with (workflow id, final status, seconds).
+pub type RunHook = Arc<dyn Fn(&str, RunStatus, f64) + Send + Sync>;
+
+/// Hooks for metrics: each step record, and each finished run.
+#[derive(Clone, Default)]
+pub struct Observers {
+    pub on_step: Option<StepHook>,
+    pub on_run: Option<RunHook>,
+}
+
+pub struct Engine {
+    pub store: Arc<Store>,
+    pub templates: Templates,
+    config: EngineConfig,
+    /// This process, as the holder of the runs it executes.
+    owner: Owner,
+    library: Library,
+    clients: Clients,
+    active: Arc<Active>,
+    observers: Observers,
+    /// Wakes the queue workers when a run is queued here or announced by another replica.
+    wake_queue: Arc<Notify>,
+    /// Stops the keeper when the engine goes away.
+    stop: CancellationToken,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Engine {
+    pub fn new(store: Arc<Store>) -> Self {
+        Self::with_config(store, EngineConfig::default())
+    }
+
+    pub fn with_config(store: Arc<Store>, config: EngineConfig) -> Self {
+        Self {
+            store,
+            templates: Templates::new(),
+            config,
+            owner: Owner::this_process(),
+            library: Library::default(),
+            clients: Clients::default(),
+            active: Arc::default(),
+            observers: Observers::default(),
+            wake_queue: Arc::default(),
+            stop: CancellationToken::new(),
+        }
+    }
+
+    pub fn with_observers(mut self, observers: Observers) -> Self {
+        self.observers = observers;
+        self
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    fn keeper(&self) -> Keeper {
+        Keeper {
+            store: self.store.clone(),
+            owner: self.owner.clone(),
+            active: self.active.clone(),
+            config: self.config.clone(),
+            stop: self.stop.clone(),
+            wake_queue: self.wake_queue.clone(),
+        }
+    }
+
+    /// Ids of the runs executing in this process.
+    pub fn active_run_ids(&self) -> Vec<String> {
+        self.active.ids()
+    }
+
+    pub fn active_runs(&self) -> usize {
+        self.active.len()
+    }
+}

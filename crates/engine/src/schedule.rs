@@ -1,14 +1,18 @@
 //! Scheduled runs: workflows with `schedule: {every, inputs}` run on a timer while a server
 //! runs. A compare-and-set on the last firing time makes exactly one replica fire each time,
-//! however many share the database.
+//! however many share the database; a firing is skipped while the previous scheduled run of
+//! the same workflow has not ended.
 
 use chrono::{DateTime, Utc};
 
-use crate::service::{Engine, Result, RunRequest, Started};
+use crate::{Engine, Result, RunRequest, Submitted};
 
-/// Start every scheduled run that is due at `now`; the caller executes them.
-pub async fn start_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Started>> {
-    let mut started = Vec::new();
+/// Who scheduled runs are recorded as started by.
+pub const STARTED_BY: &str = "schedule";
+
+/// Queue every scheduled run that is due at `now`.
+pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submitted>> {
+    let mut submitted = Vec::new();
     for row in engine.store.workflows().await? {
         let (wf, _) = match engine.load(&row.id, None).await {
             Ok(w) => w,
@@ -42,16 +46,20 @@ pub async fn start_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Starte
         {
             continue;
         }
+        if engine.store.has_unfinished_run(&row.id, STARTED_BY).await? {
+            tracing::info!(workflow = %row.id, "skipping a scheduled run: the previous one has not ended");
+            continue;
+        }
         let req = RunRequest {
-            started_by: Some("schedule".into()),
+            started_by: Some(STARTED_BY.into()),
             ..RunRequest::default()
         };
-        match engine.start(&row.id, &schedule.inputs, req).await {
-            Ok(s) => started.push(s),
+        match engine.submit(&row.id, &schedule.inputs, req).await {
+            Ok(s) => submitted.push(s),
             Err(e) => {
                 tracing::warn!(workflow = %row.id, error = %e, "scheduled run could not start")
             }
         }
     }
-    Ok(started)
+    Ok(submitted)
 }

@@ -36,14 +36,6 @@ pub fn enum_values(name: &str) -> Option<Vec<String>> {
         .and_then(|p| p.values.clone())
 }
 
-fn is_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-}
-
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     chars
@@ -257,7 +249,7 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
         problems: Vec::new(),
         inputs: def.inputs.keys().cloned().collect(),
     };
-    if !is_slug(&def.id.value) {
+    if !crate::ids::is_workflow_id(&def.id.value) {
         c.at(
             Pos::of(&def.id),
             format!(
@@ -328,10 +320,11 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
             if step.concurrency.is_some_and(|n| n == 0 || n > 16) {
                 c.at(pos, format!("step '{id}': concurrency must be 1 to 16"));
             }
-        } else if step.item_name.is_some() || step.concurrency.is_some() {
+        } else if step.item_name.is_some() || step.concurrency.is_some() || step.fail_fast.is_some()
+        {
             c.at(
                 pos,
-                format!("step '{id}': `as` and `concurrency` go with `for_each`"),
+                format!("step '{id}': `as`, `concurrency` and `fail_fast` go with `for_each`"),
             );
         }
         if let Some(w) = &step.when {

@@ -173,12 +173,23 @@ mod tests {
             b"<html><head><title>Sign in to the proxy</title></head></html>",
         )
         .expect_err("html");
-        assert_eq!(e.found, "an HTML page (text/html) titled \"Sign in to the proxy\"");
-        let e = check(op("getLumosArt"), &headers("text/html"), b"<!DOCTYPE html><p>")
-            .expect_err("html for text");
+        assert_eq!(
+            e.found,
+            "an HTML page (text/html) titled \"Sign in to the proxy\""
+        );
+        let e = check(
+            op("getLumosArt"),
+            &headers("text/html"),
+            b"<!DOCTYPE html><p>",
+        )
+        .expect_err("html for text");
         assert!(e.found.starts_with("an HTML page"), "{}", e.found);
-        let e = check(op("deleteAccessPolicy"), &headers("text/html"), b"<html></html>")
-            .expect_err("html for 204");
+        let e = check(
+            op("deleteAccessPolicy"),
+            &headers("text/html"),
+            b"<html></html>",
+        )
+        .expect_err("html for 204");
         assert!(e.found.starts_with("an HTML page"));
     }
 
@@ -194,9 +205,19 @@ mod tests {
         let e = check(op("getApp"), &json, b"").expect_err("empty");
         assert_eq!(e.found, "an empty body");
         let e = check(op("getApp"), &json, b"{\"id\": tru").expect_err("cut");
-        assert_eq!(e.found, "a body that is not JSON (application/json): {\"id\": tru");
+        assert_eq!(
+            e.found,
+            "a body that is not JSON (application/json): {\"id\": tru"
+        );
         assert!(check(op("getApp"), &json, br#"{"id": "1"}"#).is_ok());
-        assert!(check(op("getIdentityEvents"), &json, br#"{"identity_events": []}"#).is_ok());
+        assert!(
+            check(
+                op("getIdentityEvents"),
+                &json,
+                br#"{"identity_events": []}"#
+            )
+            .is_ok()
+        );
         assert!(check(op("getIdentityEvents"), &json, br#"{"items": []}"#).is_err());
         assert_eq!(
             check(op("deleteAccessPolicy"), &HeaderMap::new(), b"").expect("204"),

@@ -319,10 +319,19 @@ mod tests {
         assert_eq!(perms.describe(), "a page of requestable permissions");
         let events = &c.get("getIdentityEvents").expect("op").response;
         assert_eq!(events.items_key.as_deref(), Some("identity_events"));
-        assert_eq!(c.get("getAccounts").expect("op").response.item.as_deref(), Some("Account"));
+        assert_eq!(
+            c.get("getAccounts").expect("op").response.item.as_deref(),
+            Some("Account")
+        );
         assert_eq!(c.get("getApp").expect("op").response.shape, Shape::Object);
-        assert_eq!(c.get("getLumosArt").expect("op").response.shape, Shape::Text);
-        assert_eq!(c.get("deleteAccessPolicy").expect("op").response.shape, Shape::Empty);
+        assert_eq!(
+            c.get("getLumosArt").expect("op").response.shape,
+            Shape::Text
+        );
+        assert_eq!(
+            c.get("deleteAccessPolicy").expect("op").response.shape,
+            Shape::Empty
+        );
     }
 
     #[test]

@@ -362,7 +362,12 @@ impl Client {
 
     /// The request body, encoded once for every attempt, and the size limits checked before
     /// anything is sent (an oversized request is bad input, not a network failure).
-    fn payload(&self, op: &Operation, target: &str, body: Option<&Value>) -> Result<Payload, Error> {
+    fn payload(
+        &self,
+        op: &Operation,
+        target: &str,
+        body: Option<&Value>,
+    ) -> Result<Payload, Error> {
         let too_large = |param: &str, message: String| Error::InvalidInput {
             operation: op.name().to_owned(),
             problems: vec![crate::params::ParamProblem {
@@ -438,15 +443,14 @@ impl Client {
         }
         let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
         if (200..300).contains(&status) {
-            let body = answer::check(x.op, &headers, &bytes).map_err(|m| {
-                Error::UnexpectedAnswer {
+            let body =
+                answer::check(x.op, &headers, &bytes).map_err(|m| Error::UnexpectedAnswer {
                     status,
                     method: x.op.method.clone(),
                     target: x.target.to_owned(),
                     found: self.redact(m.found),
                     expected: x.op.response.describe(),
-                }
-            })?;
+                })?;
             return Ok(Response { status, body });
         }
         Err(self.failure(status, &headers, &bytes).await)

@@ -50,7 +50,10 @@ fn take_items(op: &Operation, body: &mut Value) -> Result<Vec<Value>, Error> {
     let key = op.response.items_key.as_deref().unwrap_or("items");
     match body.get_mut(key).map(Value::take) {
         Some(Value::Array(items)) => Ok(items),
-        _ => Err(incomplete(op, format!("a page came back without its '{key}' list"))),
+        _ => Err(incomplete(
+            op,
+            format!("a page came back without its '{key}' list"),
+        )),
     }
 }
 
@@ -73,7 +76,9 @@ impl Walk {
     fn new(op: &'static Operation, start: u64, requested: u64, first: &Page) -> Walk {
         // Lumos may serve fewer per page than asked; its own `size` is what pages hold.
         let size = first.size.unwrap_or(requested).max(1);
-        let last = first.pages.or_else(|| first.total.map(|t| t.div_ceil(size)));
+        let last = first
+            .pages
+            .or_else(|| first.total.map(|t| t.div_ceil(size)));
         let expected = first
             .total
             .map(|t| t.saturating_sub((start - 1).saturating_mul(size)));
@@ -127,7 +132,10 @@ impl Walk {
 }
 
 /// Check each page in order as it comes; after the last, check the tally.
-fn checked(pages: impl Stream<Item = Result<Page, Error>> + Send + 'static, walk: Walk) -> PageStream {
+fn checked(
+    pages: impl Stream<Item = Result<Page, Error>> + Send + 'static,
+    walk: Walk,
+) -> PageStream {
     stream::unfold(
         (pages.boxed(), walk, false),
         |(mut pages, mut walk, done)| async move {
@@ -140,10 +148,7 @@ fn checked(pages: impl Stream<Item = Result<Page, Error>> + Send + 'static, walk
                     Err(e) => Some((Err(e), (pages, walk, true))),
                 },
                 Some(Err(e)) => Some((Err(e), (pages, walk, true))),
-                None => walk
-                    .finish()
-                    .err()
-                    .map(|e| (Err(e), (pages, walk, true))),
+                None => walk.finish().err().map(|e| (Err(e), (pages, walk, true))),
             }
         },
     )
@@ -263,7 +268,11 @@ impl Client {
     }
 
     fn offset_walk(self, op: &'static Operation, params: Map<String, Value>) -> PageStream {
-        let limit = params.get("limit").and_then(as_u64).unwrap_or(WALK_SIZE).max(1);
+        let limit = params
+            .get("limit")
+            .and_then(as_u64)
+            .unwrap_or(WALK_SIZE)
+            .max(1);
         let start = params.get("offset").and_then(as_u64).unwrap_or(0);
         stream::unfold(Some(start), move |offset| {
             let client = self.clone();

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use engine::RunStatus;
 use engine::definition::{InputSpec, InputType};
 use engine::{Engine, EngineError, RunRequest};
 use rmcp::ErrorData as McpError;
@@ -24,19 +25,58 @@ use tokio::sync::OnceCell;
 #[derive(Debug, Clone)]
 pub struct StartedBy(pub String);
 
+/// Where a tool call's run executes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// In this process (`lumosflow mcp` over stdio: a local process of its own).
+    Here,
+    /// Through the run queue, like every run `serve` starts; the call waits for the result.
+    Queue,
+}
+
 #[derive(Clone)]
 pub struct WorkflowTools {
     engine: Arc<Engine>,
     started_by: String,
+    launch: Launch,
     watching: Arc<OnceCell<()>>,
 }
 
 impl WorkflowTools {
-    pub fn new(engine: Arc<Engine>, started_by: impl Into<String>) -> Self {
+    pub fn new(engine: Arc<Engine>, started_by: impl Into<String>, launch: Launch) -> Self {
         Self {
             engine,
             started_by: started_by.into(),
+            launch,
             watching: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Run a workflow for a tool call: here, or queued and waited for.
+    async fn run(
+        &self,
+        id: &str,
+        args: &Map<String, Value>,
+        req: RunRequest,
+    ) -> Result<engine::RunOutcome, EngineError> {
+        match self.launch {
+            Launch::Here => self.engine.run(id, args, req).await,
+            Launch::Queue => {
+                let cancel = req.cancel.clone();
+                let by = req.started_by.clone().unwrap_or_default();
+                let submitted = self.engine.submit(id, args, req).await?;
+                if submitted.status != RunStatus::Queued {
+                    return Ok(engine::RunOutcome {
+                        run_id: submitted.run_id,
+                        status: submitted.status,
+                        output: None,
+                        error: None,
+                    });
+                }
+                self.engine
+                    .wait(&submitted.run_id, Some(&cancel), &by)
+                    .await
+            }
         }
     }
 
@@ -200,8 +240,8 @@ impl ServerHandler for WorkflowTools {
             cancel: context.ct.clone(),
             ..RunRequest::default()
         };
-        match self.engine.run(&request.name, &args, req).await {
-            Ok(out) if out.status == "completed" => {
+        match self.run(&request.name, &args, req).await {
+            Ok(out) if out.status == RunStatus::Completed => {
                 let output = out.output.unwrap_or(Value::Null);
                 let mut result = CallToolResult::structured(output);
                 result.meta = None;
@@ -213,14 +253,16 @@ impl ServerHandler for WorkflowTools {
                 out.status,
                 out.error.unwrap_or_default()
             ))),
-            Err(EngineError::NotFound(m)) => {
-                Ok(tool_error(format!("unknown tool '{}': {m}", request.name)))
-            }
+            Err(EngineError::NotInstalled { .. }) => Ok(tool_error(format!(
+                "unknown tool '{}': no installed workflow has that id (list the tools again)",
+                request.name
+            ))),
             Err(
                 e @ (EngineError::Inputs(_)
                 | EngineError::Invalid(_)
                 | EngineError::Connection(_)
-                | EngineError::Conflict(_)),
+                | EngineError::Conflict(_)
+                | EngineError::QueueFull { .. }),
             ) => Ok(tool_error(e.to_string())),
             Err(e) => Err(McpError::internal_error(e.to_string(), None)),
         }
@@ -230,7 +272,7 @@ impl ServerHandler for WorkflowTools {
 /// Serve over standard input and output until the client goes away.
 pub async fn serve_stdio(engine: Arc<Engine>) -> std::io::Result<()> {
     use rmcp::ServiceExt;
-    let service = WorkflowTools::new(engine, "mcp-stdio")
+    let service = WorkflowTools::new(engine, "mcp-stdio", Launch::Here)
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -257,7 +299,13 @@ pub fn http_service(
         // Authentication is the API key in front; any Host the server is reached by is fine.
         .disable_allowed_hosts();
     StreamableHttpService::new(
-        move || Ok(WorkflowTools::new(engine.clone(), "mcp-http")),
+        move || {
+            Ok(WorkflowTools::new(
+                engine.clone(),
+                "mcp-http",
+                Launch::Queue,
+            ))
+        },
         Default::default(),
         config,
     )

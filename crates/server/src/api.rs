@@ -5,12 +5,11 @@ use axum::Json;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use engine::RunRequest;
+use engine::{ApproveThen, RunRequest, RunStatus};
 use lumos_api::{CallOptions, Catalog};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use tokio_util::sync::CancellationToken;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Caller};
@@ -302,7 +301,7 @@ pub async fn run_detail(s: &AppState, id: &str) -> ApiResult<Value> {
     serde_json::to_value(&d).map_err(ApiError::internal)
 }
 
-/// Start a run as `who`; with `wait`, answer when it is over.
+/// Queue a run as `who`; with `wait`, answer when it is over (or held for approval).
 pub async fn start_run(
     s: &AppState,
     id: &str,
@@ -312,35 +311,34 @@ pub async fn start_run(
 ) -> ApiResult<(StatusCode, Value)> {
     let req = RunRequest {
         connection: body.connection,
-        started_by: Some(who),
+        started_by: Some(who.clone()),
         dry_run: body.dry_run,
-        cancel: CancellationToken::new(),
         ..RunRequest::default()
     };
-    let started = s.engine.start(id, &body.inputs, req).await?;
-    let run_id = started.run_id.clone();
-    if wait {
-        let outcome = s.engine.execute(started).await?;
-        let mut v = run_detail(s, &outcome.run_id).await?;
-        // The full output (the stored copy may be truncated).
-        v["output"] = outcome.output.unwrap_or(Value::Null);
-        let status = if outcome.status == "pending_approval" {
-            StatusCode::ACCEPTED
-        } else {
-            StatusCode::OK
-        };
-        return Ok((status, v));
+    let submitted = s.engine.submit(id, &body.inputs, req).await?;
+    if wait && submitted.status == RunStatus::Queued {
+        return finished_run(s, &submitted.run_id, &who).await;
     }
-    let engine = s.engine.clone();
-    s.tasks.spawn(async move {
-        if let Err(e) = engine.execute(started).await {
-            tracing::error!(error = %e, "background run failed to record");
-        }
-    });
     Ok((
         StatusCode::ACCEPTED,
-        json!({"id": run_id, "workflow_id": id, "status": "running"}),
+        json!({"id": submitted.run_id, "workflow_id": id, "status": submitted.status}),
     ))
+}
+
+/// Wait for a run to end and answer with it and its output.
+async fn finished_run(s: &AppState, run_id: &str, who: &str) -> ApiResult<(StatusCode, Value)> {
+    let outcome = s.engine.wait(run_id, None, who).await?;
+    let mut v = run_detail(s, &outcome.run_id).await?;
+    // The output as the run produced it (the stored copy may be truncated).
+    if outcome.output.is_some() {
+        v["output"] = outcome.output.unwrap_or(Value::Null);
+    }
+    let status = if outcome.status.is_final() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((status, v))
 }
 
 pub async fn create_run(
@@ -364,7 +362,7 @@ pub async fn create_run(
 #[derive(Deserialize)]
 pub struct RunsQuery {
     workflow: Option<String>,
-    status: Option<String>,
+    status: Option<RunStatus>,
     started_by: Option<String>,
     limit: Option<i64>,
 }
@@ -377,7 +375,7 @@ pub async fn list_runs(
         .engine
         .runs(&store::RunFilter {
             workflow: q.workflow.as_deref(),
-            status: q.status.as_deref(),
+            status: q.status,
             started_by: q.started_by.as_deref(),
             limit: q.limit.unwrap_or(50).clamp(1, 500),
         })
@@ -393,15 +391,17 @@ pub async fn approve_run(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
+    Query(q): Query<WaitQuery>,
 ) -> ApiResult<Response> {
-    audit(&s, &c, "run.approve", &id, None).await;
-    let outcome = s
-        .engine
-        .approve(&id, &c.label(), RunRequest::default())
+    s.engine
+        .approve(&id, &c.label(), ApproveThen::Queue)
         .await?;
-    let mut v = run_detail(&s, &outcome.run_id).await?;
-    v["output"] = outcome.output.unwrap_or(Value::Null);
-    Ok(Json(v).into_response())
+    audit(&s, &c, "run.approve", &id, None).await;
+    if q.wait {
+        let (status, v) = finished_run(&s, &id, &c.label()).await?;
+        return Ok((status, Json(v)).into_response());
+    }
+    Ok((StatusCode::ACCEPTED, Json(run_detail(&s, &id).await?)).into_response())
 }
 
 pub async fn deny_run(
@@ -419,7 +419,7 @@ pub async fn cancel_run(
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let run = s.engine.cancel(&id, Some(&c.label())).await?;
+    let run = s.engine.cancel(&id, &c.label()).await?;
     audit(&s, &c, "run.cancel", &id, None).await;
     Ok(Json(run).into_response())
 }
@@ -509,6 +509,7 @@ pub async fn call(
 
 // ---------------------------------------------------------------- operations
 
+/// Liveness: cheap, open, no writes. Says whether the database answers a read.
 pub async fn healthz(State(s): State<AppState>) -> Response {
     let db = s.engine.store.ping().await;
     let conns = s.engine.store.connections().await.unwrap_or_default();
@@ -534,7 +535,24 @@ pub async fn healthz(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Readiness: the database takes a write (a committed transaction that changes nothing).
+/// A read-only mount, a full disk or a broken table answer 503 with the reason.
+pub async fn readyz(State(s): State<AppState>) -> Response {
+    match s.engine.store.check_writable().await {
+        Ok(()) => Json(json!({"status": "ready", "database": s.engine.store.backend()})).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "database": s.engine.store.backend(), "reason": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
 pub async fn metrics(State(s): State<AppState>) -> Response {
+    match s.engine.store.queue_stats().await {
+        Ok(q) => s.metrics.queue(q, s.engine.active_runs()),
+        Err(e) => tracing::warn!(error = %e, "cannot read the run queue for metrics"),
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

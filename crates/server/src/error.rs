@@ -13,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Value,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -22,6 +24,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: Value::Null,
+            retry_after: None,
         }
     }
     pub fn details(mut self, details: Value) -> Self {
@@ -48,7 +51,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             json!({"error": {"code": self.code, "message": self.message, "details": self.details}});
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 
@@ -75,8 +83,20 @@ impl From<ConnectError> for ApiError {
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
+        let msg = e.to_string();
         match e {
-            EngineError::NotFound(m) => ApiError::not_found(m),
+            EngineError::NotInstalled { id, bundled } => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                if bundled {
+                    format!(
+                        "{msg}; install it with POST /api/v1/workflows/install {{\"workflows\": [\"{id}\"]}}"
+                    )
+                } else {
+                    format!("{msg} (GET /api/v1/workflows lists what is)")
+                },
+            ),
+            EngineError::RunNotFound(_) | EngineError::NotFound(_) => ApiError::not_found(msg),
             EngineError::Invalid(inv) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_workflow",
@@ -89,7 +109,17 @@ impl From<EngineError> for ApiError {
                 format!("invalid inputs: {}", list.join("; ")),
             )
             .details(json!(list)),
-            EngineError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            EngineError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", msg),
+            EngineError::AlreadyFinished { status, .. }
+            | EngineError::NotPending { status, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", msg)
+                    .details(json!({"status": status}))
+            }
+            EngineError::QueueFull { retry_after, .. } => {
+                let mut err = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "queue_full", msg);
+                err.retry_after = Some(retry_after.as_secs().max(1));
+                err
+            }
             EngineError::Connection(c) => c.into(),
             EngineError::Store(s) => ApiError::internal(s),
         }

@@ -5,6 +5,7 @@ mod api;
 mod auth;
 mod console;
 pub mod error;
+mod guards;
 pub mod keys;
 pub mod metrics;
 pub mod routes;
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::HeaderName;
-use engine::{Engine, Observers};
+use engine::{Engine, EngineConfig, Observers, RunStatus};
 use serde_json::json;
 use store::Store;
 use tokio::net::TcpListener;
@@ -269,6 +270,16 @@ fn table() -> Routes {
         api::healthz,
     );
     r.add(
+        doc(
+            "GET",
+            "/readyz",
+            None,
+            "meta",
+            "Ready: the database takes writes (503 with the reason otherwise)",
+        ),
+        api::readyz,
+    );
+    r.add(
         doc("GET", "/metrics", None, "meta", "Prometheus metrics"),
         api::metrics,
     );
@@ -301,25 +312,28 @@ fn table() -> Routes {
 }
 
 /// The engine a server uses, with metrics hooked in.
-pub fn engine_with_metrics(store: Arc<Store>) -> (Arc<Engine>, Arc<metrics::Metrics>) {
+pub fn engine_with_metrics(
+    store: Arc<Store>,
+    config: EngineConfig,
+) -> (Arc<Engine>, Arc<metrics::Metrics>) {
     let metrics = Arc::new(metrics::Metrics::new());
     let (m1, m2) = (metrics.clone(), metrics.clone());
     let observers = Observers {
         on_step: Some(Arc::new(
             move |_wf: &str, r: &engine::executor::StepRecord| {
                 if let Some(op) = &r.operation
-                    && r.status != "dry_run"
+                    && r.status != engine::StepStatus::DryRun
                 {
                     m1.lumos_call(op, r.http_status, r.duration_ms as f64 / 1000.0);
                 }
             },
         )),
-        on_run: Some(Arc::new(move |wf: &str, status: &str, secs: f64| {
-            m2.run_finished(wf, status, secs)
+        on_run: Some(Arc::new(move |wf: &str, status: RunStatus, secs: f64| {
+            m2.run_finished(wf, status.as_str(), secs)
         })),
     };
     (
-        Arc::new(Engine::new(store).with_observers(observers)),
+        Arc::new(Engine::with_config(store, config).with_observers(observers)),
         metrics,
     )
 }
@@ -353,6 +367,8 @@ pub fn app(
         .nest_service("/mcp", mcp_service)
         .fallback(api::not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn(guards::json_errors))
+        .layer(axum::middleware::from_fn(guards::no_nul_in_path))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -371,9 +387,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Recover interrupted runs, bind, and serve in the background.
+    /// [`Server::start_with`] the default engine settings.
     pub async fn start(store: Arc<Store>, addr: &str) -> std::io::Result<Server> {
-        let (engine, metrics) = engine_with_metrics(store);
+        Self::start_with(store, addr, EngineConfig::default()).await
+    }
+
+    /// Recover interrupted runs, bind, and serve in the background: the API, the queue
+    /// workers, the sweeper, retention and schedules.
+    pub async fn start_with(
+        store: Arc<Store>,
+        addr: &str,
+        config: EngineConfig,
+    ) -> std::io::Result<Server> {
+        let (engine, metrics) = engine_with_metrics(store, config);
         if let Err(e) = engine.recover().await {
             tracing::warn!(error = %e, "could not close out interrupted runs");
         }
@@ -382,11 +408,11 @@ impl Server {
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
         let router = app(engine.clone(), metrics, tasks.clone(), shutdown.clone());
+        engine.start_services(shutdown.clone(), tasks.clone());
         let stop = shutdown.clone();
         let eng = engine.clone();
-        // Scheduled workflows fire from here; their runs drain with the others at shutdown.
-        let (sched_engine, sched_tasks, sched_stop) =
-            (engine.clone(), tasks.clone(), shutdown.clone());
+        // Scheduled workflows are queued from here, at most one firing per tick cluster-wide.
+        let (sched_engine, sched_stop) = (engine.clone(), shutdown.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
@@ -394,18 +420,10 @@ impl Server {
                     () = sched_stop.cancelled() => break,
                     _ = tick.tick() => {}
                 }
-                match engine::schedule::start_due(&sched_engine, chrono::Utc::now()).await {
-                    Ok(started) => {
-                        for s in started {
-                            let e = sched_engine.clone();
-                            sched_tasks.spawn(async move {
-                                if let Err(err) = e.execute(s).await {
-                                    tracing::error!(error = %err, "scheduled run failed to record");
-                                }
-                            });
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "schedule check failed"),
+                if let Err(e) =
+                    engine::schedule::submit_due(&sched_engine, chrono::Utc::now()).await
+                {
+                    tracing::warn!(error = %e, "schedule check failed");
                 }
             }
         });
@@ -416,11 +434,12 @@ impl Server {
             if let Err(e) = served {
                 tracing::error!(error = %e, "server error");
             }
-            // Let background runs finish; past the deadline, cancel and record them.
+            // Let runs in flight finish; past the deadline, cancel and record them. Queued
+            // runs stay queued for another replica or the next start.
             tasks.close();
             if tokio::time::timeout(DRAIN, tasks.wait()).await.is_err() {
                 for id in eng.active_run_ids() {
-                    let _ = eng.cancel(&id, Some("server shutdown")).await;
+                    let _ = eng.cancel(&id, "server shutdown").await;
                 }
                 let _ = tokio::time::timeout(Duration::from_secs(5), tasks.wait()).await;
             }

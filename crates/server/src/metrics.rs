@@ -1,11 +1,13 @@
 //! Prometheus metrics: runs by workflow and status, Lumos calls by operation and status,
-//! and their latencies.
+//! their latencies, and the run queue (depth, age of the oldest queued run, runs executing
+//! in this process).
 
 use std::sync::Mutex;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -41,6 +43,9 @@ pub struct Metrics {
     run_seconds: Family<WorkflowLabel, Histogram, fn() -> Histogram>,
     calls: Family<CallLabels, Counter>,
     call_seconds: Family<OperationLabel, Histogram, fn() -> Histogram>,
+    queue_depth: Gauge,
+    queue_oldest: Gauge<f64, std::sync::atomic::AtomicU64>,
+    executing: Gauge,
 }
 
 impl Default for Metrics {
@@ -82,12 +87,33 @@ impl Metrics {
             "Lumos API call duration",
             call_seconds.clone(),
         );
+        let queue_depth = Gauge::default();
+        let queue_oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        let executing = Gauge::default();
+        registry.register(
+            "run_queue_depth",
+            "Runs waiting in the queue (all replicas)",
+            queue_depth.clone(),
+        );
+        registry.register(
+            "run_queue_oldest_seconds",
+            "Age of the oldest queued run, 0 when the queue is empty",
+            queue_oldest.clone(),
+        );
+        registry.register(
+            "runs_executing",
+            "Runs executing in this process",
+            executing.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             runs,
             run_seconds,
             calls,
             call_seconds,
+            queue_depth,
+            queue_oldest,
+            executing,
         }
     }
 
@@ -118,6 +144,16 @@ impl Metrics {
                 operation: operation.to_owned(),
             })
             .observe(seconds);
+    }
+
+    /// The queue as read at scrape time.
+    pub fn queue(&self, stats: store::QueueStats, executing: usize) {
+        self.queue_depth.set(stats.depth);
+        let age = stats.oldest.map_or(0.0, |t| {
+            (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        self.queue_oldest.set(age);
+        self.executing.set(executing as i64);
     }
 
     pub fn encode(&self) -> String {

@@ -4,11 +4,19 @@
 //! run their own embedded migrations at open and share one Rust interface; queries are
 //! written once in the SQL both dialects accept.
 
+mod approvals;
+mod clean;
 mod connections;
 mod crypto;
 mod keys;
+mod leases;
 mod location;
+mod queue;
+mod retention;
 mod runs;
+mod signals;
+mod sqlite_file;
+mod status;
 mod workflows;
 
 use std::str::FromStr;
@@ -17,22 +25,31 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+pub use approvals::AfterApproval;
 pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};
 pub use keys::ApiKey;
+pub use leases::{CancelOutcome, HeldRun};
 pub use location::{default_database_url, default_home, key_source_for};
-pub use runs::{FINAL, NewRun, Run, RunFilter, StepRow};
+pub use queue::QueueStats;
+pub use runs::{NewRun, Run, RunFilter, StepRow};
+pub use signals::{Signal, Signals};
 pub use sqlx::types::Json;
+pub use status::{RunStatus, StepStatus};
 pub use workflows::{SaveWorkflow, WorkflowRow, WorkflowVersion};
 
 use crypto::MasterKey;
 
+/// What went wrong in the store. The database's own error is part of the message, not a
+/// separate cause, so it is printed once.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
+    #[error("the database is busy: {0}")]
+    Busy(String),
     #[error("{0}")]
     Key(String),
     #[error("invalid database URL '{0}': use a file path, sqlite://PATH or postgres://…")]
@@ -41,6 +58,18 @@ pub enum StoreError {
     NotFound(String),
     #[error("cannot create the data directory {path}: {reason}")]
     Dir { path: String, reason: String },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Db(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(e)
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -96,6 +125,10 @@ impl Store {
                     reason: e.to_string(),
                 })?;
             }
+            // Several commands started at once on a new home would otherwise race to create
+            // the tables; the first migrates, the others wait for it.
+            let _lock = sqlite_file::migration_lock(&path).await?;
+            sqlite_file::create_private(&path)?;
             let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
                 .map_err(|_| StoreError::Url(url.to_owned()))?
                 .create_if_missing(true)
@@ -176,6 +209,17 @@ impl Store {
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> Result<()> {
         with_pool!(&self.pool, p => sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Prove the database takes writes: a committed transaction that changes nothing. A
+    /// read-only mount, a full disk or a broken table fail it where a read would pass.
+    pub async fn check_writable(&self) -> Result<()> {
+        with_pool!(&self.pool, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE meta SET value = value WHERE key = 'key_check'").execute(&mut *tx).await?;
+            tx.commit().await
+        })?;
         Ok(())
     }
 

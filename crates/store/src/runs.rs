@@ -1,18 +1,19 @@
-//! Runs and their step records.
+//! Runs and their step records: creating, reading, listing and finishing them.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
 
-use crate::{Result, Store, with_pool};
+use crate::status::{RunStatus, StepStatus};
+use crate::{Result, Store, clean, with_pool};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Run {
     pub id: String,
     pub workflow_id: String,
     pub workflow_version: i32,
-    pub status: String,
+    pub status: RunStatus,
     pub inputs: Json<Value>,
     pub output: Option<Json<Value>>,
     pub error: Option<String>,
@@ -22,13 +23,15 @@ pub struct Run {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub canceled_by: Option<String>,
+    pub canceled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct StepRow {
     pub step_id: String,
     pub iteration: i32,
-    pub status: String,
+    pub status: StepStatus,
     pub operation: Option<String>,
     pub params: Option<Json<Value>>,
     pub http_status: Option<i32>,
@@ -43,7 +46,7 @@ pub struct StepRow {
 #[derive(Debug, Clone, Copy)]
 pub struct RunFilter<'a> {
     pub workflow: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub status: Option<RunStatus>,
     pub started_by: Option<&'a str>,
     pub limit: i64,
 }
@@ -63,71 +66,100 @@ pub struct NewRun<'a> {
     pub id: &'a str,
     pub workflow_id: &'a str,
     pub workflow_version: i32,
-    pub status: &'a str,
+    /// `queued`, `pending_approval`, or `running` for a run this process executes at once.
+    pub status: RunStatus,
     pub inputs: &'a Value,
     pub connection: Option<&'a str>,
     pub started_by: Option<&'a str>,
     pub dry_run: bool,
-    /// Who runs it and until when the claim holds without a heartbeat.
+    /// For a `running` run: who runs it, and for how long the claim holds without renewal.
     pub owner: &'a str,
     pub lease: Duration,
 }
 
-const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, status, inputs, output, error, connection, started_by, \
-                           dry_run, created_at, started_at, finished_at";
+pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, status, inputs, output, error, connection, \
+     started_by, dry_run, created_at, started_at, finished_at, canceled_by, canceled_at";
 
-/// Statuses a run never leaves.
-pub const FINAL: &[&str] = &["completed", "failed", "denied", "canceled"];
+/// Final statuses as an SQL list, for `status NOT IN (…)`.
+pub(crate) const FINAL_SQL: &str = "('completed', 'failed', 'denied', 'canceled')";
 
 impl Store {
     pub async fn create_run(&self, r: &NewRun<'_>) -> Result<()> {
         let now = Utc::now();
-        let started = (r.status == "running").then_some(now);
+        let running = r.status == RunStatus::Running;
+        let (owner, until) = if running {
+            (Some(r.owner), Some(now + r.lease))
+        } else {
+            (None, None)
+        };
+        let inputs = clean::json(r.inputs);
         with_pool!(&self.pool, p => sqlx::query(
             "INSERT INTO runs (id, workflow_id, workflow_version, status, inputs, connection, started_by, dry_run, \
              locked_by, locked_until, created_at, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
-        .bind(r.id).bind(r.workflow_id).bind(r.workflow_version).bind(r.status).bind(Json(r.inputs))
-        .bind(r.connection).bind(r.started_by).bind(r.dry_run).bind(r.owner).bind(now + r.lease).bind(now).bind(started)
+        .bind(r.id).bind(r.workflow_id).bind(r.workflow_version).bind(r.status).bind(Json(inputs.as_ref()))
+        .bind(r.connection).bind(r.started_by).bind(r.dry_run).bind(owner).bind(until).bind(now)
+        .bind(running.then_some(now))
         .execute(p).await.map(|x| x.rows_affected()))?;
         Ok(())
     }
 
-    /// Move a run to a final status, unless it already has one (a cancel wins over a late
-    /// completion). Returns whether this call set it.
+    /// Move a run `owner` holds to a final status and release it, unless the run already
+    /// has a final status (a cancel wins over a late completion). Returns whether this call
+    /// set the status; the claim is released either way.
     pub async fn finish_run(
         &self,
         id: &str,
-        status: &str,
+        owner: &str,
+        status: RunStatus,
         output: Option<&Value>,
         error: Option<&str>,
     ) -> Result<bool> {
-        let n = with_pool!(&self.pool, p => sqlx::query(
+        let output = output.map(clean::json);
+        let error = clean::opt_text(error);
+        let sql = format!(
             "UPDATE runs SET status = $2, output = $3, error = $4, finished_at = $5, locked_by = NULL, locked_until = NULL \
-             WHERE id = $1 AND status NOT IN ('completed', 'failed', 'denied', 'canceled')",
-        )
-        .bind(id).bind(status).bind(output.map(Json)).bind(error).bind(Utc::now())
+             WHERE id = $1 AND status NOT IN {FINAL_SQL}"
+        );
+        let n = with_pool!(&self.pool, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(id).bind(status).bind(output.as_ref().map(|o| Json(o.as_ref()))).bind(error.as_deref()).bind(Utc::now())
         .execute(p).await.map(|x| x.rows_affected()))?;
+        if n == 0 {
+            self.release_run(id, owner).await?;
+        }
         Ok(n > 0)
     }
 
-    /// Extend the lease of a running run; false when it was canceled meanwhile.
-    pub async fn heartbeat(&self, id: &str, lease: Duration) -> Result<bool> {
-        let n = with_pool!(&self.pool, p => sqlx::query(
-            "UPDATE runs SET locked_until = $2 WHERE id = $1 AND status = 'running'",
-        ).bind(id).bind(Utc::now() + lease).execute(p).await.map(|x| x.rows_affected()))?;
-        Ok(n > 0)
+    /// Let go of a run's claim (after it stopped on a cancel).
+    pub async fn release_run(&self, id: &str, owner: &str) -> Result<()> {
+        with_pool!(&self.pool, p => sqlx::query(
+            "UPDATE runs SET locked_by = NULL, locked_until = NULL WHERE id = $1 AND locked_by = $2",
+        ).bind(id).bind(owner).execute(p).await.map(|x| x.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Who holds a run's claim, if anyone.
+    pub async fn run_owner(&self, id: &str) -> Result<Option<String>> {
+        let row: Option<(Option<String>,)> = with_pool!(&self.pool, p => sqlx::query_as(
+            "SELECT locked_by FROM runs WHERE id = $1",
+        ).bind(id).fetch_optional(p).await)?;
+        Ok(row.and_then(|r| r.0))
     }
 
     pub async fn add_step(&self, run_id: &str, s: &StepRow) -> Result<()> {
+        let params = s.params.as_ref().map(|p| clean::json(&p.0));
+        let output = s.output.as_ref().map(|o| clean::json(&o.0));
+        let error = clean::opt_text(s.error.as_deref());
         with_pool!(&self.pool, p => sqlx::query(
             "INSERT INTO run_steps (run_id, step_id, iteration, status, operation, params, http_status, duration_ms, error, \
              output, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (run_id, step_id, iteration) DO UPDATE SET status = excluded.status, http_status = excluded.http_status, \
              duration_ms = excluded.duration_ms, error = excluded.error, output = excluded.output, finished_at = excluded.finished_at",
         )
-        .bind(run_id).bind(&s.step_id).bind(s.iteration).bind(&s.status).bind(&s.operation).bind(&s.params)
-        .bind(s.http_status).bind(s.duration_ms).bind(&s.error).bind(&s.output).bind(s.started_at).bind(s.finished_at)
+        .bind(run_id).bind(&s.step_id).bind(s.iteration).bind(s.status).bind(&s.operation)
+        .bind(params.as_ref().map(|v| Json(v.as_ref())))
+        .bind(s.http_status).bind(s.duration_ms).bind(error.as_deref())
+        .bind(output.as_ref().map(|v| Json(v.as_ref()))).bind(s.started_at).bind(s.finished_at)
         .execute(p).await.map(|x| x.rows_affected()))?;
         Ok(())
     }
@@ -158,54 +190,13 @@ impl Store {
         )
     }
 
-    /// Mark runs whose owner stopped heartbeating as failed, with the reason.
-    pub async fn fail_abandoned_runs(&self) -> Result<u64> {
-        Ok(with_pool!(&self.pool, p => sqlx::query(
-            "UPDATE runs SET status = 'failed', finished_at = $1, locked_by = NULL, locked_until = NULL, \
-             error = 'interrupted: lumosflow stopped while this run was in progress (it was not resumed because Lumos calls may have had effects)' \
-             WHERE status = 'running' AND locked_until < $1",
-        ).bind(Utc::now()).execute(p).await.map(|x| x.rows_affected()))?)
-    }
-}
-
-impl Store {
-    /// Record that a run waits for approval.
-    pub async fn request_approval(&self, run_id: &str, message: &str) -> Result<()> {
-        with_pool!(&self.pool, p => sqlx::query(
-            "INSERT INTO approvals (id, run_id, step_id, state, comment, created_at) VALUES ($1, $2, 'run', 'pending', $3, $4)",
-        ).bind(uuid::Uuid::now_v7().to_string()).bind(run_id).bind(message).bind(Utc::now())
-        .execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// Decide a pending run: approved moves it to `running` under `owner`'s lease; denied ends
-    /// it. False when the run was not waiting for approval.
-    pub async fn decide_approval(
-        &self,
-        run_id: &str,
-        approved: bool,
-        by: &str,
-        owner: &str,
-        lease: Duration,
-    ) -> Result<bool> {
-        let now = Utc::now();
-        let n = with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
-            let n = if approved {
-                sqlx::query("UPDATE runs SET status = 'running', started_at = $2, locked_by = $3, locked_until = $4 WHERE id = $1 AND status = 'pending_approval'")
-                    .bind(run_id).bind(now).bind(owner).bind(now + lease).execute(&mut *tx).await?.rows_affected()
-            } else {
-                sqlx::query("UPDATE runs SET status = 'denied', finished_at = $2, error = $3 WHERE id = $1 AND status = 'pending_approval'")
-                    .bind(run_id).bind(now).bind(format!("denied by {by}")).execute(&mut *tx).await?.rows_affected()
-            };
-            if n > 0 {
-                sqlx::query("UPDATE approvals SET state = $2, decided_by = $3, decided_at = $4 WHERE run_id = $1 AND state = 'pending'")
-                    .bind(run_id).bind(if approved { "approved" } else { "denied" }).bind(by).bind(now)
-                    .execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            n
-        });
+    /// Whether a run of `workflow_id` started by `started_by` has not finished yet.
+    pub async fn has_unfinished_run(&self, workflow_id: &str, started_by: &str) -> Result<bool> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM runs WHERE workflow_id = $1 AND started_by = $2 AND status NOT IN {FINAL_SQL}"
+        );
+        let (n,): (i64,) = with_pool!(&self.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(workflow_id).bind(started_by).fetch_one(p).await)?;
         Ok(n > 0)
     }
 }

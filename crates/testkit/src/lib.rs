@@ -1,5 +1,9 @@
-//! Throwaway databases for tests: a SQLite file in a temporary directory, or a fresh
-//! database on the PostgreSQL server named by `LUMOSFLOW_TEST_PG_URL`.
+//! Test support: throwaway databases (a SQLite file in a temporary directory, or a fresh
+//! database on the PostgreSQL server named by `LUMOSFLOW_TEST_PG_URL`) and a fault proxy.
+
+mod fault_proxy;
+
+pub use fault_proxy::{Fault, FaultProxy};
 
 use std::path::PathBuf;
 

@@ -1,4 +1,7 @@
+use std::time::Duration;
+
 use engine::connections::{self, ConnectError};
+use lumos_api::RetryPolicy;
 use lumos_sim::{DEFAULT_TOKEN, SimConfig, Simulator};
 use serde_json::json;
 use testkit::{Db, both};
@@ -15,9 +18,14 @@ async fn connect_then_call(db: Db) {
             .as_deref()
             .is_some_and(|e| e.ends_with("@example-corp.com"))
     );
-    let client = connections::client_for(&store, "default")
-        .await
-        .expect("client");
+    let client = connections::client_for(
+        &store,
+        "default",
+        RetryPolicy::default(),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("client");
     let users = client
         .call(
             "listUsers",
@@ -40,9 +48,14 @@ async fn connect_then_call(db: Db) {
         .expect_err("format");
     assert!(matches!(e, ConnectError::Format(_)), "{e}");
     assert_eq!(store.connections().await.expect("list").len(), 1);
-    let e = connections::client_for(&store, "missing")
-        .await
-        .expect_err("missing");
+    let e = connections::client_for(
+        &store,
+        "missing",
+        RetryPolicy::default(),
+        Duration::from_secs(5),
+    )
+    .await
+    .expect_err("missing");
     assert_eq!(
         e.to_string(),
         "no connection named 'missing' (see `lumosflow connections list`)"

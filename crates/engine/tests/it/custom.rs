@@ -1,5 +1,7 @@
 //! Custom workflows: chaining operations, acting with dry-run, cancellation, crashes, versions.
 
+use engine::{ApproveThen, Approved, RunStatus};
+
 use std::time::Duration;
 
 use engine::RunRequest;
@@ -41,7 +43,7 @@ async fn chained_custom_workflow_matches_direct_calls() {
         )
         .await
         .expect("run");
-    assert_eq!(out.status, "completed", "{:?}", out.error);
+    assert_eq!(out.status, RunStatus::Completed, "{:?}", out.error);
     let accounts = s
         .api
         .call(
@@ -72,7 +74,7 @@ async fn chained_custom_workflow_matches_direct_calls() {
         )
         .await
         .expect("run");
-    assert_eq!(miss.status, "failed");
+    assert_eq!(miss.status, RunStatus::Failed);
     assert_eq!(
         miss.error.as_deref(),
         Some("No Lumos user has the email nobody@example.com")
@@ -114,7 +116,7 @@ async fn access_request_in_dry_run_sends_no_post_then_for_real() {
         )
         .await
         .expect("dry run");
-    assert_eq!(dry.status, "completed");
+    assert_eq!(dry.status, RunStatus::Completed);
     let out = dry.output.expect("output");
     assert_eq!(out["dry_run"], true);
     assert_eq!(out["method"], "POST");
@@ -141,7 +143,7 @@ async fn access_request_in_dry_run_sends_no_post_then_for_real() {
         )
         .await
         .expect("run");
-    assert_eq!(real.status, "completed", "{:?}", real.error);
+    assert_eq!(real.status, RunStatus::Completed, "{:?}", real.error);
     assert_eq!(real.output.expect("output")[0]["app_id"], app);
     assert_eq!(count().await, before + 1);
     s.sim.stop().await;
@@ -175,20 +177,21 @@ async fn cancellation_stops_the_run_and_records_it() {
         )
         .await
         .expect("run");
-    assert_eq!(out.status, "canceled");
+    assert_eq!(out.status, RunStatus::Canceled);
     let detail = s.engine.run_detail(&out.run_id).await.expect("detail");
-    assert_eq!(detail.run.status, "canceled");
+    assert_eq!(detail.run.status, RunStatus::Canceled);
     assert!(detail.run.finished_at.is_some());
     s.sim.stop().await;
 }
 
-/// A `running` run owned by `owner` whose lease ends in `lease_secs`.
-async fn running_run(store: &store::Store, id: &str, owner: &str, lease_secs: i64) {
+/// A `running` run held by `owner` whose lease ends in `lease_secs`; its id.
+async fn running_run(store: &store::Store, owner: &str, lease_secs: i64) -> String {
+    let id = engine::ids::new_run_id();
     let run = store::NewRun {
-        id,
+        id: &id,
         workflow_id: "list-lumos-users",
         workflow_version: 1,
-        status: "running",
+        status: RunStatus::Running,
         inputs: &json!({}),
         connection: Some("default"),
         started_by: Some("cli"),
@@ -197,43 +200,70 @@ async fn running_run(store: &store::Store, id: &str, owner: &str, lease_secs: i6
         lease: chrono::Duration::seconds(lease_secs),
     };
     store.create_run(&run).await.expect("insert");
+    id
+}
+
+/// A pid no process has: one that just exited.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().expect("spawn");
+    let pid = child.id();
+    child.wait().expect("wait");
+    pid
+}
+
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned())
 }
 
 #[tokio::test]
-async fn a_run_left_running_by_a_crash_is_failed_with_the_reason_at_next_start() {
+async fn runs_of_stopped_processes_are_failed_with_the_reason() {
     let s = setup().await;
-    // What a crashed process leaves behind: a running run whose lease has expired.
-    running_run(&s.engine.store, "crashed-run", "pid-gone", -1).await;
-    // A live run of another process (fresh lease) must be left alone.
-    running_run(&s.engine.store, "live-run", "pid-alive", 60).await;
-    let restarted = engine::Engine::new(s.engine.store.clone());
-    assert_eq!(restarted.recover().await.expect("recover"), 1);
-    let crashed = restarted
-        .run_detail("crashed-run")
-        .await
-        .expect("detail")
-        .run;
-    assert_eq!(crashed.status, "failed");
-    assert!(crashed.error.unwrap_or_default().contains("interrupted"));
+    let store = &s.engine.store;
+    // Another host's process stopped renewing: its lease ran out.
+    let expired = running_run(store, "web-2/4242/abc", -1).await;
+    // A predecessor on this host died within its lease: failed at once all the same.
+    let dead = format!("{}/{}/old", this_host(), dead_pid());
+    let predecessor = running_run(store, &dead, 60).await;
+    // A live process elsewhere, lease fresh: left alone.
+    let live = running_run(store, "web-3/77/xyz", 60).await;
+    let restarted = engine::Engine::new(store.clone());
+    assert_eq!(restarted.recover().await.expect("recover"), 2);
+    let run = |id: String| {
+        let e = &restarted;
+        async move { e.run_detail(&id).await.expect("detail").run }
+    };
+    let failed = run(expired).await;
+    assert_eq!(failed.status, RunStatus::Failed);
     assert_eq!(
-        restarted
-            .run_detail("live-run")
-            .await
-            .expect("detail")
-            .run
-            .status,
-        "running"
+        failed.error.as_deref(),
+        Some(
+            "the process running it stopped (host web-2, pid 4242) — not resumed: its Lumos calls may have had effects"
+        )
     );
-    // And it can be canceled by hand.
-    assert_eq!(
-        restarted
-            .cancel("live-run", Some("test"))
-            .await
-            .expect("cancel")
-            .status,
-        "canceled"
+    let failed = run(predecessor).await;
+    assert_eq!(failed.status, RunStatus::Failed);
+    assert!(
+        failed
+            .error
+            .unwrap_or_default()
+            .contains("the process running it stopped")
     );
-    assert!(restarted.cancel("live-run", None).await.is_err());
+    assert_eq!(run(live.clone()).await.status, RunStatus::Running);
+    // It can still be canceled by hand; its holder never answers, so the cancel releases it.
+    let canceled = restarted.cancel(&live, "test").await.expect("cancel");
+    assert_eq!(canceled.status, RunStatus::Canceled);
+    assert_eq!(canceled.canceled_by.as_deref(), Some("test"));
+    assert!(canceled.canceled_at.is_some());
+    assert!(matches!(
+        restarted.cancel(&live, "test").await,
+        Err(engine::EngineError::AlreadyFinished { .. })
+    ));
+    assert!(matches!(
+        restarted.cancel("not-a-run", "test").await,
+        Err(engine::EngineError::RunNotFound(_))
+    ));
     s.sim.stop().await;
 }
 
@@ -341,7 +371,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
         )
         .await
         .expect("run");
-    assert_eq!(held.status, "pending_approval");
+    assert_eq!(held.status, RunStatus::PendingApproval);
     assert_eq!(
         count().await,
         before,
@@ -356,17 +386,28 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
             .is_empty()
     );
 
-    let done = s
+    let Approved::Ran(done) = s
         .engine
-        .approve(&held.run_id, "key:boss", RunRequest::default())
+        .approve(
+            &held.run_id,
+            "key:boss",
+            ApproveThen::RunHere(RunRequest::default()),
+        )
         .await
-        .expect("approve");
-    assert_eq!(done.status, "completed", "{:?}", done.error);
+        .expect("approve")
+    else {
+        panic!("approved to run here")
+    };
+    assert_eq!(done.status, RunStatus::Completed, "{:?}", done.error);
     assert_eq!(done.output.expect("output")[0]["app_id"], app);
     assert_eq!(count().await, before + 1);
     let e = s
         .engine
-        .approve(&held.run_id, "key:boss", RunRequest::default())
+        .approve(
+            &held.run_id,
+            "key:boss",
+            ApproveThen::RunHere(RunRequest::default()),
+        )
         .await
         .expect_err("twice");
     assert!(e.to_string().contains("not waiting for approval"), "{e}");
@@ -391,7 +432,11 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
     );
     assert!(
         s.engine
-            .approve(&other.run_id, "key:boss", RunRequest::default())
+            .approve(
+                &other.run_id,
+                "key:boss",
+                ApproveThen::RunHere(RunRequest::default())
+            )
             .await
             .is_err()
     );
@@ -410,7 +455,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
         )
         .await
         .expect("dry run");
-    assert_eq!(dry.status, "completed");
+    assert_eq!(dry.status, RunStatus::Completed);
     s.sim.stop().await;
 }
 
@@ -432,38 +477,55 @@ async fn schedules_fire_once_per_interval_whoever_asks() {
     let s = setup().await;
     s.engine.create(SCHEDULED, None).await.expect("create");
     let now = chrono::Utc::now();
-    let first = engine::schedule::start_due(&s.engine, now)
+    let first = engine::schedule::submit_due(&s.engine, now)
         .await
         .expect("due");
     assert_eq!(first.len(), 1, "never fired yet: due now");
+    assert_eq!(first[0].status, RunStatus::Queued);
     // A second replica asking at the same moment gets nothing.
     let other = engine::Engine::new(s.engine.store.clone());
     assert!(
-        engine::schedule::start_due(&other, now)
+        engine::schedule::submit_due(&other, now)
             .await
             .expect("due")
             .is_empty()
     );
     assert!(
-        engine::schedule::start_due(&s.engine, now + chrono::Duration::seconds(30))
+        engine::schedule::submit_due(&s.engine, now + chrono::Duration::seconds(30))
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    // Due again, but the previous scheduled run has not ended: skipped.
+    assert!(
+        engine::schedule::submit_due(&s.engine, now + chrono::Duration::seconds(61))
             .await
             .expect("due")
             .is_empty()
     );
     let out = s
         .engine
-        .execute(first.into_iter().next().expect("one"))
+        .execute_queued(&first[0].run_id)
         .await
-        .expect("run");
+        .expect("run")
+        .expect("claimed");
     assert_eq!(
-        (out.status.as_str(), out.output),
-        ("completed", Some(json!(500)))
+        (out.status, out.output),
+        (RunStatus::Completed, Some(json!(500)))
+    );
+    assert!(
+        other
+            .execute_queued(&first[0].run_id)
+            .await
+            .expect("again")
+            .is_none(),
+        "a run is claimed once"
     );
     let detail = s.engine.run_detail(&out.run_id).await.expect("detail").run;
     assert_eq!(detail.started_by.as_deref(), Some("schedule"));
     assert_eq!(detail.inputs.0["size"], 1);
     assert_eq!(
-        engine::schedule::start_due(&s.engine, now + chrono::Duration::seconds(61))
+        engine::schedule::submit_due(&s.engine, now + chrono::Duration::seconds(122))
             .await
             .expect("due")
             .len(),

@@ -32,9 +32,14 @@ pub async fn setup_with(db: testkit::Db, cfg: SimConfig) -> Setup {
         .install(&[], true, false, Some("test"))
         .await
         .expect("install");
-    let api = engine::connections::client_for(&engine.store, "default")
-        .await
-        .expect("client");
+    let api = engine::connections::client_for(
+        &engine.store,
+        "default",
+        lumos_api::RetryPolicy::default(),
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .expect("client");
     Setup {
         sim,
         engine,

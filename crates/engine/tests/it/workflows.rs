@@ -1,5 +1,7 @@
 //! The eight bundled workflows return what the Lumos API returns.
 
+use engine::RunStatus;
+
 use engine::{EngineError, RunRequest};
 use serde_json::{Value, json};
 
@@ -11,7 +13,7 @@ async fn run(s: &Setup, id: &str, inputs: Value) -> Value {
         .run(id, &obj(inputs), RunRequest::default())
         .await
         .unwrap_or_else(|e| panic!("{id}: {e}"));
-    assert_eq!(out.status, "completed", "{id}: {:?}", out.error);
+    assert_eq!(out.status, RunStatus::Completed, "{id}: {:?}", out.error);
     out.output.expect("output")
 }
 
@@ -297,11 +299,11 @@ async fn upstream_errors_fail_the_run_with_the_step_and_status() {
         )
         .await
         .expect("recorded");
-    assert_eq!(out.status, "failed");
+    assert_eq!(out.status, RunStatus::Failed);
     let err = out.error.expect("error");
     assert!(err.contains("step 'app'") && err.contains("404"), "{err}");
     let detail = s.engine.run_detail(&out.run_id).await.expect("detail");
-    assert_eq!(detail.run.status, "failed");
+    assert_eq!(detail.run.status, RunStatus::Failed);
     assert_eq!(detail.steps[0].http_status, Some(404));
     assert_eq!(detail.steps[0].operation.as_deref(), Some("getApp"));
     s.sim.stop().await;

@@ -62,7 +62,10 @@ async fn each_status_has_its_own_error() {
     ));
 
     let e = answer(500, json!({"detail": "boom"})).await;
-    assert!(matches!(e.root(), Error::Server { status: 500, .. }), "{e:?}");
+    assert!(
+        matches!(e.root(), Error::Server { status: 500, .. }),
+        "{e:?}"
+    );
     assert_eq!(e.status(), Some(500));
 }
 
@@ -72,7 +75,8 @@ async fn a_body_that_is_not_json_is_named_with_a_redacted_snippet() {
     Mock::given(method("GET"))
         .and(path("/users/current"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_raw(format!("oops {TOKEN} oops"), "application/json"),
+            ResponseTemplate::new(200)
+                .set_body_raw(format!("oops {TOKEN} oops"), "application/json"),
         )
         .mount(&server)
         .await;

@@ -107,7 +107,10 @@ async fn an_empty_page_before_the_last_is_an_error() {
     mount_page(&server, 5, page(9..10, json!(10), 5, 2, json!(5))).await;
     let (items, err) = walk_until_error(&server, "listUsers", json!({"size": 2})).await;
     assert_eq!(items.len(), 2);
-    assert!(err.contains("page 2 of 5 held 0 items where 2 were due"), "{err}");
+    assert!(
+        err.contains("page 2 of 5 held 0 items where 2 were due"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -118,7 +121,10 @@ async fn a_short_last_page_against_the_total_is_an_error() {
     mount_page(&server, 3, page(4..4, json!(5), 3, 2, json!(3))).await;
     let (items, err) = walk_until_error(&server, "listUsers", json!({"size": 2})).await;
     assert_eq!(items.len(), 4);
-    assert!(err.contains("page 3 of 3 came back empty though Lumos reported 5 items"), "{err}");
+    assert!(
+        err.contains("page 3 of 3 came back empty though Lumos reported 5 items"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -171,7 +177,10 @@ async fn a_repeated_cursor_ends_with_an_error() {
         .await;
     let (items, err) = walk_until_error(&server, "getIdentityEvents", json!({})).await;
     assert_eq!(items.len(), 1);
-    assert!(err.contains("a next_cursor it had already sent, after 2 items"), "{err}");
+    assert!(
+        err.contains("a next_cursor it had already sent, after 2 items"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -182,9 +191,11 @@ async fn a_short_offset_page_before_the_total_is_an_error() {
         Mock::given(method("GET"))
             .and(path("/activity_logs"))
             .and(query_param("offset", offset.to_string()))
-            .respond_with(ResponseTemplate::new(200).set_body_json(
-                json!({"items": items, "total": 9, "limit": 2, "offset": offset}),
-            ))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    json!({"items": items, "total": 9, "limit": 2, "offset": offset}),
+                ),
+            )
             .mount(&server)
             .await;
     }

@@ -1,3 +1,4 @@
+use engine::RunStatus;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::Role::{self, Admin, Agent, Builder, Viewer};
@@ -126,10 +127,13 @@ async fn end_to_end(db: Db) {
             Some(json!({"inputs": {}})),
         )
         .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(
+        (s, started["status"].as_str()),
+        (StatusCode::ACCEPTED, Some("queued"))
+    );
     let id = started["id"].as_str().expect("id").to_owned();
     let mut done = Value::Null;
-    for _ in 0..200 {
+    for _ in 0..500 {
         let (_, r) = env
             .call(
                 Some(Viewer),
@@ -138,11 +142,11 @@ async fn end_to_end(db: Db) {
                 None,
             )
             .await;
-        if r["status"] != "running" {
+        if r["status"] != "running" && r["status"] != "queued" {
             done = r;
             break;
         }
-        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(done["status"], "completed", "{done}");
     let (_, runs) = env
@@ -560,7 +564,7 @@ async fn approvals_over_the_api() {
         .call(
             Some(Admin),
             Method::POST,
-            &format!("/api/v1/runs/{id}/approve"),
+            &format!("/api/v1/runs/{id}/approve?wait=true"),
             None,
         )
         .await;
@@ -666,6 +670,11 @@ async fn shutdown_lets_in_flight_runs_finish() {
     assert_eq!(s, StatusCode::ACCEPTED);
     let id = started["id"].as_str().expect("id").to_owned();
     let engine = env.server.engine.clone();
+    // A queue worker takes it within moments.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while engine.active_runs() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert_eq!(
         engine.active_runs(),
         1,
@@ -673,7 +682,7 @@ async fn shutdown_lets_in_flight_runs_finish() {
     );
     env.server.stop().await;
     let run = engine.run_detail(&id).await.expect("detail").run;
-    assert_eq!(run.status, "completed", "{:?}", run.error);
+    assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
     assert_eq!(run.output.map(|o| o.0["total"].clone()), Some(json!(3000)));
     env.sim.stop().await;
 }

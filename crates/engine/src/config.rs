@@ -1,0 +1,159 @@
+//! How the engine runs: leases, concurrency, the queue, retention and Lumos retries. Every
+//! setting has a default that suits one machine; `from_env` reads the `LUMOSFLOW_*`
+//! variables operators set (documented in docs/operations.md).
+
+use std::time::Duration;
+
+use lumos_api::RetryPolicy;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How long a running run's claim holds without renewal; a crashed process's runs are
+    /// failed by a survivor this long (plus one sweep) after it stopped renewing.
+    pub lease: Duration,
+    /// How often a process looks for cancels of the runs it executes (on top of
+    /// PostgreSQL's instant notifications).
+    pub cancel_poll: Duration,
+    /// Runs one `serve` process executes at once; the rest wait in the queue.
+    pub max_concurrent_runs: usize,
+    /// Queued runs beyond which new ones are refused (429) until the queue drains.
+    pub queue_limit: i64,
+    /// Finished runs older than this are deleted by `serve`; `None` keeps them forever.
+    pub retention: Option<Duration>,
+    /// Retries for Lumos calls.
+    pub retry: RetryPolicy,
+    /// Longest a single Lumos request may take.
+    pub lumos_timeout: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(30),
+            cancel_poll: Duration::from_millis(250),
+            max_concurrent_runs: 8,
+            queue_limit: 1000,
+            retention: Some(Duration::from_secs(90 * 86_400)),
+            retry: RetryPolicy::default(),
+            lumos_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl EngineConfig {
+    /// How often the lease is renewed: well inside the lease, so one slow database round
+    /// trip never lets it lapse.
+    pub fn heartbeat(&self) -> Duration {
+        (self.lease / 6).max(Duration::from_millis(200))
+    }
+
+    /// How often `serve` looks for runs whose process stopped.
+    pub fn sweep_every(&self) -> Duration {
+        (self.lease / 3).max(Duration::from_millis(500))
+    }
+
+    /// Defaults, overridden by `LUMOSFLOW_RUN_LEASE`, `LUMOSFLOW_MAX_CONCURRENT_RUNS`,
+    /// `LUMOSFLOW_RUN_QUEUE_LIMIT`, `LUMOSFLOW_RUN_RETENTION` (`off` keeps runs forever) and
+    /// `LUMOSFLOW_LUMOS_TIMEOUT` where set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut c = Self::default();
+        if let Some(v) = get("LUMOSFLOW_RUN_LEASE") {
+            c.lease = duration("LUMOSFLOW_RUN_LEASE", &v, Duration::from_secs(1))?;
+        }
+        if let Some(v) = get("LUMOSFLOW_MAX_CONCURRENT_RUNS") {
+            c.max_concurrent_runs = count("LUMOSFLOW_MAX_CONCURRENT_RUNS", &v)? as usize;
+        }
+        if let Some(v) = get("LUMOSFLOW_RUN_QUEUE_LIMIT") {
+            c.queue_limit = count("LUMOSFLOW_RUN_QUEUE_LIMIT", &v)? as i64;
+        }
+        if let Some(v) = get("LUMOSFLOW_RUN_RETENTION") {
+            c.retention = match v.trim() {
+                "off" | "never" | "0" => None,
+                other => Some(duration(
+                    "LUMOSFLOW_RUN_RETENTION",
+                    other,
+                    Duration::from_secs(3600),
+                )?),
+            };
+        }
+        if let Some(v) = get("LUMOSFLOW_LUMOS_TIMEOUT") {
+            c.lumos_timeout = duration("LUMOSFLOW_LUMOS_TIMEOUT", &v, Duration::from_secs(1))?;
+        }
+        Ok(c)
+    }
+}
+
+/// A duration like `30s`, `15m`, `90d`, at least `min`.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    humantime::parse_duration(raw.trim())
+        .map_err(|e| format!("'{raw}' is not a duration like 30s, 15m, 2h or 90d ({e})"))
+}
+
+fn duration(var: &'static str, raw: &str, min: Duration) -> Result<Duration, ConfigError> {
+    let d = parse_duration(raw).map_err(|message| ConfigError { var, message })?;
+    if d < min {
+        return Err(ConfigError {
+            var,
+            message: format!("must be at least {}", humantime::format_duration(min)),
+        });
+    }
+    Ok(d)
+}
+
+fn count(var: &'static str, raw: &str) -> Result<u64, ConfigError> {
+    match raw.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(ConfigError {
+            var,
+            message: format!("'{raw}' is not a whole number of at least 1"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_settings_and_refuses_nonsense() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let c = EngineConfig::from_lookup(env(&[
+            ("LUMOSFLOW_RUN_LEASE", "5s"),
+            ("LUMOSFLOW_MAX_CONCURRENT_RUNS", "3"),
+            ("LUMOSFLOW_RUN_RETENTION", "30d"),
+        ]))
+        .expect("valid");
+        assert_eq!(c.lease, Duration::from_secs(5));
+        assert_eq!(c.max_concurrent_runs, 3);
+        assert_eq!(c.retention, Some(Duration::from_secs(30 * 86_400)));
+        let off =
+            EngineConfig::from_lookup(env(&[("LUMOSFLOW_RUN_RETENTION", "off")])).expect("off");
+        assert_eq!(off.retention, None);
+        let e =
+            EngineConfig::from_lookup(env(&[("LUMOSFLOW_RUN_LEASE", "soon")])).expect_err("bad");
+        assert!(
+            e.to_string()
+                .starts_with("LUMOSFLOW_RUN_LEASE: 'soon' is not a duration"),
+            "{e}"
+        );
+        assert!(EngineConfig::from_lookup(env(&[("LUMOSFLOW_MAX_CONCURRENT_RUNS", "0")])).is_err());
+    }
+}

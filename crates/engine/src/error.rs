@@ -1,0 +1,49 @@
+//! What can go wrong in the engine, in the domain's words. Each interface (CLI, HTTP,
+//! console, MCP) adds its own hint ("install it with …") to these.
+
+use std::time::Duration;
+
+use store::{RunStatus, StoreError};
+
+use crate::connections::ConnectError;
+use crate::definition::Invalid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No installed workflow has this id; `bundled` when a bundle offers one.
+    #[error("workflow '{id}' is not installed")]
+    NotInstalled { id: String, bundled: bool },
+    #[error("run '{0}' not found")]
+    RunNotFound(String),
+    /// Some other named thing is missing (a version, a bundle).
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("invalid inputs: {}", .0.join("; "))]
+    Inputs(Vec<String>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("run '{id}' already finished ({status})")]
+    AlreadyFinished { id: String, status: RunStatus },
+    #[error("run '{id}' is not waiting for approval ({status})")]
+    NotPending { id: String, status: RunStatus },
+    /// Too many runs wait already; the caller should come back later.
+    #[error("the run queue is full ({depth} runs waiting); try again in {}s", .retry_after.as_secs())]
+    QueueFull { depth: i64, retry_after: Duration },
+    #[error(transparent)]
+    Connection(#[from] ConnectError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => EngineError::NotFound(format!("{what} not found")),
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;

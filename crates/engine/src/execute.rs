@@ -1,0 +1,277 @@
+//! Executing a run this process holds: the executor's step records go to the store as
+//! they happen, the outcome is recorded however the database is doing, and anyone waiting
+//! here is handed the outcome.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use store::{Run, RunStatus, StepRow, Store};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::Engine;
+use crate::error::Result;
+use crate::executor::{Executor, RunError, RunOptions, StepRecord};
+use crate::runs::{RunOutcome, RunRequest, Started};
+
+/// Write each step record as it comes, off the executor's path.
+fn recorder(
+    store: Arc<Store>,
+    run_id: String,
+    workflow_id: String,
+    on_step: Option<crate::StepHook>,
+) -> (mpsc::UnboundedSender<StepRecord>, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<StepRecord>();
+    let handle = tokio::spawn(async move {
+        while let Some(r) = rx.recv().await {
+            if let Some(f) = &on_step {
+                f(&workflow_id, &r);
+            }
+            let row = StepRow {
+                step_id: r.step_id,
+                iteration: r.iteration,
+                status: r.status,
+                operation: r.operation,
+                params: r.params.map(store::Json),
+                http_status: r.http_status.map(i32::from),
+                duration_ms: Some(r.duration_ms as i64),
+                error: r.error,
+                output: None,
+                started_at: r.started_at,
+                finished_at: Some(chrono::Utc::now()),
+            };
+            if let Err(e) = store.add_step(&run_id, &row).await {
+                tracing::warn!(run = %run_id, error = %e, "could not record a step");
+            }
+        }
+    });
+    (tx, handle)
+}
+
+impl Engine {
+    /// Execute a started run to its end and record the outcome.
+    pub async fn execute(&self, started: Started) -> Result<RunOutcome> {
+        if started.status != RunStatus::Running {
+            return Ok(RunOutcome {
+                run_id: started.run_id,
+                status: started.status,
+                output: None,
+                error: None,
+            });
+        }
+        let Started {
+            run_id,
+            workflow: wf,
+            client,
+            inputs,
+            req,
+            began,
+            ..
+        } = started;
+        let (records, recording) = recorder(
+            self.store.clone(),
+            run_id.clone(),
+            wf.id().to_owned(),
+            self.observers.on_step.clone(),
+        );
+        let executor = Executor {
+            workflow: &wf,
+            client: &client,
+            templates: &self.templates,
+            records,
+            options: RunOptions {
+                dry_run: req.dry_run,
+                cancel: req.cancel.clone(),
+                stream: req.stream.clone(),
+                progress: req.progress.clone(),
+            },
+        };
+        let result = executor.run(inputs).await;
+        drop(executor);
+        let _ = recording.await;
+
+        let (status, output, error) = match result {
+            Ok(out) => (RunStatus::Completed, Some(out), None),
+            Err(RunError::Canceled) => (
+                RunStatus::Canceled,
+                None,
+                Some("canceled before it finished".to_owned()),
+            ),
+            Err(e) => (RunStatus::Failed, None, Some(e.to_string())),
+        };
+        let recorded = self
+            .record_outcome(&run_id, status, output.as_ref(), error.as_deref())
+            .await;
+        self.active.remove(&run_id);
+        if let Some(f) = &self.observers.on_run {
+            f(wf.id(), recorded.status, began.elapsed().as_secs_f64());
+        }
+        Ok(RunOutcome {
+            run_id,
+            status: recorded.status,
+            // A run that was canceled or failed elsewhere has no output to give.
+            output: if recorded.status == status {
+                output
+            } else {
+                None
+            },
+            error: recorded.error,
+        })
+    }
+
+    /// Record how a run ended. If the database refuses the full record (a full disk, an
+    /// output too large), record the failure without the output instead, retrying for a
+    /// while: a run must never stay `running` because its output could not be kept.
+    async fn record_outcome(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        output: Option<&serde_json::Value>,
+        error: Option<&str>,
+    ) -> Recorded {
+        let owner = self.owner.as_str();
+        let first = self
+            .store
+            .finish_run(run_id, owner, status, output, error)
+            .await;
+        let cause = match first {
+            Ok(_) => return self.recorded(run_id, status, error).await,
+            Err(e) => e,
+        };
+        tracing::error!(run = run_id, error = %cause, "could not record the end of a run; recording the failure instead");
+        let reason = match (status, error) {
+            (RunStatus::Completed, _) => {
+                format!("the run completed, but its output could not be stored: {cause}")
+            }
+            (_, Some(e)) => {
+                format!("{e} (and the run's record could not be stored in full: {cause})")
+            }
+            _ => format!("the run's outcome could not be stored: {cause}"),
+        };
+        let mut wait = Duration::from_millis(200);
+        for _ in 0..8 {
+            match self
+                .store
+                .finish_run(run_id, owner, RunStatus::Failed, None, Some(&reason))
+                .await
+            {
+                Ok(_) => {
+                    return self
+                        .recorded(run_id, RunStatus::Failed, Some(&reason))
+                        .await;
+                }
+                Err(e) => {
+                    tracing::error!(run = run_id, error = %e, "still cannot record the end of a run")
+                }
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(5));
+        }
+        Recorded {
+            status: RunStatus::Failed,
+            error: Some(reason),
+        }
+    }
+
+    /// What the record says now (a cancel recorded elsewhere wins over our outcome).
+    async fn recorded(&self, run_id: &str, status: RunStatus, error: Option<&str>) -> Recorded {
+        match self.store.run(run_id).await {
+            Ok(Some(Run {
+                status: now, error, ..
+            })) => Recorded { status: now, error },
+            _ => Recorded {
+                status,
+                error: error.map(str::to_owned),
+            },
+        }
+    }
+
+    /// Claim queued run `run_id` and execute it here; `None` when it is not queued (any
+    /// more: another process took it, or it was canceled).
+    pub async fn execute_queued(&self, run_id: &str) -> Result<Option<RunOutcome>> {
+        let lease = crate::active::chrono_lease(&self.config);
+        let Some(run) = self
+            .store
+            .claim_run(run_id, self.owner.as_str(), lease)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let waiting = self.active.wait_for(run_id);
+        self.execute_claimed(run).await;
+        Ok(waiting.await.ok())
+    }
+
+    /// Execute a run claimed from the queue, and hand its outcome to anyone waiting here.
+    pub(crate) async fn execute_claimed(&self, run: Run) {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        self.hold(&run.id, cancel.clone());
+        let run_id = run.id.clone();
+        let outcome = match self.started_from(run, cancel).await {
+            Ok(started) => self.execute(started).await,
+            Err(reason) => {
+                let r = self
+                    .record_outcome(&run_id, RunStatus::Failed, None, Some(&reason))
+                    .await;
+                self.active.remove(&run_id);
+                Ok(RunOutcome {
+                    run_id: run_id.clone(),
+                    status: r.status,
+                    output: None,
+                    error: r.error,
+                })
+            }
+        };
+        match outcome {
+            Ok(o) => self.active.hand_over(o),
+            Err(e) => {
+                tracing::error!(run = %run_id, error = %e, "a queued run could not be recorded")
+            }
+        }
+    }
+
+    /// A queued run's workflow version, client and inputs, or why it cannot run.
+    async fn started_from(
+        &self,
+        run: Run,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> std::result::Result<Started, String> {
+        let (workflow, _) = self
+            .load(&run.workflow_id, Some(run.workflow_version))
+            .await
+            .map_err(|e| {
+                format!(
+                    "workflow '{}' version {} cannot be run: {e}",
+                    run.workflow_id, run.workflow_version
+                )
+            })?;
+        let connection = run
+            .connection
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let client = self
+            .client(&connection)
+            .await
+            .map_err(|e| format!("connection '{connection}': {e}"))?;
+        Ok(Started {
+            run_id: run.id,
+            status: RunStatus::Running,
+            workflow,
+            client,
+            inputs: run.inputs.0.as_object().cloned().unwrap_or_default(),
+            req: RunRequest {
+                connection: Some(connection),
+                started_by: run.started_by,
+                dry_run: run.dry_run,
+                cancel,
+                ..RunRequest::default()
+            },
+            began: std::time::Instant::now(),
+        })
+    }
+}
+
+struct Recorded {
+    status: RunStatus,
+    error: Option<String>,
+}

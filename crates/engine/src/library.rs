@@ -1,0 +1,305 @@
+//! The workflow library: bundled workflows to install, installed ones with their numbered
+//! versions, and the parsed form of each version (parsed once: versions never change).
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use store::{SaveWorkflow, WorkflowRow, WorkflowVersion};
+
+use crate::Engine;
+use crate::bundles;
+use crate::definition::Invalid;
+use crate::error::{EngineError, Result};
+use crate::workflow::Workflow;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BundleRef {
+    pub id: &'static str,
+    pub name: &'static str,
+}
+
+/// A workflow as lists show it: installable, installed, or both.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub bundle: Option<BundleRef>,
+    pub installed: bool,
+    pub installable: bool,
+    pub version: Option<i32>,
+    /// The installed copy differs from the bundled original.
+    pub edited: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstallOutcome {
+    pub id: String,
+    /// installed, unchanged, reinstalled, or kept (edited copy left alone; use force)
+    pub result: &'static str,
+    pub version: i32,
+}
+
+/// Parsed workflows by (id, version), and the bundled ones.
+#[derive(Default)]
+pub(crate) struct Library {
+    parsed: std::sync::Mutex<std::collections::HashMap<(String, i32), Arc<Workflow>>>,
+    bundled: std::sync::OnceLock<std::collections::HashMap<&'static str, Arc<Workflow>>>,
+}
+
+fn bundle_ref(id: &str) -> Option<BundleRef> {
+    bundles::bundle_of(id).map(|b| BundleRef {
+        id: b.id,
+        name: b.name,
+    })
+}
+
+impl Engine {
+    pub fn validate(&self, yaml: &str) -> std::result::Result<Workflow, Invalid> {
+        Workflow::load(yaml, &self.templates)
+    }
+
+    /// A bundled workflow, parsed once per engine: the files are embedded and never change.
+    /// (Tests validate them all; a broken one would be a build defect.)
+    fn bundled(&self, id: &str) -> Option<Arc<Workflow>> {
+        self.library
+            .bundled
+            .get_or_init(|| {
+                bundles::all_ids()
+                    .filter_map(|id| {
+                        Some((id, Arc::new(self.validate(bundles::source(id)?).ok()?)))
+                    })
+                    .collect()
+            })
+            .get(id)
+            .cloned()
+    }
+
+    pub async fn list(&self) -> Result<Vec<Listing>> {
+        let installed = self.store.workflows().await?;
+        let mut out = Vec::new();
+        for id in bundles::all_ids() {
+            let Some(wf) = self.bundled(id) else { continue };
+            let row = installed.iter().find(|r| r.id == id);
+            let edited = match row {
+                Some(r) => {
+                    self.store.workflow_version(&r.id, None).await?.hash != Workflow::hash(&wf.yaml)
+                }
+                None => false,
+            };
+            out.push(Listing {
+                id: id.to_owned(),
+                name: row.map_or_else(|| wf.name().to_owned(), |r| r.name.clone()),
+                description: wf.def.description.clone(),
+                bundle: bundle_ref(id),
+                installed: row.is_some(),
+                installable: true,
+                version: row.map(|r| r.current_version),
+                edited,
+            });
+        }
+        for r in installed
+            .iter()
+            .filter(|r| bundles::source(&r.id).is_none())
+        {
+            let description = self
+                .store
+                .workflow_version(&r.id, None)
+                .await
+                .ok()
+                .and_then(|v| {
+                    crate::definition::parse(&v.yaml)
+                        .ok()
+                        .and_then(|d| d.description)
+                });
+            out.push(Listing {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                description,
+                bundle: None,
+                installed: true,
+                installable: false,
+                version: Some(r.current_version),
+                edited: false,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Install bundles or workflow ids (or everything). An installed copy that was edited is
+    /// kept unless `force`.
+    pub async fn install(
+        &self,
+        targets: &[String],
+        all: bool,
+        force: bool,
+        by: Option<&str>,
+    ) -> Result<Vec<InstallOutcome>> {
+        let mut ids: Vec<String> = Vec::new();
+        if all {
+            ids.extend(bundles::all_ids().map(str::to_owned));
+        }
+        let mut unknown = Vec::new();
+        for t in targets {
+            match (bundles::bundle(t), bundles::source(t)) {
+                (Some(b), _) => ids.extend(b.workflows.iter().map(|w| (*w).to_owned())),
+                (None, Some(_)) => ids.push(t.clone()),
+                (None, None) => unknown.push(t.clone()),
+            }
+        }
+        if !unknown.is_empty() {
+            let bundles: Vec<&str> = bundles::BUNDLES.iter().map(|b| b.id).collect();
+            return Err(EngineError::NotFound(format!(
+                "nothing installable is called {} (bundles: {}; workflows: {})",
+                unknown.join(", "),
+                bundles.join(", "),
+                bundles::all_ids().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        if ids.is_empty() {
+            return Err(EngineError::Inputs(vec![
+                "name a bundle or workflow to install, or install them all".into(),
+            ]));
+        }
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|i| seen.insert(i.clone()));
+        // Check every file first, so a bad one installs nothing.
+        let mut loaded = Vec::new();
+        for id in ids.iter().map(String::as_str) {
+            let wf = self
+                .bundled(id)
+                .ok_or_else(|| EngineError::NotFound(format!("bundled workflow '{id}'")))?;
+            loaded.push((id, wf));
+        }
+        let mut out = Vec::new();
+        for (id, wf) in loaded {
+            let hash = Workflow::hash(&wf.yaml);
+            let current = match self.store.workflow(id).await? {
+                Some(_) => Some(self.store.workflow_version(id, None).await?),
+                None => None,
+            };
+            let result = match &current {
+                Some(v) if v.hash == hash => {
+                    out.push(InstallOutcome {
+                        id: id.to_owned(),
+                        result: "unchanged",
+                        version: v.version,
+                    });
+                    continue;
+                }
+                Some(v) if !force => {
+                    out.push(InstallOutcome {
+                        id: id.to_owned(),
+                        result: "kept",
+                        version: v.version,
+                    });
+                    continue;
+                }
+                Some(_) => "reinstalled",
+                None => "installed",
+            };
+            let version = self.save(&wf, "bundle", by).await?;
+            out.push(InstallOutcome {
+                id: id.to_owned(),
+                result,
+                version,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn save(&self, wf: &Workflow, origin: &str, by: Option<&str>) -> Result<i32> {
+        let hash = Workflow::hash(&wf.yaml);
+        Ok(self
+            .store
+            .save_workflow(&SaveWorkflow {
+                id: wf.id(),
+                name: wf.name(),
+                bundle: wf.def.bundle.as_deref(),
+                origin,
+                yaml: &wf.yaml,
+                hash: &hash,
+                by,
+            })
+            .await?)
+    }
+
+    /// Save a new custom workflow; its id must be free.
+    pub async fn create(&self, yaml: &str, by: Option<&str>) -> Result<(String, i32)> {
+        let wf = self.validate(yaml)?;
+        if self.store.workflow(wf.id()).await?.is_some() {
+            return Err(EngineError::Conflict(format!(
+                "a workflow with id '{}' is already installed; edit it to change it",
+                wf.id()
+            )));
+        }
+        let origin = if bundles::source(wf.id()).is_some() {
+            "bundle"
+        } else {
+            "custom"
+        };
+        let v = self.save(&wf, origin, by).await?;
+        Ok((wf.id().to_owned(), v))
+    }
+
+    /// Save a new version of an installed workflow.
+    pub async fn edit(&self, id: &str, yaml: &str, by: Option<&str>) -> Result<i32> {
+        let row = self.installed_row(id).await?;
+        let wf = self.validate(yaml)?;
+        if wf.id() != id {
+            return Err(EngineError::Conflict(format!(
+                "the file's id is '{}', not '{id}'; ids cannot change",
+                wf.id()
+            )));
+        }
+        self.save(&wf, &row.origin, by).await
+    }
+
+    async fn installed_row(&self, id: &str) -> Result<WorkflowRow> {
+        let not_installed = || EngineError::NotInstalled {
+            id: id.to_owned(),
+            bundled: bundles::source(id).is_some(),
+        };
+        if !crate::ids::is_workflow_id(id) {
+            return Err(not_installed());
+        }
+        self.store.workflow(id).await?.ok_or_else(not_installed)
+    }
+
+    pub async fn show(
+        &self,
+        id: &str,
+        version: Option<i32>,
+    ) -> Result<(WorkflowRow, WorkflowVersion)> {
+        let row = self.installed_row(id).await?;
+        let v = self.store.workflow_version(id, version).await?;
+        Ok((row, v))
+    }
+
+    pub async fn uninstall(&self, id: &str) -> Result<()> {
+        self.installed_row(id).await?;
+        self.store.delete_workflow(id).await?;
+        Ok(())
+    }
+
+    /// The installed workflow to run, parsed from the stored version.
+    pub async fn load(&self, id: &str, version: Option<i32>) -> Result<(Arc<Workflow>, i32)> {
+        let row = self.installed_row(id).await?;
+        let want = version.unwrap_or(row.current_version);
+        if let Some(wf) = self
+            .library
+            .parsed
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(id.to_owned(), want)).cloned())
+        {
+            return Ok((wf, want));
+        }
+        let v = self.store.workflow_version(id, Some(want)).await?;
+        let wf = Arc::new(self.validate(&v.yaml)?);
+        if let Ok(mut m) = self.library.parsed.lock() {
+            m.insert((id.to_owned(), v.version), wf.clone());
+        }
+        Ok((wf, v.version))
+    }
+}

@@ -1,0 +1,434 @@
+//! A run's life from the outside: started here at once (the CLI, MCP over stdio) or
+//! submitted to the queue (`serve`), held for approval, approved or denied, canceled,
+//! waited for, listed and shown.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use store::{AfterApproval, CancelOutcome, NewRun, Run, RunStatus, StepRow};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::Engine;
+use crate::active::chrono_lease;
+use crate::error::{EngineError, Result};
+use crate::executor::Progress;
+use crate::ids;
+use crate::inputs;
+use crate::workflow::Workflow;
+
+/// How to run.
+#[derive(Clone, Default)]
+pub struct RunRequest {
+    pub connection: Option<String>,
+    pub started_by: Option<String>,
+    pub dry_run: bool,
+    pub cancel: CancellationToken,
+    /// When the output is one paginated call's items, send them here as they arrive
+    /// instead of collecting them (runs executed here only).
+    pub stream: Option<mpsc::Sender<Value>>,
+    pub progress: Option<Progress>,
+    /// Run this version instead of the current one.
+    pub version: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    pub run_id: String,
+    pub status: RunStatus,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: Run,
+    pub steps: Vec<StepRow>,
+}
+
+/// A recorded run that has not executed yet: `running` (held by this process) or
+/// `pending_approval` (which `execute` leaves as it is).
+pub struct Started {
+    pub run_id: String,
+    pub status: RunStatus,
+    pub(crate) workflow: Arc<Workflow>,
+    pub(crate) client: lumos_api::Client,
+    pub(crate) inputs: Map<String, Value>,
+    pub(crate) req: RunRequest,
+    pub(crate) began: Instant,
+}
+
+/// A run handed to the queue: `queued`, or `pending_approval` when it must be approved
+/// first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Submitted {
+    pub run_id: String,
+    pub status: RunStatus,
+}
+
+/// What approving did.
+#[derive(Debug, Clone)]
+pub enum Approved {
+    /// Queued for a replica to run.
+    Queued(String),
+    /// Run here to its end.
+    Ran(RunOutcome),
+}
+
+/// Where an approved run runs.
+pub enum ApproveThen {
+    Queue,
+    RunHere(RunRequest),
+}
+
+/// A run's checked inputs and everything needed to record it.
+struct Prepared {
+    workflow: Arc<Workflow>,
+    version: i32,
+    inputs: Map<String, Value>,
+    connection: String,
+    client: lumos_api::Client,
+}
+
+impl Engine {
+    /// Check a request: the workflow is installed, the inputs fit, the connection works.
+    async fn prepare(
+        &self,
+        id: &str,
+        given: &Map<String, Value>,
+        req: &RunRequest,
+    ) -> Result<Prepared> {
+        let (workflow, version) = self.load(id, req.version).await?;
+        let inputs = inputs::resolve(&workflow.def.inputs, given).map_err(EngineError::Inputs)?;
+        let connection = req
+            .connection
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let client = self.client(&connection).await?;
+        Ok(Prepared {
+            workflow,
+            version,
+            inputs,
+            connection,
+            client,
+        })
+    }
+
+    fn gated(wf: &Workflow, req: &RunRequest) -> bool {
+        // A dry run changes nothing, so it needs no approval.
+        wf.def.approval.is_some() && !req.dry_run
+    }
+
+    async fn record(
+        &self,
+        run_id: &str,
+        id: &str,
+        p: &Prepared,
+        req: &RunRequest,
+        status: RunStatus,
+    ) -> Result<()> {
+        self.store
+            .create_run(&NewRun {
+                id: run_id,
+                workflow_id: id,
+                workflow_version: p.version,
+                status,
+                inputs: &Value::Object(p.inputs.clone()),
+                connection: Some(&p.connection),
+                started_by: req.started_by.as_deref(),
+                dry_run: req.dry_run,
+                owner: self.owner.as_str(),
+                lease: chrono_lease(&self.config),
+            })
+            .await?;
+        if status == RunStatus::PendingApproval {
+            let message = p
+                .workflow
+                .def
+                .approval
+                .as_ref()
+                .map(|a| a.value.clone())
+                .unwrap_or_default();
+            self.store.request_approval(run_id, &message).await?;
+        }
+        Ok(())
+    }
+
+    /// Check inputs, then run here and record. Bad inputs and connection problems are
+    /// errors before anything is stored; everything after is a recorded run.
+    pub async fn run(
+        &self,
+        id: &str,
+        given: &Map<String, Value>,
+        req: RunRequest,
+    ) -> Result<RunOutcome> {
+        let started = self.start(id, given, req).await?;
+        self.execute(started).await
+    }
+
+    /// Validate and record a run that this process executes (`execute` does), so callers
+    /// can show the run id at once.
+    pub async fn start(
+        &self,
+        id: &str,
+        given: &Map<String, Value>,
+        req: RunRequest,
+    ) -> Result<Started> {
+        let p = self.prepare(id, given, &req).await?;
+        let run_id = ids::new_run_id();
+        let status = if Self::gated(&p.workflow, &req) {
+            RunStatus::PendingApproval
+        } else {
+            RunStatus::Running
+        };
+        self.record(&run_id, id, &p, &req, status).await?;
+        if status == RunStatus::Running {
+            self.hold(&run_id, req.cancel.clone());
+        }
+        Ok(Started {
+            run_id,
+            status,
+            workflow: p.workflow,
+            client: p.client,
+            inputs: p.inputs,
+            req,
+            began: Instant::now(),
+        })
+    }
+
+    /// Validate and queue a run for whichever `serve` replica has a free slot. A full queue
+    /// is refused before anything is recorded.
+    pub async fn submit(
+        &self,
+        id: &str,
+        given: &Map<String, Value>,
+        req: RunRequest,
+    ) -> Result<Submitted> {
+        let p = self.prepare(id, given, &req).await?;
+        let stats = self.store.queue_stats().await?;
+        if stats.depth >= self.config.queue_limit {
+            return Err(EngineError::QueueFull {
+                depth: stats.depth,
+                retry_after: Duration::from_secs(5),
+            });
+        }
+        let run_id = ids::new_run_id();
+        let status = if Self::gated(&p.workflow, &req) {
+            RunStatus::PendingApproval
+        } else {
+            RunStatus::Queued
+        };
+        self.record(&run_id, id, &p, &req, status).await?;
+        if status == RunStatus::Queued {
+            self.wake_queue.notify_one();
+            self.store.signal_queued(&run_id).await;
+        }
+        Ok(Submitted { run_id, status })
+    }
+
+    /// Mark a run as executing here, so cancels reach it and its lease is renewed.
+    pub(crate) fn hold(&self, run_id: &str, cancel: CancellationToken) {
+        self.active.insert(run_id, cancel);
+        self.keeper().ensure();
+    }
+
+    async fn existing(&self, run_id: &str) -> Result<Run> {
+        if !ids::is_run_id(run_id) {
+            return Err(EngineError::RunNotFound(run_id.to_owned()));
+        }
+        self.store
+            .run(run_id)
+            .await?
+            .ok_or_else(|| EngineError::RunNotFound(run_id.to_owned()))
+    }
+
+    /// Approve a run waiting for approval: queue it, or run it here to its end.
+    pub async fn approve(&self, run_id: &str, by: &str, then: ApproveThen) -> Result<Approved> {
+        let run = self.existing(run_id).await?;
+        if run.status != RunStatus::PendingApproval {
+            return Err(EngineError::NotPending {
+                id: run_id.to_owned(),
+                status: run.status,
+            });
+        }
+        let not_pending = |status| EngineError::NotPending {
+            id: run_id.to_owned(),
+            status,
+        };
+        match then {
+            ApproveThen::Queue => {
+                if !self
+                    .store
+                    .decide_approval(run_id, true, by, AfterApproval::Queue)
+                    .await?
+                {
+                    return Err(not_pending(self.existing(run_id).await?.status));
+                }
+                self.wake_queue.notify_one();
+                Ok(Approved::Queued(run_id.to_owned()))
+            }
+            ApproveThen::RunHere(req) => {
+                // Everything that could fail comes before the decision is recorded.
+                let (workflow, _) = self
+                    .load(&run.workflow_id, Some(run.workflow_version))
+                    .await?;
+                let connection = run
+                    .connection
+                    .clone()
+                    .unwrap_or_else(|| "default".to_owned());
+                let client = self.client(&connection).await?;
+                let after = AfterApproval::Run {
+                    owner: self.owner.as_str(),
+                    lease: chrono_lease(&self.config),
+                };
+                if !self.store.decide_approval(run_id, true, by, after).await? {
+                    return Err(not_pending(self.existing(run_id).await?.status));
+                }
+                self.hold(run_id, req.cancel.clone());
+                let started = Started {
+                    run_id: run_id.to_owned(),
+                    status: RunStatus::Running,
+                    workflow,
+                    client,
+                    inputs: run.inputs.0.as_object().cloned().unwrap_or_default(),
+                    req,
+                    began: Instant::now(),
+                };
+                Ok(Approved::Ran(self.execute(started).await?))
+            }
+        }
+    }
+
+    /// Deny a run waiting for approval.
+    pub async fn deny(&self, run_id: &str, by: &str) -> Result<Run> {
+        let run = self.existing(run_id).await?;
+        if !self
+            .store
+            .decide_approval(run_id, false, by, AfterApproval::Queue)
+            .await?
+        {
+            let now = self.existing(run_id).await.map_or(run.status, |r| r.status);
+            return Err(EngineError::NotPending {
+                id: run_id.to_owned(),
+                status: now,
+            });
+        }
+        self.existing(run_id).await
+    }
+
+    /// Cancel a run that has not ended. A running one is stopped wherever it runs — here
+    /// at once, on another replica as soon as it hears of it — and this returns once its
+    /// process has let go of it (or after a few seconds if that process is gone), so no
+    /// Lumos call of the run starts after the answer.
+    pub async fn cancel(&self, run_id: &str, by: &str) -> Result<Run> {
+        if !ids::is_run_id(run_id) {
+            return Err(EngineError::RunNotFound(run_id.to_owned()));
+        }
+        match self.store.cancel_run(run_id, by).await? {
+            CancelOutcome::Missing => return Err(EngineError::RunNotFound(run_id.to_owned())),
+            CancelOutcome::AlreadyFinal(status) => {
+                return Err(EngineError::AlreadyFinished {
+                    id: run_id.to_owned(),
+                    status,
+                });
+            }
+            CancelOutcome::Canceled { holder: None, .. } => {}
+            CancelOutcome::Canceled {
+                holder: Some(holder),
+                ..
+            } => {
+                self.active.cancel(run_id);
+                let deadline =
+                    Instant::now() + self.config.cancel_poll * 4 + Duration::from_secs(2);
+                loop {
+                    match self.store.run_owner(run_id).await? {
+                        None => break,
+                        Some(_) if Instant::now() >= deadline => {
+                            // Its process is gone or stuck: release it so nothing waits on it.
+                            tracing::warn!(run = run_id, holder = %holder, "the process running a canceled run did not stop in time");
+                            self.store.release_run(run_id, &holder).await?;
+                            break;
+                        }
+                        Some(_) => tokio::time::sleep(Duration::from_millis(25)).await,
+                    }
+                }
+            }
+        }
+        self.existing(run_id).await
+    }
+
+    /// Wait until a run ends, wherever it runs. Cancelling `cancel` cancels the run (an
+    /// agent that gives up on a tool call).
+    pub async fn wait(
+        &self,
+        run_id: &str,
+        cancel: Option<&CancellationToken>,
+        by: &str,
+    ) -> Result<RunOutcome> {
+        let mut ended_here = self.active.wait_for(run_id);
+        let mut poll = tokio::time::interval(Duration::from_millis(250));
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let never = CancellationToken::new();
+        let cancel = cancel.unwrap_or(&never);
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut ended_here => {
+                    match outcome {
+                        Ok(o) => break o,
+                        // The sender went away without an outcome: read the record.
+                        Err(_) => ended_here = self.active.wait_for(run_id),
+                    }
+                }
+                _ = poll.tick() => {
+                    let run = self.existing(run_id).await?;
+                    if run.status.is_final() || run.status == RunStatus::PendingApproval {
+                        break RunOutcome {
+                            run_id: run.id,
+                            status: run.status,
+                            output: run.output.map(|o| o.0),
+                            error: run.error,
+                        };
+                    }
+                }
+                () = cancel.cancelled() => {
+                    let run = self.cancel(run_id, by).await?;
+                    break RunOutcome { run_id: run.id, status: run.status, output: None, error: run.error };
+                }
+            }
+        };
+        self.active.forget_waiter(run_id);
+        Ok(outcome)
+    }
+
+    pub async fn runs(&self, filter: &store::RunFilter<'_>) -> Result<Vec<Run>> {
+        let filter = store::RunFilter {
+            limit: filter.limit.clamp(1, 1000),
+            ..*filter
+        };
+        Ok(self.store.runs(&filter).await?)
+    }
+
+    pub async fn run_detail(&self, id: &str) -> Result<RunDetail> {
+        let run = self.existing(id).await?;
+        let steps = self.store.run_steps(id).await?;
+        Ok(RunDetail { run, steps })
+    }
+
+    /// Delete finished runs (with their steps) that ended longer than `age` ago; how many.
+    pub async fn prune(&self, age: Duration) -> Result<u64> {
+        let age = chrono::Duration::from_std(age)
+            .map_err(|_| EngineError::Inputs(vec![format!("{age:?} is too long an age")]))?;
+        let before = chrono::Utc::now() - age;
+        let mut total = 0;
+        loop {
+            let n = self.store.prune_runs(before, 500).await?;
+            total += n;
+            if n < 500 {
+                return Ok(total);
+            }
+        }
+    }
+}

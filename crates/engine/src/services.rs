@@ -1,0 +1,153 @@
+//! What `serve` runs in the background besides answering requests: workers that take runs
+//! from the queue up to the replica's limit, a sweeper that fails the runs of processes that
+//! stopped, and retention.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::Engine;
+use crate::error::Result;
+use crate::owner::{self, Owner};
+
+impl Engine {
+    /// Fail runs whose process is gone: at once those of a dead process on this host (a
+    /// restart within the lease), and any whose lease ran out. Returns how many.
+    pub async fn recover(&self) -> Result<u64> {
+        let mut failed = 0;
+        let mine = self.owner.as_str();
+        for held in self
+            .store
+            .runs_held_with_prefix(&Owner::host_prefix())
+            .await?
+        {
+            let Some(holder) = held.locked_by.as_deref() else {
+                continue;
+            };
+            let dead = owner::parse_holder(holder)
+                .pid
+                .is_some_and(|pid| !owner::pid_alive(pid));
+            if holder != mine
+                && dead
+                && self
+                    .store
+                    .fail_orphaned_run(
+                        &held.id,
+                        Some(holder),
+                        &owner::orphan_reason(Some(holder)),
+                        None,
+                    )
+                    .await?
+            {
+                tracing::warn!(run = %held.id, holder, "failed a run whose process on this host is gone");
+                failed += 1;
+            }
+        }
+        Ok(failed + self.sweep().await?)
+    }
+
+    /// Fail running runs whose lease ran out (their process stopped renewing it).
+    pub async fn sweep(&self) -> Result<u64> {
+        let now = chrono::Utc::now();
+        let mut failed = 0;
+        for held in self.store.expired_runs(now).await? {
+            let holder = held.locked_by.as_deref();
+            if self
+                .store
+                .fail_orphaned_run(&held.id, holder, &owner::orphan_reason(holder), Some(now))
+                .await?
+            {
+                tracing::warn!(run = %held.id, holder, "failed a run whose lease ran out");
+                failed += 1;
+            }
+        }
+        Ok(failed)
+    }
+
+    /// Start the queue workers, the sweeper and retention; they stop when `stop` is
+    /// cancelled. Runs started by the workers are tracked by `tasks`, so shutdown can wait
+    /// for them.
+    pub fn start_services(self: &Arc<Self>, stop: CancellationToken, tasks: TaskTracker) {
+        tokio::spawn(self.clone().take_from_queue(stop.clone(), tasks));
+        tokio::spawn(self.clone().sweep_forever(stop.clone()));
+        if let Some(age) = self.config.retention {
+            tokio::spawn(self.clone().prune_forever(age, stop));
+        }
+        // The keeper also carries PostgreSQL's queue notifications to the workers.
+        self.keeper().ensure();
+    }
+
+    /// Claim queued runs while this replica has free slots.
+    async fn take_from_queue(self: Arc<Self>, stop: CancellationToken, tasks: TaskTracker) {
+        let slots = Arc::new(Semaphore::new(self.config.max_concurrent_runs));
+        let lease = crate::active::chrono_lease(&self.config);
+        loop {
+            let permit = tokio::select! {
+                () = stop.cancelled() => return,
+                p = slots.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => return,
+                },
+            };
+            match self.store.claim_next_run(self.owner.as_str(), lease).await {
+                Ok(Some(run)) => {
+                    let engine = self.clone();
+                    tasks.spawn(async move {
+                        engine.execute_claimed(run).await;
+                        drop(permit);
+                    });
+                }
+                Ok(None) => {
+                    drop(permit);
+                    // A local submit or a notification wakes us at once; the poll covers
+                    // other SQLite processes and lost notifications.
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = self.wake_queue.notified() => {}
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+                Err(e) => {
+                    drop(permit);
+                    tracing::warn!(error = %e, "cannot take a run from the queue");
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn sweep_forever(self: Arc<Self>, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(self.config.sweep_every());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = self.sweep().await {
+                tracing::warn!(error = %e, "sweep for abandoned runs failed");
+            }
+        }
+    }
+
+    async fn prune_forever(self: Arc<Self>, age: Duration, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match self.prune(age).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "deleted runs past the retention period"),
+                Err(e) => tracing::warn!(error = %e, "retention failed"),
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Request and response guards shared by every route: a path with a NUL character is
+//! refused before it reaches any handler (PostgreSQL cannot even look it up), and an error
+//! answer that is not JSON — a body-size limit, an extractor's plain-text rejection — is
+//! rewritten into the API's documented `{"error": {"code", "message"}}` shape.
+
+use axum::body::to_bytes;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+
+/// Largest plain-text error body carried over into the JSON message.
+const MAX_ERROR_TEXT: usize = 4096;
+
+pub async fn no_nul_in_path(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path.contains('\0') || path.to_ascii_lowercase().contains("%00") {
+        return ApiError::bad_request("the request path contains a NUL character").into_response();
+    }
+    next.run(req).await
+}
+
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
+    let text = to_bytes(resp.into_body(), MAX_ERROR_TEXT)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_owned()
+    } else {
+        text
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    if let Some(v) = retry_after {
+        out.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    out
+}

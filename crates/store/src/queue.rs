@@ -1,0 +1,78 @@
+//! The run queue: runs wait as `queued` rows until a replica with a free slot claims one.
+//! A claim is atomic across processes: `FOR UPDATE SKIP LOCKED` on PostgreSQL (replicas
+//! never wait on each other), a write transaction taken up front on SQLite (one claimer at
+//! a time). A queued run belongs to nobody, so a replica that dies leaves nothing behind.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::runs::{RUN_COLUMNS, Run};
+use crate::{Pool, Result, Store};
+
+/// How deep the queue is, for metrics and back-pressure.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueStats {
+    pub depth: i64,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Claim the oldest queued run for `owner`, moving it to `running`.
+    pub async fn claim_next_run(&self, owner: &str, lease: Duration) -> Result<Option<Run>> {
+        self.claim(None, owner, lease).await
+    }
+
+    /// Claim queued run `id` for `owner`; `None` when it is not queued (any more).
+    pub async fn claim_run(&self, id: &str, owner: &str, lease: Duration) -> Result<Option<Run>> {
+        self.claim(Some(id), owner, lease).await
+    }
+
+    async fn claim(&self, id: Option<&str>, owner: &str, lease: Duration) -> Result<Option<Run>> {
+        let now = Utc::now();
+        let pick = match (id, &self.pool) {
+            (Some(_), _) => "SELECT id FROM runs WHERE id = $4 AND status = 'queued'",
+            (None, Pool::Postgres(_)) => {
+                "SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+            }
+            (None, Pool::Sqlite(_)) => {
+                "SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1"
+            }
+        };
+        let sql = format!(
+            "UPDATE runs SET status = 'running', locked_by = $1, locked_until = $2, started_at = $3 \
+             WHERE status = 'queued' AND id = ({pick}) RETURNING {RUN_COLUMNS}"
+        );
+        let sql = sqlx::AssertSqlSafe(sql);
+        // `$4` exists only when claiming by id; PostgreSQL refuses unused parameters.
+        macro_rules! query {
+            () => {{
+                let q = sqlx::query_as::<_, Run>(sql)
+                    .bind(owner)
+                    .bind(now + lease)
+                    .bind(now);
+                match id {
+                    Some(id) => q.bind(id),
+                    None => q,
+                }
+            }};
+        }
+        let run = match &self.pool {
+            Pool::Postgres(p) => query!().fetch_optional(p).await?,
+            Pool::Sqlite(p) => {
+                // Take the write lock before reading, so two processes cannot both pick the
+                // same row (a plain deferred transaction could read, then fail to upgrade).
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                let run = query!().fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                run
+            }
+        };
+        Ok(run)
+    }
+
+    pub async fn queue_stats(&self) -> Result<QueueStats> {
+        let (depth, oldest): (i64, Option<DateTime<Utc>>) = crate::with_pool!(&self.pool, p => sqlx::query_as(
+            "SELECT COUNT(*), MIN(created_at) FROM runs WHERE status = 'queued'",
+        ).fetch_one(p).await)?;
+        Ok(QueueStats { depth, oldest })
+    }
+}
