@@ -7,6 +7,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::Value;
 
 use crate::catalog::{Operation, Shape};
+use crate::schemas::Schemas;
 
 /// What came back instead of what was promised, in words ("an HTML page (text/html)").
 #[derive(Debug)]
@@ -122,11 +123,23 @@ pub(crate) fn check(op: &Operation, headers: &HeaderMap, bytes: &[u8]) -> Result
         return Err(not_json(headers, bytes));
     }
     let value: Value = serde_json::from_slice(bytes).map_err(|_| not_json(headers, bytes))?;
+    let schemas = Schemas::lumos();
     let fits = match op.response.shape {
         Shape::Listing => {
             let key = op.response.items_key.as_deref().unwrap_or("items");
             match value.get(key) {
-                Some(Value::Array(_)) => true,
+                Some(Value::Array(items)) => {
+                    // The first item stands for the rest: cheap, and enough to tell a
+                    // listing of something else.
+                    if let (Some(first), Some(item)) = (items.first(), &op.response.item)
+                        && let Some(why) = schemas.misfit(item, first)
+                    {
+                        return Err(Mismatch {
+                            found: format!("a page whose items are JSON objects {why}"),
+                        });
+                    }
+                    true
+                }
                 _ if value.is_object() => {
                     return Err(Mismatch {
                         found: format!("{} but no '{key}' list", json_kind(&value)),
@@ -135,7 +148,16 @@ pub(crate) fn check(op: &Operation, headers: &HeaderMap, bytes: &[u8]) -> Result
                 _ => false,
             }
         }
-        Shape::Object => value.is_object(),
+        Shape::Object => {
+            if let (true, Some(name)) = (value.is_object(), &op.response.schema)
+                && let Some(why) = schemas.misfit(name, &value)
+            {
+                return Err(Mismatch {
+                    found: format!("{} {why}", json_kind(&value)),
+                });
+            }
+            value.is_object()
+        }
         Shape::Array => value.is_array(),
         Shape::Any | Shape::Empty | Shape::Text => true,
     };
@@ -202,6 +224,19 @@ mod tests {
         assert_eq!(e.found, "a JSON list");
         let e = check(op("getApp"), &json, b"\"x\"").expect_err("text");
         assert_eq!(e.found, "a JSON text value");
+        let e = check(op("getApp"), &json, br#"{"data": [], "message": "ok"}"#)
+            .expect_err("other object");
+        assert!(
+            e.found
+                .starts_with("a JSON object with keys data, message without the required id"),
+            "{}",
+            e.found
+        );
+        let e = check(op("listUsers"), &json, br#"{"items": [{"name": "x"}]}"#).expect_err("items");
+        assert_eq!(
+            e.found,
+            "a page whose items are JSON objects without the required id"
+        );
         let e = check(op("getApp"), &json, b"").expect_err("empty");
         assert_eq!(e.found, "an empty body");
         let e = check(op("getApp"), &json, b"{\"id\": tru").expect_err("cut");
@@ -209,7 +244,7 @@ mod tests {
             e.found,
             "a body that is not JSON (application/json): {\"id\": tru"
         );
-        assert!(check(op("getApp"), &json, br#"{"id": "1"}"#).is_ok());
+        assert!(check(op("getUser"), &json, br#"{"id": "1"}"#).is_ok());
         assert!(
             check(
                 op("getIdentityEvents"),

@@ -14,6 +14,7 @@ pub mod models;
 mod paginate;
 pub mod params;
 mod retry;
+pub mod schemas;
 mod token;
 
 pub use catalog::{Catalog, Operation, Pagination, Param, ParamKind, ResponseSpec, Shape};
@@ -21,4 +22,5 @@ pub use client::{CallOptions, Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use error::{Error, ValidationDetail};
 pub use params::{ParamProblem, PreparedRequest, ProblemKind};
 pub use retry::RetryPolicy;
+pub use schemas::Schemas;
 pub use token::{ApiToken, TokenError};

@@ -110,10 +110,23 @@ impl Store {
     /// Open (creating a SQLite file if needed), migrate, and load the master key.
     pub async fn open(url: &str, key: KeySource) -> Result<Store> {
         let pool = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = sqlx::postgres::PgConnectOptions::from_str(url)
+                .map_err(|_| StoreError::Url(url.to_owned()))?;
+            // One direct connection first: the pool would report a refused or rejected
+            // connection only as "timed out", hiding what an operator must fix.
+            {
+                use sqlx::ConnectOptions;
+                let conn = tokio::time::timeout(Duration::from_secs(10), opts.connect())
+                    .await
+                    .map_err(|_| {
+                        StoreError::Busy("no answer from PostgreSQL within 10 s".to_owned())
+                    })??;
+                sqlx::Connection::close(conn).await?;
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(10)
                 .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
+                .connect_with(opts)
                 .await?;
             sqlx::migrate!("migrations/postgres").run(&pool).await?;
             Pool::Postgres(pool)

@@ -5,7 +5,9 @@
 //! that such answers fail a run with a clear message instead of completing it short.
 //!
 //! It speaks HTTP/1.1 over raw sockets on purpose: truncating a body or resetting a
-//! connection needs control below what an HTTP library offers.
+//! connection needs control below what an HTTP library offers. It runs on a thread and
+//! runtime of its own, so a test that blocks its own runtime (waiting for a child process)
+//! cannot stall it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,7 +15,6 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 /// How the proxy answers a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,20 +52,23 @@ struct State {
 pub struct FaultProxy {
     pub base_url: String,
     state: Arc<State>,
-    handle: JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
-        self.handle.abort();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
 impl FaultProxy {
     /// Listen on a free loopback port, forwarding to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local addr");
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let addr = std_listener.local_addr().expect("local addr");
         let state = Arc::new(State {
             upstream: upstream.trim_end_matches('/').to_owned(),
             http: reqwest::Client::builder()
@@ -79,15 +83,34 @@ impl FaultProxy {
             requests: AtomicU64::new(0),
         });
         let st = state.clone();
-        let handle = tokio::spawn(async move {
-            while let Ok((sock, _)) = listener.accept().await {
-                tokio::spawn(serve(sock, st.clone()));
-            }
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let Ok(listener) = TcpListener::from_std(std_listener) else {
+                    return;
+                };
+                let accept = async {
+                    while let Ok((sock, _)) = listener.accept().await {
+                        tokio::spawn(serve(sock, st.clone()));
+                    }
+                };
+                tokio::select! {
+                    () = accept => {}
+                    _ = stopped => {}
+                }
+            });
         });
         FaultProxy {
             base_url: format!("http://{addr}"),
             state,
-            handle,
+            stop: Some(stop),
         }
     }
 

@@ -36,6 +36,21 @@ impl Db {
     pub fn is_sqlite(&self) -> bool {
         self.pg_admin.is_none()
     }
+
+    /// Run SQL straight against the database, beside the store: how tests make a table
+    /// refuse writes (a trigger) the way a full disk or a broken table would.
+    pub async fn exec(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.is_sqlite() {
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.url))
+                .await
+                .expect("sqlite");
+            sqlx::raw_sql(sql).execute(&mut c).await.expect("sql");
+        } else {
+            let mut c = sqlx::PgConnection::connect(&self.url).await.expect("pg");
+            sqlx::raw_sql(sql).execute(&mut c).await.expect("sql");
+        }
+    }
 }
 
 impl Drop for Db {

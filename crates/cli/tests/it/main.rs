@@ -4,8 +4,10 @@ mod api;
 mod connect;
 mod demo;
 mod mcp;
+mod replicas;
 mod run;
 mod sim;
+mod trust;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -4,6 +4,8 @@ mod connections;
 mod custom;
 mod definitions;
 mod docs;
+mod faults;
+mod trust;
 mod workflows;
 
 use std::sync::Arc;

@@ -84,6 +84,17 @@ async fn stops_at_total_when_pages_is_missing() {
     assert_eq!(ids(&server, json!({"size": 2})).await, ["u0", "u1", "u2"]);
 }
 
+/// An identity event with its required fields.
+fn event(id: &str) -> Value {
+    json!({"id": id, "user_id": "u1", "detected_time": "2026-01-01T00:00:00", "changed_field": "status"})
+}
+
+/// An activity log entry with its required fields; `event_hash` tells them apart.
+fn log(i: u32) -> Value {
+    json!({"event_hash": i.to_string(), "event_type": "login", "event_type_user_friendly": "Login",
+           "outcome": "success", "targets": [], "actor": {}, "event_metadata": {}})
+}
+
 /// Every item until the walk fails, and the error's text.
 async fn walk_until_error(server: &MockServer, name: &str, p: Value) -> (Vec<Value>, String) {
     let got: Vec<_> = client(server).paginate(name, &params(p)).collect().await;
@@ -171,7 +182,7 @@ async fn a_repeated_cursor_ends_with_an_error() {
     Mock::given(method("GET"))
         .and(path("/identity_events"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"identity_events": [{"id": "e1"}], "next_cursor": "same", "total_count": 9}),
+            json!({"identity_events": [event("e1")], "next_cursor": "same", "total_count": 9}),
         ))
         .mount(&server)
         .await;
@@ -187,7 +198,7 @@ async fn a_repeated_cursor_ends_with_an_error() {
 async fn a_short_offset_page_before_the_total_is_an_error() {
     let server = MockServer::start().await;
     for (offset, range) in [(0u32, 0..2u32), (2, 2..3)] {
-        let items: Vec<Value> = range.map(|i| json!({"id": i})).collect();
+        let items: Vec<Value> = range.map(log).collect();
         Mock::given(method("GET"))
             .and(path("/activity_logs"))
             .and(query_param("offset", offset.to_string()))
@@ -242,7 +253,7 @@ async fn an_error_ends_the_stream_after_being_yielded() {
 async fn limit_offset_and_cursor_walks() {
     let server = MockServer::start().await;
     for (offset, range) in [(0u32, 0..2u32), (2, 2..3)] {
-        let items: Vec<Value> = range.map(|i| json!({"id": i})).collect();
+        let items: Vec<Value> = range.map(log).collect();
         Mock::given(method("GET"))
             .and(path("/activity_logs"))
             .and(query_param("offset", offset.to_string()))
@@ -262,14 +273,14 @@ async fn limit_offset_and_cursor_walks() {
         .and(path("/identity_events"))
         .and(query_param("cursor", "c2"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"identity_events": [{"id": "e2"}], "next_cursor": null, "total_count": 2}),
+            json!({"identity_events": [event("e2")], "next_cursor": null, "total_count": 2}),
         ))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/identity_events"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"identity_events": [{"id": "e1"}], "next_cursor": "c2", "total_count": 2}),
+            json!({"identity_events": [event("e1")], "next_cursor": "c2", "total_count": 2}),
         ))
         .mount(&server)
         .await;

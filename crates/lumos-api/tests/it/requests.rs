@@ -93,7 +93,7 @@ async fn invalid_input_is_never_sent() {
 async fn path_params_are_encoded_and_text_plain_is_a_string() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/apps/a%2Fb"))
+        .and(path("/users/a%2Fb"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "a/b"})))
         .expect(1)
         .mount(&server)
@@ -105,7 +105,7 @@ async fn path_params_are_encoded_and_text_plain_is_a_string() {
         .await;
     let c = client(&server);
     let app = c
-        .call("getApp", &params(json!({"app_id": "a/b"})), None)
+        .call("getUser", &params(json!({"user_id": "a/b"})), None)
         .await
         .expect("ok");
     assert_eq!(app["id"], "a/b");

@@ -2,6 +2,7 @@
 
 mod api;
 mod console;
+mod trust;
 
 use std::sync::Arc;
 
@@ -24,6 +25,10 @@ impl Env {
     }
 
     pub async fn with_sim(db: testkit::Db, cfg: SimConfig) -> Env {
+        Self::custom(db, cfg, engine::EngineConfig::default()).await
+    }
+
+    pub async fn custom(db: testkit::Db, cfg: SimConfig, config: engine::EngineConfig) -> Env {
         let sim = Simulator::start(cfg).await.expect("sim");
         let store = Arc::new(db.open().await);
         let mut keys = std::collections::HashMap::new();
@@ -38,7 +43,9 @@ impl Env {
                 server::keys::create(&store, name, role).await.expect("key"),
             );
         }
-        let server = Server::start(store, "127.0.0.1:0").await.expect("server");
+        let server = Server::start_with(store, "127.0.0.1:0", config)
+            .await
+            .expect("server");
         Env {
             sim,
             server,

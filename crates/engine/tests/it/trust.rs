@@ -1,0 +1,269 @@
+//! Runs that can be trusted: a loop stops at its first failure, a run ends recorded even
+//! when the database refuses its output, bad input never reaches Lumos, old runs go.
+
+use std::time::Duration;
+
+use engine::{RunRequest, RunStatus};
+use lumos_sim::SimConfig;
+use serde_json::json;
+use testkit::{Db, FaultProxy, both};
+
+use crate::{obj, setup_with};
+
+/// Five access requests, one after another; the third names an app that does not exist.
+const LOOP: &str = r#"
+id: request-five
+name: Request five
+inputs:
+  app_id: { type: text, required: true }
+  fail_fast: { type: boolean, default: true }
+steps:
+  - id: apps
+    transform: "{{ [inputs.app_id, inputs.app_id, 'no-such-app', inputs.app_id, inputs.app_id] }}"
+  - id: request
+    for_each: "{{ steps.apps.output }}"
+    concurrency: 1
+    call: createAccessRequest
+    body: { app_id: "{{ item }}", business_justification: "loop" }
+output: "{{ steps.request.output | length }}"
+"#;
+
+async fn a_loop_stops_at_its_first_failure(db: Db) {
+    let s = setup_with(db, SimConfig::default()).await;
+    s.engine.create(LOOP, None).await.expect("create");
+    let no_fail_fast = LOOP
+        .replace("id: request-five", "id: request-five-all")
+        .replace(
+            "    concurrency: 1\n",
+            "    concurrency: 1\n    fail_fast: false\n",
+        );
+    s.engine.create(&no_fail_fast, None).await.expect("create");
+    let app = s.store_app().await;
+    let before = s.access_requests().await;
+    let out = s
+        .engine
+        .run(
+            "request-five",
+            &obj(json!({"app_id": app})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    let error = out.error.unwrap_or_default();
+    assert!(
+        error.starts_with("step 'request': item 2 (\"no-such-app\"): "),
+        "{error}"
+    );
+    assert_eq!(
+        s.access_requests().await,
+        before + 2,
+        "nothing more is sent after the failure"
+    );
+    let steps = s
+        .engine
+        .run_detail(&out.run_id)
+        .await
+        .expect("detail")
+        .steps;
+    assert_eq!(steps.iter().filter(|st| st.step_id == "request").count(), 3);
+
+    let out = s
+        .engine
+        .run(
+            "request-five-all",
+            &obj(json!({"app_id": app})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    let error = out.error.unwrap_or_default();
+    assert!(
+        error.starts_with("step 'request': 1 of 5 items failed: item 2 (\"no-such-app\"): "),
+        "{error}"
+    );
+    assert_eq!(
+        s.access_requests().await,
+        before + 6,
+        "every item was tried"
+    );
+    s.sim.stop().await;
+}
+both!(
+    a_loop_stops_at_its_first_failure,
+    a_loop_stops_at_its_first_failure
+);
+
+/// Make the database refuse to store any run output, as a full disk would.
+async fn refuse_outputs(db: &Db) {
+    if db.is_sqlite() {
+        db.exec(
+            "CREATE TRIGGER full_disk BEFORE UPDATE OF output ON runs WHEN NEW.output IS NOT NULL \
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .await;
+    } else {
+        db.exec(
+            "CREATE FUNCTION full_disk() RETURNS trigger AS $$ BEGIN \
+             IF NEW.output IS NOT NULL THEN RAISE EXCEPTION 'could not extend file: No space left on device'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER full_disk BEFORE UPDATE ON runs FOR EACH ROW EXECUTE FUNCTION full_disk();",
+        )
+        .await;
+    }
+}
+
+async fn a_run_whose_output_cannot_be_stored_still_ends(db: Db) {
+    let s = setup_with(db, SimConfig::default()).await;
+    refuse_outputs(&s._db).await;
+    let out = s
+        .engine
+        .run(
+            "list-lumos-users",
+            &obj(json!({"size": 2})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    let run = s.engine.run_detail(&out.run_id).await.expect("detail").run;
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(run.finished_at.is_some());
+    let error = run.error.unwrap_or_default();
+    assert!(
+        error
+            .starts_with("the run completed, but its output could not be stored: database error: ")
+            && (error.contains("disk is full") || error.contains("No space left")),
+        "{error}"
+    );
+    assert_eq!(
+        s.engine.active_runs(),
+        0,
+        "the run is not left held by this process"
+    );
+    s.sim.stop().await;
+}
+both!(
+    a_run_whose_output_cannot_be_stored_still_ends,
+    a_run_whose_output_cannot_be_stored_still_ends
+);
+
+async fn bad_input_never_reaches_lumos(db: Db) {
+    let s = setup_with(db, SimConfig::default()).await;
+    let proxy = FaultProxy::start(&s.sim.base_url).await;
+    engine::connections::connect(
+        &s.engine.store,
+        "proxied",
+        &proxy.base_url,
+        lumos_sim::DEFAULT_TOKEN,
+    )
+    .await
+    .expect("connect");
+    let sent = proxy.requests();
+    let req = || RunRequest {
+        connection: Some("proxied".into()),
+        ..RunRequest::default()
+    };
+    // A NUL character: refused before anything is recorded (PostgreSQL cannot store it).
+    let e = s
+        .engine
+        .run(
+            "list-lumos-users",
+            &obj(json!({"search": "a\u{0}b"})),
+            req(),
+        )
+        .await
+        .expect_err("nul");
+    assert_eq!(
+        e.to_string(),
+        "invalid inputs: input 'search' contains a NUL character"
+    );
+    // An oversized input: a clear error on the step, not a network failure retried.
+    let out = s
+        .engine
+        .run(
+            "list-lumos-users",
+            &obj(json!({"search": "x".repeat(10_000)})),
+            req(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    let error = out.error.unwrap_or_default();
+    assert!(
+        error.contains("would be") && error.contains("bytes; the limit is 8192"),
+        "{error}"
+    );
+    assert!(!error.contains("attempts"), "not retried: {error}");
+    // A path parameter made of dots would address another resource.
+    let out = s
+        .engine
+        .run("get-lumos-app", &obj(json!({"app_id": ".."})), req())
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    assert!(out.error.unwrap_or_default().contains("only of dots"));
+    assert_eq!(proxy.requests(), sent, "nothing was sent to Lumos");
+    s.sim.stop().await;
+}
+both!(bad_input_never_reaches_lumos, bad_input_never_reaches_lumos);
+
+async fn old_runs_are_pruned_with_their_steps(db: Db) {
+    let s = setup_with(db, SimConfig::default()).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let out = s
+            .engine
+            .run(
+                "list-lumos-groups",
+                &obj(json!({"size": 1})),
+                RunRequest::default(),
+            )
+            .await
+            .expect("run");
+        ids.push(out.run_id);
+    }
+    // A run that has not ended is never pruned.
+    let queued = s
+        .engine
+        .submit("list-lumos-groups", &obj(json!({})), RunRequest::default())
+        .await
+        .expect("submit");
+    assert_eq!(
+        s.engine
+            .prune(Duration::from_secs(3600))
+            .await
+            .expect("prune"),
+        0
+    );
+    assert_eq!(s.engine.prune(Duration::ZERO).await.expect("prune"), 3);
+    for id in &ids {
+        assert!(matches!(
+            s.engine.run_detail(id).await,
+            Err(engine::EngineError::RunNotFound(_))
+        ));
+        assert!(
+            s.engine
+                .store
+                .run_steps(id)
+                .await
+                .expect("steps")
+                .is_empty()
+        );
+    }
+    assert_eq!(
+        s.engine
+            .run_detail(&queued.run_id)
+            .await
+            .expect("kept")
+            .run
+            .status,
+        RunStatus::Queued
+    );
+    s.sim.stop().await;
+}
+both!(
+    old_runs_are_pruned_with_their_steps,
+    old_runs_are_pruned_with_their_steps
+);
