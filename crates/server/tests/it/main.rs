@@ -80,6 +80,24 @@ impl Env {
         )
     }
 
+    /// Connect the simulator as `default` over the API; the token is never echoed.
+    pub async fn connect(&self) {
+        let (s, body) = self
+            .call(
+                Some(Role::Admin),
+                Method::POST,
+                "/api/v1/connections",
+                Some(serde_json::json!({"name": "default", "base_url": self.sim.base_url, "token": self.sim.token})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        assert!(
+            !body.to_string().contains(&self.sim.token),
+            "the token must never be echoed"
+        );
+        assert_eq!(body["token_hint"], "lsk_…0000");
+    }
+
     pub async fn stop(self) {
         self.server.stop().await;
         self.sim.stop().await;

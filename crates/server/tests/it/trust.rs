@@ -12,15 +12,7 @@ use testkit::{Db, both};
 use crate::Env;
 
 async fn ready(env: &Env) {
-    let (s, body) = env
-        .call(
-            Some(Admin),
-            Method::POST,
-            "/api/v1/connections",
-            Some(json!({"name": "default", "base_url": env.sim.base_url, "token": env.sim.token})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{body}");
+    env.connect().await;
     env.call(
         Some(Admin),
         Method::POST,
