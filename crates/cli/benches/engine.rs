@@ -36,7 +36,7 @@ async fn engine_for(home: &std::path::Path, base_url: &str) -> Engine {
         .expect("connect");
     let engine = Engine::new(Arc::new(store));
     engine
-        .install(&[], true, false, None)
+        .install(&[], true, false, &engine::Actor::operator())
         .await
         .expect("install");
     engine
@@ -110,7 +110,7 @@ fn main() {
         // 2. Overhead per step and per run.
         let steps: String = (0..200).map(|i| format!("  - id: s{i}\n    transform: \"{{{{ inputs.n + {i} }}}}\"\n")).collect();
         let yaml = format!("id: bench-steps\nname: Bench steps\ninputs:\n  n: {{ type: integer, default: 1 }}\nsteps:\n{steps}");
-        engine.create(&yaml, None).await.expect("create");
+        engine.create(&yaml, &engine::Actor::operator()).await.expect("create");
         let mut per = Vec::new();
         for _ in 0..5 {
             let t = Instant::now();

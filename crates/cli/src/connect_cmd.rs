@@ -95,6 +95,25 @@ pub enum ConnectionsCommand {
     },
     /// Remove a connection and its sealed token.
     Remove { name: String },
+    /// Choose which roles may run workflows against a connection (admins always may). By
+    /// default `default` is open to every role that may run, others to builder and admin.
+    Allow {
+        name: String,
+        /// Roles, comma-separated: agent, builder, admin.
+        #[arg(long, value_delimiter = ',', required_unless_present = "default")]
+        roles: Vec<engine::Role>,
+        /// Back to the default rule.
+        #[arg(long, conflicts_with = "roles")]
+        default: bool,
+    },
+}
+
+fn roles_of(c: &Connection) -> String {
+    engine::connections::allowed_roles(c)
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print(conns: &[Connection], json: bool) -> anyhow::Result<()> {
@@ -116,6 +135,7 @@ fn print(conns: &[Connection], json: bool) -> anyhow::Result<()> {
         "Lumos user",
         "verified at",
         "last check",
+        "may run",
     ]);
     for c in conns {
         table.add_row([
@@ -127,6 +147,7 @@ fn print(conns: &[Connection], json: bool) -> anyhow::Result<()> {
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
                 .unwrap_or_default(),
             c.last_check_status.clone().unwrap_or_default(),
+            roles_of(c),
         ]);
     }
     writeln!(out, "{table}")?;
@@ -162,6 +183,19 @@ pub async fn connections(db: &Option<String>, cmd: ConnectionsCommand) -> anyhow
             if !failures.is_empty() {
                 bail!("{}", failures.join("; "));
             }
+            Ok(())
+        }
+        ConnectionsCommand::Allow {
+            name,
+            roles,
+            default,
+        } => {
+            let engine = engine::Engine::new(std::sync::Arc::new(store));
+            let roles = (!default).then_some(roles.as_slice());
+            let c = engine
+                .set_connection_roles(&name, roles, &engine::Actor::operator())
+                .await?;
+            println!("Connection '{name}' is open to {}.", roles_of(&c));
             Ok(())
         }
         ConnectionsCommand::Remove { name } => {

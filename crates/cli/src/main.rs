@@ -58,6 +58,8 @@ enum Command {
     /// API keys for the HTTP API.
     #[command(subcommand)]
     Keys(serve_cmd::KeysCommand),
+    /// The audit trail: who did what, newest first.
+    Audit(serve_cmd::AuditArgs),
     /// Everything at once, nothing to configure: simulator, server, bundles, an admin key.
     Demo(serve_cmd::DemoArgs),
     /// Serve installed workflows as MCP tools over standard input/output.
@@ -107,7 +109,8 @@ fn main() -> ExitCode {
             Command::Run(args) => run_cmd::run(&engine(&cli.database_url).await?, args).await,
             Command::Runs(cmd) => run_cmd::runs(&engine(&cli.database_url).await?, cmd).await,
             Command::Serve(args) => serve_cmd::serve(&cli.database_url, args).await,
-            Command::Keys(cmd) => serve_cmd::keys(&cli.database_url, cmd).await,
+            Command::Keys(cmd) => serve_cmd::keys(&engine(&cli.database_url).await?, cmd).await,
+            Command::Audit(args) => serve_cmd::audit(&engine(&cli.database_url).await?, args).await,
             Command::Demo(args) => serve_cmd::demo(args).await,
             Command::Mcp => {
                 Ok(mcp::serve_stdio(std::sync::Arc::new(engine(&cli.database_url).await?)).await?)

@@ -121,12 +121,25 @@ fn print_table(out: &mut impl Write, output: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A CSV cell. Text a spreadsheet would run as a formula (starting with =, +, -, @, a tab
+/// or a carriage return) gets a leading quote, as OWASP recommends; numbers stay numbers.
+fn csv_cell(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s))
+            if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() =>
+        {
+            format!("'{s}")
+        }
+        other => cell(other),
+    }
+}
+
 fn print_csv(out: &mut impl Write, items: &[Value]) -> anyhow::Result<()> {
     let cols = columns(items);
     let mut w = csv::Writer::from_writer(out);
     w.write_record(&cols)?;
     for item in items {
-        w.write_record(cols.iter().map(|c| cell(item.get(c))))?;
+        w.write_record(cols.iter().map(|c| csv_cell(item.get(c))))?;
     }
     w.flush()?;
     Ok(())
@@ -195,7 +208,7 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
     };
     let req = RunRequest {
         connection: Some(args.connection.clone()),
-        started_by: Some("cli".into()),
+        actor: engine::Actor::operator(),
         dry_run: args.dry_run,
         cancel: cancel.clone(),
         stream: stream_tx,
@@ -395,7 +408,11 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
         }
         RunsCommand::Approve { id, json } => {
             let approved = engine
-                .approve(&id, "cli", ApproveThen::RunHere(RunRequest::default()))
+                .approve(
+                    &id,
+                    &engine::Actor::operator(),
+                    ApproveThen::RunHere(RunRequest::default()),
+                )
                 .await?;
             let o = match approved {
                 Approved::Ran(o) => o,
@@ -418,7 +435,7 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
             }
         }
         RunsCommand::Deny { id } => {
-            let r = engine.deny(&id, "cli").await?;
+            let r = engine.deny(&id, &engine::Actor::operator()).await?;
             writeln!(out, "run {} is {}", r.id, r.status)?;
         }
         RunsCommand::Prune { older_than } => {

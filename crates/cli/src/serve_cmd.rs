@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use lumos_sim::{SimConfig, Simulator};
@@ -20,8 +20,9 @@ pub struct ServeArgs {
 
 pub async fn serve(db: &Option<String>, args: ServeArgs) -> anyhow::Result<()> {
     let config = engine::EngineConfig::from_env()?;
+    let options = server::ServerOptions::from_env().map_err(anyhow::Error::msg)?;
     let store = Arc::new(open_store(db).await?);
-    let server = Server::start_with(store, &args.addr, config)
+    let server = Server::start_with(store, &args.addr, config, options)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     println!(
@@ -53,25 +54,17 @@ pub enum KeysCommand {
     Revoke { name: String },
 }
 
-pub async fn keys(db: &Option<String>, cmd: KeysCommand) -> anyhow::Result<()> {
-    let store = open_store(db).await?;
+pub async fn keys(engine: &engine::Engine, cmd: KeysCommand) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    let me = engine::Actor::operator();
     match cmd {
         KeysCommand::Create { name, role } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let key = server::keys::create(&store, &name, role).await?;
-            store
-                .audit(
-                    "cli",
-                    "key.create",
-                    Some(&name),
-                    Some(&serde_json::json!({"role": role.as_str()})),
-                )
-                .await?;
+            let key = engine.create_key(&name, role, &me).await?;
             writeln!(out, "{key}")?;
         }
         KeysCommand::List { json } => {
-            let keys = store.api_keys().await?;
+            let keys = engine.keys().await?;
             if json {
                 serde_json::to_writer_pretty(&mut out, &keys)?;
                 writeln!(out)?;
@@ -103,13 +96,51 @@ pub async fn keys(db: &Option<String>, cmd: KeysCommand) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Revoke { name } => {
-            if !store.revoke_api_key(&name).await? {
-                bail!("no live API key named '{name}'");
-            }
-            store.audit("cli", "key.revoke", Some(&name), None).await?;
-            writeln!(out, "revoked {name}")?;
+            engine.revoke_key(&name, &me).await?;
+            writeln!(
+                out,
+                "revoked {name} (and ended the console sessions signed in with it)"
+            )?;
         }
     }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// Only this action, e.g. lumos.call, run.approve, key.revoke.
+    #[arg(long)]
+    action: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    limit: i64,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn audit(engine: &engine::Engine, args: AuditArgs) -> anyhow::Result<()> {
+    let events = engine
+        .audit_events(args.action.as_deref(), args.limit)
+        .await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &events)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_header(["at", "who", "action", "target", "details"]);
+    for e in events {
+        table.add_row([
+            e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            e.actor,
+            e.action,
+            e.target.unwrap_or_default(),
+            e.details.map(|d| d.0.to_string()).unwrap_or_default(),
+        ]);
+    }
+    writeln!(out, "{table}")?;
     Ok(())
 }
 
@@ -136,12 +167,19 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .context("cannot connect to the simulator")?;
     let engine = engine::Engine::new(store.clone());
-    engine.install(&[], true, true, Some("demo")).await?;
+    let me = engine::Actor::system("demo");
+    let me = engine::Actor {
+        role: Role::Admin,
+        ..me
+    };
+    engine.install(&[], true, true, &me).await?;
     // A fresh admin key each time: keys are shown only once.
-    let _ = store.revoke_api_key("demo-admin").await?;
-    let key = server::keys::create(&store, "demo-admin", Role::Admin).await?;
+    let _ = engine.revoke_key("demo-admin", &me).await;
+    let key = engine.create_key("demo-admin", Role::Admin, &me).await?;
+    drop(engine);
     let config = engine::EngineConfig::from_env()?;
-    let server = Server::start_with(store, &args.addr, config)
+    let options = server::ServerOptions::from_env().map_err(anyhow::Error::msg)?;
+    let server = Server::start_with(store, &args.addr, config, options)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     println!("lumosflow demo is running (Ctrl-C stops it)");

@@ -98,7 +98,10 @@ pub async fn run(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             all,
             force,
         } => {
-            for o in engine.install(&targets, all, force, Some("cli")).await? {
+            for o in engine
+                .install(&targets, all, force, &engine::Actor::operator())
+                .await?
+            {
                 let line = match o.result {
                     "installed" => format!("installed {} (v{})", o.id, o.version),
                     "reinstalled" => {
@@ -134,16 +137,16 @@ pub async fn run(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<()> {
         }
         WorkflowsCommand::Create { file } => {
             let text = read(&file)?;
-            let (id, v) = engine.create(&text, Some("cli")).await?;
+            let (id, v) = engine.create(&text, &engine::Actor::operator()).await?;
             writeln!(out, "created {id} (v{v})")?;
         }
         WorkflowsCommand::Edit { id, file } => {
             let text = read(&file)?;
-            let v = engine.edit(&id, &text, Some("cli")).await?;
+            let v = engine.edit(&id, &text, &engine::Actor::operator()).await?;
             writeln!(out, "saved {id} as v{v}")?;
         }
         WorkflowsCommand::Uninstall { id } => {
-            engine.uninstall(&id).await?;
+            engine.uninstall(&id, &engine::Actor::operator()).await?;
             writeln!(out, "uninstalled {id}")?;
         }
     }

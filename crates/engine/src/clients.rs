@@ -48,3 +48,56 @@ impl Engine {
         Ok(client)
     }
 }
+
+impl Engine {
+    /// Whether `actor` may run against connection `name`; a missing connection is left to
+    /// the client lookup, which says so.
+    pub(crate) async fn check_connection_use(
+        &self,
+        name: &str,
+        actor: &crate::Actor,
+    ) -> Result<()> {
+        let Some(conn) = self.store.connection(name).await? else {
+            return Ok(());
+        };
+        let allowed = connections::allowed_roles(&conn);
+        if allowed.contains(&actor.role) {
+            return Ok(());
+        }
+        let list: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+        Err(crate::EngineError::Forbidden(format!(
+            "{} ({}) may not run against connection '{name}': it is open to {} (an admin can change that)",
+            actor.label,
+            actor.role,
+            list.join(", ")
+        )))
+    }
+
+    /// Set which roles may run against a connection; `None` restores the default rule.
+    pub async fn set_connection_roles(
+        &self,
+        name: &str,
+        roles: Option<&[crate::Role]>,
+        by: &crate::Actor,
+    ) -> Result<store::Connection> {
+        let text = roles.map(|r| r.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","));
+        if !self
+            .store
+            .set_connection_roles(name, text.as_deref())
+            .await?
+        {
+            return Err(ConnectError::NotFound(name.to_owned()).into());
+        }
+        self.audit(
+            by,
+            "connection.roles",
+            name,
+            Some(serde_json::json!({"roles": text})),
+        )
+        .await;
+        self.store
+            .connection(name)
+            .await?
+            .ok_or_else(|| ConnectError::NotFound(name.to_owned()).into())
+    }
+}

@@ -24,6 +24,10 @@ pub struct EngineConfig {
     pub retry: RetryPolicy,
     /// Longest a single Lumos request may take.
     pub lumos_timeout: Duration,
+    /// Template work one run may do, in fuel (an instruction costs one).
+    pub run_fuel: u64,
+    /// Bytes of step outputs one run may hold at once.
+    pub run_max_bytes: u64,
 }
 
 impl Default for EngineConfig {
@@ -36,6 +40,8 @@ impl Default for EngineConfig {
             retention: Some(Duration::from_secs(90 * 86_400)),
             retry: RetryPolicy::default(),
             lumos_timeout: Duration::from_secs(30),
+            run_fuel: 200_000_000,
+            run_max_bytes: 256 << 20,
         }
     }
 }
@@ -90,6 +96,12 @@ impl EngineConfig {
         if let Some(v) = get("LUMOSFLOW_LUMOS_TIMEOUT") {
             c.lumos_timeout = duration("LUMOSFLOW_LUMOS_TIMEOUT", &v, Duration::from_secs(1))?;
         }
+        if let Some(v) = get("LUMOSFLOW_RUN_FUEL") {
+            c.run_fuel = count("LUMOSFLOW_RUN_FUEL", &v)?;
+        }
+        if let Some(v) = get("LUMOSFLOW_RUN_MAX_BYTES") {
+            c.run_max_bytes = bytes("LUMOSFLOW_RUN_MAX_BYTES", &v)?;
+        }
         Ok(c)
     }
 }
@@ -109,6 +121,29 @@ fn duration(var: &'static str, raw: &str, min: Duration) -> Result<Duration, Con
         });
     }
     Ok(d)
+}
+
+/// A size: a number of bytes, or with KiB, MiB or GiB.
+fn bytes(var: &'static str, raw: &str) -> Result<u64, ConfigError> {
+    let t = raw.trim();
+    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&t[..i], t[i..].trim()),
+        None => (t, ""),
+    };
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "KiB" | "K" | "KB" => 1 << 10,
+        "MiB" | "M" | "MB" => 1 << 20,
+        "GiB" | "G" | "GB" => 1 << 30,
+        _ => 0,
+    };
+    match num.parse::<u64>() {
+        Ok(n) if n >= 1 && scale > 0 => Ok(n.saturating_mul(scale)),
+        _ => Err(ConfigError {
+            var,
+            message: format!("'{raw}' is not a size like 268435456, 256MiB or 1GiB"),
+        }),
+    }
 }
 
 fn count(var: &'static str, raw: &str) -> Result<u64, ConfigError> {
@@ -155,5 +190,9 @@ mod tests {
             "{e}"
         );
         assert!(EngineConfig::from_lookup(env(&[("LUMOSFLOW_MAX_CONCURRENT_RUNS", "0")])).is_err());
+        let sized =
+            EngineConfig::from_lookup(env(&[("LUMOSFLOW_RUN_MAX_BYTES", "64MiB")])).expect("size");
+        assert_eq!(sized.run_max_bytes, 64 << 20);
+        assert!(EngineConfig::from_lookup(env(&[("LUMOSFLOW_RUN_MAX_BYTES", "lots")])).is_err());
     }
 }

@@ -180,3 +180,30 @@ pub async fn check(store: &Store, name: &str) -> Result<Connection, ConnectError
         .await?
         .ok_or_else(|| ConnectError::NotFound(name.to_owned()))
 }
+
+/// Who may run against a connection unless an admin says otherwise: every role that may run
+/// for `default`, builders and admins for any other (a second connection often holds a more
+/// powerful token).
+pub fn default_roles(name: &str) -> Vec<crate::Role> {
+    use crate::Role::{Admin, Agent, Builder};
+    if name == "default" {
+        vec![Agent, Builder, Admin]
+    } else {
+        vec![Builder, Admin]
+    }
+}
+
+/// The roles that may run against a connection. Admins always may.
+pub fn allowed_roles(conn: &Connection) -> Vec<crate::Role> {
+    let mut roles = match &conn.allowed_roles {
+        Some(list) => list
+            .split(',')
+            .filter_map(|r| r.trim().parse().ok())
+            .collect(),
+        None => default_roles(&conn.name),
+    };
+    if !roles.contains(&crate::Role::Admin) {
+        roles.push(crate::Role::Admin);
+    }
+    roles
+}

@@ -34,6 +34,11 @@ pub enum EngineError {
     #[error(transparent)]
     Connection(#[from] ConnectError),
     #[error(transparent)]
+    Key(#[from] crate::access::KeyError),
+    /// The actor's role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
     Store(StoreError),
 }
 

@@ -14,11 +14,13 @@ use crate::error::Result;
 use crate::executor::{Executor, RunError, RunOptions, StepRecord};
 use crate::runs::{RunOutcome, RunRequest, Started};
 
-/// Write each step record as it comes, off the executor's path.
+/// Write each step record as it comes, off the executor's path. Every change a run asks
+/// of Lumos also goes to the audit trail, as the run's requester.
 fn recorder(
     store: Arc<Store>,
     run_id: String,
     workflow_id: String,
+    actor: String,
     on_step: Option<crate::StepHook>,
 ) -> (mpsc::UnboundedSender<StepRecord>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<StepRecord>();
@@ -26,6 +28,18 @@ fn recorder(
         while let Some(r) = rx.recv().await {
             if let Some(f) = &on_step {
                 f(&workflow_id, &r);
+            }
+            if let (Some(method), Some(path), Some(op)) = (&r.method, &r.path, &r.operation)
+                && method != "GET"
+            {
+                let details = serde_json::json!({"run_id": run_id, "step": r.step_id, "iteration": r.iteration,
+                    "method": method, "path": path, "status": r.http_status, "outcome": r.status});
+                if let Err(e) = store
+                    .audit(&actor, "lumos.call", Some(op), Some(&details))
+                    .await
+                {
+                    tracing::warn!(run = %run_id, error = %e, "could not audit a Lumos call");
+                }
             }
             let row = StepRow {
                 step_id: r.step_id,
@@ -72,6 +86,7 @@ impl Engine {
             self.store.clone(),
             run_id.clone(),
             wf.id().to_owned(),
+            req.actor.label.clone(),
             self.observers.on_step.clone(),
         );
         let executor = Executor {
@@ -84,6 +99,8 @@ impl Engine {
                 cancel: req.cancel.clone(),
                 stream: req.stream.clone(),
                 progress: req.progress.clone(),
+                fuel: self.config.run_fuel,
+                max_bytes: self.config.run_max_bytes,
             },
         };
         let result = executor.run(inputs).await;
@@ -236,15 +253,7 @@ impl Engine {
         run: Run,
         cancel: tokio_util::sync::CancellationToken,
     ) -> std::result::Result<Started, String> {
-        let (workflow, _) = self
-            .load(&run.workflow_id, Some(run.workflow_version))
-            .await
-            .map_err(|e| {
-                format!(
-                    "workflow '{}' version {} cannot be run: {e}",
-                    run.workflow_id, run.workflow_version
-                )
-            })?;
+        let workflow = self.pinned(&run).await?;
         let connection = run
             .connection
             .clone()
@@ -261,7 +270,12 @@ impl Engine {
             inputs: run.inputs.0.as_object().cloned().unwrap_or_default(),
             req: RunRequest {
                 connection: Some(connection),
-                started_by: run.started_by,
+                // Who asked was checked when it was queued; records keep their label.
+                actor: crate::Actor {
+                    label: run.started_by.unwrap_or_default(),
+                    role: crate::Role::Agent,
+                    key_id: None,
+                },
                 dry_run: run.dry_run,
                 cancel,
                 ..RunRequest::default()

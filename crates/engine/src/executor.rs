@@ -1,6 +1,7 @@
 //! Running a workflow: steps in order, templates evaluated against the inputs and earlier
 //! outputs, Lumos calls through the client, one record per step sent to the caller.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -15,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use store::StepStatus;
 
 use crate::definition::{Action, Step};
-use crate::template::{EvalCtx, Templates};
+use crate::template::{EvalCtx, Meter, Templates};
 use crate::workflow::Workflow;
 
 /// What happened in one step (or one item of a for-each step).
@@ -26,6 +27,9 @@ pub struct StepRecord {
     pub status: StepStatus,
     pub operation: Option<String>,
     pub params: Option<Value>,
+    /// The request that went to Lumos (method and path, no query), once one did.
+    pub method: Option<String>,
+    pub path: Option<String>,
     pub http_status: Option<u16>,
     pub duration_ms: u64,
     pub error: Option<String>,
@@ -65,7 +69,7 @@ fn short(v: &Value) -> String {
 /// Called with (step id, items so far) while a step walks pages.
 pub type Progress = Arc<dyn Fn(&str, u64) + Send + Sync>;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct RunOptions {
     /// Perform reads, but only describe mutating calls.
     pub dry_run: bool,
@@ -74,6 +78,10 @@ pub struct RunOptions {
     /// instead of collecting them (constant memory for huge listings).
     pub stream: Option<mpsc::Sender<Value>>,
     pub progress: Option<Progress>,
+    /// Template work the run may do, in fuel.
+    pub fuel: u64,
+    /// Bytes of step outputs the run may hold.
+    pub max_bytes: u64,
 }
 
 /// Parameter names whose values never reach records or logs.
@@ -117,8 +125,8 @@ struct Scope {
 }
 
 impl Scope {
-    fn ctx(&self) -> EvalCtx<'_> {
-        EvalCtx::new(&self.json, &self.jinja)
+    fn ctx<'a>(&'a self, meter: &'a Meter) -> EvalCtx<'a> {
+        EvalCtx::new(&self.json, &self.jinja).metered(meter)
     }
     fn set_output(&mut self, id: String, output: Value) {
         // Built by hand: `json!` would deep-copy `output` through serde.
@@ -135,6 +143,42 @@ pub struct Executor<'a> {
     pub templates: &'a Templates,
     pub records: mpsc::UnboundedSender<StepRecord>,
     pub options: RunOptions,
+}
+
+/// The bytes of step outputs a run holds, against its limit. Counted roughly (the size the
+/// values would take as JSON), which is what matters: the order of magnitude.
+struct Held {
+    max: u64,
+    used: AtomicU64,
+}
+
+impl Held {
+    fn add(&self, bytes: u64) -> Result<(), String> {
+        let total = self.used.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if total > self.max {
+            return Err(format!(
+                "the run holds more than {} MiB of step outputs (LUMOSFLOW_RUN_MAX_BYTES raises the limit)",
+                self.max >> 20
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// About how many bytes `v` takes as JSON.
+pub fn approx_size(v: &Value) -> u64 {
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 8,
+        Value::String(s) => s.len() as u64 + 2,
+        Value::Array(a) => 2 + a.iter().map(|x| approx_size(x) + 1).sum::<u64>(),
+        Value::Object(m) => {
+            2 + m
+                .iter()
+                .map(|(k, x)| k.len() as u64 + 4 + approx_size(x))
+                .sum::<u64>()
+        }
+    }
 }
 
 impl Executor<'_> {
@@ -160,6 +204,11 @@ impl Executor<'_> {
     }
 
     pub async fn run(&self, inputs: Map<String, Value>) -> Result<Value, RunError> {
+        let meter = Meter::new(self.options.fuel);
+        let held = Held {
+            max: self.options.max_bytes,
+            used: AtomicU64::new(0),
+        };
         let mut scope = Scope {
             json: json!({"inputs": inputs, "steps": {}}),
             jinja: OnceLock::new(),
@@ -176,7 +225,7 @@ impl Executor<'_> {
                 message: m,
             };
             let output = {
-                let ctx = scope.ctx();
+                let ctx = scope.ctx(&meter);
                 let go = match &step.when {
                     Some(w) => self.templates.truthy(&w.value, &ctx).map_err(step_err)?,
                     None => true,
@@ -198,17 +247,22 @@ impl Executor<'_> {
                             )));
                         }
                     };
-                    Some(self.for_each(step, &ctx, &items).await?)
+                    Some(self.for_each(step, &ctx, &items, &held).await?)
                 } else {
                     let stream_this = streamed.as_deref() == Some(id.as_str());
-                    let (value, returned) = self.action(step, &ctx, 0, stream_this).await?;
+                    let (value, returned) = self.action(step, &ctx, 0, stream_this, &held).await?;
                     if returned {
                         return Ok(value);
                     }
                     Some(value)
                 }
             };
-            scope.set_output(id.clone(), output.unwrap_or(Value::Null));
+            let output = output.unwrap_or(Value::Null);
+            // Listings and loops are counted item by item as they come, the rest here.
+            if step.paginate.is_none() && step.for_each.is_none() {
+                held.add(approx_size(&output)).map_err(step_err)?;
+            }
+            scope.set_output(id.clone(), output);
             last = Some(id);
         }
         // An output that is just one step's output is moved out, not copied.
@@ -218,7 +272,7 @@ impl Executor<'_> {
         match &self.workflow.def.output {
             Some(o) => self
                 .templates
-                .eval(&o.value, &scope.ctx())
+                .eval(&o.value, &scope.ctx(&meter))
                 .map_err(|m| RunError::Step {
                     step: "output".into(),
                     message: m,
@@ -238,6 +292,7 @@ impl Executor<'_> {
         step: &Step,
         ctx: &EvalCtx<'_>,
         items: &[Value],
+        held: &Held,
     ) -> Result<Value, RunError> {
         let n = step.concurrency.unwrap_or(4).clamp(1, 16);
         let fail_fast = step.fail_fast.unwrap_or(true);
@@ -249,7 +304,7 @@ impl Executor<'_> {
                 .map(|i| {
                     let ictx = ctx.with_item(step.item_var(), &items[i], i);
                     async move {
-                        let r = self.action(step, &ictx, i as i32, false).await;
+                        let r = self.action(step, &ictx, i as i32, false, held).await;
                         (i, r.map(|(v, _)| v))
                     }
                 })
@@ -259,7 +314,15 @@ impl Executor<'_> {
         let mut failures: Vec<String> = Vec::new();
         while let Some((i, r)) = results.next().await {
             match r {
-                Ok(v) => outputs[i] = Some(v),
+                Ok(v) => {
+                    if let Err(m) = held.add(approx_size(&v)) {
+                        return Err(RunError::Step {
+                            step: id.to_owned(),
+                            message: format!("item {i}: {m}"),
+                        });
+                    }
+                    outputs[i] = Some(v);
+                }
                 Err(RunError::Canceled) => return Err(RunError::Canceled),
                 Err(e) => {
                     let what = format!("item {i} ({}): {}", short(&items[i]), e.detail());
@@ -294,6 +357,8 @@ impl Executor<'_> {
             status: StepStatus::Completed,
             operation: None,
             params: None,
+            method: None,
+            path: None,
             http_status: None,
             duration_ms: 0,
             error: None,
@@ -313,6 +378,7 @@ impl Executor<'_> {
         ctx: &EvalCtx<'_>,
         iteration: i32,
         stream: bool,
+        held: &Held,
     ) -> Result<(Value, bool), RunError> {
         let id = step.id.value.as_str();
         let started = Instant::now();
@@ -348,7 +414,7 @@ impl Executor<'_> {
                 Err(RunError::Failed(message))
             }
             Some(Action::Call) => self
-                .call(step, ctx, &mut rec, stream)
+                .call(step, ctx, &mut rec, stream, held)
                 .await
                 .map(|v| (v, false)),
             None => Err(err("no action".into())),
@@ -375,6 +441,7 @@ impl Executor<'_> {
         ctx: &EvalCtx<'_>,
         rec: &mut StepRecord,
         stream: bool,
+        held: &Held,
     ) -> Result<Value, RunError> {
         let id = step.id.value.as_str();
         let err = |m: String| RunError::Step {
@@ -436,6 +503,8 @@ impl Executor<'_> {
         if self.options.cancel.is_cancelled() {
             return Err(RunError::Canceled);
         }
+        rec.method = Some(op.method.clone());
+        rec.path = Some(prepared.path.clone());
         if paginate {
             // One cancellation future for the whole walk, not one per item.
             let mut items_stream = std::pin::pin!(
@@ -457,7 +526,10 @@ impl Executor<'_> {
                             return Err(RunError::Canceled);
                         }
                     }
-                    _ => items.push(item),
+                    _ => {
+                        held.add(approx_size(&item)).map_err(err)?;
+                        items.push(item);
+                    }
                 }
                 if count.is_multiple_of(100)
                     && let Some(p) = &self.options.progress

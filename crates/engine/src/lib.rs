@@ -1,7 +1,9 @@
 //! lumosflow's runtime: connections, the workflow library, and runs — started here or
 //! queued for `serve`, held for approval, canceled anywhere, never left hanging.
 
+pub mod access;
 mod active;
+mod audit;
 pub mod bundles;
 mod clients;
 pub mod config;
@@ -28,6 +30,7 @@ pub use store::{RunStatus, StepStatus};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+pub use access::{Actor, Role};
 pub use config::EngineConfig;
 pub use error::{EngineError, Result};
 pub use library::{BundleRef, InstallOutcome, Listing};

@@ -7,6 +7,7 @@ use serde::Serialize;
 use store::{SaveWorkflow, WorkflowRow, WorkflowVersion};
 
 use crate::Engine;
+use crate::access::{Actor, Role};
 use crate::bundles;
 use crate::definition::Invalid;
 use crate::error::{EngineError, Result};
@@ -40,10 +41,10 @@ pub struct InstallOutcome {
     pub version: i32,
 }
 
-/// Parsed workflows by (id, version), and the bundled ones.
+/// Parsed workflows by content hash, and the bundled ones.
 #[derive(Default)]
 pub(crate) struct Library {
-    parsed: std::sync::Mutex<std::collections::HashMap<(String, i32), Arc<Workflow>>>,
+    parsed: std::sync::Mutex<std::collections::HashMap<String, Arc<Workflow>>>,
     bundled: std::sync::OnceLock<std::collections::HashMap<&'static str, Arc<Workflow>>>,
 }
 
@@ -133,7 +134,7 @@ impl Engine {
         targets: &[String],
         all: bool,
         force: bool,
-        by: Option<&str>,
+        by: &Actor,
     ) -> Result<Vec<InstallOutcome>> {
         let mut ids: Vec<String> = Vec::new();
         if all {
@@ -171,13 +172,25 @@ impl Engine {
                 .ok_or_else(|| EngineError::NotFound(format!("bundled workflow '{id}'")))?;
             loaded.push((id, wf));
         }
-        let mut out = Vec::new();
-        for (id, wf) in loaded {
-            let hash = Workflow::hash(&wf.yaml);
+        // Check every permission first too, so a refused one installs nothing.
+        let mut current_of = Vec::new();
+        for (id, wf) in &loaded {
             let current = match self.store.workflow(id).await? {
                 Some(_) => Some(self.store.workflow_version(id, None).await?),
                 None => None,
             };
+            let changes = current
+                .as_ref()
+                .is_none_or(|v| force && v.hash != Workflow::hash(&wf.yaml));
+            if changes {
+                let old = current.as_ref().and_then(|v| self.validate(&v.yaml).ok());
+                self.may_save(wf, old.as_ref(), by)?;
+            }
+            current_of.push(current);
+        }
+        let mut out = Vec::new();
+        for ((id, wf), current) in loaded.into_iter().zip(current_of) {
+            let hash = Workflow::hash(&wf.yaml);
             let result = match &current {
                 Some(v) if v.hash == hash => {
                     out.push(InstallOutcome {
@@ -205,10 +218,49 @@ impl Engine {
                 version,
             });
         }
+        self.audit(
+            by,
+            "workflows.install",
+            &targets.join(","),
+            Some(serde_json::json!(out)),
+        )
+        .await;
         Ok(out)
     }
 
-    async fn save(&self, wf: &Workflow, origin: &str, by: Option<&str>) -> Result<i32> {
+    /// Builders may save workflows that only read Lumos. A workflow that changes Lumos, or
+    /// an edit that removes or changes an approval gate, needs an admin: otherwise a builder
+    /// could give themselves an admin's power over Lumos, or take away the check on it.
+    fn may_save(&self, new: &Workflow, current: Option<&Workflow>, by: &Actor) -> Result<()> {
+        if !by.may(Role::Builder) {
+            return Err(EngineError::Forbidden(format!(
+                "saving workflows needs the builder role; {} has {}",
+                by.label, by.role
+            )));
+        }
+        if by.may(Role::Admin) {
+            return Ok(());
+        }
+        if let Some((step, op)) = new.mutating_calls().into_iter().next() {
+            return Err(EngineError::Forbidden(format!(
+                "workflow '{}' changes Lumos ({op} in step '{step}'); saving it needs the admin role",
+                new.id()
+            )));
+        }
+        let gate = |w: &Workflow| w.def.approval.as_ref().map(|a| a.value.clone());
+        if let Some(old) = current
+            && gate(old).is_some()
+            && gate(old) != gate(new)
+        {
+            return Err(EngineError::Forbidden(format!(
+                "this edit removes or changes the approval gate of '{}'; that needs the admin role",
+                new.id()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn save(&self, wf: &Workflow, origin: &str, by: &Actor) -> Result<i32> {
         let hash = Workflow::hash(&wf.yaml);
         Ok(self
             .store
@@ -219,13 +271,13 @@ impl Engine {
                 origin,
                 yaml: &wf.yaml,
                 hash: &hash,
-                by,
+                by: Some(&by.label),
             })
             .await?)
     }
 
     /// Save a new custom workflow; its id must be free.
-    pub async fn create(&self, yaml: &str, by: Option<&str>) -> Result<(String, i32)> {
+    pub async fn create(&self, yaml: &str, by: &Actor) -> Result<(String, i32)> {
         let wf = self.validate(yaml)?;
         if self.store.workflow(wf.id()).await?.is_some() {
             return Err(EngineError::Conflict(format!(
@@ -233,17 +285,25 @@ impl Engine {
                 wf.id()
             )));
         }
+        self.may_save(&wf, None, by)?;
         let origin = if bundles::source(wf.id()).is_some() {
             "bundle"
         } else {
             "custom"
         };
         let v = self.save(&wf, origin, by).await?;
+        self.audit(
+            by,
+            "workflow.create",
+            wf.id(),
+            Some(serde_json::json!({"version": v})),
+        )
+        .await;
         Ok((wf.id().to_owned(), v))
     }
 
     /// Save a new version of an installed workflow.
-    pub async fn edit(&self, id: &str, yaml: &str, by: Option<&str>) -> Result<i32> {
+    pub async fn edit(&self, id: &str, yaml: &str, by: &Actor) -> Result<i32> {
         let row = self.installed_row(id).await?;
         let wf = self.validate(yaml)?;
         if wf.id() != id {
@@ -252,7 +312,17 @@ impl Engine {
                 wf.id()
             )));
         }
-        self.save(&wf, &row.origin, by).await
+        let (current, _) = self.load(id, None).await?;
+        self.may_save(&wf, Some(&current), by)?;
+        let v = self.save(&wf, &row.origin, by).await?;
+        self.audit(
+            by,
+            "workflow.edit",
+            id,
+            Some(serde_json::json!({"version": v})),
+        )
+        .await;
+        Ok(v)
     }
 
     async fn installed_row(&self, id: &str) -> Result<WorkflowRow> {
@@ -276,30 +346,63 @@ impl Engine {
         Ok((row, v))
     }
 
-    pub async fn uninstall(&self, id: &str) -> Result<()> {
+    /// Uninstall a workflow. Its versions are kept, so a later workflow of the same id
+    /// continues their numbering and runs keep pointing at what they ran.
+    pub async fn uninstall(&self, id: &str, by: &Actor) -> Result<()> {
+        if !by.may(Role::Builder) {
+            return Err(EngineError::Forbidden(format!(
+                "uninstalling workflows needs the builder role; {} has {}",
+                by.label, by.role
+            )));
+        }
         self.installed_row(id).await?;
-        self.store.delete_workflow(id).await?;
+        self.store.uninstall_workflow(id).await?;
+        self.audit(by, "workflow.uninstall", id, None).await;
         Ok(())
     }
 
-    /// The installed workflow to run, parsed from the stored version.
+    /// The installed workflow to run, parsed from the stored version, and its number.
     pub async fn load(&self, id: &str, version: Option<i32>) -> Result<(Arc<Workflow>, i32)> {
         let row = self.installed_row(id).await?;
         let want = version.unwrap_or(row.current_version);
+        let v = self.store.workflow_version(id, Some(want)).await?;
+        Ok((self.parsed(&v.yaml, &v.hash)?, v.version))
+    }
+
+    /// A stored version by its content hash, whether or not the workflow is still installed:
+    /// what a pinned run executes. `None` when that exact definition is gone.
+    pub(crate) async fn load_pinned(
+        &self,
+        id: &str,
+        version: i32,
+        hash: &str,
+    ) -> Result<Option<Arc<Workflow>>> {
+        let v = match self.store.workflow_version(id, Some(version)).await {
+            Ok(v) => v,
+            Err(store::StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        if v.hash != hash {
+            return Ok(None);
+        }
+        Ok(Some(self.parsed(&v.yaml, &v.hash)?))
+    }
+
+    /// Parse a definition once per content hash: the same text is the same workflow.
+    fn parsed(&self, yaml: &str, hash: &str) -> Result<Arc<Workflow>> {
         if let Some(wf) = self
             .library
             .parsed
             .lock()
             .ok()
-            .and_then(|m| m.get(&(id.to_owned(), want)).cloned())
+            .and_then(|m| m.get(hash).cloned())
         {
-            return Ok((wf, want));
+            return Ok(wf);
         }
-        let v = self.store.workflow_version(id, Some(want)).await?;
-        let wf = Arc::new(self.validate(&v.yaml)?);
+        let wf = Arc::new(self.validate(yaml)?);
         if let Ok(mut m) = self.library.parsed.lock() {
-            m.insert((id.to_owned(), v.version), wf.clone());
+            m.insert(hash.to_owned(), wf.clone());
         }
-        Ok((wf, v.version))
+        Ok(wf)
     }
 }

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::Engine;
+use crate::access::{Actor, Role};
 use crate::active::chrono_lease;
 use crate::error::{EngineError, Result};
 use crate::executor::Progress;
@@ -23,7 +24,9 @@ use crate::workflow::Workflow;
 #[derive(Clone, Default)]
 pub struct RunRequest {
     pub connection: Option<String>,
-    pub started_by: Option<String>,
+    /// Who asks: recorded as the run's `started_by`; their role decides which connections
+    /// they may use.
+    pub actor: Actor,
     pub dry_run: bool,
     pub cancel: CancellationToken,
     /// When the output is one paginated call's items, send them here as they arrive
@@ -107,6 +110,7 @@ impl Engine {
             .connection
             .clone()
             .unwrap_or_else(|| "default".to_owned());
+        self.check_connection_use(&connection, &req.actor).await?;
         let client = self.client(&connection).await?;
         Ok(Prepared {
             workflow,
@@ -117,9 +121,10 @@ impl Engine {
         })
     }
 
-    fn gated(wf: &Workflow, req: &RunRequest) -> bool {
-        // A dry run changes nothing, so it needs no approval.
-        wf.def.approval.is_some() && !req.dry_run
+    /// Every run of a gated workflow waits for approval, dry runs too: a dry run makes the
+    /// reads, and what it reads is what the gate protects.
+    fn gated(wf: &Workflow) -> bool {
+        wf.def.approval.is_some()
     }
 
     async fn record(
@@ -135,10 +140,11 @@ impl Engine {
                 id: run_id,
                 workflow_id: id,
                 workflow_version: p.version,
+                workflow_hash: &p.workflow.hash,
                 status,
                 inputs: &Value::Object(p.inputs.clone()),
                 connection: Some(&p.connection),
-                started_by: req.started_by.as_deref(),
+                started_by: Some(&req.actor.label),
                 dry_run: req.dry_run,
                 owner: self.owner.as_str(),
                 lease: chrono_lease(&self.config),
@@ -179,7 +185,7 @@ impl Engine {
     ) -> Result<Started> {
         let p = self.prepare(id, given, &req).await?;
         let run_id = ids::new_run_id();
-        let status = if Self::gated(&p.workflow, &req) {
+        let status = if Self::gated(&p.workflow) {
             RunStatus::PendingApproval
         } else {
             RunStatus::Running
@@ -216,7 +222,7 @@ impl Engine {
             });
         }
         let run_id = ids::new_run_id();
-        let status = if Self::gated(&p.workflow, &req) {
+        let status = if Self::gated(&p.workflow) {
             RunStatus::PendingApproval
         } else {
             RunStatus::Queued
@@ -245,8 +251,25 @@ impl Engine {
             .ok_or_else(|| EngineError::RunNotFound(run_id.to_owned()))
     }
 
+    /// Nobody decides on a run they requested themselves; another admin can.
+    fn may_decide(run: &Run, by: &Actor) -> Result<()> {
+        if !by.may(Role::Admin) {
+            return Err(EngineError::Forbidden(format!(
+                "deciding on a run needs the admin role; {} has {}",
+                by.label, by.role
+            )));
+        }
+        if run.started_by.as_deref() == Some(by.label.as_str()) {
+            return Err(EngineError::Forbidden(format!(
+                "{} requested run '{}' and cannot decide on it; another admin must",
+                by.label, run.id
+            )));
+        }
+        Ok(())
+    }
+
     /// Approve a run waiting for approval: queue it, or run it here to its end.
-    pub async fn approve(&self, run_id: &str, by: &str, then: ApproveThen) -> Result<Approved> {
+    pub async fn approve(&self, run_id: &str, by: &Actor, then: ApproveThen) -> Result<Approved> {
         let run = self.existing(run_id).await?;
         if run.status != RunStatus::PendingApproval {
             return Err(EngineError::NotPending {
@@ -254,6 +277,7 @@ impl Engine {
                 status: run.status,
             });
         }
+        Self::may_decide(&run, by)?;
         let not_pending = |status| EngineError::NotPending {
             id: run_id.to_owned(),
             status,
@@ -262,11 +286,12 @@ impl Engine {
             ApproveThen::Queue => {
                 if !self
                     .store
-                    .decide_approval(run_id, true, by, AfterApproval::Queue)
+                    .decide_approval(run_id, true, &by.label, AfterApproval::Queue)
                     .await?
                 {
                     return Err(not_pending(self.existing(run_id).await?.status));
                 }
+                self.audit(by, "run.approve", run_id, None).await;
                 self.wake_queue.notify_one();
                 Ok(Approved::Queued(run_id.to_owned()))
             }
@@ -284,9 +309,14 @@ impl Engine {
                     owner: self.owner.as_str(),
                     lease: chrono_lease(&self.config),
                 };
-                if !self.store.decide_approval(run_id, true, by, after).await? {
+                if !self
+                    .store
+                    .decide_approval(run_id, true, &by.label, after)
+                    .await?
+                {
                     return Err(not_pending(self.existing(run_id).await?.status));
                 }
+                self.audit(by, "run.approve", run_id, None).await;
                 self.hold(run_id, req.cancel.clone());
                 let started = Started {
                     run_id: run_id.to_owned(),
@@ -302,12 +332,49 @@ impl Engine {
         }
     }
 
+    /// The exact definition a run was requested with, or why it cannot run: the workflow
+    /// was uninstalled since, or that definition is gone.
+    pub(crate) async fn pinned(&self, run: &Run) -> std::result::Result<Arc<Workflow>, String> {
+        let installed = self
+            .store
+            .workflow(&run.workflow_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        if installed.is_none() {
+            return Err(format!(
+                "workflow '{}' was uninstalled after this run was requested",
+                run.workflow_id
+            ));
+        }
+        let gone = || {
+            format!(
+                "the definition of '{}' version {} this run was requested with is gone",
+                run.workflow_id, run.workflow_version
+            )
+        };
+        // Runs from before definitions were pinned run the version they recorded.
+        let Some(hash) = run.workflow_hash.as_deref() else {
+            return self
+                .load(&run.workflow_id, Some(run.workflow_version))
+                .await
+                .map(|(w, _)| w)
+                .map_err(|e| e.to_string());
+        };
+        self.load_pinned(&run.workflow_id, run.workflow_version, hash)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(gone)
+    }
+
     /// Deny a run waiting for approval.
-    pub async fn deny(&self, run_id: &str, by: &str) -> Result<Run> {
+    pub async fn deny(&self, run_id: &str, by: &Actor) -> Result<Run> {
         let run = self.existing(run_id).await?;
+        if run.status == RunStatus::PendingApproval {
+            Self::may_decide(&run, by)?;
+        }
         if !self
             .store
-            .decide_approval(run_id, false, by, AfterApproval::Queue)
+            .decide_approval(run_id, false, &by.label, AfterApproval::Queue)
             .await?
         {
             let now = self.existing(run_id).await.map_or(run.status, |r| r.status);
@@ -316,6 +383,7 @@ impl Engine {
                 status: now,
             });
         }
+        self.audit(by, "run.deny", run_id, None).await;
         self.existing(run_id).await
     }
 

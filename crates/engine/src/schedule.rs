@@ -51,7 +51,7 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
             continue;
         }
         let req = RunRequest {
-            started_by: Some(STARTED_BY.into()),
+            actor: crate::Actor::system(STARTED_BY),
             ..RunRequest::default()
         };
         match engine.submit(&row.id, &schedule.inputs, req).await {

@@ -1,16 +1,65 @@
 //! Templates and expressions (minijinja). A string that is exactly one `{{ … }}` is evaluated
 //! as an expression and keeps its JSON type; any other string with `{{` renders to text.
-//! Evaluation is bounded by fuel, so a template cannot loop forever.
+//!
+//! Each evaluation is bounded by fuel, so a template cannot loop forever, and what it spends
+//! is charged to its run's [`Meter`], so a run cannot spend without end either. Evaluations
+//! run off the async worker threads (`block_in_place` on a multi-threaded runtime): a
+//! CPU-heavy template must not hold up requests and other runs.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use minijinja::value::{Kwargs, Value as JValue};
 use minijinja::{Environment, Error as JError, ErrorKind, UndefinedBehavior};
 use serde_json::Value;
 
-/// Instructions one evaluation may spend.
+/// Fuel one evaluation may spend (an instruction costs one; data a byte per 64).
 const FUEL: u64 = 2_000_000;
+
+/// Where a template's result is kept while its fuel is read.
+const RESULT: &str = "__lumosflow_result";
+
+/// A run's budget for template work (fuel, summed over its evaluations).
+#[derive(Debug)]
+pub struct Meter {
+    budget: u64,
+    spent: AtomicU64,
+}
+
+impl Meter {
+    pub fn new(budget: u64) -> Meter {
+        Meter {
+            budget,
+            spent: AtomicU64::new(0),
+        }
+    }
+
+    pub fn spent(&self) -> u64 {
+        self.spent.load(Ordering::Relaxed)
+    }
+
+    fn charge(&self, fuel: u64) -> Result<(), String> {
+        let total = self.spent.fetch_add(fuel, Ordering::Relaxed) + fuel;
+        if total > self.budget {
+            return Err(format!(
+                "the run spent its template budget ({total} of {} fuel; LUMOSFLOW_RUN_FUEL raises it)",
+                self.budget
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Run CPU work off the async workers where the runtime allows it.
+fn off_async<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
 
 pub struct Templates {
     env: Environment<'static>,
@@ -33,6 +82,7 @@ pub struct EvalCtx<'a> {
     base: &'a Value,
     base_jinja: &'a OnceLock<JValue>,
     local: Option<(&'a str, &'a Value, usize)>,
+    meter: Option<&'a Meter>,
 }
 
 impl<'a> EvalCtx<'a> {
@@ -41,7 +91,14 @@ impl<'a> EvalCtx<'a> {
             base,
             base_jinja: cache,
             local: None,
+            meter: None,
         }
+    }
+
+    /// Charge what evaluations spend to `meter`.
+    pub fn metered(mut self, meter: &'a Meter) -> Self {
+        self.meter = Some(meter);
+        self
     }
 
     pub fn with_item(&self, var: &'a str, item: &'a Value, index: usize) -> EvalCtx<'a> {
@@ -49,6 +106,14 @@ impl<'a> EvalCtx<'a> {
             base: self.base,
             base_jinja: self.base_jinja,
             local: Some((var, item, index)),
+            meter: self.meter,
+        }
+    }
+
+    fn charge(&self, fuel: u64) -> Result<(), String> {
+        match self.meter {
+            Some(m) => m.charge(fuel),
+            None => Ok(()),
         }
     }
 
@@ -168,17 +233,34 @@ impl Templates {
             {
                 return v;
             }
-            let compiled = self.env.compile_expression(expr).map_err(describe)?;
-            let out = compiled.eval(ctx.jinja()).map_err(describe)?;
-            return from_jinja(&out);
+            // As a template that keeps the value, so the fuel it spent can be read.
+            let source = format!("{{% set {RESULT} = ({expr}) %}}");
+            return off_async(|| {
+                let captured = self
+                    .env
+                    .template_from_str(&source)
+                    .and_then(|t| t.render_captured(ctx.jinja()))
+                    .map_err(describe)?;
+                let state = captured.state();
+                ctx.charge(state.fuel_levels().map_or(0, |(used, _)| used))?;
+                match state.lookup(RESULT) {
+                    Some(v) => from_jinja(&v),
+                    None => Ok(Value::Null),
+                }
+            });
         }
         if !Self::is_template(s) {
             return Ok(Value::String(s.to_owned()));
         }
-        self.env
-            .render_str(s, ctx.jinja())
-            .map(Value::String)
-            .map_err(describe)
+        off_async(|| {
+            let captured = self
+                .env
+                .template_from_str(s)
+                .and_then(|t| t.render_captured(ctx.jinja()))
+                .map_err(describe)?;
+            ctx.charge(captured.state().fuel_levels().map_or(0, |(used, _)| used))?;
+            Ok(Value::String(captured.output().to_owned()))
+        })
     }
 
     /// Evaluate to a boolean with Jinja truthiness.

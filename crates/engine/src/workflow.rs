@@ -8,6 +8,8 @@ use crate::validate;
 pub struct Workflow {
     pub def: Definition,
     pub yaml: String,
+    /// The content hash of `yaml` (see [`Workflow::hash`]).
+    pub hash: String,
 }
 
 impl Workflow {
@@ -18,6 +20,7 @@ impl Workflow {
         Ok(Workflow {
             def,
             yaml: yaml.to_owned(),
+            hash: Self::hash(yaml),
         })
     }
 
@@ -29,13 +32,23 @@ impl Workflow {
         &self.def.name.value
     }
 
-    /// A stable content hash (FNV-1a), to tell an edited copy from the bundled original.
+    /// The content hash (SHA-256) a version is known by: runs pin the exact definition
+    /// they were requested with, and an edited copy is told from the bundled original.
     pub fn hash(yaml: &str) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in yaml.as_bytes() {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{h:016x}")
+        store::content_hash(yaml)
+    }
+
+    /// The steps that call a Lumos operation that changes something: (step id, operation).
+    pub fn mutating_calls(&self) -> Vec<(&str, &str)> {
+        let catalog = lumos_api::Catalog::lumos();
+        self.def
+            .steps
+            .iter()
+            .filter_map(|s| {
+                let name = s.call.as_ref()?.value.as_str();
+                let op = catalog.get(name)?;
+                op.is_mutating().then_some((s.id.value.as_str(), op.name()))
+            })
+            .collect()
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use engine::RunStatus;
 use engine::definition::{InputSpec, InputType};
-use engine::{Engine, EngineError, RunRequest};
+use engine::{Actor, Engine, EngineError, RunRequest};
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
@@ -21,9 +21,70 @@ use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
 
-/// Who a run is recorded as started by, put into request extensions by the HTTP layer.
-#[derive(Debug, Clone)]
-pub struct StartedBy(pub String);
+/// The installed set's fingerprint (ids and versions), watched by one task for every
+/// session: sessions subscribe, and a closed session's listener ends with it.
+pub struct ToolsWatch {
+    engine: Arc<Engine>,
+    tx: tokio::sync::watch::Sender<String>,
+    started: OnceCell<()>,
+}
+
+impl ToolsWatch {
+    pub fn new(engine: Arc<Engine>) -> Arc<Self> {
+        let (tx, _) = tokio::sync::watch::channel(String::new());
+        Arc::new(Self {
+            engine,
+            tx,
+            started: OnceCell::new(),
+        })
+    }
+
+    /// Sessions listening for changes now.
+    pub fn listeners(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
+    async fn fingerprint(&self) -> String {
+        self.engine
+            .store
+            .workflows()
+            .await
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| format!("{}@{}", r.id, r.current_version))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default()
+    }
+
+    /// A receiver of changes; the poller starts with the first one and reads the database
+    /// only while someone listens.
+    async fn subscribe(self: &Arc<Self>) -> tokio::sync::watch::Receiver<String> {
+        if self.started.set(()).is_ok() {
+            self.tx.send_replace(self.fingerprint().await);
+            let me = Arc::downgrade(self);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    let Some(me) = me.upgrade() else { return };
+                    if me.tx.receiver_count() == 0 {
+                        continue;
+                    }
+                    let now = me.fingerprint().await;
+                    me.tx.send_if_modified(|cur| {
+                        let changed = *cur != now;
+                        *cur = now;
+                        changed
+                    });
+                }
+            });
+        }
+        let mut rx = self.tx.subscribe();
+        rx.mark_unchanged();
+        rx
+    }
+}
 
 /// Where a tool call's run executes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,17 +98,20 @@ pub enum Launch {
 #[derive(Clone)]
 pub struct WorkflowTools {
     engine: Arc<Engine>,
-    started_by: String,
+    /// Who runs are recorded as started by when the transport says nothing (stdio).
+    actor: Actor,
     launch: Launch,
+    watch: Arc<ToolsWatch>,
     watching: Arc<OnceCell<()>>,
 }
 
 impl WorkflowTools {
-    pub fn new(engine: Arc<Engine>, started_by: impl Into<String>, launch: Launch) -> Self {
+    pub fn new(engine: Arc<Engine>, actor: Actor, launch: Launch, watch: Arc<ToolsWatch>) -> Self {
         Self {
             engine,
-            started_by: started_by.into(),
+            actor,
             launch,
+            watch,
             watching: Arc::new(OnceCell::new()),
         }
     }
@@ -63,7 +127,7 @@ impl WorkflowTools {
             Launch::Here => self.engine.run(id, args, req).await,
             Launch::Queue => {
                 let cancel = req.cancel.clone();
-                let by = req.started_by.clone().unwrap_or_default();
+                let by = req.actor.label.clone();
                 let submitted = self.engine.submit(id, args, req).await?;
                 if submitted.status != RunStatus::Queued {
                     return Ok(engine::RunOutcome {
@@ -107,32 +171,21 @@ impl WorkflowTools {
         Ok(tools)
     }
 
-    /// A fingerprint of the installed set (ids and versions), to notice changes.
-    async fn fingerprint(&self) -> String {
-        self.engine
-            .store
-            .workflows()
-            .await
-            .map(|rows| {
-                rows.iter()
-                    .map(|r| format!("{}@{}", r.id, r.current_version))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .unwrap_or_default()
-    }
-
-    fn watch(&self, peer: rmcp::Peer<RoleServer>) {
-        let me = self.clone();
+    /// Tell this session's client when the tool list changes, until the session ends.
+    async fn watch(&self, peer: rmcp::Peer<RoleServer>) {
+        let mut changes = self.watch.subscribe().await;
         tokio::spawn(async move {
-            let mut last = me.fingerprint().await;
             loop {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                let now = me.fingerprint().await;
-                if now != last {
-                    last = now;
-                    if peer.notify_tool_list_changed().await.is_err() {
-                        break;
+                tokio::select! {
+                    changed = changes.changed() => {
+                        if changed.is_err() || peer.notify_tool_list_changed().await.is_err() {
+                            return;
+                        }
+                    }
+                    () = tokio::time::sleep(Duration::from_secs(2)) => {
+                        if peer.is_transport_closed() {
+                            return;
+                        }
                     }
                 }
             }
@@ -215,7 +268,7 @@ impl ServerHandler for WorkflowTools {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         if self.watching.set(()).is_ok() {
-            self.watch(context.peer.clone());
+            self.watch(context.peer.clone()).await;
         }
         let tools = self
             .tools()
@@ -229,14 +282,15 @@ impl ServerHandler for WorkflowTools {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let started_by = context
+        let actor = context
             .extensions
             .get::<axum::http::request::Parts>()
-            .and_then(|p| p.extensions.get::<StartedBy>())
-            .map_or_else(|| self.started_by.clone(), |s| s.0.clone());
+            .and_then(|p| p.extensions.get::<Actor>())
+            .cloned()
+            .unwrap_or_else(|| self.actor.clone());
         let args = request.arguments.unwrap_or_default();
         let req = RunRequest {
-            started_by: Some(started_by),
+            actor,
             cancel: context.ct.clone(),
             ..RunRequest::default()
         };
@@ -272,7 +326,8 @@ impl ServerHandler for WorkflowTools {
 /// Serve over standard input and output until the client goes away.
 pub async fn serve_stdio(engine: Arc<Engine>) -> std::io::Result<()> {
     use rmcp::ServiceExt;
-    let service = WorkflowTools::new(engine, "mcp-stdio", Launch::Here)
+    let watch = ToolsWatch::new(engine.clone());
+    let service = WorkflowTools::new(engine, Actor::system("mcp-stdio"), Launch::Here, watch)
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -286,7 +341,9 @@ pub async fn serve_stdio(engine: Arc<Engine>) -> std::io::Result<()> {
 /// The streamable HTTP service to mount at `/mcp` (put authentication in front of it).
 pub fn http_service(
     engine: Arc<Engine>,
+    watch: Arc<ToolsWatch>,
     cancel: tokio_util::sync::CancellationToken,
+    allowed_hosts: Vec<String>,
 ) -> rmcp::transport::streamable_http_server::StreamableHttpService<
     WorkflowTools,
     rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
@@ -294,16 +351,23 @@ pub fn http_service(
     use rmcp::transport::streamable_http_server::{
         StreamableHttpServerConfig, StreamableHttpService,
     };
+    // The `Host` must be one the server is meant to be reached by (DNS-rebinding
+    // protection, as the MCP specification requires); a browser `Origin` must be that host.
+    let origins: Vec<String> = allowed_hosts
+        .iter()
+        .flat_map(|h| [format!("http://{h}:*"), format!("https://{h}:*")])
+        .collect();
     let config = StreamableHttpServerConfig::default()
         .with_cancellation_token(cancel)
-        // Authentication is the API key in front; any Host the server is reached by is fine.
-        .disable_allowed_hosts();
+        .with_allowed_hosts(allowed_hosts)
+        .with_allowed_origins(origins);
     StreamableHttpService::new(
         move || {
             Ok(WorkflowTools::new(
                 engine.clone(),
-                "mcp-http",
+                Actor::system("mcp-http"),
                 Launch::Queue,
+                watch.clone(),
             ))
         },
         Default::default(),

@@ -79,10 +79,11 @@ fn main() {
             .await
             .expect("connect");
         engine::Engine::new(store.clone())
-            .install(&[], true, false, None)
+            .install(&[], true, false, &engine::Actor::operator())
             .await
             .expect("install");
-        let key = server::keys::create(&store, "bench", Role::Agent)
+        let key = engine::Engine::new(store.clone())
+            .create_key("bench", Role::Agent, &engine::Actor::operator())
             .await
             .expect("key");
         let server = Server::start(store, "127.0.0.1:0").await.expect("server");

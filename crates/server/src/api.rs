@@ -5,14 +5,14 @@ use axum::Json;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use engine::{ApproveThen, RunRequest, RunStatus};
+use engine::{Actor, ApproveThen, RunRequest, RunStatus};
 use lumos_api::{CallOptions, Catalog};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, Caller};
+use crate::state::AppState;
 
 /// A JSON body whose problems become 400s in the API's error shape.
 pub struct Body<T>(pub T);
@@ -32,19 +32,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 
 async fn audit(
     state: &AppState,
-    caller: &Caller,
+    caller: &Actor,
     action: &str,
     target: &str,
     details: Option<Value>,
 ) {
-    if let Err(e) = state
-        .engine
-        .store
-        .audit(&caller.label(), action, Some(target), details.as_ref())
-        .await
-    {
-        tracing::warn!(error = %e, "could not write an audit event");
-    }
+    state.engine.audit(caller, action, target, details).await;
 }
 
 // ---------------------------------------------------------------- connections
@@ -69,7 +62,7 @@ fn default_base() -> String {
 
 pub async fn create_connection(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<Actor>,
     Body(b): Body<ConnectBody>,
 ) -> ApiResult<Response> {
     let conn =
@@ -96,9 +89,29 @@ pub async fn check_connection(
     Ok(Json(engine::connections::check(&s.engine.store, &name).await?).into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolesBody {
+    roles: Option<Vec<engine::Role>>,
+}
+
+pub async fn connection_roles(
+    State(s): State<AppState>,
+    Extension(c): Extension<Actor>,
+    Path(name): Path<String>,
+    Body(b): Body<RolesBody>,
+) -> ApiResult<Response> {
+    let conn = s
+        .engine
+        .set_connection_roles(&name, b.roles.as_deref(), &c)
+        .await?;
+    let roles = engine::connections::allowed_roles(&conn);
+    Ok(Json(json!({"connection": conn, "may_run": roles})).into_response())
+}
+
 pub async fn delete_connection(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<Actor>,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
     if !s.engine.store.remove_connection(&name).await? {
@@ -149,22 +162,11 @@ pub struct InstallBody {
 
 pub async fn install(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<Actor>,
     Body(b): Body<InstallBody>,
 ) -> ApiResult<Response> {
     let targets: Vec<String> = b.bundles.into_iter().chain(b.workflows).collect();
-    let out = s
-        .engine
-        .install(&targets, b.all, b.force, Some(&c.label()))
-        .await?;
-    audit(
-        &s,
-        &c,
-        "workflows.install",
-        &targets.join(","),
-        Some(json!(out)),
-    )
-    .await;
+    let out = s.engine.install(&targets, b.all, b.force, &c).await?;
     Ok(Json(out).into_response())
 }
 
@@ -176,18 +178,10 @@ pub struct YamlBody {
 
 pub async fn create_workflow(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<Actor>,
     Body(b): Body<YamlBody>,
 ) -> ApiResult<Response> {
-    let (id, version) = s.engine.create(&b.yaml, Some(&c.label())).await?;
-    audit(
-        &s,
-        &c,
-        "workflow.create",
-        &id,
-        Some(json!({"version": version})),
-    )
-    .await;
+    let (id, version) = s.engine.create(&b.yaml, &c).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": id, "version": version})),
@@ -251,29 +245,20 @@ pub async fn get_workflow(
 
 pub async fn edit_workflow(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<Actor>,
     Path(id): Path<String>,
     Body(b): Body<YamlBody>,
 ) -> ApiResult<Response> {
-    let version = s.engine.edit(&id, &b.yaml, Some(&c.label())).await?;
-    audit(
-        &s,
-        &c,
-        "workflow.edit",
-        &id,
-        Some(json!({"version": version})),
-    )
-    .await;
+    let version = s.engine.edit(&id, &b.yaml, &c).await?;
     Ok(Json(json!({"id": id, "version": version})).into_response())
 }
 
 pub async fn delete_workflow(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<Actor>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    s.engine.uninstall(&id).await?;
-    audit(&s, &c, "workflow.uninstall", &id, None).await;
+    s.engine.uninstall(&id, &c).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -306,18 +291,18 @@ pub async fn start_run(
     s: &AppState,
     id: &str,
     body: RunBody,
-    who: String,
+    who: Actor,
     wait: bool,
 ) -> ApiResult<(StatusCode, Value)> {
     let req = RunRequest {
         connection: body.connection,
-        started_by: Some(who.clone()),
+        actor: who.clone(),
         dry_run: body.dry_run,
         ..RunRequest::default()
     };
     let submitted = s.engine.submit(id, &body.inputs, req).await?;
     if wait && submitted.status == RunStatus::Queued {
-        return finished_run(s, &submitted.run_id, &who).await;
+        return finished_run(s, &submitted.run_id, &who.label).await;
     }
     Ok((
         StatusCode::ACCEPTED,
@@ -343,7 +328,7 @@ async fn finished_run(s: &AppState, run_id: &str, who: &str) -> ApiResult<(Statu
 
 pub async fn create_run(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<Actor>,
     Path(id): Path<String>,
     Query(q): Query<WaitQuery>,
     raw: axum::body::Bytes,
@@ -355,7 +340,7 @@ pub async fn create_run(
         serde_json::from_slice(&raw)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
-    let (status, v) = start_run(&s, &id, body, c.label(), q.wait).await?;
+    let (status, v) = start_run(&s, &id, body, c, q.wait).await?;
     Ok((status, Json(v)).into_response())
 }
 
@@ -389,16 +374,13 @@ pub async fn get_run(State(s): State<AppState>, Path(id): Path<String>) -> ApiRe
 
 pub async fn approve_run(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<Actor>,
     Path(id): Path<String>,
     Query(q): Query<WaitQuery>,
 ) -> ApiResult<Response> {
-    s.engine
-        .approve(&id, &c.label(), ApproveThen::Queue)
-        .await?;
-    audit(&s, &c, "run.approve", &id, None).await;
+    s.engine.approve(&id, &c, ApproveThen::Queue).await?;
     if q.wait {
-        let (status, v) = finished_run(&s, &id, &c.label()).await?;
+        let (status, v) = finished_run(&s, &id, &c.label).await?;
         return Ok((status, Json(v)).into_response());
     }
     Ok((StatusCode::ACCEPTED, Json(run_detail(&s, &id).await?)).into_response())
@@ -406,22 +388,38 @@ pub async fn approve_run(
 
 pub async fn deny_run(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<Actor>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let run = s.engine.deny(&id, &c.label()).await?;
-    audit(&s, &c, "run.deny", &id, None).await;
+    let run = s.engine.deny(&id, &c).await?;
     Ok(Json(run).into_response())
 }
 
 pub async fn cancel_run(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<Actor>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let run = s.engine.cancel(&id, &c.label()).await?;
+    let run = s.engine.cancel(&id, &c.label).await?;
     audit(&s, &c, "run.cancel", &id, None).await;
     Ok(Json(run).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    action: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn audit_events(
+    State(s): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Response> {
+    let events = s
+        .engine
+        .audit_events(q.action.as_deref(), q.limit.unwrap_or(100))
+        .await?;
+    Ok(Json(events).into_response())
 }
 
 // ---------------------------------------------------------------- direct Lumos calls
@@ -451,7 +449,7 @@ pub struct CallBody {
 
 pub async fn call(
     State(s): State<AppState>,
-    Extension(c): Extension<Caller>,
+    Extension(c): Extension<Actor>,
     Body(b): Body<CallBody>,
 ) -> ApiResult<Response> {
     let client = s
@@ -549,6 +547,7 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
 }
 
 pub async fn metrics(State(s): State<AppState>) -> Response {
+    s.metrics.mcp_listeners(s.mcp_watch.listeners());
     match s.engine.store.queue_stats().await {
         Ok(q) => s.metrics.queue(q, s.engine.active_runs()),
         Err(e) => tracing::warn!(error = %e, "cannot read the run queue for metrics"),

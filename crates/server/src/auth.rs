@@ -1,23 +1,66 @@
-//! Every `/api/v1` request passes here: the route's required role (from the route table)
-//! against the presented API key. 401 without a valid key, 403 with too small a role.
+//! Every request passes here: the route's required role (from the route table) against the
+//! caller — an API key (`Authorization: Bearer lfk_…`) or a console session (cookie plus the
+//! CSRF header on anything that changes state). 401 without a valid key or session, 403
+//! with too small a role. HEAD is checked as GET; a route missing from the table is refused,
+//! never let through.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use engine::{Actor, Role};
 
 use crate::error::ApiError;
-use crate::keys;
 use crate::routes::required_role;
-use crate::state::{AppState, Caller};
+use crate::state::AppState;
 
 /// The API key from `Authorization: Bearer …`.
-fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, key) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| key.trim().to_owned())
+}
+
+fn unauthorized(message: &str) -> Response {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).into_response()
+}
+
+/// Who is calling: a key, or a console session (which needs the CSRF header to change
+/// anything). `Err` is the answer to give instead.
+async fn caller(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    method: &str,
+) -> Result<Option<Actor>, Response> {
+    if let Some(presented) = bearer(headers) {
+        return state
+            .engine
+            .authenticate_key(&presented)
+            .await
+            .map_err(|e| ApiError::from(e).into_response());
+    }
+    let Some(id) = crate::console::session_id(headers) else {
+        return Ok(None);
+    };
+    let actor = state
+        .engine
+        .session(&id)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    if actor.is_some()
+        && !matches!(method, "GET" | "HEAD")
+        && !headers.contains_key(crate::console::CSRF_HEADER)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            format!("missing {} header", crate::console::CSRF_HEADER),
+        )
+        .into_response());
+    }
+    Ok(actor)
 }
 
 pub async fn require_role(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -26,108 +69,68 @@ pub async fn require_role(State(state): State<AppState>, mut req: Request, next:
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_default();
-    let method = req.method().as_str().to_owned();
+    let method = match req.method().as_str() {
+        "HEAD" => "GET".to_owned(),
+        m => m.to_owned(),
+    };
     let Some(needed) = required_role(&state.docs, &method, &path) else {
-        return next.run(req).await;
+        // Every route is in the table; anything else is refused rather than let through.
+        return ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{method} is not served at {path}"),
+        )
+        .into_response();
     };
     let Some(needed) = needed else {
         return next.run(req).await;
     };
-    let presented = bearer(req.headers());
-    let Some(presented) = presented else {
-        // The console: a session cookie, plus the CSRF header on anything that changes state.
-        let session =
-            crate::console::session_id(req.headers()).and_then(|id| state.sessions.get(&id));
-        let Some(session) = session else {
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing API key: send Authorization: Bearer lfk_…",
-            )
-            .into_response();
-        };
-        if !matches!(method.as_str(), "GET" | "HEAD")
-            && !req.headers().contains_key(crate::console::CSRF_HEADER)
-        {
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                "csrf",
-                "missing x-lumosflow-csrf header",
-            )
-            .into_response();
+    let headers = req.headers().clone();
+    let actor = match caller(&state, &headers, &method).await {
+        Ok(Some(a)) => a,
+        Ok(None) if bearer(&headers).is_some() => {
+            return unauthorized("unknown or revoked API key");
         }
-        if session.role < needed {
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("this needs the {needed} role; you have {}", session.role),
-            )
-            .into_response();
+        Ok(None) => {
+            return unauthorized(
+                "missing API key: send Authorization: Bearer lfk_… (or sign in to the console)",
+            );
         }
-        req.extensions_mut().insert(Caller {
-            key_name: session.key_name,
-            role: session.role,
-        });
-        return next.run(req).await;
+        Err(resp) => return resp,
     };
-    let found = match keys::authenticate(&state.engine.store, &presented).await {
-        Ok(f) => f,
-        Err(e) => return ApiError::internal(e).into_response(),
-    };
-    let Some((key, role)) = found else {
-        return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "unknown or revoked API key",
-        )
-        .into_response();
-    };
-    if role < needed {
+    if actor.role < needed {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             format!(
-                "this needs the {needed} role; key '{}' has {role}",
-                key.name
+                "this needs the {needed} role; {} has {}",
+                actor.label, actor.role
             ),
         )
         .into_response();
     }
-    // Recording every use would be a write per request; once a minute is enough.
-    if key
-        .last_used_at
-        .is_none_or(|t| chrono::Utc::now() - t > chrono::Duration::seconds(60))
-    {
-        let _ = state.engine.store.touch_api_key(&key.id).await;
-    }
-    req.extensions_mut().insert(Caller {
-        key_name: key.name,
-        role,
-    });
+    req.extensions_mut().insert(actor);
     next.run(req).await
 }
 
 /// `/mcp`: an API key with at least the agent role; runs are recorded as started by it.
 pub async fn mcp_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let presented = bearer(req.headers()).unwrap_or_default();
-    match keys::authenticate(&state.engine.store, &presented).await {
-        Ok(Some((key, role))) if role >= crate::keys::Role::Agent => {
-            req.extensions_mut()
-                .insert(mcp::StartedBy(format!("key:{}", key.name)));
+    match state.engine.authenticate_key(&presented).await {
+        Ok(Some(actor)) if actor.role >= Role::Agent => {
+            req.extensions_mut().insert(actor);
             next.run(req).await
         }
-        Ok(Some((key, role))) => ApiError::new(
+        Ok(Some(actor)) => ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("MCP needs the agent role; key '{}' has {role}", key.name),
+            format!(
+                "MCP needs the agent role; {} has {}",
+                actor.label, actor.role
+            ),
         )
         .into_response(),
-        Ok(None) => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "missing or unknown API key: send Authorization: Bearer lfk_…",
-        )
-        .into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
+        Ok(None) => unauthorized("missing or unknown API key: send Authorization: Bearer lfk_…"),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -1,12 +1,10 @@
 //! The web console: static files embedded in the binary, and cookie sessions.
 //!
-//! Signing in exchanges an API key for a session cookie (HttpOnly, SameSite=Strict). Requests
-//! authenticated by the cookie that change anything must also carry `x-lumosflow-csrf`, a
-//! header other sites cannot send without a CORS preflight this server never grants.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! Signing in exchanges an API key for a session cookie (HttpOnly, SameSite=Strict) whose
+//! session lives in the database, ends with its key, and follows people across replicas and
+//! restarts. Requests authenticated by the cookie that change anything must also carry
+//! `x-lumosflow-csrf`, a header other sites cannot send without a CORS preflight this server
+//! never grants.
 
 use axum::Json;
 use axum::extract::State;
@@ -17,62 +15,11 @@ use serde_json::json;
 
 use crate::api::Body;
 use crate::error::{ApiError, ApiResult};
-use crate::keys::{self, Role};
 use crate::state::AppState;
+use engine::access::SESSION_LIFETIME;
 
 pub const COOKIE: &str = "lf_session";
 pub const CSRF_HEADER: &str = "x-lumosflow-csrf";
-const TTL: Duration = Duration::from_secs(8 * 3600);
-
-#[derive(Clone)]
-pub struct Session {
-    pub key_name: String,
-    pub role: Role,
-    expires: Instant,
-}
-
-#[derive(Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
-}
-
-impl Sessions {
-    pub fn get(&self, id: &str) -> Option<Session> {
-        let mut map = self.map.lock().ok()?;
-        match map.get(id) {
-            Some(s) if s.expires > Instant::now() => Some(s.clone()),
-            Some(_) => {
-                map.remove(id);
-                None
-            }
-            None => None,
-        }
-    }
-    fn create(&self, key_name: String, role: Role) -> String {
-        let id = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
-        if let Ok(mut map) = self.map.lock() {
-            map.retain(|_, s| s.expires > Instant::now());
-            map.insert(
-                id.clone(),
-                Session {
-                    key_name,
-                    role,
-                    expires: Instant::now() + TTL,
-                },
-            );
-        }
-        id
-    }
-    fn remove(&self, id: &str) {
-        if let Ok(mut map) = self.map.lock() {
-            map.remove(id);
-        }
-    }
-}
 
 /// The session id from the request's cookies.
 pub fn session_id(headers: &HeaderMap) -> Option<String> {
@@ -104,43 +51,50 @@ pub async fn login(
             format!("missing {CSRF_HEADER} header"),
         ));
     }
-    let Some((key, role)) = keys::authenticate(&s.engine.store, b.key.trim()).await? else {
+    let Some((secret, actor)) = s.engine.sign_in_with_key(b.key.trim()).await? else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "unknown or revoked API key",
         ));
     };
-    let id = s.sessions.create(key.name.clone(), role);
     // Behind a TLS-terminating proxy the cookie must never travel over plain http.
     let secure = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|p| p.eq_ignore_ascii_case("https"));
     let cookie = format!(
-        "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        TTL.as_secs(),
+        "{COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        SESSION_LIFETIME.as_secs(),
         if secure { "; Secure" } else { "" }
     );
     Ok((
         [(header::SET_COOKIE, cookie)],
-        Json(json!({"name": key.name, "role": role})),
+        Json(json!({"name": actor.label.trim_start_matches("key:"), "role": actor.role})),
     )
         .into_response())
 }
 
 pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(id) = session_id(&headers) {
-        s.sessions.remove(&id);
+    if let Some(id) = session_id(&headers)
+        && let Err(e) = s.engine.sign_out(&id).await
+    {
+        return ApiError::from(e).into_response();
     }
     let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     ([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
 }
 
 pub async fn me(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let session = session_id(&headers).and_then(|id| s.sessions.get(&id));
-    match session {
-        Some(sess) => Ok(Json(json!({"name": sess.key_name, "role": sess.role})).into_response()),
+    let actor = match session_id(&headers) {
+        Some(id) => s.engine.session(&id).await?,
+        None => None,
+    };
+    match actor {
+        Some(a) => Ok(
+            Json(json!({"name": a.label.trim_start_matches("key:"), "role": a.role}))
+                .into_response(),
+        ),
         None => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",

@@ -120,6 +120,14 @@ impl From<EngineError> for ApiError {
                 err.retry_after = Some(retry_after.as_secs().max(1));
                 err
             }
+            EngineError::Key(k) => match k {
+                engine::access::KeyError::Unknown(_) => ApiError::not_found(msg),
+                engine::access::KeyError::Taken(_) => {
+                    ApiError::new(StatusCode::CONFLICT, "conflict", msg)
+                }
+                engine::access::KeyError::Name(_) => ApiError::bad_request(msg),
+            },
+            EngineError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", msg),
             EngineError::Connection(c) => c.into(),
             EngineError::Store(s) => ApiError::internal(s),
         }

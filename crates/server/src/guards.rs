@@ -1,7 +1,8 @@
 //! Request and response guards shared by every route: a path with a NUL character is
-//! refused before it reaches any handler (PostgreSQL cannot even look it up), and an error
+//! refused before it reaches any handler (PostgreSQL cannot even look it up), an error
 //! answer that is not JSON — a body-size limit, an extractor's plain-text rejection — is
-//! rewritten into the API's documented `{"error": {"code", "message"}}` shape.
+//! rewritten into the API's documented `{"error": {"code", "message"}}` shape, and every
+//! answer carries the security headers a browser needs (the console is served from here).
 
 use axum::body::to_bytes;
 use axum::extract::Request;
@@ -59,4 +60,31 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         out.headers_mut().insert(header::RETRY_AFTER, v);
     }
     out
+}
+
+/// The console's policy: scripts, styles and data only from this server, never in a frame.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+                   frame-ancestors 'none'";
+
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    resp
 }

@@ -6,7 +6,7 @@ mod auth;
 mod console;
 pub mod error;
 mod guards;
-pub mod keys;
+mod listener;
 pub mod metrics;
 pub mod routes;
 mod state;
@@ -27,10 +27,11 @@ use tokio_util::task::TaskTracker;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use keys::Role;
-pub use state::{AppState, Caller};
+pub use engine::Role;
+pub use listener::NetOptions;
+pub use state::AppState;
 
-use crate::keys::Role::{Admin, Agent, Builder, Viewer};
+use crate::Role::{Admin, Agent, Builder, Viewer};
 use crate::routes::{RouteDoc, Routes};
 
 /// How long in-flight runs get to finish at shutdown before they are canceled.
@@ -83,6 +84,10 @@ fn table() -> Routes {
         ),
         api::check_connection,
     );
+    r.add(RouteDoc { body: Some(json!({"type": "object", "required": ["roles"], "properties": {
+        "roles": {"type": ["array", "null"], "items": {"type": "string", "enum": ["viewer", "agent", "builder", "admin"]},
+                  "description": "Roles that may run workflows against the connection (admins always may); null restores the default: every role that may run for `default`, builder and admin for others"}}})),
+        ..doc("PUT", "/api/v1/connections/{name}/roles", Some(Admin), "connections", "Choose which roles may run against a connection") }, api::connection_roles);
     r.add(
         RouteDoc {
             success: 204,
@@ -243,6 +248,22 @@ fn table() -> Routes {
         api::deny_run,
     );
     r.add(
+        RouteDoc {
+            query: &[
+                ("action", "only this action, e.g. lumos.call or run.approve"),
+                ("limit", "at most this many (default 100)"),
+            ],
+            ..doc(
+                "GET",
+                "/api/v1/audit",
+                Some(Admin),
+                "audit",
+                "The audit trail, newest first",
+            )
+        },
+        api::audit_events,
+    );
+    r.add(
         doc(
             "GET",
             "/api/v1/lumos/operations",
@@ -338,28 +359,71 @@ pub fn engine_with_metrics(
     )
 }
 
+/// How `serve` meets the network and who it answers to.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    pub net: NetOptions,
+    /// Host names MCP clients may reach the server by, besides loopback names and the
+    /// address it listens on (DNS-rebinding protection).
+    pub allowed_hosts: Vec<String>,
+}
+
+impl ServerOptions {
+    /// Defaults, with `LUMOSFLOW_PUBLIC_URL`'s host and `LUMOSFLOW_ALLOWED_HOSTS`
+    /// (comma-separated) as allowed hosts and `LUMOSFLOW_MAX_CONNECTIONS` as the cap.
+    pub fn from_env() -> Result<Self, String> {
+        let mut o = Self::default();
+        if let Ok(url) = std::env::var("LUMOSFLOW_PUBLIC_URL")
+            && !url.trim().is_empty()
+        {
+            let parsed = url::Url::parse(url.trim())
+                .map_err(|e| format!("LUMOSFLOW_PUBLIC_URL: '{url}' is not a URL: {e}"))?;
+            if let Some(h) = parsed.host_str() {
+                o.allowed_hosts.push(h.to_owned());
+            }
+        }
+        if let Ok(hosts) = std::env::var("LUMOSFLOW_ALLOWED_HOSTS") {
+            o.allowed_hosts.extend(
+                hosts
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+        if let Ok(n) = std::env::var("LUMOSFLOW_MAX_CONNECTIONS") {
+            o.net.max_connections = n.trim().parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                format!("LUMOSFLOW_MAX_CONNECTIONS: '{n}' is not a whole number of at least 1")
+            })?;
+        }
+        Ok(o)
+    }
+}
+
 /// The full application router.
 pub fn app(
     engine: Arc<Engine>,
     metrics: Arc<metrics::Metrics>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
+    options: &ServerOptions,
 ) -> Router {
     let (router, mut docs) = table().router();
     docs.push(RouteDoc {
         body: Some(json!({"type": "object", "description": "A JSON-RPC message of the Model Context Protocol"})),
         ..doc("POST", "/mcp", Some(Agent), "mcp", "Model Context Protocol (streamable HTTP): installed workflows as tools")
     });
+    let mcp_watch = mcp::ToolsWatch::new(engine.clone());
     let state = AppState {
         engine: engine.clone(),
         metrics,
         docs: Arc::new(docs),
         tasks,
-        sessions: Default::default(),
+        mcp_watch: mcp_watch.clone(),
     };
     let mcp_service = tower::Layer::layer(
         &axum::middleware::from_fn_with_state(state.clone(), auth::mcp_key),
-        mcp::http_service(engine, shutdown),
+        mcp::http_service(engine, mcp_watch, shutdown, options.allowed_hosts.clone()),
     );
     let request_id = HeaderName::from_static("x-request-id");
     router
@@ -369,6 +433,10 @@ pub fn app(
         .with_state(state)
         .layer(axum::middleware::from_fn(guards::json_errors))
         .layer(axum::middleware::from_fn(guards::no_nul_in_path))
+        .layer(axum::middleware::from_fn(guards::security_headers))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            options.net.body_timeout,
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -387,9 +455,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// [`Server::start_with`] the default engine settings.
+    /// [`Server::start_with`] the default settings.
     pub async fn start(store: Arc<Store>, addr: &str) -> std::io::Result<Server> {
-        Self::start_with(store, addr, EngineConfig::default()).await
+        Self::start_with(
+            store,
+            addr,
+            EngineConfig::default(),
+            ServerOptions::default(),
+        )
+        .await
     }
 
     /// Recover interrupted runs, bind, and serve in the background: the API, the queue
@@ -398,6 +472,7 @@ impl Server {
         store: Arc<Store>,
         addr: &str,
         config: EngineConfig,
+        mut options: ServerOptions,
     ) -> std::io::Result<Server> {
         let (engine, metrics) = engine_with_metrics(store, config);
         if let Err(e) = engine.recover().await {
@@ -405,9 +480,22 @@ impl Server {
         }
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        // Loopback names and the address it listens on are always fine for MCP's Host check.
+        options
+            .allowed_hosts
+            .extend(["localhost", "127.0.0.1", "::1"].map(str::to_owned));
+        if !addr.ip().is_unspecified() {
+            options.allowed_hosts.push(addr.ip().to_string());
+        }
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
-        let router = app(engine.clone(), metrics, tasks.clone(), shutdown.clone());
+        let router = app(
+            engine.clone(),
+            metrics,
+            tasks.clone(),
+            shutdown.clone(),
+            &options,
+        );
         engine.start_services(shutdown.clone(), tasks.clone());
         let stop = shutdown.clone();
         let eng = engine.clone();
@@ -428,12 +516,7 @@ impl Server {
             }
         });
         let handle = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "server error");
-            }
+            listener::serve(listener, router, options.net, stop, DRAIN).await;
             // Let runs in flight finish; past the deadline, cancel and record them. Queued
             // runs stay queued for another replica or the next start.
             tasks.close();

@@ -46,6 +46,7 @@ pub struct Metrics {
     queue_depth: Gauge,
     queue_oldest: Gauge<f64, std::sync::atomic::AtomicU64>,
     executing: Gauge,
+    mcp_listeners: Gauge,
 }
 
 impl Default for Metrics {
@@ -90,6 +91,12 @@ impl Metrics {
         let queue_depth = Gauge::default();
         let queue_oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         let executing = Gauge::default();
+        let mcp_listeners = Gauge::default();
+        registry.register(
+            "mcp_sessions_watching",
+            "MCP sessions listening for tool-list changes",
+            mcp_listeners.clone(),
+        );
         registry.register(
             "run_queue_depth",
             "Runs waiting in the queue (all replicas)",
@@ -114,6 +121,7 @@ impl Metrics {
             queue_depth,
             queue_oldest,
             executing,
+            mcp_listeners,
         }
     }
 
@@ -144,6 +152,10 @@ impl Metrics {
                 operation: operation.to_owned(),
             })
             .observe(seconds);
+    }
+
+    pub fn mcp_listeners(&self, n: usize) {
+        self.mcp_listeners.set(n as i64);
     }
 
     /// The queue as read at scrape time.

@@ -8,8 +8,8 @@ use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter};
 use serde_json::{Value, json};
 
-use crate::keys::Role;
 use crate::state::AppState;
+use engine::Role;
 
 #[derive(Debug, Clone)]
 pub struct RouteDoc {

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use engine::Engine;
 use tokio_util::task::TaskTracker;
 
-use crate::keys::Role;
 use crate::metrics::Metrics;
 use crate::routes::RouteDoc;
 
@@ -16,19 +15,6 @@ pub struct AppState {
     pub docs: Arc<Vec<RouteDoc>>,
     /// Runs executing in the background, awaited at shutdown.
     pub tasks: TaskTracker,
-    /// Console sign-ins.
-    pub sessions: Arc<crate::console::Sessions>,
-}
-
-/// Who is calling, set by the auth layer.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub key_name: String,
-    pub role: Role,
-}
-
-impl Caller {
-    pub fn label(&self) -> String {
-        format!("key:{}", self.key_name)
-    }
+    /// MCP's tool-list watch, shared by every session.
+    pub mcp_watch: Arc<mcp::ToolsWatch>,
 }

@@ -31,10 +31,12 @@ pub struct Connection {
     pub last_check_status: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Roles that may run against it, comma-separated; `None`: the default rule.
+    pub allowed_roles: Option<String>,
 }
 
 const COLUMNS: &str = "id, name, base_url, token_hint, lumos_user_id, lumos_user_email, verified_at, \
-                       last_check_at, last_check_status, created_at, updated_at";
+                       last_check_at, last_check_status, created_at, updated_at, allowed_roles";
 
 impl Store {
     /// Save a verified connection, replacing the token of an existing one with that name.
@@ -115,5 +117,14 @@ impl Store {
     pub async fn remove_connection(&self, name: &str) -> Result<bool> {
         let removed = with_pool!(&self.pool, p => sqlx::query("DELETE FROM connections WHERE name = $1").bind(name).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(removed > 0)
+    }
+
+    /// Set which roles may run against a connection (`None`: back to the default rule).
+    /// False when there is no such connection.
+    pub async fn set_connection_roles(&self, name: &str, roles: Option<&str>) -> Result<bool> {
+        let n = with_pool!(&self.pool, p => sqlx::query(
+            "UPDATE connections SET allowed_roles = $2 WHERE name = $1 AND token_ciphertext IS NOT NULL",
+        ).bind(name).bind(roles).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
     }
 }

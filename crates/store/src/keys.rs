@@ -70,20 +70,4 @@ impl Store {
             .bind(name).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(n > 0)
     }
-
-    /// Append to the audit trail.
-    pub async fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        target: Option<&str>,
-        details: Option<&serde_json::Value>,
-    ) -> Result<()> {
-        let details = details.map(crate::clean::json);
-        let (actor, target) = (crate::clean::text(actor), crate::clean::opt_text(target));
-        with_pool!(&self.pool, p => sqlx::query("INSERT INTO audit_events (at, actor, action, target, details) VALUES ($1, $2, $3, $4, $5)")
-            .bind(Utc::now()).bind(actor.as_ref()).bind(action).bind(target.as_deref()).bind(details.as_ref().map(|d| sqlx::types::Json(d.as_ref())))
-            .execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
 }

@@ -5,6 +5,7 @@
 //! written once in the SQL both dialects accept.
 
 mod approvals;
+mod audit;
 mod clean;
 mod connections;
 mod crypto;
@@ -14,6 +15,7 @@ mod location;
 mod queue;
 mod retention;
 mod runs;
+mod sessions;
 mod signals;
 mod sqlite_file;
 mod status;
@@ -26,6 +28,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use approvals::AfterApproval;
+pub use audit::AuditEvent;
 pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};
 pub use keys::ApiKey;
@@ -33,10 +36,11 @@ pub use leases::{CancelOutcome, HeldRun};
 pub use location::{default_database_url, default_home, key_source_for};
 pub use queue::QueueStats;
 pub use runs::{NewRun, Run, RunFilter, StepRow};
+pub use sessions::LiveSession;
 pub use signals::{Signal, Signals};
 pub use sqlx::types::Json;
 pub use status::{RunStatus, StepStatus};
-pub use workflows::{SaveWorkflow, WorkflowRow, WorkflowVersion};
+pub use workflows::{SaveWorkflow, WorkflowRow, WorkflowVersion, content_hash};
 
 use crypto::MasterKey;
 
@@ -163,7 +167,9 @@ impl Store {
             Pool::Postgres(_) => "postgres",
         };
         let key = Self::load_key(&pool, &key).await?;
-        Ok(Store { pool, key, backend })
+        let store = Store { pool, key, backend };
+        store.upgrade_version_hashes().await?;
+        Ok(store)
     }
 
     async fn load_key(pool: &Pool, source: &KeySource) -> Result<MasterKey> {

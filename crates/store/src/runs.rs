@@ -13,6 +13,8 @@ pub struct Run {
     pub id: String,
     pub workflow_id: String,
     pub workflow_version: i32,
+    /// The content hash of the exact definition the run was requested with.
+    pub workflow_hash: Option<String>,
     pub status: RunStatus,
     pub inputs: Json<Value>,
     pub output: Option<Json<Value>>,
@@ -66,6 +68,7 @@ pub struct NewRun<'a> {
     pub id: &'a str,
     pub workflow_id: &'a str,
     pub workflow_version: i32,
+    pub workflow_hash: &'a str,
     /// `queued`, `pending_approval`, or `running` for a run this process executes at once.
     pub status: RunStatus,
     pub inputs: &'a Value,
@@ -77,7 +80,7 @@ pub struct NewRun<'a> {
     pub lease: Duration,
 }
 
-pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, status, inputs, output, error, connection, \
+pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, workflow_hash, status, inputs, output, error, connection, \
      started_by, dry_run, created_at, started_at, finished_at, canceled_by, canceled_at";
 
 /// Final statuses as an SQL list, for `status NOT IN (…)`.
@@ -95,11 +98,11 @@ impl Store {
         let inputs = clean::json(r.inputs);
         with_pool!(&self.pool, p => sqlx::query(
             "INSERT INTO runs (id, workflow_id, workflow_version, status, inputs, connection, started_by, dry_run, \
-             locked_by, locked_until, created_at, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             locked_by, locked_until, created_at, started_at, workflow_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(r.id).bind(r.workflow_id).bind(r.workflow_version).bind(r.status).bind(Json(inputs.as_ref()))
         .bind(r.connection).bind(r.started_by).bind(r.dry_run).bind(owner).bind(until).bind(now)
-        .bind(running.then_some(now))
+        .bind(running.then_some(now)).bind(r.workflow_hash)
         .execute(p).await.map(|x| x.rows_affected()))?;
         Ok(())
     }

@@ -1,9 +1,20 @@
-//! Installed workflows and their numbered versions.
+//! Installed workflows and their numbered versions. A version is never changed or removed:
+//! uninstalling hides the workflow, and a later one of the same id continues the numbering.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::{Result, Store, StoreError, with_pool};
+
+/// The content hash a version is known by (SHA-256 of its text, hex): runs pin the exact
+/// definition they were requested with.
+pub fn content_hash(yaml: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(yaml.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct WorkflowRow {
@@ -50,11 +61,13 @@ impl Store {
             )
             .bind(w.id).bind(w.name).bind(w.bundle).bind(w.origin).bind(now)
             .execute(&mut *tx).await?;
+            // A workflow saved again after an uninstall is installed again, numbering on.
             let (version,): (i32,) = sqlx::query_as(
-                "UPDATE workflows SET current_version = current_version + 1, name = $2, bundle = $3, updated_at = $4 \
+                "UPDATE workflows SET current_version = current_version + 1, name = $2, bundle = $3, updated_at = $4, \
+                 origin = CASE WHEN uninstalled_at IS NULL THEN origin ELSE $5 END, uninstalled_at = NULL \
                  WHERE id = $1 RETURNING current_version",
             )
-            .bind(w.id).bind(w.name).bind(w.bundle).bind(now)
+            .bind(w.id).bind(w.name).bind(w.bundle).bind(now).bind(w.origin)
             .fetch_one(&mut *tx).await?;
             sqlx::query(
                 "INSERT INTO workflow_versions (workflow_id, version, yaml, hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -70,7 +83,7 @@ impl Store {
     pub async fn workflows(&self) -> Result<Vec<WorkflowRow>> {
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, WorkflowRow>(
-            "SELECT id, name, bundle, origin, current_version, created_at, updated_at FROM workflows ORDER BY id",
+            "SELECT id, name, bundle, origin, current_version, created_at, updated_at FROM workflows WHERE uninstalled_at IS NULL ORDER BY id",
         ).fetch_all(p).await)?,
         )
     }
@@ -78,7 +91,7 @@ impl Store {
     pub async fn workflow(&self, id: &str) -> Result<Option<WorkflowRow>> {
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, WorkflowRow>(
-            "SELECT id, name, bundle, origin, current_version, created_at, updated_at FROM workflows WHERE id = $1",
+            "SELECT id, name, bundle, origin, current_version, created_at, updated_at FROM workflows WHERE id = $1 AND uninstalled_at IS NULL",
         ).bind(id).fetch_optional(p).await)?,
         )
     }
@@ -110,15 +123,25 @@ impl Store {
         )
     }
 
-    /// Remove a workflow and its versions; runs keep their history. False when absent.
-    pub async fn delete_workflow(&self, id: &str) -> Result<bool> {
-        let n = with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM workflow_versions WHERE workflow_id = $1").bind(id).execute(&mut *tx).await?;
-            let n = sqlx::query("DELETE FROM workflows WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
-            tx.commit().await?;
-            n
-        });
+    /// Uninstall a workflow: it leaves the lists, its versions stay. False when it was not
+    /// installed.
+    pub async fn uninstall_workflow(&self, id: &str) -> Result<bool> {
+        let n = with_pool!(&self.pool, p => sqlx::query(
+            "UPDATE workflows SET uninstalled_at = $2 WHERE id = $1 AND uninstalled_at IS NULL",
+        ).bind(id).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(n > 0)
+    }
+
+    /// Give versions saved under the old 64-bit hash their SHA-256 (once, at open).
+    pub(crate) async fn upgrade_version_hashes(&self) -> Result<()> {
+        let old: Vec<(String, i32, String)> = with_pool!(&self.pool, p => sqlx::query_as(
+            "SELECT workflow_id, version, yaml FROM workflow_versions WHERE LENGTH(hash) < 64",
+        ).fetch_all(p).await)?;
+        for (id, version, yaml) in old {
+            with_pool!(&self.pool, p => sqlx::query(
+                "UPDATE workflow_versions SET hash = $3 WHERE workflow_id = $1 AND version = $2",
+            ).bind(&id).bind(version).bind(content_hash(&yaml)).execute(p).await.map(|r| r.rows_affected()))?;
+        }
+        Ok(())
     }
 }

@@ -237,3 +237,20 @@ fn ctrl_c_cancels_and_records_the_run() {
     let runs = d.json(&["runs", "list", "--json"]);
     assert_eq!(runs[0]["status"], "canceled");
 }
+
+#[test]
+fn csv_cells_that_look_like_formulas_are_defused() {
+    let d = Desk::new(&[]);
+    let file = d.home.path().join("formula.yaml");
+    std::fs::write(
+        &file,
+        "id: formula\nname: Formula\nsteps:\n  - id: rows\n    transform: { items: [{ a: \"=HYPERLINK(1)\", b: -5, c: \"@SUM(A1)\", d: \"+1 555\", e: \"-3.5\" }] }\n",
+    )
+    .expect("yaml");
+    d.ok(&["workflows", "create", file.to_str().expect("path")]);
+    let out = d.ok(&["run", "formula", "--csv"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "a,b,c,d,e\n'=HYPERLINK(1),-5,'@SUM(A1),'+1 555,-3.5\n"
+    );
+}

@@ -24,7 +24,7 @@ async fn chained_custom_workflow_matches_direct_calls() {
     let s = setup().await;
     let (id, v) = s
         .engine
-        .create(&active_apps(), Some("test"))
+        .create(&active_apps(), &engine::Actor::operator())
         .await
         .expect("create");
     assert_eq!((id.as_str(), v), ("active-apps-of-user", 1));
@@ -100,7 +100,10 @@ output: "{{ steps.created.output }}"
 #[tokio::test]
 async fn access_request_in_dry_run_sends_no_post_then_for_real() {
     let s = setup().await;
-    s.engine.create(REQUEST_ACCESS, None).await.expect("create");
+    s.engine
+        .create(REQUEST_ACCESS, &engine::Actor::operator())
+        .await
+        .expect("create");
     let app = s.store_app().await;
     let count = || s.access_requests();
     let before = count().await;
@@ -191,6 +194,7 @@ async fn running_run(store: &store::Store, owner: &str, lease_secs: i64) -> Stri
         id: &id,
         workflow_id: "list-lumos-users",
         workflow_version: 1,
+        workflow_hash: "",
         status: RunStatus::Running,
         inputs: &json!({}),
         connection: Some("default"),
@@ -276,7 +280,7 @@ async fn edits_are_versions_runs_record_theirs_and_reinstall_keeps_edits() {
         .replace("name: List Lumos Users", "name: List Lumos Users (desk)");
     assert_eq!(
         s.engine
-            .edit("list-lumos-users", &edited, Some("test"))
+            .edit("list-lumos-users", &edited, &engine::Actor::operator())
             .await
             .expect("edit"),
         2
@@ -301,7 +305,12 @@ async fn edits_are_versions_runs_record_theirs_and_reinstall_keeps_edits() {
     );
     let kept = s
         .engine
-        .install(&["directory-and-apps".into()], false, false, None)
+        .install(
+            &["directory-and-apps".into()],
+            false,
+            false,
+            &engine::Actor::operator(),
+        )
         .await
         .expect("install");
     assert_eq!(
@@ -318,19 +327,28 @@ async fn edits_are_versions_runs_record_theirs_and_reinstall_keeps_edits() {
     );
     let forced = s
         .engine
-        .install(&["list-lumos-users".into()], false, true, None)
+        .install(
+            &["list-lumos-users".into()],
+            false,
+            true,
+            &engine::Actor::operator(),
+        )
         .await
         .expect("force");
     assert_eq!((forced[0].result, forced[0].version), ("reinstalled", 3));
     assert!(s.engine.show("list-lumos-users", Some(1)).await.is_ok());
     let e = s
         .engine
-        .edit("list-lumos-users", &active_apps(), None)
+        .edit(
+            "list-lumos-users",
+            &active_apps(),
+            &engine::Actor::operator(),
+        )
         .await
         .expect_err("id change");
     assert!(e.to_string().contains("ids cannot change"), "{e}");
     s.engine
-        .uninstall("list-lumos-users")
+        .uninstall("list-lumos-users", &engine::Actor::operator())
         .await
         .expect("uninstall");
     assert!(
@@ -340,6 +358,15 @@ async fn edits_are_versions_runs_record_theirs_and_reinstall_keeps_edits() {
             .is_err()
     );
     s.sim.stop().await;
+}
+
+/// An admin other than the one who asked.
+fn boss() -> engine::Actor {
+    engine::Actor {
+        label: "key:boss".into(),
+        role: engine::Role::Admin,
+        key_id: None,
+    }
 }
 
 const GATED: &str = r#"
@@ -358,7 +385,10 @@ output: "{{ steps.request.output }}"
 #[tokio::test]
 async fn approval_gate_holds_runs_until_an_admin_decides() {
     let s = setup().await;
-    s.engine.create(GATED, None).await.expect("create");
+    s.engine
+        .create(GATED, &engine::Actor::operator())
+        .await
+        .expect("create");
     let app = s.store_app().await;
     let count = || s.access_requests();
     let before = count().await;
@@ -390,7 +420,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
         .engine
         .approve(
             &held.run_id,
-            "key:boss",
+            &boss(),
             ApproveThen::RunHere(RunRequest::default()),
         )
         .await
@@ -405,7 +435,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
         .engine
         .approve(
             &held.run_id,
-            "key:boss",
+            &boss(),
             ApproveThen::RunHere(RunRequest::default()),
         )
         .await
@@ -421,11 +451,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
         )
         .await
         .expect("run");
-    let denied = s
-        .engine
-        .deny(&other.run_id, "key:boss")
-        .await
-        .expect("deny");
+    let denied = s.engine.deny(&other.run_id, &boss()).await.expect("deny");
     assert_eq!(
         (denied.status.as_str(), denied.error.as_deref()),
         ("denied", Some("denied by key:boss"))
@@ -434,7 +460,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
         s.engine
             .approve(
                 &other.run_id,
-                "key:boss",
+                &boss(),
                 ApproveThen::RunHere(RunRequest::default())
             )
             .await
@@ -442,7 +468,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
     );
     assert_eq!(count().await, before + 1);
 
-    // A dry run changes nothing, so it runs without approval.
+    // A dry run is held too: it makes the reads, and they are what the gate protects.
     let dry = s
         .engine
         .run(
@@ -455,7 +481,16 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
         )
         .await
         .expect("dry run");
-    assert_eq!(dry.status, RunStatus::Completed);
+    assert_eq!(dry.status, RunStatus::PendingApproval);
+    assert!(
+        s.engine
+            .run_detail(&dry.run_id)
+            .await
+            .expect("detail")
+            .steps
+            .is_empty(),
+        "nothing was sent"
+    );
     s.sim.stop().await;
 }
 
@@ -475,7 +510,10 @@ output: "{{ steps.users.output.total }}"
 #[tokio::test]
 async fn schedules_fire_once_per_interval_whoever_asks() {
     let s = setup().await;
-    s.engine.create(SCHEDULED, None).await.expect("create");
+    s.engine
+        .create(SCHEDULED, &engine::Actor::operator())
+        .await
+        .expect("create");
     let now = chrono::Utc::now();
     let first = engine::schedule::submit_due(&s.engine, now)
         .await

@@ -36,7 +36,7 @@ async fn engine_at(db: &Db, base_url: &str, config: EngineConfig) -> Engine {
         .expect("connect");
     let engine = Engine::with_config(store, config);
     engine
-        .install(&[], true, false, Some("test"))
+        .install(&[], true, false, &engine::Actor::operator())
         .await
         .expect("install");
     engine
@@ -206,7 +206,7 @@ async fn a_flaky_lumos_still_gives_the_clean_answer(db: Db) {
     assert!(connected, "the connection verifies within 20 tries");
     let flaky = Engine::with_config(store, config);
     flaky
-        .install(&[], true, false, Some("test"))
+        .install(&[], true, false, &engine::Actor::operator())
         .await
         .expect("install");
     let cases = cases(&clean).await;

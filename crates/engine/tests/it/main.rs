@@ -31,7 +31,7 @@ pub async fn setup_with(db: testkit::Db, cfg: SimConfig) -> Setup {
         .expect("connect");
     let engine = Engine::new(store);
     engine
-        .install(&[], true, false, Some("test"))
+        .install(&[], true, false, &engine::Actor::operator())
         .await
         .expect("install");
     let api = engine::connections::client_for(

@@ -30,14 +30,20 @@ output: "{{ steps.request.output | length }}"
 
 async fn a_loop_stops_at_its_first_failure(db: Db) {
     let s = setup_with(db, SimConfig::default()).await;
-    s.engine.create(LOOP, None).await.expect("create");
+    s.engine
+        .create(LOOP, &engine::Actor::operator())
+        .await
+        .expect("create");
     let no_fail_fast = LOOP
         .replace("id: request-five", "id: request-five-all")
         .replace(
             "    concurrency: 1\n",
             "    concurrency: 1\n    fail_fast: false\n",
         );
-    s.engine.create(&no_fail_fast, None).await.expect("create");
+    s.engine
+        .create(&no_fail_fast, &engine::Actor::operator())
+        .await
+        .expect("create");
     let app = s.store_app().await;
     let before = s.access_requests().await;
     let out = s
@@ -267,3 +273,79 @@ both!(
     old_runs_are_pruned_with_their_steps,
     old_runs_are_pruned_with_their_steps
 );
+
+const HEAVY: &str = r#"
+id: heavy
+name: Heavy
+steps:
+  - id: spin
+    for_each: "{{ range(40) | list }}"
+    concurrency: 1
+    transform: "{{ range(20000) | map('string') | join(',') | length }}"
+output: "{{ steps.spin.output | length }}"
+"#;
+
+const HUGE: &str = r#"
+id: huge
+name: Huge
+steps:
+  - id: blow
+    for_each: "{{ range(12) | list }}"
+    concurrency: 1
+    transform: "{{ 'x' * 1000000 }}"
+output: "{{ steps.blow.output | length }}"
+"#;
+
+async fn a_run_has_a_budget(db: Db) {
+    let s = setup_with(db, SimConfig::default()).await;
+    let tight = engine::Engine::with_config(
+        s.engine.store.clone(),
+        engine::EngineConfig {
+            run_fuel: 1_000_000,
+            run_max_bytes: 4 << 20,
+            ..engine::EngineConfig::default()
+        },
+    );
+    for yaml in [HEAVY, HUGE] {
+        tight
+            .create(yaml, &engine::Actor::operator())
+            .await
+            .expect("create");
+    }
+    let out = tight
+        .run("heavy", &obj(json!({})), RunRequest::default())
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    let error = out.error.unwrap_or_default();
+    assert!(
+        error.contains("the run spent its template budget") && error.contains("LUMOSFLOW_RUN_FUEL"),
+        "{error}"
+    );
+    let out = tight
+        .run("huge", &obj(json!({})), RunRequest::default())
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    let error = out.error.unwrap_or_default();
+    assert!(
+        error.starts_with("step 'blow': item ")
+            && error.contains("holds more than 4 MiB of step outputs"),
+        "{error}"
+    );
+    // The default budget lets both through.
+    for (id, want) in [("heavy", 40), ("huge", 12)] {
+        let out = s
+            .engine
+            .run(id, &obj(json!({})), RunRequest::default())
+            .await
+            .expect("run");
+        assert_eq!(
+            (out.status, out.output),
+            (RunStatus::Completed, Some(json!(want))),
+            "{id}"
+        );
+    }
+    s.sim.stop().await;
+}
+both!(a_run_has_a_budget, a_run_has_a_budget);

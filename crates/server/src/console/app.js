@@ -44,8 +44,14 @@ function download(name, type, content) {
   document.body.append(a); a.click(); a.remove();
 }
 
+// A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) gets a leading quote,
+// as OWASP recommends for CSV exports; plain numbers such as -5 stay as they are.
+function safeCell(s) {
+  return /^[=+\-@\t\r]/.test(s) && Number.isNaN(Number(s)) ? `'${s}` : s;
+}
+
 function toCsv(items, cols) {
-  const q = (s) => /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const q = (raw) => { const s = safeCell(raw); return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
   return [cols.map(q).join(","), ...items.map((it) => cols.map((c) => q(cellText(it[c]))).join(","))].join("\n") + "\n";
 }
 

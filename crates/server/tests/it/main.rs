@@ -2,6 +2,7 @@
 
 mod api;
 mod console;
+mod security;
 mod trust;
 
 use std::sync::Arc;
@@ -40,12 +41,20 @@ impl Env {
         ] {
             keys.insert(
                 role,
-                server::keys::create(&store, name, role).await.expect("key"),
+                engine::Engine::new(store.clone())
+                    .create_key(name, role, &engine::Actor::operator())
+                    .await
+                    .expect("key"),
             );
         }
-        let server = Server::start_with(store, "127.0.0.1:0", config)
-            .await
-            .expect("server");
+        let server = Server::start_with(
+            store,
+            "127.0.0.1:0",
+            config,
+            server::ServerOptions::default(),
+        )
+        .await
+        .expect("server");
         Env {
             sim,
             server,

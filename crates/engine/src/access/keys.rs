@@ -1,0 +1,95 @@
+//! API keys: `lfk_` + 64 hex characters, shown once when created, stored as a SHA-256.
+
+use store::ApiKey;
+
+use super::actor::Actor;
+use super::role::Role;
+use super::secret;
+use crate::Engine;
+use crate::error::{EngineError, Result};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("invalid key name '{0}': use 1-64 letters, digits, '-', '_', '.', '@'")]
+    Name(String),
+    #[error("an API key named '{0}' already exists (revoke it first)")]
+    Taken(String),
+    #[error("no live API key named '{0}'")]
+    Unknown(String),
+}
+
+fn check_name(name: &str) -> std::result::Result<(), KeyError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(KeyError::Name(name.to_owned()))
+    }
+}
+
+impl Engine {
+    /// Create a key; the returned string is the only time it exists in full.
+    pub async fn create_key(&self, name: &str, role: Role, by: &Actor) -> Result<String> {
+        check_name(name)?;
+        if self
+            .store
+            .api_keys()
+            .await?
+            .iter()
+            .any(|k| k.name == name && k.revoked_at.is_none())
+        {
+            return Err(KeyError::Taken(name.to_owned()).into());
+        }
+        let key = secret::new("lfk_")
+            .map_err(|e| EngineError::Conflict(format!("no randomness: {e}")))?;
+        let id = crate::ids::new_run_id();
+        self.store
+            .create_api_key(&id, name, role.as_str(), &key[..12], &secret::hash(&key))
+            .await?;
+        self.audit(
+            by,
+            "key.create",
+            name,
+            Some(serde_json::json!({"role": role})),
+        )
+        .await;
+        Ok(key)
+    }
+
+    /// Revoke a live key by name: it stops working at once, and so do the console sessions
+    /// signed in with it.
+    pub async fn revoke_key(&self, name: &str, by: &Actor) -> Result<()> {
+        if !self.store.revoke_api_key(name).await? {
+            return Err(KeyError::Unknown(name.to_owned()).into());
+        }
+        self.audit(by, "key.revoke", name, None).await;
+        Ok(())
+    }
+
+    pub async fn keys(&self) -> Result<Vec<ApiKey>> {
+        Ok(self.store.api_keys().await?)
+    }
+
+    /// The actor behind a presented key, if it is a live one. Records its use at most once
+    /// a minute (a write per request would be a write per request).
+    pub async fn authenticate_key(&self, presented: &str) -> Result<Option<Actor>> {
+        if !presented.starts_with("lfk_") || presented.len() > 200 {
+            return Ok(None);
+        }
+        let Some(key) = self.store.api_key_by_hash(&secret::hash(presented)).await? else {
+            return Ok(None);
+        };
+        if key
+            .last_used_at
+            .is_none_or(|t| chrono::Utc::now() - t > chrono::Duration::seconds(60))
+        {
+            let _ = self.store.touch_api_key(&key.id).await;
+        }
+        let role = key.role.parse().unwrap_or(Role::Viewer);
+        Ok(Some(Actor::key(&key.id, &key.name, role)))
+    }
+}

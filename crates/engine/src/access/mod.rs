@@ -1,0 +1,13 @@
+//! Who may do what: roles, the actor behind every action, API keys and console sessions.
+//! Keys and sessions are random secrets of which only a SHA-256 is stored.
+
+mod actor;
+mod keys;
+mod role;
+mod secret;
+mod sessions;
+
+pub use actor::Actor;
+pub use keys::KeyError;
+pub use role::Role;
+pub use sessions::{SESSION_IDLE, SESSION_LIFETIME};

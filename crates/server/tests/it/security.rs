@@ -1,0 +1,766 @@
+//! One regression test per finding of the security review, over HTTP against a real server.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use server::Role::{Admin, Agent, Builder, Viewer};
+use testkit::{Db, both};
+
+use crate::Env;
+
+async fn installed(env: &Env) {
+    env.connect().await;
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows/install",
+            Some(json!({"all": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+/// Sign in to the console with a key; the session cookie.
+async fn sign_in(env: &Env, key: &str) -> String {
+    let resp = env
+        .http
+        .post(format!("{}/console/login", env.server.base_url))
+        .header("x-lumosflow-csrf", "1")
+        .json(&json!({"key": key}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    assert!(cookie.starts_with("lf_session=lfs_"), "{cookie}");
+    cookie
+}
+
+async fn with_cookie(env: &Env, base: &str, cookie: &str, path: &str) -> StatusCode {
+    env.http
+        .get(format!("{base}{path}"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("send")
+        .status()
+}
+
+async fn create_admin(env: &Env, name: &str) -> String {
+    env.server
+        .engine
+        .create_key(name, Admin, &engine::Actor::operator())
+        .await
+        .expect("key")
+}
+
+// 1. A revoked key's console session ends with it; sessions live in the database, so they
+//    survive a restart and are shared by replicas.
+async fn sessions_die_with_their_key_and_survive_restarts(db: Db) {
+    let env = Env::new(db).await;
+    let key = create_admin(&env, "ops").await;
+    let cookie = sign_in(&env, &key).await;
+    let base = env.server.base_url.clone();
+    assert_eq!(
+        with_cookie(&env, &base, &cookie, "/api/v1/connections").await,
+        StatusCode::OK
+    );
+    // A second server on the same database (a replica, or the same one restarted).
+    let store = std::sync::Arc::new(env._db.open().await);
+    let other = server::Server::start(store, "127.0.0.1:0")
+        .await
+        .expect("replica");
+    assert_eq!(
+        with_cookie(&env, &other.base_url, &cookie, "/api/v1/connections").await,
+        StatusCode::OK,
+        "the session is known to the replica"
+    );
+    env.server
+        .engine
+        .revoke_key("ops", &engine::Actor::operator())
+        .await
+        .expect("revoke");
+    for b in [&base, &other.base_url] {
+        assert_eq!(
+            with_cookie(&env, b, &cookie, "/api/v1/connections").await,
+            StatusCode::UNAUTHORIZED,
+            "revoking the key ends its sessions at once"
+        );
+    }
+    let resp = env
+        .http
+        .post(format!("{base}/api/v1/lumos/call"))
+        .header("cookie", &cookie)
+        .header("x-lumosflow-csrf", "1")
+        .json(&json!({"operation": "listUsers"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    other.stop().await;
+    env.stop().await;
+}
+both!(
+    sessions_die_with_their_key_and_survive_restarts,
+    sessions_die_with_their_key_and_survive_restarts
+);
+
+const SWAP_V1: &str = "id: swap-demo\nname: Swap demo\napproval: Check first\nsteps:\n  - id: u\n    call: listUsers\n    params: { size: 1 }\n";
+const SWAP_V2: &str = "id: swap-demo\nname: Swap demo\nsteps:\n  - id: u\n    call: listUsers\n    params: { size: 2 }\noutput: \"SWAPPED after the run was held\"\n";
+
+// 2. Uninstall + re-create never reuses a version number, and a held run executes the
+//    exact definition it was requested with or is refused.
+async fn versions_are_never_reused_and_runs_are_pinned(db: Db) {
+    let env = Env::new(db).await;
+    installed(&env).await;
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": SWAP_V1})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["version"].as_i64()),
+        (StatusCode::CREATED, Some(1)),
+        "{v}"
+    );
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let (_, run) = env
+            .call(
+                Some(Agent),
+                Method::POST,
+                "/api/v1/workflows/swap-demo/runs",
+                None,
+            )
+            .await;
+        assert_eq!(run["status"], "pending_approval");
+        held.push(run["id"].as_str().expect("id").to_owned());
+    }
+    let (s, _) = env
+        .call(
+            Some(Builder),
+            Method::DELETE,
+            "/api/v1/workflows/swap-demo",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = env
+        .call(
+            Some(Builder),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": SWAP_V2})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["version"].as_i64()),
+        (StatusCode::CREATED, Some(2)),
+        "numbering continues: {v}"
+    );
+    // Approved, a held run executes exactly what was requested and approved: version 1.
+    let (s, run) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            &format!("/api/v1/runs/{}/approve?wait=true", held[0]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, run["status"].as_str()),
+        (StatusCode::OK, Some("completed")),
+        "{run}"
+    );
+    assert_eq!(run["workflow_version"], 1);
+    assert_ne!(run["output"], "SWAPPED after the run was held");
+    assert_eq!(
+        run["output"]["items"].as_array().map(Vec::len),
+        Some(1),
+        "{run}"
+    );
+    // Uninstalled, a held run is refused rather than run.
+    env.call(
+        Some(Builder),
+        Method::DELETE,
+        "/api/v1/workflows/swap-demo",
+        None,
+    )
+    .await;
+    env.call(
+        Some(Admin),
+        Method::POST,
+        &format!("/api/v1/runs/{}/approve?wait=true", held[1]),
+        None,
+    )
+    .await;
+    let (_, run) = env
+        .call(
+            Some(Viewer),
+            Method::GET,
+            &format!("/api/v1/runs/{}", held[1]),
+            None,
+        )
+        .await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(
+        run["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("was uninstalled after this run was requested"),
+        "{run}"
+    );
+    env.call(
+        Some(Builder),
+        Method::POST,
+        "/api/v1/workflows",
+        Some(json!({"yaml": SWAP_V2})),
+    )
+    .await;
+    // New runs get the new definition, from a server that had the old one parsed.
+    let (_, now) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            "/api/v1/workflows/swap-demo/runs?wait=true",
+            None,
+        )
+        .await;
+    assert_eq!(now["output"], "SWAPPED after the run was held", "{now}");
+    assert_eq!(now["workflow_version"], 3);
+    env.stop().await;
+}
+both!(
+    versions_are_never_reused_and_runs_are_pinned,
+    versions_are_never_reused_and_runs_are_pinned
+);
+
+// 3. Dot segments in path parameters are refused before anything is sent.
+#[tokio::test]
+async fn dot_segments_in_path_parameters_are_refused() {
+    let env = Env::new(testkit::sqlite()).await;
+    installed(&env).await;
+    for app in ["..", ".", "%2e%2e"] {
+        let (s, v) = env
+            .call(
+                Some(Admin),
+                Method::POST,
+                "/api/v1/lumos/call",
+                Some(json!({"operation": "listAppRequestablePermissions", "params": {"app_id": app.replace("%2e", ".")}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{app}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("only of dots"),
+            "{v}"
+        );
+    }
+    let (_, run) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            "/api/v1/workflows/list-lumos-app-requestable-permissions/runs?wait=true",
+            Some(json!({"inputs": {"app_id": ".."}})),
+        )
+        .await;
+    assert_eq!(run["status"], "failed", "{run}");
+    env.stop().await;
+}
+
+// 4. HEAD is checked as GET.
+#[tokio::test]
+async fn head_needs_the_same_role_as_get() {
+    let env = Env::new(testkit::sqlite()).await;
+    let head = |key: Option<&str>, path: &str| {
+        let mut rb = env.http.head(format!("{}{path}", env.server.base_url));
+        if let Some(k) = key {
+            rb = rb.bearer_auth(k);
+        }
+        rb.send()
+    };
+    assert_eq!(
+        head(None, "/api/v1/connections")
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        head(None, "/api/v1/runs").await.expect("send").status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        head(Some(&env.keys[&Viewer]), "/api/v1/connections")
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        head(Some(&env.keys[&Admin]), "/api/v1/connections")
+            .await
+            .expect("send")
+            .status(),
+        StatusCode::OK
+    );
+    env.stop().await;
+}
+
+// 5. Connections have an allow-list of roles.
+async fn connections_are_open_only_to_the_roles_allowed(db: Db) {
+    let env = Env::new(db).await;
+    installed(&env).await;
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/connections",
+            Some(json!({"name": "spy", "base_url": env.sim.base_url, "token": env.sim.token})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let run_on = |role, conn: &'static str| {
+        env.call(
+            Some(role),
+            Method::POST,
+            "/api/v1/workflows/list-lumos-groups/runs?wait=true",
+            Some(json!({"inputs": {"size": 1}, "connection": conn})),
+        )
+    };
+    let (s, v) = run_on(Agent, "spy").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("may not run against connection 'spy'")
+    );
+    assert_eq!(run_on(Agent, "default").await.0, StatusCode::OK);
+    assert_eq!(run_on(Builder, "spy").await.0, StatusCode::OK);
+    let (s, v) = env
+        .call(
+            Some(Builder),
+            Method::PUT,
+            "/api/v1/connections/spy/roles",
+            Some(json!({"roles": ["agent"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only admins widen it: {v}");
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::PUT,
+            "/api/v1/connections/spy/roles",
+            Some(json!({"roles": ["agent", "builder"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["may_run"], json!(["agent", "builder", "admin"]));
+    assert_eq!(run_on(Agent, "spy").await.0, StatusCode::OK);
+    env.stop().await;
+}
+both!(
+    connections_are_open_only_to_the_roles_allowed,
+    connections_are_open_only_to_the_roles_allowed
+);
+
+const GRANT: &str = "id: grant-role\nname: Grant a role\ninputs:\n  user_id: { type: text, required: true }\nsteps:\n  - id: grant\n    call: addRoleToUser\n    params: { user_id: \"{{ inputs.user_id }}\", role_name: ADMIN }\n";
+const GATED_READ: &str = "id: gated-read\nname: Gated read\napproval: Check first\nsteps:\n  - id: u\n    call: listUsers\n    params: { size: 1 }\n";
+
+// 6. A builder cannot save what changes Lumos or weakens an approval; every change a run
+//    asks of Lumos is audited.
+async fn builders_cannot_give_themselves_admin_power(db: Db) {
+    let env = Env::new(db).await;
+    installed(&env).await;
+    let (s, v) = env
+        .call(
+            Some(Builder),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": GRANT})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("changes Lumos (addRoleToUser in step 'grant')")
+    );
+    let (s, _) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": GATED_READ})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = env
+        .call(
+            Some(Builder),
+            Method::PUT,
+            "/api/v1/workflows/gated-read",
+            Some(json!({"yaml": GATED_READ.replace("approval: Check first\n", "")})),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "removing the gate needs an admin: {v}"
+    );
+    let (s, _) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": GRANT})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let user = env
+        .server
+        .engine
+        .client("default")
+        .await
+        .expect("client")
+        .call(
+            "listUsers",
+            &serde_json::Map::from_iter([("size".into(), json!(1))]),
+            None,
+        )
+        .await
+        .expect("users")["items"][0]["id"]
+        .clone();
+    let (_, run) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            "/api/v1/workflows/grant-role/runs?wait=true",
+            Some(json!({"inputs": {"user_id": user}})),
+        )
+        .await;
+    let run_id = run["id"].as_str().expect("id");
+    let (_, events) = env
+        .call(
+            Some(Admin),
+            Method::GET,
+            "/api/v1/audit?action=lumos.call",
+            None,
+        )
+        .await;
+    let ours: Vec<&Value> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["details"]["run_id"] == run_id)
+        .collect();
+    assert_eq!(ours.len(), 1, "{events}");
+    assert_eq!(ours[0]["actor"], "key:a");
+    assert_eq!(ours[0]["target"], "addRoleToUser");
+    assert_eq!(ours[0]["details"]["method"], "POST");
+    assert!(
+        ours[0]["details"]["path"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("/roles/ADMIN")
+    );
+    let (s, _) = env
+        .call(Some(Builder), Method::GET, "/api/v1/audit", None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the audit trail is for admins");
+    env.stop().await;
+}
+both!(
+    builders_cannot_give_themselves_admin_power,
+    builders_cannot_give_themselves_admin_power
+);
+
+// 7 and 11. A dry run of a gated workflow is held; nobody approves their own run.
+#[tokio::test]
+async fn gates_hold_dry_runs_and_nobody_approves_their_own() {
+    let env = Env::new(testkit::sqlite()).await;
+    installed(&env).await;
+    env.call(
+        Some(Admin),
+        Method::POST,
+        "/api/v1/workflows",
+        Some(json!({"yaml": GATED_READ})),
+    )
+    .await;
+    let (s, v) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            "/api/v1/workflows/gated-read/runs?wait=true",
+            Some(json!({"dry_run": true})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::ACCEPTED, Some("pending_approval")),
+        "{v}"
+    );
+    // An admin asks; the same admin may not approve or deny it.
+    let (_, mine) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows/gated-read/runs",
+            None,
+        )
+        .await;
+    let id = mine["id"].as_str().expect("id");
+    for decision in ["approve", "deny"] {
+        let (s, v) = env
+            .call(
+                Some(Admin),
+                Method::POST,
+                &format!("/api/v1/runs/{id}/{decision}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{decision}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("cannot decide on it")
+        );
+    }
+    let other = create_admin(&env, "root2").await;
+    let resp = env
+        .http
+        .post(format!(
+            "{}/api/v1/runs/{id}/approve?wait=true",
+            env.server.base_url
+        ))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .expect("approve");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["status"], "completed", "{v}");
+    // Approving a run that does not exist writes no audit event.
+    let (s, _) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/runs/01a00000-0000-7000-8000-000000000000/approve",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, events) = env
+        .call(
+            Some(Admin),
+            Method::GET,
+            "/api/v1/audit?action=run.approve",
+            None,
+        )
+        .await;
+    assert_eq!(events.as_array().map(Vec::len), Some(1), "{events}");
+    assert_eq!(events[0]["actor"], "key:root2");
+    env.stop().await;
+}
+
+// 9. MCP sessions share one watcher, and a closed session stops listening.
+#[tokio::test]
+async fn closed_mcp_sessions_stop_watching() {
+    let env = Env::new(testkit::sqlite()).await;
+    let mcp = |session: Option<&str>, body: Value| {
+        let mut rb = env
+            .http
+            .post(format!("{}/mcp", env.server.base_url))
+            .bearer_auth(&env.keys[&Agent])
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(s) = session {
+            rb = rb
+                .header("mcp-session-id", s)
+                .header("mcp-protocol-version", "2025-06-18");
+        }
+        rb.send()
+    };
+    let mut sessions = Vec::new();
+    for _ in 0..10 {
+        let resp = mcp(
+            None,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+        )
+        .await
+        .expect("initialize");
+        assert!(resp.status().is_success(), "{}", resp.status());
+        let id = resp
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("session id")
+            .to_owned();
+        let _ = resp.text().await;
+        mcp(
+            Some(&id),
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        )
+        .await
+        .expect("initialized");
+        let resp = mcp(
+            Some(&id),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        )
+        .await
+        .expect("list");
+        let _ = resp.text().await;
+        sessions.push(id);
+    }
+    let watching = || async {
+        let (_, m) = env.call(None, Method::GET, "/metrics", None).await;
+        let text = m.as_str().unwrap_or_default().to_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix("lumosflow_mcp_sessions_watching "))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(u64::MAX)
+    };
+    assert_eq!(watching().await, 10);
+    for id in &sessions {
+        env.http
+            .delete(format!("{}/mcp", env.server.base_url))
+            .bearer_auth(&env.keys[&Agent])
+            .header("mcp-session-id", id)
+            .send()
+            .await
+            .expect("close");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while watching().await > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(watching().await, 0, "closed sessions stopped listening");
+    env.stop().await;
+}
+
+// 10. Slowloris: half-open connections are closed after the header timeout, and never more
+//     than the cap are held, so the server keeps answering.
+#[tokio::test]
+async fn half_open_connections_cannot_take_the_server_down() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = testkit::sqlite();
+    let store = std::sync::Arc::new(db.open().await);
+    let options = server::ServerOptions {
+        net: server::NetOptions {
+            header_timeout: Duration::from_secs(1),
+            max_connections: 16,
+            ..server::NetOptions::default()
+        },
+        ..server::ServerOptions::default()
+    };
+    let srv = server::Server::start_with(
+        store,
+        "127.0.0.1:0",
+        engine::EngineConfig::default(),
+        options,
+    )
+    .await
+    .expect("server");
+    let mut slow = Vec::new();
+    for _ in 0..40 {
+        let mut s = tokio::net::TcpStream::connect(srv.addr)
+            .await
+            .expect("connect");
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .expect("write");
+        slow.push(s);
+    }
+    let started = std::time::Instant::now();
+    let resp = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+        .get(format!("{}/healthz", srv.base_url))
+        .send()
+        .await
+        .expect("healthz answers while 40 clients dawdle");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    // The dawdlers were cut off.
+    let mut s = slow.remove(0);
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .expect("closed within the timeout")
+        .unwrap_or(0);
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    srv.stop().await;
+}
+
+// Low: security headers on the console, MCP's Host check.
+#[tokio::test]
+async fn browsers_get_security_headers_and_mcp_checks_the_host() {
+    let env = Env::new(testkit::sqlite()).await;
+    let resp = env
+        .http
+        .get(format!("{}/", env.server.base_url))
+        .send()
+        .await
+        .expect("console");
+    let h = resp.headers();
+    let csp = h
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(
+        h.get("x-content-type-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("nosniff")
+    );
+    assert_eq!(
+        h.get("referrer-policy").and_then(|v| v.to_str().ok()),
+        Some("no-referrer")
+    );
+    let resp = env
+        .http
+        .post(format!("{}/mcp", env.server.base_url))
+        .bearer_auth(&env.keys[&Agent])
+        .header("host", "evil.example")
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
+        .send()
+        .await
+        .expect("send");
+    assert!(
+        resp.status().is_client_error(),
+        "a foreign Host is refused: {}",
+        resp.status()
+    );
+    env.stop().await;
+}
