@@ -117,7 +117,7 @@ fn main() {
             engine.run("bench-steps", &Map::new(), RunRequest::default()).await.expect("run");
             per.push(t.elapsed() / 200);
         }
-        let app = engine::connections::client_for(&engine.store, "default", lumos_api::RetryPolicy::default(), std::time::Duration::from_secs(30)).await.expect("client");
+        let app = engine.client("default").await.expect("client");
         let app_id = app.call("listApps", &obj(json!({"size": 1})), None).await.expect("apps")["items"][0]["id"].clone();
         let (mut direct, mut via) = (Vec::new(), Vec::new());
         for _ in 0..21 {

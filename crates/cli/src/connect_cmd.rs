@@ -66,8 +66,15 @@ pub async fn connect(db: &Option<String>, args: ConnectArgs) -> anyhow::Result<(
     // Check the format before touching the database, so a typo changes nothing anywhere.
     lumos_api::ApiToken::parse(&token)
         .map_err(|e| anyhow::anyhow!("the token is malformed: {e}"))?;
-    let store = open_store(db).await?;
-    let conn = engine::connections::connect(&store, &args.name, &args.base_url, &token).await?;
+    let engine = engine::Engine::new(std::sync::Arc::new(open_store(db).await?));
+    let conn = engine
+        .connect(
+            &args.name,
+            &args.base_url,
+            &token,
+            &engine::Actor::operator(),
+        )
+        .await?;
     let who = conn
         .lumos_user_email
         .clone()
@@ -155,13 +162,14 @@ fn print(conns: &[Connection], json: bool) -> anyhow::Result<()> {
 }
 
 pub async fn connections(db: &Option<String>, cmd: ConnectionsCommand) -> anyhow::Result<()> {
-    let store = open_store(db).await?;
+    let engine = engine::Engine::new(std::sync::Arc::new(open_store(db).await?));
+    let me = engine::Actor::operator();
     match cmd {
-        ConnectionsCommand::List { json } => print(&store.connections().await?, json),
+        ConnectionsCommand::List { json } => print(&engine.connections().await?, json),
         ConnectionsCommand::Check { name, json } => {
             let names: Vec<String> = match name {
                 Some(n) => vec![n],
-                None => store
+                None => engine
                     .connections()
                     .await?
                     .into_iter()
@@ -170,11 +178,11 @@ pub async fn connections(db: &Option<String>, cmd: ConnectionsCommand) -> anyhow
             };
             let mut failures = Vec::new();
             for n in &names {
-                if let Err(e) = engine::connections::check(&store, n).await {
+                if let Err(e) = engine.check_connection(n).await {
                     failures.push(format!("{n}: {e}"));
                 }
             }
-            let all = store.connections().await?;
+            let all = engine.connections().await?;
             let shown: Vec<Connection> = all
                 .into_iter()
                 .filter(|c| names.contains(&c.name))
@@ -190,21 +198,15 @@ pub async fn connections(db: &Option<String>, cmd: ConnectionsCommand) -> anyhow
             roles,
             default,
         } => {
-            let engine = engine::Engine::new(std::sync::Arc::new(store));
             let roles = (!default).then_some(roles.as_slice());
-            let c = engine
-                .set_connection_roles(&name, roles, &engine::Actor::operator())
-                .await?;
+            let c = engine.set_connection_roles(&name, roles, &me).await?;
             println!("Connection '{name}' is open to {}.", roles_of(&c));
             Ok(())
         }
         ConnectionsCommand::Remove { name } => {
-            if store.remove_connection(&name).await? {
-                println!("Removed connection '{name}'.");
-                Ok(())
-            } else {
-                bail!("no connection named '{name}'")
-            }
+            engine.remove_connection(&name, &me).await?;
+            println!("Removed connection '{name}'.");
+            Ok(())
         }
     }
 }

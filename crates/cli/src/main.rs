@@ -76,6 +76,45 @@ async fn engine(db: &Option<String>) -> anyhow::Result<engine::Engine> {
     Ok(engine)
 }
 
+/// What to type next, for errors the CLI can help with (the libraries' messages say only
+/// what is wrong; each interface words its own way out).
+fn hint(e: &anyhow::Error) -> String {
+    use engine::EngineError;
+    use engine::connections::ConnectError;
+    let connection = |c: &ConnectError| {
+        matches!(c, ConnectError::NotFound(_)).then(|| {
+            "; see `lumosflow connections list`, or connect one with `lumosflow connect`".to_owned()
+        })
+    };
+    let found = e.chain().find_map(|cause| {
+        if let Some(err) = cause.downcast_ref::<EngineError>() {
+            return match err {
+                EngineError::NotInstalled { id, bundled: true } => Some(format!(
+                    "; install it with `lumosflow workflows install {id}`"
+                )),
+                EngineError::NotInstalled { bundled: false, .. } => {
+                    Some(" (see `lumosflow workflows list`)".to_owned())
+                }
+                EngineError::Connection(c) => connection(c),
+                EngineError::QueueFull { .. } => Some("".to_owned()),
+                _ => None,
+            };
+        }
+        if let Some(c) = cause.downcast_ref::<ConnectError>() {
+            return connection(c);
+        }
+        match cause.downcast_ref::<lumos_api::Error>() {
+            Some(lumos_api::Error::UnknownOperation { suggestions, .. })
+                if suggestions.is_empty() =>
+            {
+                Some("; `lumosflow api operations` lists them".to_owned())
+            }
+            _ => None,
+        }
+    });
+    found.unwrap_or_default()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into());
@@ -120,7 +159,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {e:#}{}", hint(&e));
             ExitCode::FAILURE
         }
     }

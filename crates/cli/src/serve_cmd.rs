@@ -163,15 +163,15 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot open the demo database {url}"))?,
     );
-    engine::connections::connect(&store, "default", &sim.base_url, &sim.token)
-        .await
-        .context("cannot connect to the simulator")?;
     let engine = engine::Engine::new(store.clone());
-    let me = engine::Actor::system("demo");
     let me = engine::Actor {
         role: Role::Admin,
-        ..me
+        ..engine::Actor::system("demo")
     };
+    engine
+        .connect("default", &sim.base_url, &sim.token, &me)
+        .await
+        .context("cannot connect to the simulator")?;
     engine.install(&[], true, true, &me).await?;
     // A fresh admin key each time: keys are shown only once.
     let _ = engine.revoke_key("demo-admin", &me).await;

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use engine::Engine;
+use engine::InstallResult;
 
 #[derive(Subcommand)]
 pub enum WorkflowsCommand {
@@ -103,12 +104,14 @@ pub async fn run(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<()> {
                 .await?
             {
                 let line = match o.result {
-                    "installed" => format!("installed {} (v{})", o.id, o.version),
-                    "reinstalled" => {
+                    InstallResult::Installed => format!("installed {} (v{})", o.id, o.version),
+                    InstallResult::Reinstalled => {
                         format!("reinstalled {} over the edited copy (v{})", o.id, o.version)
                     }
-                    "unchanged" => format!("{} is already installed (v{})", o.id, o.version),
-                    _ => format!(
+                    InstallResult::Unchanged => {
+                        format!("{} is already installed (v{})", o.id, o.version)
+                    }
+                    InstallResult::Kept => format!(
                         "kept {}: the installed copy was edited (v{}); use --force to replace it",
                         o.id, o.version
                     ),

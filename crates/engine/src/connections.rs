@@ -20,7 +20,7 @@ pub enum ConnectError {
     Unreachable { url: String, reason: String },
     #[error("Lumos could not verify the token: {0}")]
     Lumos(ApiError),
-    #[error("no connection named '{0}' (see `lumosflow connections list`)")]
+    #[error("no connection named '{0}'")]
     NotFound(String),
     #[error(transparent)]
     Store(StoreError),

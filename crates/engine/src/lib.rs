@@ -7,11 +7,13 @@ mod audit;
 pub mod bundles;
 mod clients;
 pub mod config;
+mod connection_admin;
 pub mod connections;
 pub mod definition;
 mod error;
 mod execute;
 pub mod executor;
+mod health;
 pub mod ids;
 pub mod inputs;
 mod library;
@@ -25,15 +27,18 @@ pub mod workflow;
 
 use std::sync::Arc;
 
-use store::Store;
-pub use store::{RunStatus, StepStatus};
+pub use store::{
+    ApiKey, AuditEvent, Connection, KeySource, QueueStats, Run, RunFilter, RunStatus, StepRow,
+    StepStatus, Store, WorkflowRow, WorkflowVersion,
+};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use access::{Actor, Role};
 pub use config::EngineConfig;
 pub use error::{EngineError, Result};
-pub use library::{BundleRef, InstallOutcome, Listing};
+pub use health::Health;
+pub use library::{BundleRef, InstallOutcome, InstallResult, Listing};
 pub use runs::{ApproveThen, Approved, RunDetail, RunOutcome, RunRequest, Started, Submitted};
 
 use crate::active::{Active, Keeper};
@@ -56,7 +61,7 @@ pub struct Observers {
 }
 
 pub struct Engine {
-    pub store: Arc<Store>,
+    store: Arc<Store>,
     pub templates: Templates,
     config: EngineConfig,
     /// This process, as the holder of the runs it executes.

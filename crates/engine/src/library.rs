@@ -33,11 +33,23 @@ pub struct Listing {
     pub edited: bool,
 }
 
+/// What installing did to one workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallResult {
+    Installed,
+    /// The installed copy already is the bundled one.
+    Unchanged,
+    /// An edited copy replaced by the bundled one, as asked (`force`).
+    Reinstalled,
+    /// An edited copy left alone (ask with `force` to replace it).
+    Kept,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct InstallOutcome {
     pub id: String,
-    /// installed, unchanged, reinstalled, or kept (edited copy left alone; use force)
-    pub result: &'static str,
+    pub result: InstallResult,
     pub version: i32,
 }
 
@@ -195,7 +207,7 @@ impl Engine {
                 Some(v) if v.hash == hash => {
                     out.push(InstallOutcome {
                         id: id.to_owned(),
-                        result: "unchanged",
+                        result: InstallResult::Unchanged,
                         version: v.version,
                     });
                     continue;
@@ -203,13 +215,13 @@ impl Engine {
                 Some(v) if !force => {
                     out.push(InstallOutcome {
                         id: id.to_owned(),
-                        result: "kept",
+                        result: InstallResult::Kept,
                         version: v.version,
                     });
                     continue;
                 }
-                Some(_) => "reinstalled",
-                None => "installed",
+                Some(_) => InstallResult::Reinstalled,
+                None => InstallResult::Installed,
             };
             let version = self.save(&wf, "bundle", by).await?;
             out.push(InstallOutcome {
@@ -334,6 +346,12 @@ impl Engine {
             return Err(not_installed());
         }
         self.store.workflow(id).await?.ok_or_else(not_installed)
+    }
+
+    /// Every saved version of a workflow, oldest first.
+    pub async fn workflow_versions(&self, id: &str) -> Result<Vec<WorkflowVersion>> {
+        self.installed_row(id).await?;
+        Ok(self.store.workflow_versions(id).await?)
     }
 
     pub async fn show(

@@ -352,7 +352,7 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
                     None => {
                         let near = catalog.suggest(call);
                         let hint = if near.is_empty() {
-                            " (see `lumosflow api operations`)".to_owned()
+                            " (not in the operation catalog)".to_owned()
                         } else {
                             format!(" (did you mean {}?)", near.join(", "))
                         };

@@ -129,7 +129,7 @@ pub enum Error {
 
 fn did_you_mean(s: &[String]) -> String {
     if s.is_empty() {
-        " (see `lumosflow api operations`)".to_owned()
+        " (not in the operation catalog)".to_owned()
     } else {
         format!(" (did you mean {}?)", s.join(", "))
     }

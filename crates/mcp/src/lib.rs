@@ -46,15 +46,8 @@ impl ToolsWatch {
 
     async fn fingerprint(&self) -> String {
         self.engine
-            .store
-            .workflows()
+            .installed_fingerprint()
             .await
-            .map(|rows| {
-                rows.iter()
-                    .map(|r| format!("{}@{}", r.id, r.current_version))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
             .unwrap_or_default()
     }
 

@@ -71,7 +71,7 @@ fn main() {
         let dir = std::env::temp_dir().join(format!("lumosflow-bench-{}", std::process::id()));
         let url = dir.join("lumosflow.db").display().to_string();
         let store = Arc::new(
-            store::Store::open(&url, store::KeySource::File(dir.join("master.key")))
+            engine::Store::open(&url, engine::KeySource::File(dir.join("master.key")))
                 .await
                 .expect("store"),
         );

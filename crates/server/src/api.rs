@@ -65,28 +65,19 @@ pub async fn create_connection(
     Extension(c): Extension<Actor>,
     Body(b): Body<ConnectBody>,
 ) -> ApiResult<Response> {
-    let conn =
-        engine::connections::connect(&s.engine.store, &b.name, &b.base_url, &b.token).await?;
-    audit(
-        &s,
-        &c,
-        "connection.save",
-        &conn.name,
-        Some(json!({"base_url": conn.base_url, "token": conn.token_hint})),
-    )
-    .await;
+    let conn = s.engine.connect(&b.name, &b.base_url, &b.token, &c).await?;
     Ok((StatusCode::CREATED, Json(conn)).into_response())
 }
 
 pub async fn list_connections(State(s): State<AppState>) -> ApiResult<Response> {
-    Ok(Json(s.engine.store.connections().await?).into_response())
+    Ok(Json(s.engine.connections().await?).into_response())
 }
 
 pub async fn check_connection(
     State(s): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(Json(engine::connections::check(&s.engine.store, &name).await?).into_response())
+    Ok(Json(s.engine.check_connection(&name).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -114,10 +105,7 @@ pub async fn delete_connection(
     Extension(c): Extension<Actor>,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
-    if !s.engine.store.remove_connection(&name).await? {
-        return Err(ApiError::not_found(format!("no connection named '{name}'")));
-    }
-    audit(&s, &c, "connection.remove", &name, None).await;
+    s.engine.remove_connection(&name, &c).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -211,7 +199,7 @@ pub struct VersionQuery {
 /// A workflow with its YAML, inputs (for forms and tools) and version history.
 pub async fn workflow_json(s: &AppState, id: &str, version: Option<i32>) -> ApiResult<Value> {
     let (row, v) = s.engine.show(id, version).await?;
-    let versions = s.engine.store.workflow_versions(id).await?;
+    let versions = s.engine.workflow_versions(id).await?;
     let (wf, _) = s.engine.load(id, Some(v.version)).await?;
     let inputs: Vec<Value> = wf
         .def
@@ -358,7 +346,7 @@ pub async fn list_runs(
 ) -> ApiResult<Response> {
     let runs = s
         .engine
-        .runs(&store::RunFilter {
+        .runs(&engine::RunFilter {
             workflow: q.workflow.as_deref(),
             status: q.status,
             started_by: q.started_by.as_deref(),
@@ -508,39 +496,38 @@ pub async fn call(
 // ---------------------------------------------------------------- operations
 
 /// Liveness: cheap, open, no writes. Says whether the database answers a read.
+/// Liveness: cheap, open, no writes. Says whether the database answers a read.
 pub async fn healthz(State(s): State<AppState>) -> Response {
-    let db = s.engine.store.ping().await;
-    let conns = s.engine.store.connections().await.unwrap_or_default();
-    let connections: Vec<Value> = conns
+    let h = s.engine.health().await;
+    let connections: Vec<Value> = h
+        .connections
         .iter()
         .map(|c| json!({"name": c.name, "base_url": c.base_url, "last_check_status": c.last_check_status, "last_check_at": c.last_check_at}))
         .collect();
-    let ok = db.is_ok();
+    let ok = h.database.is_ok();
     let body = json!({
         "status": if ok { "ok" } else { "unavailable" },
-        "database": {"backend": s.engine.store.backend(), "status": if ok { "ok".to_owned() } else { db.err().map(|e| e.to_string()).unwrap_or_default() }},
+        "database": {"backend": h.backend, "status": match &h.database { Ok(()) => "ok".to_owned(), Err(e) => e.clone() }},
         "connections": connections,
         "active_runs": s.engine.active_runs(),
     });
-    (
-        if ok {
-            StatusCode::OK
-        } else {
-            StatusCode::SERVICE_UNAVAILABLE
-        },
-        Json(body),
-    )
-        .into_response()
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }
 
 /// Readiness: the database takes a write (a committed transaction that changes nothing).
 /// A read-only mount, a full disk or a broken table answer 503 with the reason.
 pub async fn readyz(State(s): State<AppState>) -> Response {
-    match s.engine.store.check_writable().await {
-        Ok(()) => Json(json!({"status": "ready", "database": s.engine.store.backend()})).into_response(),
-        Err(e) => (
+    let backend = s.engine.backend();
+    match s.engine.ready().await {
+        Ok(()) => Json(json!({"status": "ready", "database": backend})).into_response(),
+        Err(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "database": s.engine.store.backend(), "reason": e.to_string()})),
+            Json(json!({"status": "unavailable", "database": backend, "reason": reason})),
         )
             .into_response(),
     }
@@ -548,7 +535,7 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
 
 pub async fn metrics(State(s): State<AppState>) -> Response {
     s.metrics.mcp_listeners(s.mcp_watch.listeners());
-    match s.engine.store.queue_stats().await {
+    match s.engine.queue_stats().await {
         Ok(q) => s.metrics.queue(q, s.engine.active_runs()),
         Err(e) => tracing::warn!(error = %e, "cannot read the run queue for metrics"),
     }

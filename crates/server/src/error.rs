@@ -134,13 +134,4 @@ impl From<EngineError> for ApiError {
     }
 }
 
-impl From<store::StoreError> for ApiError {
-    fn from(e: store::StoreError) -> Self {
-        match e {
-            store::StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
-            other => ApiError::internal(other),
-        }
-    }
-}
-
 pub type ApiResult<T> = Result<T, ApiError>;

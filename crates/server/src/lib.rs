@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::HeaderName;
+use engine::Store;
 use engine::{Engine, EngineConfig, Observers, RunStatus};
 use serde_json::json;
-use store::Store;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;

@@ -159,7 +159,7 @@ impl Metrics {
     }
 
     /// The queue as read at scrape time.
-    pub fn queue(&self, stats: store::QueueStats, executing: usize) {
+    pub fn queue(&self, stats: engine::QueueStats, executing: usize) {
         self.queue_depth.set(stats.depth);
         let age = stats.oldest.map_or(0.0, |t| {
             (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0

@@ -56,10 +56,7 @@ async fn connect_then_call(db: Db) {
     )
     .await
     .expect_err("missing");
-    assert_eq!(
-        e.to_string(),
-        "no connection named 'missing' (see `lumosflow connections list`)"
-    );
+    assert_eq!(e.to_string(), "no connection named 'missing'");
 
     // The simulator goes away: check records it and says why.
     sim.stop().await;

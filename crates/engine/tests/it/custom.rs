@@ -224,7 +224,7 @@ fn this_host() -> String {
 #[tokio::test]
 async fn runs_of_stopped_processes_are_failed_with_the_reason() {
     let s = setup().await;
-    let store = &s.engine.store;
+    let store = &s.store;
     // Another host's process stopped renewing: its lease ran out.
     let expired = running_run(store, "web-2/4242/abc", -1).await;
     // A predecessor on this host died within its lease: failed at once all the same.
@@ -317,7 +317,7 @@ async fn edits_are_versions_runs_record_theirs_and_reinstall_keeps_edits() {
         kept.iter()
             .find(|o| o.id == "list-lumos-users")
             .map(|o| o.result),
-        Some("kept")
+        Some(engine::InstallResult::Kept)
     );
     let listing = s.engine.list().await.expect("list");
     assert!(
@@ -335,7 +335,10 @@ async fn edits_are_versions_runs_record_theirs_and_reinstall_keeps_edits() {
         )
         .await
         .expect("force");
-    assert_eq!((forced[0].result, forced[0].version), ("reinstalled", 3));
+    assert_eq!(
+        (forced[0].result, forced[0].version),
+        (engine::InstallResult::Reinstalled, 3)
+    );
     assert!(s.engine.show("list-lumos-users", Some(1)).await.is_ok());
     let e = s
         .engine
@@ -521,7 +524,7 @@ async fn schedules_fire_once_per_interval_whoever_asks() {
     assert_eq!(first.len(), 1, "never fired yet: due now");
     assert_eq!(first[0].status, RunStatus::Queued);
     // A second replica asking at the same moment gets nothing.
-    let other = engine::Engine::new(s.engine.store.clone());
+    let other = engine::Engine::new(s.store.clone());
     assert!(
         engine::schedule::submit_due(&other, now)
             .await

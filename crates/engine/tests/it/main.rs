@@ -18,6 +18,8 @@ use serde_json::{Map, Value};
 pub struct Setup {
     pub sim: Simulator,
     pub engine: Engine,
+    /// The engine's database, for what tests check beside the engine.
+    pub store: Arc<store::Store>,
     pub api: Client,
     pub _db: testkit::Db,
 }
@@ -29,13 +31,13 @@ pub async fn setup_with(db: testkit::Db, cfg: SimConfig) -> Setup {
     engine::connections::connect(&store, "default", &sim.base_url, DEFAULT_TOKEN)
         .await
         .expect("connect");
-    let engine = Engine::new(store);
+    let engine = Engine::new(store.clone());
     engine
         .install(&[], true, false, &engine::Actor::operator())
         .await
         .expect("install");
     let api = engine::connections::client_for(
-        &engine.store,
+        &store,
         "default",
         lumos_api::RetryPolicy::default(),
         std::time::Duration::from_secs(30),
@@ -45,6 +47,7 @@ pub async fn setup_with(db: testkit::Db, cfg: SimConfig) -> Setup {
     Setup {
         sim,
         engine,
+        store,
         api,
         _db: db,
     }

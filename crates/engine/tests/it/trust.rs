@@ -159,7 +159,7 @@ async fn bad_input_never_reaches_lumos(db: Db) {
     let s = setup_with(db, SimConfig::default()).await;
     let proxy = FaultProxy::start(&s.sim.base_url).await;
     engine::connections::connect(
-        &s.engine.store,
+        &s.store,
         "proxied",
         &proxy.base_url,
         lumos_sim::DEFAULT_TOKEN,
@@ -249,14 +249,7 @@ async fn old_runs_are_pruned_with_their_steps(db: Db) {
             s.engine.run_detail(id).await,
             Err(engine::EngineError::RunNotFound(_))
         ));
-        assert!(
-            s.engine
-                .store
-                .run_steps(id)
-                .await
-                .expect("steps")
-                .is_empty()
-        );
+        assert!(s.store.run_steps(id).await.expect("steps").is_empty());
     }
     assert_eq!(
         s.engine
@@ -299,7 +292,7 @@ output: "{{ steps.blow.output | length }}"
 async fn a_run_has_a_budget(db: Db) {
     let s = setup_with(db, SimConfig::default()).await;
     let tight = engine::Engine::with_config(
-        s.engine.store.clone(),
+        s.store.clone(),
         engine::EngineConfig {
             run_fuel: 1_000_000,
             run_max_bytes: 4 << 20,

@@ -56,7 +56,7 @@ async fn a_person_can_do_the_job_in_the_console() {
     let runs = env
         .server
         .engine
-        .runs(&store::RunFilter {
+        .runs(&engine::RunFilter {
             workflow: Some("list-lumos-users"),
             ..Default::default()
         })
