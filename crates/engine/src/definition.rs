@@ -169,7 +169,7 @@ pub struct Step {
 
 /// What a step does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum ActionKind {
     Call,
     Transform,
     Fail,
@@ -177,12 +177,12 @@ pub enum Action {
 }
 
 impl Step {
-    pub fn action(&self) -> Option<Action> {
-        let set: Vec<Action> = [
-            (self.call.is_some(), Action::Call),
-            (self.transform.is_some(), Action::Transform),
-            (self.fail.is_some(), Action::Fail),
-            (self.ret.is_some(), Action::Return),
+    pub fn action(&self) -> Option<ActionKind> {
+        let set: Vec<ActionKind> = [
+            (self.call.is_some(), ActionKind::Call),
+            (self.transform.is_some(), ActionKind::Transform),
+            (self.fail.is_some(), ActionKind::Fail),
+            (self.ret.is_some(), ActionKind::Return),
         ]
         .into_iter()
         .filter_map(|(on, a)| on.then_some(a))

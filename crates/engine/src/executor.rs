@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use store::StepStatus;
 
-use crate::definition::{Action, Step};
+use crate::plan::{Action, Call, ForEach, Planned};
 use crate::template::{EvalCtx, Meter, Templates};
 use crate::workflow::Workflow;
 
@@ -187,20 +187,15 @@ impl Executor<'_> {
         let out = self.workflow.def.output.as_ref()?.value.as_str()?;
         let expr = Templates::whole_expression(out)?;
         let id = expr.strip_prefix("steps.")?.strip_suffix(".output")?;
-        self.workflow
-            .def
-            .steps
-            .iter()
-            .any(|s| s.id.value == id)
-            .then_some(id)
+        self.workflow.plan.iter().any(|s| s.id == id).then_some(id)
     }
 
     /// The step whose items are the whole output, when streaming was asked for.
     fn streamed_step(&self) -> Option<&str> {
         self.options.stream.as_ref()?;
         let id = self.output_step()?;
-        let step = self.workflow.def.steps.iter().find(|s| s.id.value == id)?;
-        (step.call.is_some() && step.paginate.is_some() && step.for_each.is_none()).then_some(id)
+        let step = self.workflow.plan.iter().find(|s| s.id == id)?;
+        step.is_listing().then_some(id)
     }
 
     pub async fn run(&self, inputs: Map<String, Value>) -> Result<Value, RunError> {
@@ -215,11 +210,11 @@ impl Executor<'_> {
         };
         let streamed = self.streamed_step().map(str::to_owned);
         let mut last: Option<String> = None;
-        for step in &self.workflow.def.steps {
+        for step in &self.workflow.plan {
             if self.options.cancel.is_cancelled() {
                 return Err(RunError::Canceled);
             }
-            let id = step.id.value.clone();
+            let id = step.id.clone();
             let step_err = |m: String| RunError::Step {
                 step: id.clone(),
                 message: m,
@@ -227,7 +222,7 @@ impl Executor<'_> {
             let output = {
                 let ctx = scope.ctx(&meter);
                 let go = match &step.when {
-                    Some(w) => self.templates.truthy(&w.value, &ctx).map_err(step_err)?,
+                    Some(w) => self.templates.truthy(w, &ctx).map_err(step_err)?,
                     None => true,
                 };
                 if !go {
@@ -236,8 +231,12 @@ impl Executor<'_> {
                         ..self.blank(&id, 0)
                     });
                     None
-                } else if let Some(fe) = &step.for_each {
-                    let items = match self.templates.eval_str(&fe.value, &ctx).map_err(step_err)? {
+                } else if let Some(each) = &step.each {
+                    let items = match self
+                        .templates
+                        .eval_str(&each.list, &ctx)
+                        .map_err(step_err)?
+                    {
                         Value::Array(a) => a,
                         Value::Null => Vec::new(),
                         other => {
@@ -247,7 +246,7 @@ impl Executor<'_> {
                             )));
                         }
                     };
-                    Some(self.for_each(step, &ctx, &items, &held).await?)
+                    Some(self.for_each(step, each, &ctx, &items, &held).await?)
                 } else {
                     let stream_this = streamed.as_deref() == Some(id.as_str());
                     let (value, returned) = self.action(step, &ctx, 0, stream_this, &held).await?;
@@ -259,7 +258,7 @@ impl Executor<'_> {
             };
             let output = output.unwrap_or(Value::Null);
             // Listings and loops are counted item by item as they come, the rest here.
-            if step.paginate.is_none() && step.for_each.is_none() {
+            if step.each.is_none() && !step.is_listing() {
                 held.add(approx_size(&output)).map_err(step_err)?;
             }
             scope.set_output(id.clone(), output);
@@ -289,20 +288,20 @@ impl Executor<'_> {
     /// `fail_fast: false` every item runs and every failure is reported.
     async fn for_each(
         &self,
-        step: &Step,
+        step: &Planned,
+        each: &ForEach,
         ctx: &EvalCtx<'_>,
         items: &[Value],
         held: &Held,
     ) -> Result<Value, RunError> {
-        let n = step.concurrency.unwrap_or(4).clamp(1, 16);
-        let fail_fast = step.fail_fast.unwrap_or(true);
-        let id = step.id.value.as_str();
+        let (n, fail_fast) = (each.concurrency, each.fail_fast);
+        let id = step.id.as_str();
         // Indices, not references, go through the stream, so the run future stays Send for
         // any lifetime (it is spawned by the server).
         let mut results = std::pin::pin!(
             stream::iter(0..items.len())
                 .map(|i| {
-                    let ictx = ctx.with_item(step.item_var(), &items[i], i);
+                    let ictx = ctx.with_item(&each.item, &items[i], i);
                     async move {
                         let r = self.action(step, &ictx, i as i32, false, held).await;
                         (i, r.map(|(v, _)| v))
@@ -374,38 +373,23 @@ impl Executor<'_> {
     /// Run one step's action; `true` when it was a `return`.
     async fn action(
         &self,
-        step: &Step,
+        step: &Planned,
         ctx: &EvalCtx<'_>,
         iteration: i32,
         stream: bool,
         held: &Held,
     ) -> Result<(Value, bool), RunError> {
-        let id = step.id.value.as_str();
+        let id = step.id.as_str();
         let started = Instant::now();
         let mut rec = self.blank(id, iteration);
         let err = |m: String| RunError::Step {
             step: id.to_owned(),
             message: m,
         };
-        let result = match step.action() {
-            Some(Action::Transform) => {
-                let t = step
-                    .transform
-                    .as_ref()
-                    .map(|t| &t.value)
-                    .unwrap_or(&Value::Null);
-                self.templates.eval(t, ctx).map(|v| (v, false)).map_err(err)
-            }
-            Some(Action::Return) => {
-                let r = step.ret.as_ref().map(|t| &t.value).unwrap_or(&Value::Null);
-                self.templates.eval(r, ctx).map(|v| (v, true)).map_err(err)
-            }
-            Some(Action::Fail) => {
-                let f = step
-                    .fail
-                    .as_ref()
-                    .map(|f| f.value.as_str())
-                    .unwrap_or_default();
+        let result = match &step.action {
+            Action::Transform(t) => self.templates.eval(t, ctx).map(|v| (v, false)).map_err(err),
+            Action::Return(r) => self.templates.eval(r, ctx).map(|v| (v, true)).map_err(err),
+            Action::Fail(f) => {
                 let message = match self.templates.eval_str(f, ctx) {
                     Ok(Value::String(s)) => s,
                     Ok(other) => other.to_string(),
@@ -413,11 +397,10 @@ impl Executor<'_> {
                 };
                 Err(RunError::Failed(message))
             }
-            Some(Action::Call) => self
-                .call(step, ctx, &mut rec, stream, held)
+            Action::Call(call) => self
+                .call(id, call, ctx, &mut rec, stream, held)
                 .await
                 .map(|v| (v, false)),
-            None => Err(err("no action".into())),
         };
         rec.duration_ms = started.elapsed().as_millis() as u64;
         match &result {
@@ -437,51 +420,42 @@ impl Executor<'_> {
 
     async fn call(
         &self,
-        step: &Step,
+        id: &str,
+        call: &Call,
         ctx: &EvalCtx<'_>,
         rec: &mut StepRecord,
         stream: bool,
         held: &Held,
     ) -> Result<Value, RunError> {
-        let id = step.id.value.as_str();
         let err = |m: String| RunError::Step {
             step: id.to_owned(),
             message: m,
         };
-        let name = step
-            .call
-            .as_ref()
-            .map(|c| c.value.as_str())
-            .unwrap_or_default();
-        let op: &Operation = self
-            .client
-            .operation(name)
-            .map_err(|e| err(e.to_string()))?;
-        rec.operation = Some(op.name().to_owned());
+        let op: &Operation = call.op;
+        let name = op.name();
+        rec.operation = Some(name.to_owned());
         let mut params = Map::new();
-        if let Some(p) = &step.params {
-            for (k, v) in &p.value {
-                let v = self
-                    .templates
-                    .eval(v, ctx)
-                    .map_err(|m| err(format!("param '{k}': {m}")))?;
-                // An absent optional input drops its parameter.
-                if !v.is_null() {
-                    params.insert(k.clone(), v);
-                }
+        for (k, v) in &call.params {
+            let v = self
+                .templates
+                .eval(v, ctx)
+                .map_err(|m| err(format!("param '{k}': {m}")))?;
+            // An absent optional input drops its parameter.
+            if !v.is_null() {
+                params.insert(k.clone(), v);
             }
         }
         rec.params = Some(redact(&params));
-        let body = match &step.body {
+        let body = match &call.body {
             Some(b) => Some(
                 self.templates
-                    .eval(&b.value, ctx)
+                    .eval(b, ctx)
                     .map_err(|m| err(format!("body: {m}")))?,
             ),
             None => None,
         };
-        let paginate = match &step.paginate {
-            Some(p) => match self.templates.eval(&p.value, ctx).map_err(err)? {
+        let paginate = match &call.paginate {
+            Some(p) => match self.templates.eval(p, ctx).map_err(err)? {
                 Value::Bool(b) => b,
                 Value::Null => false,
                 Value::String(s) => s == "true",

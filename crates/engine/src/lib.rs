@@ -18,6 +18,7 @@ pub mod ids;
 pub mod inputs;
 mod library;
 mod owner;
+pub mod plan;
 mod runs;
 pub mod schedule;
 mod services;

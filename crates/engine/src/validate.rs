@@ -8,7 +8,9 @@ use lumos_api::{Catalog, Operation, Pagination, params};
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use crate::definition::{Action, Definition, InputSpec, InputType, Invalid, Pos, Problem, Step};
+use crate::definition::{
+    ActionKind, Definition, InputSpec, InputType, Invalid, Pos, Problem, Step,
+};
 use crate::template::Templates;
 
 /// Functions minijinja offers that are not variables of ours.
@@ -341,7 +343,7 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
                 pos,
                 format!("step '{id}' needs exactly one of call, transform, fail, return"),
             ),
-            Some(Action::Call) => {
+            Some(ActionKind::Call) => {
                 let call = step
                     .call
                     .as_ref()

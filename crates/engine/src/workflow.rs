@@ -7,6 +7,8 @@ use crate::validate;
 #[derive(Debug, Clone)]
 pub struct Workflow {
     pub def: Definition,
+    /// The steps as the executor runs them.
+    pub plan: Vec<crate::plan::Planned>,
     pub yaml: String,
     /// The content hash of `yaml` (see [`Workflow::hash`]).
     pub hash: String,
@@ -17,8 +19,10 @@ impl Workflow {
     pub fn load(yaml: &str, templates: &Templates) -> Result<Workflow, Invalid> {
         let def = definition::parse(yaml)?;
         validate::check(&def, templates)?;
+        let plan = crate::plan::build(&def)?;
         Ok(Workflow {
             def,
+            plan,
             yaml: yaml.to_owned(),
             hash: Self::hash(yaml),
         })

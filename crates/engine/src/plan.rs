@@ -1,0 +1,107 @@
+//! A validated definition as what the executor does: each step with exactly one action, its
+//! operation already looked up. Built only from a definition that passed validation, so the
+//! executor has nothing left to check.
+
+use lumos_api::{Catalog, Operation};
+use serde_json::{Map, Value};
+
+use crate::definition::{Definition, Invalid, Problem, Step};
+
+/// One step, ready to run.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub id: String,
+    /// `if:` — run only when truthy.
+    pub when: Option<String>,
+    pub each: Option<ForEach>,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone)]
+pub struct ForEach {
+    pub list: String,
+    /// The name each element has in templates (`item` unless `as:` says otherwise).
+    pub item: String,
+    pub concurrency: usize,
+    pub fail_fast: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Call(Call),
+    Transform(Value),
+    Fail(String),
+    Return(Value),
+}
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub op: &'static Operation,
+    pub params: Map<String, Value>,
+    pub body: Option<Value>,
+    /// `paginate:` — a boolean or a template giving one.
+    pub paginate: Option<Value>,
+}
+
+impl Planned {
+    /// A call that walks every page, not inside a loop: its items can be streamed.
+    pub fn is_listing(&self) -> bool {
+        self.each.is_none() && matches!(&self.action, Action::Call(c) if c.paginate.is_some())
+    }
+}
+
+fn step(s: &Step) -> Result<Planned, String> {
+    let id = s.id.value.clone();
+    let action = match (&s.call, &s.transform, &s.fail, &s.ret) {
+        (Some(call), None, None, None) => {
+            let op = Catalog::lumos()
+                .get(&call.value)
+                .ok_or_else(|| format!("step '{id}': unknown Lumos operation '{}'", call.value))?;
+            Action::Call(Call {
+                op,
+                params: s
+                    .params
+                    .as_ref()
+                    .map(|p| p.value.clone())
+                    .unwrap_or_default(),
+                body: s.body.as_ref().map(|b| b.value.clone()),
+                paginate: s.paginate.as_ref().map(|p| p.value.clone()),
+            })
+        }
+        (None, Some(t), None, None) => Action::Transform(t.value.clone()),
+        (None, None, Some(f), None) => Action::Fail(f.value.clone()),
+        (None, None, None, Some(r)) => Action::Return(r.value.clone()),
+        _ => {
+            return Err(format!(
+                "step '{id}' needs exactly one of call, transform, fail, return"
+            ));
+        }
+    };
+    Ok(Planned {
+        when: s.when.as_ref().map(|w| w.value.clone()),
+        each: s.for_each.as_ref().map(|fe| ForEach {
+            list: fe.value.clone(),
+            item: s.item_var().to_owned(),
+            concurrency: s.concurrency.unwrap_or(4).clamp(1, 16),
+            fail_fast: s.fail_fast.unwrap_or(true),
+        }),
+        id,
+        action,
+    })
+}
+
+/// The steps of a validated definition.
+pub fn build(def: &Definition) -> Result<Vec<Planned>, Invalid> {
+    def.steps
+        .iter()
+        .map(|s| {
+            step(s).map_err(|message| Invalid {
+                problems: vec![Problem {
+                    line: s.id.referenced.line(),
+                    column: s.id.referenced.column(),
+                    message,
+                }],
+            })
+        })
+        .collect()
+}
