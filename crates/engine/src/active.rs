@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::EngineConfig;
 use crate::owner::Owner;
-use crate::runs::RunOutcome;
+use crate::run_types::RunOutcome;
 
 #[derive(Default)]
 pub(crate) struct Active {

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use crate::Engine;
 use crate::error::Result;
 use crate::executor::{Executor, RunError, RunOptions, StepRecord};
-use crate::runs::{RunOutcome, RunRequest, Started};
+use crate::run_types::{RunOutcome, RunRequest, Started};
 
 /// Write each step record as it comes, off the executor's path. Every change a run asks
 /// of Lumos also goes to the audit trail, as the run's requester.

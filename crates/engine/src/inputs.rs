@@ -6,7 +6,6 @@ use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 
 use crate::definition::{InputSpec, InputType};
-use crate::validate::enum_values;
 
 /// One input value of the declared type, or a message naming what is wrong.
 pub fn coerce(name: &str, spec: &InputSpec, v: &Value) -> Result<Value, String> {
@@ -95,7 +94,11 @@ fn bounds(name: &str, spec: &InputSpec, n: f64) -> Result<(), String> {
 pub fn options(spec: &InputSpec) -> Vec<String> {
     spec.options
         .clone()
-        .or_else(|| spec.options_from.as_deref().and_then(enum_values))
+        .or_else(|| {
+            spec.options_from
+                .as_deref()
+                .and_then(|e| lumos_api::Catalog::lumos().enum_values(e))
+        })
         .unwrap_or_default()
 }
 

@@ -19,6 +19,7 @@ pub mod inputs;
 mod library;
 mod owner;
 pub mod plan;
+mod run_types;
 mod runs;
 pub mod schedule;
 mod services;
@@ -40,7 +41,7 @@ pub use config::EngineConfig;
 pub use error::{EngineError, Result};
 pub use health::Health;
 pub use library::{BundleRef, InstallOutcome, InstallResult, Listing};
-pub use runs::{ApproveThen, Approved, RunDetail, RunOutcome, RunRequest, Started, Submitted};
+pub use run_types::{ApproveThen, Approved, RunDetail, RunOutcome, RunRequest, Started, Submitted};
 
 use crate::active::{Active, Keeper};
 use crate::clients::Clients;

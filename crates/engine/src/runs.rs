@@ -5,87 +5,20 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use serde_json::{Map, Value};
-use store::{AfterApproval, CancelOutcome, NewRun, Run, RunStatus, StepRow};
-use tokio::sync::mpsc;
+use store::{AfterApproval, CancelOutcome, NewRun, Run, RunStatus};
 use tokio_util::sync::CancellationToken;
 
 use crate::Engine;
 use crate::access::{Actor, Role};
 use crate::active::chrono_lease;
 use crate::error::{EngineError, Result};
-use crate::executor::Progress;
 use crate::ids;
 use crate::inputs;
+use crate::run_types::{
+    ApproveThen, Approved, RunDetail, RunOutcome, RunRequest, Started, Submitted,
+};
 use crate::workflow::Workflow;
-
-/// How to run.
-#[derive(Clone, Default)]
-pub struct RunRequest {
-    pub connection: Option<String>,
-    /// Who asks: recorded as the run's `started_by`; their role decides which connections
-    /// they may use.
-    pub actor: Actor,
-    pub dry_run: bool,
-    pub cancel: CancellationToken,
-    /// When the output is one paginated call's items, send them here as they arrive
-    /// instead of collecting them (runs executed here only).
-    pub stream: Option<mpsc::Sender<Value>>,
-    pub progress: Option<Progress>,
-    /// Run this version instead of the current one.
-    pub version: Option<i32>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RunOutcome {
-    pub run_id: String,
-    pub status: RunStatus,
-    pub output: Option<Value>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RunDetail {
-    #[serde(flatten)]
-    pub run: Run,
-    pub steps: Vec<StepRow>,
-}
-
-/// A recorded run that has not executed yet: `running` (held by this process) or
-/// `pending_approval` (which `execute` leaves as it is).
-pub struct Started {
-    pub run_id: String,
-    pub status: RunStatus,
-    pub(crate) workflow: Arc<Workflow>,
-    pub(crate) client: lumos_api::Client,
-    pub(crate) inputs: Map<String, Value>,
-    pub(crate) req: RunRequest,
-    pub(crate) began: Instant,
-}
-
-/// A run handed to the queue: `queued`, or `pending_approval` when it must be approved
-/// first.
-#[derive(Debug, Clone, Serialize)]
-pub struct Submitted {
-    pub run_id: String,
-    pub status: RunStatus,
-}
-
-/// What approving did.
-#[derive(Debug, Clone)]
-pub enum Approved {
-    /// Queued for a replica to run.
-    Queued(String),
-    /// Run here to its end.
-    Ran(RunOutcome),
-}
-
-/// Where an approved run runs.
-pub enum ApproveThen {
-    Queue,
-    RunHere(RunRequest),
-}
 
 /// A run's checked inputs and everything needed to record it.
 struct Prepared {

@@ -28,16 +28,6 @@ const GLOBALS: &[&str] = &[
     "none",
 ];
 
-/// The values of a Lumos enum by its schema name, from the operation catalog.
-pub fn enum_values(name: &str) -> Option<Vec<String>> {
-    Catalog::lumos()
-        .operations()
-        .iter()
-        .flat_map(|op| op.params.iter())
-        .find(|p| p.enum_name.as_deref() == Some(name))
-        .and_then(|p| p.values.clone())
-}
-
 fn is_ident(s: &str) -> bool {
     let mut chars = s.chars();
     chars
@@ -129,7 +119,7 @@ impl Checker<'_> {
                     pos,
                     format!("select input '{name}' needs `options` or `options_from`"),
                 ),
-                (_, Some(e)) if enum_values(e).is_none() => {
+                (_, Some(e)) if lumos_api::Catalog::lumos().enum_values(e).is_none() => {
                     self.at(pos, format!("input '{name}': options_from '{e}' is not a Lumos enum used by any operation"));
                 }
                 _ => {}

@@ -253,6 +253,16 @@ impl Catalog {
         self.operations.is_empty()
     }
 
+    /// The values of a named enum of the spec (`AccountLifecycleStatus`), as parameters use
+    /// them.
+    pub fn enum_values(&self, name: &str) -> Option<Vec<String>> {
+        self.operations
+            .iter()
+            .flat_map(|op| op.params.iter())
+            .find(|p| p.enum_name.as_deref() == Some(name))
+            .and_then(|p| p.values.clone())
+    }
+
     /// Names close to `name`, for "did you mean" hints.
     pub fn suggest(&self, name: &str) -> Vec<&str> {
         let needle = name.to_ascii_lowercase();

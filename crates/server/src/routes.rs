@@ -8,7 +8,6 @@ use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter};
 use serde_json::{Value, json};
 
-use crate::state::AppState;
 use engine::Role;
 
 #[derive(Debug, Clone)]
@@ -24,9 +23,10 @@ pub struct RouteDoc {
     pub success: u16,
 }
 
-pub struct Routes {
+/// Routes of a router whose handlers share state `S`.
+pub struct Routes<S> {
     pub docs: Vec<RouteDoc>,
-    by_path: BTreeMap<&'static str, MethodRouter<AppState>>,
+    by_path: BTreeMap<&'static str, MethodRouter<S>>,
 }
 
 fn filter(method: &str) -> MethodFilter {
@@ -39,7 +39,7 @@ fn filter(method: &str) -> MethodFilter {
     }
 }
 
-impl Routes {
+impl<S: Clone + Send + Sync + 'static> Routes<S> {
     pub fn new() -> Self {
         Self {
             docs: Vec::new(),
@@ -50,7 +50,7 @@ impl Routes {
     #[allow(clippy::too_many_arguments)]
     pub fn add<H, T>(&mut self, doc: RouteDoc, handler: H)
     where
-        H: Handler<T, AppState>,
+        H: Handler<T, S>,
         T: 'static,
     {
         let mr = self.by_path.remove(doc.path).unwrap_or_default();
@@ -59,7 +59,7 @@ impl Routes {
         self.docs.push(doc);
     }
 
-    pub fn router(self) -> (Router<AppState>, Vec<RouteDoc>) {
+    pub fn router(self) -> (Router<S>, Vec<RouteDoc>) {
         let mut router = Router::new();
         for (path, mr) in self.by_path {
             router = router.route(path, mr);
@@ -68,7 +68,7 @@ impl Routes {
     }
 }
 
-impl Default for Routes {
+impl<S: Clone + Send + Sync + 'static> Default for Routes<S> {
     fn default() -> Self {
         Self::new()
     }

@@ -1,0 +1,26 @@
+//! The audit trail.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    action: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn audit_events(
+    State(s): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Response> {
+    let events = s
+        .engine
+        .audit_events(q.action.as_deref(), q.limit.unwrap_or(100))
+        .await?;
+    Ok(Json(events).into_response())
+}

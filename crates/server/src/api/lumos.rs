@@ -1,0 +1,97 @@
+//! The Lumos operation catalog and direct calls to any operation.
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use engine::Actor;
+use lumos_api::{CallOptions, Catalog};
+
+use super::{Body, audit};
+
+pub async fn operations() -> Response {
+    let ops: Vec<Value> = Catalog::lumos()
+        .operations()
+        .iter()
+        .map(|op| json!({"operation_id": op.operation_id, "alias": op.alias, "name": op.name(), "method": op.method,
+                          "path": op.path, "tag": op.tag, "pagination": op.pagination.as_str(),
+                          "params": op.params, "body": op.body}))
+        .collect();
+    Json(ops).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallBody {
+    operation: String,
+    #[serde(default)]
+    params: Map<String, Value>,
+    #[serde(default)]
+    body: Option<Value>,
+    #[serde(default)]
+    connection: Option<String>,
+}
+
+pub async fn call(
+    State(s): State<AppState>,
+    Extension(c): Extension<Actor>,
+    Body(b): Body<CallBody>,
+) -> ApiResult<Response> {
+    let client = s
+        .engine
+        .client(b.connection.as_deref().unwrap_or("default"))
+        .await?;
+    let started = std::time::Instant::now();
+    let result = client
+        .call_with(
+            &b.operation,
+            &b.params,
+            b.body.as_ref(),
+            CallOptions::default(),
+        )
+        .await;
+    let op_name = client
+        .operation(&b.operation)
+        .map(|o| o.name().to_owned())
+        .unwrap_or(b.operation.clone());
+    s.metrics.lumos_call(
+        &op_name,
+        result
+            .as_ref()
+            .map(|r| r.status)
+            .ok()
+            .or_else(|| result.as_ref().err().and_then(lumos_api::Error::status)),
+        started.elapsed().as_secs_f64(),
+    );
+    let is_write = client
+        .operation(&b.operation)
+        .is_ok_and(lumos_api::Operation::is_mutating);
+    if is_write {
+        audit(
+            &s,
+            &c,
+            "lumos.call",
+            &op_name,
+            Some(json!({"params": b.params})),
+        )
+        .await;
+    }
+    match result {
+        Ok(r) => Ok(Json(json!({"status": r.status, "body": r.body})).into_response()),
+        Err(e) if e.is_invalid_input() => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_call",
+            e.to_string(),
+        )),
+        Err(e) => Err(
+            ApiError::new(StatusCode::BAD_GATEWAY, "lumos_error", e.to_string())
+                .details(json!({"lumos_status": e.status()})),
+        ),
+    }
+}

@@ -1,0 +1,71 @@
+//! The service itself: health, readiness, metrics, the OpenAPI document, unknown routes.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Liveness: cheap, open, no writes. Says whether the database answers a read.
+pub async fn healthz(State(s): State<AppState>) -> Response {
+    let h = s.engine.health().await;
+    let connections: Vec<Value> = h
+        .connections
+        .iter()
+        .map(|c| json!({"name": c.name, "base_url": c.base_url, "last_check_status": c.last_check_status, "last_check_at": c.last_check_at}))
+        .collect();
+    let ok = h.database.is_ok();
+    let body = json!({
+        "status": if ok { "ok" } else { "unavailable" },
+        "database": {"backend": h.backend, "status": match &h.database { Ok(()) => "ok".to_owned(), Err(e) => e.clone() }},
+        "connections": connections,
+        "active_runs": s.engine.active_runs(),
+    });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Readiness: the database takes a write (a committed transaction that changes nothing).
+/// A read-only mount, a full disk or a broken table answer 503 with the reason.
+pub async fn readyz(State(s): State<AppState>) -> Response {
+    let backend = s.engine.backend();
+    match s.engine.ready().await {
+        Ok(()) => Json(json!({"status": "ready", "database": backend})).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "database": backend, "reason": reason})),
+        )
+            .into_response(),
+    }
+}
+
+pub async fn metrics(State(s): State<AppState>) -> Response {
+    s.metrics.mcp_listeners(s.mcp_watch.listeners());
+    match s.engine.queue_stats().await {
+        Ok(q) => s.metrics.queue(q, s.engine.active_runs()),
+        Err(e) => tracing::warn!(error = %e, "cannot read the run queue for metrics"),
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+        .into_response()
+}
+
+pub async fn openapi(State(s): State<AppState>) -> Response {
+    Json(crate::routes::openapi(&s.docs)).into_response()
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such route (see /api/v1/openapi.json)")
+}

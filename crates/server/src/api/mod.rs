@@ -1,0 +1,49 @@
+//! The `/api/v1` handlers, one file per area: connections, workflows, runs, the audit trail,
+//! direct Lumos calls, and the service's own health and metrics.
+
+mod audit;
+mod connections;
+mod lumos;
+mod meta;
+mod runs;
+mod workflows;
+
+use axum::Json;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+pub use audit::*;
+pub use connections::*;
+pub use lumos::*;
+pub use meta::*;
+pub use runs::*;
+pub use workflows::*;
+
+/// A JSON body whose problems become 400s in the API's error shape.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(rejection) => Err(ApiError::bad_request(format!(
+                "invalid JSON body: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
+}
+
+/// Record an action in the audit trail as `caller`.
+async fn audit(
+    state: &crate::state::AppState,
+    caller: &engine::Actor,
+    action: &str,
+    target: &str,
+    details: Option<serde_json::Value>,
+) {
+    state.engine.audit(caller, action, target, details).await;
+}
