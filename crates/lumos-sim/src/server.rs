@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::handlers::{self, Ctx};
+use crate::handlers::{self, Caller, Ctx};
 use crate::org::{Org, OrgSize};
 use crate::routes::{Miss, Routes};
 use crate::wire::{Reply, SimError, parse_query};
@@ -58,12 +58,6 @@ impl Default for SimConfig {
             latency: Duration::ZERO,
         }
     }
-}
-
-#[derive(Clone, Copy)]
-pub struct Caller {
-    pub user: u32,
-    pub admin: bool,
 }
 
 pub struct Sim {
@@ -253,7 +247,7 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
         caller,
         base_url: &sim.base_url,
     };
-    let result = handlers::dispatch(&sim, &ctx);
+    let result = handlers::dispatch(&sim.org, &ctx);
     finish(&sim, Some(budget), result)
 }
 

@@ -5,13 +5,13 @@ mod appstore;
 mod directory;
 mod governance;
 mod tasks;
+mod views;
 
 use lumos_api::Operation;
 use serde_json::Value;
 
 use crate::ids::Kind;
 use crate::org::Org;
-use crate::server::{Caller, Sim};
 use crate::wire::{Query, Reply, Result, SimError};
 
 pub struct Ctx<'a> {
@@ -56,12 +56,19 @@ pub fn find(org: &Org, kind: Kind, id: &str, len: usize, what: &str) -> Result<u
         .ok_or_else(|| SimError::not_found(what))
 }
 
-pub fn dispatch(sim: &Sim, ctx: &Ctx) -> Result<Reply> {
+/// Who a request acts as: a user of the organization, an admin or not.
+#[derive(Clone, Copy)]
+pub struct Caller {
+    pub user: u32,
+    pub admin: bool,
+}
+
+pub fn dispatch(org: &std::sync::RwLock<crate::org::Org>, ctx: &Ctx) -> Result<Reply> {
     if ctx.op.method == "GET" {
-        let org = sim.org.read().unwrap_or_else(|e| e.into_inner());
+        let org = org.read().unwrap_or_else(|e| e.into_inner());
         read(&org, ctx)
     } else {
-        let mut org = sim.org.write().unwrap_or_else(|e| e.into_inner());
+        let mut org = org.write().unwrap_or_else(|e| e.into_inner());
         write(&mut org, ctx)
     }
 }

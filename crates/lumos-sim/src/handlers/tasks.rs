@@ -2,46 +2,13 @@
 
 use serde_json::{Value, json};
 
-use super::appstore::assignee_json;
+use super::views::{actions_of, task_json};
 use super::{Ctx, find};
 use crate::ids::Kind;
 use crate::lifecycle;
 use crate::org::{Assignee, Org};
 use crate::time::{now, ts};
 use crate::wire::{self, Reply, Result, SimError, json, object, req_str};
-
-pub fn task_json(org: &Org, t: usize, actions: bool, assignees: bool, comments: bool) -> Value {
-    let task = &org.tasks[t];
-    json!({
-        "id": task.id,
-        "task_type": task.task_type,
-        "task_category": task.category,
-        "status": task.status,
-        "description": task.description,
-        "instructions": if task.category == "PROVISIONING" { Value::from("Grant the access, then complete this task.") } else { Value::Null },
-        "product_area": task.product_area,
-        "app": task.app.map(|a| json!({"id": org.apps[a as usize].id})),
-        "target_user": task.target_user.map(|u| org.user_json(u as usize)),
-        "resolved_by": task.resolved_by.map(|u| org.user_json(u as usize)),
-        "created_at": ts(task.created_at),
-        "updated_at": ts(task.updated_at),
-        "assignees": assignees.then(|| task.assignees.iter().map(|a| assignee_json(org, a)).collect::<Vec<_>>()),
-        "actions": actions.then(|| actions_of(org, t)),
-        "comments": comments.then(|| task.comments.iter().map(|(body, by, at)| json!({"body": body, "created_by": org.user_json(*by as usize), "created_at": ts(*at)})).collect::<Vec<_>>()),
-        "access_request_id": task.access_request.map(|r| org.access_requests[r].id.clone()),
-        "requestable_permission_id": task.permission.map(|p| org.permissions[p].id.clone()),
-    })
-}
-
-fn actions_of(org: &Org, t: usize) -> Vec<Value> {
-    if !matches!(org.tasks[t].status, "PENDING" | "ACCEPTED") {
-        return Vec::new();
-    }
-    vec![
-        json!({"action_type": "APPROVE", "transitions": [{"transition_to": "COMPLETED"}]}),
-        json!({"action_type": "DENY", "transitions": [{"transition_to": "DISMISSED"}]}),
-    ]
-}
 
 fn task_idx(org: &Org, id: &str) -> Result<usize> {
     find(org, Kind::Task, id, org.tasks.len(), "Task")
