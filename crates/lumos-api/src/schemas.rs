@@ -12,6 +12,8 @@ const SCHEMAS_JSON: &str = include_str!("../catalog/schemas.json");
 #[derive(Debug)]
 pub struct Schemas {
     by_name: HashMap<String, Value>,
+    /// The values of each enum schema, in the spec's order.
+    enums: HashMap<String, Vec<String>>,
 }
 
 impl Schemas {
@@ -20,13 +22,48 @@ impl Schemas {
         SCHEMAS.get_or_init(|| {
             // Generated and embedded at build time; the unit test below proves it parses.
             #[allow(clippy::expect_used)]
-            let by_name = serde_json::from_str(SCHEMAS_JSON).expect("embedded schemas are JSON");
-            Schemas { by_name }
+            let by_name: HashMap<String, Value> =
+                serde_json::from_str(SCHEMAS_JSON).expect("embedded schemas are JSON");
+            let enums = by_name
+                .iter()
+                .filter_map(|(name, s)| {
+                    let values = s.get("enum")?.as_array()?;
+                    Some((
+                        name.clone(),
+                        values
+                            .iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect(),
+                    ))
+                })
+                .collect();
+            Schemas { by_name, enums }
         })
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.by_name.get(name)
+    }
+
+    /// The values of an enum schema (`AccountLifecycleStatus`), in the spec's order; empty
+    /// for a name that is no enum.
+    pub fn enum_values(&self, name: &str) -> &[String] {
+        self.enums.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// A standalone JSON Schema for `name`: the schema by reference, with every schema of the
+    /// spec under `$defs` (what a validator needs to follow references).
+    pub fn json_schema(&self, name: &str) -> Value {
+        static DEFS: OnceLock<Value> = OnceLock::new();
+        let defs = DEFS.get_or_init(|| {
+            Value::Object(
+                self.by_name
+                    .iter()
+                    .map(|(k, v)| (k.clone(), standard(v)))
+                    .collect(),
+            )
+        });
+        serde_json::json!({"$ref": format!("#/$defs/{name}"), "$defs": defs})
     }
 
     /// The fields an object of this schema must have.
@@ -68,6 +105,33 @@ impl Schemas {
     }
 }
 
+/// A stored schema as standard JSON Schema: its `ref` keywords back to `$ref`.
+fn standard(schema: &Value) -> Value {
+    match schema {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| match (k.as_str(), v) {
+                    ("ref", Value::String(name)) => {
+                        ("$ref".to_owned(), Value::String(format!("#/$defs/{name}")))
+                    }
+                    ("properties", Value::Object(props)) => (
+                        k.clone(),
+                        Value::Object(
+                            props
+                                .iter()
+                                .map(|(p, s)| (p.clone(), standard(s)))
+                                .collect(),
+                        ),
+                    ),
+                    _ => (k.clone(), standard(v)),
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(standard).collect()),
+        other => other.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -78,6 +142,11 @@ mod tests {
     fn embedded_schemas_parse_and_tell_fits_from_misfits() {
         let s = Schemas::lumos();
         assert!(s.required("Account").contains(&"unique_identifier"));
+        assert_eq!(
+            s.enum_values("FlowState"),
+            ["SUCCESS", "FAILURE", "RUNNING", "NOT_STARTED"]
+        );
+        assert!(s.enum_values("Account").is_empty());
         assert_eq!(s.misfit("User", &json!({"id": "1", "email": "a@b"})), None);
         assert_eq!(
             s.misfit("User", &json!({"email": "a@b"})).as_deref(),

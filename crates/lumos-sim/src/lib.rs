@@ -5,6 +5,7 @@
 //! Requests are routed through the same catalog the client uses, so query parameters are
 //! validated the way FastAPI does (422 with `detail` lists).
 
+mod body_check;
 mod handlers;
 mod ids;
 mod lifecycle;

@@ -139,35 +139,20 @@ pub const PERMISSIONS: &[&str] = &[
     "Owner",
 ];
 
-pub const ACCOUNT_STATUSES: &[&str] = &[
-    "DISCOVERED",
-    "STAGED",
-    "ACCESS_CREATED",
-    "ACTIVE",
-    "ARCHIVED",
-    "SUSPENDED",
-    "DEPROVISIONED",
-    "MANUALLY_REMOVED",
-    "ACCESS_REMOVED",
-    "NON_CORPORATE_ACCOUNT",
-    "WAITING_MANUAL_REMOVAL",
-];
+/// An enum of the official API, by its schema name, in the spec's order: the simulator
+/// answers with exactly the values the client knows.
+pub fn spec_enum(name: &str) -> &'static [String] {
+    lumos_api::Schemas::lumos().enum_values(name)
+}
 
-pub const DISCOVERY_SOURCES: &[&str] = &[
-    "GSUITE_QUICK_INBOX",
-    "GSUITE_DEEP_INBOX",
-    "MICROSOFT_DEEP_INBOX",
-    "MICROSOFT_OAUTH",
-    "MICROSOFT_GCC",
-    "GSUITE_OAUTH",
-    "OKTA",
-    "MANUAL",
-    "ONELOGIN",
-    "ATLASSIAN",
-    "GOOGLE_CLOUD",
-    "LUMOS_INTEGRATION",
-    "JUMPCLOUD",
-    "CUSTOM",
-];
+pub fn account_statuses() -> &'static [String] {
+    spec_enum("AccountLifecycleStatus")
+}
 
-pub const ACCOUNT_TYPES: &[&str] = &["USER", "ROLE", "SERVICE"];
+pub fn discovery_sources() -> &'static [String] {
+    spec_enum("DiscoverySource")
+}
+
+pub fn account_types() -> &'static [String] {
+    spec_enum("AccountType")
+}

@@ -160,8 +160,8 @@ pub fn account<'a>(
     AccountOut {
         id: org.ids.id(Kind::Account, idx),
         app_id: &app.id,
-        account_type: names::ACCOUNT_TYPES[acc.kind as usize],
-        status: names::ACCOUNT_STATUSES[acc.status as usize],
+        account_type: names::account_types()[acc.kind as usize].as_str(),
+        status: names::account_statuses()[acc.status as usize].as_str(),
         app: expand_app.then(|| self::app(base, app, None)),
         unique_identifier: &user.email,
         email: &user.email,
@@ -169,6 +169,6 @@ pub fn account<'a>(
         discovered_at: ts(discovered),
         last_activity: login.clone(),
         last_login: login,
-        sources: [names::DISCOVERY_SOURCES[acc.source as usize]],
+        sources: [names::discovery_sources()[acc.source as usize].as_str()],
     }
 }

@@ -311,12 +311,14 @@ async fn read_body(op: &lumos_api::Operation, req: Request) -> Result<Option<Val
     if op.body.is_none() {
         return Ok(None);
     }
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+    let body: Value = serde_json::from_slice(&bytes).map_err(|e| {
         SimError::Validation(vec![serde_json::json!({
             "loc": ["body", e.column()], "msg": "JSON decode error", "type": "json_invalid",
             "ctx": {"error": e.to_string()}
         })])
-    })
+    })?;
+    crate::body_check::check(op, &body)?;
+    Ok(Some(body))
 }
 
 fn finish(sim: &Sim, budget: Option<(u32, u32, f64)>, result: Result<Reply, SimError>) -> Response {

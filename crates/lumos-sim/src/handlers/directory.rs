@@ -146,7 +146,7 @@ pub fn accounts(org: &Org, ctx: &Ctx) -> Result<Reply> {
         .list("status")
         .iter()
         .filter_map(|s| {
-            names::ACCOUNT_STATUSES
+            names::account_statuses()
                 .iter()
                 .position(|x| x == s)
                 .map(|p| p as u8)
@@ -156,7 +156,7 @@ pub fn accounts(org: &Org, ctx: &Ctx) -> Result<Reply> {
         .list("sources")
         .iter()
         .filter_map(|s| {
-            names::DISCOVERY_SOURCES
+            names::discovery_sources()
                 .iter()
                 .position(|x| x == s)
                 .map(|p| p as u8)
@@ -265,7 +265,7 @@ pub fn upload_job(org: &Org, ctx: &Ctx) -> Result<Reply> {
 pub fn activity_job(org: &Org, ctx: &Ctx) -> Result<Reply> {
     let id = ctx.path("job_id");
     org.jobs.get(id).ok_or_else(|| SimError::not_found("Job"))?;
-    Ok(json(200, &json!({"job_id": id, "state": "DONE"})))
+    Ok(json(200, &json!({"job_id": id, "state": "SUCCESS"})))
 }
 
 pub fn activity_logs(org: &Org, ctx: &Ctx) -> Result<Reply> {
@@ -589,7 +589,7 @@ pub fn activity_records(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     if !body.get("records").is_some_and(Value::is_array) {
         return Err(SimError::missing_body_field("records"));
     }
-    let job = org.new_job("DONE");
+    let job = org.new_job("SUCCESS");
     Ok(json(
         200,
         &json!({"job": {"job_id": job, "state": "RUNNING"}}),

@@ -470,7 +470,7 @@ fn gen_apps(rng: &mut fastrand::Rng, ids: &IdSpace, n: usize) -> Vec<App> {
         } else if okta {
             vec!["OKTA"]
         } else {
-            let mut s = vec![*pick(rng, names::DISCOVERY_SOURCES)];
+            let mut s = vec![pick(rng, names::discovery_sources()).as_str()];
             if rng.bool() {
                 s.push("LUMOS_INTEGRATION");
                 s.dedup();
@@ -634,7 +634,7 @@ fn gen_accounts(
         }
         for app in chosen {
             let idx = accounts.len();
-            let status = if idx < names::ACCOUNT_STATUSES.len() {
+            let status = if idx < names::account_statuses().len() {
                 idx as u8
             } else if user.status == "INACTIVE" || user.status == "SUSPENDED" {
                 if rng.bool() { 6 } else { 5 }
@@ -664,7 +664,7 @@ fn gen_accounts(
                 app: app as u16,
                 status,
                 kind,
-                source: rng.u8(..names::DISCOVERY_SOURCES.len() as u8),
+                source: rng.u8(..names::discovery_sources().len() as u8),
                 discovered,
                 last_login: if rng.u8(..100) < 80 {
                     rng.u32(1..86_400 * 60).min(discovered.max(1))

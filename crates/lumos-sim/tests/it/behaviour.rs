@@ -339,3 +339,112 @@ async fn same_seed_same_data_other_seed_other_data() {
     b.stop().await;
     other.stop().await;
 }
+
+/// A raw request with a JSON body, as the admin: (status, body).
+async fn send(
+    sim: &lumos_sim::Simulator,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .request(method, format!("{}{path}", sim.base_url))
+        .bearer_auth(DEFAULT_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn bodies_are_checked_against_their_schema_like_fastapi() {
+    let sim = sim().await;
+    let (s, body) = send(
+        &sim,
+        reqwest::Method::POST,
+        "/appstore/access_request",
+        json!({"business_justification": 5}),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    let detail = body["detail"].as_array().expect("detail");
+    assert!(
+        detail
+            .iter()
+            .any(|d| d["loc"] == json!(["body", "app_id"]) && d["type"] == "missing"),
+        "{body}"
+    );
+    assert!(
+        detail
+            .iter()
+            .any(|d| d["loc"] == json!(["body", "business_justification"])),
+        "every problem at once: {body}"
+    );
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn upload_jobs_report_a_flow_state() {
+    let sim = sim().await;
+    let app = admin(&sim)
+        .call("listApps", &p(json!({"size": 1})), None)
+        .await
+        .expect("apps")["items"][0]["id"]
+        .clone();
+    let (s, job) = send(
+        &sim,
+        reqwest::Method::POST,
+        "/accounts/upload",
+        json!({"app_id": app, "accounts": []}),
+    )
+    .await;
+    assert_eq!(s, 200, "{job}");
+    let states = lumos_api::Schemas::lumos().enum_values("FlowState");
+    assert!(states.iter().any(|v| job["state"] == v.as_str()), "{job}");
+    let id = job["job_id"].as_str().expect("id");
+    let (_, _, polled) = raw(&sim, &format!("/accounts/upload/{id}"), Some(DEFAULT_TOKEN)).await;
+    assert!(
+        states.iter().any(|v| polled["state"] == v.as_str()),
+        "{polled}"
+    );
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn vendor_custom_attributes_take_text_and_never_touch_the_agreement() {
+    let sim = sim().await;
+    let agreements = admin(&sim)
+        .call("listVendorAgreements", &p(json!({"size": 1})), None)
+        .await
+        .expect("list");
+    let a = agreements["items"][0].clone();
+    let id = a["id"].as_str().expect("id");
+    let (s, body) = send(
+        &sim,
+        reqwest::Method::PUT,
+        &format!("/vendor_agreements/{id}/custom_attributes/currency"),
+        json!({"value": false}),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "value"]));
+    let (s, attr) = send(
+        &sim,
+        reqwest::Method::PUT,
+        &format!("/vendor_agreements/{id}/custom_attributes/currency"),
+        json!({"value": "USD"}),
+    )
+    .await;
+    assert_eq!((s, attr["value"].as_str()), (200, Some("USD")), "{attr}");
+    let after = admin(&sim)
+        .call("listVendorAgreements", &p(json!({"size": 1})), None)
+        .await
+        .expect("list");
+    let b = &after["items"][0];
+    for field in ["projected_annualized_cost", "opt_out_date", "currency"] {
+        assert_eq!(b.get(field), a.get(field), "{field} is the agreement's own");
+    }
+    sim.stop().await;
+}

@@ -67,18 +67,19 @@ pub(super) fn allowed_groups(org: &Org, v: &Value, field: &str) -> Result<Value>
         .get("type")
         .cloned()
         .unwrap_or_else(|| json!("ALL_GROUPS"));
-    check_enum(
-        &kind,
-        &format!("{field}.type"),
-        &["ALL_GROUPS", "SPECIFIED_GROUPS"],
-    )?;
+    check_enum(&kind, &format!("{field}.type"), "AllowedGroupsConfigType")?;
     let groups = resolve_groups(org, v.get("groups").unwrap_or(&Value::Null), field)?;
     Ok(json!({"type": kind, "groups": groups}))
 }
 
-pub(super) fn check_enum(v: &Value, field: &str, values: &[&str]) -> Result<()> {
+/// `v` must be a value of the spec's enum `name`.
+pub(super) fn check_enum(v: &Value, field: &str, name: &str) -> Result<()> {
+    let values: Vec<&str> = crate::names::spec_enum(name)
+        .iter()
+        .map(String::as_str)
+        .collect();
     match v.as_str() {
         Some(s) if values.contains(&s) => Ok(()),
-        _ => Err(wire::enum_error(field, values)),
+        _ => Err(wire::enum_error(field, &values)),
     }
 }

@@ -128,7 +128,7 @@ pub(super) fn permission_config(org: &Org, input: Option<&Value>, base: Value) -
                 check_enum(
                     v,
                     "request_config.appstore_visibility",
-                    &["HIDDEN", "VISIBLE"],
+                    "AppStoreVisibilityOption",
                 )?;
                 config[k] = v.clone();
             }
@@ -148,7 +148,7 @@ pub(super) fn permission_config(org: &Org, input: Option<&Value>, base: Value) -
                             check_enum(
                                 av,
                                 "request_config.request_approval_config.manager_approval",
-                                &["NONE", "INITIAL_APPROVAL"],
+                                "ManagerApprovalOption",
                             )?;
                             out.insert(ak.clone(), av.clone());
                         }

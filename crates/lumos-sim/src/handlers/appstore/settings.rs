@@ -78,11 +78,7 @@ pub(super) fn merge_settings(
         for (k, v) in flow {
             match k.as_str() {
                 "discoverability" => {
-                    check_enum(
-                        v,
-                        "request_flow.discoverability",
-                        &["FULL", "LIMITED", "NONE"],
-                    )?;
+                    check_enum(v, "request_flow.discoverability", "AppStoreVisibility")?;
                     cur[k] = v.clone();
                 }
                 "approvers" | "approvers_stage_2" | "admins" => {
@@ -134,7 +130,7 @@ pub(super) fn merge_settings(
                     check_enum(
                         v,
                         "provisioning.groups_provisioning",
-                        &["DIRECT_TO_USER", "GROUPS_AND_HIDDEN", "GROUPS_AND_VISIBLE"],
+                        "GroupProvisioningOption",
                     )?;
                     cur[k] = v.clone();
                 }
