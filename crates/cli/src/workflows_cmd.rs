@@ -44,6 +44,8 @@ pub enum WorkflowsCommand {
     Edit { id: String, file: String },
     /// Remove an installed workflow (its runs stay in the history).
     Uninstall { id: String },
+    /// Print the JSON Schema of the workflow format (for editors: completion and checks).
+    Schema,
 }
 
 fn read(file: &str) -> anyhow::Result<String> {
@@ -125,6 +127,10 @@ pub async fn run(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             if !v.yaml.ends_with('\n') {
                 writeln!(out)?;
             }
+        }
+        WorkflowsCommand::Schema => {
+            serde_json::to_writer_pretty(&mut out, &engine::definition::json_schema())?;
+            writeln!(out)?;
         }
         WorkflowsCommand::Validate { file } => {
             let text = read(&file)?;

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
@@ -68,7 +69,7 @@ impl fmt::Display for Invalid {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InputType {
     Text,
@@ -80,7 +81,8 @@ pub enum InputType {
     Date,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An input of a workflow: what a form field, a tool argument or `-i name=value` gives.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
     #[serde(rename = "type")]
@@ -105,10 +107,11 @@ pub struct InputSpec {
     pub max: Option<f64>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Run on a timer while a server runs (first run when the server first sees it).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
-    /// An interval: `30s`, `15m`, `2h`, `1d`.
+    /// An interval: `30s`, `15m`, `2h 30m`, `1d`.
     pub every: String,
     /// Inputs of the scheduled runs.
     #[serde(default)]
@@ -116,54 +119,75 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// The interval, if `every` is a number and a unit (s, m, h, d) of at least a second.
+    /// The interval, if `every` is a duration (`30s`, `15m`, `2h 30m`, `1d`) of at least a
+    /// second.
     pub fn interval(&self) -> Option<std::time::Duration> {
-        let t = self.every.trim();
-        let unit = t.chars().last()?;
-        let n: u64 = t[..t.len() - unit.len_utf8()].trim().parse().ok()?;
-        let secs = match unit {
-            's' => n,
-            'm' => n.checked_mul(60)?,
-            'h' => n.checked_mul(3600)?,
-            'd' => n.checked_mul(86_400)?,
-            _ => return None,
-        };
-        (secs >= 1).then(|| std::time::Duration::from_secs(secs))
+        humantime::parse_duration(self.every.trim())
+            .ok()
+            .filter(|d| *d >= std::time::Duration::from_secs(1))
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [
+    {"required": ["call"]}, {"required": ["transform"]}, {"required": ["fail"]}, {"required": ["return"]}
+]))]
 pub struct Step {
+    /// Later steps read this step's result as `steps.<id>.output`.
+    #[schemars(with = "String", regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub id: Spanned<String>,
     /// A label for people; the id is what templates use.
     #[serde(default)]
     pub name: Option<String>,
+    /// Run the step only when this template is truthy; otherwise its output is null.
     #[serde(default, rename = "if")]
+    #[schemars(with = "Option<String>")]
     pub when: Option<Spanned<String>>,
+    /// Run the action once per element of this list (a template); the output is the list of
+    /// results.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub for_each: Option<Spanned<String>>,
+    /// The name of the element inside a `for_each` step (default: `item`); `index` is its
+    /// position.
     #[serde(default, rename = "as")]
     pub item_name: Option<String>,
+    /// For-each elements in flight at once (default 4).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 16))]
     pub concurrency: Option<usize>,
     /// With `for_each`: stop at the first failing item (the default) or run them all and
     /// report every failure.
     #[serde(default)]
     pub fail_fast: Option<bool>,
+    /// Any Lumos operation id or alias (`lumosflow api operations`).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub call: Option<Spanned<String>>,
+    /// Path and query parameters (templates allowed); null values are left out.
     #[serde(default)]
+    #[schemars(with = "Option<Map<String, Value>>")]
     pub params: Option<Spanned<Map<String, Value>>>,
+    /// The JSON body of the call (templates allowed).
     #[serde(default)]
+    #[schemars(with = "Option<Value>")]
     pub body: Option<Spanned<Value>>,
+    /// `true` (or a template) to fetch every page: the output becomes `{items, total}`.
     #[serde(default)]
+    #[schemars(with = "Option<Value>")]
     pub paginate: Option<Spanned<Value>>,
+    /// Compute a value: JSON with templates.
     #[serde(default)]
+    #[schemars(with = "Option<Value>")]
     pub transform: Option<Spanned<Value>>,
+    /// End the run as failed with this message (a template).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     pub fail: Option<Spanned<String>>,
+    /// End the run now with this output (JSON with templates).
     #[serde(default, rename = "return")]
+    #[schemars(with = "Option<Value>")]
     pub ret: Option<Spanned<Value>>,
 }
 
@@ -196,26 +220,56 @@ impl Step {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A lumosflow workflow definition (YAML). Templates are minijinja: a string that is exactly
+/// one `{{ expression }}` keeps its JSON type.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "lumosflow workflow")]
 pub struct Definition {
+    /// A slug, unique among installed workflows.
+    #[schemars(with = "String", regex(pattern = r"^[a-z0-9][a-z0-9-]{0,63}$"))]
     pub id: Spanned<String>,
+    #[schemars(with = "String", length(min = 1))]
     pub name: Spanned<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// The bundle id, for bundled workflows (`appstore`, `directory-and-apps`).
     #[serde(default)]
     pub bundle: Option<String>,
+    /// The inputs, by name (letters, digits, `_`).
     #[serde(default)]
+    #[schemars(
+        with = "IndexMap<String, InputSpec>",
+        extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"})
+    )]
     pub inputs: IndexMap<String, Spanned<InputSpec>>,
-    /// Runs wait in `pending_approval` until someone approves them (`runs approve`).
+    /// Runs wait in `pending_approval` until an admin approves them; this says what is
+    /// being approved.
     #[serde(default)]
+    #[schemars(with = "Option<String>", length(min = 1))]
     pub approval: Option<Spanned<String>>,
-    /// Run on a timer while `serve` runs.
     #[serde(default)]
+    #[schemars(with = "Option<Schedule>")]
     pub schedule: Option<Spanned<Schedule>>,
+    #[schemars(length(min = 1))]
     pub steps: Vec<Step>,
+    /// The run's output: any JSON with templates. Default: the last step's output.
     #[serde(default)]
+    #[schemars(with = "Option<Value>")]
     pub output: Option<Spanned<Value>>,
+}
+
+/// The JSON Schema of the definition format, as `docs/workflow.schema.json` carries it (for
+/// editors: completion and checks as you type).
+pub fn json_schema() -> Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Definition)).unwrap_or_default();
+    if let Value::Object(m) = &mut schema {
+        m.insert(
+            "$id".into(),
+            Value::from("https://lumosflow.dev/schemas/workflow.schema.json"),
+        );
+    }
+    schema
 }
 
 /// Parse YAML into a definition; syntax and shape errors carry line, column and a snippet.

@@ -270,27 +270,12 @@ impl Catalog {
             .operations
             .iter()
             .map(|op| op.name())
-            .map(|n| (distance(&needle, &n.to_ascii_lowercase()), n))
+            .map(|n| (strsim::levenshtein(&needle, &n.to_ascii_lowercase()), n))
             .filter(|(d, n)| *d <= 3 || n.to_ascii_lowercase().contains(&needle))
             .collect();
         hits.sort();
         hits.into_iter().take(3).map(|(_, n)| n).collect()
     }
-}
-
-/// Levenshtein distance; names are short, so the quadratic version is fine.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -115,20 +115,6 @@ lumos_enum!(TaskProductArea {
 });
 lumos_enum!(AssigneeType { User = "USER", Group = "GROUP" });
 
-impl SupportRequestStatus {
-    /// Still waiting on someone.
-    pub fn is_pending(&self) -> bool {
-        matches!(
-            self,
-            Self::Pending
-                | Self::PendingManagerApproval
-                | Self::PendingApproval
-                | Self::PendingProvisioning
-                | Self::PendingManualProvisioning
-        )
-    }
-}
-
 /// `{items,total,page,size,pages}`; every count may be `null`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {

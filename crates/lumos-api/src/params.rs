@@ -39,25 +39,6 @@ pub enum ProblemKind {
     NotInEnum,
 }
 
-impl ProblemKind {
-    /// The pydantic error code FastAPI would report.
-    pub fn fastapi_type(self, kind: ParamKind) -> &'static str {
-        match self {
-            ProblemKind::Unknown => "extra_forbidden",
-            ProblemKind::Missing => "missing",
-            ProblemKind::TooSmall => "greater_than_equal",
-            ProblemKind::TooLarge => "less_than_equal",
-            ProblemKind::NotInEnum => "enum",
-            ProblemKind::WrongType => match kind {
-                ParamKind::Integer => "int_parsing",
-                ParamKind::Number => "float_parsing",
-                ParamKind::Boolean => "bool_parsing",
-                ParamKind::String => "string_type",
-            },
-        }
-    }
-}
-
 impl fmt::Display for ParamProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

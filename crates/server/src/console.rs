@@ -23,14 +23,9 @@ pub const CSRF_HEADER: &str = "x-lumosflow-csrf";
 
 /// The session id from the request's cookies.
 pub fn session_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_owned())
+    axum_extra::extract::CookieJar::from_headers(headers)
+        .get(COOKIE)
+        .map(|c| c.value().to_owned())
 }
 
 #[derive(Deserialize)]

@@ -37,6 +37,23 @@ fn every_workflow_in_the_docs_is_valid() {
     }
 }
 
+/// docs/workflow.schema.json is generated from the definition types; regenerate it with
+/// `LUMOSFLOW_UPDATE_DOCS=1 cargo test -p engine docs` (or `lumosflow workflows schema`).
+#[test]
+fn the_documented_json_schema_is_the_generated_one() {
+    let generated =
+        serde_json::to_string_pretty(&engine::definition::json_schema()).expect("json") + "\n";
+    let path = repo("docs/workflow.schema.json");
+    if std::env::var_os("LUMOSFLOW_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &generated).expect("write");
+    }
+    let documented = std::fs::read_to_string(&path).expect("schema");
+    assert!(
+        documented == generated,
+        "docs/workflow.schema.json is stale: regenerate it with LUMOSFLOW_UPDATE_DOCS=1 cargo test -p engine docs"
+    );
+}
+
 #[test]
 fn bundled_and_documented_workflows_match_the_json_schema() {
     let schema: Value = serde_json::from_str(
