@@ -13,14 +13,14 @@ use crate::definition::Invalid;
 use crate::error::{EngineError, Result};
 use crate::workflow::Workflow;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BundleRef {
     pub id: &'static str,
     pub name: &'static str,
 }
 
 /// A workflow as lists show it: installable, installed, or both.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Listing {
     pub id: String,
     pub name: String,
@@ -34,7 +34,7 @@ pub struct Listing {
 }
 
 /// What installing did to one workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InstallResult {
     Installed,
@@ -46,7 +46,7 @@ pub enum InstallResult {
     Kept,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InstallOutcome {
     pub id: String,
     pub result: InstallResult,

@@ -38,7 +38,7 @@ pub struct RunOutcome {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunDetail {
     #[serde(flatten)]
     pub run: Run,
@@ -59,7 +59,7 @@ pub struct Started {
 
 /// A run handed to the queue: `queued`, or `pending_approval` when it must be approved
 /// first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Submitted {
     pub run_id: String,
     pub status: RunStatus,

@@ -28,9 +28,10 @@ pub fn session_id(headers: &HeaderMap) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
+    /// An API key (`lfk_…`).
     key: String,
 }
 

@@ -20,7 +20,6 @@ use axum::Router;
 use axum::http::HeaderName;
 use engine::Store;
 use engine::{Engine, EngineConfig, Observers, RunStatus};
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -33,7 +32,6 @@ pub use listener::NetOptions;
 pub use state::AppState;
 
 use crate::Role::Agent;
-use crate::routes::RouteDoc;
 use crate::table::{doc, table};
 
 /// How long in-flight runs get to finish at shutdown before they are canceled.
@@ -116,10 +114,13 @@ pub fn app(
     options: &ServerOptions,
 ) -> Router {
     let (router, mut docs) = table().router();
-    docs.push(RouteDoc {
-        body: Some(json!({"type": "object", "description": "A JSON-RPC message of the Model Context Protocol"})),
-        ..doc("POST", "/mcp", Some(Agent), "mcp", "Model Context Protocol (streamable HTTP): installed workflows as tools")
-    });
+    docs.push(doc(
+        "POST",
+        "/mcp",
+        Some(Agent),
+        "mcp",
+        "Model Context Protocol (streamable HTTP): installed workflows as tools",
+    ));
     let mcp_watch = mcp::ToolsWatch::new(engine.clone());
     let state = AppState {
         engine: engine.clone(),

@@ -6,9 +6,17 @@ use std::collections::BTreeMap;
 use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{MethodFilter, MethodRouter};
+use engine::Role;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Value, json};
 
-use engine::Role;
+/// The schema of a type, generated from the type itself: the document cannot drift from
+/// the code that parses requests and writes answers.
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+pub fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<T>()
+}
 
 #[derive(Debug, Clone)]
 pub struct RouteDoc {
@@ -18,9 +26,49 @@ pub struct RouteDoc {
     pub role: Option<Role>,
     pub tag: &'static str,
     pub summary: &'static str,
-    pub query: &'static [(&'static str, &'static str)],
-    pub body: Option<Value>,
+    /// The query parameters, as the fields of a type.
+    pub query: Option<SchemaFn>,
+    pub body: Option<SchemaFn>,
+    pub response: Option<SchemaFn>,
     pub success: u16,
+}
+
+impl RouteDoc {
+    pub fn new(
+        method: &'static str,
+        path: &'static str,
+        role: Option<Role>,
+        tag: &'static str,
+        summary: &'static str,
+    ) -> RouteDoc {
+        RouteDoc {
+            method,
+            path,
+            role,
+            tag,
+            summary,
+            query: None,
+            body: None,
+            response: None,
+            success: 200,
+        }
+    }
+    pub fn query(mut self, f: SchemaFn) -> Self {
+        self.query = Some(f);
+        self
+    }
+    pub fn body(mut self, f: SchemaFn) -> Self {
+        self.body = Some(f);
+        self
+    }
+    pub fn response(mut self, f: SchemaFn) -> Self {
+        self.response = Some(f);
+        self
+    }
+    pub fn status(mut self, code: u16) -> Self {
+        self.success = code;
+        self
+    }
 }
 
 /// Routes of a router whose handlers share state `S`.
@@ -81,15 +129,58 @@ pub fn required_role(docs: &[RouteDoc], method: &str, path: &str) -> Option<Opti
         .map(|d| d.role)
 }
 
-/// An OpenAPI 3.1 document for the route table.
+/// The query parameters of a route, from the properties of its query type.
+fn query_params(g: &mut SchemaGenerator, f: SchemaFn) -> Vec<Value> {
+    let schema = f(g).to_value();
+    // A query type is referenced; its properties are in the definitions.
+    let resolved = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.rsplit('/').next())
+        .and_then(|name| g.definitions().get(name).cloned())
+        .unwrap_or(schema);
+    let required: Vec<&str> = resolved
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    resolved
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|props| {
+            props
+                .iter()
+                .map(|(name, p)| {
+                    let mut param = json!({"name": name, "in": "query", "required": required.contains(&name.as_str()), "schema": p});
+                    if let Some(d) = p.get("description") {
+                        param["description"] = d.clone();
+                    }
+                    param
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An OpenAPI 3.1 document for the route table, with request and response schemas
+/// generated from the types the handlers use.
 pub fn openapi(docs: &[RouteDoc]) -> Value {
+    let mut settings = schemars::generate::SchemaSettings::draft2020_12();
+    settings.definitions_path = "#/components/schemas/".into();
+    let mut g = settings.into_generator();
     let mut paths = serde_json::Map::new();
     for d in docs {
+        let success = match d.response {
+            Some(f) => {
+                json!({"description": "Success", "content": {"application/json": {"schema": f(&mut g).to_value()}}})
+            }
+            None => json!({"description": "Success", "content": {"application/json": {}}}),
+        };
         let mut op = json!({
             "summary": d.summary,
             "tags": [d.tag],
             "responses": {
-                d.success.to_string(): {"description": "Success", "content": {"application/json": {}}},
+                d.success.to_string(): success,
                 "400": {"$ref": "#/components/responses/Error"},
                 "404": {"$ref": "#/components/responses/Error"},
                 "422": {"$ref": "#/components/responses/Error"},
@@ -101,13 +192,14 @@ pub fn openapi(docs: &[RouteDoc]) -> Value {
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
-        params.extend(d.query.iter().map(|(name, desc)| json!({"name": name, "in": "query", "required": false, "description": desc, "schema": {"type": "string"}})));
+        if let Some(q) = d.query {
+            params.extend(query_params(&mut g, q));
+        }
         if !params.is_empty() {
             op["parameters"] = Value::Array(params);
         }
-        if let Some(body) = &d.body {
-            op["requestBody"] =
-                json!({"required": true, "content": {"application/json": {"schema": body}}});
+        if let Some(body) = d.body {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body(&mut g).to_value()}}});
         }
         match d.role {
             Some(role) => {
@@ -122,19 +214,24 @@ pub fn openapi(docs: &[RouteDoc]) -> Value {
         let entry = paths.entry(d.path.to_owned()).or_insert_with(|| json!({}));
         entry[d.method.to_lowercase()] = op;
     }
+    let mut schemas = g.take_definitions(true);
+    schemas.insert(
+        "Error".into(),
+        json!({
+            "type": "object", "required": ["error"],
+            "properties": {"error": {"type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}
+        }),
+    );
     json!({
         "openapi": "3.1.0",
         "info": {"title": "lumosflow API", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Run Lumos access workflows: connections, workflows, runs, direct Lumos calls."},
+                 "description": "Run Lumos access workflows: connections, workflows, runs, approvals, the audit trail, direct Lumos calls."},
         "paths": paths,
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "An API key from `lumosflow keys create` (lfk_…)."}},
             "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
-            "schemas": {"Error": {
-                "type": "object", "required": ["error"],
-                "properties": {"error": {"type": "object", "required": ["code", "message"],
-                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}
-            }},
+            "schemas": schemas,
         },
     })
 }

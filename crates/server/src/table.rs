@@ -1,10 +1,16 @@
 //! Every route: its method, path, required role, documentation and handler. The router, the
-//! role checks and the OpenAPI document are all built from this one table.
+//! role checks and the OpenAPI document are all built from this one table, and the request
+//! and response schemas from the types the handlers use.
 
-use serde_json::json;
+use engine::{AuditEvent, Connection, InstallOutcome, Listing, Run, RunDetail};
 
 use crate::Role::{Admin, Agent, Builder, Viewer};
-use crate::routes::{RouteDoc, Routes};
+use crate::api::{
+    AuditQuery, CallAnswer, CallBody, ConnectBody, ConnectionRoles, InstallBody, ListQuery,
+    RolesBody, RunBody, RunStarted, RunsQuery, Saved, Validated, VersionQuery, WaitQuery, YamlBody,
+};
+use crate::console::LoginBody;
+use crate::routes::{RouteDoc, Routes, schema};
 use crate::state::AppState;
 use crate::{Role, api, console};
 
@@ -15,26 +21,26 @@ pub(crate) fn doc(
     tag: &'static str,
     summary: &'static str,
 ) -> RouteDoc {
-    RouteDoc {
-        method,
-        path,
-        role,
-        tag,
-        summary,
-        query: &[],
-        body: None,
-        success: 200,
-    }
+    RouteDoc::new(method, path, role, tag, summary)
 }
 
 /// Every route, its role and its documentation.
 pub(crate) fn table() -> Routes<AppState> {
     let mut r = Routes::new();
-    let yaml_body = json!({"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string", "description": "The workflow definition (docs/workflows.md)"}}});
-    r.add(RouteDoc { body: Some(json!({"type": "object", "required": ["token"], "properties": {
-        "name": {"type": "string", "default": "default"}, "base_url": {"type": "string", "default": "https://api.lumos.com"},
-        "token": {"type": "string", "description": "A Lumos API token (lsk_…); verified, stored encrypted, never returned"}}})),
-        success: 201, ..doc("POST", "/api/v1/connections", Some(Admin), "connections", "Connect Lumos: verify a token and keep it encrypted") }, api::create_connection);
+    // Connections.
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/connections",
+            Some(Admin),
+            "connections",
+            "Connect Lumos: verify a token and keep it encrypted",
+        )
+        .body(schema::<ConnectBody>)
+        .response(schema::<Connection>)
+        .status(201),
+        api::create_connection,
+    );
     r.add(
         doc(
             "GET",
@@ -42,7 +48,8 @@ pub(crate) fn table() -> Routes<AppState> {
             Some(Admin),
             "connections",
             "List connections (token hints only)",
-        ),
+        )
+        .response(schema::<Vec<Connection>>),
         api::list_connections,
     );
     r.add(
@@ -52,130 +59,142 @@ pub(crate) fn table() -> Routes<AppState> {
             Some(Admin),
             "connections",
             "Re-verify a connection with Lumos",
-        ),
+        )
+        .response(schema::<Connection>),
         api::check_connection,
     );
-    r.add(RouteDoc { body: Some(json!({"type": "object", "required": ["roles"], "properties": {
-        "roles": {"type": ["array", "null"], "items": {"type": "string", "enum": ["viewer", "agent", "builder", "admin"]},
-                  "description": "Roles that may run workflows against the connection (admins always may); null restores the default: every role that may run for `default`, builder and admin for others"}}})),
-        ..doc("PUT", "/api/v1/connections/{name}/roles", Some(Admin), "connections", "Choose which roles may run against a connection") }, api::connection_roles);
     r.add(
-        RouteDoc {
-            success: 204,
-            ..doc(
-                "DELETE",
-                "/api/v1/connections/{name}",
-                Some(Admin),
-                "connections",
-                "Remove a connection",
-            )
-        },
+        doc(
+            "PUT",
+            "/api/v1/connections/{name}/roles",
+            Some(Admin),
+            "connections",
+            "Choose which roles may run against a connection",
+        )
+        .body(schema::<RolesBody>)
+        .response(schema::<ConnectionRoles>),
+        api::connection_roles,
+    );
+    r.add(
+        doc(
+            "DELETE",
+            "/api/v1/connections/{name}",
+            Some(Admin),
+            "connections",
+            "Remove a connection",
+        )
+        .status(204),
         api::delete_connection,
     );
+    // Workflows.
     r.add(
-        RouteDoc {
-            query: &[(
-                "installable",
-                "true for the bundles' catalog instead of installed workflows",
-            )],
-            ..doc(
-                "GET",
-                "/api/v1/workflows",
-                Some(Viewer),
-                "workflows",
-                "List installed (or installable) workflows",
-            )
-        },
+        doc(
+            "GET",
+            "/api/v1/workflows",
+            Some(Viewer),
+            "workflows",
+            "List installed (or installable) workflows",
+        )
+        .query(schema::<ListQuery>)
+        .response(schema::<Vec<Listing>>),
         api::list_workflows,
     );
-    r.add(RouteDoc { body: Some(json!({"type": "object", "properties": {"bundles": {"type": "array", "items": {"type": "string"}},
-        "workflows": {"type": "array", "items": {"type": "string"}}, "all": {"type": "boolean"}, "force": {"type": "boolean"}}})),
-        ..doc("POST", "/api/v1/workflows/install", Some(Builder), "workflows", "Install bundles or bundled workflows") }, api::install);
     r.add(
-        RouteDoc {
-            body: Some(yaml_body.clone()),
-            success: 201,
-            ..doc(
-                "POST",
-                "/api/v1/workflows",
-                Some(Builder),
-                "workflows",
-                "Create a workflow from YAML",
-            )
-        },
+        doc(
+            "POST",
+            "/api/v1/workflows/install",
+            Some(Builder),
+            "workflows",
+            "Install bundles or bundled workflows",
+        )
+        .body(schema::<InstallBody>)
+        .response(schema::<Vec<InstallOutcome>>),
+        api::install,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/workflows",
+            Some(Builder),
+            "workflows",
+            "Create a custom workflow from YAML",
+        )
+        .body(schema::<YamlBody>)
+        .response(schema::<Saved>)
+        .status(201),
         api::create_workflow,
     );
     r.add(
-        RouteDoc {
-            body: Some(yaml_body.clone()),
-            ..doc(
-                "POST",
-                "/api/v1/workflows/validate",
-                Some(Builder),
-                "workflows",
-                "Validate YAML without saving",
-            )
-        },
+        doc(
+            "POST",
+            "/api/v1/workflows/validate",
+            Some(Builder),
+            "workflows",
+            "Validate YAML without saving it (every problem, with line and column)",
+        )
+        .body(schema::<YamlBody>)
+        .response(schema::<Validated>),
         api::validate_workflow,
     );
     r.add(
-        RouteDoc {
-            query: &[("version", "a version number; default the current one")],
-            ..doc(
-                "GET",
-                "/api/v1/workflows/{id}",
-                Some(Viewer),
-                "workflows",
-                "A workflow with its YAML, inputs and versions",
-            )
-        },
+        doc(
+            "GET",
+            "/api/v1/workflows/{id}",
+            Some(Viewer),
+            "workflows",
+            "A workflow: YAML, inputs, steps, versions",
+        )
+        .query(schema::<VersionQuery>),
         api::get_workflow,
     );
     r.add(
-        RouteDoc {
-            body: Some(yaml_body),
-            ..doc(
-                "PUT",
-                "/api/v1/workflows/{id}",
-                Some(Builder),
-                "workflows",
-                "Save a new version of a workflow",
-            )
-        },
+        doc(
+            "PUT",
+            "/api/v1/workflows/{id}",
+            Some(Builder),
+            "workflows",
+            "Save a new version of a workflow",
+        )
+        .body(schema::<YamlBody>)
+        .response(schema::<Saved>),
         api::edit_workflow,
     );
     r.add(
-        RouteDoc {
-            success: 204,
-            ..doc(
-                "DELETE",
-                "/api/v1/workflows/{id}",
-                Some(Builder),
-                "workflows",
-                "Uninstall a workflow",
-            )
-        },
+        doc(
+            "DELETE",
+            "/api/v1/workflows/{id}",
+            Some(Builder),
+            "workflows",
+            "Uninstall a workflow (its versions and runs stay)",
+        )
+        .status(204),
         api::delete_workflow,
     );
-    r.add(RouteDoc { query: &[("wait", "true to answer when the run is over, with its output")],
-        body: Some(json!({"type": "object", "properties": {"inputs": {"type": "object"}, "connection": {"type": "string"}, "dry_run": {"type": "boolean"}}})),
-        success: 202, ..doc("POST", "/api/v1/workflows/{id}/runs", Some(Agent), "runs", "Run an installed workflow") }, api::create_run);
+    // Runs.
     r.add(
-        RouteDoc {
-            query: &[
-                ("workflow", "workflow id"),
-                ("status", "run status"),
-                ("started_by", "who started it, e.g. key:desk-bot"),
-                ("limit", "at most this many (default 50)"),
-            ],
-            ..doc(
-                "GET",
-                "/api/v1/runs",
-                Some(Viewer),
-                "runs",
-                "Run history, newest first",
-            )
-        },
+        doc(
+            "POST",
+            "/api/v1/workflows/{id}/runs",
+            Some(Agent),
+            "runs",
+            "Run an installed workflow: queued, or held for approval",
+        )
+        .query(schema::<WaitQuery>)
+        .body(schema::<RunBody>)
+        .response(schema::<RunStarted>)
+        .status(202),
+        api::create_run,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/runs",
+            Some(Viewer),
+            "runs",
+            "Run history, newest first",
+        )
+        .query(schema::<RunsQuery>)
+        .response(schema::<Vec<Run>>),
         api::list_runs,
     );
     r.add(
@@ -185,7 +204,8 @@ pub(crate) fn table() -> Routes<AppState> {
             Some(Viewer),
             "runs",
             "A run with its steps",
-        ),
+        )
+        .response(schema::<RunDetail>),
         api::get_run,
     );
     r.add(
@@ -194,8 +214,9 @@ pub(crate) fn table() -> Routes<AppState> {
             "/api/v1/runs/{id}/cancel",
             Some(Agent),
             "runs",
-            "Cancel a run that has not finished",
-        ),
+            "Cancel a run that has not ended; answers once its process let go of it",
+        )
+        .response(schema::<Run>),
         api::cancel_run,
     );
     r.add(
@@ -204,8 +225,11 @@ pub(crate) fn table() -> Routes<AppState> {
             "/api/v1/runs/{id}/approve",
             Some(Admin),
             "runs",
-            "Approve a run waiting for approval, and run it (answers when it is over)",
-        ),
+            "Approve a run waiting for approval (not your own): it is queued",
+        )
+        .query(schema::<WaitQuery>)
+        .response(schema::<RunDetail>)
+        .status(202),
         api::approve_run,
     );
     r.add(
@@ -214,24 +238,22 @@ pub(crate) fn table() -> Routes<AppState> {
             "/api/v1/runs/{id}/deny",
             Some(Admin),
             "runs",
-            "Deny a run waiting for approval",
-        ),
+            "Deny a run waiting for approval (not your own)",
+        )
+        .response(schema::<Run>),
         api::deny_run,
     );
+    // The audit trail and Lumos.
     r.add(
-        RouteDoc {
-            query: &[
-                ("action", "only this action, e.g. lumos.call or run.approve"),
-                ("limit", "at most this many (default 100)"),
-            ],
-            ..doc(
-                "GET",
-                "/api/v1/audit",
-                Some(Admin),
-                "audit",
-                "The audit trail, newest first",
-            )
-        },
+        doc(
+            "GET",
+            "/api/v1/audit",
+            Some(Admin),
+            "audit",
+            "The audit trail, newest first",
+        )
+        .query(schema::<AuditQuery>)
+        .response(schema::<Vec<AuditEvent>>),
         api::audit_events,
     );
     r.add(
@@ -244,9 +266,19 @@ pub(crate) fn table() -> Routes<AppState> {
         ),
         api::operations,
     );
-    r.add(RouteDoc { body: Some(json!({"type": "object", "required": ["operation"], "properties": {"operation": {"type": "string"},
-        "params": {"type": "object"}, "body": {}, "connection": {"type": "string"}}})),
-        ..doc("POST", "/api/v1/lumos/call", Some(Admin), "lumos", "Call any Lumos operation directly") }, api::call);
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/lumos/call",
+            Some(Admin),
+            "lumos",
+            "Call any Lumos operation directly",
+        )
+        .body(schema::<CallBody>)
+        .response(schema::<CallAnswer>),
+        api::call,
+    );
+    // The service itself.
     r.add(
         doc("GET", "/api/v1/openapi.json", None, "meta", "This document"),
         api::openapi,
@@ -275,6 +307,7 @@ pub(crate) fn table() -> Routes<AppState> {
         doc("GET", "/metrics", None, "meta", "Prometheus metrics"),
         api::metrics,
     );
+    // The console.
     r.add(
         doc("GET", "/", None, "console", "The web console"),
         console::index,
@@ -287,13 +320,19 @@ pub(crate) fn table() -> Routes<AppState> {
         doc("GET", "/console/app.css", None, "console", "Console styles"),
         console::style,
     );
-    r.add(RouteDoc { body: Some(json!({"type": "object", "required": ["key"], "properties": {"key": {"type": "string"}}})),
-        ..doc("POST", "/console/login", None, "console", "Sign in with an API key (sets an HttpOnly session cookie)") }, console::login);
     r.add(
-        RouteDoc {
-            success: 204,
-            ..doc("POST", "/console/logout", None, "console", "Sign out")
-        },
+        doc(
+            "POST",
+            "/console/login",
+            None,
+            "console",
+            "Sign in with an API key (sets an HttpOnly session cookie)",
+        )
+        .body(schema::<LoginBody>),
+        console::login,
+    );
+    r.add(
+        doc("POST", "/console/logout", None, "console", "Sign out").status(204),
         console::logout,
     );
     r.add(

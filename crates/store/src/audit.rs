@@ -7,13 +7,14 @@ use sqlx::types::Json;
 
 use crate::{Result, Store, with_pool};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct AuditEvent {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
     pub target: Option<String>,
+    #[schemars(with = "Option<Value>")]
     pub details: Option<Json<Value>>,
 }
 

@@ -18,7 +18,7 @@ pub struct NewConnection<'a> {
 }
 
 /// A connection as shown to people: never the token, only its hint.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Connection {
     pub id: String,
     pub name: String,

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::{Result, Store, with_pool};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct ApiKey {
     pub id: String,
     pub name: String,

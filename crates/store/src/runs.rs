@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use crate::status::{RunStatus, StepStatus};
 use crate::{Result, Store, clean, with_pool};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Run {
     pub id: String,
     pub workflow_id: String,
@@ -16,7 +16,9 @@ pub struct Run {
     /// The content hash of the exact definition the run was requested with.
     pub workflow_hash: Option<String>,
     pub status: RunStatus,
+    #[schemars(with = "Value")]
     pub inputs: Json<Value>,
+    #[schemars(with = "Option<Value>")]
     pub output: Option<Json<Value>>,
     pub error: Option<String>,
     pub connection: Option<String>,
@@ -29,16 +31,18 @@ pub struct Run {
     pub canceled_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct StepRow {
     pub step_id: String,
     pub iteration: i32,
     pub status: StepStatus,
     pub operation: Option<String>,
+    #[schemars(with = "Option<Value>")]
     pub params: Option<Json<Value>>,
     pub http_status: Option<i32>,
     pub duration_ms: Option<i64>,
     pub error: Option<String>,
+    #[schemars(with = "Option<Value>")]
     pub output: Option<Json<Value>>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,

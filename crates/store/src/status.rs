@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 ///        │                        │                 │
 ///        └──deny──▶ denied        └──cancel──▶ canceled ◀──cancel──┘
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Waiting for a replica with a free slot.
@@ -78,7 +78,7 @@ impl std::str::FromStr for RunStatus {
 }
 
 /// What happened to one step (or one item of a `for_each` step).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Completed,

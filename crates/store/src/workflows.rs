@@ -16,7 +16,7 @@ pub fn content_hash(yaml: &str) -> String {
         .collect()
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct WorkflowRow {
     pub id: String,
     pub name: String,
@@ -28,7 +28,7 @@ pub struct WorkflowRow {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct WorkflowVersion {
     pub workflow_id: String,
     pub version: i32,

@@ -3,14 +3,17 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::error::ApiResult;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct AuditQuery {
+    /// Only this action, e.g. `lumos.call` or `run.approve`.
     action: Option<String>,
+    /// At most this many (default 100).
     limit: Option<i64>,
 }
 

@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -14,13 +14,17 @@ use engine::Actor;
 
 use super::Body;
 
-#[derive(Deserialize)]
+/// Connect Lumos: the token is verified with Lumos first, then kept sealed.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectBody {
+    /// The connection's name (default `default`).
     #[serde(default = "default_name")]
     name: String,
+    /// Lumos's address (default `https://api.lumos.com`).
     #[serde(default = "default_base")]
     base_url: String,
+    /// A Lumos API token (`lsk_…`): verified, stored encrypted, never returned.
     token: String,
 }
 
@@ -52,9 +56,19 @@ pub async fn check_connection(
     Ok(Json(s.engine.check_connection(&name).await?).into_response())
 }
 
-#[derive(Deserialize)]
+/// A connection and the roles that may run against it.
+#[derive(Serialize, JsonSchema)]
+pub struct ConnectionRoles {
+    pub connection: engine::Connection,
+    pub may_run: Vec<engine::Role>,
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolesBody {
+    /// Roles that may run workflows against the connection (admins always may); null
+    /// restores the default: every role that may run for `default`, builder and admin for
+    /// others.
     roles: Option<Vec<engine::Role>>,
 }
 
@@ -69,7 +83,11 @@ pub async fn connection_roles(
         .set_connection_roles(&name, b.roles.as_deref(), &c)
         .await?;
     let roles = engine::connections::allowed_roles(&conn);
-    Ok(Json(json!({"connection": conn, "may_run": roles})).into_response())
+    Ok(Json(ConnectionRoles {
+        connection: conn,
+        may_run: roles,
+    })
+    .into_response())
 }
 
 pub async fn delete_connection(

@@ -5,7 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ApiResult};
@@ -26,16 +27,27 @@ pub async fn operations() -> Response {
     Json(ops).into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallBody {
+    /// An operation id or alias of the catalog.
     operation: String,
+    /// Path and query parameters.
     #[serde(default)]
     params: Map<String, Value>,
+    /// The JSON body, for operations that take one.
     #[serde(default)]
     body: Option<Value>,
+    /// The Lumos connection to use (default `default`).
     #[serde(default)]
     connection: Option<String>,
+}
+
+/// What Lumos answered.
+#[derive(Serialize, JsonSchema)]
+pub struct CallAnswer {
+    pub status: u16,
+    pub body: Value,
 }
 
 pub async fn call(
@@ -83,7 +95,11 @@ pub async fn call(
         .await;
     }
     match result {
-        Ok(r) => Ok(Json(json!({"status": r.status, "body": r.body})).into_response()),
+        Ok(r) => Ok(Json(CallAnswer {
+            status: r.status,
+            body: r.body,
+        })
+        .into_response()),
         Err(e) if e.is_invalid_input() => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_call",

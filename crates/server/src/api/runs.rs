@@ -5,8 +5,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -14,21 +15,33 @@ use engine::{Actor, ApproveThen, RunRequest, RunStatus};
 
 use super::audit;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunBody {
+    /// The workflow's inputs, by name.
     #[serde(default)]
     inputs: Map<String, Value>,
+    /// The Lumos connection to use (default `default`).
     #[serde(default)]
     connection: Option<String>,
+    /// Make the reads, only describe the changes.
     #[serde(default)]
     dry_run: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct WaitQuery {
+    /// `true` to answer when the run is over (or held for approval), with its output.
     #[serde(default)]
     wait: bool,
+}
+
+/// A run accepted: queued, or held for approval.
+#[derive(Serialize, JsonSchema)]
+pub struct RunStarted {
+    pub id: String,
+    pub workflow_id: String,
+    pub status: RunStatus,
 }
 
 pub async fn run_detail(s: &AppState, id: &str) -> ApiResult<Value> {
@@ -56,7 +69,12 @@ pub async fn start_run(
     }
     Ok((
         StatusCode::ACCEPTED,
-        json!({"id": submitted.run_id, "workflow_id": id, "status": submitted.status}),
+        serde_json::to_value(RunStarted {
+            id: submitted.run_id,
+            workflow_id: id.to_owned(),
+            status: submitted.status,
+        })
+        .map_err(ApiError::internal)?,
     ))
 }
 
@@ -94,11 +112,15 @@ pub async fn create_run(
     Ok((status, Json(v)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct RunsQuery {
+    /// Only runs of this workflow.
     workflow: Option<String>,
+    /// Only runs in this state.
     status: Option<RunStatus>,
+    /// Only runs started by this, e.g. `key:desk-bot`.
     started_by: Option<String>,
+    /// At most this many (default 50, at most 500).
     limit: Option<i64>,
 }
 

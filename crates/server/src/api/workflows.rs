@@ -5,7 +5,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::ApiResult;
@@ -14,8 +15,9 @@ use engine::Actor;
 
 use super::Body;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 pub struct ListQuery {
+    /// `true` for the bundles' catalog instead of the installed workflows.
     #[serde(default)]
     installable: Option<bool>,
 }
@@ -38,15 +40,19 @@ pub async fn list_workflows(
     Ok(Json(shown).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstallBody {
+    /// Bundle ids: `appstore`, `directory-and-apps`.
     #[serde(default)]
     bundles: Vec<String>,
+    /// Single bundled workflow ids.
     #[serde(default)]
     workflows: Vec<String>,
+    /// Every bundled workflow.
     #[serde(default)]
     all: bool,
+    /// Replace installed copies that were edited.
     #[serde(default)]
     force: bool,
 }
@@ -61,10 +67,18 @@ pub async fn install(
     Ok(Json(out).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct YamlBody {
+    /// The workflow definition (docs/workflows.md).
     yaml: String,
+}
+
+/// A saved version.
+#[derive(Serialize, JsonSchema)]
+pub struct Saved {
+    pub id: String,
+    pub version: i32,
 }
 
 pub async fn create_workflow(
@@ -73,11 +87,7 @@ pub async fn create_workflow(
     Body(b): Body<YamlBody>,
 ) -> ApiResult<Response> {
     let (id, version) = s.engine.create(&b.yaml, &c).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"id": id, "version": version})),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(Saved { id, version })).into_response())
 }
 
 pub async fn validate_workflow(
@@ -88,14 +98,27 @@ pub async fn validate_workflow(
         .engine
         .validate(&b.yaml)
         .map_err(engine::EngineError::Invalid)?;
-    Ok(
-        Json(json!({"valid": true, "id": wf.id(), "name": wf.name(), "steps": wf.def.steps.len()}))
-            .into_response(),
-    )
+    Ok(Json(Validated {
+        valid: true,
+        id: wf.id().to_owned(),
+        name: wf.name().to_owned(),
+        steps: wf.def.steps.len(),
+    })
+    .into_response())
 }
 
-#[derive(Deserialize)]
+/// A definition that passed validation.
+#[derive(Serialize, JsonSchema)]
+pub struct Validated {
+    pub valid: bool,
+    pub id: String,
+    pub name: String,
+    pub steps: usize,
+}
+
+#[derive(Deserialize, JsonSchema)]
 pub struct VersionQuery {
+    /// A saved version instead of the current one.
     version: Option<i32>,
 }
 
@@ -141,7 +164,7 @@ pub async fn edit_workflow(
     Body(b): Body<YamlBody>,
 ) -> ApiResult<Response> {
     let version = s.engine.edit(&id, &b.yaml, &c).await?;
-    Ok(Json(json!({"id": id, "version": version})).into_response())
+    Ok(Json(Saved { id, version }).into_response())
 }
 
 pub async fn delete_workflow(
