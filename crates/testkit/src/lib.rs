@@ -114,6 +114,31 @@ pub async fn postgres() -> Option<Db> {
     })
 }
 
+/// The official Lumos OpenAPI document, read from `../shared/lumos/openapi.json` beside the
+/// repository (it is reference data and never copied into it). `None` with a notice when it
+/// is absent, unless `LUMOSFLOW_REQUIRE_SPEC` is set (`.ci/run` sets it when the file is
+/// there), in which case a missing or unreadable document fails the test.
+pub fn official_spec() -> Option<serde_json::Value> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/lumos/openapi.json");
+    let required = std::env::var_os("LUMOSFLOW_REQUIRE_SPEC").is_some();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(serde_json::from_str(&text).expect("the official spec is JSON")),
+        Err(e) => {
+            assert!(
+                !required,
+                "LUMOSFLOW_REQUIRE_SPEC is set but {} cannot be read: {e}",
+                path.display()
+            );
+            eprintln!(
+                "NOTICE: {} is absent; skipping this spec conformance test",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
 /// Define `sqlite` and `postgres` tests in module `$name` that run `$body(Db)`.
 #[macro_export]
 macro_rules! both {

@@ -224,7 +224,9 @@ async fn requestable_permissions_carry_visibility_and_staged_approvers() {
         json!({"app_id": app, "search": "admin"}),
     )
     .await;
-    assert!(search["items"].as_array().expect("items").iter().all(|p| {
+    let found = search["items"].as_array().expect("items");
+    assert!(!found.is_empty(), "the search finds something to check");
+    assert!(found.iter().all(|p| {
         p["label"]
             .as_str()
             .unwrap_or_default()

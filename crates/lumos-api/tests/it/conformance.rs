@@ -1,22 +1,10 @@
 //! The catalog against the official OpenAPI document, operation by operation.
 
-use std::path::PathBuf;
-
 use lumos_api::{Catalog, ParamKind};
 use serde_json::Value;
 
 fn spec() -> Option<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/lumos/openapi.json");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_json::from_str(&text).expect("spec is JSON")),
-        Err(_) => {
-            eprintln!(
-                "NOTICE: {} is absent; skipping the catalog conformance test",
-                path.display()
-            );
-            None
-        }
-    }
+    testkit::official_spec()
 }
 
 fn non_null(schema: &Value) -> &Value {

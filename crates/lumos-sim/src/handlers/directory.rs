@@ -8,6 +8,7 @@ use super::{Ctx, find};
 use crate::ids::Kind;
 use crate::names;
 use crate::org::{App, Org};
+use crate::org::{Job, JobKind};
 use crate::render;
 use crate::time::{self, BASE_EPOCH};
 use crate::wire::{self, PageOut, Reply, Result, SimError, json, matches, object, opt_str, window};
@@ -256,16 +257,28 @@ pub fn groups(org: &Org, ctx: &Ctx) -> Result<Reply> {
     Ok(json(200, &PageOut::new(items, hits.len(), page, size)))
 }
 
+/// A job of `kind` by id; another kind's job is not found here, as in Lumos.
+fn job<'a>(org: &'a Org, ctx: &Ctx, kind: JobKind) -> Result<&'a Job> {
+    org.jobs
+        .get(ctx.path("job_id"))
+        .filter(|j| j.kind == kind)
+        .ok_or_else(|| SimError::not_found("Job"))
+}
+
 pub fn upload_job(org: &Org, ctx: &Ctx) -> Result<Reply> {
-    let id = ctx.path("job_id");
-    let state = org.jobs.get(id).ok_or_else(|| SimError::not_found("Job"))?;
-    Ok(json(200, &json!({"job_id": id, "state": state})))
+    let j = job(org, ctx, JobKind::AccountsUpload)?;
+    Ok(json(
+        200,
+        &json!({"job_id": ctx.path("job_id"), "state": j.state}),
+    ))
 }
 
 pub fn activity_job(org: &Org, ctx: &Ctx) -> Result<Reply> {
-    let id = ctx.path("job_id");
-    org.jobs.get(id).ok_or_else(|| SimError::not_found("Job"))?;
-    Ok(json(200, &json!({"job_id": id, "state": "SUCCESS"})))
+    let j = job(org, ctx, JobKind::ActivityRecords)?;
+    Ok(json(
+        200,
+        &json!({"job_id": ctx.path("job_id"), "state": j.state}),
+    ))
 }
 
 pub fn activity_logs(org: &Org, ctx: &Ctx) -> Result<Reply> {
@@ -580,7 +593,7 @@ pub fn post_accounts(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
             "list_type",
         ));
     }
-    let job = org.new_job("SUCCESS");
+    let job = org.new_job(JobKind::AccountsUpload, "SUCCESS");
     Ok(json(200, &json!({"job_id": job, "state": "SUCCESS"})))
 }
 
@@ -589,7 +602,7 @@ pub fn activity_records(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     if !body.get("records").is_some_and(Value::is_array) {
         return Err(SimError::missing_body_field("records"));
     }
-    let job = org.new_job("SUCCESS");
+    let job = org.new_job(JobKind::ActivityRecords, "DONE");
     Ok(json(
         200,
         &json!({"job": {"job_id": job, "state": "RUNNING"}}),

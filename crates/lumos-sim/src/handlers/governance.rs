@@ -493,7 +493,7 @@ pub fn found_document(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     {
         return Err(SimError::missing_body_field("files"));
     }
-    let job = org.new_job("SUCCESS");
+    let job = org.new_job(crate::org::JobKind::FoundDocument, "SUCCESS");
     Ok(json(
         200,
         &json!({"unique_identifier": uid, "job_id": job, "status": "RECEIVED"}),

@@ -150,6 +150,20 @@ pub struct AccessRequest {
     pub custom_fields: Vec<(String, Option<String>)>,
 }
 
+/// What a background job does; each kind answers only at its own endpoint, with its own
+/// state enum (uploads: `FlowState`; activity records: `RunInfoStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    AccountsUpload,
+    ActivityRecords,
+    FoundDocument,
+}
+
+pub struct Job {
+    pub kind: JobKind,
+    pub state: &'static str,
+}
+
 pub struct Org {
     pub ids: IdSpace,
     pub users: Vec<User>,
@@ -172,7 +186,7 @@ pub struct Org {
     pub inline_webhooks: Vec<Value>,
     pub activity_logs: Vec<Value>,
     pub identity_events: Vec<Value>,
-    pub jobs: HashMap<String, Value>,
+    pub jobs: HashMap<String, Job>,
     pub roles: HashMap<u32, BTreeSet<String>>,
     pub next_job: usize,
     pub next_review_app: usize,
@@ -240,10 +254,11 @@ impl Org {
         })
     }
 
-    pub fn new_job(&mut self, state: &str) -> String {
+    /// Start a background job of `kind`, in `state` (a value of the kind's own enum).
+    pub fn new_job(&mut self, kind: JobKind, state: &'static str) -> String {
         let id = self.ids.id(Kind::Job, self.next_job);
         self.next_job += 1;
-        self.jobs.insert(id.clone(), Value::from(state));
+        self.jobs.insert(id.clone(), Job { kind, state });
         id
     }
 }

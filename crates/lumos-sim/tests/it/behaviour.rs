@@ -117,13 +117,9 @@ async fn user_search_matches_name_and_email_and_exact_match() {
             .iter()
             .any(|u| u["id"] == first["id"])
     );
-    assert!(
-        by_name["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .all(|u| u["custom_attributes"].is_null())
-    );
+    let named = by_name["items"].as_array().expect("items");
+    assert!(!named.is_empty());
+    assert!(named.iter().all(|u| u["custom_attributes"].is_null()));
     let expanded = c
         .call(
             "getUser",
@@ -212,13 +208,9 @@ async fn groups_by_sourcing_app_and_name() {
         )
         .await
         .expect("groups");
-    assert!(
-        same_app["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .all(|x| x["app_id"] == g["app_id"])
-    );
+    let sourced = same_app["items"].as_array().expect("items");
+    assert!(!sourced.is_empty(), "the group's own app sources it");
+    assert!(sourced.iter().all(|x| x["app_id"] == g["app_id"]));
     let name = g["name"].as_str().expect("name");
     let exact = c
         .call(
@@ -228,13 +220,9 @@ async fn groups_by_sourcing_app_and_name() {
         )
         .await
         .expect("groups");
-    assert!(
-        exact["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .all(|x| x["name"] == name)
-    );
+    let matched = exact["items"].as_array().expect("items");
+    assert!(!matched.is_empty(), "the exact name finds its group");
+    assert!(matched.iter().all(|x| x["name"] == name));
     let members = c
         .call("getGroupMembership", &p(json!({"group_id": g["id"]})), None)
         .await
@@ -266,26 +254,33 @@ async fn settings_twins_share_state_and_requestable_permissions_inherit() {
         .await
         .expect("settings");
     assert_eq!(with["in_app_store"], true);
+    // A permission that says nothing of approvals takes them from the app.
+    c.call(
+        "createRequestablePermission",
+        &p(json!({})),
+        Some(&json!({"app_id": app, "label": "Inherits everything"})),
+    )
+    .await
+    .expect("create");
     let perms = c
         .call(
             "listAppRequestablePermissions",
-            &p(json!({"app_id": app})),
+            &p(json!({"app_id": app, "size": 100})),
             None,
         )
         .await
         .expect("perms");
     let inherited = perms["items"].as_array().expect("items").iter().find(|p| {
-        p["request_config"]["request_approval_config"]["request_approval_config_override"] == false
+        p["label"] == "Inherits everything"
+            && p["request_config"]["request_approval_config"]["request_approval_config_override"]
+                == false
     });
-    if let Some(perm) = inherited {
-        assert_eq!(
-            perm["request_config"]["request_approval_config"]["manager_approval"],
-            "INITIAL_APPROVAL"
-        );
-        assert!(
-            perm["request_config"]["request_fulfillment_config"]["time_based_access"].is_array()
-        );
-    }
+    let perm = inherited.expect("a permission that inherits the app's approval config");
+    assert_eq!(
+        perm["request_config"]["request_approval_config"]["manager_approval"],
+        "INITIAL_APPROVAL"
+    );
+    assert!(perm["request_config"]["request_fulfillment_config"]["time_based_access"].is_array());
     let same = c
         .call(
             "listRequestablePermissions",

@@ -61,13 +61,9 @@ async fn end_to_end(db: Db) {
             None,
         )
         .await;
-    assert!(
-        catalog
-            .as_array()
-            .expect("list")
-            .iter()
-            .all(|w| w["bundle"]["id"].is_string())
-    );
+    let installable = catalog.as_array().expect("list");
+    assert_eq!(installable.len(), 8);
+    assert!(installable.iter().all(|w| w["bundle"]["id"].is_string()));
     let (_, wf) = env
         .call(
             Some(Viewer),
@@ -92,11 +88,11 @@ async fn end_to_end(db: Db) {
 
     // Run and wait.
     let (s, run) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/list-lumos-users/runs?wait=true",
+        .run(
+            Agent,
+            "list-lumos-users",
             Some(json!({"inputs": {"search": "ann", "size": 3}})),
+            true,
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{run}");
@@ -107,11 +103,11 @@ async fn end_to_end(db: Db) {
 
     // Run in the background, then read it back.
     let (s, started) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/list-lumos-groups/runs",
+        .run(
+            Agent,
+            "list-lumos-groups",
             Some(json!({"inputs": {}})),
+            false,
         )
         .await;
     assert_eq!(
@@ -194,14 +190,7 @@ async fn end_to_end(db: Db) {
         )
         .await;
     assert_eq!((s, edited["version"].as_i64()), (StatusCode::OK, Some(2)));
-    let (_, me) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/who-am-i/runs?wait=true",
-            None,
-        )
-        .await;
+    let (_, me) = env.run(Agent, "who-am-i", None, true).await;
     assert!(
         me["output"]["email"]
             .as_str()
@@ -473,13 +462,7 @@ async fn openapi_lists_every_route_and_health_and_metrics_answer() {
         Some(json!({"all": true})),
     )
     .await;
-    env.call(
-        Some(Agent),
-        Method::POST,
-        "/api/v1/workflows/list-lumos-apps/runs?wait=true",
-        None,
-    )
-    .await;
+    env.run(Agent, "list-lumos-apps", None, true).await;
     let resp = env
         .http
         .get(format!("{}/metrics", env.server.base_url))
@@ -521,14 +504,7 @@ async fn approvals_over_the_api() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, run) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/gated-who-am-i/runs?wait=true",
-            None,
-        )
-        .await;
+    let (s, run) = env.run(Agent, "gated-who-am-i", None, true).await;
     assert_eq!(
         (s, run["status"].as_str()),
         (StatusCode::ACCEPTED, Some("pending_approval")),
@@ -567,14 +543,7 @@ async fn approvals_over_the_api() {
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{again}");
-    let (_, second) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/gated-who-am-i/runs",
-            None,
-        )
-        .await;
+    let (_, second) = env.run(Agent, "gated-who-am-i", None, false).await;
     let id2 = second["id"].as_str().expect("id").to_owned();
     let (s, denied) = env
         .call(
@@ -644,11 +613,11 @@ async fn shutdown_lets_in_flight_runs_finish() {
     )
     .await;
     let (s, started) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/list-lumos-accounts/runs",
+        .run(
+            Agent,
+            "list-lumos-accounts",
             Some(json!({"inputs": {"all": true}})),
+            false,
         )
         .await;
     assert_eq!(s, StatusCode::ACCEPTED);

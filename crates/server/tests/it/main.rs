@@ -89,6 +89,21 @@ impl Env {
         )
     }
 
+    /// Start a run of `workflow` as `role` (`wait`: answer when it is over).
+    pub async fn run(
+        &self,
+        role: Role,
+        workflow: &str,
+        body: Option<Value>,
+        wait: bool,
+    ) -> (StatusCode, Value) {
+        let path = format!(
+            "/api/v1/workflows/{workflow}/runs{}",
+            if wait { "?wait=true" } else { "" }
+        );
+        self.call(Some(role), Method::POST, &path, body).await
+    }
+
     /// Connect the simulator as `default` over the API; the token is never echoed.
     pub async fn connect(&self) {
         let (s, body) = self

@@ -138,14 +138,7 @@ async fn versions_are_never_reused_and_runs_are_pinned(db: Db) {
     );
     let mut held = Vec::new();
     for _ in 0..2 {
-        let (_, run) = env
-            .call(
-                Some(Agent),
-                Method::POST,
-                "/api/v1/workflows/swap-demo/runs",
-                None,
-            )
-            .await;
+        let (_, run) = env.run(Agent, "swap-demo", None, false).await;
         assert_eq!(run["status"], "pending_approval");
         held.push(run["id"].as_str().expect("id").to_owned());
     }
@@ -231,14 +224,7 @@ async fn versions_are_never_reused_and_runs_are_pinned(db: Db) {
     )
     .await;
     // New runs get the new definition, from a server that had the old one parsed.
-    let (_, now) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/swap-demo/runs?wait=true",
-            None,
-        )
-        .await;
+    let (_, now) = env.run(Agent, "swap-demo", None, true).await;
     assert_eq!(now["output"], "SWAPPED after the run was held", "{now}");
     assert_eq!(now["workflow_version"], 3);
     env.stop().await;
@@ -272,11 +258,11 @@ async fn dot_segments_in_path_parameters_are_refused() {
         );
     }
     let (_, run) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/list-lumos-app-requestable-permissions/runs?wait=true",
+        .run(
+            Agent,
+            "list-lumos-app-requestable-permissions",
             Some(json!({"inputs": {"app_id": ".."}})),
+            true,
         )
         .await;
     assert_eq!(run["status"], "failed", "{run}");
@@ -449,11 +435,11 @@ async fn builders_cannot_give_themselves_admin_power(db: Db) {
         .expect("users")["items"][0]["id"]
         .clone();
     let (_, run) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/grant-role/runs?wait=true",
+        .run(
+            Agent,
+            "grant-role",
             Some(json!({"inputs": {"user_id": user}})),
+            true,
         )
         .await;
     let run_id = run["id"].as_str().expect("id");
@@ -505,12 +491,7 @@ async fn gates_hold_dry_runs_and_nobody_approves_their_own() {
     )
     .await;
     let (s, v) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/gated-read/runs?wait=true",
-            Some(json!({"dry_run": true})),
-        )
+        .run(Agent, "gated-read", Some(json!({"dry_run": true})), true)
         .await;
     assert_eq!(
         (s, v["status"].as_str()),
@@ -518,14 +499,7 @@ async fn gates_hold_dry_runs_and_nobody_approves_their_own() {
         "{v}"
     );
     // An admin asks; the same admin may not approve or deny it.
-    let (_, mine) = env
-        .call(
-            Some(Admin),
-            Method::POST,
-            "/api/v1/workflows/gated-read/runs",
-            None,
-        )
-        .await;
+    let (_, mine) = env.run(Admin, "gated-read", None, false).await;
     let id = mine["id"].as_str().expect("id");
     for decision in ["approve", "deny"] {
         let (s, v) = env

@@ -38,11 +38,11 @@ async fn nul_and_oversized_input_are_clear_4xx(db: Db) {
     let env = Env::new(db).await;
     ready(&env).await;
     let (s, v) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/list-lumos-users/runs",
+        .run(
+            Agent,
+            "list-lumos-users",
             Some(json!({"inputs": {"search": "a\u{0}b"}})),
+            false,
         )
         .await;
     assert_eq!(
@@ -166,14 +166,7 @@ async fn a_held_run_says_so_at_once() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, v) = env
-        .call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/gated-users/runs",
-            None,
-        )
-        .await;
+    let (s, v) = env.run(Agent, "gated-users", None, false).await;
     assert_eq!(
         (s, v["status"].as_str()),
         (StatusCode::ACCEPTED, Some("pending_approval")),
@@ -206,11 +199,11 @@ async fn a_full_queue_pushes_back_and_metrics_show_it() {
     let env = Env::custom(testkit::sqlite(), sim, config).await;
     ready(&env).await;
     let start = || async {
-        env.call(
-            Some(Agent),
-            Method::POST,
-            "/api/v1/workflows/list-lumos-accounts/runs",
+        env.run(
+            Agent,
+            "list-lumos-accounts",
             Some(json!({"inputs": {"all": true}})),
+            false,
         )
         .await
     };

@@ -78,7 +78,16 @@ async fn token_never_in_plain_text(db: Db) {
         .expect("save");
     if db.is_sqlite() {
         store.close().await;
-        for f in db.sqlite_files() {
+        let files: Vec<_> = db
+            .sqlite_files()
+            .into_iter()
+            .filter(|f| f.exists())
+            .collect();
+        assert!(
+            files.iter().any(|f| f.ends_with("lumosflow.db")),
+            "the database file itself is searched"
+        );
+        for f in files {
             if let Ok(bytes) = std::fs::read(&f) {
                 assert!(
                     !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
