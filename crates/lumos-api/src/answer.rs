@@ -44,12 +44,17 @@ pub(crate) fn json_kind(v: &Value) -> String {
     }
 }
 
+/// Whether a body is an HTML page (by its media type or its first characters).
+pub(crate) fn looks_like_html(headers: &HeaderMap, bytes: &[u8]) -> bool {
+    media_type(headers) == "text/html" || html_start(bytes)
+}
+
 /// A body that is not JSON, named by its media type, with its title or first characters.
-fn not_json(headers: &HeaderMap, bytes: &[u8]) -> Mismatch {
+pub(crate) fn not_json(headers: &HeaderMap, bytes: &[u8]) -> Mismatch {
     let media = media_type(headers);
     let found = if bytes.iter().all(u8::is_ascii_whitespace) {
         "an empty body".to_owned()
-    } else if media == "text/html" || looks_like_html(bytes) {
+    } else if media == "text/html" || html_start(bytes) {
         let served = match media.as_str() {
             "text/html" => "text/html".to_owned(),
             "" => "no content type".to_owned(),
@@ -92,7 +97,7 @@ fn html_title(bytes: &[u8]) -> Option<String> {
     (!title.is_empty()).then_some(title)
 }
 
-fn looks_like_html(bytes: &[u8]) -> bool {
+fn html_start(bytes: &[u8]) -> bool {
     let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(256)])
         .trim_start()
         .chars()
@@ -108,7 +113,7 @@ pub(crate) fn check(op: &Operation, headers: &HeaderMap, bytes: &[u8]) -> Result
     let media = media_type(headers);
     match op.response.shape {
         Shape::Text => {
-            if media == "text/html" || looks_like_html(bytes) {
+            if media == "text/html" || html_start(bytes) {
                 return Err(not_json(headers, bytes));
             }
             return Ok(Value::String(String::from_utf8_lossy(bytes).into_owned()));

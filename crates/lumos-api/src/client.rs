@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::Retryable;
+use bytes::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
@@ -14,6 +15,7 @@ use serde_json::{Map, Value};
 use crate::answer;
 use crate::catalog::{Catalog, Operation};
 use crate::error::{Error, ValidationDetail};
+use crate::listing::{self, RawPage};
 use crate::params::{self, PreparedRequest};
 use crate::retry::{Pacer, RetryPolicy, retry_after};
 use crate::token::ApiToken;
@@ -301,6 +303,54 @@ impl Client {
         body: Option<&Value>,
         opts: CallOptions,
     ) -> Result<Response, Error> {
+        self.send(op, req, body, opts, |x, status, headers, bytes| {
+            answer::check(x.op, headers, &bytes)
+                .map(|body| Response { status, body })
+                .map_err(|m| self.mismatch(x, status, m))
+        })
+        .await
+    }
+
+    /// One page of a listing, its items kept as raw JSON (see [`RawPage`]).
+    pub(crate) async fn fetch_listing(
+        &self,
+        op: &Operation,
+        req: &PreparedRequest,
+        next_key: Option<&str>,
+    ) -> Result<RawPage, Error> {
+        self.send(
+            op,
+            req,
+            None,
+            CallOptions::default(),
+            |x, status, headers, bytes| {
+                listing::parse(x.op, headers, bytes, next_key)
+                    .map_err(|m| self.mismatch(x, status, m))
+            },
+        )
+        .await
+    }
+
+    fn mismatch(&self, x: &Exchange<'_>, status: u16, m: answer::Mismatch) -> Error {
+        Error::UnexpectedAnswer {
+            status,
+            method: x.op.method.clone(),
+            target: x.target.to_owned(),
+            found: self.redact(m.found),
+            expected: x.op.response.describe(),
+        }
+    }
+
+    /// Send with retries; `take` turns a success answer into what the caller wants (an
+    /// answer it refuses is retried like a 5xx for reads).
+    async fn send<T>(
+        &self,
+        op: &Operation,
+        req: &PreparedRequest,
+        body: Option<&Value>,
+        opts: CallOptions,
+        take: impl Fn(&Exchange<'_>, u16, &HeaderMap, Bytes) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let target = req.path_and_query();
         let payload = self.payload(op, &target, body)?;
         let url = format!("{}{}", self.inner.base_url, target);
@@ -317,7 +367,7 @@ impl Client {
             target: &target,
             payload: &payload,
         };
-        let result = (|| self.attempt(&exchange))
+        let result = (|| self.attempt(&exchange, &take))
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
             // A 429 or a connection that was never made means Lumos did not act on the
@@ -339,11 +389,7 @@ impl Client {
             .await;
         tracing::debug!(
             operation = op.name(),
-            status = result
-                .as_ref()
-                .map(|r| r.status)
-                .ok()
-                .or_else(|| result.as_ref().err().and_then(Error::status)),
+            failed = result.as_ref().err().map(ToString::to_string),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "Lumos call"
         );
@@ -412,7 +458,11 @@ impl Client {
         Ok(Payload::Json(bytes))
     }
 
-    async fn attempt(&self, x: &Exchange<'_>) -> Result<Response, Error> {
+    async fn attempt<T>(
+        &self,
+        x: &Exchange<'_>,
+        take: &impl Fn(&Exchange<'_>, u16, &HeaderMap, Bytes) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         self.inner.pacer.wait().await;
         let mut rb = self
             .inner
@@ -443,15 +493,7 @@ impl Client {
         }
         let bytes = resp.bytes().await.map_err(|e| self.transport_error(e))?;
         if (200..300).contains(&status) {
-            let body =
-                answer::check(x.op, &headers, &bytes).map_err(|m| Error::UnexpectedAnswer {
-                    status,
-                    method: x.op.method.clone(),
-                    target: x.target.to_owned(),
-                    found: self.redact(m.found),
-                    expected: x.op.response.describe(),
-                })?;
-            return Ok(Response { status, body });
+            return take(x, status, &headers, bytes);
         }
         Err(self.failure(status, &headers, &bytes).await)
     }

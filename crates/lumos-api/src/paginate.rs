@@ -21,20 +21,18 @@ use serde_json::{Map, Value};
 use crate::catalog::{Operation, Pagination};
 use crate::client::Client;
 use crate::error::Error;
+use crate::listing::RawPage;
 
 /// Page size used for `--all` walks when the caller did not choose one.
 const WALK_SIZE: u64 = 100;
 
 type ItemStream = BoxStream<'static, Result<Value, Error>>;
-type PageStream = BoxStream<'static, Result<Vec<Value>, Error>>;
+pub type PageStream = BoxStream<'static, Result<RawPage, Error>>;
 
-/// One page of the page model.
+/// One page of the page model, with its number.
 struct Page {
     number: u64,
-    items: Vec<Value>,
-    total: Option<u64>,
-    pages: Option<u64>,
-    size: Option<u64>,
+    raw: RawPage,
 }
 
 fn incomplete(op: &Operation, detail: String) -> Error {
@@ -42,23 +40,6 @@ fn incomplete(op: &Operation, detail: String) -> Error {
         operation: op.name().to_owned(),
         detail,
     }
-}
-
-/// Take the list out of a listing body. The client has already checked the shape, so a
-/// missing list here is a defect in that check, still reported rather than taken for empty.
-fn take_items(op: &Operation, body: &mut Value) -> Result<Vec<Value>, Error> {
-    let key = op.response.items_key.as_deref().unwrap_or("items");
-    match body.get_mut(key).map(Value::take) {
-        Some(Value::Array(items)) => Ok(items),
-        _ => Err(incomplete(
-            op,
-            format!("a page came back without its '{key}' list"),
-        )),
-    }
-}
-
-fn num(body: &Value, key: &str) -> Option<u64> {
-    body.get(key).and_then(Value::as_u64)
 }
 
 /// What the first page promised, checked against every page after it.
@@ -73,7 +54,7 @@ struct Walk {
 }
 
 impl Walk {
-    fn new(op: &'static Operation, start: u64, requested: u64, first: &Page) -> Walk {
+    fn new(op: &'static Operation, start: u64, requested: u64, first: &RawPage) -> Walk {
         // Lumos may serve fewer per page than asked; its own `size` is what pages hold.
         let size = first.size.unwrap_or(requested).max(1);
         let last = first
@@ -94,7 +75,7 @@ impl Walk {
     /// Check page `n`; `Ok(true)` when more pages follow.
     fn check(&mut self, page: &Page) -> Result<bool, Error> {
         let n = page.number;
-        let got = page.items.len() as u64;
+        let got = page.raw.len() as u64;
         self.seen += got;
         match self.last {
             Some(last) if n < last && got < self.size => Err(incomplete(
@@ -144,7 +125,7 @@ fn checked(
             }
             match pages.next().await {
                 Some(Ok(page)) => match walk.check(&page) {
-                    Ok(_) => Some((Ok(page.items), (pages, walk, false))),
+                    Ok(_) => Some((Ok(page.raw), (pages, walk, false))),
                     Err(e) => Some((Err(e), (pages, walk, true))),
                 },
                 Some(Err(e)) => Some((Err(e), (pages, walk, true))),
@@ -159,6 +140,27 @@ impl Client {
     /// Stream every item of `name` (page, limit/offset or cursor pagination). For operations
     /// without pagination the stream yields the body's items (a list) or the body itself.
     pub fn paginate(&self, name: &str, params: &Map<String, Value>) -> ItemStream {
+        let name = name.to_owned();
+        self.pages(&name, params)
+            .flat_map(move |page| {
+                let items = page.and_then(|p| {
+                    p.values().map_err(|e| Error::Decode {
+                        operation: name.clone(),
+                        reason: e.to_string(),
+                    })
+                });
+                match items {
+                    Ok(items) => stream::iter(items.into_iter().map(Ok).collect::<Vec<_>>()),
+                    Err(e) => stream::iter(vec![Err(e)]),
+                }
+            })
+            .boxed()
+    }
+
+    /// Every page of `name`, in order, its items as raw JSON: the walk [`Client::paginate`]
+    /// makes, for callers that pass items on without looking into them. The stream ends at
+    /// the first error, after yielding it.
+    pub fn pages(&self, name: &str, params: &Map<String, Value>) -> PageStream {
         let op = match self.operation(name) {
             Ok(op) => op,
             Err(e) => return stream::once(async move { Err(e) }).boxed(),
@@ -176,19 +178,25 @@ impl Client {
                 let params = params.clone();
                 stream::once(async move {
                     match client.call(op.name(), &params, None).await? {
-                        Value::Array(items) => Ok(items),
-                        other => Ok(vec![other]),
+                        Value::Array(items) => Ok(RawPage::from_values(&items)),
+                        other => Ok(RawPage::from_values(std::slice::from_ref(&other))),
                     }
                 })
                 .boxed()
             }
         };
         stop_after_error(pages)
-            .flat_map(|page| match page {
-                Ok(items) => stream::iter(items.into_iter().map(Ok).collect::<Vec<_>>()),
-                Err(e) => stream::iter(vec![Err(e)]),
-            })
-            .boxed()
+    }
+
+    /// One page of `op` with `params`, its next cursor read from `next_key`.
+    async fn fetch_raw(
+        &self,
+        op: &'static Operation,
+        params: &Map<String, Value>,
+        next_key: Option<&str>,
+    ) -> Result<RawPage, Error> {
+        let (_, req) = self.prepare(op.name(), params)?;
+        self.fetch_listing(op, &req, next_key).await
     }
 
     async fn fetch_page(
@@ -201,15 +209,8 @@ impl Client {
         let mut p = params.clone();
         p.insert("page".into(), number.into());
         p.insert("size".into(), size.into());
-        let mut body = self.call(op.name(), &p, None).await?;
-        let items = take_items(op, &mut body)?;
-        Ok(Page {
-            number,
-            items,
-            total: num(&body, "total"),
-            pages: num(&body, "pages"),
-            size: num(&body, "size"),
-        })
+        let raw = self.fetch_raw(op, &p, None).await?;
+        Ok(Page { number, raw })
     }
 
     fn page_walk(self, op: &'static Operation, params: Map<String, Value>) -> PageStream {
@@ -227,7 +228,7 @@ impl Client {
                     Ok(f) => f,
                     Err(e) => return stream::iter(vec![Err(e)]).boxed(),
                 };
-                let walk = Walk::new(op, start, requested, &first);
+                let walk = Walk::new(op, start, requested, &first.raw);
                 let size = walk.size;
                 let client = self.clone();
                 let rest: BoxStream<'static, Result<Page, Error>> = match walk.last {
@@ -242,14 +243,14 @@ impl Client {
                         .boxed(),
                     // Unknown count: one page at a time until a short one.
                     None => stream::unfold(
-                        (first.items.len() as u64 >= size).then_some(start + 1),
+                        (first.raw.len() as u64 >= size).then_some(start + 1),
                         move |next| {
                             let client = client.clone();
                             let params = params.clone();
                             async move {
                                 let n = next?;
                                 let page = client.fetch_page(op, &params, n, size).await;
-                                let more = matches!(&page, Ok(p) if p.items.len() as u64 >= size);
+                                let more = matches!(&page, Ok(p) if p.raw.len() as u64 >= size);
                                 Some((page, more.then_some(n + 1)))
                             }
                         },
@@ -282,13 +283,12 @@ impl Client {
                 p.insert("limit".into(), limit.into());
                 p.insert("offset".into(), offset.into());
                 let page = async {
-                    let mut body = client.call(op.name(), &p, None).await?;
-                    let items = take_items(op, &mut body)?;
-                    let got = items.len() as u64;
+                    let raw = client.fetch_raw(op, &p, None).await?;
+                    let got = raw.len() as u64;
                     let next = offset + got;
                     // Lumos may serve fewer per page than asked; its own `limit` says.
-                    let per_page = num(&body, "limit").unwrap_or(limit).max(1);
-                    let more = match num(&body, "total") {
+                    let per_page = raw.limit.unwrap_or(limit).max(1);
+                    let more = match raw.total {
                         Some(total) if next < total && got < per_page => {
                             return Err(incomplete(
                                 op,
@@ -300,10 +300,10 @@ impl Client {
                         Some(total) => next < total,
                         None => got >= per_page,
                     };
-                    Ok((items, more.then_some(next)))
+                    Ok((raw, more.then_some(next)))
                 };
                 match page.await {
-                    Ok((items, next)) => Some((Ok(items), next)),
+                    Ok((raw, next)) => Some((Ok(raw), next)),
                     Err(e) => Some((Err(e), None)),
                 }
             }
@@ -330,30 +330,25 @@ impl Client {
                         p.insert(cursor_param.into(), cursor);
                     }
                     let page = async {
-                        let mut body = client.call(op.name(), &p, None).await?;
-                        let items = take_items(op, &mut body)?;
-                        let next = body
-                            .get(next_key)
-                            .and_then(Value::as_str)
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_owned);
-                        if let Some(n) = &next
+                        let raw = client.fetch_raw(op, &p, Some(next_key)).await?;
+                        if let Some(n) = &raw.next
                             && !seen.insert(n.clone())
                         {
                             return Err(incomplete(
                                 op,
                                 format!(
                                     "Lumos sent a {next_key} it had already sent, after {} items; stopping instead of walking in a circle",
-                                    count + items.len() as u64
+                                    count + raw.len() as u64
                                 ),
                             ));
                         }
-                        Ok((items, next))
+                        Ok(raw)
                     };
                     match page.await {
-                        Ok((items, next)) => {
-                            let count = count + items.len() as u64;
-                            Some((Ok(items), (next.map(Value::String), seen, count)))
+                        Ok(raw) => {
+                            let count = count + raw.len() as u64;
+                            let next = raw.next.clone().map(Value::String);
+                            Some((Ok(raw), (next, seen, count)))
                         }
                         Err(e) => Some((Err(e), (None, seen, count))),
                     }
