@@ -2,7 +2,9 @@
 
 mod api_cmd;
 mod connect_cmd;
+mod print;
 mod run_cmd;
+mod runs_cmd;
 mod serve_cmd;
 mod sim_cmd;
 mod workflows_cmd;
@@ -50,9 +52,9 @@ enum Command {
     Workflows(workflows_cmd::WorkflowsCommand),
     /// Run an installed workflow.
     Run(run_cmd::RunArgs),
-    /// Run history: list, show, cancel.
+    /// Run history: list, show, output, cancel, approve, deny, prune.
     #[command(subcommand)]
-    Runs(run_cmd::RunsCommand),
+    Runs(runs_cmd::RunsCommand),
     /// Serve the HTTP API, health and metrics.
     Serve(serve_cmd::ServeArgs),
     /// API keys for the HTTP API.
@@ -146,7 +148,7 @@ fn main() -> ExitCode {
                 workflows_cmd::run(&engine(&cli.database_url).await?, cmd).await
             }
             Command::Run(args) => run_cmd::run(&engine(&cli.database_url).await?, args).await,
-            Command::Runs(cmd) => run_cmd::runs(&engine(&cli.database_url).await?, cmd).await,
+            Command::Runs(cmd) => runs_cmd::runs(&engine(&cli.database_url).await?, cmd).await,
             Command::Serve(args) => serve_cmd::serve(&cli.database_url, args).await,
             Command::Keys(cmd) => serve_cmd::keys(&engine(&cli.database_url).await?, cmd).await,
             Command::Audit(args) => serve_cmd::audit(&engine(&cli.database_url).await?, args).await,

@@ -28,6 +28,8 @@ pub struct EngineConfig {
     pub run_fuel: u64,
     /// Bytes of step outputs one run may hold at once.
     pub run_max_bytes: u64,
+    /// Largest output that is not a listing (a listing's items are stored at any size).
+    pub max_output_bytes: u64,
 }
 
 impl Default for EngineConfig {
@@ -42,6 +44,7 @@ impl Default for EngineConfig {
             lumos_timeout: Duration::from_secs(30),
             run_fuel: 200_000_000,
             run_max_bytes: 256 << 20,
+            max_output_bytes: 16 << 20,
         }
     }
 }
@@ -101,6 +104,9 @@ impl EngineConfig {
         }
         if let Some(v) = get("LUMOSFLOW_RUN_MAX_BYTES") {
             c.run_max_bytes = bytes("LUMOSFLOW_RUN_MAX_BYTES", &v)?;
+        }
+        if let Some(v) = get("LUMOSFLOW_MAX_OUTPUT_BYTES") {
+            c.max_output_bytes = bytes("LUMOSFLOW_MAX_OUTPUT_BYTES", &v)?;
         }
         Ok(c)
     }

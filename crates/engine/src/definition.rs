@@ -257,6 +257,12 @@ pub struct Definition {
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub output: Option<Spanned<Value>>,
+    /// The CSV columns of the output's items, in order. Default: the fields of the
+    /// operation's item type when the output is a listing, else the fields the first items
+    /// have.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub columns: Option<Vec<String>>,
 }
 
 /// The JSON Schema of the definition format, as `docs/workflow.schema.json` carries it (for

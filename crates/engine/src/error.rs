@@ -40,6 +40,8 @@ pub enum EngineError {
     Forbidden(String),
     #[error(transparent)]
     Store(StoreError),
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
 }
 
 impl From<StoreError> for EngineError {

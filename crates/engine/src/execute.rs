@@ -5,13 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use store::{Run, RunStatus, StepRow, Store};
-use tokio::sync::mpsc;
+use lumos_api::RawPage;
+use store::{Run, RunProgress, RunStatus, StepRow, Store};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::Engine;
 use crate::error::Result;
-use crate::executor::{Executor, RunError, RunOptions, StepRecord};
+use crate::executor::{Executor, Progress, RunError, RunOptions, StepRecord};
+use crate::output::{self, ChunkWriter, Kept, OutputError, Produced};
 use crate::run_types::{RunOutcome, RunRequest, Started};
 
 /// Write each step record as it comes, off the executor's path. Every change a run asks
@@ -62,16 +64,63 @@ fn recorder(
     (tx, handle)
 }
 
+/// Keep a run's progress in its record, at most once a second (replicas and the API read
+/// it there), and pass each step to `also` (the CLI's progress bar).
+fn progress_keeper(
+    store: Arc<Store>,
+    run_id: String,
+    also: Option<Progress>,
+) -> (Progress, JoinHandle<()>) {
+    let (tx, mut rx) = watch::channel(RunProgress::default());
+    let report: Progress = Arc::new(move |step: &str, p: &RunProgress| {
+        if let Some(f) = &also {
+            f(step, p);
+        }
+        tx.send_replace(*p);
+    });
+    let handle = tokio::spawn(async move {
+        let mut last = RunProgress::default();
+        let keep = async |last: &mut RunProgress, now: RunProgress| {
+            if now != *last {
+                if let Err(e) = store.set_progress(&run_id, &now).await {
+                    tracing::warn!(run = %run_id, error = %e, "could not record a run's progress");
+                }
+                *last = now;
+            }
+        };
+        while rx.changed().await.is_ok() {
+            let now = *rx.borrow_and_update();
+            keep(&mut last, now).await;
+            // Rest a second before the next write, unless the run ends meanwhile.
+            let rest = tokio::time::sleep(Duration::from_secs(1));
+            tokio::pin!(rest);
+            let open = loop {
+                tokio::select! {
+                    () = &mut rest => break true,
+                    changed = rx.changed() => if changed.is_err() { break false },
+                }
+            };
+            let now = *rx.borrow_and_update();
+            keep(&mut last, now).await;
+            if !open {
+                return;
+            }
+        }
+        let now = *rx.borrow();
+        keep(&mut last, now).await;
+    });
+    (report, handle)
+}
+
 impl Engine {
     /// Execute a started run to its end and record the outcome.
     pub async fn execute(&self, started: Started) -> Result<RunOutcome> {
         if started.status != RunStatus::Running {
-            return Ok(RunOutcome {
-                run_id: started.run_id,
-                status: started.status,
-                output: None,
-                error: None,
-            });
+            return Ok(RunOutcome::without_output(
+                started.run_id,
+                started.status,
+                None,
+            ));
         }
         let Started {
             run_id,
@@ -89,6 +138,15 @@ impl Engine {
             req.actor.label.clone(),
             self.observers.on_step.clone(),
         );
+        let (progress, keeping) =
+            progress_keeper(self.store.clone(), run_id.clone(), req.progress.clone());
+        // Pages of a listing that is the output go to the store as they arrive.
+        let (sink, pages) = mpsc::channel::<Arc<RawPage>>(4);
+        let collecting = tokio::spawn(output::collect(
+            ChunkWriter::new(self.store.clone(), &run_id),
+            pages,
+            req.tap.clone(),
+        ));
         let executor = Executor {
             workflow: &wf,
             client: &client,
@@ -97,8 +155,8 @@ impl Engine {
             options: RunOptions {
                 dry_run: req.dry_run,
                 cancel: req.cancel.clone(),
-                stream: req.stream.clone(),
-                progress: req.progress.clone(),
+                sink: Some(sink),
+                progress: Some(progress),
                 fuel: self.config.run_fuel,
                 max_bytes: self.config.run_max_bytes,
             },
@@ -106,32 +164,60 @@ impl Engine {
         let result = executor.run(inputs).await;
         drop(executor);
         let _ = recording.await;
+        let _ = keeping.await;
+        let writer = match collecting.await {
+            Ok(w) => w,
+            Err(e) => Err(OutputError::Encode(e.to_string())),
+        };
 
-        let (status, output, error) = match result {
-            Ok(out) => (RunStatus::Completed, Some(out), None),
-            Err(RunError::Canceled) => (
+        let (status, produced, kept, error) = match (result, writer) {
+            (Ok(produced), Ok(writer)) => {
+                let columns = output::planned_columns(&wf);
+                match output::keep(writer, &produced, columns, self.config.max_output_bytes).await {
+                    Ok(kept) => (RunStatus::Completed, Some(produced), Some(kept), None),
+                    Err(e) => (RunStatus::Failed, None, None, Some(e.to_string())),
+                }
+            }
+            (Err(RunError::Canceled), _) => (
                 RunStatus::Canceled,
+                None,
                 None,
                 Some("canceled before it finished".to_owned()),
             ),
-            Err(e) => (RunStatus::Failed, None, Some(e.to_string())),
+            // The store's reason, not the executor's "could not be stored".
+            (Err(RunError::OutputLost), Err(e)) => {
+                (RunStatus::Failed, None, None, Some(e.to_string()))
+            }
+            (Err(e), _) => (RunStatus::Failed, None, None, Some(e.to_string())),
+            (Ok(_), Err(e)) => (RunStatus::Failed, None, None, Some(e.to_string())),
         };
+        if kept.is_none() {
+            // A run that did not complete has no output to give: its items go.
+            if let Err(e) = self.store.drop_output(&run_id).await {
+                tracing::warn!(run = %run_id, error = %e, "could not delete the items of a run that did not complete");
+            }
+        }
         let recorded = self
-            .record_outcome(&run_id, status, output.as_ref(), error.as_deref())
+            .record_outcome(&run_id, status, kept.as_ref(), error.as_deref())
             .await;
         self.active.remove(&run_id);
         if let Some(f) = &self.observers.on_run {
             f(wf.id(), recorded.status, began.elapsed().as_secs_f64());
         }
+        // A run that was canceled or failed elsewhere has no output to give.
+        let produced = produced.filter(|_| recorded.status == status);
+        let info = kept.map(|k| k.info).filter(|_| recorded.status == status);
+        let (output, items_apart) = match produced {
+            Some(Produced::Value(v)) => (Some(v), false),
+            Some(Produced::Streamed { envelope }) => (Some(envelope), true),
+            None => (None, false),
+        };
         Ok(RunOutcome {
             run_id,
             status: recorded.status,
-            // A run that was canceled or failed elsewhere has no output to give.
-            output: if recorded.status == status {
-                output
-            } else {
-                None
-            },
+            output,
+            output_info: info,
+            items_apart,
             error: recorded.error,
         })
     }
@@ -143,13 +229,20 @@ impl Engine {
         &self,
         run_id: &str,
         status: RunStatus,
-        output: Option<&serde_json::Value>,
+        kept: Option<&Kept>,
         error: Option<&str>,
     ) -> Recorded {
         let owner = self.owner.as_str();
         let first = self
             .store
-            .finish_run(run_id, owner, status, output, error)
+            .finish_run(
+                run_id,
+                owner,
+                status,
+                kept.and_then(|k| k.output.as_ref()),
+                kept.map(|k| &k.info),
+                error,
+            )
             .await;
         let cause = match first {
             Ok(_) => return self.recorded(run_id, status, error).await,
@@ -169,10 +262,13 @@ impl Engine {
         for _ in 0..8 {
             match self
                 .store
-                .finish_run(run_id, owner, RunStatus::Failed, None, Some(&reason))
+                .finish_run(run_id, owner, RunStatus::Failed, None, None, Some(&reason))
                 .await
             {
                 Ok(_) => {
+                    if let Err(e) = self.store.drop_output(run_id).await {
+                        tracing::warn!(run = run_id, error = %e, "could not delete the items of a failed run");
+                    }
                     return self
                         .recorded(run_id, RunStatus::Failed, Some(&reason))
                         .await;
@@ -231,12 +327,11 @@ impl Engine {
                     .record_outcome(&run_id, RunStatus::Failed, None, Some(&reason))
                     .await;
                 self.active.remove(&run_id);
-                Ok(RunOutcome {
-                    run_id: run_id.clone(),
-                    status: r.status,
-                    output: None,
-                    error: r.error,
-                })
+                Ok(RunOutcome::without_output(
+                    run_id.clone(),
+                    r.status,
+                    r.error,
+                ))
             }
         };
         match outcome {

@@ -7,14 +7,15 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
-use lumos_api::{CallOptions, Client, Operation, Pagination};
+use lumos_api::{CallOptions, Client, Operation, Pagination, RawPage};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use store::StepStatus;
+use store::{RunProgress, StepStatus};
 
+use crate::output::Produced;
 use crate::plan::{Action, Call, ForEach, Planned};
 use crate::template::{EvalCtx, Meter, Templates};
 use crate::workflow::Workflow;
@@ -44,6 +45,9 @@ pub enum RunError {
     Failed(String),
     #[error("the run was canceled")]
     Canceled,
+    /// The store stopped taking the output's items (the reason is the store's).
+    #[error("the run's output could not be stored")]
+    OutputLost,
 }
 
 impl RunError {
@@ -66,17 +70,17 @@ fn short(v: &Value) -> String {
     }
 }
 
-/// Called with (step id, items so far) while a step walks pages.
-pub type Progress = Arc<dyn Fn(&str, u64) + Send + Sync>;
+/// Called with (step id, how far it got) after each page a step walks.
+pub type Progress = Arc<dyn Fn(&str, &RunProgress) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct RunOptions {
     /// Perform reads, but only describe mutating calls.
     pub dry_run: bool,
     pub cancel: CancellationToken,
-    /// When the output is one paginated call's items, send them here as they arrive
-    /// instead of collecting them (constant memory for huge listings).
-    pub stream: Option<mpsc::Sender<Value>>,
+    /// When the output is one walk over every page, its pages go here as they arrive
+    /// (to the store) instead of being held: flat memory for listings of any size.
+    pub sink: Option<mpsc::Sender<Arc<RawPage>>>,
     pub progress: Option<Progress>,
     /// Template work the run may do, in fuel.
     pub fuel: u64,
@@ -181,24 +185,14 @@ pub fn approx_size(v: &Value) -> u64 {
     }
 }
 
+/// How a step's call ended: its output, whether its items went to the sink instead.
+struct Called {
+    value: Value,
+    streamed: bool,
+}
+
 impl Executor<'_> {
-    /// The step whose output is the workflow's whole output (`output: "{{ steps.X.output }}"`).
-    fn output_step(&self) -> Option<&str> {
-        let out = self.workflow.def.output.as_ref()?.value.as_str()?;
-        let expr = Templates::whole_expression(out)?;
-        let id = expr.strip_prefix("steps.")?.strip_suffix(".output")?;
-        self.workflow.plan.iter().any(|s| s.id == id).then_some(id)
-    }
-
-    /// The step whose items are the whole output, when streaming was asked for.
-    fn streamed_step(&self) -> Option<&str> {
-        self.options.stream.as_ref()?;
-        let id = self.output_step()?;
-        let step = self.workflow.plan.iter().find(|s| s.id == id)?;
-        step.is_listing().then_some(id)
-    }
-
-    pub async fn run(&self, inputs: Map<String, Value>) -> Result<Value, RunError> {
+    pub async fn run(&self, inputs: Map<String, Value>) -> Result<Produced, RunError> {
         let meter = Meter::new(self.options.fuel);
         let held = Held {
             max: self.options.max_bytes,
@@ -208,7 +202,13 @@ impl Executor<'_> {
             json: json!({"inputs": inputs, "steps": {}}),
             jinja: OnceLock::new(),
         };
-        let streamed = self.streamed_step().map(str::to_owned);
+        let streamed = self
+            .options
+            .sink
+            .as_ref()
+            .and(self.workflow.streamed_step())
+            .map(str::to_owned);
+        let mut streamed_out = false;
         let mut last: Option<String> = None;
         for step in &self.workflow.plan {
             if self.options.cancel.is_cancelled() {
@@ -249,11 +249,12 @@ impl Executor<'_> {
                     Some(self.for_each(step, each, &ctx, &items, &held).await?)
                 } else {
                     let stream_this = streamed.as_deref() == Some(id.as_str());
-                    let (value, returned) = self.action(step, &ctx, 0, stream_this, &held).await?;
+                    let (called, returned) = self.action(step, &ctx, 0, stream_this, &held).await?;
                     if returned {
-                        return Ok(value);
+                        return Ok(Produced::Value(called.value));
                     }
-                    Some(value)
+                    streamed_out |= called.streamed;
+                    Some(called.value)
                 }
             };
             let output = output.unwrap_or(Value::Null);
@@ -265,10 +266,15 @@ impl Executor<'_> {
             last = Some(id);
         }
         // An output that is just one step's output is moved out, not copied.
-        if let Some(id) = self.output_step() {
-            return Ok(scope.json["steps"][id]["output"].take());
+        if let Some(id) = self.workflow.output_step() {
+            let value = scope.json["steps"][id]["output"].take();
+            return Ok(if streamed_out {
+                Produced::Streamed { envelope: value }
+            } else {
+                Produced::Value(value)
+            });
         }
-        match &self.workflow.def.output {
+        let value = match &self.workflow.def.output {
             Some(o) => self
                 .templates
                 .eval(&o.value, &scope.ctx(&meter))
@@ -279,7 +285,8 @@ impl Executor<'_> {
             None => Ok(last
                 .map(|id| scope.json["steps"][&id]["output"].take())
                 .unwrap_or(Value::Null)),
-        }
+        };
+        value.map(Produced::Value)
     }
 
     /// Run a step once per item, `concurrency` at a time. By default the first failure
@@ -304,7 +311,7 @@ impl Executor<'_> {
                     let ictx = ctx.with_item(&each.item, &items[i], i);
                     async move {
                         let r = self.action(step, &ictx, i as i32, false, held).await;
-                        (i, r.map(|(v, _)| v))
+                        (i, r.map(|(c, _)| c.value))
                     }
                 })
                 .buffer_unordered(n)
@@ -378,8 +385,12 @@ impl Executor<'_> {
         iteration: i32,
         stream: bool,
         held: &Held,
-    ) -> Result<(Value, bool), RunError> {
+    ) -> Result<(Called, bool), RunError> {
         let id = step.id.as_str();
+        let value = |v: Value| Called {
+            value: v,
+            streamed: false,
+        };
         let started = Instant::now();
         let mut rec = self.blank(id, iteration);
         let err = |m: String| RunError::Step {
@@ -387,8 +398,16 @@ impl Executor<'_> {
             message: m,
         };
         let result = match &step.action {
-            Action::Transform(t) => self.templates.eval(t, ctx).map(|v| (v, false)).map_err(err),
-            Action::Return(r) => self.templates.eval(r, ctx).map(|v| (v, true)).map_err(err),
+            Action::Transform(t) => self
+                .templates
+                .eval(t, ctx)
+                .map(|v| (value(v), false))
+                .map_err(err),
+            Action::Return(r) => self
+                .templates
+                .eval(r, ctx)
+                .map(|v| (value(v), true))
+                .map_err(err),
             Action::Fail(f) => {
                 let message = match self.templates.eval_str(f, ctx) {
                     Ok(Value::String(s)) => s,
@@ -400,7 +419,7 @@ impl Executor<'_> {
             Action::Call(call) => self
                 .call(id, call, ctx, &mut rec, stream, held)
                 .await
-                .map(|v| (v, false)),
+                .map(|c| (c, false)),
         };
         rec.duration_ms = started.elapsed().as_millis() as u64;
         match &result {
@@ -426,7 +445,7 @@ impl Executor<'_> {
         rec: &mut StepRecord,
         stream: bool,
         held: &Held,
-    ) -> Result<Value, RunError> {
+    ) -> Result<Called, RunError> {
         let err = |m: String| RunError::Step {
             step: id.to_owned(),
             message: m,
@@ -469,9 +488,12 @@ impl Executor<'_> {
             .map_err(|e| err(e.to_string()))?;
         if self.options.dry_run && op.is_mutating() {
             rec.status = StepStatus::DryRun;
-            return Ok(json!({
-                "dry_run": true, "method": op.method, "path": prepared.path_and_query(), "body": body,
-            }));
+            return Ok(Called {
+                value: json!({
+                    "dry_run": true, "method": op.method, "path": prepared.path_and_query(), "body": body,
+                }),
+                streamed: false,
+            });
         }
         // Nothing goes out after a cancel, not even the first request of a step.
         if self.options.cancel.is_cancelled() {
@@ -480,48 +502,11 @@ impl Executor<'_> {
         rec.method = Some(op.method.clone());
         rec.path = Some(prepared.path.clone());
         if paginate {
-            // One cancellation future for the whole walk, not one per item.
-            let mut items_stream = std::pin::pin!(
-                self.client
-                    .paginate(name, &params)
-                    .take_until(self.options.cancel.clone().cancelled_owned())
-            );
-            let mut items = Vec::new();
-            let mut count: u64 = 0;
-            while let Some(item) = items_stream.next().await {
-                let item = item.map_err(|e| {
-                    rec.http_status = e.status();
-                    err(e.to_string())
-                })?;
-                count += 1;
-                match (&self.options.stream, stream) {
-                    (Some(tx), true) => {
-                        if tx.send(item).await.is_err() {
-                            return Err(RunError::Canceled);
-                        }
-                    }
-                    _ => {
-                        held.add(approx_size(&item)).map_err(err)?;
-                        items.push(item);
-                    }
-                }
-                if count.is_multiple_of(100)
-                    && let Some(p) = &self.options.progress
-                {
-                    p(id, count);
-                }
-            }
-            if self.options.cancel.is_cancelled() {
-                return Err(RunError::Canceled);
-            }
-            if let Some(p) = &self.options.progress {
-                p(id, count);
-            }
-            rec.http_status = Some(200);
-            let mut out = Map::new();
-            out.insert("items".into(), Value::Array(items));
-            out.insert("total".into(), Value::from(count));
-            return Ok(Value::Object(out));
+            let sink = match (&self.options.sink, stream) {
+                (Some(tx), true) => Some(tx),
+                _ => None,
+            };
+            return self.walk(id, name, &params, sink, rec, held).await;
         }
         let resp = tokio::select! {
             biased;
@@ -545,7 +530,77 @@ impl Executor<'_> {
             };
             m.insert("next_page".into(), next);
         }
-        Ok(out)
+        Ok(Called {
+            value: out,
+            streamed: false,
+        })
+    }
+
+    /// Walk every page of a listing: its items go to `sink` as they arrive, or are held
+    /// (counted against the run's budget) to become the step's output.
+    async fn walk(
+        &self,
+        id: &str,
+        name: &str,
+        params: &Map<String, Value>,
+        sink: Option<&mpsc::Sender<Arc<RawPage>>>,
+        rec: &mut StepRecord,
+        held: &Held,
+    ) -> Result<Called, RunError> {
+        let err = |m: String| RunError::Step {
+            step: id.to_owned(),
+            message: m,
+        };
+        // One cancellation future for the whole walk, not one per page.
+        let mut pages = std::pin::pin!(
+            self.client
+                .pages(name, params)
+                .take_until(self.options.cancel.clone().cancelled_owned())
+        );
+        let mut items = Vec::new();
+        let mut progress = RunProgress::default();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                rec.http_status = e.status();
+                err(e.to_string())
+            })?;
+            if progress.pages == 0 {
+                progress.total = page.total;
+            }
+            progress.pages += 1;
+            progress.items += page.len() as u64;
+            match sink {
+                Some(tx) => {
+                    if tx.send(Arc::new(page)).await.is_err() {
+                        // The store stopped taking items; its own error says why.
+                        return Err(RunError::OutputLost);
+                    }
+                }
+                None => {
+                    held.add(page.item_bytes() as u64).map_err(err)?;
+                    let values = page
+                        .values()
+                        .map_err(|e| err(format!("an item of a page is not JSON: {e}")))?;
+                    items.extend(values);
+                }
+            }
+            if let Some(p) = &self.options.progress {
+                p(id, &progress);
+            }
+        }
+        if self.options.cancel.is_cancelled() {
+            return Err(RunError::Canceled);
+        }
+        rec.http_status = Some(200);
+        let mut out = Map::new();
+        if sink.is_none() {
+            out.insert("items".into(), Value::Array(items));
+        }
+        out.insert("total".into(), Value::from(progress.items));
+        Ok(Called {
+            value: Value::Object(out),
+            streamed: sink.is_some(),
+        })
     }
 }
 

@@ -17,8 +17,10 @@ mod health;
 pub mod ids;
 pub mod inputs;
 mod library;
+pub mod output;
 mod owner;
 pub mod plan;
+mod run_output;
 mod run_types;
 mod runs;
 pub mod schedule;
@@ -30,8 +32,8 @@ pub mod workflow;
 use std::sync::Arc;
 
 pub use store::{
-    ApiKey, AuditEvent, Connection, KeySource, QueueStats, Run, RunFilter, RunStatus, StepRow,
-    StepStatus, Store, WorkflowRow, WorkflowVersion,
+    ApiKey, AuditEvent, Connection, KeySource, OutputInfo, OutputKind, QueueStats, Run, RunFilter,
+    RunProgress, RunStatus, StepRow, StepStatus, Store, WorkflowRow, WorkflowVersion,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -41,6 +43,7 @@ pub use config::EngineConfig;
 pub use error::{EngineError, Result};
 pub use health::Health;
 pub use library::{BundleRef, InstallOutcome, InstallResult, Listing};
+pub use run_output::{ItemsShown, PREVIEW_ITEMS};
 pub use run_types::{ApproveThen, Approved, RunDetail, RunOutcome, RunRequest, Started, Submitted};
 
 use crate::active::{Active, Keeper};

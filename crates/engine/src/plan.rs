@@ -48,6 +48,37 @@ impl Planned {
     pub fn is_listing(&self) -> bool {
         self.each.is_none() && matches!(&self.action, Action::Call(c) if c.paginate.is_some())
     }
+
+    /// Whether any of the step's templates may read earlier steps' outputs (conservatively:
+    /// whether the word `steps` appears in them).
+    pub fn reads_steps(&self) -> bool {
+        let in_action = match &self.action {
+            Action::Call(c) => {
+                c.params
+                    .iter()
+                    .any(|(k, v)| k.contains("steps") || mentions_steps(v))
+                    || c.body.as_ref().is_some_and(mentions_steps)
+                    || c.paginate.as_ref().is_some_and(mentions_steps)
+            }
+            Action::Transform(v) | Action::Return(v) => mentions_steps(v),
+            Action::Fail(f) => f.contains("steps"),
+        };
+        in_action
+            || self.when.as_ref().is_some_and(|w| w.contains("steps"))
+            || self.each.as_ref().is_some_and(|e| e.list.contains("steps"))
+    }
+}
+
+/// Whether `v` holds the word `steps` anywhere (a key or text).
+fn mentions_steps(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("steps"),
+        Value::Array(a) => a.iter().any(mentions_steps),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| k.contains("steps") || mentions_steps(v)),
+        _ => false,
+    }
 }
 
 fn step(s: &Step) -> Result<Planned, String> {

@@ -22,9 +22,9 @@ pub struct RunRequest {
     pub actor: Actor,
     pub dry_run: bool,
     pub cancel: CancellationToken,
-    /// When the output is one paginated call's items, send them here as they arrive
-    /// instead of collecting them (runs executed here only).
-    pub stream: Option<mpsc::Sender<Value>>,
+    /// When the output is a walk over every page, its pages are also sent here as they
+    /// arrive (runs executed here only): the CLI prints them while they are stored.
+    pub tap: Option<mpsc::Sender<Arc<lumos_api::RawPage>>>,
     pub progress: Option<Progress>,
     /// Run this version instead of the current one.
     pub version: Option<i32>,
@@ -34,15 +34,55 @@ pub struct RunRequest {
 pub struct RunOutcome {
     pub run_id: String,
     pub status: RunStatus,
+    /// The output as the run produced it; for a listing whose items went to the store as
+    /// they arrived (`output_info.kind` is `listing`, no `items` here), its other fields.
     pub output: Option<Value>,
+    /// What was stored, for a completed run.
+    pub output_info: Option<store::OutputInfo>,
+    /// Whether `output` lacks its items: they are in the store (read them with
+    /// `Engine::stored_output`), and were sent to the tap as they arrived.
+    pub items_apart: bool,
     pub error: Option<String>,
+}
+
+impl RunOutcome {
+    /// An outcome with nothing to give but its status.
+    pub fn without_output(run_id: String, status: RunStatus, error: Option<String>) -> Self {
+        RunOutcome {
+            run_id,
+            status,
+            output: None,
+            output_info: None,
+            items_apart: false,
+            error,
+        }
+    }
+
+    /// The outcome a run's record tells.
+    pub fn of_run(run: Run) -> Self {
+        let info = run.output_info.map(|i| i.0);
+        RunOutcome {
+            run_id: run.id,
+            status: run.status,
+            output: run.output.map(|o| o.0),
+            items_apart: info
+                .as_ref()
+                .is_some_and(|i| i.kind != store::OutputKind::Value),
+            output_info: info,
+            error: run.error,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunDetail {
+    /// The run; for an output with items stored apart, `output` holds the first items.
     #[serde(flatten)]
     pub run: Run,
     pub steps: Vec<StepRow>,
+    /// For an output with items stored apart: how many there are, how many are shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<crate::run_output::ItemsShown>,
 }
 
 /// A recorded run that has not executed yet: `running` (held by this process) or
@@ -55,6 +95,19 @@ pub struct Started {
     pub(crate) inputs: Map<String, Value>,
     pub(crate) req: RunRequest,
     pub(crate) began: Instant,
+}
+
+impl Started {
+    /// The CSV columns of the output's items, when known before the run (see
+    /// [`crate::output::planned_columns`]).
+    pub fn columns(&self) -> Option<Vec<String>> {
+        crate::output::planned_columns(&self.workflow)
+    }
+
+    /// Also send the pages of a streamed listing here as they arrive.
+    pub fn set_tap(&mut self, tap: mpsc::Sender<Arc<lumos_api::RawPage>>) {
+        self.req.tap = Some(tap);
+    }
 }
 
 /// A run handed to the queue: `queued`, or `pending_approval` when it must be approved

@@ -15,9 +15,7 @@ use crate::active::chrono_lease;
 use crate::error::{EngineError, Result};
 use crate::ids;
 use crate::inputs;
-use crate::run_types::{
-    ApproveThen, Approved, RunDetail, RunOutcome, RunRequest, Started, Submitted,
-};
+use crate::run_types::{ApproveThen, Approved, RunOutcome, RunRequest, Started, Submitted};
 use crate::workflow::Workflow;
 
 /// A run's checked inputs and everything needed to record it.
@@ -174,7 +172,7 @@ impl Engine {
         self.keeper().ensure();
     }
 
-    async fn existing(&self, run_id: &str) -> Result<Run> {
+    pub(crate) async fn existing(&self, run_id: &str) -> Result<Run> {
         if !ids::is_run_id(run_id) {
             return Err(EngineError::RunNotFound(run_id.to_owned()));
         }
@@ -386,17 +384,12 @@ impl Engine {
                 _ = poll.tick() => {
                     let run = self.existing(run_id).await?;
                     if run.status.is_final() || run.status == RunStatus::PendingApproval {
-                        break RunOutcome {
-                            run_id: run.id,
-                            status: run.status,
-                            output: run.output.map(|o| o.0),
-                            error: run.error,
-                        };
+                        break RunOutcome::of_run(run);
                     }
                 }
                 () = cancel.cancelled() => {
                     let run = self.cancel(run_id, by).await?;
-                    break RunOutcome { run_id: run.id, status: run.status, output: None, error: run.error };
+                    break RunOutcome::without_output(run.id, run.status, run.error);
                 }
             }
         };
@@ -410,12 +403,6 @@ impl Engine {
             ..*filter
         };
         Ok(self.store.runs(&filter).await?)
-    }
-
-    pub async fn run_detail(&self, id: &str) -> Result<RunDetail> {
-        let run = self.existing(id).await?;
-        let steps = self.store.run_steps(id).await?;
-        Ok(RunDetail { run, steps })
     }
 
     /// Delete finished runs (with their steps) that ended longer than `age` ago; how many.

@@ -42,6 +42,30 @@ impl Workflow {
         store::content_hash(yaml)
     }
 
+    /// The step whose output is the workflow's whole output (`output: "{{ steps.X.output }}"`).
+    pub fn output_step(&self) -> Option<&str> {
+        let out = self.def.output.as_ref()?.value.as_str()?;
+        let expr = Templates::whole_expression(out)?;
+        let id = expr.strip_prefix("steps.")?.strip_suffix(".output")?;
+        self.plan.iter().any(|s| s.id == id).then_some(id)
+    }
+
+    /// The step whose items can go to the store as they arrive, never held: a walk over
+    /// every page whose output is the workflow's output, with no step after it that reads
+    /// step outputs or returns something else.
+    pub fn streamed_step(&self) -> Option<&str> {
+        let id = self.output_step()?;
+        let at = self.plan.iter().position(|s| s.id == id)?;
+        if !self.plan[at].is_listing() {
+            return None;
+        }
+        let later = &self.plan[at + 1..];
+        later
+            .iter()
+            .all(|s| !s.reads_steps() && !matches!(s.action, crate::plan::Action::Return(_)))
+            .then_some(id)
+    }
+
     /// The steps that call a Lumos operation that changes something: (step id, operation).
     pub fn mutating_calls(&self) -> Vec<(&str, &str)> {
         let catalog = lumos_api::Catalog::lumos();

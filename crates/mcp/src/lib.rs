@@ -123,12 +123,11 @@ impl WorkflowTools {
                 let by = req.actor.label.clone();
                 let submitted = self.engine.submit(id, args, req).await?;
                 if submitted.status != RunStatus::Queued {
-                    return Ok(engine::RunOutcome {
-                        run_id: submitted.run_id,
-                        status: submitted.status,
-                        output: None,
-                        error: None,
-                    });
+                    return Ok(engine::RunOutcome::without_output(
+                        submitted.run_id,
+                        submitted.status,
+                        None,
+                    ));
                 }
                 self.engine
                     .wait(&submitted.run_id, Some(&cancel), &by)

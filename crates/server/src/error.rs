@@ -130,6 +130,7 @@ impl From<EngineError> for ApiError {
             EngineError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", msg),
             EngineError::Connection(c) => c.into(),
             EngineError::Store(s) => ApiError::internal(s),
+            EngineError::Output(o) => ApiError::internal(o),
         }
     }
 }

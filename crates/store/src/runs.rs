@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
 
+use crate::outputs::{OutputInfo, RunProgress};
 use crate::status::{RunStatus, StepStatus};
 use crate::{Result, Store, clean, with_pool};
 
@@ -18,8 +19,15 @@ pub struct Run {
     pub status: RunStatus,
     #[schemars(with = "Value")]
     pub inputs: Json<Value>,
+    /// The output; for a listing, without its items (they are stored apart, see
+    /// `output_info`).
     #[schemars(with = "Option<Value>")]
     pub output: Option<Json<Value>>,
+    #[schemars(with = "Option<OutputInfo>")]
+    pub output_info: Option<Json<OutputInfo>>,
+    /// How far a run that walks pages got (updated while it runs).
+    #[schemars(with = "Option<RunProgress>")]
+    pub progress: Option<Json<RunProgress>>,
     pub error: Option<String>,
     pub connection: Option<String>,
     pub started_by: Option<String>,
@@ -84,7 +92,7 @@ pub struct NewRun<'a> {
     pub lease: Duration,
 }
 
-pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, workflow_hash, status, inputs, output, error, connection, \
+pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, workflow_hash, status, inputs, output, output_info, progress, error, connection, \
      started_by, dry_run, created_at, started_at, finished_at, canceled_by, canceled_at";
 
 /// Final statuses as an SQL list, for `status NOT IN (…)`.
@@ -120,16 +128,18 @@ impl Store {
         owner: &str,
         status: RunStatus,
         output: Option<&Value>,
+        info: Option<&OutputInfo>,
         error: Option<&str>,
     ) -> Result<bool> {
         let output = output.map(clean::json);
         let error = clean::opt_text(error);
         let sql = format!(
-            "UPDATE runs SET status = $2, output = $3, error = $4, finished_at = $5, locked_by = NULL, locked_until = NULL \
+            "UPDATE runs SET status = $2, output = $3, error = $4, finished_at = $5, output_info = $6, locked_by = NULL, locked_until = NULL \
              WHERE id = $1 AND status NOT IN {FINAL_SQL}"
         );
         let n = with_pool!(&self.pool, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(id).bind(status).bind(output.as_ref().map(|o| Json(o.as_ref()))).bind(error.as_deref()).bind(Utc::now())
+        .bind(info.map(Json))
         .execute(p).await.map(|x| x.rows_affected()))?;
         if n == 0 {
             self.release_run(id, owner).await?;

@@ -1,0 +1,202 @@
+//! Printing a run's output on stdout: as a table for a person (the first rows), or whole as
+//! JSON, NDJSON or CSV. A listing whose items the run streams is printed page by page as
+//! it arrives, on a thread of its own, so memory stays flat and a slow terminal or pipe
+//! never stalls the run's other work.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use engine::output::{Format, Formatter, value_cell};
+use engine::{OutputKind, RunProgress};
+use lumos_api::RawPage;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Rows a table shows; the rest are counted and left to the machine formats.
+pub const TABLE_ROWS: usize = 100;
+
+/// How to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Table,
+    Machine(Format),
+}
+
+/// What the printer did with the pages it was given.
+pub struct Printed {
+    /// Items printed (or, for a table, seen).
+    pub items: u64,
+    /// The first rows, for a table.
+    pub rows: Vec<Value>,
+    /// The output being written, when pages came (the caller closes it).
+    pub formatter: Option<Formatter>,
+    /// Stdout went away (a closed pipe): nothing more can be printed.
+    pub closed: bool,
+}
+
+/// Print the pages sent to the returned tap as they come. When stdout is closed the run
+/// is asked to stop (`stop`).
+pub fn spawn(
+    style: Style,
+    columns: Option<Vec<String>>,
+    stop: CancellationToken,
+) -> (mpsc::Sender<Arc<RawPage>>, tokio::task::JoinHandle<Printed>) {
+    let (tx, mut rx) = mpsc::channel::<Arc<RawPage>>(8);
+    let handle = tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+        let mut printed = Printed {
+            items: 0,
+            rows: Vec::new(),
+            formatter: None,
+            closed: false,
+        };
+        let mut columns = columns;
+        while let Some(page) = rx.blocking_recv() {
+            printed.items += page.len() as u64;
+            match style {
+                Style::Table => {
+                    let room = TABLE_ROWS.saturating_sub(printed.rows.len());
+                    printed.rows.extend(
+                        page.items()
+                            .take(room)
+                            .filter_map(|raw| serde_json::from_str(raw).ok()),
+                    );
+                }
+                Style::Machine(format) => {
+                    let f = printed.formatter.get_or_insert_with(|| {
+                        Formatter::new(format, OutputKind::Listing, columns.take())
+                    });
+                    for raw in page.items() {
+                        f.item(raw.as_bytes());
+                    }
+                    if out.write_all(&f.take()).is_err() {
+                        printed.closed = true;
+                        stop.cancel();
+                        break;
+                    }
+                }
+            }
+        }
+        if out.flush().is_err() {
+            printed.closed = true;
+        }
+        printed
+    });
+    (tx, handle)
+}
+
+/// Write bytes to stdout; `false` when stdout is closed.
+pub fn emit(bytes: &[u8]) -> bool {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).and_then(|()| out.flush()).is_ok()
+}
+
+/// Columns of a list of objects, in first-seen order, leaving out those empty everywhere.
+fn table_columns(items: &[Value]) -> Vec<String> {
+    let mut cols: Vec<String> = Vec::new();
+    for item in items {
+        if let Value::Object(m) = item {
+            for (k, v) in m {
+                if !v.is_null() && !cols.contains(k) {
+                    cols.push(k.clone());
+                }
+            }
+        }
+    }
+    cols
+}
+
+/// A table of `rows` (the first of `count` items) for a person.
+pub fn table(out: &mut impl Write, rows: &[Value], count: u64) -> std::io::Result<()> {
+    if rows.is_empty() {
+        return writeln!(out, "(no items)");
+    }
+    let cols = table_columns(rows);
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(cols.clone());
+    for item in rows {
+        table.add_row(
+            cols.iter()
+                .map(|c| value_cell(item.get(c)))
+                .collect::<Vec<_>>(),
+        );
+    }
+    writeln!(out, "{table}")?;
+    if count > rows.len() as u64 {
+        writeln!(out, "the first {} of {count} items", rows.len())?;
+    }
+    Ok(())
+}
+
+/// A whole output for a person: a listing or list as a table (with its paging), anything
+/// else as indented JSON.
+pub fn output_table(out: &mut impl Write, output: &Value) -> std::io::Result<()> {
+    let items = match output {
+        Value::Array(items) => items,
+        Value::Object(m) => match m.get("items") {
+            Some(Value::Array(items)) => items,
+            _ => return pretty(out, output),
+        },
+        _ => return pretty(out, output),
+    };
+    let shown = &items[..items.len().min(TABLE_ROWS)];
+    let total = output.get("total").and_then(Value::as_u64);
+    table(out, shown, items.len() as u64)?;
+    match (
+        output.get("page").and_then(Value::as_u64),
+        output.get("pages").and_then(Value::as_u64),
+    ) {
+        (Some(p), Some(n)) => {
+            let next = output
+                .get("next_page")
+                .and_then(Value::as_u64)
+                .map(|n| format!("; next: -i page={n}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "page {p} of {n} ({} total){next}",
+                total.unwrap_or(items.len() as u64)
+            )
+        }
+        _ => writeln!(out, "{} items", total.unwrap_or(items.len() as u64)),
+    }
+}
+
+fn pretty(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    writeln!(out)
+}
+
+/// A progress bar on stderr for runs that walk pages: items of the total when Lumos gives
+/// one, pages, rate.
+pub fn progress_bar() -> (indicatif::ProgressBar, engine::executor::Progress) {
+    let bar = indicatif::ProgressBar::new_spinner();
+    let counting = indicatif::ProgressStyle::with_template(
+        "{spinner} {prefix}: {human_pos} items, {msg} pages ({per_sec})",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    let of_total = indicatif::ProgressStyle::with_template(
+        "{prefix}: [{bar:30}] {human_pos}/{human_len} items, {msg} pages ({per_sec}, {eta} left)",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(counting);
+    let shown = bar.clone();
+    let report: engine::executor::Progress = Arc::new(move |step: &str, p: &RunProgress| {
+        if shown.length().is_none()
+            && let Some(total) = p.total
+        {
+            shown.set_length(total);
+            shown.set_style(of_total.clone());
+        }
+        shown.set_prefix(step.to_owned());
+        shown.set_message(p.pages.to_string());
+        shown.set_position(p.items);
+    });
+    (bar, report)
+}

@@ -1,0 +1,240 @@
+//! `lumosflow runs`: history, one run's detail and output, cancel, approve, deny, prune.
+
+use std::io::Write;
+
+use clap::Subcommand;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use engine::output::Format;
+use engine::{ApproveThen, Approved, Engine, RunRequest, RunStatus};
+use futures_util::StreamExt;
+
+#[derive(Subcommand)]
+pub enum RunsCommand {
+    /// Recent runs, newest first.
+    List {
+        #[arg(long)]
+        workflow: Option<String>,
+        /// queued, pending_approval, running, completed, failed, denied or canceled.
+        #[arg(long)]
+        status: Option<RunStatus>,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run with its steps.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A completed run's whole output, streamed from the store (JSON unless told).
+    Output {
+        id: String,
+        /// The output object (the default).
+        #[arg(long, group = "format")]
+        json: bool,
+        /// One item per line.
+        #[arg(long, group = "format")]
+        ndjson: bool,
+        /// One item per row, with a header.
+        #[arg(long, group = "format")]
+        csv: bool,
+    },
+    /// Cancel a run that has not finished.
+    Cancel { id: String },
+    /// Approve a run waiting for approval, and run it now.
+    Approve {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deny a run waiting for approval.
+    Deny { id: String },
+    /// Delete finished runs (with their steps) that ended longer ago than this.
+    Prune {
+        /// An age like 30d, 12h or 90m.
+        #[arg(long, value_name = "AGE", value_parser = engine::config::parse_duration)]
+        older_than: std::time::Duration,
+    },
+}
+
+pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        RunsCommand::List {
+            workflow,
+            status,
+            limit,
+            json,
+        } => {
+            let runs = engine
+                .runs(&store::RunFilter {
+                    workflow: workflow.as_deref(),
+                    status,
+                    started_by: None,
+                    limit,
+                })
+                .await?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &runs)?;
+                writeln!(out)?;
+                return Ok(());
+            }
+            let mut table = Table::new();
+            table.load_style(UTF8_FULL_CONDENSED).set_header([
+                "id",
+                "workflow",
+                "version",
+                "status",
+                "started by",
+                "created",
+            ]);
+            for r in runs {
+                table.add_row([
+                    r.id,
+                    r.workflow_id,
+                    format!("v{}", r.workflow_version),
+                    r.status.to_string(),
+                    r.started_by.unwrap_or_default(),
+                    r.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                ]);
+            }
+            writeln!(out, "{table}")?;
+        }
+        RunsCommand::Show { id, json } => {
+            let d = engine.run_detail(&id).await?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &d)?;
+                writeln!(out)?;
+                return Ok(());
+            }
+            writeln!(
+                out,
+                "run {} — {} v{} — {}",
+                d.run.id, d.run.workflow_id, d.run.workflow_version, d.run.status
+            )?;
+            writeln!(out, "inputs: {}", d.run.inputs.0)?;
+            if let Some(e) = &d.run.error {
+                writeln!(out, "error: {e}")?;
+            }
+            if let Some(p) = d.run.progress.as_ref().map(|p| p.0)
+                && !d.run.status.is_final()
+            {
+                let of = p.total.map(|t| format!(" of {t}")).unwrap_or_default();
+                writeln!(out, "progress: {} items{of}, {} pages", p.items, p.pages)?;
+            }
+            match (&d.items, &d.run.output) {
+                (Some(items), _) => writeln!(
+                    out,
+                    "output: {} items (lumosflow runs output {} --csv, --json or --ndjson)",
+                    items.count, d.run.id
+                )?,
+                (None, Some(o)) => {
+                    let text = o.0.to_string();
+                    match text.char_indices().nth(500) {
+                        Some((cut, _)) => writeln!(
+                            out,
+                            "output: {}… (runs output {} for all of it)",
+                            &text[..cut],
+                            d.run.id
+                        )?,
+                        None => writeln!(out, "output: {text}")?,
+                    }
+                }
+                (None, None) => {}
+            }
+            let mut table = Table::new();
+            table.load_style(UTF8_FULL_CONDENSED).set_header([
+                "step",
+                "#",
+                "status",
+                "operation",
+                "HTTP",
+                "ms",
+                "error",
+            ]);
+            for s in &d.steps {
+                table.add_row([
+                    s.step_id.clone(),
+                    s.iteration.to_string(),
+                    s.status.to_string(),
+                    s.operation.clone().unwrap_or_default(),
+                    s.http_status.map(|h| h.to_string()).unwrap_or_default(),
+                    s.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+                    s.error.clone().unwrap_or_default(),
+                ]);
+            }
+            writeln!(out, "{table}")?;
+        }
+        RunsCommand::Output {
+            id,
+            json: _,
+            ndjson,
+            csv,
+        } => {
+            let format = if ndjson {
+                Format::Ndjson
+            } else if csv {
+                Format::Csv
+            } else {
+                Format::Json
+            };
+            drop(out);
+            let stored = engine.stored_output(&id).await?;
+            let mut pieces = std::pin::pin!(stored.bytes(format));
+            while let Some(piece) = pieces.next().await {
+                if !crate::print::emit(&piece?) {
+                    // The reader went away (`| head`).
+                    return Ok(());
+                }
+            }
+        }
+        RunsCommand::Cancel { id } => {
+            let r = engine.cancel(&id, "cli").await?;
+            writeln!(out, "run {} is {}", r.id, r.status)?;
+        }
+        RunsCommand::Approve { id, json } => {
+            let approved = engine
+                .approve(
+                    &id,
+                    &engine::Actor::operator(),
+                    ApproveThen::RunHere(RunRequest::default()),
+                )
+                .await?;
+            let o = match approved {
+                Approved::Ran(o) => o,
+                Approved::Queued(id) => {
+                    writeln!(out, "run {id} approved and queued")?;
+                    return Ok(());
+                }
+            };
+            if json {
+                serde_json::to_writer(&mut out, &o)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "run {} approved and {}{}",
+                    o.run_id,
+                    o.status,
+                    o.error.map(|e| format!(": {e}")).unwrap_or_default()
+                )?;
+            }
+        }
+        RunsCommand::Deny { id } => {
+            let r = engine.deny(&id, &engine::Actor::operator()).await?;
+            writeln!(out, "run {} is {}", r.id, r.status)?;
+        }
+        RunsCommand::Prune { older_than } => {
+            let n = engine.prune(older_than).await?;
+            writeln!(
+                out,
+                "deleted {n} finished run{} older than {}",
+                if n == 1 { "" } else { "s" },
+                humantime::format_duration(older_than)
+            )?;
+        }
+    }
+    Ok(())
+}
