@@ -2,6 +2,7 @@
 //   node tests/console/console.test.mjs <server url> <admin API key> <simulator url> <simulator token> [screenshot.png]
 // Exits 0 when every check passes.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const [base, key, simUrl, simToken, screenshot] = process.argv.slice(2);
@@ -58,6 +59,33 @@ try {
   const emails = await table.locator("tbody tr td:nth-child(2)").allInnerTexts();
   assert.deepEqual(emails, [...emails].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })));
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+
+  // Every user at once: the first 100 on screen, more on request, and the whole listing as
+  // a download streamed by the server (not what happens to be on screen).
+  await page.fill("#in-search", "");
+  await page.check("#in-all");
+  await page.getByRole("button", { name: "Run" }).click();
+  const showing = page.getByText(/^Showing 100 of \d+ items$/);
+  await showing.waitFor();
+  const total = Number((await showing.innerText()).match(/of (\d+)/)[1]);
+  assert.ok(total > 200, `more users than two screens: ${total}`);
+  assert.equal(await table.locator("tbody tr").count(), 100);
+  await page.getByRole("button", { name: "Show more" }).click();
+  await page.getByText(`Showing 200 of ${total} items`).waitFor();
+  assert.equal(await table.locator("tbody tr").count(), 200);
+  if (screenshot) {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: screenshot.replace(/\.png$/, "-all.png") });
+  }
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download CSV" }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^list-lumos-users-[0-9a-f-]+\.csv$/);
+  const csv = readFileSync(await download.path(), "utf8").trimEnd().split("\n");
+  assert.equal(csv.length, total + 1, "a header and every user");
+  assert.match(csv[0], /^id,/);
+  await page.uncheck("#in-all");
 
   // Open the run's steps.
   await page.getByRole("link", { name: /^[0-9a-f]{8}$/ }).first().click();

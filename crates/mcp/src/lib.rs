@@ -136,6 +136,41 @@ impl WorkflowTools {
         }
     }
 
+    /// What an agent gets back: a value as it is; a listing's first items with the total
+    /// and where the rest are, so a million accounts do not flood the conversation.
+    async fn preview(&self, out: engine::RunOutcome) -> Result<Value, EngineError> {
+        let Some(info) = out
+            .output_info
+            .as_ref()
+            .filter(|i| i.kind != engine::OutputKind::Value)
+        else {
+            return Ok(out.output.unwrap_or(Value::Null));
+        };
+        let count = info.items;
+        let stored = self.engine.stored_output(&out.run_id).await?;
+        let mut preview = match stored.preview(PREVIEW_ITEMS).await? {
+            Value::Object(m) => m,
+            // A bare list: the same shape as a listing, for a structured result.
+            items => {
+                let mut m = serde_json::Map::new();
+                m.insert("items".into(), items);
+                m.insert("total".into(), Value::from(count));
+                m
+            }
+        };
+        preview.insert("run_id".into(), Value::from(out.run_id.clone()));
+        if count > PREVIEW_ITEMS {
+            preview.insert(
+                "more".into(),
+                Value::from(format!(
+                    "these are the first {PREVIEW_ITEMS} of {count} items; the rest are in run {} (GET /api/v1/runs/{}/items?offset={PREVIEW_ITEMS}, or lumosflow runs output {})",
+                    out.run_id, out.run_id, out.run_id
+                )),
+            );
+        }
+        Ok(Value::Object(preview))
+    }
+
     /// The tools: one per installed workflow.
     pub async fn tools(&self) -> Result<Vec<Tool>, EngineError> {
         let mut tools = Vec::new();
@@ -288,7 +323,10 @@ impl ServerHandler for WorkflowTools {
         };
         match self.run(&request.name, &args, req).await {
             Ok(out) if out.status == RunStatus::Completed => {
-                let output = out.output.unwrap_or(Value::Null);
+                let output = self
+                    .preview(out)
+                    .await
+                    .map_err(|e| McpError::internal_error(e.to_string(), None))?;
                 let mut result = CallToolResult::structured(output);
                 result.meta = None;
                 Ok(CallToolResponse::Complete(result))
@@ -314,6 +352,9 @@ impl ServerHandler for WorkflowTools {
         }
     }
 }
+
+/// Items of a listing a tool result shows; the rest stay in the run.
+pub const PREVIEW_ITEMS: u64 = 50;
 
 /// Serve over standard input and output until the client goes away.
 pub async fn serve_stdio(engine: Arc<Engine>) -> std::io::Result<()> {

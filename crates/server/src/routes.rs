@@ -30,6 +30,8 @@ pub struct RouteDoc {
     pub query: Option<SchemaFn>,
     pub body: Option<SchemaFn>,
     pub response: Option<SchemaFn>,
+    /// Media types of a response that is not JSON data (a download).
+    pub produces: Option<&'static [&'static str]>,
     pub success: u16,
 }
 
@@ -50,6 +52,7 @@ impl RouteDoc {
             query: None,
             body: None,
             response: None,
+            produces: None,
             success: 200,
         }
     }
@@ -63,6 +66,10 @@ impl RouteDoc {
     }
     pub fn response(mut self, f: SchemaFn) -> Self {
         self.response = Some(f);
+        self
+    }
+    pub fn produces(mut self, media: &'static [&'static str]) -> Self {
+        self.produces = Some(media);
         self
     }
     pub fn status(mut self, code: u16) -> Self {
@@ -170,11 +177,18 @@ pub fn openapi(docs: &[RouteDoc]) -> Value {
     let mut g = settings.into_generator();
     let mut paths = serde_json::Map::new();
     for d in docs {
-        let success = match d.response {
-            Some(f) => {
+        let success = match (d.response, d.produces) {
+            (Some(f), _) => {
                 json!({"description": "Success", "content": {"application/json": {"schema": f(&mut g).to_value()}}})
             }
-            None => json!({"description": "Success", "content": {"application/json": {}}}),
+            (None, Some(media)) => {
+                let content: serde_json::Map<String, Value> = media
+                    .iter()
+                    .map(|m| ((*m).to_owned(), json!({"schema": {"type": "string"}})))
+                    .collect();
+                json!({"description": "Success", "content": content})
+            }
+            (None, None) => json!({"description": "Success", "content": {"application/json": {}}}),
         };
         let mut op = json!({
             "summary": d.summary,

@@ -2,12 +2,13 @@
 //! role checks and the OpenAPI document are all built from this one table, and the request
 //! and response schemas from the types the handlers use.
 
-use engine::{AuditEvent, Connection, InstallOutcome, Listing, Run, RunDetail};
+use engine::{AuditEvent, Connection, InstallOutcome, Listing, Run};
 
 use crate::Role::{Admin, Agent, Builder, Viewer};
 use crate::api::{
-    AuditQuery, CallAnswer, CallBody, ConnectBody, ConnectionRoles, InstallBody, ListQuery,
-    RolesBody, RunBody, RunStarted, RunsQuery, Saved, Validated, VersionQuery, WaitQuery, YamlBody,
+    AuditQuery, CallAnswer, CallBody, ConnectBody, ConnectionRoles, InstallBody, ItemsAnswer,
+    ItemsQuery, ListQuery, OutputQuery, RolesBody, RunBody, RunStarted, RunView, RunsQuery, Saved,
+    Validated, VersionQuery, WaitQuery, YamlBody,
 };
 use crate::console::LoginBody;
 use crate::routes::{RouteDoc, Routes, schema};
@@ -203,10 +204,34 @@ pub(crate) fn table() -> Routes<AppState> {
             "/api/v1/runs/{id}",
             Some(Viewer),
             "runs",
-            "A run with its steps",
+            "A run with its steps; a completed run's output with its first items and links to the rest",
         )
-        .response(schema::<RunDetail>),
+        .response(schema::<RunView>),
         api::get_run,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/runs/{id}/output",
+            Some(Viewer),
+            "runs",
+            "A completed run's whole output as a download, streamed: JSON, NDJSON or CSV",
+        )
+        .query(schema::<OutputQuery>)
+        .produces(&["application/json", "application/x-ndjson", "text/csv"]),
+        api::run_output,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/runs/{id}/items",
+            Some(Viewer),
+            "runs",
+            "A page of a completed run's output items",
+        )
+        .query(schema::<ItemsQuery>)
+        .response(schema::<ItemsAnswer>),
+        api::run_items,
     );
     r.add(
         doc(
@@ -228,7 +253,7 @@ pub(crate) fn table() -> Routes<AppState> {
             "Approve a run waiting for approval (not your own): it is queued",
         )
         .query(schema::<WaitQuery>)
-        .response(schema::<RunDetail>)
+        .response(schema::<RunView>)
         .status(202),
         api::approve_run,
     );

@@ -2,8 +2,9 @@
 
 use axum::Extension;
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,9 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use engine::output::Format;
 use engine::{Actor, ApproveThen, RunRequest, RunStatus};
+use futures_util::StreamExt;
 
 use super::audit;
 
@@ -44,9 +47,56 @@ pub struct RunStarted {
     pub status: RunStatus,
 }
 
+/// Where a completed run's output can be read in full.
+#[derive(Serialize, JsonSchema)]
+pub struct OutputLinks {
+    /// The items after those in `output`, a page at a time (outputs with items).
+    pub next_items: Option<String>,
+    /// The whole output as JSON, NDJSON or CSV.
+    pub json: String,
+    pub ndjson: String,
+    pub csv: String,
+}
+
+/// A run with its steps; a completed run with the first items of its output and links to
+/// the rest.
+#[derive(Serialize, JsonSchema)]
+pub struct RunView {
+    #[serde(flatten)]
+    pub detail: engine::RunDetail,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_links: Option<OutputLinks>,
+}
+
+fn output_links(d: &engine::RunDetail) -> Option<OutputLinks> {
+    if d.run.status != RunStatus::Completed {
+        return None;
+    }
+    let id = &d.run.id;
+    let at = |format: &str| format!("/api/v1/runs/{id}/output?format={format}");
+    Some(OutputLinks {
+        next_items: d
+            .items
+            .as_ref()
+            .filter(|i| i.count > i.shown)
+            .map(|i| items_link(id, i.shown, engine::PREVIEW_ITEMS)),
+        json: at("json"),
+        ndjson: at("ndjson"),
+        csv: at("csv"),
+    })
+}
+
+fn items_link(id: &str, offset: u64, limit: u64) -> String {
+    format!("/api/v1/runs/{id}/items?offset={offset}&limit={limit}")
+}
+
 pub async fn run_detail(s: &AppState, id: &str) -> ApiResult<Value> {
-    let d = s.engine.run_detail(id).await?;
-    serde_json::to_value(&d).map_err(ApiError::internal)
+    let detail = s.engine.run_detail(id).await?;
+    let view = RunView {
+        output_links: output_links(&detail),
+        detail,
+    };
+    serde_json::to_value(&view).map_err(ApiError::internal)
 }
 
 /// Queue a run as `who`; with `wait`, answer when it is over (or held for approval).
@@ -78,14 +128,11 @@ pub async fn start_run(
     ))
 }
 
-/// Wait for a run to end and answer with it and its output.
+/// Wait for a run to end and answer with it: its output as stored, with the first items of
+/// a listing and links to the rest (never the whole listing in one body).
 async fn finished_run(s: &AppState, run_id: &str, who: &str) -> ApiResult<(StatusCode, Value)> {
     let outcome = s.engine.wait(run_id, None, who).await?;
-    let mut v = run_detail(s, &outcome.run_id).await?;
-    // The output as the run produced it (the stored copy may be truncated).
-    if outcome.output.is_some() {
-        v["output"] = outcome.output.unwrap_or(Value::Null);
-    }
+    let v = run_detail(s, &outcome.run_id).await?;
     let status = if outcome.status.is_final() {
         StatusCode::OK
     } else {
@@ -175,4 +222,94 @@ pub async fn cancel_run(
     let run = s.engine.cancel(&id, &c.label).await?;
     audit(&s, &c, "run.cancel", &id, None).await;
     Ok(Json(run).into_response())
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutputQuery {
+    /// `json` (the default), `ndjson` or `csv`.
+    #[serde(default)]
+    format: Option<Format>,
+}
+
+/// A completed run's whole output, streamed from the store in the format asked for.
+pub async fn run_output(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<OutputQuery>,
+) -> ApiResult<Response> {
+    let format = q.format.unwrap_or(Format::Json);
+    let stored = s.engine.stored_output(&id).await?;
+    let name = format!(
+        "{}-{}.{}",
+        stored.run.workflow_id,
+        stored.run.id,
+        format.extension()
+    );
+    let pieces = stored.bytes(format).map(move |piece| {
+        piece.map_err(|e| {
+            // Ends the chunked body without its last chunk: the client sees a broken
+            // transfer, never a shorter file that looks whole.
+            tracing::error!(run = %id, error = %e, "could not read a stored output");
+            std::io::Error::other(e.to_string())
+        })
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, format.media_type())
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        )
+        .body(Body::from_stream(pieces))
+        .map_err(ApiError::internal)
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemsQuery {
+    /// The first item (from 0).
+    #[serde(default)]
+    offset: u64,
+    /// Items per page (default 100, at most 1000).
+    #[serde(default)]
+    limit: Option<u64>,
+}
+
+/// A page of a run's output items.
+#[derive(Serialize, JsonSchema)]
+pub struct ItemsAnswer {
+    #[serde(flatten)]
+    page: engine::output::ItemsPage,
+    /// The next page, when there is one.
+    next: Option<String>,
+}
+
+/// A page of a completed run's output items (for outputs that are listings or lists).
+pub async fn run_items(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ItemsQuery>,
+) -> ApiResult<Response> {
+    let limit = q.limit.unwrap_or(engine::PREVIEW_ITEMS);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and 1000, got {limit}"
+        )));
+    }
+    let stored = s.engine.stored_output(&id).await?;
+    if !stored.has_items() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "the output of run {id} is one value, not a list of items: GET /api/v1/runs/{id} shows it"
+            ),
+        ));
+    }
+    let page = stored
+        .page(q.offset, limit)
+        .await
+        .map_err(ApiError::internal)?;
+    let next = page.next_offset.map(|o| items_link(&id, o, limit));
+    Ok(Json(ItemsAnswer { page, next }).into_response())
 }

@@ -39,22 +39,6 @@ function statusCell(s) { return h("span", { class: `status-${s}`, text: s }); }
 function when(t) { return t ? new Date(t).toLocaleString() : ""; }
 function cellText(v) { return v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v); }
 
-function download(name, type, content) {
-  const a = h("a", { href: URL.createObjectURL(new Blob([content], { type })), download: name });
-  document.body.append(a); a.click(); a.remove();
-}
-
-// A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) gets a leading quote,
-// as OWASP recommends for CSV exports; plain numbers such as -5 stay as they are.
-function safeCell(s) {
-  return /^[=+\-@\t\r]/.test(s) && Number.isNaN(Number(s)) ? `'${s}` : s;
-}
-
-function toCsv(items, cols) {
-  const q = (raw) => { const s = safeCell(raw); return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
-  return [cols.map(q).join(","), ...items.map((it) => cols.map((c) => q(cellText(it[c]))).join(","))].join("\n") + "\n";
-}
-
 function columns(items) {
   const cols = [];
   for (const it of items.slice(0, 200)) for (const [k, v] of Object.entries(it || {})) if (v !== null && !cols.includes(k)) cols.push(k);
@@ -74,6 +58,37 @@ function sortableTable(items, label) {
   const head = h("tr", {}, cols.map((c) => h("th", { scope: "col" }, h("button", { type: "button", onclick: () => { asc = sortCol === c ? !asc : true; sortCol = c; render(); } }, c))));
   render();
   return h("div", { class: "scroll" }, h("table", { "aria-label": label }, h("thead", {}, head), tbody));
+}
+
+// A run's output: items as a sortable table (the first ones, more on request) with
+// downloads of the whole output streamed by the server; any other output as JSON.
+function outputView(run, label, ...controls) {
+  const out = run.output;
+  const links = run.output_links;
+  const downloads = links ? ["csv", "json", "ndjson"].map((f) =>
+    h("a", { class: "button secondary", href: links[f], download: "" }, `Download ${f.toUpperCase()}`)) : [];
+  if (!out || !Array.isArray(out.items)) {
+    return [h("div", { class: "row" }, ...controls, ...downloads), h("pre", { text: JSON.stringify(out, null, 2) })];
+  }
+  const items = [...out.items];
+  const count = run.items ? run.items.count : items.length;
+  let next = links && links.next_items;
+  const status = h("span", { role: "status" });
+  const holder = h("div");
+  const failed = h("div");
+  const redraw = () => {
+    status.textContent = out.page ? `Page ${out.page} of ${out.pages} — ${out.total} total` : items.length < count ? `Showing ${items.length} of ${count} items` : `${count} items`;
+    holder.replaceChildren(sortableTable(items, label));
+    more.hidden = !next;
+  };
+  const more = h("button", { type: "button", class: "secondary", onclick: async () => {
+    try {
+      const page = await api("GET", next);
+      items.push(...page.items); next = page.next; redraw();
+    } catch (err) { failed.replaceChildren(message("bad", err.message)); }
+  } }, "Show more");
+  redraw();
+  return [h("div", { class: "row" }, status, ...controls, ...downloads), holder, h("div", { class: "row" }, more), failed];
 }
 
 // ---------------------------------------------------------------- views
@@ -161,19 +176,11 @@ async function runView(id) {
     const out = run.output;
     const parts = [h("p", {}, "Run ", h("a", { href: `#/runs/${run.id}` }, run.id.slice(0, 8)), " ", statusCell(run.status))];
     if (run.status !== "completed") parts.push(message("bad", run.error || run.status));
-    else if (out && Array.isArray(out.items)) {
-      const total = out.total ?? out.items.length;
-      const cols = columns(out.items);
-      parts.push(h("div", { class: "row" },
-        h("span", { text: out.page ? `Page ${out.page} of ${out.pages} — ${total} total` : `${total} items` }),
+    else {
+      const paging = out && out.page ? [
         h("button", { type: "button", class: "secondary", disabled: !(out.page > 1), onclick: () => submit({ page: out.page - 1 }) }, "Previous"),
-        h("button", { type: "button", class: "secondary", disabled: !out.next_page, onclick: () => submit({ page: out.next_page }) }, "Next"),
-        h("button", { type: "button", class: "secondary", onclick: () => download(`${id}.json`, "application/json", JSON.stringify(out, null, 2)) }, "Download JSON"),
-        h("button", { type: "button", class: "secondary", onclick: () => download(`${id}.csv`, "text/csv", toCsv(out.items, cols)) }, "Download CSV")));
-      parts.push(sortableTable(out.items, `Results of ${wf.name}`));
-    } else {
-      parts.push(h("div", { class: "row" }, h("button", { type: "button", class: "secondary", onclick: () => download(`${id}.json`, "application/json", JSON.stringify(out, null, 2)) }, "Download JSON")));
-      parts.push(h("pre", { text: JSON.stringify(out, null, 2) }));
+        h("button", { type: "button", class: "secondary", disabled: !out.next_page, onclick: () => submit({ page: out.next_page }) }, "Next")] : [];
+      parts.push(...outputView(run, `Results of ${wf.name}`, ...paging));
     }
     results.replaceChildren(...parts);
   };
@@ -208,7 +215,9 @@ async function runDetail(id) {
     run.error ? message("bad", run.error) : null,
     h("h2", { text: "Steps" }), flow,
     h("h2", { text: "Inputs" }), h("pre", { text: JSON.stringify(run.inputs, null, 2) }),
-    run.output ? [h("h2", { text: "Output" }), h("pre", { text: JSON.stringify(run.output, null, 2).slice(0, 20000) })] : null);
+    run.progress && !["completed", "failed", "canceled", "denied"].includes(run.status)
+      ? h("p", { role: "status", text: `${run.progress.items} items${run.progress.total ? ` of ${run.progress.total}` : ""} so far, ${run.progress.pages} pages` }) : null,
+    run.status === "completed" ? [h("h2", { text: "Output" }), ...outputView(run, `Output of run ${run.id.slice(0, 8)}`)] : null);
 }
 
 async function connections() {
