@@ -261,8 +261,8 @@ pub struct Definition {
     /// operation's item type when the output is a listing, else the fields the first items
     /// have.
     #[serde(default)]
-    #[schemars(length(min = 1))]
-    pub columns: Option<Vec<String>>,
+    #[schemars(with = "Option<Vec<String>>", length(min = 1))]
+    pub columns: Option<Spanned<Vec<String>>>,
 }
 
 /// The JSON Schema of the definition format, as `docs/workflow.schema.json` carries it (for

@@ -399,6 +399,19 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
     if let Some(o) = &def.output {
         c.refs(Pos::of(o), &o.value, &earlier, &[], "output");
     }
+    if let Some(cols) = &def.columns {
+        let mut seen = HashSet::new();
+        if cols.value.is_empty() {
+            c.at(Pos::of(cols), "columns: name at least one column");
+        }
+        for col in &cols.value {
+            if col.trim().is_empty() {
+                c.at(Pos::of(cols), "columns: a column name is empty");
+            } else if !seen.insert(col.as_str()) {
+                c.at(Pos::of(cols), format!("columns: '{col}' is named twice"));
+            }
+        }
+    }
     if c.problems.is_empty() {
         Ok(())
     } else {

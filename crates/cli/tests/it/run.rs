@@ -254,3 +254,129 @@ fn csv_cells_that_look_like_formulas_are_defused() {
         "a,b,c,d,e\n'=HYPERLINK(1),-5,'@SUM(A1),'+1 555,-3.5\n"
     );
 }
+
+/// The peak resident memory of a running child, sampled until it exits (`VmHWM` only grows,
+/// so the last sample is the peak up to its last moments).
+fn watch_peak_mib(pid: u32, done: &std::sync::atomic::AtomicBool) -> u64 {
+    let mut peak_kib = 0;
+    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        if let Some(kib) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|k| k.parse::<u64>().ok())
+            })
+        {
+            peak_kib = peak_kib.max(kib);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    peak_kib / 1024
+}
+
+#[derive(serde::Deserialize)]
+struct Listing {
+    items: Vec<Id>,
+    total: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct Id {
+    id: String,
+}
+
+/// Run an export and read what it prints as it comes; (ids in order, peak RSS in MiB).
+fn export(
+    d: &Desk,
+    args: &[&str],
+    read: impl FnOnce(std::process::ChildStdout) -> Vec<String>,
+) -> (Vec<String>, u64) {
+    let mut child = d
+        .cmd(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("export starts");
+    let pid = child.id();
+    let stdout = child.stdout.take().expect("stdout");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (ids, peak) = std::thread::scope(|s| {
+        let watcher = s.spawn(|| watch_peak_mib(pid, &done));
+        let ids = read(stdout);
+        let status = child.wait().expect("exit");
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        assert!(status.success(), "{args:?}: {err}");
+        (ids, watcher.join().expect("watcher"))
+    });
+    (ids, peak)
+}
+
+#[test]
+fn exports_print_every_item_in_flat_memory() {
+    const ACCOUNTS: usize = 100_000;
+    let d = Desk::new(&["--users", "10000", "--accounts-per-user", "10"]);
+    let run = ["run", "list-lumos-accounts", "-i", "all=true"];
+    let (ndjson, ndjson_peak) = export(&d, &[&run[..], &["--ndjson"]].concat(), |out| {
+        std::io::BufRead::lines(std::io::BufReader::new(out))
+            .map(|l| {
+                let v: Value = serde_json::from_str(&l.expect("line")).expect("a JSON line");
+                v["id"].as_str().expect("id").to_owned()
+            })
+            .collect()
+    });
+    assert_eq!(ndjson.len(), ACCOUNTS);
+    assert_eq!(
+        ndjson
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        ACCOUNTS,
+        "every account once"
+    );
+    let (json, json_peak) = export(&d, &[&run[..], &["--json"]].concat(), |out| {
+        let l: Listing =
+            serde_json::from_reader(std::io::BufReader::new(out)).expect("one JSON document");
+        assert_eq!(l.total, ACCOUNTS as u64);
+        l.items.into_iter().map(|i| i.id).collect()
+    });
+    let (csv, csv_peak) = export(&d, &[&run[..], &["--csv"]].concat(), |out| {
+        let mut r = csv::Reader::from_reader(out);
+        assert_eq!(&r.headers().expect("header")[0], "id");
+        r.records()
+            .map(|row| row.expect("row")[0].to_owned())
+            .collect()
+    });
+    assert!(
+        json == ndjson,
+        "JSON gives the same accounts in the same order"
+    );
+    assert!(
+        csv == ndjson,
+        "CSV gives the same accounts in the same order"
+    );
+    // The run's stored output, exported again later.
+    let list = d.json(&["runs", "list", "--json", "--limit", "1"]);
+    let id = list[0]["id"].as_str().expect("id");
+    let (stored, stored_peak) = export(&d, &["runs", "output", id, "--csv"], |out| {
+        let mut r = csv::Reader::from_reader(out);
+        r.records()
+            .map(|row| row.expect("row")[0].to_owned())
+            .collect()
+    });
+    assert!(stored == ndjson, "the stored output is the printed one");
+    // Holding 100,000 accounts as values would take hundreds of MiB.
+    for (format, peak) in [
+        ("ndjson", ndjson_peak),
+        ("json", json_peak),
+        ("csv", csv_peak),
+        ("runs output", stored_peak),
+    ] {
+        assert!(peak > 0 && peak <= 64, "{format}: peak RSS {peak} MiB");
+    }
+}

@@ -131,7 +131,7 @@ pub(crate) async fn keep(
 /// the output.
 pub fn planned_columns(wf: &Workflow) -> Option<Vec<String>> {
     if let Some(c) = &wf.def.columns {
-        return Some(c.clone());
+        return Some(c.value.clone());
     }
     let id = wf.output_step()?;
     let step = wf.plan.iter().find(|s| s.id == id)?;

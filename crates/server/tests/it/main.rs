@@ -2,6 +2,7 @@
 
 mod api;
 mod console;
+mod outputs;
 mod security;
 mod trust;
 

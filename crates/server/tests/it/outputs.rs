@@ -1,0 +1,299 @@
+//! Complete results at any size: a quarter of a million accounts, started through the API
+//! (queued, like the console, MCP and schedules do), stored as they arrive and downloaded
+//! whole in every format, from both stores, in flat memory.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use lumos_sim::{OrgSize, SimConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use server::Role;
+use sha2::{Digest, Sha256};
+use testkit::{Db, both};
+
+use crate::Env;
+
+const ACCOUNTS: u64 = 250_000;
+
+/// This process's peak resident memory (simulator, server and test together), in MiB.
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
+/// Every item's id in order: how many, whether each is there once, and a digest of the order.
+struct Ids {
+    count: u64,
+    unique: HashSet<String>,
+    order: Sha256,
+    first: Option<String>,
+    last: Option<String>,
+}
+
+impl Ids {
+    fn new() -> Ids {
+        Ids {
+            count: 0,
+            unique: HashSet::new(),
+            order: Sha256::new(),
+            first: None,
+            last: None,
+        }
+    }
+    fn add(&mut self, id: &str) {
+        self.count += 1;
+        self.unique.insert(id.to_owned());
+        self.order.update(id.as_bytes());
+        self.order.update(b"\n");
+        if self.first.is_none() {
+            self.first = Some(id.to_owned());
+        }
+        self.last = Some(id.to_owned());
+    }
+    fn digest(self) -> (u64, usize, Vec<u8>, Option<String>, Option<String>) {
+        (
+            self.count,
+            self.unique.len(),
+            self.order.finalize().to_vec(),
+            self.first,
+            self.last,
+        )
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Listing {
+    items: Vec<Item>,
+    total: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct Item {
+    id: String,
+}
+
+/// A response body in a temporary file, as a browser saves a download.
+async fn to_file(mut resp: reqwest::Response) -> tempfile::NamedTempFile {
+    use std::io::Write;
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    while let Some(chunk) = resp.chunk().await.expect("chunk") {
+        file.write_all(&chunk).expect("write");
+    }
+    file
+}
+
+async fn download(env: &Env, run: &str, format: &str) -> reqwest::Response {
+    let resp = env
+        .http
+        .get(format!(
+            "{}/api/v1/runs/{run}/output?format={format}",
+            env.server.base_url
+        ))
+        .bearer_auth(&env.keys[&Role::Viewer])
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(resp.status(), StatusCode::OK, "{format}");
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .expect("ascii");
+    assert_eq!(
+        disposition,
+        format!("attachment; filename=\"list-lumos-accounts-{run}.{format}\"")
+    );
+    resp
+}
+
+async fn every_account_in_every_format(db: Db) {
+    let size = OrgSize {
+        users: 25_000,
+        apps: 40,
+        groups: 60,
+        accounts_per_user: 10,
+    };
+    let env = Env::with_sim(
+        db,
+        SimConfig {
+            size,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    env.connect().await;
+    let (s, out) = env
+        .call(
+            Some(Role::Builder),
+            Method::POST,
+            "/api/v1/workflows/install",
+            Some(json!({"bundles": ["directory-and-apps"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+
+    // Queued, as the console, MCP and schedules start runs: the output is stored in full.
+    let (s, started) = env
+        .run(
+            Role::Agent,
+            "list-lumos-accounts",
+            Some(json!({"inputs": {"all": true}})),
+            false,
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{started}");
+    let id = started["id"].as_str().expect("id").to_owned();
+    let mut saw_progress = false;
+    let detail = loop {
+        let (s, d) = env
+            .call(
+                Some(Role::Viewer),
+                Method::GET,
+                &format!("/api/v1/runs/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{d}");
+        if d["status"] == "running" && d["progress"]["items"].as_u64().is_some_and(|n| n > 0) {
+            assert_eq!(d["progress"]["total"], ACCOUNTS, "{}", d["progress"]);
+            saw_progress = true;
+        }
+        if d["status"] != "running" && d["status"] != "queued" {
+            break d;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(detail["status"], "completed", "{}", detail["error"]);
+    assert!(saw_progress, "the run showed its progress while it ran");
+    assert_eq!(detail["items"], json!({"count": ACCOUNTS, "shown": 100}));
+    assert_eq!(detail["output"]["total"], ACCOUNTS);
+    assert_eq!(
+        detail["output"]["items"].as_array().map(Vec::len),
+        Some(100)
+    );
+    assert_eq!(detail["output_info"]["kind"], "listing");
+    let next = detail["output_links"]["next_items"].as_str().expect("next");
+    assert_eq!(
+        next,
+        format!("/api/v1/runs/{id}/items?offset=100&limit=100")
+    );
+
+    // Pages anywhere in the output, across chunk boundaries.
+    let (_, first) = env
+        .call(
+            Some(Role::Viewer),
+            Method::GET,
+            &format!("/api/v1/runs/{id}/items?offset=0&limit=1000"),
+            None,
+        )
+        .await;
+    let first = first["items"].as_array().expect("items");
+    assert_eq!(first.len(), 1000);
+    assert_eq!(
+        Some(&first[..100]),
+        detail["output"]["items"].as_array().map(|a| &a[..])
+    );
+    let (s, tail) = env
+        .call(
+            Some(Role::Viewer),
+            Method::GET,
+            &format!(
+                "/api/v1/runs/{id}/items?offset={}&limit=1000",
+                ACCOUNTS - 10
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{tail}");
+    assert_eq!(tail["items"].as_array().map(Vec::len), Some(10));
+    assert_eq!(tail["next"], Value::Null);
+    assert_eq!(tail["count"], ACCOUNTS);
+    let (s, refused) = env
+        .call(
+            Some(Role::Viewer),
+            Method::GET,
+            &format!("/api/v1/runs/{id}/items?limit=5000"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{refused}");
+
+    // NDJSON, line by line.
+    let mut ndjson = Ids::new();
+    let mut resp = download(&env, &id, "ndjson").await;
+    let mut rest = Vec::new();
+    while let Some(chunk) = resp.chunk().await.expect("chunk") {
+        rest.extend_from_slice(&chunk);
+        let complete = rest.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        for line in rest[..complete]
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+        {
+            let item: Value = serde_json::from_slice(line).expect("a JSON line");
+            ndjson.add(item["id"].as_str().expect("id"));
+        }
+        rest.drain(..complete);
+    }
+    assert!(rest.is_empty(), "the last line ends");
+    let (n, unique, order, first, last) = ndjson.digest();
+    assert_eq!(
+        (n, unique as u64),
+        (ACCOUNTS, ACCOUNTS),
+        "every account once"
+    );
+
+    // JSON: the output object, every item in `items` (read from a file, keeping only ids).
+    let file = to_file(download(&env, &id, "json").await).await;
+    let whole: Listing =
+        serde_json::from_reader(std::io::BufReader::new(file.reopen().expect("file")))
+            .expect("one JSON document");
+    assert_eq!(whole.total, ACCOUNTS);
+    let mut json_ids = Ids::new();
+    for item in &whole.items {
+        json_ids.add(&item.id);
+    }
+    drop(whole);
+    assert_eq!(
+        json_ids.digest(),
+        (n, unique, order.clone(), first.clone(), last.clone())
+    );
+
+    // CSV: a header from the item type's fields, then a row per account.
+    let file = to_file(download(&env, &id, "csv").await).await;
+    let mut reader =
+        csv::Reader::from_reader(std::io::BufReader::new(file.reopen().expect("file")));
+    let header = reader.headers().expect("header").clone();
+    assert_eq!(&header[0], "id");
+    assert!(header.iter().any(|h| h == "sources"), "{header:?}");
+    let mut csv_ids = Ids::new();
+    for row in reader.records() {
+        let row = row.expect("row");
+        assert_eq!(row.len(), header.len());
+        csv_ids.add(&row[0]);
+    }
+
+    assert_eq!(
+        csv_ids.digest(),
+        (n, unique, order, first.clone(), last.clone())
+    );
+    // The same accounts Lumos lists, first and last.
+    assert_eq!(
+        first.as_deref(),
+        detail["output"]["items"][0]["id"].as_str()
+    );
+    assert_eq!(last.as_deref(), tail["items"][9]["id"].as_str());
+
+    // Nothing above held the listing whole: 250,000 accounts as JSON values take well over
+    // half a gigabyte; this process (simulator, server and test) stays far below.
+    let peak = peak_rss_mib();
+    assert!(peak < 256, "peak RSS {peak} MiB");
+    env.stop().await;
+}
+
+both!(every_account_in_every_format, every_account_in_every_format);
