@@ -61,7 +61,7 @@ pub fn spawn(
                     printed.rows.extend(
                         page.items()
                             .take(room)
-                            .filter_map(|raw| serde_json::from_str(raw).ok()),
+                            .filter_map(|raw| serde_json::from_slice(raw).ok()),
                     );
                 }
                 Style::Machine(format) => {
@@ -69,7 +69,7 @@ pub fn spawn(
                         Formatter::new(format, OutputKind::Listing, columns.take())
                     });
                     for raw in page.items() {
-                        f.item(raw.as_bytes());
+                        f.item(raw);
                     }
                     if out.write_all(&f.take()).is_err() {
                         printed.closed = true;

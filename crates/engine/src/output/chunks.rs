@@ -59,7 +59,7 @@ impl ChunkWriter {
 
     pub(crate) async fn page(&mut self, page: &RawPage) -> Result<(), OutputError> {
         for item in page.items() {
-            self.push(item.as_bytes());
+            self.push(item);
             if self.buf.len() >= CHUNK_BYTES {
                 self.flush().await?;
             }
