@@ -38,6 +38,14 @@ async def exercise(session: ClientSession) -> None:
         assert "ann" in hay, u
     assert res.content and json.loads(res.content[0].text)["total"] == out["total"]
 
+    # Every user: a bounded preview with the total and where the rest are, not a flood.
+    every = await session.call_tool("list-lumos-users", {"all": True})
+    assert not every.is_error, every
+    big = every.structured_content
+    head = {k: v for k, v in big.items() if k != "items"}
+    assert len(big["items"]) == 50 and big["total"] > 50, head
+    assert big["run_id"] and f"first 50 of {big['total']} items" in big["more"], head
+
     bad = await session.call_tool("get-lumos-app", {})
     assert bad.is_error, bad
     message = bad.content[0].text

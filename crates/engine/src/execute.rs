@@ -170,6 +170,18 @@ impl Engine {
             Err(e) => Err(OutputError::Encode(e.to_string())),
         };
 
+        // A writer the run does not finish with lets its last chunk land before the items
+        // are deleted below.
+        let (result, writer) = match (result, writer) {
+            (Err(e), Ok(w)) => {
+                w.settle().await;
+                (
+                    Err(e),
+                    Err(OutputError::Encode("the run did not complete".into())),
+                )
+            }
+            other => other,
+        };
         let (status, produced, kept, error) = match (result, writer) {
             (Ok(produced), Ok(writer)) => {
                 let columns = output::planned_columns(&wf);

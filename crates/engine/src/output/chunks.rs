@@ -6,6 +6,7 @@ use std::sync::Arc;
 use lumos_api::RawPage;
 use serde_json::Value;
 use store::{OutputChunk, Store};
+use tokio::task::JoinHandle;
 
 use super::OutputError;
 
@@ -18,9 +19,12 @@ const LEVEL: i32 = 1;
 pub(crate) struct ChunkWriter {
     store: Arc<Store>,
     run_id: String,
+    /// The chunk being stored while the next one fills (at most one at a time, so chunks
+    /// land in order and memory stays at two chunks).
+    storing: Option<JoinHandle<Result<(), OutputError>>>,
     buf: Vec<u8>,
     in_buf: u32,
-    /// Items already in the store.
+    /// Items handed to the store (stored, or being stored).
     stored: u64,
     bytes: u64,
 }
@@ -30,6 +34,7 @@ impl ChunkWriter {
         ChunkWriter {
             store,
             run_id: run_id.to_owned(),
+            storing: None,
             buf: Vec::new(),
             in_buf: 0,
             stored: 0,
@@ -61,7 +66,7 @@ impl ChunkWriter {
         for item in page.items() {
             self.push(item);
             if self.buf.len() >= CHUNK_BYTES {
-                self.flush().await?;
+                self.flush_soon().await?;
             }
         }
         Ok(())
@@ -75,33 +80,59 @@ impl ChunkWriter {
                 .map_err(|e| OutputError::Encode(e.to_string()))?;
             self.push(&raw);
             if self.buf.len() >= CHUNK_BYTES {
-                self.flush().await?;
+                self.flush_soon().await?;
             }
         }
         Ok(())
     }
 
-    /// Store what is gathered.
-    pub(crate) async fn flush(&mut self) -> Result<(), OutputError> {
+    /// Hand what is gathered to the store (compressed off the async workers), after the
+    /// previous chunk is stored.
+    async fn flush_soon(&mut self) -> Result<(), OutputError> {
         if self.in_buf == 0 {
             return Ok(());
         }
+        self.stored_previous().await?;
         let raw = std::mem::take(&mut self.buf);
-        let raw_bytes = raw.len() as i64;
-        // Off the async workers: a chunk takes a millisecond or two to compress.
-        let data = tokio::task::spawn_blocking(move || zstd::bulk::compress(&raw, LEVEL))
-            .await
-            .map_err(|e| OutputError::Encode(e.to_string()))?
-            .map_err(|e| OutputError::Encode(e.to_string()))?;
-        let chunk = OutputChunk {
-            first_item: self.stored as i64,
-            items: self.in_buf as i32,
-            raw_bytes,
-            data,
-        };
-        self.store.add_output_chunk(&self.run_id, &chunk).await?;
-        self.stored += u64::from(self.in_buf);
+        let chunk_first = self.stored;
+        let items = self.in_buf;
         self.in_buf = 0;
+        let (store, run_id) = (self.store.clone(), self.run_id.clone());
+        self.storing = Some(tokio::spawn(async move {
+            let raw_bytes = raw.len() as i64;
+            let data = tokio::task::spawn_blocking(move || zstd::bulk::compress(&raw, LEVEL))
+                .await
+                .map_err(|e| OutputError::Encode(e.to_string()))?
+                .map_err(|e| OutputError::Encode(e.to_string()))?;
+            let chunk = OutputChunk {
+                first_item: chunk_first as i64,
+                items: items as i32,
+                raw_bytes,
+                data,
+            };
+            store.add_output_chunk(&run_id, &chunk).await?;
+            Ok(())
+        }));
+        self.stored += u64::from(items);
         Ok(())
+    }
+
+    async fn stored_previous(&mut self) -> Result<(), OutputError> {
+        match self.storing.take() {
+            Some(h) => h.await.map_err(|e| OutputError::Encode(e.to_string()))?,
+            None => Ok(()),
+        }
+    }
+
+    /// Let a chunk being stored land (or fail) before the run's items are deleted: nothing
+    /// may be written for a run after its output is given up.
+    pub(crate) async fn settle(mut self) {
+        let _ = self.stored_previous().await;
+    }
+
+    /// Store everything gathered, and wait until it is stored.
+    pub(crate) async fn flush(&mut self) -> Result<(), OutputError> {
+        self.flush_soon().await?;
+        self.stored_previous().await
     }
 }

@@ -202,7 +202,6 @@ struct CsvRows {
     columns: Option<Vec<String>>,
     sample: Vec<Vec<u8>>,
     w: csv::Writer<Vec<u8>>,
-    row: Vec<String>,
 }
 
 impl CsvRows {
@@ -211,7 +210,6 @@ impl CsvRows {
             columns: None,
             sample: Vec::new(),
             w: csv_writer(),
-            row: Vec::new(),
         };
         if let Some(c) = columns.filter(|c| !c.is_empty()) {
             rows.start(c);
@@ -249,35 +247,63 @@ impl CsvRows {
 
     fn write(&mut self, raw: &[u8]) {
         let Some(columns) = &self.columns else { return };
-        self.row.clear();
+        // Writing into a Vec cannot fail.
         match Fields::parse(raw) {
             Some(fields) => {
                 for c in columns {
-                    self.row.push(cell(fields.get(c)));
+                    write_cell(&mut self.w, fields.get(c));
                 }
             }
             // Not an object: the item itself in the first column.
             None => {
                 let whole = serde_json::from_slice::<&RawValue>(raw).ok();
-                self.row.push(cell(whole));
-                self.row.resize(columns.len(), String::new());
+                write_cell(&mut self.w, whole);
+                for _ in 1..columns.len() {
+                    let _ = self.w.write_field(b"");
+                }
             }
         }
-        let _ = self.w.write_record(&self.row);
+        let _ = self.w.write_record(None::<&[u8]>);
     }
 }
 
-/// An item's fields, borrowed from its text where it can be.
+/// An item's fields, borrowed from its text where it can be (in order, the last of a
+/// repeated key winning, as when parsed into a value).
 enum Fields<'a> {
-    Borrowed(HashMap<&'a str, &'a RawValue>),
+    Borrowed(Vec<(&'a str, &'a RawValue)>),
     /// Keys with escapes cannot be borrowed.
     Owned(HashMap<String, Box<RawValue>>),
 }
 
+struct Pairs<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Pairs<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Pairs<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Pairs<'de>, A::Error> {
+                let mut pairs = Vec::with_capacity(16);
+                while let Some(pair) = map.next_entry::<&'de str, &'de RawValue>()? {
+                    pairs.push(pair);
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 impl<'a> Fields<'a> {
     fn parse(raw: &'a [u8]) -> Option<Fields<'a>> {
-        if let Ok(m) = serde_json::from_slice::<HashMap<&str, &RawValue>>(raw) {
-            return Some(Fields::Borrowed(m));
+        if let Ok(Pairs(p)) = serde_json::from_slice::<Pairs<'a>>(raw) {
+            return Some(Fields::Borrowed(p));
         }
         serde_json::from_slice::<HashMap<String, Box<RawValue>>>(raw)
             .ok()
@@ -286,11 +312,35 @@ impl<'a> Fields<'a> {
 
     fn get(&self, key: &str) -> Option<&RawValue> {
         match self {
-            Fields::Borrowed(m) => m.get(key).copied(),
+            Fields::Borrowed(p) => p.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| *v),
             Fields::Owned(m) => m.get(key).map(AsRef::as_ref),
         }
     }
 }
+
+/// Write a field's cell (see [`cell`]) without building a string for the common cases: text
+/// without escapes, numbers, booleans, null.
+fn write_cell(w: &mut csv::Writer<Vec<u8>>, raw: Option<&RawValue>) {
+    let text = raw.map_or("", |r| r.get().trim());
+    let _ = match text.as_bytes().first() {
+        None | Some(b'n') => w.write_field(b""),
+        Some(b'"') => match &text.as_bytes()[1..text.len() - 1] {
+            inner
+                if !inner.contains(&b'\\')
+                    && !inner.first().is_some_and(|b| FORMULA.contains(b)) =>
+            {
+                w.write_field(inner)
+            }
+            _ => w.write_field(cell(raw)),
+        },
+        Some(b'[' | b'{') => w.write_field(cell(raw)),
+        // A number or a boolean, as written.
+        _ => w.write_field(text),
+    };
+}
+
+/// What starts a formula in a spreadsheet.
+const FORMULA: &[u8] = b"=+-@\t\r";
 
 /// Columns of the first items: their keys in first-seen order, leaving out those empty in
 /// every one; `value` when none is an object.

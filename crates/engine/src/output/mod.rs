@@ -67,7 +67,10 @@ pub(crate) async fn collect(
             // Nobody reads any more; the output is still stored in full.
             tap = None;
         }
-        writer.page(&page).await?;
+        if let Err(e) = writer.page(&page).await {
+            writer.settle().await;
+            return Err(e);
+        }
     }
     Ok(writer)
 }
@@ -75,6 +78,21 @@ pub(crate) async fn collect(
 /// Store the rest of what a run produced and say what its output is.
 pub(crate) async fn keep(
     mut writer: ChunkWriter,
+    produced: &Produced,
+    columns: Option<Vec<String>>,
+    max_value_bytes: u64,
+) -> Result<Kept, OutputError> {
+    match keep_in(&mut writer, produced, columns, max_value_bytes).await {
+        Ok(kept) => Ok(kept),
+        Err(e) => {
+            writer.settle().await;
+            Err(e)
+        }
+    }
+}
+
+async fn keep_in(
+    writer: &mut ChunkWriter,
     produced: &Produced,
     columns: Option<Vec<String>>,
     max_value_bytes: u64,

@@ -90,7 +90,7 @@ async fn to_file(mut resp: reqwest::Response) -> tempfile::NamedTempFile {
     file
 }
 
-async fn download(env: &Env, run: &str, format: &str) -> reqwest::Response {
+async fn download(env: &Env, workflow: &str, run: &str, format: &str) -> reqwest::Response {
     let resp = env
         .http
         .get(format!(
@@ -107,7 +107,7 @@ async fn download(env: &Env, run: &str, format: &str) -> reqwest::Response {
         .expect("ascii");
     assert_eq!(
         disposition,
-        format!("attachment; filename=\"list-lumos-accounts-{run}.{format}\"")
+        format!("attachment; filename=\"{workflow}-{run}.{format}\"")
     );
     resp
 }
@@ -226,7 +226,7 @@ async fn every_account_in_every_format(db: Db) {
 
     // NDJSON, line by line.
     let mut ndjson = Ids::new();
-    let mut resp = download(&env, &id, "ndjson").await;
+    let mut resp = download(&env, "list-lumos-accounts", &id, "ndjson").await;
     let mut rest = Vec::new();
     while let Some(chunk) = resp.chunk().await.expect("chunk") {
         rest.extend_from_slice(&chunk);
@@ -249,7 +249,7 @@ async fn every_account_in_every_format(db: Db) {
     );
 
     // JSON: the output object, every item in `items` (read from a file, keeping only ids).
-    let file = to_file(download(&env, &id, "json").await).await;
+    let file = to_file(download(&env, "list-lumos-accounts", &id, "json").await).await;
     let whole: Listing =
         serde_json::from_reader(std::io::BufReader::new(file.reopen().expect("file")))
             .expect("one JSON document");
@@ -265,7 +265,7 @@ async fn every_account_in_every_format(db: Db) {
     );
 
     // CSV: a header from the item type's fields, then a row per account.
-    let file = to_file(download(&env, &id, "csv").await).await;
+    let file = to_file(download(&env, "list-lumos-accounts", &id, "csv").await).await;
     let mut reader =
         csv::Reader::from_reader(std::io::BufReader::new(file.reopen().expect("file")));
     let header = reader.headers().expect("header").clone();
@@ -297,3 +297,127 @@ async fn every_account_in_every_format(db: Db) {
 }
 
 both!(every_account_in_every_format, every_account_in_every_format);
+
+/// `?wait=true` on a listing answers with the first items and links, not the whole listing.
+#[tokio::test]
+async fn waiting_for_a_listing_gives_its_first_items_and_links() {
+    let env = Env::new(testkit::sqlite()).await;
+    env.connect().await;
+    let (s, _) = env
+        .call(
+            Some(Role::Builder),
+            Method::POST,
+            "/api/v1/workflows/install",
+            Some(json!({"bundles": ["directory-and-apps"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, run) = env
+        .run(
+            Role::Agent,
+            "list-lumos-users",
+            Some(json!({"inputs": {"all": true}})),
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{run}");
+    let id = run["id"].as_str().expect("id");
+    assert_eq!(run["output"]["items"].as_array().map(Vec::len), Some(100));
+    assert_eq!(run["output"]["total"], 500);
+    assert_eq!(run["items"], json!({"count": 500, "shown": 100}));
+    assert_eq!(
+        run["output_links"],
+        json!({
+            "next_items": format!("/api/v1/runs/{id}/items?offset=100&limit=100"),
+            "json": format!("/api/v1/runs/{id}/output?format=json"),
+            "ndjson": format!("/api/v1/runs/{id}/output?format=ndjson"),
+            "csv": format!("/api/v1/runs/{id}/output?format=csv"),
+        })
+    );
+    // Following the links to the end gives every user once.
+    let mut seen = HashSet::new();
+    let mut next = run["output_links"]["next_items"]
+        .as_str()
+        .map(str::to_owned);
+    for u in run["output"]["items"].as_array().expect("items") {
+        seen.insert(u["id"].as_str().expect("id").to_owned());
+    }
+    while let Some(link) = next {
+        let (s, page) = env.call(Some(Role::Viewer), Method::GET, &link, None).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        for u in page["items"].as_array().expect("items") {
+            assert!(
+                seen.insert(u["id"].as_str().expect("id").to_owned()),
+                "each once"
+            );
+        }
+        next = page["next"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen.len(), 500);
+
+    // A run that is no listing has no items to page, and says so; an unknown format is refused.
+    let (_, app) = env
+        .run(
+            Role::Agent,
+            "list-lumos-apps",
+            Some(json!({"inputs": {"size": 1}})),
+            true,
+        )
+        .await;
+    let app_id = app["output"]["items"][0]["id"]
+        .as_str()
+        .expect("app id")
+        .to_owned();
+    let (s, one) = env
+        .run(
+            Role::Agent,
+            "get-lumos-app",
+            Some(json!({"inputs": {"app_id": app_id}})),
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    let one_id = one["id"].as_str().expect("id");
+    assert_eq!(one["output"]["id"], app_id);
+    assert!(one.get("items").is_none(), "{one}");
+    let (s, refused) = env
+        .call(
+            Some(Role::Viewer),
+            Method::GET,
+            &format!("/api/v1/runs/{one_id}/items"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("one value"),
+        "{refused}"
+    );
+    let (s, refused) = env
+        .call(
+            Some(Role::Viewer),
+            Method::GET,
+            &format!("/api/v1/runs/{one_id}/output?format=xml"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{refused}");
+    let resp = download(&env, "get-lumos-app", one_id, "json").await;
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v, one["output"]);
+
+    // A run that has not completed has no output yet.
+    let (_, held) = env
+        .call(
+            Some(Role::Viewer),
+            Method::GET,
+            "/api/v1/runs/00000000-0000-7000-8000-000000000000/output",
+            None,
+        )
+        .await;
+    assert_eq!(held["error"]["code"], "not_found", "{held}");
+    env.stop().await;
+}
