@@ -160,10 +160,13 @@ async fn call(args: CallArgs) -> anyhow::Result<()> {
     let client = builder.build()?;
     let mut out = std::io::stdout().lock();
     if args.all {
-        let mut items = client.paginate(&args.operation, &params);
-        while let Some(item) = items.next().await {
-            serde_json::to_writer(&mut out, &item?)?;
-            writeln!(out)?;
+        // Items as Lumos wrote them, one per line, page by page as they arrive.
+        let mut pages = client.pages(&args.operation, &params);
+        while let Some(page) = pages.next().await {
+            for item in page?.items() {
+                out.write_all(item)?;
+                out.write_all(b"\n")?;
+            }
         }
         return Ok(());
     }

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lumos_api::RawPage;
 use store::{Run, RunProgress, RunStatus, StepRow, Store};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -13,7 +12,7 @@ use tokio::task::JoinHandle;
 use crate::Engine;
 use crate::error::Result;
 use crate::executor::{Executor, Progress, RunError, RunOptions, StepRecord};
-use crate::output::{self, ChunkWriter, Kept, OutputError, Produced};
+use crate::output::{self, ChunkWriter, Kept, Produced, Sink};
 use crate::run_types::{RunOutcome, RunRequest, Started};
 
 /// Write each step record as it comes, off the executor's path. Every change a run asks
@@ -141,10 +140,8 @@ impl Engine {
         let (progress, keeping) =
             progress_keeper(self.store.clone(), run_id.clone(), req.progress.clone());
         // Pages of a listing that is the output go to the store as they arrive.
-        let (sink, pages) = mpsc::channel::<Arc<RawPage>>(4);
-        let collecting = tokio::spawn(output::collect(
+        let sink = Arc::new(Sink::new(
             ChunkWriter::new(self.store.clone(), &run_id),
-            pages,
             req.tap.clone(),
         ));
         let executor = Executor {
@@ -155,7 +152,7 @@ impl Engine {
             options: RunOptions {
                 dry_run: req.dry_run,
                 cancel: req.cancel.clone(),
-                sink: Some(sink),
+                sink: Some(sink.clone()),
                 progress: Some(progress),
                 fuel: self.config.run_fuel,
                 max_bytes: self.config.run_max_bytes,
@@ -165,43 +162,40 @@ impl Engine {
         drop(executor);
         let _ = recording.await;
         let _ = keeping.await;
-        let writer = match collecting.await {
-            Ok(w) => w,
-            Err(e) => Err(OutputError::Encode(e.to_string())),
+        let writer = match Arc::into_inner(sink) {
+            Some(sink) => sink.into_writer().await,
+            None => None,
         };
 
-        // A writer the run does not finish with lets its last chunk land before the items
-        // are deleted below.
-        let (result, writer) = match (result, writer) {
-            (Err(e), Ok(w)) => {
-                w.settle().await;
-                (
-                    Err(e),
-                    Err(OutputError::Encode("the run did not complete".into())),
-                )
-            }
-            other => other,
-        };
         let (status, produced, kept, error) = match (result, writer) {
-            (Ok(produced), Ok(writer)) => {
+            (Ok(produced), Some(writer)) => {
                 let columns = output::planned_columns(&wf);
                 match output::keep(writer, &produced, columns, self.config.max_output_bytes).await {
                     Ok(kept) => (RunStatus::Completed, Some(produced), Some(kept), None),
                     Err(e) => (RunStatus::Failed, None, None, Some(e.to_string())),
                 }
             }
-            (Err(RunError::Canceled), _) => (
-                RunStatus::Canceled,
+            (Ok(_), None) => (
+                RunStatus::Failed,
                 None,
                 None,
-                Some("canceled before it finished".to_owned()),
+                Some("the run's output was lost before it could be stored".to_owned()),
             ),
-            // The store's reason, not the executor's "could not be stored".
-            (Err(RunError::OutputLost), Err(e)) => {
-                (RunStatus::Failed, None, None, Some(e.to_string()))
+            (Err(e), writer) => {
+                // Let a chunk being stored land before the run's items are deleted below.
+                if let Some(w) = writer {
+                    w.settle().await;
+                }
+                match e {
+                    RunError::Canceled => (
+                        RunStatus::Canceled,
+                        None,
+                        None,
+                        Some("canceled before it finished".to_owned()),
+                    ),
+                    e => (RunStatus::Failed, None, None, Some(e.to_string())),
+                }
             }
-            (Err(e), _) => (RunStatus::Failed, None, None, Some(e.to_string())),
-            (Ok(_), Err(e)) => (RunStatus::Failed, None, None, Some(e.to_string())),
         };
         if kept.is_none() {
             // A run that did not complete has no output to give: its items go.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
-use lumos_api::{CallOptions, Client, Operation, Pagination, RawPage};
+use lumos_api::{CallOptions, Client, Operation, Pagination};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use store::{RunProgress, StepStatus};
 
-use crate::output::Produced;
+use crate::output::{Produced, Sink};
 use crate::plan::{Action, Call, ForEach, Planned};
 use crate::template::{EvalCtx, Meter, Templates};
 use crate::workflow::Workflow;
@@ -45,9 +45,6 @@ pub enum RunError {
     Failed(String),
     #[error("the run was canceled")]
     Canceled,
-    /// The store stopped taking the output's items (the reason is the store's).
-    #[error("the run's output could not be stored")]
-    OutputLost,
 }
 
 impl RunError {
@@ -80,7 +77,7 @@ pub struct RunOptions {
     pub cancel: CancellationToken,
     /// When the output is one walk over every page, its pages go here as they arrive
     /// (to the store) instead of being held: flat memory for listings of any size.
-    pub sink: Option<mpsc::Sender<Arc<RawPage>>>,
+    pub sink: Option<Arc<Sink>>,
     pub progress: Option<Progress>,
     /// Template work the run may do, in fuel.
     pub fuel: u64,
@@ -503,7 +500,7 @@ impl Executor<'_> {
         rec.path = Some(prepared.path.clone());
         if paginate {
             let sink = match (&self.options.sink, stream) {
-                (Some(tx), true) => Some(tx),
+                (Some(sink), true) => Some(sink.as_ref()),
                 _ => None,
             };
             return self.walk(id, name, &params, sink, rec, held).await;
@@ -543,7 +540,7 @@ impl Executor<'_> {
         id: &str,
         name: &str,
         params: &Map<String, Value>,
-        sink: Option<&mpsc::Sender<Arc<RawPage>>>,
+        sink: Option<&Sink>,
         rec: &mut StepRecord,
         held: &Held,
     ) -> Result<Called, RunError> {
@@ -570,12 +567,7 @@ impl Executor<'_> {
             progress.pages += 1;
             progress.items += page.len() as u64;
             match sink {
-                Some(tx) => {
-                    if tx.send(Arc::new(page)).await.is_err() {
-                        // The store stopped taking items; its own error says why.
-                        return Err(RunError::OutputLost);
-                    }
-                }
+                Some(sink) => sink.page(page).await.map_err(|e| err(e.to_string()))?,
                 None => {
                     held.add(page.item_bytes() as u64).map_err(err)?;
                     let values = page

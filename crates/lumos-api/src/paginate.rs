@@ -17,7 +17,6 @@ use std::collections::HashSet;
 
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use serde_json::{Map, Value};
-use tokio_util::task::AbortOnDropHandle;
 
 use crate::catalog::{Operation, Pagination};
 use crate::client::Client;
@@ -234,24 +233,11 @@ impl Client {
                 let client = self.clone();
                 let rest: BoxStream<'static, Result<Page, Error>> = match walk.last {
                     // Known page count: prefetch with bounded concurrency, yield in order.
-                    // Each fetch is a task of its own, so pages arrive and are parsed on
-                    // every core while the caller is busy with earlier ones; dropping the
-                    // walk (a cancel) aborts the fetches in flight.
                     Some(last) => stream::iter(start + 1..=last)
                         .map(move |n| {
                             let client = client.clone();
                             let params = params.clone();
-                            let fetch = AbortOnDropHandle::new(tokio::spawn(async move {
-                                client.fetch_page(op, &params, n, size).await
-                            }));
-                            async move {
-                                fetch.await.unwrap_or_else(|e| {
-                                    Err(Error::Decode {
-                                        operation: op.name().to_owned(),
-                                        reason: format!("fetching page {n} stopped: {e}"),
-                                    })
-                                })
-                            }
+                            async move { client.fetch_page(op, &params, n, size).await }
                         })
                         .buffered(concurrency)
                         .boxed(),

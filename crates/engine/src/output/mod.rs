@@ -54,25 +54,38 @@ pub(crate) struct Kept {
     pub info: OutputInfo,
 }
 
-/// Pass pages on to whoever taps the run (the CLI printing them), and store them.
-pub(crate) async fn collect(
-    mut writer: ChunkWriter,
-    mut pages: mpsc::Receiver<Arc<RawPage>>,
-    mut tap: Option<mpsc::Sender<Arc<RawPage>>>,
-) -> Result<ChunkWriter, OutputError> {
-    while let Some(page) = pages.recv().await {
-        if let Some(t) = &tap
-            && t.send(page.clone()).await.is_err()
-        {
-            // Nobody reads any more; the output is still stored in full.
-            tap = None;
-        }
-        if let Err(e) = writer.page(&page).await {
-            writer.settle().await;
-            return Err(e);
+/// Where the pages of a streamed listing go: to whoever taps the run (the CLI printing
+/// them), and into the store.
+pub struct Sink {
+    writer: tokio::sync::Mutex<Option<ChunkWriter>>,
+    tap: Option<mpsc::Sender<Arc<RawPage>>>,
+}
+
+impl Sink {
+    pub(crate) fn new(writer: ChunkWriter, tap: Option<mpsc::Sender<Arc<RawPage>>>) -> Sink {
+        Sink {
+            writer: tokio::sync::Mutex::new(Some(writer)),
+            tap,
         }
     }
-    Ok(writer)
+
+    /// Print (when tapped) and store one page.
+    pub(crate) async fn page(&self, page: RawPage) -> Result<(), OutputError> {
+        let page = Arc::new(page);
+        if let Some(t) = &self.tap {
+            // A closed tap means nobody reads any more; the output is still stored in full.
+            let _ = t.send(page.clone()).await;
+        }
+        match self.writer.lock().await.as_mut() {
+            Some(w) => w.page(&page).await,
+            None => Err(OutputError::Encode("the output was already closed".into())),
+        }
+    }
+
+    /// The writer, once the run is over.
+    pub(crate) async fn into_writer(self) -> Option<ChunkWriter> {
+        self.writer.into_inner()
+    }
 }
 
 /// Store the rest of what a run produced and say what its output is.
