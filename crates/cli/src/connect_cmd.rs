@@ -68,12 +68,7 @@ pub async fn connect(db: &Option<String>, args: ConnectArgs) -> anyhow::Result<(
         .map_err(|e| anyhow::anyhow!("the token is malformed: {e}"))?;
     let engine = engine::Engine::new(std::sync::Arc::new(open_store(db).await?));
     let conn = engine
-        .connect(
-            &args.name,
-            &args.base_url,
-            &token,
-            &engine::Actor::operator(),
-        )
+        .connect(&args.name, &args.base_url, &token, &crate::operator::me())
         .await?;
     let who = conn
         .lumos_user_email
@@ -163,7 +158,7 @@ fn print(conns: &[Connection], json: bool) -> anyhow::Result<()> {
 
 pub async fn connections(db: &Option<String>, cmd: ConnectionsCommand) -> anyhow::Result<()> {
     let engine = engine::Engine::new(std::sync::Arc::new(open_store(db).await?));
-    let me = engine::Actor::operator();
+    let me = crate::operator::me();
     match cmd {
         ConnectionsCommand::List { json } => print(&engine.connections().await?, json),
         ConnectionsCommand::Check { name, json } => {

@@ -2,6 +2,8 @@
 
 mod api_cmd;
 mod connect_cmd;
+mod operator;
+mod people_cmd;
 mod print;
 mod run_cmd;
 mod runs_cmd;
@@ -60,6 +62,12 @@ enum Command {
     /// API keys for the HTTP API.
     #[command(subcommand)]
     Keys(serve_cmd::KeysCommand),
+    /// People: who signed in or owns a key, their roles; deactivate someone.
+    #[command(subcommand)]
+    People(people_cmd::PeopleCommand),
+    /// Live console sessions: list, end one.
+    #[command(subcommand)]
+    Sessions(people_cmd::SessionsCommand),
     /// The audit trail: who did what, newest first.
     Audit(serve_cmd::AuditArgs),
     /// Everything at once, nothing to configure: simulator, server, bundles, an admin key.
@@ -139,6 +147,7 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        operator::check()?;
         match cli.command {
             Command::Api(cmd) => api_cmd::run(cmd).await,
             Command::Sim(args) => sim_cmd::run(args).await,
@@ -151,6 +160,12 @@ fn main() -> ExitCode {
             Command::Runs(cmd) => runs_cmd::runs(&engine(&cli.database_url).await?, cmd).await,
             Command::Serve(args) => serve_cmd::serve(&cli.database_url, args).await,
             Command::Keys(cmd) => serve_cmd::keys(&engine(&cli.database_url).await?, cmd).await,
+            Command::People(cmd) => {
+                people_cmd::people(&engine(&cli.database_url).await?, cmd).await
+            }
+            Command::Sessions(cmd) => {
+                people_cmd::sessions(&engine(&cli.database_url).await?, cmd).await
+            }
             Command::Audit(args) => serve_cmd::audit(&engine(&cli.database_url).await?, args).await,
             Command::Demo(args) => serve_cmd::demo(args).await,
             Command::Mcp => {

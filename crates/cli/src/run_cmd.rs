@@ -36,6 +36,10 @@ pub struct RunArgs {
     /// Make the reads, only describe the changes (no mutating call is sent).
     #[arg(long)]
     dry_run: bool,
+    /// The person (an email) you run it for, recorded on the run; templates see it as
+    /// run.requested_for.
+    #[arg(long = "for", value_name = "EMAIL")]
+    for_whom: Option<String>,
 }
 
 fn parse_inputs(args: &RunArgs) -> anyhow::Result<Map<String, Value>> {
@@ -70,25 +74,45 @@ impl RunArgs {
     }
 }
 
+/// Ctrl-C, listened for from the moment this is called (`tokio::signal::ctrl_c` would only
+/// start listening when first polled, and a Ctrl-C before that would kill the process with
+/// the run left behind).
+#[cfg(unix)]
+fn interrupts() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    let mut sig = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    Ok(async move {
+        sig.recv().await;
+    })
+}
+
+#[cfg(not(unix))]
+fn interrupts() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
 /// Execute a started run here; Ctrl-C, or stdout going away, cancels it (recorded as
 /// canceled by the CLI) and waits for it to stop.
 async fn run_until_done(
     engine: &Engine,
     started: Started,
     stdout_closed: &CancellationToken,
+    ctrl_c: impl std::future::Future<Output = ()>,
 ) -> Result<engine::RunOutcome, engine::EngineError> {
     let run_id = started.run_id.clone();
     let execution = engine.execute(started);
     tokio::pin!(execution);
     let interrupted = tokio::select! {
         outcome = &mut execution => return outcome,
-        _ = tokio::signal::ctrl_c() => true,
+        () = ctrl_c => true,
         () = stdout_closed.cancelled() => false,
     };
     if interrupted {
         eprintln!("canceling…");
     }
-    let (canceled, outcome) = tokio::join!(engine.cancel(&run_id, "cli"), execution);
+    let me = crate::operator::me();
+    let (canceled, outcome) = tokio::join!(engine.cancel(&run_id, &me.label), execution);
     if let Err(e) = canceled {
         eprintln!("warning: {e}");
     }
@@ -101,17 +125,20 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
     let bar = std::io::stderr().is_terminal().then(print::progress_bar);
     let req = RunRequest {
         connection: Some(args.connection.clone()),
-        actor: engine::Actor::operator(),
+        actor: crate::operator::me(),
         dry_run: args.dry_run,
+        requested_for: args.for_whom.clone(),
         progress: bar.as_ref().map(|(_, report)| report.clone()),
         ..RunRequest::default()
     };
+    // Listening before the run is recorded: a Ctrl-C from then on cancels it.
+    let ctrl_c = interrupts()?;
     let mut started = engine.start(&args.workflow, &inputs, req).await?;
     let columns = started.columns();
     let stdout_closed = CancellationToken::new();
     let (tap, printer) = print::spawn(style, columns.clone(), stdout_closed.clone());
     started.set_tap(tap);
-    let outcome = run_until_done(engine, started, &stdout_closed).await;
+    let outcome = run_until_done(engine, started, &stdout_closed, ctrl_c).await;
     let printed = printer.await?;
     if let Some((bar, _)) = bar {
         bar.finish_and_clear();

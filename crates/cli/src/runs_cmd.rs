@@ -17,6 +17,12 @@ pub enum RunsCommand {
         /// queued, pending_approval, running, completed, failed, denied or canceled.
         #[arg(long)]
         status: Option<RunStatus>,
+        /// Only runs requested by this (an email, or key:NAME).
+        #[arg(long, value_name = "WHO")]
+        by: Option<String>,
+        /// Only runs requested on behalf of this person (an email).
+        #[arg(long = "for", value_name = "EMAIL")]
+        for_whom: Option<String>,
         #[arg(long, default_value_t = 20)]
         limit: i64,
         #[arg(long)]
@@ -65,6 +71,8 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
         RunsCommand::List {
             workflow,
             status,
+            by,
+            for_whom,
             limit,
             json,
         } => {
@@ -72,7 +80,8 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                 .runs(&store::RunFilter {
                     workflow: workflow.as_deref(),
                     status,
-                    started_by: None,
+                    requested_by: by.as_deref(),
+                    requested_for: for_whom.as_deref(),
                     limit,
                 })
                 .await?;
@@ -87,7 +96,8 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                 "workflow",
                 "version",
                 "status",
-                "started by",
+                "requested by",
+                "for",
                 "created",
             ]);
             for r in runs {
@@ -96,7 +106,8 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                     r.workflow_id,
                     format!("v{}", r.workflow_version),
                     r.status.to_string(),
-                    r.started_by.unwrap_or_default(),
+                    r.requested_by.unwrap_or_default(),
+                    r.requested_for.unwrap_or_default(),
                     r.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 ]);
             }
@@ -191,14 +202,14 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
             }
         }
         RunsCommand::Cancel { id } => {
-            let r = engine.cancel(&id, "cli").await?;
+            let r = engine.cancel(&id, &crate::operator::me().label).await?;
             writeln!(out, "run {} is {}", r.id, r.status)?;
         }
         RunsCommand::Approve { id, json } => {
             let approved = engine
                 .approve(
                     &id,
-                    &engine::Actor::operator(),
+                    &crate::operator::me(),
                     ApproveThen::RunHere(RunRequest::default()),
                 )
                 .await?;
@@ -223,7 +234,7 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
             }
         }
         RunsCommand::Deny { id } => {
-            let r = engine.deny(&id, &engine::Actor::operator()).await?;
+            let r = engine.deny(&id, &crate::operator::me()).await?;
             writeln!(out, "run {} is {}", r.id, r.status)?;
         }
         RunsCommand::Prune { older_than } => {

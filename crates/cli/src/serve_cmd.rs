@@ -44,6 +44,10 @@ pub enum KeysCommand {
         /// viewer, agent, builder or admin.
         #[arg(long)]
         role: String,
+        /// The person (an email) the key acts as; never above their role. Without it, a
+        /// service key (an integration).
+        #[arg(long, value_name = "EMAIL")]
+        owner: Option<String>,
     },
     /// List keys (never the keys themselves).
     List {
@@ -56,11 +60,13 @@ pub enum KeysCommand {
 
 pub async fn keys(engine: &engine::Engine, cmd: KeysCommand) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    let me = engine::Actor::operator();
+    let me = crate::operator::me();
     match cmd {
-        KeysCommand::Create { name, role } => {
+        KeysCommand::Create { name, role, owner } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let key = engine.create_key(&name, role, &me).await?;
+            let key = engine
+                .create_owned_key(&name, role, owner.as_deref(), &me)
+                .await?;
             writeln!(out, "{key}")?;
         }
         KeysCommand::List { json } => {
@@ -73,6 +79,7 @@ pub async fn keys(engine: &engine::Engine, cmd: KeysCommand) -> anyhow::Result<(
                 table.load_style(UTF8_FULL_CONDENSED).set_header([
                     "name",
                     "role",
+                    "owner",
                     "key starts",
                     "created",
                     "last used",
@@ -86,6 +93,7 @@ pub async fn keys(engine: &engine::Engine, cmd: KeysCommand) -> anyhow::Result<(
                     table.add_row([
                         k.name,
                         k.role,
+                        k.owner.unwrap_or_else(|| "(service)".to_owned()),
                         format!("{}…", k.prefix),
                         t(Some(k.created_at)),
                         t(k.last_used_at),

@@ -102,7 +102,7 @@ pub async fn run(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<()> {
             force,
         } => {
             for o in engine
-                .install(&targets, all, force, &engine::Actor::operator())
+                .install(&targets, all, force, &crate::operator::me())
                 .await?
             {
                 let line = match o.result {
@@ -146,16 +146,16 @@ pub async fn run(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<()> {
         }
         WorkflowsCommand::Create { file } => {
             let text = read(&file)?;
-            let (id, v) = engine.create(&text, &engine::Actor::operator()).await?;
+            let (id, v) = engine.create(&text, &crate::operator::me()).await?;
             writeln!(out, "created {id} (v{v})")?;
         }
         WorkflowsCommand::Edit { id, file } => {
             let text = read(&file)?;
-            let v = engine.edit(&id, &text, &engine::Actor::operator()).await?;
+            let v = engine.edit(&id, &text, &crate::operator::me()).await?;
             writeln!(out, "saved {id} as v{v}")?;
         }
         WorkflowsCommand::Uninstall { id } => {
-            engine.uninstall(&id, &engine::Actor::operator()).await?;
+            engine.uninstall(&id, &crate::operator::me()).await?;
             writeln!(out, "uninstalled {id}")?;
         }
     }

@@ -30,6 +30,8 @@ pub struct EngineConfig {
     pub run_max_bytes: u64,
     /// Largest output that is not a listing (a listing's items are stored at any size).
     pub max_output_bytes: u64,
+    /// How long console sessions last.
+    pub sessions: crate::access::SessionTimes,
 }
 
 impl Default for EngineConfig {
@@ -45,6 +47,7 @@ impl Default for EngineConfig {
             run_fuel: 200_000_000,
             run_max_bytes: 256 << 20,
             max_output_bytes: 16 << 20,
+            sessions: crate::access::SessionTimes::default(),
         }
     }
 }
@@ -107,6 +110,13 @@ impl EngineConfig {
         }
         if let Some(v) = get("LUMOSFLOW_MAX_OUTPUT_BYTES") {
             c.max_output_bytes = bytes("LUMOSFLOW_MAX_OUTPUT_BYTES", &v)?;
+        }
+        if let Some(v) = get("LUMOSFLOW_SESSION_IDLE") {
+            c.sessions.idle = duration("LUMOSFLOW_SESSION_IDLE", &v, Duration::from_secs(1))?;
+        }
+        if let Some(v) = get("LUMOSFLOW_SESSION_LIFETIME") {
+            c.sessions.lifetime =
+                duration("LUMOSFLOW_SESSION_LIFETIME", &v, Duration::from_secs(1))?;
         }
         Ok(c)
     }

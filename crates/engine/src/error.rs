@@ -35,6 +35,8 @@ pub enum EngineError {
     Connection(#[from] ConnectError),
     #[error(transparent)]
     Key(#[from] crate::access::KeyError),
+    #[error(transparent)]
+    Person(#[from] crate::access::PersonError),
     /// The actor's role does not allow this.
     #[error("{0}")]
     Forbidden(String),

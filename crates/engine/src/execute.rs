@@ -158,7 +158,12 @@ impl Engine {
                 max_bytes: self.config.run_max_bytes,
             },
         };
-        let result = executor.run(inputs).await;
+        let run_info = serde_json::json!({
+            "id": run_id,
+            "requested_by": req.actor.label,
+            "requested_for": req.requested_for,
+        });
+        let result = executor.run(inputs, run_info).await;
         drop(executor);
         let _ = recording.await;
         let _ = keeping.await;
@@ -372,11 +377,8 @@ impl Engine {
             req: RunRequest {
                 connection: Some(connection),
                 // Who asked was checked when it was queued; records keep their label.
-                actor: crate::Actor {
-                    label: run.started_by.unwrap_or_default(),
-                    role: crate::Role::Agent,
-                    key_id: None,
-                },
+                actor: crate::Actor::system(&run.requested_by.unwrap_or_default()),
+                requested_for: run.requested_for,
                 dry_run: run.dry_run,
                 cancel,
                 ..RunRequest::default()

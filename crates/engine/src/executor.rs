@@ -119,7 +119,7 @@ fn redact(params: &Map<String, Value>) -> Value {
     )
 }
 
-/// `{inputs, steps: {id: {output}}}` as JSON, and its template form once something asks.
+/// `{inputs, run, steps: {id: {output}}}` as JSON, and its template form once something asks.
 struct Scope {
     json: Value,
     jinja: OnceLock<minijinja::Value>,
@@ -189,14 +189,15 @@ struct Called {
 }
 
 impl Executor<'_> {
-    pub async fn run(&self, inputs: Map<String, Value>) -> Result<Produced, RunError> {
+    /// `run` is what templates see as `run`: its id, who asked and for whom.
+    pub async fn run(&self, inputs: Map<String, Value>, run: Value) -> Result<Produced, RunError> {
         let meter = Meter::new(self.options.fuel);
         let held = Held {
             max: self.options.max_bytes,
             used: AtomicU64::new(0),
         };
         let mut scope = Scope {
-            json: json!({"inputs": inputs, "steps": {}}),
+            json: json!({"inputs": inputs, "run": run, "steps": {}}),
             jinja: OnceLock::new(),
         };
         let streamed = self

@@ -32,8 +32,9 @@ pub mod workflow;
 use std::sync::Arc;
 
 pub use store::{
-    ApiKey, AuditEvent, Connection, KeySource, OutputInfo, OutputKind, QueueStats, Run, RunFilter,
-    RunProgress, RunStatus, StepRow, StepStatus, Store, WorkflowRow, WorkflowVersion,
+    ApiKey, AuditEvent, Connection, KeySource, OutputInfo, OutputKind, Person, PersonStatus,
+    QueueStats, Run, RunFilter, RunProgress, RunStatus, SessionRow, StepRow, StepStatus, Store,
+    WorkflowRow, WorkflowVersion,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;

@@ -17,9 +17,11 @@ use crate::workflow::Workflow;
 #[derive(Clone, Default)]
 pub struct RunRequest {
     pub connection: Option<String>,
-    /// Who asks: recorded as the run's `started_by`; their role decides which connections
+    /// Who asks: recorded as the run's `requested_by`; their role decides which connections
     /// they may use.
     pub actor: Actor,
+    /// The end user the run acts for (an email), when someone asks on their behalf.
+    pub requested_for: Option<String>,
     pub dry_run: bool,
     pub cancel: CancellationToken,
     /// When the output is a walk over every page, its pages are also sent here as they

@@ -37,6 +37,10 @@ impl Engine {
     ) -> Result<Prepared> {
         let (workflow, version) = self.load(id, req.version).await?;
         let inputs = inputs::resolve(&workflow.def.inputs, given).map_err(EngineError::Inputs)?;
+        if let Some(whom) = &req.requested_for {
+            crate::access::check_email(whom)
+                .map_err(|e| EngineError::Inputs(vec![format!("requested_for: {e}")]))?;
+        }
         let connection = req
             .connection
             .clone()
@@ -75,7 +79,8 @@ impl Engine {
                 status,
                 inputs: &Value::Object(p.inputs.clone()),
                 connection: Some(&p.connection),
-                started_by: Some(&req.actor.label),
+                requested_by: Some(&req.actor.label),
+                requested_for: req.requested_for.as_deref(),
                 dry_run: req.dry_run,
                 owner: self.owner.as_str(),
                 lease: chrono_lease(&self.config),
@@ -190,7 +195,13 @@ impl Engine {
                 by.label, by.role
             )));
         }
-        if run.started_by.as_deref() == Some(by.label.as_str()) {
+        // Labels of people are emails, so one person through their key or their SSO
+        // session is the same requester, whatever the case of the address.
+        if run
+            .requested_by
+            .as_deref()
+            .is_some_and(|r| r.eq_ignore_ascii_case(&by.label))
+        {
             return Err(EngineError::Forbidden(format!(
                 "{} requested run '{}' and cannot decide on it; another admin must",
                 by.label, run.id

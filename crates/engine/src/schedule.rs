@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::{Engine, Result, RunRequest, Submitted};
 
 /// Who scheduled runs are recorded as started by.
-pub const STARTED_BY: &str = "schedule";
+pub const REQUESTED_BY: &str = "schedule";
 
 /// Queue every scheduled run that is due at `now`.
 pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submitted>> {
@@ -46,12 +46,16 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
         {
             continue;
         }
-        if engine.store.has_unfinished_run(&row.id, STARTED_BY).await? {
+        if engine
+            .store
+            .has_unfinished_run(&row.id, REQUESTED_BY)
+            .await?
+        {
             tracing::info!(workflow = %row.id, "skipping a scheduled run: the previous one has not ended");
             continue;
         }
         let req = RunRequest {
-            actor: crate::Actor::system(STARTED_BY),
+            actor: crate::Actor::system(REQUESTED_BY),
             ..RunRequest::default()
         };
         match engine.submit(&row.id, &schedule.inputs, req).await {

@@ -13,6 +13,9 @@ use crate::definition::{
 };
 use crate::template::Templates;
 
+/// What templates see under `run`.
+const RUN_FIELDS: &[&str] = &["id", "requested_by", "requested_for"];
+
 /// Functions minijinja offers that are not variables of ours.
 const GLOBALS: &[&str] = &[
     "range",
@@ -89,8 +92,14 @@ impl Checker<'_> {
                             }
                             _ => {}
                         },
+                        "run" => match next {
+                            Some(f) if !RUN_FIELDS.contains(&f) => {
+                                self.at(pos, format!("{what}: unknown run field '{f}' (known: {})", RUN_FIELDS.join(", ")));
+                            }
+                            _ => {}
+                        },
                         r if locals.contains(&r) || GLOBALS.contains(&r) => {}
-                        r => self.at(pos, format!("{what}: unknown name '{r}' (use inputs.<name> or steps.<id>.output)")),
+                        r => self.at(pos, format!("{what}: unknown name '{r}' (use inputs.<name>, steps.<id>.output or run.<field>)")),
                     }
                 }
             }

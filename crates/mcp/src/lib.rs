@@ -172,6 +172,14 @@ impl WorkflowTools {
     }
 
     /// The tools: one per installed workflow.
+    /// Whether the installed workflow `id` declares an input called `name`.
+    async fn has_input(&self, id: &str, name: &str) -> bool {
+        self.engine
+            .load(id, None)
+            .await
+            .is_ok_and(|(wf, _)| wf.def.inputs.contains_key(name))
+    }
+
     pub async fn tools(&self) -> Result<Vec<Tool>, EngineError> {
         let mut tools = Vec::new();
         for l in self
@@ -221,6 +229,9 @@ impl WorkflowTools {
 }
 
 /// JSON Schema of a workflow's inputs.
+/// The tool argument that names the end user an agent acts for.
+pub const REQUESTED_FOR: &str = "requested_for";
+
 pub fn input_schema(inputs: &Inputs) -> Map<String, Value> {
     let mut props = Map::new();
     let mut required = Vec::new();
@@ -229,6 +240,15 @@ pub fn input_schema(inputs: &Inputs) -> Map<String, Value> {
         if spec.value.required {
             required.push(json!(name));
         }
+    }
+    if !inputs.contains_key(REQUESTED_FOR) {
+        props.insert(
+            REQUESTED_FOR.into(),
+            json!({
+                "type": "string",
+                "description": "The email of the person you act for (the end user who asked), recorded on the run"
+            }),
+        );
     }
     let mut schema = Map::new();
     schema.insert("type".into(), json!("object"));
@@ -315,9 +335,18 @@ impl ServerHandler for WorkflowTools {
             .and_then(|p| p.extensions.get::<Actor>())
             .cloned()
             .unwrap_or_else(|| self.actor.clone());
-        let args = request.arguments.unwrap_or_default();
+        let mut args = request.arguments.unwrap_or_default();
+        // The end user the agent acts for travels beside the inputs, unless the workflow
+        // has an input of that name itself.
+        let requested_for = match args.get(REQUESTED_FOR) {
+            Some(Value::String(_)) if !self.has_input(&request.name, REQUESTED_FOR).await => args
+                .remove(REQUESTED_FOR)
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            _ => None,
+        };
         let req = RunRequest {
             actor,
+            requested_for,
             cancel: context.ct.clone(),
             ..RunRequest::default()
         };

@@ -1,6 +1,6 @@
 //! The web console: static files embedded in the binary, and cookie sessions.
 //!
-//! Signing in exchanges an API key for a session cookie (HttpOnly, SameSite=Strict) whose
+//! Signing in (with SSO, see `sso`, or) exchanging an API key gives a session cookie (HttpOnly, SameSite=Strict) whose
 //! session lives in the database, ends with its key, and follows people across replicas and
 //! restarts. Requests authenticated by the cookie that change anything must also carry
 //! `x-lumosflow-csrf`, a header other sites cannot send without a CORS preflight this server
@@ -10,8 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::api::Body;
 use crate::error::{ApiError, ApiResult};
@@ -47,6 +46,13 @@ pub async fn login(
             format!("missing {CSRF_HEADER} header"),
         ));
     }
+    if !s.key_signin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "key_signin_off",
+            "signing in with an API key is turned off here (LUMOSFLOW_CONSOLE_KEY_SIGNIN=false); use single sign-on",
+        ));
+    }
     let Some((secret, actor)) = s.engine.sign_in_with_key(b.key.trim()).await? else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -59,16 +65,62 @@ pub async fn login(
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    let cookie = format!(
-        "{COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        SESSION_LIFETIME.as_secs(),
-        if secure { "; Secure" } else { "" }
-    );
-    Ok((
-        [(header::SET_COOKIE, cookie)],
-        Json(json!({"name": actor.label.trim_start_matches("key:"), "role": actor.role})),
+    let cookie = session_cookie(&secret, if secure { "; Secure" } else { "" });
+    Ok(([(header::SET_COOKIE, cookie)], Json(Me::of(&actor, "key"))).into_response())
+}
+
+/// The session cookie: HttpOnly, SameSite=Strict, as long as a session may live.
+pub fn session_cookie(secret: &str, secure: &str) -> String {
+    format!(
+        "{COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+        SESSION_LIFETIME.as_secs()
     )
-        .into_response())
+}
+
+/// Who is signed in, as the console shows them.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Me {
+    /// A person's name (or email), or a service key's name.
+    name: String,
+    email: Option<String>,
+    #[schemars(with = "String")]
+    role: engine::Role,
+    /// `person` or `key`.
+    kind: &'static str,
+}
+
+impl Me {
+    fn of(a: &engine::Actor, _via: &str) -> Me {
+        match &a.person {
+            Some(p) => Me {
+                name: p.name.clone().unwrap_or_else(|| p.email.clone()),
+                email: Some(p.email.clone()),
+                role: a.role,
+                kind: "person",
+            },
+            None => Me {
+                name: a.label.trim_start_matches("key:").to_owned(),
+                email: None,
+                role: a.role,
+                kind: "key",
+            },
+        }
+    }
+}
+
+/// How people may sign in here: for the console's sign-in screen.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct SignInOptions {
+    /// "Sign in with {sso}" when single sign-on is set up.
+    sso: Option<String>,
+    key: bool,
+}
+
+pub async fn sign_in_options(State(s): State<AppState>) -> Json<SignInOptions> {
+    Json(SignInOptions {
+        sso: s.sso.as_ref().map(|o| o.config.name.clone()),
+        key: s.key_signin,
+    })
 }
 
 pub async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Response {
@@ -87,10 +139,7 @@ pub async fn me(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Resp
         None => None,
     };
     match actor {
-        Some(a) => Ok(
-            Json(json!({"name": a.label.trim_start_matches("key:"), "role": a.role}))
-                .into_response(),
-        ),
+        Some(a) => Ok(Json(Me::of(&a, "")).into_response()),
         None => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",

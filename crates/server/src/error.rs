@@ -127,6 +127,14 @@ impl From<EngineError> for ApiError {
                 }
                 engine::access::KeyError::Name(_) => ApiError::bad_request(msg),
             },
+            EngineError::Person(p) => match p {
+                engine::access::PersonError::Unknown(_) => ApiError::not_found(msg),
+                engine::access::PersonError::Deactivated(_) => {
+                    ApiError::new(StatusCode::FORBIDDEN, "deactivated", msg)
+                }
+                engine::access::PersonError::Email(_)
+                | engine::access::PersonError::AboveOwner { .. } => ApiError::bad_request(msg),
+            },
             EngineError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", msg),
             EngineError::Connection(c) => c.into(),
             EngineError::Store(s) => ApiError::internal(s),

@@ -26,12 +26,14 @@ pub async fn no_nul_in_path(req: Request, next: Next) -> Response {
 pub async fn json_errors(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     let status = resp.status();
-    let is_json = resp
+    // JSON errors are ours already; HTML pages are written for people (a sign-in that
+    // could not finish) and stay pages.
+    let is_ours = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_ours {
         return resp;
     }
     let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();

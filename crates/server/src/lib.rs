@@ -9,6 +9,8 @@ mod guards;
 mod listener;
 pub mod metrics;
 pub mod routes;
+pub use sso::SsoConfig;
+mod sso;
 mod state;
 mod table;
 
@@ -71,6 +73,10 @@ pub struct ServerOptions {
     /// Host names MCP clients may reach the server by, besides loopback names and the
     /// address it listens on (DNS-rebinding protection).
     pub allowed_hosts: Vec<String>,
+    /// Console sign-in with the company's identity provider.
+    pub sso: Option<sso::SsoConfig>,
+    /// `LUMOSFLOW_CONSOLE_KEY_SIGNIN=false`: the console takes no API keys (SSO only).
+    pub key_signin_off: bool,
 }
 
 impl ServerOptions {
@@ -101,6 +107,21 @@ impl ServerOptions {
                 format!("LUMOSFLOW_MAX_CONNECTIONS: '{n}' is not a whole number of at least 1")
             })?;
         }
+        o.sso = sso::SsoConfig::from_lookup(|k| std::env::var(k).ok())?;
+        if let Ok(v) = std::env::var("LUMOSFLOW_CONSOLE_KEY_SIGNIN") {
+            o.key_signin_off = match v.trim().to_ascii_lowercase().as_str() {
+                "false" | "0" | "no" | "off" => true,
+                "true" | "1" | "yes" | "on" | "" => false,
+                other => {
+                    return Err(format!(
+                        "LUMOSFLOW_CONSOLE_KEY_SIGNIN: '{other}' is not true or false"
+                    ));
+                }
+            };
+            if o.key_signin_off && o.sso.is_none() {
+                return Err("LUMOSFLOW_CONSOLE_KEY_SIGNIN=false needs single sign-on (LUMOSFLOW_OIDC_ISSUER): nobody could sign in to the console".into());
+            }
+        }
         Ok(o)
     }
 }
@@ -128,6 +149,8 @@ pub fn app(
         docs: Arc::new(docs),
         tasks,
         mcp_watch: mcp_watch.clone(),
+        sso: options.sso.clone().map(sso::Sso::new),
+        key_signin: !options.key_signin_off,
     };
     let mcp_service = tower::Layer::layer(
         &axum::middleware::from_fn_with_state(state.clone(), auth::mcp_key),
@@ -180,13 +203,24 @@ impl Server {
         store: Arc<Store>,
         addr: &str,
         config: EngineConfig,
+        options: ServerOptions,
+    ) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        Self::start_on(store, listener, config, options).await
+    }
+
+    /// [`Server::start_with`] on a socket already bound (so its address can be known, e.g.
+    /// for `LUMOSFLOW_PUBLIC_URL`, before the server starts).
+    pub async fn start_on(
+        store: Arc<Store>,
+        listener: TcpListener,
+        config: EngineConfig,
         mut options: ServerOptions,
     ) -> std::io::Result<Server> {
         let (engine, metrics) = engine_with_metrics(store, config);
         if let Err(e) = engine.recover().await {
             tracing::warn!(error = %e, "could not close out interrupted runs");
         }
-        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         // Loopback names and the address it listens on are always fine for MCP's Host check.
         options

@@ -17,4 +17,8 @@ pub struct AppState {
     pub tasks: TaskTracker,
     /// MCP's tool-list watch, shared by every session.
     pub mcp_watch: Arc<mcp::ToolsWatch>,
+    /// Single sign-on for the console, when set up.
+    pub sso: Option<Arc<crate::sso::Sso>>,
+    /// Whether the console takes API keys to sign in.
+    pub key_signin: bool,
 }

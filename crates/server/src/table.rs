@@ -2,15 +2,15 @@
 //! role checks and the OpenAPI document are all built from this one table, and the request
 //! and response schemas from the types the handlers use.
 
-use engine::{AuditEvent, Connection, InstallOutcome, Listing, Run};
+use engine::{AuditEvent, Connection, InstallOutcome, Listing, Person, Run, SessionRow};
 
 use crate::Role::{Admin, Agent, Builder, Viewer};
 use crate::api::{
     AuditQuery, CallAnswer, CallBody, ConnectBody, ConnectionRoles, InstallBody, ItemsAnswer,
-    ItemsQuery, ListQuery, OutputQuery, RolesBody, RunBody, RunStarted, RunView, RunsQuery, Saved,
-    Validated, VersionQuery, WaitQuery, YamlBody,
+    ItemsQuery, ListQuery, OutputQuery, PersonRoleBody, RolesBody, RunBody, RunStarted, RunView,
+    RunsQuery, Saved, Validated, VersionQuery, WaitQuery, YamlBody,
 };
-use crate::console::LoginBody;
+use crate::console::{LoginBody, Me, SignInOptions};
 use crate::routes::{RouteDoc, Routes, schema};
 use crate::state::AppState;
 use crate::{Role, api, console};
@@ -361,8 +361,109 @@ pub(crate) fn table() -> Routes<AppState> {
         console::logout,
     );
     r.add(
-        doc("GET", "/console/me", None, "console", "Who is signed in"),
+        doc("GET", "/console/me", None, "console", "Who is signed in").response(schema::<Me>),
         console::me,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/console/sign-in",
+            None,
+            "console",
+            "How people may sign in here",
+        )
+        .response(schema::<SignInOptions>),
+        console::sign_in_options,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/console/oidc/login",
+            None,
+            "console",
+            "Start single sign-on (redirects to the identity provider)",
+        )
+        .status(303),
+        crate::sso::login,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/console/oidc/callback",
+            None,
+            "console",
+            "Where the identity provider sends people back",
+        )
+        .status(303),
+        crate::sso::callback,
+    );
+    // People and sessions.
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/people",
+            Some(Admin),
+            "people",
+            "List people",
+        )
+        .response(schema::<Vec<Person>>),
+        api::list_people,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/people/{email}",
+            Some(Admin),
+            "people",
+            "A person",
+        )
+        .response(schema::<Person>),
+        api::get_person,
+    );
+    r.add(
+        doc(
+            "PUT",
+            "/api/v1/people/{email}/role",
+            Some(Admin),
+            "people",
+            "Change a person's role (their keys never exceed it)",
+        )
+        .body(schema::<PersonRoleBody>)
+        .response(schema::<Person>),
+        api::set_person_role,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/people/{email}/deactivate",
+            Some(Admin),
+            "people",
+            "Deactivate a person: their sessions end and their keys are revoked at once",
+        )
+        .response(schema::<Person>),
+        api::deactivate_person,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/sessions",
+            Some(Admin),
+            "people",
+            "Live console sessions",
+        )
+        .response(schema::<Vec<SessionRow>>),
+        api::list_sessions,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/sessions/{id}/revoke",
+            Some(Admin),
+            "people",
+            "End a console session",
+        )
+        .status(204),
+        api::revoke_session,
     );
     r
 }

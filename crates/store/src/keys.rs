@@ -16,9 +16,20 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The person the key acts as (their email); none for a service key.
+    pub owner: Option<String>,
+    /// The owner's role now: the key never acts above it.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub owner_role: Option<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub owner_name: Option<String>,
 }
 
-const COLUMNS: &str = "id, name, role, prefix, created_at, last_used_at, revoked_at";
+const COLUMNS: &str = "k.id, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at, \
+     p.email AS owner, p.role AS owner_role, p.name AS owner_name";
+const FROM: &str = "api_keys k LEFT JOIN people p ON p.id = k.owner_id";
 
 impl Store {
     /// Save a key by its hash. Fails on a name that is already taken by a live key.
@@ -29,13 +40,14 @@ impl Store {
         role: &str,
         prefix: &str,
         hash: &str,
+        owner_id: Option<&str>,
     ) -> Result<()> {
         with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             // A revoked key's name may be reused.
             sqlx::query("DELETE FROM api_keys WHERE name = $1 AND revoked_at IS NOT NULL").bind(name).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO api_keys (id, name, role, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(id).bind(name).bind(role).bind(prefix).bind(hash).bind(Utc::now())
+            sqlx::query("INSERT INTO api_keys (id, name, role, prefix, key_hash, created_at, owner_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(id).bind(name).bind(role).bind(prefix).bind(hash).bind(Utc::now()).bind(owner_id)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
         });
@@ -43,16 +55,18 @@ impl Store {
     }
 
     pub async fn api_keys(&self) -> Result<Vec<ApiKey>> {
-        let sql = format!("SELECT {COLUMNS} FROM api_keys ORDER BY created_at");
+        let sql = format!("SELECT {COLUMNS} FROM {FROM} ORDER BY k.created_at");
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, ApiKey>(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(p).await)?,
         )
     }
 
-    /// The live key with this hash.
+    /// The live key with this hash (a key whose owner was deactivated is not live).
     pub async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {FROM} WHERE k.key_hash = $1 AND k.revoked_at IS NULL \
+             AND (p.id IS NULL OR p.status = 'active')"
+        );
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, ApiKey>(sqlx::AssertSqlSafe(sql.as_str())).bind(hash).fetch_optional(p).await)?,
         )

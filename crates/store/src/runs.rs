@@ -30,7 +30,10 @@ pub struct Run {
     pub progress: Option<Json<RunProgress>>,
     pub error: Option<String>,
     pub connection: Option<String>,
-    pub started_by: Option<String>,
+    /// Who asked: a person's email, `key:NAME` for a service key, `cli:USER`, `schedule`.
+    pub requested_by: Option<String>,
+    /// The end user the run acts for, when an agent or integration asks on their behalf.
+    pub requested_for: Option<String>,
     pub dry_run: bool,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -61,7 +64,8 @@ pub struct StepRow {
 pub struct RunFilter<'a> {
     pub workflow: Option<&'a str>,
     pub status: Option<RunStatus>,
-    pub started_by: Option<&'a str>,
+    pub requested_by: Option<&'a str>,
+    pub requested_for: Option<&'a str>,
     pub limit: i64,
 }
 
@@ -70,7 +74,8 @@ impl Default for RunFilter<'_> {
         Self {
             workflow: None,
             status: None,
-            started_by: None,
+            requested_by: None,
+            requested_for: None,
             limit: 50,
         }
     }
@@ -85,7 +90,8 @@ pub struct NewRun<'a> {
     pub status: RunStatus,
     pub inputs: &'a Value,
     pub connection: Option<&'a str>,
-    pub started_by: Option<&'a str>,
+    pub requested_by: Option<&'a str>,
+    pub requested_for: Option<&'a str>,
     pub dry_run: bool,
     /// For a `running` run: who runs it, and for how long the claim holds without renewal.
     pub owner: &'a str,
@@ -93,7 +99,7 @@ pub struct NewRun<'a> {
 }
 
 pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, workflow_hash, status, inputs, output, output_info, progress, error, connection, \
-     started_by, dry_run, created_at, started_at, finished_at, canceled_by, canceled_at";
+     requested_by, requested_for, dry_run, created_at, started_at, finished_at, canceled_by, canceled_at";
 
 /// Final statuses as an SQL list, for `status NOT IN (…)`.
 pub(crate) const FINAL_SQL: &str = "('completed', 'failed', 'denied', 'canceled')";
@@ -109,12 +115,13 @@ impl Store {
         };
         let inputs = clean::json(r.inputs);
         with_pool!(&self.pool, p => sqlx::query(
-            "INSERT INTO runs (id, workflow_id, workflow_version, status, inputs, connection, started_by, dry_run, \
-             locked_by, locked_until, created_at, started_at, workflow_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            "INSERT INTO runs (id, workflow_id, workflow_version, status, inputs, connection, requested_by, dry_run, \
+             locked_by, locked_until, created_at, started_at, workflow_hash, requested_for) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(r.id).bind(r.workflow_id).bind(r.workflow_version).bind(r.status).bind(Json(inputs.as_ref()))
-        .bind(r.connection).bind(r.started_by).bind(r.dry_run).bind(owner).bind(until).bind(now)
-        .bind(running.then_some(now)).bind(r.workflow_hash)
+        .bind(r.connection).bind(r.requested_by).bind(r.dry_run).bind(owner).bind(until).bind(now)
+        .bind(running.then_some(now)).bind(r.workflow_hash).bind(r.requested_for)
         .execute(p).await.map(|x| x.rows_affected()))?;
         Ok(())
     }
@@ -199,21 +206,22 @@ impl Store {
     pub async fn runs(&self, f: &RunFilter<'_>) -> Result<Vec<Run>> {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE ($1 IS NULL OR workflow_id = $1) AND ($2 IS NULL OR status = $2) \
-             AND ($3 IS NULL OR started_by = $3) ORDER BY created_at DESC, id DESC LIMIT $4"
+             AND ($3 IS NULL OR requested_by = $3) AND ($5 IS NULL OR LOWER(requested_for) = LOWER($5)) \
+             ORDER BY created_at DESC, id DESC LIMIT $4"
         );
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, Run>(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(f.workflow).bind(f.status).bind(f.started_by).bind(f.limit).fetch_all(p).await)?,
+            .bind(f.workflow).bind(f.status).bind(f.requested_by).bind(f.limit).bind(f.requested_for).fetch_all(p).await)?,
         )
     }
 
-    /// Whether a run of `workflow_id` started by `started_by` has not finished yet.
-    pub async fn has_unfinished_run(&self, workflow_id: &str, started_by: &str) -> Result<bool> {
+    /// Whether a run of `workflow_id` started by `requested_by` has not finished yet.
+    pub async fn has_unfinished_run(&self, workflow_id: &str, requested_by: &str) -> Result<bool> {
         let sql = format!(
-            "SELECT COUNT(*) FROM runs WHERE workflow_id = $1 AND started_by = $2 AND status NOT IN {FINAL_SQL}"
+            "SELECT COUNT(*) FROM runs WHERE workflow_id = $1 AND requested_by = $2 AND status NOT IN {FINAL_SQL}"
         );
         let (n,): (i64,) = with_pool!(&self.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(workflow_id).bind(started_by).fetch_one(p).await)?;
+            .bind(workflow_id).bind(requested_by).fetch_one(p).await)?;
         Ok(n > 0)
     }
 }

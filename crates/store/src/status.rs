@@ -125,6 +125,35 @@ impl std::str::FromStr for StepStatus {
     }
 }
 
+/// Whether a person may still act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonStatus {
+    Active,
+    /// Signed out everywhere, keys revoked, sign-in refused.
+    Deactivated,
+}
+
+impl PersonStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonStatus::Active => "active",
+            PersonStatus::Deactivated => "deactivated",
+        }
+    }
+}
+
+impl std::str::FromStr for PersonStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(PersonStatus::Active),
+            "deactivated" => Ok(PersonStatus::Deactivated),
+            _ => Err(format!("unknown person status '{s}'")),
+        }
+    }
+}
+
 /// Text-backed enums for both backends: encoded as their name, decoded by parsing it.
 macro_rules! text_enum {
     ($t:ty) => {
@@ -168,6 +197,7 @@ macro_rules! text_enum {
 
 text_enum!(RunStatus);
 text_enum!(StepStatus);
+text_enum!(PersonStatus);
 
 #[cfg(test)]
 mod tests {

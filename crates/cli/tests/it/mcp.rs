@@ -90,7 +90,7 @@ fn stdio_with_the_python_sdk() {
         runs.as_array()
             .expect("runs")
             .iter()
-            .any(|r| r["workflow_id"] == "list-lumos-users" && r["started_by"] == "mcp-stdio"),
+            .any(|r| r["workflow_id"] == "list-lumos-users" && r["requested_by"] == "mcp-stdio"),
         "{runs}"
     );
 }
@@ -150,7 +150,7 @@ fn http_with_the_python_sdk_and_an_api_key() {
         runs.as_array()
             .expect("runs")
             .iter()
-            .any(|r| r["started_by"] == "key:ai-agent"),
+            .any(|r| r["requested_by"] == "key:ai-agent"),
         "{runs}"
     );
 }

@@ -1,6 +1,6 @@
-//! The actor behind an action: an API key (from the API, the console or MCP), the local
-//! operator (the CLI, which holds the database and its master key), or lumosflow itself
-//! (schedules). Runs and audit events record its label.
+//! The actor behind an action: a person (signed in with SSO, or through a key they own), a
+//! service key (an integration), the local operator (the CLI, which holds the database and
+//! its master key), or lumosflow itself (schedules). Runs and audit events record its label.
 
 use serde::Serialize;
 
@@ -8,22 +8,40 @@ use super::role::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Actor {
-    /// How records name it: `key:desk-bot`, `cli`, `schedule`.
+    /// How records name it: a person's email, `key:desk-bot` for a service key, `cli:USER`
+    /// (or `LUMOSFLOW_ACTOR`) for the CLI, `schedule`.
     pub label: String,
     pub role: Role,
     /// The API key it acts through, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// The person it is, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonRef>,
+}
+
+/// Who a person is, as records and the console show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonRef {
+    pub email: String,
+    pub name: Option<String>,
 }
 
 impl Actor {
     /// Whoever runs the CLI on this machine: they hold the database and its master key, so
     /// they can do anything.
     pub fn operator() -> Actor {
+        Actor::operator_named("cli")
+    }
+
+    /// The local operator under a name of their choosing (`cli:alice`, or an email from
+    /// `LUMOSFLOW_ACTOR`).
+    pub fn operator_named(label: &str) -> Actor {
         Actor {
-            label: "cli".to_owned(),
+            label: label.to_owned(),
             role: Role::Admin,
             key_id: None,
+            person: None,
         }
     }
 
@@ -33,14 +51,30 @@ impl Actor {
             label: label.to_owned(),
             role: Role::Agent,
             key_id: None,
+            person: None,
         }
     }
 
+    /// A service key: an integration, not a person.
     pub fn key(id: &str, name: &str, role: Role) -> Actor {
         Actor {
             label: format!("key:{name}"),
             role,
             key_id: Some(id.to_owned()),
+            person: None,
+        }
+    }
+
+    /// A person, signed in with SSO (`key_id` none) or acting through a key they own.
+    pub fn person(email: &str, name: Option<&str>, role: Role, key_id: Option<&str>) -> Actor {
+        Actor {
+            label: email.to_owned(),
+            role,
+            key_id: key_id.map(str::to_owned),
+            person: Some(PersonRef {
+                email: email.to_owned(),
+                name: name.map(str::to_owned),
+            }),
         }
     }
 

@@ -32,8 +32,20 @@ fn check_name(name: &str) -> std::result::Result<(), KeyError> {
 }
 
 impl Engine {
-    /// Create a key; the returned string is the only time it exists in full.
+    /// Create a service key; the returned string is the only time it exists in full.
     pub async fn create_key(&self, name: &str, role: Role, by: &Actor) -> Result<String> {
+        self.create_owned_key(name, role, None, by).await
+    }
+
+    /// Create a key; with an `owner` (an email) it acts as that person, who is created
+    /// with the key's role if they are new, and it can never have more than their role.
+    pub async fn create_owned_key(
+        &self,
+        name: &str,
+        role: Role,
+        owner: Option<&str>,
+        by: &Actor,
+    ) -> Result<String> {
         check_name(name)?;
         if self
             .store
@@ -44,17 +56,28 @@ impl Engine {
         {
             return Err(KeyError::Taken(name.to_owned()).into());
         }
+        let owner = match owner {
+            Some(email) => Some(self.key_owner(email, role).await?),
+            None => None,
+        };
         let key = secret::new("lfk_")
             .map_err(|e| EngineError::Conflict(format!("no randomness: {e}")))?;
         let id = crate::ids::new_run_id();
         self.store
-            .create_api_key(&id, name, role.as_str(), &key[..12], &secret::hash(&key))
+            .create_api_key(
+                &id,
+                name,
+                role.as_str(),
+                &key[..12],
+                &secret::hash(&key),
+                owner.as_ref().map(|p| p.id.as_str()),
+            )
             .await?;
         self.audit(
             by,
             "key.create",
             name,
-            Some(serde_json::json!({"role": role})),
+            Some(serde_json::json!({"role": role, "owner": owner.map(|p| p.email)})),
         )
         .await;
         Ok(key)
@@ -89,7 +112,28 @@ impl Engine {
         {
             let _ = self.store.touch_api_key(&key.id).await;
         }
-        let role = key.role.parse().unwrap_or(Role::Viewer);
-        Ok(Some(Actor::key(&key.id, &key.name, role)))
+        Ok(Some(key_actor(&key)))
+    }
+}
+
+/// The actor a key is: its owner (never above the owner's current role), or itself as a
+/// service key.
+pub(crate) fn key_actor(key: &store::ApiKey) -> Actor {
+    let role: Role = key.role.parse().unwrap_or(Role::Viewer);
+    match &key.owner {
+        Some(email) => {
+            let owner_role: Role = key
+                .owner_role
+                .as_deref()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(Role::Viewer);
+            Actor::person(
+                email,
+                key.owner_name.as_deref(),
+                role.min(owner_role),
+                Some(&key.id),
+            )
+        }
+        None => Actor::key(&key.id, &key.name, role),
     }
 }

@@ -1,13 +1,17 @@
-//! Who may do what: roles, the actor behind every action, API keys and console sessions.
+//! Who may do what: roles, the actor behind every action, people, API keys and console
+//! sessions.
 //! Keys and sessions are random secrets of which only a SHA-256 is stored.
 
 mod actor;
 mod keys;
+mod people;
 mod role;
 mod secret;
 mod sessions;
 
 pub use actor::Actor;
+pub use actor::PersonRef;
 pub use keys::KeyError;
+pub use people::{PersonError, check_email};
 pub use role::Role;
-pub use sessions::{SESSION_IDLE, SESSION_LIFETIME};
+pub use sessions::{SESSION_IDLE, SESSION_LIFETIME, SessionTimes};

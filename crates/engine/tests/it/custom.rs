@@ -198,7 +198,8 @@ async fn running_run(store: &store::Store, owner: &str, lease_secs: i64) -> Stri
         status: RunStatus::Running,
         inputs: &json!({}),
         connection: Some("default"),
-        started_by: Some("cli"),
+        requested_by: Some("cli"),
+        requested_for: None,
         dry_run: false,
         owner,
         lease: chrono::Duration::seconds(lease_secs),
@@ -365,11 +366,7 @@ async fn edits_are_versions_runs_record_theirs_and_reinstall_keeps_edits() {
 
 /// An admin other than the one who asked.
 fn boss() -> engine::Actor {
-    engine::Actor {
-        label: "key:boss".into(),
-        role: engine::Role::Admin,
-        key_id: None,
-    }
+    engine::Actor::operator_named("key:boss")
 }
 
 const GATED: &str = r#"
@@ -563,7 +560,7 @@ async fn schedules_fire_once_per_interval_whoever_asks() {
         "a run is claimed once"
     );
     let detail = s.engine.run_detail(&out.run_id).await.expect("detail").run;
-    assert_eq!(detail.started_by.as_deref(), Some("schedule"));
+    assert_eq!(detail.requested_by.as_deref(), Some("schedule"));
     assert_eq!(detail.inputs.0["size"], 1);
     assert_eq!(
         engine::schedule::submit_due(&s.engine, now + chrono::Duration::seconds(122))

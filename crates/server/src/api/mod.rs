@@ -1,10 +1,11 @@
-//! The `/api/v1` handlers, one file per area: connections, workflows, runs, the audit trail,
-//! direct Lumos calls, and the service's own health and metrics.
+//! The `/api/v1` handlers, one file per area: connections, workflows, runs, people and
+//! sessions, the audit trail, direct Lumos calls, and the service's own health and metrics.
 
 mod audit;
 mod connections;
 mod lumos;
 mod meta;
+mod people;
 mod runs;
 mod workflows;
 
@@ -18,6 +19,7 @@ pub use audit::*;
 pub use connections::*;
 pub use lumos::*;
 pub use meta::*;
+pub use people::*;
 pub use runs::*;
 pub use workflows::*;
 

@@ -30,6 +30,10 @@ pub struct RunBody {
     /// Make the reads, only describe the changes.
     #[serde(default)]
     dry_run: bool,
+    /// The end user (an email) the run acts for, when an agent or integration asks on
+    /// their behalf; templates see it as `run.requested_for`.
+    #[serde(default)]
+    requested_for: Option<String>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -111,6 +115,7 @@ pub async fn start_run(
         connection: body.connection,
         actor: who.clone(),
         dry_run: body.dry_run,
+        requested_for: body.requested_for,
         ..RunRequest::default()
     };
     let submitted = s.engine.submit(id, &body.inputs, req).await?;
@@ -165,8 +170,10 @@ pub struct RunsQuery {
     workflow: Option<String>,
     /// Only runs in this state.
     status: Option<RunStatus>,
-    /// Only runs started by this, e.g. `key:desk-bot`.
-    started_by: Option<String>,
+    /// Only runs requested by this: a person's email, or `key:NAME` for a service key.
+    requested_by: Option<String>,
+    /// Only runs requested on behalf of this person (an email, any case).
+    requested_for: Option<String>,
     /// At most this many (default 50, at most 500).
     limit: Option<i64>,
 }
@@ -180,7 +187,8 @@ pub async fn list_runs(
         .runs(&engine::RunFilter {
             workflow: q.workflow.as_deref(),
             status: q.status,
-            started_by: q.started_by.as_deref(),
+            requested_by: q.requested_by.as_deref(),
+            requested_for: q.requested_for.as_deref(),
             limit: q.limit.unwrap_or(50).clamp(1, 500),
         })
         .await?;

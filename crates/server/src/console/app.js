@@ -95,15 +95,28 @@ function outputView(run, label, ...controls) {
 
 async function login() {
   document.getElementById("nav").hidden = true;
-  const input = h("input", { type: "password", id: "key", name: "key", autocomplete: "off", required: true, placeholder: "lfk_…" });
-  const out = h("div");
-  const form = h("form", { class: "stack", onsubmit: async (e) => {
-    e.preventDefault();
-    try { me = await api("POST", "/console/login", { key: input.value }); location.hash = "#/workflows"; route(); }
-    catch (err) { out.replaceChildren(message("bad", err.message)); }
-  } }, h("label", { for: "key" }, "API key ", h("span", { class: "help" }, "from `lumosflow keys create`")), input, h("div", {}, h("button", { type: "submit" }, "Sign in")), out);
-  show(h("h1", { text: "Sign in" }), form);
-  input.focus();
+  let options = { sso: null, key: true };
+  try { options = await api("GET", "/console/sign-in"); } catch { /* the key form still works */ }
+  const parts = [h("h1", { text: "Sign in" })];
+  if (options.sso) {
+    // Back to the page that was being opened once the identity provider has signed us in.
+    const back = encodeURIComponent("/" + (location.hash || ""));
+    parts.push(h("p", {}, h("a", { class: "button", id: "sso", href: `/console/oidc/login?return_to=${back}` }, `Sign in with ${options.sso}`)));
+  }
+  let input = null;
+  if (options.key) {
+    input = h("input", { type: "password", id: "key", name: "key", autocomplete: "off", required: true, placeholder: "lfk_…" });
+    const out = h("div");
+    const form = h("form", { class: "stack", onsubmit: async (e) => {
+      e.preventDefault();
+      try { me = await api("POST", "/console/login", { key: input.value }); if (!location.hash) location.hash = "#/workflows"; route(); }
+      catch (err) { out.replaceChildren(message("bad", err.message)); }
+    } }, h("label", { for: "key" }, "API key ", h("span", { class: "help" }, "from `lumosflow keys create`")), input, h("div", {}, h("button", { type: "submit" }, "Sign in")), out);
+    if (options.sso) parts.push(h("h2", { text: "Or with an API key" }));
+    parts.push(form);
+  }
+  show(...parts);
+  if (input && !options.sso) input.focus();
 }
 
 async function workflows() {
@@ -193,7 +206,7 @@ async function runs() {
   const list = await api("GET", "/api/v1/runs?limit=100");
   const rows = list.map((r) => h("tr", {},
     h("td", {}, h("a", { href: `#/runs/${r.id}` }, r.id.slice(0, 8))), h("td", { text: r.workflow_id }), h("td", { text: `v${r.workflow_version}` }),
-    h("td", {}, statusCell(r.status)), h("td", { text: r.started_by || "" }), h("td", { text: when(r.created_at) })));
+    h("td", {}, statusCell(r.status)), h("td", { text: r.requested_by || "" }), h("td", { text: when(r.created_at) })));
   show(h("h1", { text: "Runs" }), h("div", { class: "scroll" }, h("table", { "aria-label": "Runs" },
     h("thead", {}, h("tr", {}, ["Run", "Workflow", "Version", "Status", "Started by", "Created"].map((c) => h("th", { scope: "col", text: c })))), h("tbody", {}, rows))));
 }
@@ -211,7 +224,7 @@ async function runDetail(id) {
   });
   flow.style.listStyle = "none"; flow.style.padding = "0";
   show(h("h1", {}, "Run ", run.id.slice(0, 8), " ", statusCell(run.status)),
-    h("p", {}, h("a", { href: `#/run/${run.workflow_id}` }, run.workflow_id), ` v${run.workflow_version} · started by ${run.started_by || "?"} · ${when(run.created_at)}`),
+    h("p", {}, h("a", { href: `#/run/${run.workflow_id}` }, run.workflow_id), ` v${run.workflow_version} · started by ${run.requested_by || "?"} · ${when(run.created_at)}`),
     run.error ? message("bad", run.error) : null,
     h("h2", { text: "Steps" }), flow,
     h("h2", { text: "Inputs" }), h("pre", { text: JSON.stringify(run.inputs, null, 2) }),
@@ -286,7 +299,7 @@ async function route() {
     try { me = await api("GET", "/console/me"); } catch { return login(); }
   }
   document.getElementById("nav").hidden = false;
-  document.getElementById("who").textContent = `${me.name} (${me.role})`;
+  document.getElementById("who").textContent = me.email && me.email !== me.name ? `${me.name} · ${me.email} (${me.role})` : `${me.name} (${me.role})`;
   const [, view, arg] = (location.hash || "#/workflows").split("/");
   const id = arg ? decodeURIComponent(arg) : null;
   try {

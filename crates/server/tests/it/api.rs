@@ -97,7 +97,7 @@ async fn end_to_end(db: Db) {
         .await;
     assert_eq!(s, StatusCode::OK, "{run}");
     assert_eq!(run["status"], "completed");
-    assert_eq!(run["started_by"], "key:a");
+    assert_eq!(run["requested_by"], "key:a");
     assert!(run["output"]["total"].as_u64().unwrap_or(0) > 0);
     assert_eq!(run["steps"][0]["operation"], "listUsers");
 
@@ -145,7 +145,7 @@ async fn end_to_end(db: Db) {
         .call(
             Some(Viewer),
             Method::GET,
-            "/api/v1/runs?started_by=key:a",
+            "/api/v1/runs?requested_by=key:a",
             None,
         )
         .await;
@@ -581,7 +581,7 @@ async fn the_server_fires_scheduled_workflows() {
             .call(
                 Some(Viewer),
                 Method::GET,
-                "/api/v1/runs?workflow=tick&started_by=schedule&status=completed",
+                "/api/v1/runs?workflow=tick&requested_by=schedule&status=completed",
                 None,
             )
             .await;

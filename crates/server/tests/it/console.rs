@@ -7,7 +7,7 @@ use server::Role;
 
 use crate::Env;
 
-fn tools() -> bool {
+pub fn tools() -> bool {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/console");
     let ok = dir.join("node_modules/playwright-core").exists()
         && PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
@@ -62,6 +62,6 @@ async fn a_person_can_do_the_job_in_the_console() {
         })
         .await
         .expect("runs");
-    assert_eq!(runs[0].started_by.as_deref(), Some("key:root"));
+    assert_eq!(runs[0].requested_by.as_deref(), Some("key:root"));
     env.stop().await;
 }

@@ -3,7 +3,9 @@
 mod api;
 mod console;
 mod outputs;
+mod people;
 mod security;
+mod sso;
 mod trust;
 
 use std::sync::Arc;

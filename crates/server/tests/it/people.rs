@@ -1,0 +1,287 @@
+//! People over the API: keys that belong to someone, runs that say who asked and for whom,
+//! the audit trail naming people, admins managing people and sessions.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use server::Role::{Admin, Agent, Viewer};
+use testkit::{Db, both};
+
+use crate::Env;
+
+/// A request with a raw key.
+async fn with_key(
+    env: &Env,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut rb = env
+        .http
+        .request(method, format!("{}{path}", env.server.base_url))
+        .bearer_auth(key);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let resp = rb.send().await.expect("send");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn keys_belong_to_people_and_runs_say_who(db: Db) {
+    let env = Env::new(db).await;
+    env.connect().await;
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows/install",
+            Some(json!({"all": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let engine = &env.server.engine;
+    let op = engine::Actor::operator();
+
+    // A key for someone new creates them with the key's role.
+    let ann_key = engine
+        .create_owned_key("ann-laptop", Admin, Some("Ann@Example-Corp.com"), &op)
+        .await
+        .expect("key");
+    let ann = engine.person("ann@example-corp.com").await.expect("ann");
+    assert_eq!(
+        (ann.email.as_str(), ann.role.as_str()),
+        ("Ann@Example-Corp.com", "admin")
+    );
+    // A key never has more than its owner's role.
+    engine
+        .create_owned_key("dan-bot", Agent, Some("dan@example-corp.com"), &op)
+        .await
+        .expect("dan");
+    let err = engine
+        .create_owned_key("dan-admin", Admin, Some("dan@example-corp.com"), &op)
+        .await
+        .expect_err("above the owner");
+    assert!(err.to_string().contains("has the agent role"), "{err}");
+    let err = engine
+        .create_owned_key("x", Agent, Some("not-an-email"), &op)
+        .await
+        .expect_err("bad email");
+    assert!(err.to_string().contains("invalid email"), "{err}");
+
+    // Runs record the person behind the key and whom they act for; lists filter by both.
+    let (s, run) = with_key(
+        &env,
+        &ann_key,
+        Method::POST,
+        "/api/v1/workflows/list-lumos-users/runs?wait=true",
+        Some(json!({"inputs": {"search": "ann"}, "requested_for": "zoe@example-corp.com"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{run}");
+    assert_eq!(run["requested_by"], "Ann@Example-Corp.com");
+    assert_eq!(run["requested_for"], "zoe@example-corp.com");
+    let (s, v) = env
+        .run(
+            Agent,
+            "list-lumos-users",
+            Some(json!({"requested_for": "no email"})),
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("requested_for"), "{v}");
+    let (_, runs) = env
+        .call(
+            Some(Viewer),
+            Method::GET,
+            "/api/v1/runs?requested_for=ZOE@example-corp.com",
+            None,
+        )
+        .await;
+    let runs = runs.as_array().expect("runs");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["id"], run["id"]);
+    // Something audited, done as Ann through her key: she signs in to the console.
+    engine
+        .sign_in_with_key(&ann_key)
+        .await
+        .expect("sign in")
+        .expect("live key");
+    let audit = engine
+        .audit_events(Some("session.create"), 50)
+        .await
+        .expect("audit");
+    assert!(
+        audit.iter().any(|e| e.actor == "Ann@Example-Corp.com"),
+        "the audit trail names the person"
+    );
+
+    // Lowering the owner's role lowers the key at once.
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::PUT,
+            "/api/v1/people/ann@example-corp.com/role",
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["role"].as_str()),
+        (StatusCode::OK, Some("viewer")),
+        "{v}"
+    );
+    let (s, _) = with_key(&env, &ann_key, Method::GET, "/api/v1/connections", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = with_key(&env, &ann_key, Method::GET, "/api/v1/runs", None).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Deactivating revokes their keys; they cannot get a new one.
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/people/ann@example-corp.com/deactivate",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("deactivated")),
+        "{v}"
+    );
+    let (s, _) = with_key(&env, &ann_key, Method::GET, "/api/v1/runs", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(
+        engine
+            .create_owned_key("ann-2", Viewer, Some("ann@example-corp.com"), &op)
+            .await
+            .is_err()
+    );
+
+    // Bad input at the door: clear 4xx, nothing changed.
+    for (method, path, body, want) in [
+        (
+            Method::PUT,
+            "/api/v1/people/nobody@example-corp.com/role",
+            json!({"role": "agent"}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/people/dan@example-corp.com/role",
+            json!({"role": "root"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/api/v1/sessions/zzzz/revoke",
+            json!({}),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (s, v) = env.call(Some(Admin), method, path, Some(body)).await;
+        assert_eq!(s, want, "{path}: {v}");
+    }
+    assert_eq!(
+        engine
+            .person("dan@example-corp.com")
+            .await
+            .expect("dan")
+            .role,
+        "agent"
+    );
+    // Only admins see people.
+    let (s, _) = env
+        .call(Some(Agent), Method::GET, "/api/v1/people", None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, people) = env
+        .call(Some(Admin), Method::GET, "/api/v1/people", None)
+        .await;
+    assert_eq!(people.as_array().map(Vec::len), Some(2), "{people}");
+    env.stop().await;
+}
+both!(
+    keys_belong_to_people_and_runs_say_who,
+    keys_belong_to_people_and_runs_say_who
+);
+
+async fn admins_list_and_end_sessions_and_nobody_approves_for_themselves(db: Db) {
+    let env = Env::new(db).await;
+    env.connect().await;
+    let engine = &env.server.engine;
+    let op = engine::Actor::operator();
+    let key = engine
+        .create_owned_key("eve-key", Admin, Some("eve@example-corp.com"), &op)
+        .await
+        .expect("key");
+    let (secret, _) = engine
+        .sign_in_with_key(&key)
+        .await
+        .expect("sign in")
+        .expect("live key");
+    let (_, sessions) = env
+        .call(Some(Admin), Method::GET, "/api/v1/sessions", None)
+        .await;
+    let list = sessions.as_array().expect("sessions");
+    assert_eq!(list.len(), 1, "{sessions}");
+    assert_eq!(list[0]["email"], "eve@example-corp.com");
+    assert!(!sessions.to_string().contains(&secret), "never the secret");
+    let id = list[0]["id"].as_str().expect("id").to_owned();
+    let (s, _) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            &format!("/api/v1/sessions/{id}/revoke"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(engine.session(&secret).await.expect("session").is_none());
+
+    // Eve's run, asked through her key, cannot be approved by Eve through SSO either.
+    engine
+        .create(
+            "id: gated\nname: Gated\napproval: Check first\nsteps:\n  - id: t\n    transform: \"{{ 1 }}\"\n",
+            &op,
+        )
+        .await
+        .expect("create");
+    let (s, run) = with_key(
+        &env,
+        &key,
+        Method::POST,
+        "/api/v1/workflows/gated/runs",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, run["status"].as_str()),
+        (StatusCode::ACCEPTED, Some("pending_approval")),
+        "{run}"
+    );
+    let (_, eve) = engine
+        .sign_in_person(
+            "EVE@example-corp.com",
+            Some("Eve"),
+            server::Role::Admin,
+            "test",
+        )
+        .await
+        .expect("sso");
+    let err = engine
+        .approve(
+            run["id"].as_str().expect("id"),
+            &eve,
+            engine::ApproveThen::Queue,
+        )
+        .await
+        .expect_err("own run");
+    assert!(err.to_string().contains("cannot decide on it"), "{err}");
+    env.stop().await;
+}
+both!(
+    admins_list_and_end_sessions_and_nobody_approves_for_themselves,
+    admins_list_and_end_sessions_and_nobody_approves_for_themselves
+);
