@@ -206,9 +206,9 @@ async function runs() {
   const list = await api("GET", "/api/v1/runs?limit=100");
   const rows = list.map((r) => h("tr", {},
     h("td", {}, h("a", { href: `#/runs/${r.id}` }, r.id.slice(0, 8))), h("td", { text: r.workflow_id }), h("td", { text: `v${r.workflow_version}` }),
-    h("td", {}, statusCell(r.status)), h("td", { text: r.requested_by || "" }), h("td", { text: when(r.created_at) })));
+    h("td", {}, statusCell(r.status)), h("td", { text: r.requested_by || "" }), h("td", { text: r.requested_for || "" }), h("td", { text: when(r.created_at) })));
   show(h("h1", { text: "Runs" }), h("div", { class: "scroll" }, h("table", { "aria-label": "Runs" },
-    h("thead", {}, h("tr", {}, ["Run", "Workflow", "Version", "Status", "Started by", "Created"].map((c) => h("th", { scope: "col", text: c })))), h("tbody", {}, rows))));
+    h("thead", {}, h("tr", {}, ["Run", "Workflow", "Version", "Status", "Requested by", "For", "Created"].map((c) => h("th", { scope: "col", text: c })))), h("tbody", {}, rows))));
 }
 
 async function runDetail(id) {

@@ -229,3 +229,60 @@ async fn migrations_twice_are_a_no_op(db: Db) {
     assert_eq!(reopened.connections().await.expect("list").len(), 1);
 }
 both!(migrations_twice_are_a_no_op, migrations_twice_are_a_no_op);
+
+/// Sessions end when idle too long or past their lifetime, whoever is behind them, and a
+/// pruned table keeps only live ones.
+async fn sessions_expire_by_idle_time_and_lifetime(db: Db) {
+    let store = db.open().await;
+    let person = store
+        .person_signed_in("p1", "ann@example-corp.com", Some("Ann"), "admin")
+        .await
+        .expect("person");
+    let idle = chrono::Duration::hours(8);
+    store
+        .create_session("h-idle", None, Some(&person.id), chrono::Duration::days(7))
+        .await
+        .expect("session");
+    store
+        .create_session(
+            "h-short",
+            None,
+            Some(&person.id),
+            chrono::Duration::hours(1),
+        )
+        .await
+        .expect("session");
+    let now = chrono::Utc::now();
+    let live = |h: &'static str, at: chrono::DateTime<chrono::Utc>| {
+        let store = &store;
+        async move {
+            store
+                .live_session(h, at, idle)
+                .await
+                .expect("live")
+                .is_some()
+        }
+    };
+    assert!(live("h-idle", now).await && live("h-short", now).await);
+    // Two hours on: past the short one's lifetime, well inside the idle time.
+    let later = now + chrono::Duration::hours(2);
+    assert!(live("h-idle", later).await);
+    assert!(!live("h-short", later).await, "past its lifetime");
+    // Nine hours after it was last seen: idle too long.
+    assert!(
+        !live("h-idle", now + chrono::Duration::hours(11)).await,
+        "idle too long"
+    );
+    assert_eq!(
+        store
+            .prune_sessions(now + chrono::Duration::hours(11), idle)
+            .await
+            .expect("prune"),
+        2
+    );
+    assert!(store.sessions(now, idle).await.expect("list").is_empty());
+}
+both!(
+    sessions_expire_by_idle_time_and_lifetime,
+    sessions_expire_by_idle_time_and_lifetime
+);
