@@ -1,6 +1,7 @@
 //! `lumosflow`: argument parsing and output only; the work happens in the library crates.
 
 mod api_cmd;
+mod approvals_cmd;
 mod connect_cmd;
 mod operator;
 mod people_cmd;
@@ -57,6 +58,8 @@ enum Command {
     /// Run history: list, show, output, cancel, approve, deny, prune.
     #[command(subcommand)]
     Runs(runs_cmd::RunsCommand),
+    /// Runs waiting for approval (--mine: those you may decide on now).
+    Approvals(approvals_cmd::ApprovalsArgs),
     /// Serve the HTTP API, health and metrics.
     Serve(serve_cmd::ServeArgs),
     /// API keys for the HTTP API.
@@ -158,6 +161,9 @@ fn main() -> ExitCode {
             }
             Command::Run(args) => run_cmd::run(&engine(&cli.database_url).await?, args).await,
             Command::Runs(cmd) => runs_cmd::runs(&engine(&cli.database_url).await?, cmd).await,
+            Command::Approvals(args) => {
+                approvals_cmd::approvals(&engine(&cli.database_url).await?, args).await
+            }
             Command::Serve(args) => serve_cmd::serve(&cli.database_url, args).await,
             Command::Keys(cmd) => serve_cmd::keys(&engine(&cli.database_url).await?, cmd).await,
             Command::People(cmd) => {

@@ -49,14 +49,22 @@ pub enum RunsCommand {
     },
     /// Cancel a run that has not finished.
     Cancel { id: String },
-    /// Approve a run waiting for approval, and run it now.
+    /// Approve a held run at its current step (as the local operator); once every step is
+    /// approved, run it now.
     Approve {
         id: String,
+        /// Why (recorded with the decision).
+        #[arg(long)]
+        comment: Option<String>,
         #[arg(long)]
         json: bool,
     },
-    /// Deny a run waiting for approval.
-    Deny { id: String },
+    /// Deny a held run, saying why.
+    Deny {
+        id: String,
+        #[arg(long)]
+        comment: String,
+    },
     /// Delete finished runs (with their steps) that ended longer ago than this.
     Prune {
         /// An age like 30d, 12h or 90m.
@@ -205,11 +213,12 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
             let r = engine.cancel(&id, &crate::operator::me().label).await?;
             writeln!(out, "run {} is {}", r.id, r.status)?;
         }
-        RunsCommand::Approve { id, json } => {
+        RunsCommand::Approve { id, comment, json } => {
             let approved = engine
                 .approve(
                     &id,
                     &crate::operator::me(),
+                    comment.as_deref(),
                     ApproveThen::RunHere(RunRequest::default()),
                 )
                 .await?;
@@ -217,6 +226,10 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                 Approved::Ran(o) => o,
                 Approved::Queued(id) => {
                     writeln!(out, "run {id} approved and queued")?;
+                    return Ok(());
+                }
+                Approved::Waiting(w) => {
+                    writeln!(out, "run {id}: {}", crate::approvals_cmd::waiting(&w))?;
                     return Ok(());
                 }
             };
@@ -233,8 +246,10 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                 )?;
             }
         }
-        RunsCommand::Deny { id } => {
-            let r = engine.deny(&id, &crate::operator::me()).await?;
+        RunsCommand::Deny { id, comment } => {
+            let r = engine
+                .deny(&id, &crate::operator::me(), Some(&comment))
+                .await?;
             writeln!(out, "run {} is {}", r.id, r.status)?;
         }
         RunsCommand::Prune { older_than } => {

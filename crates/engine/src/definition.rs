@@ -243,11 +243,11 @@ pub struct Definition {
         extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"})
     )]
     pub inputs: IndexMap<String, Spanned<InputSpec>>,
-    /// Runs wait in `pending_approval` until an admin approves them; this says what is
-    /// being approved.
+    /// Runs wait in `pending_approval` until approved: a sentence saying what is being
+    /// approved (any admin decides), or a policy with ordered steps and their approvers.
     #[serde(default)]
-    #[schemars(with = "Option<String>", length(min = 1))]
-    pub approval: Option<Spanned<String>>,
+    #[schemars(with = "Option<crate::approval::ApprovalSpec>")]
+    pub approval: Option<Spanned<crate::approval::ApprovalSpec>>,
     #[serde(default)]
     #[schemars(with = "Option<Schedule>")]
     pub schedule: Option<Spanned<Schedule>>,

@@ -3,6 +3,7 @@
 
 pub mod access;
 mod active;
+pub mod approval;
 mod audit;
 pub mod bundles;
 mod clients;

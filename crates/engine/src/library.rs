@@ -260,6 +260,7 @@ impl Engine {
             )));
         }
         let gate = |w: &Workflow| w.def.approval.as_ref().map(|a| a.value.clone());
+        // Any change to the policy (its reason, steps, approvers, expiry) is a change of gate.
         if let Some(old) = current
             && gate(old).is_some()
             && gate(old) != gate(new)

@@ -46,7 +46,13 @@ impl Engine {
                 run.output = Some(store::Json(preview));
             }
         }
-        Ok(RunDetail { run, steps, items })
+        let approval = self.approval_view(&run).await?;
+        Ok(RunDetail {
+            run,
+            steps,
+            items,
+            approval,
+        })
     }
 
     /// A completed run's whole output as one value, refused when it is larger than

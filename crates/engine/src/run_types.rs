@@ -85,6 +85,9 @@ pub struct RunDetail {
     /// For an output with items stored apart: how many there are, how many are shown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<crate::run_output::ItemsShown>,
+    /// For a gated run: its policy, the step it waits at, who may decide, every decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<crate::approval::ApprovalView>,
 }
 
 /// A recorded run that has not executed yet: `running` (held by this process) or
@@ -127,6 +130,8 @@ pub enum Approved {
     Queued(String),
     /// Run here to its end.
     Ran(RunOutcome),
+    /// Counted, but the run still waits: for more approvals at this step, or at the next.
+    Waiting(crate::approval::Outcome),
 }
 
 /// Where an approved run runs.

@@ -10,8 +10,9 @@ use store::{AfterApproval, CancelOutcome, NewRun, Run, RunStatus};
 use tokio_util::sync::CancellationToken;
 
 use crate::Engine;
-use crate::access::{Actor, Role};
+use crate::access::Actor;
 use crate::active::chrono_lease;
+use crate::approval::Outcome;
 use crate::error::{EngineError, Result};
 use crate::ids;
 use crate::inputs;
@@ -86,15 +87,26 @@ impl Engine {
                 lease: chrono_lease(&self.config),
             })
             .await?;
-        if status == RunStatus::PendingApproval {
-            let message = p
-                .workflow
-                .def
-                .approval
-                .as_ref()
-                .map(|a| a.value.clone())
-                .unwrap_or_default();
-            self.store.request_approval(run_id, &message).await?;
+        if status == RunStatus::PendingApproval
+            && let Some(spec) = &p.workflow.def.approval
+        {
+            // The policy as this run will be judged by: app ids rendered from its inputs now,
+            // so later edits of the workflow never change what it waits for.
+            let scope = serde_json::json!({"inputs": Value::Object(p.inputs.clone())});
+            let cache = std::sync::OnceLock::new();
+            let ctx = crate::template::EvalCtx::new(&scope, &cache);
+            let policy = spec
+                .value
+                .for_run(|v| self.templates.eval(v, &ctx))
+                .map_err(|e| EngineError::Inputs(vec![e]))?;
+            let expires = chrono::Utc::now()
+                + chrono::Duration::from_std(spec.value.expires_after())
+                    .unwrap_or(chrono::Duration::days(7));
+            let policy =
+                serde_json::to_value(&policy).map_err(|e| EngineError::Conflict(e.to_string()))?;
+            self.store
+                .request_approval(run_id, &policy, expires)
+                .await?;
         }
         Ok(())
     }
@@ -187,55 +199,26 @@ impl Engine {
             .ok_or_else(|| EngineError::RunNotFound(run_id.to_owned()))
     }
 
-    /// Nobody decides on a run they requested themselves; another admin can.
-    fn may_decide(run: &Run, by: &Actor) -> Result<()> {
-        if !by.may(Role::Admin) {
-            return Err(EngineError::Forbidden(format!(
-                "deciding on a run needs the admin role; {} has {}",
-                by.label, by.role
-            )));
-        }
-        // Labels of people are emails, so one person through their key or their SSO
-        // session is the same requester, whatever the case of the address.
-        if run
-            .requested_by
-            .as_deref()
-            .is_some_and(|r| r.eq_ignore_ascii_case(&by.label))
-        {
-            return Err(EngineError::Forbidden(format!(
-                "{} requested run '{}' and cannot decide on it; another admin must",
-                by.label, run.id
-            )));
-        }
-        Ok(())
-    }
-
-    /// Approve a run waiting for approval: queue it, or run it here to its end.
-    pub async fn approve(&self, run_id: &str, by: &Actor, then: ApproveThen) -> Result<Approved> {
+    /// Approve a run waiting for approval at its current step. When that completes the
+    /// last step the run goes on: queued, or run here to its end.
+    pub async fn approve(
+        &self,
+        run_id: &str,
+        by: &Actor,
+        comment: Option<&str>,
+        then: ApproveThen,
+    ) -> Result<Approved> {
         let run = self.existing(run_id).await?;
-        if run.status != RunStatus::PendingApproval {
-            return Err(EngineError::NotPending {
-                id: run_id.to_owned(),
-                status: run.status,
-            });
-        }
-        Self::may_decide(&run, by)?;
-        let not_pending = |status| EngineError::NotPending {
-            id: run_id.to_owned(),
-            status,
-        };
         match then {
             ApproveThen::Queue => {
-                if !self
-                    .store
-                    .decide_approval(run_id, true, &by.label, AfterApproval::Queue)
-                    .await?
-                {
-                    return Err(not_pending(self.existing(run_id).await?.status));
+                let outcome = self
+                    .record_decision(&run, by, true, comment, AfterApproval::Queue)
+                    .await?;
+                if outcome == Outcome::Opened {
+                    self.wake_queue.notify_one();
+                    return Ok(Approved::Queued(run_id.to_owned()));
                 }
-                self.audit(by, "run.approve", run_id, None).await;
-                self.wake_queue.notify_one();
-                Ok(Approved::Queued(run_id.to_owned()))
+                Ok(Approved::Waiting(outcome))
             }
             ApproveThen::RunHere(req) => {
                 // Everything that could fail comes before the decision is recorded.
@@ -251,14 +234,10 @@ impl Engine {
                     owner: self.owner.as_str(),
                     lease: chrono_lease(&self.config),
                 };
-                if !self
-                    .store
-                    .decide_approval(run_id, true, &by.label, after)
-                    .await?
-                {
-                    return Err(not_pending(self.existing(run_id).await?.status));
+                let outcome = self.record_decision(&run, by, true, comment, after).await?;
+                if outcome != Outcome::Opened {
+                    return Ok(Approved::Waiting(outcome));
                 }
-                self.audit(by, "run.approve", run_id, None).await;
                 self.hold(run_id, req.cancel.clone());
                 let started = Started {
                     run_id: run_id.to_owned(),
@@ -266,7 +245,10 @@ impl Engine {
                     workflow,
                     client,
                     inputs: run.inputs.0.as_object().cloned().unwrap_or_default(),
-                    req,
+                    req: RunRequest {
+                        requested_for: run.requested_for.clone(),
+                        ..req
+                    },
                     began: Instant::now(),
                 };
                 Ok(Approved::Ran(self.execute(started).await?))
@@ -308,24 +290,11 @@ impl Engine {
             .ok_or_else(gone)
     }
 
-    /// Deny a run waiting for approval.
-    pub async fn deny(&self, run_id: &str, by: &Actor) -> Result<Run> {
+    /// Deny a run waiting for approval; a denial says why.
+    pub async fn deny(&self, run_id: &str, by: &Actor, comment: Option<&str>) -> Result<Run> {
         let run = self.existing(run_id).await?;
-        if run.status == RunStatus::PendingApproval {
-            Self::may_decide(&run, by)?;
-        }
-        if !self
-            .store
-            .decide_approval(run_id, false, &by.label, AfterApproval::Queue)
-            .await?
-        {
-            let now = self.existing(run_id).await.map_or(run.status, |r| r.status);
-            return Err(EngineError::NotPending {
-                id: run_id.to_owned(),
-                status: now,
-            });
-        }
-        self.audit(by, "run.deny", run_id, None).await;
+        self.record_decision(&run, by, false, comment, AfterApproval::Queue)
+            .await?;
         self.existing(run_id).await
     }
 

@@ -133,6 +133,10 @@ impl Engine {
             if let Err(e) = self.sweep().await {
                 tracing::warn!(error = %e, "sweep for abandoned runs failed");
             }
+            // Held runs nobody decided on in time end as expired.
+            if let Err(e) = self.expire_approvals().await {
+                tracing::warn!(error = %e, "expiring held runs failed");
+            }
         }
     }
 

@@ -265,13 +265,13 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
     for (name, spec) in &def.inputs {
         c.input(name, spec);
     }
-    if let Some(a) = &def.approval
-        && a.value.trim().is_empty()
-    {
-        c.at(
-            Pos::of(a),
-            "approval needs a message saying what is being approved",
-        );
+    if let Some(a) = &def.approval {
+        for problem in a.value.problems() {
+            c.at(Pos::of(a), problem);
+        }
+        for t in a.value.templates() {
+            c.refs(Pos::of(a), &t, &HashSet::new(), &[], "approval");
+        }
     }
     if let Some(sched) = &def.schedule {
         if sched.value.interval().is_none() {

@@ -6,9 +6,9 @@ use engine::{AuditEvent, Connection, InstallOutcome, Listing, Person, Run, Sessi
 
 use crate::Role::{Admin, Agent, Builder, Viewer};
 use crate::api::{
-    AuditQuery, CallAnswer, CallBody, ConnectBody, ConnectionRoles, InstallBody, ItemsAnswer,
-    ItemsQuery, ListQuery, OutputQuery, PersonRoleBody, RolesBody, RunBody, RunStarted, RunView,
-    RunsQuery, Saved, Validated, VersionQuery, WaitQuery, YamlBody,
+    ApprovalsQuery, AuditQuery, CallAnswer, CallBody, ConnectBody, ConnectionRoles, DecisionBody,
+    Held, InstallBody, ItemsAnswer, ItemsQuery, ListQuery, OutputQuery, PersonRoleBody, RolesBody,
+    RunBody, RunStarted, RunView, RunsQuery, Saved, Validated, VersionQuery, WaitQuery, YamlBody,
 };
 use crate::console::{LoginBody, Me, SignInOptions};
 use crate::routes::{RouteDoc, Routes, schema};
@@ -248,11 +248,12 @@ pub(crate) fn table() -> Routes<AppState> {
         doc(
             "POST",
             "/api/v1/runs/{id}/approve",
-            Some(Admin),
-            "runs",
-            "Approve a run waiting for approval (not your own): it is queued",
+            Some(Viewer),
+            "approvals",
+            "Approve a held run at its current step, if its policy names you (never your own): once every step is approved it is queued",
         )
         .query(schema::<WaitQuery>)
+        .body(schema::<DecisionBody>)
         .response(schema::<RunView>)
         .status(202),
         api::approve_run,
@@ -261,12 +262,25 @@ pub(crate) fn table() -> Routes<AppState> {
         doc(
             "POST",
             "/api/v1/runs/{id}/deny",
-            Some(Admin),
-            "runs",
-            "Deny a run waiting for approval (not your own)",
+            Some(Viewer),
+            "approvals",
+            "Deny a held run, if its policy names you (never your own), saying why",
         )
-        .response(schema::<Run>),
+        .body(schema::<DecisionBody>)
+        .response(schema::<RunView>),
         api::deny_run,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/approvals",
+            Some(Viewer),
+            "approvals",
+            "Held runs (mine=true: those you may decide on now), with their policy and decisions",
+        )
+        .query(schema::<ApprovalsQuery>)
+        .response(schema::<Vec<Held>>),
+        api::list_approvals,
     );
     // The audit trail and Lumos.
     r.add(

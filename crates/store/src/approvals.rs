@@ -1,6 +1,12 @@
-//! Runs held for approval, and the decisions on them.
+//! Runs held for approval, and the decisions on them. A held run keeps its policy (JSON,
+//! decided by the engine), the step it waits at and when it expires; each decision is one
+//! row. Moving a run on is a compare-and-set on its status and step, so two approvals racing
+//! for the last slot open the gate exactly once.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
 
 use crate::{Result, Store, clean, with_pool};
 
@@ -13,53 +19,141 @@ pub enum AfterApproval<'a> {
     Run { owner: &'a str, lease: Duration },
 }
 
+/// One approval or denial.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+pub struct Decision {
+    /// The policy step it was made at (0 is the first).
+    pub step: i32,
+    pub decided_by: String,
+    pub approved: bool,
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// What recording a decision did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// Counted; the step needs more approvals.
+    Counted {
+        approvals: u32,
+    },
+    /// The step has enough; the run waits at the next one.
+    NextStep(i32),
+    /// The last step has enough: the run moved on as asked.
+    Opened,
+    Denied,
+    /// This person already decided at this step.
+    AlreadyDecided,
+    /// The run no longer waits at this step (decided, moved on, expired, canceled).
+    NotWaiting,
+}
+
+/// A decision to record.
+pub struct NewDecision<'a> {
+    pub run_id: &'a str,
+    pub step: i32,
+    /// Whether `step` is the policy's last.
+    pub last: bool,
+    pub min: u32,
+    pub by: &'a str,
+    pub approved: bool,
+    pub comment: Option<&'a str>,
+}
+
 impl Store {
-    /// Record that a run waits for approval.
-    pub async fn request_approval(&self, run_id: &str, message: &str) -> Result<()> {
-        let message = clean::text(message);
+    /// Record that a run waits for approval under `policy`, at its first step.
+    pub async fn request_approval(
+        &self,
+        run_id: &str,
+        policy: &Value,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let policy = clean::json(policy);
         with_pool!(&self.pool, p => sqlx::query(
-            "INSERT INTO approvals (id, run_id, step_id, state, comment, created_at) VALUES ($1, $2, 'run', 'pending', $3, $4)",
-        ).bind(uuid::Uuid::now_v7().to_string()).bind(run_id).bind(message.as_ref()).bind(Utc::now())
+            "UPDATE runs SET approval = $2, approval_step = 0, approval_expires_at = $3 WHERE id = $1",
+        ).bind(run_id).bind(Json(policy.as_ref())).bind(expires_at)
         .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
-    /// Decide a pending run: approved moves it on as `then` says; denied ends it. False when
-    /// the run was not waiting for approval.
-    pub async fn decide_approval(
-        &self,
-        run_id: &str,
-        approved: bool,
-        by: &str,
-        then: AfterApproval<'_>,
-    ) -> Result<bool> {
+    pub async fn decisions(&self, run_id: &str) -> Result<Vec<Decision>> {
+        Ok(with_pool!(&self.pool, p => sqlx::query_as::<_, Decision>(
+            "SELECT step, decided_by, approved, comment, at FROM approval_decisions WHERE run_id = $1 ORDER BY id",
+        ).bind(run_id).fetch_all(p).await)?)
+    }
+
+    /// Record a decision and move the run on when it completes a step, all or nothing.
+    pub async fn decide(&self, d: &NewDecision<'_>, then: AfterApproval<'_>) -> Result<Decided> {
         let now = Utc::now();
-        let by = clean::text(by);
-        let n = with_pool!(&self.pool, p => {
+        let by = clean::text(d.by);
+        let comment = clean::opt_text(d.comment);
+        let by_key = by.to_lowercase();
+        let outcome = with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
-            let n = match (approved, then) {
-                (true, AfterApproval::Queue) => sqlx::query(
-                    "UPDATE runs SET status = 'queued' WHERE id = $1 AND status = 'pending_approval'",
-                ).bind(run_id).execute(&mut *tx).await?.rows_affected(),
-                (true, AfterApproval::Run { owner, lease }) => sqlx::query(
-                    "UPDATE runs SET status = 'running', started_at = $2, locked_by = $3, locked_until = $4 \
-                     WHERE id = $1 AND status = 'pending_approval'",
-                ).bind(run_id).bind(now).bind(owner).bind(now + lease).execute(&mut *tx).await?.rows_affected(),
-                (false, _) => sqlx::query(
-                    "UPDATE runs SET status = 'denied', finished_at = $2, error = $3 WHERE id = $1 AND status = 'pending_approval'",
-                ).bind(run_id).bind(now).bind(format!("denied by {by}")).execute(&mut *tx).await?.rows_affected(),
+            let waiting: Option<i64> = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM runs WHERE id = $1 AND status = 'pending_approval' AND approval_step = $2",
+            ).bind(d.run_id).bind(d.step).fetch_optional(&mut *tx).await?;
+            if waiting.unwrap_or(0) == 0 {
+                return Ok(Decided::NotWaiting);
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO approval_decisions (run_id, step, decided_by, by_key, approved, comment, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id, step, by_key) DO NOTHING",
+            ).bind(d.run_id).bind(d.step).bind(by.as_ref()).bind(&by_key).bind(d.approved)
+            .bind(comment.as_deref()).bind(now).execute(&mut *tx).await?.rows_affected();
+            if inserted == 0 {
+                return Ok(Decided::AlreadyDecided);
+            }
+            let outcome = if !d.approved {
+                let n = sqlx::query(
+                    "UPDATE runs SET status = 'denied', finished_at = $3, error = $4 \
+                     WHERE id = $1 AND status = 'pending_approval' AND approval_step = $2",
+                ).bind(d.run_id).bind(d.step).bind(now).bind(format!("denied by {by}"))
+                .execute(&mut *tx).await?.rows_affected();
+                if n == 0 { Decided::NotWaiting } else { Decided::Denied }
+            } else {
+                let approvals: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM approval_decisions WHERE run_id = $1 AND step = $2 AND approved",
+                ).bind(d.run_id).bind(d.step).fetch_one(&mut *tx).await?;
+                if (approvals as u64) < u64::from(d.min) {
+                    Decided::Counted { approvals: approvals as u32 }
+                } else if !d.last {
+                    let n = sqlx::query(
+                        "UPDATE runs SET approval_step = $2 + 1 WHERE id = $1 AND status = 'pending_approval' AND approval_step = $2",
+                    ).bind(d.run_id).bind(d.step).execute(&mut *tx).await?.rows_affected();
+                    if n == 0 { Decided::NotWaiting } else { Decided::NextStep(d.step + 1) }
+                } else {
+                    let n = match then {
+                        AfterApproval::Queue => sqlx::query(
+                            "UPDATE runs SET status = 'queued' WHERE id = $1 AND status = 'pending_approval' AND approval_step = $2",
+                        ).bind(d.run_id).bind(d.step).execute(&mut *tx).await?.rows_affected(),
+                        AfterApproval::Run { owner, lease } => sqlx::query(
+                            "UPDATE runs SET status = 'running', started_at = $3, locked_by = $4, locked_until = $5 \
+                             WHERE id = $1 AND status = 'pending_approval' AND approval_step = $2",
+                        ).bind(d.run_id).bind(d.step).bind(now).bind(owner).bind(now + lease)
+                        .execute(&mut *tx).await?.rows_affected(),
+                    };
+                    if n == 0 { Decided::NotWaiting } else { Decided::Opened }
+                }
             };
-            if n > 0 {
-                sqlx::query("UPDATE approvals SET state = $2, decided_by = $3, decided_at = $4 WHERE run_id = $1 AND state = 'pending'")
-                    .bind(run_id).bind(if approved { "approved" } else { "denied" }).bind(by.as_ref()).bind(now)
-                    .execute(&mut *tx).await?;
+            if outcome == Decided::NotWaiting {
+                return Ok(outcome);
             }
             tx.commit().await?;
-            n
+            outcome
         });
-        if n > 0 && approved && matches!(then, AfterApproval::Queue) {
-            self.signal(crate::signals::QUEUE, run_id).await;
+        if outcome == Decided::Opened && matches!(then, AfterApproval::Queue) {
+            self.signal(crate::signals::QUEUE, d.run_id).await;
         }
-        Ok(n > 0)
+        Ok(outcome)
+    }
+
+    /// End runs whose approval expired before anyone decided; their ids.
+    pub async fn expire_approvals(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+        Ok(with_pool!(&self.pool, p => sqlx::query_scalar::<_, String>(
+            "UPDATE runs SET status = 'expired', finished_at = $1, \
+             error = 'no decision before the approval expired' \
+             WHERE status = 'pending_approval' AND approval_expires_at <= $1 RETURNING id",
+        ).bind(now).fetch_all(p).await)?)
     }
 }

@@ -29,7 +29,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-pub use approvals::AfterApproval;
+pub use approvals::{AfterApproval, Decided, Decision, NewDecision};
 pub use audit::AuditEvent;
 pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};

@@ -40,6 +40,14 @@ pub struct Run {
     pub finished_at: Option<DateTime<Utc>>,
     pub canceled_by: Option<String>,
     pub canceled_at: Option<DateTime<Utc>>,
+    /// For a gated run: the policy it was requested under, as the engine wrote it (shown
+    /// through the engine's approval view, not as stored).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub approval: Option<Json<Value>>,
+    /// The approval step it waits at (0 is the first).
+    pub approval_step: Option<i32>,
+    pub approval_expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
@@ -99,10 +107,11 @@ pub struct NewRun<'a> {
 }
 
 pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, workflow_hash, status, inputs, output, output_info, progress, error, connection, \
-     requested_by, requested_for, dry_run, created_at, started_at, finished_at, canceled_by, canceled_at";
+     requested_by, requested_for, dry_run, created_at, started_at, finished_at, canceled_by, canceled_at, \
+     approval, approval_step, approval_expires_at";
 
 /// Final statuses as an SQL list, for `status NOT IN (…)`.
-pub(crate) const FINAL_SQL: &str = "('completed', 'failed', 'denied', 'canceled')";
+pub(crate) const FINAL_SQL: &str = "('completed', 'failed', 'denied', 'canceled', 'expired')";
 
 impl Store {
     pub async fn create_run(&self, r: &NewRun<'_>) -> Result<()> {

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 /// ```text
 /// pending_approval ──approve──▶ queued ──claim──▶ running ──▶ completed | failed
 ///        │                        │                 │
-///        └──deny──▶ denied        └──cancel──▶ canceled ◀──cancel──┘
+///        ├──deny──▶ denied        └──cancel──▶ canceled ◀──cancel──┘
+///        └──no decision in time──▶ expired
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -24,10 +25,12 @@ pub enum RunStatus {
     Failed,
     Denied,
     Canceled,
+    /// Nobody decided before the approval expired.
+    Expired,
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 7] = [
+    pub const ALL: [RunStatus; 8] = [
         RunStatus::Queued,
         RunStatus::PendingApproval,
         RunStatus::Running,
@@ -35,6 +38,7 @@ impl RunStatus {
         RunStatus::Failed,
         RunStatus::Denied,
         RunStatus::Canceled,
+        RunStatus::Expired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +50,7 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Denied => "denied",
             RunStatus::Canceled => "canceled",
+            RunStatus::Expired => "expired",
         }
     }
 
@@ -53,7 +58,11 @@ impl RunStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            RunStatus::Completed | RunStatus::Failed | RunStatus::Denied | RunStatus::Canceled
+            RunStatus::Completed
+                | RunStatus::Failed
+                | RunStatus::Denied
+                | RunStatus::Canceled
+                | RunStatus::Expired
         )
     }
 }

@@ -421,6 +421,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
         .approve(
             &held.run_id,
             &boss(),
+            None,
             ApproveThen::RunHere(RunRequest::default()),
         )
         .await
@@ -436,6 +437,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
         .approve(
             &held.run_id,
             &boss(),
+            None,
             ApproveThen::RunHere(RunRequest::default()),
         )
         .await
@@ -451,7 +453,11 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
         )
         .await
         .expect("run");
-    let denied = s.engine.deny(&other.run_id, &boss()).await.expect("deny");
+    let denied = s
+        .engine
+        .deny(&other.run_id, &boss(), Some("not now"))
+        .await
+        .expect("deny");
     assert_eq!(
         (denied.status.as_str(), denied.error.as_deref()),
         ("denied", Some("denied by key:boss"))
@@ -461,6 +467,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
             .approve(
                 &other.run_id,
                 &boss(),
+                None,
                 ApproveThen::RunHere(RunRequest::default())
             )
             .await

@@ -199,13 +199,38 @@ pub async fn get_run(State(s): State<AppState>, Path(id): Path<String>) -> ApiRe
     Ok(Json(run_detail(&s, &id).await?).into_response())
 }
 
+/// A decision's optional body.
+#[derive(Deserialize, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    /// Why: optional for an approval, required for a denial.
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+fn decision_body(raw: &[u8]) -> Result<DecisionBody, String> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(DecisionBody::default());
+    }
+    serde_json::from_slice(raw).map_err(|e| format!("invalid JSON body: {e}"))
+}
+
 pub async fn approve_run(
     State(s): State<AppState>,
     Extension(c): Extension<Actor>,
     Path(id): Path<String>,
     Query(q): Query<WaitQuery>,
+    raw: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    s.engine.approve(&id, &c, ApproveThen::Queue).await?;
+    let body = decision_body(&raw).map_err(ApiError::bad_request)?;
+    let approved = s
+        .engine
+        .approve(&id, &c, body.comment.as_deref(), ApproveThen::Queue)
+        .await?;
+    // Still waiting (more approvals, or the next step): the run as it stands.
+    if matches!(approved, engine::Approved::Waiting(_)) {
+        return Ok((StatusCode::OK, Json(run_detail(&s, &id).await?)).into_response());
+    }
     if q.wait {
         let (status, v) = finished_run(&s, &id, &c.label).await?;
         return Ok((status, Json(v)).into_response());
@@ -217,9 +242,64 @@ pub async fn deny_run(
     State(s): State<AppState>,
     Extension(c): Extension<Actor>,
     Path(id): Path<String>,
+    raw: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    let run = s.engine.deny(&id, &c).await?;
-    Ok(Json(run).into_response())
+    let body = decision_body(&raw).map_err(ApiError::bad_request)?;
+    s.engine.deny(&id, &c, body.comment.as_deref()).await?;
+    Ok(Json(run_detail(&s, &id).await?).into_response())
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalsQuery {
+    /// `true`: only runs the caller may decide on now.
+    #[serde(default)]
+    mine: bool,
+}
+
+/// A held run in the approvals list.
+#[derive(Serialize, JsonSchema)]
+pub struct Held {
+    pub id: String,
+    pub workflow_id: String,
+    pub requested_by: Option<String>,
+    pub requested_for: Option<String>,
+    #[schemars(with = "Value")]
+    pub inputs: Value,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub approval: Option<engine::approval::ApprovalView>,
+}
+
+pub async fn list_approvals(
+    State(s): State<AppState>,
+    Extension(c): Extension<Actor>,
+    Query(q): Query<ApprovalsQuery>,
+) -> ApiResult<Response> {
+    let runs = if q.mine {
+        s.engine.decidable_by(&c, 200).await?
+    } else {
+        s.engine
+            .runs(&engine::RunFilter {
+                status: Some(RunStatus::PendingApproval),
+                limit: 200,
+                ..Default::default()
+            })
+            .await?
+    };
+    let mut out = Vec::new();
+    for r in runs {
+        let approval = s.engine.approval_view(&r).await?;
+        out.push(Held {
+            id: r.id,
+            workflow_id: r.workflow_id,
+            requested_by: r.requested_by,
+            requested_for: r.requested_for,
+            inputs: r.inputs.0,
+            created_at: r.created_at,
+            approval,
+        });
+    }
+    Ok(Json(out).into_response())
 }
 
 pub async fn cancel_run(

@@ -553,6 +553,16 @@ async fn approvals_over_the_api() {
             None,
         )
         .await;
+    // A denial says why.
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{denied}");
+    let (s, denied) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            &format!("/api/v1/runs/{id2}/deny"),
+            Some(serde_json::json!({"comment": "not this week"})),
+        )
+        .await;
     assert_eq!(
         (s, denied["status"].as_str()),
         (StatusCode::OK, Some("denied")),

@@ -274,6 +274,7 @@ async fn admins_list_and_end_sessions_and_nobody_approves_for_themselves(db: Db)
         .approve(
             run["id"].as_str().expect("id"),
             &eve,
+            None,
             engine::ApproveThen::Queue,
         )
         .await

@@ -1,0 +1,365 @@
+//! Deciding on held runs: who may decide at the step a run waits at (people, roles, Lumos
+//! group members, an app's AppStore approvers, read from Lumos at decision time through the
+//! run's connection), who may not (the requester and the person it is for, unless the policy
+//! allows self-approval), and recording each decision.
+
+use std::collections::HashSet;
+
+use futures_util::TryStreamExt;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use store::{Decided, Decision, NewDecision, Run, RunStatus};
+
+use super::policy::{RunPolicy, RunStep};
+use crate::Engine;
+use crate::access::{Actor, Role};
+use crate::error::{EngineError, Result};
+
+/// A held run as approvers see it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ApprovalView {
+    pub reason: String,
+    /// The step the run waits at (0 is the first), while it waits.
+    pub step: Option<usize>,
+    pub steps: Vec<StepView>,
+    pub self_approval: bool,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub decisions: Vec<Decision>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct StepView {
+    pub name: String,
+    pub min: u32,
+    /// Who may decide, in words.
+    pub who: String,
+}
+
+/// What a decision did, for the caller to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// More approvals are needed at this step.
+    Counted {
+        step: String,
+        approvals: u32,
+        min: u32,
+    },
+    /// The run moved on to the next step.
+    NextStep(String),
+    /// Every step approved: the run goes on.
+    Opened,
+    Denied,
+}
+
+/// The email a person decides as: their person's, or the CLI operator's when it is one.
+fn email_of(by: &Actor) -> Option<String> {
+    by.person
+        .as_ref()
+        .map(|p| p.email.to_lowercase())
+        .or_else(|| by.label.contains('@').then(|| by.label.to_lowercase()))
+}
+
+impl Engine {
+    /// The policy a held run was requested under (older runs: one step for admins).
+    pub(crate) fn policy_of(run: &Run) -> RunPolicy {
+        run.approval
+            .as_ref()
+            .and_then(|j| serde_json::from_value(j.0.clone()).ok())
+            .unwrap_or_else(|| RunPolicy {
+                reason: String::new(),
+                gate: super::policy::Gate::BeforeRun,
+                self_approval: false,
+                steps: vec![RunStep {
+                    name: "Approval".into(),
+                    min: 1,
+                    people: Vec::new(),
+                    roles: vec![Role::Admin],
+                    lumos_groups: Vec::new(),
+                    lumos_app: None,
+                }],
+            })
+    }
+
+    /// The approval part of a run's detail, for gated runs.
+    pub async fn approval_view(&self, run: &Run) -> Result<Option<ApprovalView>> {
+        if run.approval.is_none() && run.approval_step.is_none() {
+            return Ok(None);
+        }
+        let policy = Self::policy_of(run);
+        Ok(Some(ApprovalView {
+            reason: policy.reason.clone(),
+            step: (run.status == RunStatus::PendingApproval)
+                .then(|| run.approval_step.unwrap_or(0).max(0) as usize),
+            steps: policy
+                .steps
+                .iter()
+                .map(|s| StepView {
+                    name: s.name.clone(),
+                    min: s.min,
+                    who: s.who(),
+                })
+                .collect(),
+            self_approval: policy.self_approval,
+            expires_at: run.approval_expires_at,
+            decisions: self.store.decisions(&run.id).await?,
+        }))
+    }
+
+    /// Why `by` may not decide on `run` at `step`, if they may not.
+    async fn refusal(
+        &self,
+        run: &Run,
+        policy: &RunPolicy,
+        step: &RunStep,
+        by: &Actor,
+    ) -> Result<Option<String>> {
+        let email = email_of(by);
+        if !policy.self_approval {
+            let same = |who: &Option<String>| {
+                who.as_deref().is_some_and(|w| {
+                    w.eq_ignore_ascii_case(&by.label)
+                        || email.as_deref().is_some_and(|e| w.eq_ignore_ascii_case(e))
+                })
+            };
+            if same(&run.requested_by) {
+                return Ok(Some(format!(
+                    "{} requested run '{}' and cannot decide on it; another approver must",
+                    by.label, run.id
+                )));
+            }
+            if same(&run.requested_for) {
+                return Ok(Some(format!(
+                    "run '{}' is for {}, who cannot decide on it; another approver must",
+                    run.id, by.label
+                )));
+            }
+        }
+        if step.roles.iter().any(|r| by.role >= *r) {
+            return Ok(None);
+        }
+        if let Some(e) = &email {
+            if step.people.iter().any(|p| p == e) {
+                return Ok(None);
+            }
+            if (!step.lumos_groups.is_empty() || step.lumos_app.is_some())
+                && self.lumos_approvers(run, step).await?.contains(e)
+            {
+                return Ok(None);
+            }
+        }
+        Ok(Some(format!(
+            "{} may not decide at step '{}' of run '{}': it needs {}",
+            by.label,
+            step.name,
+            run.id,
+            step.who()
+        )))
+    }
+
+    /// The emails of the Lumos users who approve at `step`: members of its groups and the
+    /// app's AppStore approvers (users, and members of approver groups), read now.
+    async fn lumos_approvers(&self, run: &Run, step: &RunStep) -> Result<HashSet<String>> {
+        let connection = run
+            .connection
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let client = self.client(&connection).await?;
+        let lumos = |e: lumos_api::Error| {
+            EngineError::Conflict(format!("cannot read the approvers from Lumos: {e}"))
+        };
+        let mut emails = HashSet::new();
+        let mut group_ids: Vec<String> = Vec::new();
+        for g in &step.lumos_groups {
+            let mut params = Map::new();
+            params.insert("name".into(), json!(g));
+            params.insert("exact_match".into(), json!(true));
+            let found: Vec<Value> = client
+                .paginate("getGroups", &params)
+                .try_collect()
+                .await
+                .map_err(lumos)?;
+            let ids: Vec<String> = found
+                .iter()
+                .filter_map(|x| x["id"].as_str().map(str::to_owned))
+                .collect();
+            if ids.is_empty() {
+                // Not a name: perhaps the group's id.
+                group_ids.push(g.clone());
+            }
+            group_ids.extend(ids);
+        }
+        if let Some(app) = &step.lumos_app {
+            let mut params = Map::new();
+            params.insert("app_id".into(), json!(app.app_id));
+            let settings = client
+                .call("getAppStoreAppSettings", &params, None)
+                .await
+                .map_err(lumos)?;
+            let key = if app.stage == 2 {
+                "approvers_stage_2"
+            } else {
+                "approvers"
+            };
+            let approvers = &settings["request_flow"][key];
+            for u in approvers["users"].as_array().into_iter().flatten() {
+                if let Some(e) = u["email"].as_str() {
+                    emails.insert(e.to_lowercase());
+                }
+            }
+            for g in approvers["groups"].as_array().into_iter().flatten() {
+                if let Some(id) = g["id"].as_str() {
+                    group_ids.push(id.to_owned());
+                }
+            }
+        }
+        for id in group_ids {
+            let mut params = Map::new();
+            params.insert("group_id".into(), json!(id));
+            let members: Vec<Value> = match client
+                .paginate("getGroupMembership", &params)
+                .try_collect()
+                .await
+            {
+                Ok(m) => m,
+                // A name that matched nothing and is no group id either.
+                Err(lumos_api::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(lumos(e)),
+            };
+            for m in members {
+                if let Some(e) = m["email"].as_str() {
+                    emails.insert(e.to_lowercase());
+                }
+            }
+        }
+        Ok(emails)
+    }
+
+    /// Approve or deny a held run at the step it waits at. A denial needs a comment.
+    pub(crate) async fn record_decision(
+        &self,
+        run: &Run,
+        by: &Actor,
+        approved: bool,
+        comment: Option<&str>,
+        then: store::AfterApproval<'_>,
+    ) -> Result<Outcome> {
+        let not_pending = |status| EngineError::NotPending {
+            id: run.id.clone(),
+            status,
+        };
+        if run.status != RunStatus::PendingApproval {
+            return Err(not_pending(run.status));
+        }
+        if run
+            .approval_expires_at
+            .is_some_and(|t| t <= chrono::Utc::now())
+        {
+            let _ = self.store.expire_approvals(chrono::Utc::now()).await;
+            return Err(not_pending(RunStatus::Expired));
+        }
+        let policy = Self::policy_of(run);
+        let index = run.approval_step.unwrap_or(0).max(0) as usize;
+        let Some(step) = policy.steps.get(index) else {
+            return Err(EngineError::Conflict(format!(
+                "run '{}' waits at approval step {index}, which its policy does not have",
+                run.id
+            )));
+        };
+        if let Some(why) = self.refusal(run, &policy, step, by).await? {
+            return Err(EngineError::Forbidden(why));
+        }
+        let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+        if !approved && comment.is_none() {
+            return Err(EngineError::Inputs(vec![
+                "a denial needs a comment saying why".into(),
+            ]));
+        }
+        let decided = self
+            .store
+            .decide(
+                &NewDecision {
+                    run_id: &run.id,
+                    step: index as i32,
+                    last: index + 1 == policy.steps.len(),
+                    min: step.min,
+                    by: &by.label,
+                    approved,
+                    comment,
+                },
+                then,
+            )
+            .await?;
+        let details = json!({"step": step.name, "comment": comment});
+        let outcome = match decided {
+            Decided::AlreadyDecided => {
+                return Err(EngineError::Conflict(format!(
+                    "{} already decided at step '{}' of run '{}'",
+                    by.label, step.name, run.id
+                )));
+            }
+            Decided::NotWaiting => {
+                let now = self
+                    .existing(&run.id)
+                    .await
+                    .map_or(run.status, |r| r.status);
+                return Err(not_pending(now));
+            }
+            Decided::Denied => Outcome::Denied,
+            Decided::Counted { approvals } => Outcome::Counted {
+                step: step.name.clone(),
+                approvals,
+                min: step.min,
+            },
+            Decided::NextStep(i) => Outcome::NextStep(
+                policy
+                    .steps
+                    .get(i as usize)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+            ),
+            Decided::Opened => Outcome::Opened,
+        };
+        let action = if approved { "run.approve" } else { "run.deny" };
+        self.audit(by, action, &run.id, Some(details)).await;
+        Ok(outcome)
+    }
+
+    /// Held runs the actor may decide on now (at most `limit` looked at, newest first).
+    pub async fn decidable_by(&self, by: &Actor, limit: i64) -> Result<Vec<Run>> {
+        let held = self
+            .store
+            .runs(&store::RunFilter {
+                status: Some(RunStatus::PendingApproval),
+                limit,
+                ..Default::default()
+            })
+            .await?;
+        let mut mine = Vec::new();
+        for run in held {
+            let policy = Self::policy_of(&run);
+            let index = run.approval_step.unwrap_or(0).max(0) as usize;
+            let Some(step) = policy.steps.get(index) else {
+                continue;
+            };
+            let decided =
+                self.store.decisions(&run.id).await?.iter().any(|d| {
+                    d.step == index as i32 && d.decided_by.eq_ignore_ascii_case(&by.label)
+                });
+            // A Lumos that cannot be read hides the run from this list; deciding says why.
+            if !decided && matches!(self.refusal(&run, &policy, step, by).await, Ok(None)) {
+                mine.push(run);
+            }
+        }
+        Ok(mine)
+    }
+
+    /// End held runs whose approval expired; how many.
+    pub async fn expire_approvals(&self) -> Result<usize> {
+        let ids = self.store.expire_approvals(chrono::Utc::now()).await?;
+        for id in &ids {
+            self.audit(&Actor::system("lumosflow"), "run.expire", id, None)
+                .await;
+        }
+        Ok(ids.len())
+    }
+}
