@@ -90,10 +90,12 @@ impl Store {
         let by_key = by.to_lowercase();
         let outcome = with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
-            let waiting: Option<i64> = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM runs WHERE id = $1 AND status = 'pending_approval' AND approval_step = $2",
-            ).bind(d.run_id).bind(d.step).fetch_optional(&mut *tx).await?;
-            if waiting.unwrap_or(0) == 0 {
+            // A write first: it checks the run still waits at this step and takes the write
+            // lock at once (SQLite), so racing deciders queue up instead of failing.
+            let waiting = sqlx::query(
+                "UPDATE runs SET approval_step = approval_step WHERE id = $1 AND status = 'pending_approval' AND approval_step = $2",
+            ).bind(d.run_id).bind(d.step).execute(&mut *tx).await?.rows_affected();
+            if waiting == 0 {
                 return Ok(Decided::NotWaiting);
             }
             let inserted = sqlx::query(

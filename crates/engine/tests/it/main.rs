@@ -1,5 +1,6 @@
 //! The engine against the simulator over HTTP, on SQLite and PostgreSQL.
 
+mod approvals;
 mod connections;
 mod custom;
 mod definitions;

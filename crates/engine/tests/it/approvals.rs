@@ -1,0 +1,264 @@
+//! Approval policies against the simulator: ordered steps, approvers from Lumos (an app's
+//! AppStore approvers, group members), people and roles, self-approval refused in every
+//! form, min 2, denial needs a comment, racing approvals, expiry.
+
+use engine::approval::Outcome;
+use engine::{Actor, ApproveThen, Approved, EngineError, Role, RunRequest, RunStatus};
+use serde_json::json;
+
+use crate::{obj, setup};
+
+const POLICY: &str = r#"
+id: access-with-policy
+name: Request access under a policy
+inputs:
+  app_id: { type: text, required: true }
+approval:
+  reason: Grants access to an app
+  expires_after: 1h
+  steps:
+    - name: App approvers in Lumos
+      approvers:
+        lumos_app_approvers: "{{ inputs.app_id }}"
+    - name: IT security
+      min: 2
+      approvers:
+        people: [sec-lead@example-corp.com]
+        lumos_groups: [GROUP]
+        roles: [admin]
+steps:
+  - id: request
+    call: createAccessRequest
+    body: { app_id: "{{ inputs.app_id }}", business_justification: "Under a policy" }
+"#;
+
+fn person(email: &str, role: Role) -> Actor {
+    Actor::person(email, None, role, None)
+}
+
+async fn forbidden(r: Result<Approved, EngineError>, says: &str) {
+    match r {
+        Err(EngineError::Forbidden(m)) => assert!(m.contains(says), "{m}"),
+        Err(e) => panic!("expected a refusal saying '{says}', got {e}"),
+        Ok(_) => panic!("expected a refusal saying '{says}', got an approval"),
+    }
+}
+
+#[tokio::test]
+async fn policies_route_to_the_right_people_in_order() {
+    let s = setup().await;
+    let app = s.store_app().await;
+    let app_id = app.as_str().expect("app id").to_owned();
+    // Who Lumos says approves the app, and a group with members.
+    let settings = s
+        .api
+        .call(
+            "getAppStoreAppSettings",
+            &obj(json!({"app_id": app_id})),
+            None,
+        )
+        .await
+        .expect("settings");
+    let app_approver = settings["request_flow"]["approvers"]["users"][0]["email"]
+        .as_str()
+        .expect("the simulator names stage-1 approvers")
+        .to_owned();
+    let groups = s
+        .api
+        .call("getGroups", &obj(json!({"size": 50})), None)
+        .await
+        .expect("groups");
+    let mut group = None;
+    for g in groups["items"].as_array().expect("items") {
+        let members = s
+            .api
+            .call(
+                "getGroupMembership",
+                &obj(json!({"group_id": g["id"], "size": 1})),
+                None,
+            )
+            .await
+            .expect("members");
+        if let Some(m) = members["items"][0]["email"].as_str() {
+            group = Some((g["name"].as_str().expect("name").to_owned(), m.to_owned()));
+            break;
+        }
+    }
+    let (group_name, member) = group.expect("a group with members");
+    let yaml = POLICY.replace("GROUP", &format!("\"{group_name}\""));
+    s.engine
+        .create(&yaml, &Actor::operator())
+        .await
+        .expect("create");
+    let before = s.access_requests().await;
+
+    let requester = person("req@example-corp.com", Role::Admin);
+    let held = s
+        .engine
+        .run(
+            "access-with-policy",
+            &obj(json!({"app_id": app_id})),
+            RunRequest {
+                actor: requester.clone(),
+                requested_for: Some("Zoe@example-corp.com".into()),
+                ..RunRequest::default()
+            },
+        )
+        .await
+        .expect("run");
+    assert_eq!(held.status, RunStatus::PendingApproval);
+    let id = held.run_id.clone();
+    let approve = |by: Actor, comment: Option<&'static str>| {
+        let engine = &s.engine;
+        let id = id.clone();
+        async move { engine.approve(&id, &by, comment, ApproveThen::Queue).await }
+    };
+
+    // Step 1 belongs to the app's approvers in Lumos: not the requester, not the person it
+    // is for, not an admin who is not one of them, not someone else.
+    forbidden(
+        approve(requester.clone(), None).await,
+        "cannot decide on it",
+    )
+    .await;
+    forbidden(
+        approve(person("zoe@example-corp.com", Role::Admin), None).await,
+        "is for",
+    )
+    .await;
+    forbidden(
+        approve(person("boss@example-corp.com", Role::Admin), None).await,
+        "may not decide at step 'App approvers in Lumos'",
+    )
+    .await;
+    let detail = s.engine.run_detail(&id).await.expect("detail");
+    let view = detail.approval.expect("approval view");
+    assert_eq!(view.step, Some(0));
+    assert!(view.steps[0].who.contains(&app_id), "{:?}", view.steps);
+
+    // The app's approver (any role) moves it to step 2.
+    let r = approve(person(&app_approver, Role::Viewer), Some("known team")).await;
+    assert!(
+        matches!(&r, Ok(Approved::Waiting(Outcome::NextStep(s))) if s == "IT security"),
+        "{:?}",
+        r.as_ref().err()
+    );
+    // Step 2: a denial needs a comment; someone not named may not decide.
+    let e = s
+        .engine
+        .deny(&id, &person(&member, Role::Viewer), None)
+        .await
+        .expect_err("no comment");
+    assert!(e.to_string().contains("needs a comment"), "{e}");
+    forbidden(
+        approve(person("nobody@example-corp.com", Role::Builder), None).await,
+        "may not decide at step 'IT security'",
+    )
+    .await;
+    // One approval of two; the same person cannot count twice.
+    let r = approve(person("Sec-Lead@example-corp.com", Role::Viewer), None).await;
+    assert!(
+        matches!(
+            &r,
+            Ok(Approved::Waiting(Outcome::Counted {
+                approvals: 1,
+                min: 2,
+                ..
+            }))
+        ),
+        "{:?}",
+        r.as_ref().err()
+    );
+    assert!(
+        approve(person("sec-lead@example-corp.com", Role::Viewer), None)
+            .await
+            .is_err()
+    );
+    assert_eq!(s.access_requests().await, before, "nothing sent while held");
+
+    // The last slot, raced by a group member and an admin: the gate opens exactly once.
+    let (a, b) = tokio::join!(
+        approve(person(&member, Role::Viewer), None),
+        approve(person("boss@example-corp.com", Role::Admin), None),
+    );
+    let opened = [&a, &b]
+        .iter()
+        .filter(|r| matches!(r, Ok(Approved::Queued(_))))
+        .count();
+    assert_eq!(opened, 1, "{:?} / {:?}", a.as_ref().err(), b.as_ref().err());
+    let run = s.engine.run_detail(&id).await.expect("detail");
+    assert_eq!(run.run.status, RunStatus::Queued);
+    let decisions = run.approval.expect("view").decisions;
+    assert_eq!(decisions.iter().filter(|d| d.approved).count(), 3);
+    assert_eq!(decisions[0].comment.as_deref(), Some("known team"));
+
+    // A run nobody decides on expires, and cannot be approved after.
+    let late = s
+        .engine
+        .run(
+            "access-with-policy",
+            &obj(json!({"app_id": app_id})),
+            RunRequest {
+                actor: requester.clone(),
+                ..RunRequest::default()
+            },
+        )
+        .await
+        .expect("run");
+    let expired = s
+        .store
+        .expire_approvals(chrono::Utc::now() + chrono::Duration::hours(2))
+        .await
+        .expect("expire");
+    assert_eq!(expired, vec![late.run_id.clone()]);
+    let e = s
+        .engine
+        .approve(
+            &late.run_id,
+            &person(&app_approver, Role::Viewer),
+            None,
+            ApproveThen::Queue,
+        )
+        .await
+        .expect_err("expired");
+    assert!(e.to_string().contains("expired"), "{e}");
+}
+
+#[tokio::test]
+async fn policies_are_checked_when_saved() {
+    let s = setup().await;
+    let bad = r#"
+id: bad-policy
+name: Bad policy
+approval:
+  reason: ""
+  expires_after: soon
+  steps:
+    - name: Nobody
+      min: 0
+      approvers: {}
+    - name: Odd
+      approvers:
+        people: [not-an-email]
+        lumos_app_approvers: { app_id: "x", stage: 3 }
+steps:
+  - id: t
+    transform: "{{ 1 }}"
+"#;
+    let e = s
+        .engine
+        .create(bad, &Actor::operator())
+        .await
+        .expect_err("invalid");
+    let text = e.to_string();
+    for says in [
+        "approval.reason must say",
+        "expires_after",
+        "min must be at least 1",
+        "name at least one approver",
+        "invalid email 'not-an-email'",
+        "stage must be 1 or 2",
+    ] {
+        assert!(text.contains(says), "missing '{says}' in: {text}");
+    }
+}
