@@ -3,6 +3,7 @@
 mod api_cmd;
 mod approvals_cmd;
 mod connect_cmd;
+mod notifications_cmd;
 mod operator;
 mod people_cmd;
 mod print;
@@ -60,6 +61,9 @@ enum Command {
     Runs(runs_cmd::RunsCommand),
     /// Runs waiting for approval (--mine: those you may decide on now).
     Approvals(approvals_cmd::ApprovalsArgs),
+    /// Where notices about runs go (Slack, signed JSON webhooks) and what was delivered.
+    #[command(subcommand)]
+    Notifications(notifications_cmd::NotificationsCommand),
     /// Serve the HTTP API, health and metrics.
     Serve(serve_cmd::ServeArgs),
     /// API keys for the HTTP API.
@@ -163,6 +167,9 @@ fn main() -> ExitCode {
             Command::Runs(cmd) => runs_cmd::runs(&engine(&cli.database_url).await?, cmd).await,
             Command::Approvals(args) => {
                 approvals_cmd::approvals(&engine(&cli.database_url).await?, args).await
+            }
+            Command::Notifications(cmd) => {
+                notifications_cmd::notifications(&engine(&cli.database_url).await?, cmd).await
             }
             Command::Serve(args) => serve_cmd::serve(&cli.database_url, args).await,
             Command::Keys(cmd) => serve_cmd::keys(&engine(&cli.database_url).await?, cmd).await,

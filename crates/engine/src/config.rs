@@ -32,6 +32,13 @@ pub struct EngineConfig {
     pub max_output_bytes: u64,
     /// How long console sessions last.
     pub sessions: crate::access::SessionTimes,
+    /// Where people reach lumosflow (`LUMOSFLOW_PUBLIC_URL`), for links in notices.
+    pub public_url: Option<String>,
+    /// How often `serve` looks for notices to send.
+    pub notice_poll: Duration,
+    /// The first retry of a notice that failed waits this long; each next one twice as long
+    /// (at most an hour), for a day.
+    pub notice_retry_base: Duration,
 }
 
 impl Default for EngineConfig {
@@ -48,6 +55,9 @@ impl Default for EngineConfig {
             run_max_bytes: 256 << 20,
             max_output_bytes: 16 << 20,
             sessions: crate::access::SessionTimes::default(),
+            public_url: None,
+            notice_poll: Duration::from_secs(1),
+            notice_retry_base: Duration::from_secs(5),
         }
     }
 }
@@ -110,6 +120,9 @@ impl EngineConfig {
         }
         if let Some(v) = get("LUMOSFLOW_MAX_OUTPUT_BYTES") {
             c.max_output_bytes = bytes("LUMOSFLOW_MAX_OUTPUT_BYTES", &v)?;
+        }
+        if let Some(v) = get("LUMOSFLOW_PUBLIC_URL").filter(|v| !v.trim().is_empty()) {
+            c.public_url = Some(v.trim().to_owned());
         }
         if let Some(v) = get("LUMOSFLOW_SESSION_IDLE") {
             c.sessions.idle = duration("LUMOSFLOW_SESSION_IDLE", &v, Duration::from_secs(1))?;

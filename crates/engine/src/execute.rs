@@ -215,6 +215,16 @@ impl Engine {
         if let Some(f) = &self.observers.on_run {
             f(wf.id(), recorded.status, began.elapsed().as_secs_f64());
         }
+        let event = match recorded.status {
+            RunStatus::Completed => Some("run.completed"),
+            RunStatus::Failed => Some("run.failed"),
+            _ => None,
+        };
+        if let Some(event) = event
+            && let Ok(Some(run)) = self.store.run(&run_id).await
+        {
+            self.notify(event, &run, serde_json::json!({})).await;
+        }
         // A run that was canceled or failed elsewhere has no output to give.
         let produced = produced.filter(|_| recorded.status == status);
         let info = kept.map(|k| k.info).filter(|_| recorded.status == status);

@@ -18,6 +18,7 @@ mod health;
 pub mod ids;
 pub mod inputs;
 mod library;
+pub mod notify;
 pub mod output;
 mod owner;
 pub mod plan;

@@ -107,6 +107,17 @@ impl Engine {
             self.store
                 .request_approval(run_id, &policy, expires)
                 .await?;
+            if let Ok(Some(run)) = self.store.run(run_id).await {
+                let policy = Self::policy_of(&run);
+                let first = policy.steps.first();
+                let details = serde_json::json!({
+                    "reason": policy.reason,
+                    "step": first.map(|s| s.name.clone()),
+                    "who": first.map(|s| s.who()),
+                    "expires_at": expires,
+                });
+                self.notify("approval.requested", &run, details).await;
+            }
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ mod actor;
 mod keys;
 mod people;
 mod role;
-mod secret;
+pub(crate) mod secret;
 mod sessions;
 
 pub use actor::Actor;

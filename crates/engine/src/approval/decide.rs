@@ -321,6 +321,30 @@ impl Engine {
         };
         let action = if approved { "run.approve" } else { "run.deny" };
         self.audit(by, action, &run.id, Some(details)).await;
+        let decision = match &outcome {
+            Outcome::Denied => format!("denied by {}", by.label),
+            Outcome::Opened => format!("approved by {}; the run goes on", by.label),
+            Outcome::NextStep(next) => format!("approved by {}; now waiting at '{next}'", by.label),
+            Outcome::Counted { approvals, min, .. } => {
+                format!("approved by {} ({approvals} of {min})", by.label)
+            }
+        };
+        if let Ok(now) = self.existing(&run.id).await {
+            let next = Self::policy_of(&now)
+                .steps
+                .get(now.approval_step.unwrap_or(0).max(0) as usize)
+                .filter(|_| now.status == RunStatus::PendingApproval)
+                .map(|s| (s.name.clone(), s.who()));
+            let details = json!({
+                "decision": decision,
+                "by": by.label,
+                "comment": comment,
+                "reason": policy.reason,
+                "step": next.as_ref().map(|n| n.0.clone()),
+                "who": next.map(|n| n.1),
+            });
+            self.notify("approval.decided", &now, details).await;
+        }
         Ok(outcome)
     }
 

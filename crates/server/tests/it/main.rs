@@ -2,6 +2,7 @@
 
 mod api;
 mod console;
+mod notices;
 mod outputs;
 mod people;
 mod security;

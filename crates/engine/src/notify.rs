@@ -1,0 +1,353 @@
+//! Notices: when a run needs a decision, is decided, fails or completes, a notice is queued
+//! in the database for every target that wants the event, and a sender in `serve` posts
+//! them: Slack incoming-webhook messages, or JSON bodies signed with the target's secret
+//! (`Lumosflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`).
+//! Queuing never holds up a run; sending is retried with backoff for a day.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use store::{NewTarget, NotificationTarget, Run};
+use tokio_util::sync::CancellationToken;
+
+use crate::Engine;
+use crate::access::Actor;
+use crate::error::{EngineError, Result};
+
+/// The events a target can ask for.
+pub const EVENTS: [&str; 4] = [
+    "approval.requested",
+    "approval.decided",
+    "run.failed",
+    "run.completed",
+];
+
+/// How notices are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeFormat {
+    /// A Slack incoming-webhook message.
+    Slack,
+    /// A documented JSON body, signed.
+    Json,
+}
+
+impl NoticeFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeFormat::Slack => "slack",
+            NoticeFormat::Json => "json",
+        }
+    }
+}
+
+impl std::str::FromStr for NoticeFormat {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "slack" => Ok(NoticeFormat::Slack),
+            "json" => Ok(NoticeFormat::Json),
+            _ => Err(format!("unknown format '{s}' (slack or json)")),
+        }
+    }
+}
+
+/// A target as created: its secret, shown this once.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CreatedTarget {
+    pub id: String,
+    pub name: String,
+    pub secret: String,
+}
+
+/// How long sending is retried.
+const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
+
+/// The signature header's value for `body` at `t` (unix seconds).
+pub fn signature(secret: &str, t: i64, body: &str) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(format!("{t}.{body}").as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={t},v1={hex}")
+}
+
+fn url_hint(url: &url::Url) -> String {
+    format!("{}://{}/…", url.scheme(), url.host_str().unwrap_or(""))
+}
+
+impl Engine {
+    /// Add a target; its signing secret is returned once and stored sealed, like its URL.
+    pub async fn add_notification_target(
+        &self,
+        name: &str,
+        url: &str,
+        format: NoticeFormat,
+        events: &[String],
+        workflow: Option<&str>,
+        by: &Actor,
+    ) -> Result<CreatedTarget> {
+        let bad = |m: String| EngineError::Inputs(vec![m]);
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(bad(format!(
+                "invalid name '{name}': use 1-64 letters, digits, '-', '_', '.'"
+            )));
+        }
+        let parsed = url::Url::parse(url).map_err(|e| bad(format!("invalid URL: {e}")))?;
+        let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+            return Err(bad(
+                "the URL must use https (plain http only to this machine)".into(),
+            ));
+        }
+        if events.is_empty() {
+            return Err(bad(format!("name the events (of {})", EVENTS.join(", "))));
+        }
+        if let Some(e) = events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
+            return Err(bad(format!(
+                "unknown event '{e}' (events: {})",
+                EVENTS.join(", ")
+            )));
+        }
+        if self
+            .store
+            .notification_targets()
+            .await?
+            .iter()
+            .any(|t| t.name == name)
+        {
+            return Err(EngineError::Conflict(format!(
+                "a notification target named '{name}' exists (remove it first)"
+            )));
+        }
+        let id = crate::ids::new_run_id();
+        let secret = crate::access::secret::new("lfw_")
+            .map_err(|e| EngineError::Conflict(format!("no randomness: {e}")))?;
+        self.store
+            .add_notification_target(&NewTarget {
+                id: &id,
+                name,
+                format: format.as_str(),
+                url,
+                url_hint: &url_hint(&parsed),
+                secret: &secret,
+                events: &events.join(","),
+                workflow_id: workflow,
+            })
+            .await?;
+        self.audit(
+            by,
+            "notification.add",
+            name,
+            Some(json!({"events": events, "format": format.as_str(), "workflow": workflow})),
+        )
+        .await;
+        Ok(CreatedTarget {
+            id,
+            name: name.to_owned(),
+            secret,
+        })
+    }
+
+    pub async fn notification_targets(&self) -> Result<Vec<NotificationTarget>> {
+        Ok(self.store.notification_targets().await?)
+    }
+
+    pub async fn remove_notification_target(&self, name: &str, by: &Actor) -> Result<()> {
+        if !self.store.remove_notification_target(name).await? {
+            return Err(EngineError::NotFound(format!(
+                "no notification target named '{name}'"
+            )));
+        }
+        self.audit(by, "notification.remove", name, None).await;
+        Ok(())
+    }
+
+    pub async fn deliveries(&self, limit: i64) -> Result<Vec<store::Delivery>> {
+        Ok(self.store.deliveries(limit).await?)
+    }
+
+    /// Queue `event` about `run` for every target that wants it. Never fails the caller:
+    /// a notice that cannot be queued is logged.
+    pub(crate) async fn notify(&self, event: &str, run: &Run, extra: Value) {
+        let targets = match self.store.notification_targets().await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, event, "cannot read notification targets");
+                return;
+            }
+        };
+        for t in targets {
+            let wanted = t.events.split(',').any(|e| e == event)
+                && t.workflow_id
+                    .as_deref()
+                    .is_none_or(|w| w == run.workflow_id);
+            if !wanted {
+                continue;
+            }
+            let body = self.notice_body(&t, event, run, &extra);
+            if let Err(e) = self
+                .store
+                .queue_delivery(&t.id, event, Some(&run.id), &body)
+                .await
+            {
+                tracing::warn!(error = %e, event, target = %t.name, "cannot queue a notice");
+            }
+        }
+    }
+
+    fn run_link(&self, run: &Run) -> Option<String> {
+        self.config
+            .public_url
+            .as_ref()
+            .map(|u| format!("{}/#/runs/{}", u.trim_end_matches('/'), run.id))
+    }
+
+    fn notice_body(&self, t: &NotificationTarget, event: &str, run: &Run, extra: &Value) -> String {
+        let link = self.run_link(run);
+        if t.format == "slack" {
+            let who = run.requested_by.as_deref().unwrap_or("someone");
+            let whom = run
+                .requested_for
+                .as_deref()
+                .map(|f| format!(" for {f}"))
+                .unwrap_or_default();
+            let head = match event {
+                "approval.requested" => format!(
+                    ":raised_hand: *Approval needed* — `{}` requested by {who}{whom}",
+                    run.workflow_id
+                ),
+                "approval.decided" => format!(
+                    ":white_check_mark: *Decision* on `{}` (requested by {who}{whom}): {}",
+                    run.workflow_id,
+                    extra["decision"].as_str().unwrap_or("")
+                ),
+                "run.failed" => format!(
+                    ":x: *Run failed* — `{}` requested by {who}{whom}",
+                    run.workflow_id
+                ),
+                _ => format!(
+                    ":white_check_mark: *Run completed* — `{}` requested by {who}{whom}",
+                    run.workflow_id
+                ),
+            };
+            let mut lines = vec![head];
+            if let Some(r) = extra["reason"].as_str().filter(|r| !r.is_empty()) {
+                lines.push(format!("> {r}"));
+            }
+            if let Some(step) = extra["step"].as_str() {
+                lines.push(format!(
+                    "Step: {step} — {}",
+                    extra["who"].as_str().unwrap_or("")
+                ));
+            }
+            lines.push(format!("Inputs: `{}`", run.inputs.0));
+            if let Some(e) = &run.error {
+                lines.push(format!("Error: {e}"));
+            }
+            if let Some(l) = link {
+                lines.push(format!("<{l}|Open run {}>", run.id));
+            }
+            return json!({"text": lines.join("\n")}).to_string();
+        }
+        json!({
+            "event": event,
+            "at": chrono::Utc::now(),
+            "run": {
+                "id": run.id,
+                "workflow_id": run.workflow_id,
+                "status": run.status,
+                "requested_by": run.requested_by,
+                "requested_for": run.requested_for,
+                "inputs": run.inputs.0,
+                "error": run.error,
+                "link": link,
+            },
+            "details": extra,
+        })
+        .to_string()
+    }
+
+    /// Send the due notices until `stop`; one at a time per process, each taken by one
+    /// process only.
+    pub(crate) async fn send_notices_forever(self: Arc<Self>, stop: CancellationToken) {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        loop {
+            match self
+                .store
+                .take_due_delivery(chrono::Duration::seconds(60))
+                .await
+            {
+                Ok(Some(d)) => {
+                    self.send_one(&http, d).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read due notices"),
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(self.config.notice_poll) => {}
+            }
+        }
+    }
+
+    async fn send_one(&self, http: &reqwest::Client, d: store::DueDelivery) {
+        let target = match self.store.open_notification_target(&d.target_id).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return,
+            Err(e) => {
+                let _ = self.store.delivery_failed(d.id, &e.to_string(), None).await;
+                return;
+            }
+        };
+        let t = chrono::Utc::now().timestamp();
+        let mut req = http
+            .post(target.url.as_str())
+            .header("content-type", "application/json")
+            .body(d.body.clone());
+        if target.target.format == "json" {
+            req = req.header("lumosflow-signature", signature(&target.secret, t, &d.body));
+        }
+        let failure = match req.send().await {
+            Ok(r) if r.status().is_success() => None,
+            // Never the URL in the record: it is a secret of its own (Slack's is).
+            Ok(r) => Some(format!("answered {}", r.status())),
+            Err(e) => Some(if e.is_timeout() {
+                "no answer within 10 s".to_owned()
+            } else {
+                "could not connect".to_owned()
+            }),
+        };
+        let result = match failure {
+            None => self.store.delivery_sent(d.id).await,
+            Some(why) => {
+                let backoff = self.config.notice_retry_base.as_secs_f64()
+                    * 2f64.powi(d.attempts.clamp(0, 12));
+                let next = chrono::Utc::now()
+                    + chrono::Duration::milliseconds((backoff.min(3600.0) * 1000.0) as i64);
+                let next = (next - d.created_at < GIVE_UP_AFTER).then_some(next);
+                self.store.delivery_failed(d.id, &why, next).await
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "cannot record a notice's delivery");
+        }
+    }
+}
