@@ -16,10 +16,13 @@ use server::Role::{Admin, Agent};
 
 use crate::Env;
 
+/// (path, signature header, body) of one request.
+type Seen = (String, Option<String>, String);
+
 #[derive(Clone, Default)]
 struct Received {
-    /// (path, signature header, body), in arrival order, failures included.
-    seen: Arc<Mutex<Vec<(String, Option<String>, String)>>>,
+    /// In arrival order, failures included.
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 async fn receive(
