@@ -46,6 +46,23 @@ async def exercise(session: ClientSession) -> None:
     assert len(big["items"]) == 50 and big["total"] > 50, head
     assert big["run_id"] and f"first 50 of {big['total']} items" in big["more"], head
 
+    # The run-status tool, and the argument naming whom the agent acts for.
+    assert "get-run-status" in names, names
+    gated_tool = next(t for t in tools if t.name == "gated-lookup")
+    assert "requested_for" in gated_tool.input_schema["properties"], gated_tool.input_schema
+
+    # A held run is not an error: it says where it waits, and for whom it was asked.
+    held = await session.call_tool("gated-lookup", {"requested_for": "zoe@example-corp.com"})
+    assert not held.is_error, held
+    h = held.structured_content
+    assert h["status"] == "pending_approval", h
+    assert h["waiting_for"]["step"] == "IT security" and h["waiting_for"]["who"] == "any admin", h
+    assert "Nothing has been changed in Lumos" in h["message"], h
+    later = await session.call_tool("get-run-status", {"run_id": h["run_id"]})
+    assert not later.is_error and later.structured_content["status"] == "pending_approval", later
+    unknown = await session.call_tool("get-run-status", {"run_id": "not-a-run"})
+    assert unknown.is_error and "not found" in unknown.content[0].text, unknown
+
     bad = await session.call_tool("get-lumos-app", {})
     assert bad.is_error, bad
     message = bad.content[0].text

@@ -171,7 +171,51 @@ impl WorkflowTools {
         Ok(Value::Object(preview))
     }
 
-    /// The tools: one per installed workflow.
+    /// Where a run stands, for an agent: status, the approval step and who decides while it
+    /// is held, the output (first items) or the error once it is over.
+    async fn status(&self, run_id: &str) -> Result<Value, EngineError> {
+        let d = self.engine.run_detail(run_id).await?;
+        let mut out = serde_json::Map::new();
+        out.insert("run_id".into(), json!(d.run.id));
+        out.insert("workflow_id".into(), json!(d.run.workflow_id));
+        out.insert("status".into(), json!(d.run.status));
+        if let Some(a) = &d.approval
+            && let Some(step) = a.step.and_then(|i| a.steps.get(i))
+        {
+            out.insert(
+                "waiting_for".into(),
+                json!({"step": step.name, "who": step.who, "approvals_needed": step.min, "reason": a.reason, "expires_at": a.expires_at}),
+            );
+            out.insert(
+                "message".into(),
+                json!(format!(
+                    "Run {} is waiting for approval at step '{}' ({}). Nothing has been changed in Lumos. Check again later with get-run-status.",
+                    d.run.id, step.name, step.who
+                )),
+            );
+        }
+        if d.run.status == RunStatus::Completed {
+            out.insert(
+                "output".into(),
+                d.run
+                    .output
+                    .as_ref()
+                    .map(|o| o.0.clone())
+                    .unwrap_or(Value::Null),
+            );
+            if let Some(items) = &d.items {
+                out.insert(
+                    "items".into(),
+                    json!({"count": items.count, "shown": items.shown}),
+                );
+            }
+        }
+        if let Some(e) = &d.run.error {
+            out.insert("error".into(), json!(e));
+        }
+        Ok(Value::Object(out))
+    }
+
     /// Whether the installed workflow `id` declares an input called `name`.
     async fn has_input(&self, id: &str, name: &str) -> bool {
         self.engine
@@ -180,14 +224,31 @@ impl WorkflowTools {
             .is_ok_and(|(wf, _)| wf.def.inputs.contains_key(name))
     }
 
+    /// The tools: `get-run-status`, then one per installed workflow.
     pub async fn tools(&self) -> Result<Vec<Tool>, EngineError> {
-        let mut tools = Vec::new();
+        let mut status = Tool::new(
+            RUN_STATUS_TOOL,
+            "Where a run stands: its status; for a held run, the approval step it waits at and who decides; for a finished one, its output (first items) or error",
+            Arc::new(
+                json!({
+                    "type": "object",
+                    "properties": {"run_id": {"type": "string", "description": "The run id a tool result gave"}},
+                    "required": ["run_id"],
+                    "additionalProperties": false
+                })
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            ),
+        );
+        status.title = Some("Get run status".to_owned());
+        let mut tools = vec![status];
         for l in self
             .engine
             .list()
             .await?
             .into_iter()
-            .filter(|l| l.installed)
+            .filter(|l| l.installed && l.id != RUN_STATUS_TOOL)
         {
             let (wf, _) = self.engine.load(&l.id, None).await?;
             let description = wf
@@ -229,6 +290,9 @@ impl WorkflowTools {
 }
 
 /// JSON Schema of a workflow's inputs.
+/// The tool that tells an agent where a run stands (a held one, later).
+pub const RUN_STATUS_TOOL: &str = "get-run-status";
+
 /// The tool argument that names the end user an agent acts for.
 pub const REQUESTED_FOR: &str = "requested_for";
 
@@ -287,6 +351,12 @@ fn property(spec: &InputSpec) -> Value {
     p
 }
 
+fn structured(v: Value) -> CallToolResponse {
+    let mut result = CallToolResult::structured(v);
+    result.meta = None;
+    CallToolResponse::Complete(result)
+}
+
 fn tool_error(message: impl Into<String>) -> CallToolResponse {
     CallToolResponse::Complete(CallToolResult::error(vec![ContentBlock::text(
         message.into(),
@@ -336,6 +406,16 @@ impl ServerHandler for WorkflowTools {
             .cloned()
             .unwrap_or_else(|| self.actor.clone());
         let mut args = request.arguments.unwrap_or_default();
+        if request.name == RUN_STATUS_TOOL {
+            let Some(id) = args.get("run_id").and_then(Value::as_str) else {
+                return Ok(tool_error("get-run-status needs run_id"));
+            };
+            return match self.status(id).await {
+                Ok(v) => Ok(structured(v)),
+                Err(e @ EngineError::RunNotFound(_)) => Ok(tool_error(e.to_string())),
+                Err(e) => Err(McpError::internal_error(e.to_string(), None)),
+            };
+        }
         // The end user the agent acts for travels beside the inputs, unless the workflow
         // has an input of that name itself.
         let requested_for = match args.get(REQUESTED_FOR) {
@@ -356,10 +436,14 @@ impl ServerHandler for WorkflowTools {
                     .preview(out)
                     .await
                     .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-                let mut result = CallToolResult::structured(output);
-                result.meta = None;
-                Ok(CallToolResponse::Complete(result))
+                Ok(structured(output))
             }
+            // Held: not an error, a run that waits; the agent can check on it later.
+            Ok(out) if out.status == RunStatus::PendingApproval => self
+                .status(&out.run_id)
+                .await
+                .map(structured)
+                .map_err(|e| McpError::internal_error(e.to_string(), None)),
             Ok(out) => Ok(tool_error(format!(
                 "run {} {}: {}",
                 out.run_id,

@@ -55,6 +55,14 @@ fn home() -> (tempfile::TempDir, Killed) {
     };
     run(&["connect", "--base-url", &url], Some(&token));
     run(&["workflows", "install", "--all"], None);
+    // A gated workflow: its tool answers that the run waits, and for whom.
+    let gated = home.path().join("gated.yaml");
+    std::fs::write(
+        &gated,
+        "id: gated-lookup\nname: Gated lookup\napproval:\n  reason: Looks at an app\n  steps:\n    - name: IT security\n      approvers: { roles: [admin] }\nsteps:\n  - id: t\n    transform: \"{{ run.requested_for }}\"\n",
+    )
+    .expect("write");
+    run(&["workflows", "create", &gated.display().to_string()], None);
     (home, Killed(child))
 }
 
