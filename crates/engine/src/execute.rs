@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::Engine;
 use crate::error::Result;
-use crate::executor::{Executor, Progress, RunError, RunOptions, StepRecord};
+use crate::executor::{Executor, Hold, Progress, RunError, RunOptions, StepRecord};
 use crate::output::{self, ChunkWriter, Kept, Produced, Sink};
 use crate::run_types::{RunOutcome, RunRequest, Started};
 
@@ -144,6 +144,26 @@ impl Engine {
             ChunkWriter::new(self.store.clone(), &run_id),
             req.tap.clone(),
         ));
+        // A gate before changes: hold at the first change, or go on from where an approved
+        // run was held. A dry run sends no change, so it is not held.
+        let gate_changes = !req.dry_run
+            && wf
+                .def
+                .approval
+                .as_ref()
+                .is_some_and(|a| a.value.gate() == crate::approval::Gate::BeforeChanges);
+        let resume: Option<Hold> = if gate_changes {
+            self.store
+                .run(&run_id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|r| r.resume)
+                .and_then(|j| serde_json::from_value(j.0).ok())
+        } else {
+            None
+        };
+        let held_inputs = gate_changes.then(|| inputs.clone());
         let executor = Executor {
             workflow: &wf,
             client: &client,
@@ -156,6 +176,8 @@ impl Engine {
                 progress: Some(progress),
                 fuel: self.config.run_fuel,
                 max_bytes: self.config.run_max_bytes,
+                hold_before_changes: gate_changes,
+                resume,
             },
         };
         let run_info = serde_json::json!({
@@ -171,6 +193,15 @@ impl Engine {
             Some(sink) => sink.into_writer().await,
             None => None,
         };
+        if let Err(RunError::Held(hold)) = &result {
+            if let Some(w) = writer {
+                w.settle().await;
+            }
+            let _ = self.store.drop_output(&run_id).await;
+            return self
+                .hold_before_changes(&run_id, &wf, held_inputs.unwrap_or_default(), hold)
+                .await;
+        }
 
         let (status, produced, kept, error) = match (result, writer) {
             (Ok(produced), Some(writer)) => {
@@ -241,6 +272,39 @@ impl Engine {
             items_apart,
             error: recorded.error,
         })
+    }
+
+    /// A run stopped before its first change: it waits for approval with what it was about
+    /// to send, and goes on from there once approved.
+    async fn hold_before_changes(
+        &self,
+        run_id: &str,
+        wf: &crate::workflow::Workflow,
+        inputs: serde_json::Map<String, serde_json::Value>,
+        hold: &Hold,
+    ) -> Result<RunOutcome> {
+        self.active.remove(run_id);
+        let resume = serde_json::to_value(hold)
+            .map_err(|e| crate::error::EngineError::Conflict(e.to_string()))?;
+        if !self
+            .store
+            .hold_running(run_id, self.owner.as_str(), &resume)
+            .await?
+        {
+            // Canceled (or taken over) meanwhile: the record says what it is.
+            let r = self.recorded(run_id, RunStatus::Canceled, None).await;
+            return Ok(RunOutcome::without_output(
+                run_id.to_owned(),
+                r.status,
+                r.error,
+            ));
+        }
+        self.request_policy(run_id, wf, &inputs).await?;
+        Ok(RunOutcome::without_output(
+            run_id.to_owned(),
+            RunStatus::PendingApproval,
+            None,
+        ))
     }
 
     /// Record how a run ended. If the database refuses the full record (a full disk, an

@@ -45,6 +45,23 @@ pub enum RunError {
     Failed(String),
     #[error("the run was canceled")]
     Canceled,
+    /// Stopped before its first change to Lumos, to wait for approval.
+    #[error("held for approval before step '{}'", .0.step)]
+    Held(Box<Hold>),
+}
+
+/// Where a run held before its first change stopped, and what it was about to send.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Hold {
+    /// The step it stopped before, and its index in the plan.
+    pub step: String,
+    pub index: usize,
+    /// The outputs of the steps before it, to resume from.
+    pub steps: Value,
+    /// The calls the step would make (method, path, body), as a dry run describes them.
+    pub preview: Value,
+    /// When the reads the preview rests on were made.
+    pub taken_at: chrono::DateTime<Utc>,
 }
 
 impl RunError {
@@ -55,6 +72,11 @@ impl RunError {
             other => other.to_string(),
         }
     }
+}
+
+/// The id of the step at `index`, if there is one.
+fn index_id(plan: &[Planned], index: Option<usize>) -> Option<String> {
+    index.and_then(|i| plan.get(i)).map(|p| p.id.clone())
 }
 
 /// A value as it appears in an error: JSON, cut at 60 characters.
@@ -83,6 +105,10 @@ pub struct RunOptions {
     pub fuel: u64,
     /// Bytes of step outputs the run may hold.
     pub max_bytes: u64,
+    /// Stop before the first step that changes Lumos (an approval gate `before_changes`).
+    pub hold_before_changes: bool,
+    /// Go on from where a held run stopped, its approval given.
+    pub resume: Option<Hold>,
 }
 
 /// Parameter names whose values never reach records or logs.
@@ -208,7 +234,16 @@ impl Executor<'_> {
             .map(str::to_owned);
         let mut streamed_out = false;
         let mut last: Option<String> = None;
-        for step in &self.workflow.plan {
+        let start = match &self.options.resume {
+            Some(h) => {
+                scope.json["steps"] = h.steps.clone();
+                scope.jinja = OnceLock::new();
+                last = index_id(&self.workflow.plan, h.index.checked_sub(1));
+                h.index
+            }
+            None => 0,
+        };
+        for (index, step) in self.workflow.plan.iter().enumerate().skip(start) {
             if self.options.cancel.is_cancelled() {
                 return Err(RunError::Canceled);
             }
@@ -229,6 +264,18 @@ impl Executor<'_> {
                         ..self.blank(&id, 0)
                     });
                     None
+                } else if self.options.hold_before_changes
+                    && self.options.resume.is_none()
+                    && step.mutates()
+                {
+                    let preview = self.preview(step, &ctx, &held).await?;
+                    return Err(RunError::Held(Box::new(Hold {
+                        step: id.clone(),
+                        index,
+                        steps: scope.json["steps"].clone(),
+                        preview,
+                        taken_at: Utc::now(),
+                    })));
                 } else if let Some(each) = &step.each {
                     let items = match self
                         .templates
@@ -285,6 +332,52 @@ impl Executor<'_> {
                 .unwrap_or(Value::Null)),
         };
         value.map(Produced::Value)
+    }
+
+    /// What `step` would send, described as a dry run describes it, nothing sent and no
+    /// step recorded.
+    async fn preview(
+        &self,
+        step: &Planned,
+        ctx: &EvalCtx<'_>,
+        held: &Held,
+    ) -> Result<Value, RunError> {
+        let (records, _dropped) = mpsc::unbounded_channel();
+        let dry = Executor {
+            workflow: self.workflow,
+            client: self.client,
+            templates: self.templates,
+            records,
+            options: RunOptions {
+                dry_run: true,
+                sink: None,
+                progress: None,
+                hold_before_changes: false,
+                resume: None,
+                ..self.options.clone()
+            },
+        };
+        if let Some(each) = &step.each {
+            let items = match dry.templates.eval_str(&each.list, ctx) {
+                Ok(Value::Array(a)) => a,
+                Ok(Value::Null) => Vec::new(),
+                Ok(other) => {
+                    return Err(RunError::Step {
+                        step: step.id.clone(),
+                        message: format!("for_each needs a list, got {}", kind(&other)),
+                    });
+                }
+                Err(m) => {
+                    return Err(RunError::Step {
+                        step: step.id.clone(),
+                        message: m,
+                    });
+                }
+            };
+            return dry.for_each(step, each, ctx, &items, held).await;
+        }
+        let (called, _) = dry.action(step, ctx, 0, false, held).await?;
+        Ok(Value::Array(vec![called.value]))
     }
 
     /// Run a step once per item, `concurrency` at a time. By default the first failure

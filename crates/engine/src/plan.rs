@@ -17,6 +17,13 @@ pub struct Planned {
     pub action: Action,
 }
 
+impl Planned {
+    /// Whether the step changes Lumos (calls a POST, PUT, PATCH or DELETE operation).
+    pub fn mutates(&self) -> bool {
+        matches!(&self.action, Action::Call(c) if c.op.is_mutating())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ForEach {
     pub list: String,

@@ -57,10 +57,14 @@ impl Engine {
         })
     }
 
-    /// Every run of a gated workflow waits for approval, dry runs too: a dry run makes the
-    /// reads, and what it reads is what the gate protects.
+    /// Every run of a workflow gated before it runs waits for approval, dry runs too: a dry
+    /// run makes the reads, and what it reads is what the gate protects. A workflow gated
+    /// `before_changes` makes its reads first and is held by the executor.
     fn gated(wf: &Workflow) -> bool {
-        wf.def.approval.is_some()
+        wf.def
+            .approval
+            .as_ref()
+            .is_some_and(|a| a.value.gate() == crate::approval::Gate::BeforeRun)
     }
 
     async fn record(
@@ -87,37 +91,49 @@ impl Engine {
                 lease: chrono_lease(&self.config),
             })
             .await?;
-        if status == RunStatus::PendingApproval
-            && let Some(spec) = &p.workflow.def.approval
-        {
-            // The policy as this run will be judged by: app ids rendered from its inputs now,
-            // so later edits of the workflow never change what it waits for.
-            let scope = serde_json::json!({"inputs": Value::Object(p.inputs.clone())});
-            let cache = std::sync::OnceLock::new();
-            let ctx = crate::template::EvalCtx::new(&scope, &cache);
-            let policy = spec
-                .value
-                .for_run(|v| self.templates.eval(v, &ctx))
-                .map_err(|e| EngineError::Inputs(vec![e]))?;
-            let expires = chrono::Utc::now()
-                + chrono::Duration::from_std(spec.value.expires_after())
-                    .unwrap_or(chrono::Duration::days(7));
-            let policy =
-                serde_json::to_value(&policy).map_err(|e| EngineError::Conflict(e.to_string()))?;
-            self.store
-                .request_approval(run_id, &policy, expires)
-                .await?;
-            if let Ok(Some(run)) = self.store.run(run_id).await {
-                let policy = Self::policy_of(&run);
-                let first = policy.steps.first();
-                let details = serde_json::json!({
-                    "reason": policy.reason,
-                    "step": first.map(|s| s.name.clone()),
-                    "who": first.map(|s| s.who()),
-                    "expires_at": expires,
-                });
-                self.notify("approval.requested", &run, details).await;
-            }
+        if status == RunStatus::PendingApproval {
+            self.request_policy(run_id, &p.workflow, &p.inputs).await?;
+        }
+        Ok(())
+    }
+
+    /// Record the approval a held run waits for: its policy as this run will be judged by
+    /// (app ids rendered from its inputs now, so later edits of the workflow never change
+    /// what it waits for) and when it expires; tell whoever wants to know.
+    pub(crate) async fn request_policy(
+        &self,
+        run_id: &str,
+        workflow: &Workflow,
+        inputs: &Map<String, Value>,
+    ) -> Result<()> {
+        let Some(spec) = &workflow.def.approval else {
+            return Ok(());
+        };
+        let scope = serde_json::json!({"inputs": Value::Object(inputs.clone())});
+        let cache = std::sync::OnceLock::new();
+        let ctx = crate::template::EvalCtx::new(&scope, &cache);
+        let policy = spec
+            .value
+            .for_run(|v| self.templates.eval(v, &ctx))
+            .map_err(|e| EngineError::Inputs(vec![e]))?;
+        let expires = chrono::Utc::now()
+            + chrono::Duration::from_std(spec.value.expires_after())
+                .unwrap_or(chrono::Duration::days(7));
+        let policy =
+            serde_json::to_value(&policy).map_err(|e| EngineError::Conflict(e.to_string()))?;
+        self.store
+            .request_approval(run_id, &policy, expires)
+            .await?;
+        if let Ok(Some(run)) = self.store.run(run_id).await {
+            let policy = Self::policy_of(&run);
+            let first = policy.steps.first();
+            let details = serde_json::json!({
+                "reason": policy.reason,
+                "step": first.map(|s| s.name.clone()),
+                "who": first.map(|s| s.who()),
+                "expires_at": expires,
+            });
+            self.notify("approval.requested", &run, details).await;
         }
         Ok(())
     }

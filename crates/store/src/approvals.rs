@@ -76,6 +76,17 @@ impl Store {
         Ok(())
     }
 
+    /// Hold a running run (of `owner`) for approval before its first change, keeping where
+    /// to resume from. False when the run is no longer this owner's running run.
+    pub async fn hold_running(&self, run_id: &str, owner: &str, resume: &Value) -> Result<bool> {
+        let resume = clean::json(resume);
+        let n = with_pool!(&self.pool, p => sqlx::query(
+            "UPDATE runs SET status = 'pending_approval', locked_by = NULL, locked_until = NULL, resume = $3 \
+             WHERE id = $1 AND status = 'running' AND locked_by = $2",
+        ).bind(run_id).bind(owner).bind(Json(resume.as_ref())).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
     pub async fn decisions(&self, run_id: &str) -> Result<Vec<Decision>> {
         Ok(with_pool!(&self.pool, p => sqlx::query_as::<_, Decision>(
             "SELECT step, decided_by, approved, comment, at FROM approval_decisions WHERE run_id = $1 ORDER BY id",

@@ -48,6 +48,10 @@ pub struct Run {
     /// The approval step it waits at (0 is the first).
     pub approval_step: Option<i32>,
     pub approval_expires_at: Option<DateTime<Utc>>,
+    /// For a run held before its first change: where to go on from (engine-defined).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub resume: Option<Json<Value>>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
@@ -108,7 +112,7 @@ pub struct NewRun<'a> {
 
 pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, workflow_hash, status, inputs, output, output_info, progress, error, connection, \
      requested_by, requested_for, dry_run, created_at, started_at, finished_at, canceled_by, canceled_at, \
-     approval, approval_step, approval_expires_at";
+     approval, approval_step, approval_expires_at, resume";
 
 /// Final statuses as an SQL list, for `status NOT IN (…)`.
 pub(crate) const FINAL_SQL: &str = "('completed', 'failed', 'denied', 'canceled', 'expired')";

@@ -25,6 +25,12 @@ pub struct ApprovalView {
     pub self_approval: bool,
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub decisions: Vec<Decision>,
+    /// For a run held before its first change: the step it stopped before, the calls it
+    /// will make once approved (method, path, body), and when the reads behind them were
+    /// made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub changes: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -102,6 +108,9 @@ impl Engine {
             self_approval: policy.self_approval,
             expires_at: run.approval_expires_at,
             decisions: self.store.decisions(&run.id).await?,
+            changes: run.resume.as_ref().map(|r| {
+                json!({"before_step": r.0["step"], "calls": r.0["preview"], "reads_taken_at": r.0["taken_at"]})
+            }),
         }))
     }
 

@@ -183,13 +183,7 @@ impl ApprovalSpec {
         if p.reason.trim().is_empty() {
             out.push("approval.reason must say what is being approved".into());
         }
-        if p.gate == Gate::BeforeChanges {
-            // Refused rather than treated as before_run: the author expects the reads first.
-            out.push(
-                "approval.gate: before_changes is not available yet; use before_run (the default)"
-                    .into(),
-            );
-        }
+
         if let Some(t) = &p.expires_after {
             match crate::config::parse_duration(t) {
                 Ok(d) if d >= Duration::from_secs(60) => {}

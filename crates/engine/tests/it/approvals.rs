@@ -262,3 +262,101 @@ steps:
         assert!(text.contains(says), "missing '{says}' in: {text}");
     }
 }
+
+const BEFORE_CHANGES: &str = r#"
+id: request-after-looking
+name: Request after looking
+inputs:
+  app_id: { type: text, required: true }
+approval:
+  reason: Files an access request
+  gate: before_changes
+steps:
+  - id: app
+    call: getAppStoreApp
+    params: { app_id: "{{ inputs.app_id }}" }
+  - id: request
+    call: createAccessRequest
+    body: { app_id: "{{ steps.app.output.id }}", business_justification: "Looked first" }
+"#;
+
+#[tokio::test]
+async fn a_gate_before_changes_reads_first_and_sends_only_after_approval() {
+    let s = setup().await;
+    let app_id = s.store_app().await.as_str().expect("app").to_owned();
+    s.engine
+        .create(BEFORE_CHANGES, &Actor::operator())
+        .await
+        .expect("create");
+    let before = s.access_requests().await;
+    let requester = person("req@example-corp.com", Role::Agent);
+    let held = s
+        .engine
+        .run(
+            "request-after-looking",
+            &obj(json!({"app_id": app_id})),
+            RunRequest {
+                actor: requester.clone(),
+                ..RunRequest::default()
+            },
+        )
+        .await
+        .expect("run");
+    assert_eq!(held.status, RunStatus::PendingApproval, "{:?}", held.error);
+    assert_eq!(
+        s.access_requests().await,
+        before,
+        "nothing sent before approval"
+    );
+    let detail = s.engine.run_detail(&held.run_id).await.expect("detail");
+    let read: Vec<&str> = detail.steps.iter().map(|x| x.step_id.as_str()).collect();
+    assert_eq!(read, ["app"], "the reads ran, the change did not");
+    let changes = detail
+        .approval
+        .expect("view")
+        .changes
+        .expect("what it will send");
+    assert_eq!(changes["before_step"], "request");
+    let call = &changes["calls"][0];
+    assert_eq!(call["method"], "POST", "{changes}");
+    assert_eq!(call["body"]["app_id"], app_id.as_str(), "{changes}");
+    assert!(changes["reads_taken_at"].is_string(), "{changes}");
+
+    // A dry run is not held: it describes the change and sends nothing.
+    let dry = s
+        .engine
+        .run(
+            "request-after-looking",
+            &obj(json!({"app_id": app_id})),
+            RunRequest {
+                dry_run: true,
+                ..RunRequest::default()
+            },
+        )
+        .await
+        .expect("dry run");
+    assert_eq!(dry.status, RunStatus::Completed, "{:?}", dry.error);
+    assert_eq!(s.access_requests().await, before);
+
+    // Approved: it goes on from where it stopped, the reads not made again.
+    let Approved::Ran(done) = s
+        .engine
+        .approve(
+            &held.run_id,
+            &person("boss@example-corp.com", Role::Admin),
+            Some("looks right"),
+            ApproveThen::RunHere(RunRequest::default()),
+        )
+        .await
+        .expect("approve")
+    else {
+        panic!("ran here")
+    };
+    assert_eq!(done.status, RunStatus::Completed, "{:?}", done.error);
+    assert_eq!(s.access_requests().await, before + 1);
+    let detail = s.engine.run_detail(&held.run_id).await.expect("detail");
+    let steps: Vec<&str> = detail.steps.iter().map(|x| x.step_id.as_str()).collect();
+    assert_eq!(steps, ["app", "request"]);
+    let output = done.output.expect("output");
+    assert!(output.to_string().contains(&app_id), "{output}");
+}

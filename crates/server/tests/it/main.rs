@@ -1,6 +1,7 @@
 //! The HTTP API over real HTTP, against the simulator, on SQLite and PostgreSQL.
 
 mod api;
+mod approvals;
 mod console;
 mod notices;
 mod outputs;
