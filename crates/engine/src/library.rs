@@ -273,6 +273,67 @@ impl Engine {
         Ok(())
     }
 
+    /// Lumos groups named in an approval policy must exist, or nobody could approve at
+    /// that step: checked against Lumos through the `default` connection when there is one
+    /// (without one, they are checked when someone decides).
+    async fn check_policy_groups(&self, wf: &Workflow) -> Result<()> {
+        let Some(crate::approval::ApprovalSpec::Policy(p)) =
+            wf.def.approval.as_ref().map(|a| &a.value)
+        else {
+            return Ok(());
+        };
+        let named: Vec<(&str, &str)> = p
+            .steps
+            .iter()
+            .flat_map(|s| {
+                s.approvers
+                    .lumos_groups
+                    .iter()
+                    .map(move |g| (s.name.as_str(), g.as_str()))
+            })
+            .collect();
+        if named.is_empty() || self.store.connection("default").await?.is_none() {
+            return Ok(());
+        }
+        let client = self.client("default").await?;
+        let mut missing = Vec::new();
+        for (step, group) in named {
+            let mut by_name = serde_json::Map::new();
+            by_name.insert("name".into(), serde_json::json!(group));
+            by_name.insert("exact_match".into(), serde_json::json!(true));
+            by_name.insert("size".into(), serde_json::json!(1));
+            let found = client
+                .call("getGroups", &by_name, None)
+                .await
+                .map_err(|e| {
+                    EngineError::Conflict(format!("cannot check the approval groups in Lumos: {e}"))
+                })?;
+            if found["items"].as_array().is_some_and(|a| !a.is_empty()) {
+                continue;
+            }
+            let mut by_id = serde_json::Map::new();
+            by_id.insert("group_id".into(), serde_json::json!(group));
+            match client.call("getGroup", &by_id, None).await {
+                Ok(_) => {}
+                Err(lumos_api::Error::NotFound { .. } | lumos_api::Error::InvalidInput { .. }) => {
+                    missing.push(format!(
+                        "approval step '{step}': Lumos has no group named (or with id) '{group}'"
+                    ));
+                }
+                Err(e) => {
+                    return Err(EngineError::Conflict(format!(
+                        "cannot check the approval groups in Lumos: {e}"
+                    )));
+                }
+            }
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::Inputs(missing))
+        }
+    }
+
     async fn save(&self, wf: &Workflow, origin: &str, by: &Actor) -> Result<i32> {
         let hash = Workflow::hash(&wf.yaml);
         Ok(self
@@ -299,6 +360,7 @@ impl Engine {
             )));
         }
         self.may_save(&wf, None, by)?;
+        self.check_policy_groups(&wf).await?;
         let origin = if bundles::source(wf.id()).is_some() {
             "bundle"
         } else {
@@ -327,6 +389,7 @@ impl Engine {
         }
         let (current, _) = self.load(id, None).await?;
         self.may_save(&wf, Some(&current), by)?;
+        self.check_policy_groups(&wf).await?;
         let v = self.save(&wf, &row.origin, by).await?;
         self.audit(
             by,

@@ -251,6 +251,28 @@ steps:
         .await
         .expect_err("invalid");
     let text = e.to_string();
+    let unknown_group = r#"
+id: unknown-group
+name: Unknown group
+approval:
+  reason: Checked by a group
+  steps:
+    - name: Security
+      approvers: { lumos_groups: [No Such Group Anywhere] }
+steps:
+  - id: t
+    transform: "{{ 1 }}"
+"#;
+    let e = s
+        .engine
+        .create(unknown_group, &Actor::operator())
+        .await
+        .expect_err("unknown group");
+    assert!(
+        e.to_string()
+            .contains("Lumos has no group named (or with id) 'No Such Group Anywhere'"),
+        "{e}"
+    );
     for says in [
         "approval.reason must say",
         "expires_after",
