@@ -11,6 +11,7 @@ mod run_cmd;
 mod runs_cmd;
 mod serve_cmd;
 mod sim_cmd;
+mod triggers_cmd;
 mod workflows_cmd;
 
 use std::process::ExitCode;
@@ -64,6 +65,9 @@ enum Command {
     /// Where notices about runs go (Slack, signed JSON webhooks) and what was delivered.
     #[command(subcommand)]
     Notifications(notifications_cmd::NotificationsCommand),
+    /// Webhooks that start a workflow from a ticketing tool or a Slack slash command.
+    #[command(subcommand)]
+    Triggers(triggers_cmd::TriggersCommand),
     /// Serve the HTTP API, health and metrics.
     Serve(serve_cmd::ServeArgs),
     /// API keys for the HTTP API.
@@ -170,6 +174,9 @@ fn main() -> ExitCode {
             }
             Command::Notifications(cmd) => {
                 notifications_cmd::notifications(&engine(&cli.database_url).await?, cmd).await
+            }
+            Command::Triggers(cmd) => {
+                triggers_cmd::triggers(&engine(&cli.database_url).await?, cmd).await
             }
             Command::Serve(args) => serve_cmd::serve(&cli.database_url, args).await,
             Command::Keys(cmd) => serve_cmd::keys(&engine(&cli.database_url).await?, cmd).await,

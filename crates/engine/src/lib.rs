@@ -28,6 +28,7 @@ mod runs;
 pub mod schedule;
 mod services;
 pub mod template;
+pub mod triggers;
 pub mod validate;
 pub mod workflow;
 
@@ -36,7 +37,7 @@ use std::sync::Arc;
 pub use store::{
     ApiKey, AuditEvent, Connection, KeySource, OutputInfo, OutputKind, Person, PersonStatus,
     QueueStats, Run, RunFilter, RunProgress, RunStatus, SessionRow, StepRow, StepStatus, Store,
-    WorkflowRow, WorkflowVersion,
+    Trigger, WorkflowRow, WorkflowVersion,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;

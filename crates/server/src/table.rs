@@ -8,7 +8,8 @@ use crate::Role::{Admin, Agent, Builder, Viewer};
 use crate::api::{
     ApprovalsQuery, AuditQuery, CallAnswer, CallBody, ConnectBody, ConnectionRoles, DecisionBody,
     Held, InstallBody, ItemsAnswer, ItemsQuery, ListQuery, OutputQuery, PersonRoleBody, RolesBody,
-    RunBody, RunStarted, RunView, RunsQuery, Saved, Validated, VersionQuery, WaitQuery, YamlBody,
+    RunBody, RunStarted, RunView, RunsQuery, Saved, TriggerBody, Validated, VersionQuery,
+    WaitQuery, YamlBody,
 };
 use crate::console::{LoginBody, Me, SignInOptions};
 use crate::routes::{RouteDoc, Routes, schema};
@@ -410,6 +411,97 @@ pub(crate) fn table() -> Routes<AppState> {
         )
         .status(303),
         crate::sso::callback,
+    );
+    // Triggers.
+    r.add(
+        doc(
+            "POST",
+            "/hooks/{id}",
+            None,
+            "triggers",
+            "A trigger's webhook: signed (hmac, Slack) or with its shared secret; starts a run",
+        )
+        .status(202),
+        api::hook,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/triggers",
+            Some(Admin),
+            "triggers",
+            "List triggers",
+        )
+        .response(schema::<Vec<engine::Trigger>>),
+        api::list_triggers,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/triggers",
+            Some(Admin),
+            "triggers",
+            "Add a trigger: its URL and secret are shown once",
+        )
+        .body(schema::<TriggerBody>)
+        .response(schema::<engine::triggers::TriggerSecret>)
+        .status(201),
+        api::add_trigger,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/triggers/{name}",
+            Some(Admin),
+            "triggers",
+            "A trigger",
+        )
+        .response(schema::<engine::Trigger>),
+        api::get_trigger,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/triggers/{name}/rotate-secret",
+            Some(Admin),
+            "triggers",
+            "A new secret (shown once); the old one stops working",
+        )
+        .response(schema::<engine::triggers::TriggerSecret>),
+        api::rotate_trigger,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/triggers/{name}/disable",
+            Some(Admin),
+            "triggers",
+            "Disable a trigger",
+        )
+        .response(schema::<engine::Trigger>),
+        api::disable_trigger,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/triggers/{name}/enable",
+            Some(Admin),
+            "triggers",
+            "Enable a trigger",
+        )
+        .response(schema::<engine::Trigger>),
+        api::enable_trigger,
+    );
+    r.add(
+        doc(
+            "DELETE",
+            "/api/v1/triggers/{name}",
+            Some(Admin),
+            "triggers",
+            "Remove a trigger",
+        )
+        .status(204),
+        api::remove_trigger,
     );
     // People and sessions.
     r.add(

@@ -22,6 +22,7 @@ mod sessions;
 mod signals;
 mod sqlite_file;
 mod status;
+mod triggers;
 mod workflows;
 
 use std::str::FromStr;
@@ -46,6 +47,7 @@ pub use sessions::{LiveSession, SessionRow};
 pub use signals::{Signal, Signals};
 pub use sqlx::types::Json;
 pub use status::{PersonStatus, RunStatus, StepStatus};
+pub use triggers::{NewTrigger, Receipt, Trigger};
 pub use workflows::{SaveWorkflow, WorkflowRow, WorkflowVersion, content_hash};
 
 use crypto::MasterKey;

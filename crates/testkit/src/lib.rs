@@ -64,6 +64,22 @@ impl Drop for Db {
                     .ok()?;
                 rt.block_on(async {
                     let mut c = sqlx::PgConnection::connect(&admin).await.ok()?;
+                    // Pools of stopped servers close their connections in the background;
+                    // dropping the database under them can stall for a minute, so wait
+                    // (briefly) until they are gone.
+                    for _ in 0..100 {
+                        let open: i64 = sqlx::query_scalar(
+                            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1",
+                        )
+                        .bind(&name)
+                        .fetch_one(&mut c)
+                        .await
+                        .ok()?;
+                        if open == 0 {
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
                     let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
                     sqlx::query(sqlx::AssertSqlSafe(sql))
                         .execute(&mut c)

@@ -7,6 +7,7 @@ mod lumos;
 mod meta;
 mod people;
 mod runs;
+mod triggers;
 mod workflows;
 
 use axum::Json;
@@ -21,6 +22,7 @@ pub use lumos::*;
 pub use meta::*;
 pub use people::*;
 pub use runs::*;
+pub use triggers::*;
 pub use workflows::*;
 
 /// A JSON body whose problems become 400s in the API's error shape.

@@ -8,6 +8,7 @@ mod outputs;
 mod people;
 mod security;
 mod sso;
+mod triggers;
 mod trust;
 
 use std::sync::Arc;

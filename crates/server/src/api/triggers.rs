@@ -1,0 +1,216 @@
+//! Triggers: inbound webhooks that start runs. `/hooks/{id}` is open to the world and
+//! checks the caller's proof itself (a signature or a shared secret); managing triggers
+//! under `/api/v1/triggers` is for admins.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use engine::Actor;
+use engine::triggers::{Fired, HookError, TriggerAuth};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Body;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerBody {
+    name: String,
+    /// The installed workflow it starts.
+    workflow: String,
+    /// `hmac` (default), `slack` or `header`.
+    #[serde(default)]
+    auth: Option<String>,
+    /// The payload mapping (YAML): `inputs`, `requested_for`, `dedupe_key` as templates over
+    /// `payload` and `headers`.
+    #[serde(default)]
+    map: Option<String>,
+}
+
+pub async fn add_trigger(
+    State(s): State<AppState>,
+    Extension(by): Extension<Actor>,
+    Body(b): Body<TriggerBody>,
+) -> ApiResult<Response> {
+    let auth: TriggerAuth = b
+        .auth
+        .as_deref()
+        .unwrap_or("hmac")
+        .parse()
+        .map_err(ApiError::bad_request)?;
+    let created = s
+        .engine
+        .add_trigger(&b.name, &b.workflow, auth, b.map.as_deref(), &by)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+pub async fn list_triggers(State(s): State<AppState>) -> ApiResult<Response> {
+    Ok(Json(s.engine.triggers().await?).into_response())
+}
+
+pub async fn get_trigger(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(s.engine.trigger(&name).await?).into_response())
+}
+
+pub async fn rotate_trigger(
+    State(s): State<AppState>,
+    Extension(by): Extension<Actor>,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(s.engine.rotate_trigger_secret(&name, &by).await?).into_response())
+}
+
+pub async fn disable_trigger(
+    State(s): State<AppState>,
+    Extension(by): Extension<Actor>,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(s.engine.set_trigger_enabled(&name, false, &by).await?).into_response())
+}
+
+pub async fn enable_trigger(
+    State(s): State<AppState>,
+    Extension(by): Extension<Actor>,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(s.engine.set_trigger_enabled(&name, true, &by).await?).into_response())
+}
+
+pub async fn remove_trigger(
+    State(s): State<AppState>,
+    Extension(by): Extension<Actor>,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    s.engine.remove_trigger(&name, &by).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /hooks/{id}`: a ticketing tool's rule, a Slack slash command.
+pub async fn hook(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let map: HashMap<String, String> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned())))
+        .collect();
+    match s.engine.fire_trigger(&id, &map, &body).await {
+        Ok(f) if f.auth == "slack" => slack_answer(&s, f, &map, &body),
+        Ok(f) => {
+            let status = if f.duplicate {
+                StatusCode::OK
+            } else {
+                StatusCode::ACCEPTED
+            };
+            (status, Json(f)).into_response()
+        }
+        Err(HookError::NotFound) => ApiError::not_found("no such trigger").into_response(),
+        Err(HookError::Unauthorized(m)) => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m).into_response()
+        }
+        Err(HookError::Unprocessable(m)) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m).into_response()
+        }
+        Err(HookError::Engine(e)) => ApiError::from(e).into_response(),
+    }
+}
+
+/// Slack wants an answer within 3 s: say the run started, and post how it ended to the
+/// command's `response_url` later.
+fn slack_answer(
+    s: &AppState,
+    f: Fired,
+    headers: &HashMap<String, String>,
+    body: &[u8],
+) -> Response {
+    let payload = engine::triggers::parse_payload(
+        headers.get("content-type").map_or("", String::as_str),
+        body,
+    )
+    .unwrap_or(Value::Null);
+    let link = s
+        .engine
+        .config()
+        .public_url
+        .as_ref()
+        .map(|u| format!(" <{}/#/runs/{}|open>", u.trim_end_matches('/'), f.run_id))
+        .unwrap_or_default();
+    let text = if f.duplicate {
+        format!(
+            "Already started: `{}` run {}{link}",
+            f.workflow_id, f.run_id
+        )
+    } else {
+        format!("Started `{}` — run {}{link}", f.workflow_id, f.run_id)
+    };
+    if let Some(url) = payload["response_url"].as_str().and_then(slack_url)
+        && !f.duplicate
+    {
+        let engine = s.engine.clone();
+        let run_id = f.run_id.clone();
+        s.tasks.spawn(async move {
+            let text = match engine.wait(&run_id, None, "slack").await {
+                Ok(o) => ending(&engine, &o).await,
+                Err(e) => format!("Run {run_id}: {e}"),
+            };
+            let _ = reqwest::Client::new()
+                .post(url)
+                .timeout(std::time::Duration::from_secs(10))
+                .json(&json!({"response_type": "ephemeral", "text": text}))
+                .send()
+                .await;
+        });
+    }
+    Json(json!({"response_type": "ephemeral", "text": text})).into_response()
+}
+
+/// A `response_url` we will post to: Slack's own (https), or this machine in tests.
+fn slack_url(u: &str) -> Option<String> {
+    let parsed = url::Url::parse(u).ok()?;
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost"));
+    (parsed.scheme() == "https" || (parsed.scheme() == "http" && loopback)).then(|| u.to_owned())
+}
+
+/// How a run ended, in one Slack message.
+async fn ending(engine: &engine::Engine, o: &engine::RunOutcome) -> String {
+    match o.status {
+        engine::RunStatus::Completed => {
+            let count = o.output_info.as_ref().map(|i| i.items).unwrap_or(0);
+            let detail = if count > 0 {
+                format!("{count} items")
+            } else {
+                let v = o.output.clone().unwrap_or(Value::Null).to_string();
+                v.chars().take(500).collect()
+            };
+            format!("Run {} completed: {detail}", o.run_id)
+        }
+        engine::RunStatus::PendingApproval => {
+            let who = match engine.run_detail(&o.run_id).await {
+                Ok(d) => d
+                    .approval
+                    .and_then(|a| a.step.and_then(|i| a.steps.get(i).cloned()))
+                    .map(|s| format!(" at step '{}' by {}", s.name, s.who))
+                    .unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            format!("Run {} is waiting for approval{who}", o.run_id)
+        }
+        other => format!(
+            "Run {} {other}: {}",
+            o.run_id,
+            o.error.clone().unwrap_or_default()
+        ),
+    }
+}

@@ -1,0 +1,370 @@
+//! Triggers over real HTTP: a Jira-shaped payload signed with our scheme, mapped to inputs;
+//! wrong, old and replayed signatures refused; one run per dedupe key; a shared-secret
+//! header; a Slack slash command signed Slack's way, answered at once, with the result
+//! posted to its response_url.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use engine::triggers::{TriggerAuth, slack_signature};
+use lumos_sim::SimConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use server::Role::Admin;
+
+use crate::Env;
+
+const JIRA_MAP: &str = r#"
+inputs:
+  search: "{{ payload.issue.fields.reporter.emailAddress }}"
+requested_for: "{{ payload.issue.fields.reporter.emailAddress }}"
+dedupe_key: "{{ payload.issue.key }}"
+"#;
+
+fn jira(key: &str, email: &str) -> String {
+    json!({"issue": {"key": key, "fields": {"reporter": {"emailAddress": email}, "summary": "Access please"}}})
+        .to_string()
+}
+
+async fn hook(
+    env: &Env,
+    url: &str,
+    headers: &[(&str, String)],
+    content_type: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let path = url
+        .split_once("/hooks/")
+        .map(|(_, id)| id)
+        .expect("hook url");
+    let mut rb = env
+        .http
+        .request(
+            Method::POST,
+            format!("{}/hooks/{path}", env.server.base_url),
+        )
+        .header("content-type", content_type)
+        .body(body.to_owned());
+    for (k, v) in headers {
+        rb = rb.header(*k, v);
+    }
+    let resp = rb.send().await.expect("send");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn signed(secret: &str, t: i64, body: &str) -> Vec<(&'static str, String)> {
+    vec![(
+        "lumosflow-signature",
+        engine::notify::signature(secret, t, body),
+    )]
+}
+
+#[tokio::test]
+async fn webhooks_start_runs_once_and_only_when_proven() {
+    let config = engine::EngineConfig {
+        public_url: Some("https://flow.example-corp.com".into()),
+        ..engine::EngineConfig::default()
+    };
+    let env = Env::custom(testkit::sqlite(), SimConfig::default(), config).await;
+    env.connect().await;
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows/install",
+            Some(json!({"all": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let engine = &env.server.engine;
+    let op = engine::Actor::operator();
+    // Through the API: the URL and the secret, once.
+    let (s, jira_t) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/triggers",
+            Some(json!({"name": "jira-access", "workflow": "list-lumos-users", "map": JIRA_MAP})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{jira_t}");
+    let url = jira_t["url"].as_str().expect("url").to_owned();
+    assert!(
+        url.starts_with("https://flow.example-corp.com/hooks/"),
+        "{url}"
+    );
+    let secret = jira_t["secret"].as_str().expect("secret").to_owned();
+    let (_, listed) = env
+        .call(Some(Admin), Method::GET, "/api/v1/triggers", None)
+        .await;
+    assert!(
+        !listed.to_string().contains(&secret),
+        "never listed: {listed}"
+    );
+    // A mapping that reads anything but the payload and headers is refused.
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/triggers",
+            Some(json!({"name": "bad", "workflow": "list-lumos-users", "map": "inputs:\n  search: \"{{ secrets.x }}\"\n"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    // A signed Jira-shaped payload starts a run, mapped.
+    let now = chrono::Utc::now().timestamp();
+    let body = jira("IT-7", "ann@example-corp.com");
+    let (s, fired) = hook(
+        &env,
+        &url,
+        &signed(&secret, now, &body),
+        "application/json",
+        &body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{fired}");
+    let run_id = fired["run_id"].as_str().expect("run").to_owned();
+    let run = engine.run_detail(&run_id).await.expect("run").run;
+    assert_eq!(run.requested_by.as_deref(), Some("trigger:jira-access"));
+    assert_eq!(run.requested_for.as_deref(), Some("ann@example-corp.com"));
+    assert_eq!(run.inputs.0["search"], "ann@example-corp.com");
+
+    // The same request again (the tool retried): the signature is refused as replayed.
+    let (s, v) = hook(
+        &env,
+        &url,
+        &signed(&secret, now, &body),
+        "application/json",
+        &body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    assert!(v.to_string().contains("already used"), "{v}");
+    // Signed anew, the same ticket: the first run, not a second.
+    let (s, again) = hook(
+        &env,
+        &url,
+        &signed(&secret, now + 1, &body),
+        "application/json",
+        &body,
+    )
+    .await;
+    assert_eq!(
+        (s, again["duplicate"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{again}"
+    );
+    assert_eq!(again["run_id"], run_id.as_str());
+    // Wrong secret, old timestamp, no signature, unknown trigger.
+    let other = jira("IT-8", "bob@example-corp.com");
+    for (headers, says) in [
+        (signed("lft_wrong", now, &other), "does not match"),
+        (signed(&secret, now - 600, &other), "5 minutes"),
+        (Vec::new(), "missing Lumosflow-Signature"),
+    ] {
+        let (s, v) = hook(&env, &url, &headers, "application/json", &other).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+        assert!(v.to_string().contains(says), "{says}: {v}");
+    }
+    let (s, _) = hook(
+        &env,
+        "x/hooks/01a00000-0000-7000-8000-000000000000",
+        &signed(&secret, now, &other),
+        "application/json",
+        &other,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A payload the mapping cannot read: 422, recorded on the trigger.
+    let odd = json!({"not": "jira"}).to_string();
+    let (s, v) = hook(
+        &env,
+        &url,
+        &signed(&secret, now + 2, &odd),
+        "application/json",
+        &odd,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let t = engine.trigger("jira-access").await.expect("trigger");
+    assert!(t.last_error.is_some(), "{t:?}");
+    // Rotated: the old secret stops working.
+    let rotated = engine
+        .rotate_trigger_secret("jira-access", &op)
+        .await
+        .expect("rotate");
+    let (s, _) = hook(
+        &env,
+        &url,
+        &signed(&secret, now + 3, &other),
+        "application/json",
+        &other,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = hook(
+        &env,
+        &url,
+        &signed(&rotated.secret, now + 3, &other),
+        "application/json",
+        &other,
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    // Disabled: as if it did not exist.
+    engine
+        .set_trigger_enabled("jira-access", false, &op)
+        .await
+        .expect("disable");
+    let (s, _) = hook(
+        &env,
+        &url,
+        &signed(&rotated.secret, now + 4, &other),
+        "application/json",
+        &other,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A shared secret in a header, for tools that cannot sign.
+    let plain = engine
+        .add_trigger(
+            "desk-tool",
+            "list-lumos-users",
+            TriggerAuth::Header,
+            None,
+            &op,
+        )
+        .await
+        .expect("header trigger");
+    let body = json!({"search": "bob"}).to_string();
+    let (s, _) = hook(
+        &env,
+        &plain.url,
+        &[("lumosflow-secret", "nope".into())],
+        "application/json",
+        &body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = hook(
+        &env,
+        &plain.url,
+        &[("lumosflow-secret", plain.secret.clone())],
+        "application/json",
+        &body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_slack_slash_command_is_answered_at_once_and_told_the_result() {
+    // Where Slack would receive the delayed answer.
+    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let response_url = format!("http://{}/response", listener.local_addr().expect("addr"));
+    let app = axum::Router::new()
+        .route(
+            "/response",
+            axum::routing::post(|State(g): State<Arc<Mutex<Vec<Value>>>>, axum::Json(v): axum::Json<Value>| async move {
+                g.lock().expect("lock").push(v);
+                "ok"
+            }),
+        )
+        .with_state(got.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let env = Env::new(testkit::sqlite()).await;
+    env.connect().await;
+    env.call(
+        Some(Admin),
+        Method::POST,
+        "/api/v1/workflows/install",
+        Some(json!({"all": true})),
+    )
+    .await;
+    let slack = env
+        .server
+        .engine
+        .add_trigger(
+            "slack-users",
+            "list-lumos-users",
+            TriggerAuth::Slack,
+            Some("inputs:\n  search: \"{{ payload.text }}\"\n"),
+            &engine::Actor::operator(),
+        )
+        .await
+        .expect("slack trigger");
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("command", "/lumos-users")
+        .append_pair("text", "ann")
+        .append_pair("user_name", "dan")
+        .append_pair("response_url", &response_url)
+        .finish();
+    let ts = chrono::Utc::now().timestamp();
+    let headers = vec![
+        ("x-slack-request-timestamp", ts.to_string()),
+        (
+            "x-slack-signature",
+            slack_signature(&slack.secret, ts, body.as_bytes()),
+        ),
+    ];
+    let started = Instant::now();
+    let (s, v) = hook(
+        &env,
+        &slack.url,
+        &headers,
+        "application/x-www-form-urlencoded",
+        &body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "Slack waits 3 s at most"
+    );
+    assert_eq!(v["response_type"], "ephemeral");
+    assert!(
+        v["text"]
+            .as_str()
+            .expect("text")
+            .starts_with("Started `list-lumos-users`"),
+        "{v}"
+    );
+    // A wrong Slack signature is refused.
+    let bad = vec![
+        ("x-slack-request-timestamp", ts.to_string()),
+        ("x-slack-signature", "v0=00".to_owned()),
+    ];
+    let (s, _) = hook(
+        &env,
+        &slack.url,
+        &bad,
+        "application/x-www-form-urlencoded",
+        &body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Readiness polling: the result reaches the response_url.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(m) = got.lock().expect("lock").first().cloned() {
+            let text = m["text"].as_str().expect("text");
+            assert!(text.contains("completed"), "{text}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no answer posted to response_url"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    env.stop().await;
+}
