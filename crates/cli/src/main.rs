@@ -9,6 +9,7 @@ mod people_cmd;
 mod print;
 mod run_cmd;
 mod runs_cmd;
+mod schedules_cmd;
 mod serve_cmd;
 mod sim_cmd;
 mod triggers_cmd;
@@ -68,6 +69,9 @@ enum Command {
     /// Webhooks that start a workflow from a ticketing tool or a Slack slash command.
     #[command(subcommand)]
     Triggers(triggers_cmd::TriggersCommand),
+    /// Scheduled workflows and when each fires next.
+    #[command(subcommand)]
+    Schedules(schedules_cmd::SchedulesCommand),
     /// Serve the HTTP API, health and metrics.
     Serve(serve_cmd::ServeArgs),
     /// API keys for the HTTP API.
@@ -177,6 +181,9 @@ fn main() -> ExitCode {
             }
             Command::Triggers(cmd) => {
                 triggers_cmd::triggers(&engine(&cli.database_url).await?, cmd).await
+            }
+            Command::Schedules(cmd) => {
+                schedules_cmd::schedules(&engine(&cli.database_url).await?, cmd).await
             }
             Command::Serve(args) => serve_cmd::serve(&cli.database_url, args).await,
             Command::Keys(cmd) => serve_cmd::keys(&engine(&cli.database_url).await?, cmd).await,

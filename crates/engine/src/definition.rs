@@ -107,24 +107,64 @@ pub struct InputSpec {
     pub max: Option<f64>,
 }
 
-/// Run on a timer while a server runs (first run when the server first sees it).
+/// Run on a timer while a server runs: every interval (first run when a server first sees
+/// it), or on a cron calendar in a time zone.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// An interval: `30s`, `15m`, `2h 30m`, `1d`.
-    pub every: String,
+    #[serde(default)]
+    pub every: Option<String>,
+    /// A cron pattern: `0 9 * * MON-FRI` (minute hour day month weekday), with an optional
+    /// leading seconds field (6 fields).
+    #[serde(default)]
+    pub cron: Option<String>,
+    /// The time zone of `cron` (an IANA name such as `Europe/Berlin`; default UTC).
+    #[serde(default)]
+    pub timezone: Option<String>,
     /// Inputs of the scheduled runs.
     #[serde(default)]
     pub inputs: Map<String, Value>,
 }
 
+/// When a schedule fires.
+#[derive(Debug, Clone)]
+pub enum Timing {
+    Every(std::time::Duration),
+    Cron(Box<croner::Cron>, chrono_tz::Tz),
+}
+
 impl Schedule {
-    /// The interval, if `every` is a duration (`30s`, `15m`, `2h 30m`, `1d`) of at least a
-    /// second.
-    pub fn interval(&self) -> Option<std::time::Duration> {
-        humantime::parse_duration(self.every.trim())
-            .ok()
-            .filter(|d| *d >= std::time::Duration::from_secs(1))
+    /// When it fires, or what is wrong with it.
+    pub fn timing(&self) -> Result<Timing, String> {
+        match (&self.every, &self.cron) {
+            (Some(e), None) => {
+                if self.timezone.is_some() {
+                    return Err("timezone goes with cron, not every".into());
+                }
+                humantime::parse_duration(e.trim())
+                    .ok()
+                    .filter(|d| *d >= std::time::Duration::from_secs(1))
+                    .map(Timing::Every)
+                    .ok_or_else(|| {
+                        format!("schedule.every '{e}' is not an interval of at least 1s like 30s, 15m, 2h or 1d")
+                    })
+            }
+            (None, Some(c)) => {
+                let cron: croner::Cron = c
+                    .parse()
+                    .map_err(|e| format!("schedule.cron '{c}' is not a cron pattern: {e}"))?;
+                let tz: chrono_tz::Tz = match &self.timezone {
+                    Some(t) => t.parse().map_err(|_| {
+                        format!("schedule.timezone '{t}' is not a time zone (use an IANA name such as Europe/Berlin)")
+                    })?,
+                    None => chrono_tz::UTC,
+                };
+                Ok(Timing::Cron(Box::new(cron), tz))
+            }
+            (Some(_), Some(_)) => Err("a schedule has every or cron, not both".into()),
+            (None, None) => Err("a schedule needs every (an interval) or cron (a pattern)".into()),
+        }
     }
 }
 

@@ -1,14 +1,48 @@
-//! Scheduled runs: workflows with `schedule: {every, inputs}` run on a timer while a server
-//! runs. A compare-and-set on the last firing time makes exactly one replica fire each time,
-//! however many share the database; a firing is skipped while the previous scheduled run of
-//! the same workflow has not ended.
+//! Scheduled runs: workflows with `schedule: {every | cron, inputs}` run on a timer while a
+//! server runs. A compare-and-set on the last firing time makes exactly one replica fire
+//! each time, however many share the database; a firing is skipped (and the skip recorded in
+//! the audit trail) while the previous scheduled run of the same workflow has not ended.
 
 use chrono::{DateTime, Utc};
 
+use crate::definition::Timing;
 use crate::{Engine, Result, RunRequest, Submitted};
 
 /// Who scheduled runs are recorded as started by.
 pub const REQUESTED_BY: &str = "schedule";
+
+/// The last occurrence of a cron schedule at or before `now`, and the next one after it.
+fn cron_around(
+    cron: &croner::Cron,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let local = now.with_timezone(&tz);
+    let last = cron
+        .find_previous_occurrence(&local, true)
+        .ok()
+        .map(|t| t.with_timezone(&Utc));
+    let next = cron
+        .find_next_occurrence(&local, false)
+        .ok()
+        .map(|t| t.with_timezone(&Utc));
+    (last, next)
+}
+
+/// When a schedule fires next, given when it last fired.
+pub fn next_firing(
+    timing: &Timing,
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match timing {
+        Timing::Every(every) => Some(match last {
+            Some(t) => t + chrono::Duration::from_std(*every).unwrap_or(chrono::Duration::zero()),
+            None => now,
+        }),
+        Timing::Cron(cron, tz) => cron_around(cron, *tz, now).1,
+    }
+}
 
 /// Queue every scheduled run that is due at `now`.
 pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submitted>> {
@@ -24,7 +58,7 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
         let Some(schedule) = wf.def.schedule.as_ref().map(|s| &s.value) else {
             continue;
         };
-        let Some(every) = schedule.interval() else {
+        let Ok(timing) = schedule.timing() else {
             continue;
         };
         let key = format!("schedule:{}", row.id);
@@ -33,16 +67,40 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
             .as_deref()
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc));
-        let due = last.is_none_or(|t| {
-            now.signed_duration_since(t)
-                .to_std()
-                .is_ok_and(|d| d >= every)
-        });
-        if !due
-            || !engine
-                .store
-                .meta_compare_and_set(&key, last_raw.as_deref(), &now.to_rfc3339())
-                .await?
+        // What the firing records as its time: now for an interval; the occurrence itself
+        // for cron (so two replicas agree on which occurrence they are firing).
+        let fire_at = match &timing {
+            Timing::Every(every) => {
+                let due = last.is_none_or(|t| {
+                    now.signed_duration_since(t)
+                        .to_std()
+                        .is_ok_and(|d| d >= *every)
+                });
+                due.then_some(now)
+            }
+            Timing::Cron(cron, tz) => {
+                let (occurred, _) = cron_around(cron, *tz, now);
+                match (last, occurred) {
+                    // First seen: fire from the next occurrence on, not for the past.
+                    (None, Some(o)) => {
+                        let _ = engine
+                            .store
+                            .meta_compare_and_set(&key, None, &o.to_rfc3339())
+                            .await;
+                        None
+                    }
+                    (Some(l), Some(o)) if o > l => Some(o),
+                    _ => None,
+                }
+            }
+        };
+        let Some(fire_at) = fire_at else {
+            continue;
+        };
+        if !engine
+            .store
+            .meta_compare_and_set(&key, last_raw.as_deref(), &fire_at.to_rfc3339())
+            .await?
         {
             continue;
         }
@@ -52,6 +110,14 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
             .await?
         {
             tracing::info!(workflow = %row.id, "skipping a scheduled run: the previous one has not ended");
+            engine
+                .audit(
+                    &crate::Actor::system(REQUESTED_BY),
+                    "schedule.skip",
+                    &row.id,
+                    Some(serde_json::json!({"at": fire_at, "why": "the previous scheduled run has not ended"})),
+                )
+                .await;
             continue;
         }
         let req = RunRequest {
@@ -66,4 +132,49 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
         }
     }
     Ok(submitted)
+}
+
+/// A scheduled workflow and when it fires next.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScheduleView {
+    pub workflow_id: String,
+    /// `every 15m` or `cron 0 9 * * MON-FRI (Europe/Berlin)`.
+    pub schedule: String,
+    pub last_fired: Option<DateTime<Utc>>,
+    pub next: Option<DateTime<Utc>>,
+}
+
+impl Engine {
+    /// Every installed workflow with a schedule, and its next firing.
+    pub async fn schedules(&self) -> Result<Vec<ScheduleView>> {
+        let now = Utc::now();
+        let mut out = Vec::new();
+        for row in self.store.workflows().await? {
+            let Ok((wf, _)) = self.load(&row.id, None).await else {
+                continue;
+            };
+            let Some(s) = wf.def.schedule.as_ref().map(|s| &s.value) else {
+                continue;
+            };
+            let Ok(timing) = s.timing() else { continue };
+            let last = self
+                .store
+                .meta_value(&format!("schedule:{}", row.id))
+                .await?
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc));
+            let schedule = match (&s.every, &s.cron) {
+                (Some(e), _) => format!("every {e}"),
+                (_, Some(c)) => format!("cron {c} ({})", s.timezone.as_deref().unwrap_or("UTC")),
+                _ => String::new(),
+            };
+            out.push(ScheduleView {
+                workflow_id: row.id,
+                schedule,
+                last_fired: last,
+                next: next_firing(&timing, last, now),
+            });
+        }
+        Ok(out)
+    }
 }

@@ -274,14 +274,8 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
         }
     }
     if let Some(sched) = &def.schedule {
-        if sched.value.interval().is_none() {
-            c.at(
-                Pos::of(sched),
-                format!(
-                    "schedule: every '{}' is not an interval like 30s, 15m, 2h or 1d",
-                    sched.value.every
-                ),
-            );
+        if let Err(problem) = sched.value.timing() {
+            c.at(Pos::of(sched), problem);
         }
         if let Err(problems) = crate::inputs::resolve(&def.inputs, &sched.value.inputs) {
             for p in problems {

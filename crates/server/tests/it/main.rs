@@ -6,6 +6,7 @@ mod console;
 mod notices;
 mod outputs;
 mod people;
+mod schedules;
 mod security;
 mod sso;
 mod triggers;
