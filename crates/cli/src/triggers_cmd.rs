@@ -25,6 +25,10 @@ pub enum TriggersCommand {
         /// A YAML file mapping the payload to inputs, requested_for and dedupe_key.
         #[arg(long, value_name = "FILE")]
         map: Option<String>,
+        /// Read the secret from standard input (required for slack: your Slack app's
+        /// signing secret); otherwise lumosflow makes one.
+        #[arg(long)]
+        secret_stdin: bool,
         /// Print {"id", "name", "url", "secret"} as JSON.
         #[arg(long)]
         json: bool,
@@ -74,8 +78,16 @@ pub async fn triggers(engine: &Engine, cmd: TriggersCommand) -> anyhow::Result<(
             workflow,
             auth,
             map,
+            secret_stdin,
             json,
         } => {
+            let secret = if secret_stdin {
+                let mut line = String::new();
+                std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line)?;
+                Some(line.trim().to_owned())
+            } else {
+                None
+            };
             let mapping = match &map {
                 Some(path) => Some(
                     std::fs::read_to_string(path)
@@ -84,7 +96,14 @@ pub async fn triggers(engine: &Engine, cmd: TriggersCommand) -> anyhow::Result<(
                 None => None,
             };
             let created = engine
-                .add_trigger(&name, &workflow, auth, mapping.as_deref(), &me())
+                .add_trigger(
+                    &name,
+                    &workflow,
+                    auth,
+                    mapping.as_deref(),
+                    secret.as_deref(),
+                    &me(),
+                )
                 .await?;
             print_secret(&mut out, &created, json)?;
         }

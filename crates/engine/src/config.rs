@@ -39,6 +39,8 @@ pub struct EngineConfig {
     /// The first retry of a notice that failed waits this long; each next one twice as long
     /// (at most an hour), for a day.
     pub notice_retry_base: Duration,
+    /// How often `serve` looks for new Lumos events (`LUMOSFLOW_EVENT_POLL`).
+    pub event_poll: Duration,
 }
 
 impl Default for EngineConfig {
@@ -58,6 +60,7 @@ impl Default for EngineConfig {
             public_url: None,
             notice_poll: Duration::from_secs(1),
             notice_retry_base: Duration::from_secs(5),
+            event_poll: Duration::from_secs(15),
         }
     }
 }
@@ -123,6 +126,9 @@ impl EngineConfig {
         }
         if let Some(v) = get("LUMOSFLOW_PUBLIC_URL").filter(|v| !v.trim().is_empty()) {
             c.public_url = Some(v.trim().to_owned());
+        }
+        if let Some(v) = get("LUMOSFLOW_EVENT_POLL") {
+            c.event_poll = duration("LUMOSFLOW_EVENT_POLL", &v, Duration::from_secs(1))?;
         }
         if let Some(v) = get("LUMOSFLOW_SESSION_IDLE") {
             c.sessions.idle = duration("LUMOSFLOW_SESSION_IDLE", &v, Duration::from_secs(1))?;

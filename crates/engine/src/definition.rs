@@ -127,6 +127,36 @@ pub struct Schedule {
     pub inputs: Map<String, Value>,
 }
 
+/// What starts runs besides people and schedules.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct On {
+    pub lumos_event: LumosEvent,
+}
+
+/// A Lumos event source followed by `serve`: one run per event for which `where` is true,
+/// with the event as `event` in templates.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LumosEvent {
+    pub source: EventSource,
+    /// A condition over `event` (a template); every event when absent.
+    #[serde(default, rename = "where")]
+    pub condition: Option<String>,
+    /// Inputs of the runs (templates over `event`).
+    #[serde(default)]
+    pub inputs: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSource {
+    /// Changes to people's attributes (`getIdentityEvents`).
+    IdentityEvents,
+    /// What was done in Lumos (`getActivityLogs`).
+    ActivityLogs,
+}
+
 /// When a schedule fires.
 #[derive(Debug, Clone)]
 pub enum Timing {
@@ -291,6 +321,10 @@ pub struct Definition {
     #[serde(default)]
     #[schemars(with = "Option<Schedule>")]
     pub schedule: Option<Spanned<Schedule>>,
+    /// Start a run for each Lumos event that matches, while a server runs.
+    #[serde(default)]
+    #[schemars(with = "Option<On>")]
+    pub on: Option<Spanned<On>>,
     #[schemars(length(min = 1))]
     pub steps: Vec<Step>,
     /// The run's output: any JSON with templates. Default: the last step's output.

@@ -185,7 +185,13 @@ impl Engine {
             "requested_by": req.actor.label,
             "requested_for": req.requested_for,
         });
-        let result = executor.run(inputs, run_info).await;
+        let result = executor
+            .run(
+                inputs,
+                run_info,
+                req.event.clone().unwrap_or(serde_json::Value::Null),
+            )
+            .await;
         drop(executor);
         let _ = recording.await;
         let _ = keeping.await;
@@ -453,6 +459,7 @@ impl Engine {
                 // Who asked was checked when it was queued; records keep their label.
                 actor: crate::Actor::system(&run.requested_by.unwrap_or_default()),
                 requested_for: run.requested_for,
+                event: run.event.map(|e| e.0),
                 dry_run: run.dry_run,
                 cancel,
                 ..RunRequest::default()

@@ -216,14 +216,20 @@ struct Called {
 
 impl Executor<'_> {
     /// `run` is what templates see as `run`: its id, who asked and for whom.
-    pub async fn run(&self, inputs: Map<String, Value>, run: Value) -> Result<Produced, RunError> {
+    /// `event` is the Lumos event that started the run (null otherwise).
+    pub async fn run(
+        &self,
+        inputs: Map<String, Value>,
+        run: Value,
+        event: Value,
+    ) -> Result<Produced, RunError> {
         let meter = Meter::new(self.options.fuel);
         let held = Held {
             max: self.options.max_bytes,
             used: AtomicU64::new(0),
         };
         let mut scope = Scope {
-            json: json!({"inputs": inputs, "run": run, "steps": {}}),
+            json: json!({"inputs": inputs, "run": run, "event": event, "steps": {}}),
             jinja: OnceLock::new(),
         };
         let streamed = self

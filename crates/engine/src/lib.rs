@@ -12,6 +12,7 @@ mod connection_admin;
 pub mod connections;
 pub mod definition;
 mod error;
+mod events;
 mod execute;
 pub mod executor;
 mod health;

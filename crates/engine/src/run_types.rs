@@ -22,6 +22,9 @@ pub struct RunRequest {
     pub actor: Actor,
     /// The end user the run acts for (an email), when someone asks on their behalf.
     pub requested_for: Option<String>,
+    /// The Lumos event that started the run (workflows with `on: lumos_event`); templates
+    /// see it as `event`.
+    pub event: Option<Value>,
     pub dry_run: bool,
     pub cancel: CancellationToken,
     /// When the output is a walk over every page, its pages are also sent here as they
@@ -135,6 +138,8 @@ pub enum Approved {
 }
 
 /// Where an approved run runs.
+// Built once per approval and moved, never stored in bulk: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum ApproveThen {
     Queue,
     RunHere(RunRequest),

@@ -86,6 +86,7 @@ impl Engine {
                 connection: Some(&p.connection),
                 requested_by: Some(&req.actor.label),
                 requested_for: req.requested_for.as_deref(),
+                event: req.event.as_ref(),
                 dry_run: req.dry_run,
                 owner: self.owner.as_str(),
                 lease: chrono_lease(&self.config),
@@ -274,6 +275,7 @@ impl Engine {
                     inputs: run.inputs.0.as_object().cloned().unwrap_or_default(),
                     req: RunRequest {
                         requested_for: run.requested_for.clone(),
+                        event: run.event.as_ref().map(|e| e.0.clone()),
                         ..req
                     },
                     began: Instant::now(),

@@ -206,9 +206,26 @@ impl Engine {
         workflow: &str,
         auth: TriggerAuth,
         mapping: Option<&str>,
+        secret: Option<&str>,
         by: &Actor,
     ) -> Result<TriggerSecret> {
         let bad = |m: String| EngineError::Inputs(vec![m]);
+        // Slack signs with the Slack app's own signing secret: it must be given. Otherwise
+        // lumosflow makes one.
+        let given = secret.map(str::trim).filter(|s| !s.is_empty());
+        match (auth, given) {
+            (TriggerAuth::Slack, None) => {
+                return Err(bad(
+                    "Slack signs requests with your Slack app's signing secret: give it (lumosflow triggers add --secret-stdin, or \"secret\" in the API)".into(),
+                ));
+            }
+            (_, Some(s)) if s.len() < 16 || s.chars().any(char::is_whitespace) => {
+                return Err(bad(
+                    "a trigger secret is at least 16 characters, without spaces".into(),
+                ));
+            }
+            _ => {}
+        }
         if name.is_empty()
             || name.len() > 64
             || !name
@@ -229,8 +246,11 @@ impl Engine {
             )));
         }
         let id = crate::ids::new_run_id();
-        let secret = crate::access::secret::new("lft_")
-            .map_err(|e| EngineError::Conflict(format!("no randomness: {e}")))?;
+        let secret = match given {
+            Some(s) => s.to_owned(),
+            None => crate::access::secret::new("lft_")
+                .map_err(|e| EngineError::Conflict(format!("no randomness: {e}")))?,
+        };
         self.store
             .add_trigger(&NewTrigger {
                 id: &id,

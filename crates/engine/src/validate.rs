@@ -92,6 +92,8 @@ impl Checker<'_> {
                             }
                             _ => {}
                         },
+                        // The Lumos event that started the run (null for other runs).
+                        "event" => {}
                         "run" => match next {
                             Some(f) if !RUN_FIELDS.contains(&f) => {
                                 self.at(pos, format!("{what}: unknown run field '{f}' (known: {})", RUN_FIELDS.join(", ")));
@@ -281,6 +283,24 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
             for p in problems {
                 c.at(Pos::of(sched), format!("schedule inputs: {p}"));
             }
+        }
+    }
+    if let Some(on) = &def.on {
+        let ev = &on.value.lumos_event;
+        let mut templates: Vec<Value> = ev.inputs.values().cloned().collect();
+        templates.extend(ev.condition.iter().map(|w| Value::String(w.clone())));
+        for t in &templates {
+            c.refs(Pos::of(on), t, &HashSet::new(), &[], "on.lumos_event");
+        }
+        if let Some(k) = ev
+            .inputs
+            .keys()
+            .find(|k| !def.inputs.contains_key(k.as_str()))
+        {
+            c.at(
+                Pos::of(on),
+                format!("on.lumos_event.inputs: '{k}' is not an input of this workflow"),
+            );
         }
     }
     if def.steps.is_empty() {

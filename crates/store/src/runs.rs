@@ -48,6 +48,9 @@ pub struct Run {
     /// The approval step it waits at (0 is the first).
     pub approval_step: Option<i32>,
     pub approval_expires_at: Option<DateTime<Utc>>,
+    /// The Lumos event that started it, for workflows that follow events.
+    #[schemars(with = "Option<Value>")]
+    pub event: Option<Json<Value>>,
     /// For a run held before its first change: where to go on from (engine-defined).
     #[serde(skip)]
     #[schemars(skip)]
@@ -104,6 +107,7 @@ pub struct NewRun<'a> {
     pub connection: Option<&'a str>,
     pub requested_by: Option<&'a str>,
     pub requested_for: Option<&'a str>,
+    pub event: Option<&'a Value>,
     pub dry_run: bool,
     /// For a `running` run: who runs it, and for how long the claim holds without renewal.
     pub owner: &'a str,
@@ -112,7 +116,7 @@ pub struct NewRun<'a> {
 
 pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, workflow_hash, status, inputs, output, output_info, progress, error, connection, \
      requested_by, requested_for, dry_run, created_at, started_at, finished_at, canceled_by, canceled_at, \
-     approval, approval_step, approval_expires_at, resume";
+     approval, approval_step, approval_expires_at, resume, event";
 
 /// Final statuses as an SQL list, for `status NOT IN (…)`.
 pub(crate) const FINAL_SQL: &str = "('completed', 'failed', 'denied', 'canceled', 'expired')";
@@ -127,14 +131,15 @@ impl Store {
             (None, None)
         };
         let inputs = clean::json(r.inputs);
+        let event = r.event.map(clean::json);
         with_pool!(&self.pool, p => sqlx::query(
             "INSERT INTO runs (id, workflow_id, workflow_version, status, inputs, connection, requested_by, dry_run, \
-             locked_by, locked_until, created_at, started_at, workflow_hash, requested_for) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             locked_by, locked_until, created_at, started_at, workflow_hash, requested_for, event) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(r.id).bind(r.workflow_id).bind(r.workflow_version).bind(r.status).bind(Json(inputs.as_ref()))
         .bind(r.connection).bind(r.requested_by).bind(r.dry_run).bind(owner).bind(until).bind(now)
-        .bind(running.then_some(now)).bind(r.workflow_hash).bind(r.requested_for)
+        .bind(running.then_some(now)).bind(r.workflow_hash).bind(r.requested_for).bind(event.as_ref().map(|e| Json(e.as_ref())))
         .execute(p).await.map(|x| x.rows_affected()))?;
         Ok(())
     }

@@ -200,6 +200,7 @@ async fn running_run(store: &store::Store, owner: &str, lease_secs: i64) -> Stri
         connection: Some("default"),
         requested_by: Some("cli"),
         requested_for: None,
+        event: None,
         dry_run: false,
         owner,
         lease: chrono::Duration::seconds(lease_secs),

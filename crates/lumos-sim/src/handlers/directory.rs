@@ -414,11 +414,25 @@ pub fn user_roles(org: &Org, ctx: &Ctx) -> Result<Reply> {
     Ok(json(200, &roles))
 }
 
+/// A user's roles as one text, for identity events.
+fn roles_text(org: &Org, u: usize) -> String {
+    let mut roles: Vec<&str> = org
+        .roles
+        .get(&(u as u32))
+        .map(|r| r.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    roles.sort_unstable();
+    roles.join(",")
+}
+
 pub fn add_role(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     ctx.require_admin()?;
     let u = user_idx(org, ctx.path("user_id"))?;
     let role = ctx.path("role_name").to_owned();
+    let before = roles_text(org, u);
     org.roles.entry(u as u32).or_default().insert(role.clone());
+    let after = roles_text(org, u);
+    org.record_identity_event(u, "roles", &before, &after);
     Ok(json(
         201,
         &json!({"user_id": org.users[u].id, "role_name": role}),
@@ -428,11 +442,14 @@ pub fn add_role(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
 pub fn remove_role(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     ctx.require_admin()?;
     let u = user_idx(org, ctx.path("user_id"))?;
+    let before = roles_text(org, u);
     let removed = org
         .roles
         .get_mut(&(u as u32))
         .is_some_and(|r| r.remove(ctx.path("role_name")));
     if removed {
+        let after = roles_text(org, u);
+        org.record_identity_event(u, "roles", &before, &after);
         Ok(Reply::Empty(204))
     } else {
         Err(SimError::not_found("Role assignment"))

@@ -193,6 +193,37 @@ pub struct Org {
 }
 
 impl Org {
+    /// A change to a user made through the API, as Lumos reports it in identity events.
+    pub fn record_identity_event(&mut self, u: usize, field: &str, old: &str, new: &str) {
+        let i = self.identity_events.len();
+        self.identity_events.push(json!({
+            "id": self.ids.id(Kind::IdentityEvent, i),
+            "user_id": self.users[u].id,
+            "detected_time": ts(crate::time::now()),
+            "changed_field": field,
+            "old_field_value": old,
+            "new_field_value": new,
+        }));
+    }
+
+    /// Something done through the API, as Lumos reports it in activity logs.
+    pub fn record_activity(&mut self, kind: &str, friendly: &str, actor: usize, targets: Value) {
+        let hash = format!(
+            "{:016x}",
+            0x5eed_0000_0000_0000u64 + self.activity_logs.len() as u64
+        );
+        self.activity_logs.push(json!({
+            "event_hash": hash,
+            "event_type": kind,
+            "event_type_user_friendly": friendly,
+            "outcome": "SUCCESS",
+            "targets": targets,
+            "actor": {"type": "user", "id": self.users[actor].id, "email": self.users[actor].email},
+            "event_began_at": ts(crate::time::now()),
+            "event_metadata": {},
+        }));
+    }
+
     /// Members of a group: a contiguous (wrapping) run of users.
     pub fn group_member(&self, group: &Group, j: u32) -> u32 {
         (group.member_start + j) % self.users.len() as u32

@@ -31,6 +31,10 @@ pub struct TriggerBody {
     /// `payload` and `headers`.
     #[serde(default)]
     map: Option<String>,
+    /// For `slack`: the Slack app's signing secret (required). Others: lumosflow makes one
+    /// unless given.
+    #[serde(default)]
+    secret: Option<String>,
 }
 
 pub async fn add_trigger(
@@ -46,7 +50,14 @@ pub async fn add_trigger(
         .map_err(ApiError::bad_request)?;
     let created = s
         .engine
-        .add_trigger(&b.name, &b.workflow, auth, b.map.as_deref(), &by)
+        .add_trigger(
+            &b.name,
+            &b.workflow,
+            auth,
+            b.map.as_deref(),
+            b.secret.as_deref(),
+            &by,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }

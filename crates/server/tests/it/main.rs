@@ -3,6 +3,7 @@
 mod api;
 mod approvals;
 mod console;
+mod events;
 mod notices;
 mod outputs;
 mod people;

@@ -229,12 +229,27 @@ async fn webhooks_start_runs_once_and_only_when_proven() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
+    // Slack needs the Slack app's signing secret.
+    assert!(
+        engine
+            .add_trigger(
+                "no-secret",
+                "list-lumos-users",
+                TriggerAuth::Slack,
+                None,
+                None,
+                &op
+            )
+            .await
+            .is_err()
+    );
     // A shared secret in a header, for tools that cannot sign.
     let plain = engine
         .add_trigger(
             "desk-tool",
             "list-lumos-users",
             TriggerAuth::Header,
+            None,
             None,
             &op,
         )
@@ -298,6 +313,7 @@ async fn a_slack_slash_command_is_answered_at_once_and_told_the_result() {
             "list-lumos-users",
             TriggerAuth::Slack,
             Some("inputs:\n  search: \"{{ payload.text }}\"\n"),
+            Some("8f742231b10e8888abcd99yyyzzz85a5"),
             &engine::Actor::operator(),
         )
         .await

@@ -182,6 +182,16 @@ pub fn create_request(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
         justification,
         now(),
     );
+    let targets = json!([
+        {"type": "user", "id": org.users[target as usize].id},
+        {"type": "app", "id": org.apps[a as usize].id},
+    ]);
+    org.record_activity(
+        "ACCESS_REQUEST_CREATED",
+        "Access request created",
+        requester as usize,
+        targets,
+    );
     Ok(json(201, &vec![request_json(org, r, false, false)]))
 }
 
@@ -206,5 +216,11 @@ pub fn cancel_request(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     }
     lifecycle::cancel(org, r, ctx.query.str("reason").map(str::to_owned), now())
         .map_err(SimError::conflict)?;
+    org.record_activity(
+        "ACCESS_REQUEST_CANCELED",
+        "Access request canceled",
+        ctx.user() as usize,
+        json!([{"type": "access_request", "id": ctx.path("id")}]),
+    );
     Ok(Reply::Empty(204))
 }
