@@ -28,6 +28,17 @@ pub const BUNDLES: &[Bundle] = &[
             "get-lumos-app",
         ],
     },
+    Bundle {
+        id: "access-requests",
+        name: "Access Requests",
+        workflows: &[
+            "search-lumos-appstore",
+            "request-lumos-app-access",
+            "get-lumos-access-request",
+            "list-lumos-access-requests",
+            "cancel-lumos-access-request",
+        ],
+    },
 ];
 
 macro_rules! embedded {
@@ -45,6 +56,11 @@ const SOURCES: &[(&str, &str)] = embedded!(
     "list-lumos-groups",
     "list-lumos-apps",
     "get-lumos-app",
+    "search-lumos-appstore",
+    "request-lumos-app-access",
+    "get-lumos-access-request",
+    "list-lumos-access-requests",
+    "cancel-lumos-access-request",
 );
 
 /// The bundled YAML of a workflow id.

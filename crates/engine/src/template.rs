@@ -190,6 +190,7 @@ impl Templates {
         env.set_recursion_limit(64);
         env.add_filter("merge", merge);
         env.add_filter("principals", principals);
+        env.add_filter("flatten", flatten);
         Self { env }
     }
 
@@ -327,6 +328,44 @@ fn describe(e: JError) -> String {
         msg.push_str(&format!(" (template line {line})"));
     }
     msg
+}
+
+/// `lists | flatten`: the elements of a list of lists, one level down, in order (a null
+/// element counts as empty; anything else that is not a list is an error).
+fn flatten(v: JValue) -> Result<JValue, JError> {
+    let mut out = Vec::new();
+    let outer = v
+        .try_iter()
+        .map_err(|_| JError::new(ErrorKind::InvalidOperation, "flatten needs a list of lists"))?;
+    for inner in outer {
+        if inner.is_none() || inner.is_undefined() {
+            continue;
+        }
+        if inner.as_str().is_some()
+            || inner
+                .as_object()
+                .is_some_and(|o| o.repr() == minijinja::value::ObjectRepr::Map)
+        {
+            return Err(JError::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "flatten needs a list of lists; one element is {}",
+                    inner.kind()
+                ),
+            ));
+        }
+        let items = inner.try_iter().map_err(|_| {
+            JError::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "flatten needs a list of lists; one element is {}",
+                    inner.kind()
+                ),
+            )
+        })?;
+        out.extend(items);
+    }
+    Ok(JValue::from(out))
 }
 
 /// `a | merge(b)`: a copy of object `a` with `b`'s keys set.

@@ -16,6 +16,7 @@ use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value, json};
@@ -242,6 +243,12 @@ impl WorkflowTools {
             ),
         );
         status.title = Some("Get run status".to_owned());
+        status.annotations = Some(
+            ToolAnnotations::with_title("Get run status")
+                .read_only(true)
+                .open_world(false),
+        );
+        status.output_schema = Some(Arc::new(output_schema()));
         let mut tools = vec![status];
         for l in self
             .engine
@@ -262,6 +269,8 @@ impl WorkflowTools {
                 Arc::new(input_schema(&wf.def.inputs)),
             );
             tool.title = Some(wf.name().to_owned());
+            tool.annotations = Some(annotations(&wf));
+            tool.output_schema = Some(Arc::new(output_schema()));
             tools.push(tool);
         }
         Ok(tools)
@@ -351,7 +360,56 @@ fn property(spec: &InputSpec) -> Value {
     p
 }
 
+/// Hints for clients that ask people before acting: a workflow that only reads is
+/// read-only; one that only adds (POST) is not destructive; deletes are; PUT and DELETE
+/// repeat without more effect.
+fn annotations(wf: &engine::workflow::Workflow) -> ToolAnnotations {
+    let catalog = lumos_api::Catalog::lumos();
+    let methods: Vec<&str> = wf
+        .mutating_calls()
+        .iter()
+        .filter_map(|(_, op)| catalog.get(op).map(|o| o.method.as_str()))
+        .collect();
+    let base = ToolAnnotations::with_title(wf.name()).open_world(true);
+    if methods.is_empty() {
+        return base.read_only(true);
+    }
+    base.read_only(false)
+        .destructive(methods.iter().any(|m| m.eq_ignore_ascii_case("DELETE")))
+        .idempotent(
+            methods
+                .iter()
+                .all(|m| m.eq_ignore_ascii_case("PUT") || m.eq_ignore_ascii_case("DELETE")),
+        )
+}
+
+/// What every tool result's structured content is: an object with the run id, and the
+/// output's fields (a listing: its first items, the total and where the rest are; any
+/// other value under `result`).
+fn output_schema() -> Map<String, Value> {
+    json!({
+        "type": "object",
+        "properties": {
+            "run_id": {"type": "string", "description": "The run, for get-run-status and the run's output"},
+            "status": {"type": "string"},
+            "items": {"type": "array", "description": "A listing's first items"},
+            "total": {"type": ["integer", "null"]},
+            "more": {"type": "string", "description": "Where the rest of a listing is"},
+            "result": {"description": "An output that is not an object"},
+        },
+        "additionalProperties": true
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
+}
+
 fn structured(v: Value) -> CallToolResponse {
+    // Structured content is an object; other outputs travel under `result`.
+    let v = match v {
+        Value::Object(_) => v,
+        other => json!({"result": other}),
+    };
     let mut result = CallToolResult::structured(v);
     result.meta = None;
     CallToolResponse::Complete(result)

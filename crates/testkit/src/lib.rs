@@ -67,7 +67,7 @@ impl Drop for Db {
                     // Pools of stopped servers close their connections in the background;
                     // dropping the database under them can stall for a minute, so wait
                     // (briefly) until they are gone.
-                    for _ in 0..100 {
+                    for _ in 0..40 {
                         let open: i64 = sqlx::query_scalar(
                             "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1",
                         )
@@ -80,6 +80,12 @@ impl Drop for Db {
                         }
                         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     }
+                    // Best effort, bounded: a drop that waits on another backend gives up and
+                    // leaves the database to the throwaway server rather than stall the test.
+                    sqlx::query("SET statement_timeout = '5s'")
+                        .execute(&mut c)
+                        .await
+                        .ok()?;
                     let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
                     sqlx::query(sqlx::AssertSqlSafe(sql))
                         .execute(&mut c)

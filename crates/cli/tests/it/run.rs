@@ -12,7 +12,7 @@ struct Desk {
 }
 
 impl Desk {
-    /// A simulator, a connection and both bundles installed, in a fresh LUMOSFLOW_HOME.
+    /// A simulator, a connection and every bundle installed, in a fresh LUMOSFLOW_HOME.
     fn new(sim_args: &[&str]) -> Desk {
         let (child, url, token) = spawn_sim(sim_args);
         let desk = Desk {
@@ -32,7 +32,7 @@ impl Desk {
             .expect("token");
         assert!(c.wait().expect("wait").success());
         let out = desk
-            .cmd(&["workflows", "install", "appstore", "directory-and-apps"])
+            .cmd(&["workflows", "install", "--all"])
             .output()
             .expect("install");
         assert!(
@@ -69,7 +69,7 @@ fn list_install_and_run_in_every_format() {
     let d = Desk::new(&["--users", "230"]);
     let list = d.json(&["workflows", "list", "--json"]);
     let items = list.as_array().expect("array");
-    assert_eq!(items.len(), 8);
+    assert_eq!(items.len(), 13);
     for w in items {
         assert_eq!(w["installed"], true);
         assert!(
@@ -197,7 +197,7 @@ fn bad_input_and_bad_files_say_why_and_change_nothing() {
         d.json(&["workflows", "list", "--installed", "--json"])
             .as_array()
             .map(Vec::len),
-        Some(8)
+        Some(13)
     );
 }
 

@@ -1,5 +1,6 @@
 //! The engine against the simulator over HTTP, on SQLite and PostgreSQL.
 
+mod access;
 mod approvals;
 mod connections;
 mod custom;

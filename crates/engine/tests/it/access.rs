@@ -1,0 +1,226 @@
+//! The Access Requests bundle against the simulator, checked against direct Lumos calls:
+//! a request by app name with permissions, a duration and a reason; followed, listed and
+//! canceled; bad names, permissions, durations and people refused before anything is sent.
+
+use engine::{RunRequest, RunStatus};
+use serde_json::{Value, json};
+
+use crate::{obj, setup};
+
+const LENGTHS: [(&str, i64); 11] = [
+    ("2 hours", 7200),
+    ("4 hours", 14_400),
+    ("8 hours", 28_800),
+    ("12 hours", 43_200),
+    ("1 day", 86_400),
+    ("2 days", 172_800),
+    ("3 days", 259_200),
+    ("7 days", 604_800),
+    ("14 days", 1_209_600),
+    ("30 days", 2_592_000),
+    ("90 days", 7_776_000),
+];
+
+#[tokio::test]
+async fn access_is_requested_by_name_followed_and_canceled() {
+    let s = setup().await;
+    let call = |op: &'static str, params: Value| {
+        let api = s.api.clone();
+        async move { api.call(op, &obj(params), None).await.expect(op) }
+    };
+    // An app whose name is unique, with requestable permissions and time-limited access.
+    let apps = call("getAppStoreApps", json!({"size": 100})).await;
+    let items = apps["items"].as_array().expect("apps");
+    let label_count = |l: &str| {
+        items
+            .iter()
+            .filter(|a| {
+                a["user_friendly_label"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(l))
+            })
+            .count()
+    };
+    let mut chosen = None;
+    for a in items {
+        let label = a["user_friendly_label"].as_str().expect("label");
+        if label_count(label) != 1 {
+            continue;
+        }
+        let perms = call(
+            "listAppRequestablePermissions",
+            json!({"app_id": a["id"], "size": 100}),
+        )
+        .await;
+        let settings = call("getAppStoreAppSettings", json!({"app_id": a["id"]})).await;
+        let lengths = settings["provisioning"]["time_based_access"].clone();
+        let length = lengths
+            .as_array()
+            .and_then(|l| {
+                l.iter()
+                    .filter_map(Value::as_str)
+                    .find(|l| *l != "Unlimited")
+            })
+            .map(str::to_owned);
+        if let (Some(p), Some(length)) = (perms["items"].as_array().and_then(|p| p.first()), length)
+        {
+            chosen = Some((a.clone(), p.clone(), length, lengths));
+            break;
+        }
+    }
+    let (app, perm, length, lengths) = chosen.expect("an app the simulator seeds for this");
+    let label = app["user_friendly_label"]
+        .as_str()
+        .expect("label")
+        .to_owned();
+    let users = call("listUsers", json!({"size": 1})).await;
+    let email = users["items"][0]["email"]
+        .as_str()
+        .expect("email")
+        .to_owned();
+    let before = s.access_requests().await;
+    let run = |id: &'static str, inputs: Value, requested_for: Option<&str>| {
+        let engine = &s.engine;
+        let requested_for = requested_for.map(str::to_owned);
+        async move {
+            engine
+                .run(
+                    id,
+                    &obj(inputs),
+                    RunRequest {
+                        requested_for,
+                        ..RunRequest::default()
+                    },
+                )
+                .await
+                .expect("run")
+        }
+    };
+
+    // Refused before anything is sent, each saying what is valid.
+    let base = json!({"user_email": email, "app": label, "permissions": perm["label"], "duration": length, "reason": "Quarterly audit"});
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    for (inputs, requested_for, says) in [
+        (
+            with("app", json!("No Such App Zzz")),
+            None,
+            "no AppStore app is named 'No Such App Zzz'".to_owned(),
+        ),
+        (
+            with("permissions", json!("Nope")),
+            None,
+            format!("Nope cannot be requested for {label}; requestable: "),
+        ),
+        (
+            with("duration", json!("13 days")),
+            None,
+            format!("{label} does not offer '13 days'; allowed: "),
+        ),
+        (
+            with("user_email", json!("nobody@nowhere.example")),
+            None,
+            "no Lumos user has the email nobody@nowhere.example".to_owned(),
+        ),
+        (
+            base.clone(),
+            Some("someone.else@example-corp.com"),
+            format!("this run is for someone.else@example-corp.com, not {email}"),
+        ),
+    ] {
+        let out = run("request-lumos-app-access", inputs, requested_for).await;
+        assert_eq!(out.status, RunStatus::Failed, "{says}");
+        let error = out.error.unwrap_or_default();
+        assert!(error.contains(&says), "expected '{says}' in: {error}");
+    }
+    assert_eq!(s.access_requests().await, before, "nothing was sent");
+
+    // The request, for the person the run is for, as Lumos records it.
+    let made = run(
+        "request-lumos-app-access",
+        base.clone(),
+        Some(&email.to_uppercase()),
+    )
+    .await;
+    assert_eq!(made.status, RunStatus::Completed, "{:?}", made.error);
+    let out = made.output.expect("output");
+    let id = out["request_id"].as_str().expect("id").to_owned();
+    let direct = call("getAccessRequest", json!({"id": id})).await;
+    assert_eq!(direct["app_id"], app["id"]);
+    assert_eq!(direct["target_user"]["email"], email.as_str());
+    assert_eq!(direct["requestable_permissions"][0]["id"], perm["id"]);
+    let seconds = LENGTHS.iter().find(|(l, _)| *l == length).map(|(_, s)| *s);
+    assert_eq!(
+        direct["expiration_in_seconds"].as_i64(),
+        seconds,
+        "{length} of {lengths}"
+    );
+    assert_eq!(out["status"], direct["status"]);
+    assert_eq!(s.access_requests().await, before + 1);
+
+    // Followed, listed, canceled.
+    let got = run("get-lumos-access-request", json!({"request_id": id}), None).await;
+    let got = got.output.expect("output");
+    assert_eq!(
+        (got["status"].clone(), got["user"].clone()),
+        (direct["status"].clone(), json!(email))
+    );
+    let listed = run(
+        "list-lumos-access-requests",
+        json!({"user_email": email, "all": true}),
+        None,
+    )
+    .await;
+    assert_eq!(listed.status, RunStatus::Completed, "{:?}", listed.error);
+    let listed = s
+        .engine
+        .stored_output(&listed.run_id)
+        .await
+        .expect("stored");
+    let page = listed.page(0, 1000).await.expect("items");
+    let ids: Vec<Value> = page
+        .items
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(r.get()).expect("item")["id"].clone())
+        .collect();
+    assert!(ids.contains(&json!(id)), "listed");
+    let canceled = run(
+        "cancel-lumos-access-request",
+        json!({"request_id": id, "reason": "Not needed"}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        canceled.status,
+        RunStatus::Completed,
+        "{:?}",
+        canceled.error
+    );
+    assert_eq!(canceled.output.expect("output")["status"], "CANCELLED");
+    let direct = call("getAccessRequest", json!({"id": id})).await;
+    assert_eq!(direct["status"], "CANCELLED");
+
+    // The AppStore search shows what can be requested.
+    let found = run("search-lumos-appstore", json!({"query": label}), None).await;
+    assert_eq!(found.status, RunStatus::Completed, "{:?}", found.error);
+    let found = found.output.expect("output");
+    let hit = found["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|a| a["id"] == app["id"])
+        .expect("the app")
+        .clone();
+    assert!(
+        hit["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .any(|p| p["id"] == perm["id"]),
+        "{hit}"
+    );
+    assert_eq!(hit["durations"], lengths);
+}
