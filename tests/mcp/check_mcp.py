@@ -46,6 +46,50 @@ async def exercise(session: ClientSession) -> None:
     assert len(big["items"]) == 50 and big["total"] > 50, head
     assert big["run_id"] and f"first 50 of {big['total']} items" in big["more"], head
 
+    # Hints for clients that ask before acting, and the shape of every result.
+    assert users.annotations.read_only_hint is True, users.annotations
+    request_tool = next(t for t in tools if t.name == "request-lumos-app-access")
+    assert request_tool.annotations.read_only_hint is False, request_tool.annotations
+    assert request_tool.annotations.destructive_hint is False, request_tool.annotations
+    cancel_tool = next(t for t in tools if t.name == "cancel-lumos-access-request")
+    assert cancel_tool.annotations.destructive_hint is True, cancel_tool.annotations
+    assert users.output_schema["type"] == "object", users.output_schema
+
+    # Access for the person the agent helps: found by name, requested, followed.
+    person = (await session.call_tool("list-lumos-users", {"size": 1})).structured_content["items"][0]["email"]
+    found = (await session.call_tool("search-lumos-appstore", {"query": "a", "size": 50})).structured_content
+    app_names = [a["name"] for a in found["items"]]
+    pick = next(
+        a for a in found["items"]
+        if a["permissions"] and app_names.count(a["name"]) == 1
+        and [d for d in a["durations"] if d != "Unlimited"]
+    )
+    duration = next(d for d in pick["durations"] if d != "Unlimited")
+    made = await session.call_tool(
+        "request-lumos-app-access",
+        {
+            "user_email": person,
+            "app": pick["name"],
+            "permissions": pick["permissions"][0]["label"],
+            "duration": duration,
+            "reason": "Asked in ticket IT-42",
+            "requested_for": person,
+        },
+    )
+    assert not made.is_error, made
+    req = made.structured_content
+    assert req["user"] == person and req["app"] == pick["name"], req
+    status = (await session.call_tool("get-lumos-access-request", {"request_id": req["request_id"]})).structured_content
+    assert status["request_id"] == req["request_id"] and status["status"] == req["status"], status
+    run = (await session.call_tool("get-run-status", {"run_id": req["run_id"]})).structured_content
+    assert run["status"] == "completed", run
+    # Asking for someone else than the person helped is refused, saying why.
+    other = await session.call_tool(
+        "request-lumos-app-access",
+        {"user_email": person, "app": pick["name"], "duration": duration, "reason": "x", "requested_for": "someone.else@example-corp.com"},
+    )
+    assert other.is_error and "this run is for someone.else@example-corp.com" in other.content[0].text, other
+
     # The run-status tool, and the argument naming whom the agent acts for.
     assert "get-run-status" in names, names
     gated_tool = next(t for t in tools if t.name == "gated-lookup")

@@ -490,10 +490,19 @@ impl ServerHandler for WorkflowTools {
         };
         match self.run(&request.name, &args, req).await {
             Ok(out) if out.status == RunStatus::Completed => {
+                let run_id = out.run_id.clone();
                 let output = self
                     .preview(out)
                     .await
                     .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+                // Every result names its run, for get-run-status and the run's output.
+                let output = match output {
+                    Value::Object(mut m) => {
+                        m.entry("run_id").or_insert(Value::String(run_id));
+                        Value::Object(m)
+                    }
+                    other => json!({"result": other, "run_id": run_id}),
+                };
                 Ok(structured(output))
             }
             // Held: not an error, a run that waits; the agent can check on it later.
