@@ -107,6 +107,29 @@ async def exercise(session: ClientSession) -> None:
     unknown = await session.call_tool("get-run-status", {"run_id": "not-a-run"})
     assert unknown.is_error and "not found" in unknown.content[0].text, unknown
 
+    # The rest of a big result, read as a resource in pages.
+    templates = (await session.list_resource_templates()).resource_templates
+    assert any(t.uri_template.startswith("lumosflow://runs/{run_id}/items") for t in templates), templates
+    seen = len(big["items"])
+    uri = f"lumosflow://runs/{big['run_id']}/items?offset={seen}&limit=100"
+    while uri:
+        page = json.loads((await session.read_resource(uri)).contents[0].text)
+        assert page["offset"] == seen and page["count"] == big["total"], page
+        seen += len(page["items"])
+        uri = page["next"]
+    assert seen == big["total"], (seen, big["total"])
+
+    # Prompts that walk an agent through the common asks.
+    prompts = {p.name for p in (await session.list_prompts()).prompts}
+    assert {"request-access", "who-approves"} <= prompts, prompts
+    guide = await session.get_prompt("request-access", {"user_email": person, "app": pick["name"]})
+    assert "request-lumos-app-access" in guide.messages[0].content.text, guide
+    try:
+        await session.get_prompt("who-approves", {})
+        raise AssertionError("a prompt without its argument must be refused")
+    except Exception as e:  # the SDK raises the server's error
+        assert "needs the argument 'app'" in str(e), e
+
     bad = await session.call_tool("get-lumos-app", {})
     assert bad.is_error, bad
     message = bad.content[0].text

@@ -11,12 +11,17 @@ use std::time::Duration;
 use engine::RunStatus;
 use engine::definition::{InputSpec, InputType};
 use engine::{Actor, Engine, EngineError, RunRequest};
+mod prompts;
+mod resources;
+
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities,
+    ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value, json};
@@ -427,14 +432,60 @@ impl ServerHandler for WorkflowTools {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_tool_list_changed()
+                .enable_resources()
+                .enable_prompts()
                 .build(),
         )
         .with_server_info(Implementation::new("lumosflow", env!("CARGO_PKG_VERSION")))
         .with_instructions(
             "Each tool runs an installed lumosflow workflow against the organization's Lumos \
                  (identity governance): find users, apps, accounts, groups, app approvers and \
-                 requestable permissions. List tools take page, size and all.",
+                 requestable permissions; request access and follow requests. List tools take \
+                 page, size and all, and answer with the first items: read the rest from the \
+                 resource lumosflow://runs/{run_id}/items. Pass requested_for (the email of the \
+                 person you help) on every call.",
         )
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            resources::templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        match resources::read(&self.engine, &request.uri).await {
+            Ok(contents) => Ok(ReadResourceResult::new(vec![contents]).into()),
+            Err(m) => Err(McpError::invalid_params(m, None)),
+        }
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(prompts::list()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let args = request.arguments.unwrap_or_default();
+        match prompts::get(&request.name, &args) {
+            Ok(messages) => Ok(GetPromptResult::new(messages).into()),
+            Err(m) => Err(McpError::invalid_params(m, None)),
+        }
     }
 
     async fn list_tools(

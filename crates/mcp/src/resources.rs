@@ -1,0 +1,98 @@
+//! Run outputs as MCP resources, so an agent can read a large result in pages instead of
+//! having it poured into the conversation: `lumosflow://runs/{run_id}/items?offset=&limit=`
+//! (a page of items and where the next one is) and `lumosflow://runs/{run_id}/output` (the
+//! whole output, when it is small).
+
+use engine::Engine;
+use rmcp::model::{ResourceContents, ResourceTemplate};
+use serde_json::{Value, json};
+
+/// Largest output `…/output` returns whole; bigger ones are read in pages.
+const WHOLE_MAX: u64 = 1 << 20;
+/// Items per page unless the URI asks for fewer.
+const PAGE: u64 = 100;
+
+pub fn templates() -> Vec<ResourceTemplate> {
+    vec![
+        ResourceTemplate::new("lumosflow://runs/{run_id}/items{?offset,limit}", "run-items")
+            .with_title("A page of a run's output items")
+            .with_description(
+                "Items of a completed run's listing from offset (default 0), limit at most 1000 (default 100); the answer says where the next page is",
+            ),
+        ResourceTemplate::new("lumosflow://runs/{run_id}/output", "run-output")
+            .with_title("A run's whole output")
+            .with_description("A completed run's output as JSON, when it is at most 1 MiB (read bigger ones in pages)"),
+    ]
+}
+
+/// Why a URI cannot be read, for the agent.
+pub fn read_error(uri: &str) -> String {
+    format!(
+        "unknown resource '{uri}': use lumosflow://runs/{{run_id}}/items?offset=0&limit=100 or lumosflow://runs/{{run_id}}/output"
+    )
+}
+
+/// Read a resource URI.
+pub async fn read(engine: &Engine, uri: &str) -> Result<ResourceContents, String> {
+    let parsed = url::Url::parse(uri).map_err(|_| read_error(uri))?;
+    if parsed.scheme() != "lumosflow" || parsed.host_str() != Some("runs") {
+        return Err(read_error(uri));
+    }
+    let parts: Vec<&str> = parsed.path().trim_start_matches('/').split('/').collect();
+    let (run_id, what) = match parts.as_slice() {
+        [id, what] => (*id, *what),
+        _ => return Err(read_error(uri)),
+    };
+    let text = match what {
+        "output" => {
+            let v = engine
+                .output_value(run_id, WHOLE_MAX)
+                .await
+                .map_err(|e| e.to_string())?;
+            serde_json::to_string(&v).map_err(|e| e.to_string())?
+        }
+        "items" => {
+            let mut offset = 0u64;
+            let mut limit = PAGE;
+            for (k, v) in parsed.query_pairs() {
+                let n: u64 = v
+                    .parse()
+                    .map_err(|_| format!("{k} must be a whole number, not '{v}'"))?;
+                match k.as_ref() {
+                    "offset" => offset = n,
+                    "limit" => limit = n.clamp(1, 1000),
+                    other => return Err(format!("unknown parameter '{other}' (offset, limit)")),
+                }
+            }
+            let stored = engine
+                .stored_output(run_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !stored.has_items() {
+                return Err(format!(
+                    "run {run_id}'s output has no items; read lumosflow://runs/{run_id}/output"
+                ));
+            }
+            let page = stored
+                .page(offset, limit)
+                .await
+                .map_err(|e| e.to_string())?;
+            let items: Vec<Value> = page
+                .items
+                .iter()
+                .filter_map(|r| serde_json::from_str(r.get()).ok())
+                .collect();
+            let end = offset + items.len() as u64;
+            let next = (end < page.count)
+                .then(|| format!("lumosflow://runs/{run_id}/items?offset={end}&limit={limit}"));
+            json!({"items": items, "offset": offset, "count": page.count, "next": next}).to_string()
+        }
+        _ => return Err(read_error(uri)),
+    };
+    Ok(ResourceContents::TextResourceContents {
+        uri: uri.to_owned(),
+        mime_type: Some("application/json".into()),
+        text,
+        meta: None,
+    })
+}
