@@ -17,7 +17,8 @@ pub enum ApiCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Call one operation; the token comes from LUMOS_API_TOKEN.
+    /// Call one operation through a stored connection (`default` unless --connection says
+    /// otherwise), or with LUMOS_API_TOKEN and --base-url where that is set.
     Call(CallArgs),
 }
 
@@ -34,7 +35,10 @@ pub struct CallArgs {
     /// Stream every item of every page as one JSON object per line.
     #[arg(long)]
     all: bool,
-    /// Lumos API base URL.
+    /// The stored connection to call through (see `lumosflow connections list`).
+    #[arg(long, default_value = "default")]
+    connection: String,
+    /// Lumos API base URL, with LUMOS_API_TOKEN (instead of a stored connection).
     #[arg(long, env = "LUMOS_BASE_URL", default_value = lumos_api::DEFAULT_BASE_URL)]
     base_url: String,
     /// Also retry POST/PATCH calls on server errors (they may then run twice).
@@ -42,10 +46,10 @@ pub struct CallArgs {
     retry_unsafe: bool,
 }
 
-pub async fn run(cmd: ApiCommand) -> anyhow::Result<()> {
+pub async fn run(db: &Option<String>, cmd: ApiCommand) -> anyhow::Result<()> {
     match cmd {
         ApiCommand::Operations { json } => operations(json),
-        ApiCommand::Call(args) => call(args).await,
+        ApiCommand::Call(args) => call(db, args).await,
     }
 }
 
@@ -142,22 +146,41 @@ pub fn token_from_env() -> anyhow::Result<Option<ApiToken>> {
     }
 }
 
-async fn call(args: CallArgs) -> anyhow::Result<()> {
-    let catalog = Catalog::lumos();
+/// A client through the stored connection, unless LUMOS_API_TOKEN asks for a direct one.
+async fn client(db: &Option<String>, args: &CallArgs) -> anyhow::Result<Client> {
+    if let Some(t) = token_from_env()? {
+        return Ok(Client::builder()
+            .base_url(&args.base_url)
+            .token(t)
+            .build()?);
+    }
+    let needs_token = Catalog::lumos()
+        .get(&args.operation)
+        .is_none_or(|op| op.auth);
+    if !needs_token {
+        return Ok(Client::builder().base_url(&args.base_url).build()?);
+    }
+    let store = crate::connect_cmd::open_store(db).await?;
+    let config = engine::EngineConfig::from_env()?;
+    engine::connections::client_for(
+        &store,
+        &args.connection,
+        config.retry,
+        config.lumos_timeout,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot call {} through the connection '{}' (connect one with `lumosflow connect`, or set LUMOS_API_TOKEN and --base-url)",
+            args.operation, args.connection
+        )
+    })
+}
+
+async fn call(db: &Option<String>, args: CallArgs) -> anyhow::Result<()> {
     let params = parse_params(&args.params)?;
     let body = args.body.as_deref().map(read_body).transpose()?;
-    let token = token_from_env()?;
-    let mut builder = Client::builder().base_url(&args.base_url);
-    let needs_token = catalog.get(&args.operation).is_none_or(|op| op.auth);
-    match token {
-        Some(t) => builder = builder.token(t),
-        None if needs_token => bail!(
-            "set LUMOS_API_TOKEN to a Lumos API token (lsk_…) to call {}",
-            args.operation
-        ),
-        None => {}
-    }
-    let client = builder.build()?;
+    let client = client(db, &args).await?;
     let mut out = std::io::stdout().lock();
     if args.all {
         // Items as Lumos wrote them, one per line, page by page as they arrive.

@@ -164,7 +164,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         operator::check()?;
         match cli.command {
-            Command::Api(cmd) => api_cmd::run(cmd).await,
+            Command::Api(cmd) => api_cmd::run(&cli.database_url, cmd).await,
             Command::Sim(args) => sim_cmd::run(args).await,
             Command::Connect(args) => connect_cmd::connect(&cli.database_url, args).await,
             Command::Connections(cmd) => connect_cmd::connections(&cli.database_url, cmd).await,
@@ -202,6 +202,15 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`): what it wanted was printed; not an error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}{}", hint(&e));
             ExitCode::FAILURE

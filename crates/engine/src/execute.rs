@@ -257,10 +257,9 @@ impl Engine {
             RunStatus::Failed => Some("run.failed"),
             _ => None,
         };
-        if let Some(event) = event
-            && let Ok(Some(run)) = self.store.run(&run_id).await
-        {
-            self.notify(event, &run, serde_json::json!({})).await;
+        if let Some(event) = event {
+            self.notify_run(event, &run_id, wf.id(), serde_json::json!({}))
+                .await;
         }
         // A run that was canceled or failed elsewhere has no output to give.
         let produced = produced.filter(|_| recorded.status == status);

@@ -84,6 +84,9 @@ pub struct Engine {
     wake_queue: Arc<Notify>,
     /// Stops the keeper when the engine goes away.
     stop: CancellationToken,
+    /// Notification targets, read at most once a second (a run's end must not cost a query
+    /// when nobody listens).
+    targets: notify::TargetCache,
 }
 
 impl Drop for Engine {
@@ -109,6 +112,7 @@ impl Engine {
             observers: Observers::default(),
             wake_queue: Arc::default(),
             stop: CancellationToken::new(),
+            targets: notify::TargetCache::default(),
         }
     }
 

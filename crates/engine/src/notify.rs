@@ -62,6 +62,35 @@ pub struct CreatedTarget {
     pub secret: String,
 }
 
+/// The targets as read from the database, for a second: every run's end asks.
+#[derive(Default)]
+pub(crate) struct TargetCache {
+    held: std::sync::Mutex<Option<(std::time::Instant, Arc<Vec<NotificationTarget>>)>>,
+}
+
+impl TargetCache {
+    const TTL: Duration = Duration::from_secs(1);
+
+    fn fresh(&self) -> Option<Arc<Vec<NotificationTarget>>> {
+        let held = self.held.lock().ok()?;
+        held.as_ref()
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, t)| t.clone())
+    }
+
+    fn keep(&self, targets: Arc<Vec<NotificationTarget>>) {
+        if let Ok(mut held) = self.held.lock() {
+            *held = Some((std::time::Instant::now(), targets));
+        }
+    }
+
+    fn forget(&self) {
+        if let Ok(mut held) = self.held.lock() {
+            *held = None;
+        }
+    }
+}
+
 /// How long sending is retried.
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
@@ -147,6 +176,7 @@ impl Engine {
                 workflow_id: workflow,
             })
             .await?;
+        self.targets.forget();
         self.audit(
             by,
             "notification.add",
@@ -171,6 +201,7 @@ impl Engine {
                 "no notification target named '{name}'"
             )));
         }
+        self.targets.forget();
         self.audit(by, "notification.remove", name, None).await;
         Ok(())
     }
@@ -179,24 +210,45 @@ impl Engine {
         Ok(self.store.deliveries(limit).await?)
     }
 
+    async fn targets_for(&self, event: &str, workflow: &str) -> Vec<NotificationTarget> {
+        let all = match self.targets.fresh() {
+            Some(t) => t,
+            None => match self.store.notification_targets().await {
+                Ok(t) => {
+                    let t = Arc::new(t);
+                    self.targets.keep(t.clone());
+                    t
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, event, "cannot read notification targets");
+                    return Vec::new();
+                }
+            },
+        };
+        all.iter()
+            .filter(|t| {
+                t.events.split(',').any(|e| e == event)
+                    && t.workflow_id.as_deref().is_none_or(|w| w == workflow)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Queue `event` about run `run_id` of `workflow` when some target wants it (the run
+    /// is read only then).
+    pub(crate) async fn notify_run(&self, event: &str, run_id: &str, workflow: &str, extra: Value) {
+        if self.targets_for(event, workflow).await.is_empty() {
+            return;
+        }
+        if let Ok(Some(run)) = self.store.run(run_id).await {
+            self.notify(event, &run, extra).await;
+        }
+    }
+
     /// Queue `event` about `run` for every target that wants it. Never fails the caller:
     /// a notice that cannot be queued is logged.
     pub(crate) async fn notify(&self, event: &str, run: &Run, extra: Value) {
-        let targets = match self.store.notification_targets().await {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(error = %e, event, "cannot read notification targets");
-                return;
-            }
-        };
-        for t in targets {
-            let wanted = t.events.split(',').any(|e| e == event)
-                && t.workflow_id
-                    .as_deref()
-                    .is_none_or(|w| w == run.workflow_id);
-            if !wanted {
-                continue;
-            }
+        for t in self.targets_for(event, &run.workflow_id).await {
             let body = self.notice_body(&t, event, run, &extra);
             if let Err(e) = self
                 .store

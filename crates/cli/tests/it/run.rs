@@ -380,3 +380,18 @@ fn exports_print_every_item_in_flat_memory() {
         assert!(peak > 0 && peak <= 64, "{format}: peak RSS {peak} MiB");
     }
 }
+
+#[test]
+fn api_call_goes_through_the_stored_connection() {
+    let d = Desk::new(&["--users", "30"]);
+    // No LUMOS_API_TOKEN: the stored `default` connection is used.
+    let page = d.json(&["api", "call", "listUsers", "-p", "size=2"]);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2), "{page}");
+    let out = d
+        .cmd(&["api", "call", "listUsers", "--connection", "nope"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("through the connection 'nope'"), "{err}");
+}
