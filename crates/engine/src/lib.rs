@@ -28,6 +28,7 @@ mod run_types;
 mod runs;
 pub mod schedule;
 mod services;
+mod strict_filters;
 pub mod template;
 pub mod triggers;
 pub mod validate;

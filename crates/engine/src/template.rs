@@ -191,6 +191,7 @@ impl Templates {
         env.add_filter("merge", merge);
         env.add_filter("principals", principals);
         env.add_filter("flatten", flatten);
+        crate::strict_filters::register(&mut env);
         Self { env }
     }
 
@@ -512,6 +513,59 @@ mod tests {
         assert!(
             cache.get().is_some(),
             "a real expression converts the context once"
+        );
+    }
+
+    #[test]
+    fn a_typo_in_a_field_name_is_an_error_not_an_answer() {
+        let t = Templates::new();
+        let base = json!({"inputs": {}, "steps": {"a": {"output": [
+            {"status": "ACTIVE", "app": {"name": "x"}, "owner": null},
+            {"status": "SUSPENDED", "app": {"name": "y"}, "owner": null}
+        ]}}});
+        let cache = OnceLock::new();
+        let c = EvalCtx::new(&base, &cache);
+        for expr in [
+            "steps.a.output | rejectattr('stauts', 'in', ['SUSPENDED']) | list",
+            "steps.a.output | selectattr('stauts', 'equalto', 'ACTIVE') | list",
+            "steps.a.output | map(attribute='stauts') | list",
+            "steps.a.output | map(attribute='app.nmae') | list",
+            "steps.a.output | sort(attribute='stauts') | list",
+            "steps.a.output | groupby('stauts') | list",
+            "steps.a.output | unique(attribute='stauts') | list",
+        ] {
+            let e = t
+                .eval_str(&format!("{{{{ {expr} }}}}"), &c)
+                .expect_err(expr);
+            assert!(e.contains("has no field '"), "{expr}: {e}");
+            assert!(
+                e.contains("its fields: status, app, owner")
+                    || e.contains("its fields: app, owner, status"),
+                "{expr}: {e}"
+            );
+        }
+        // Present fields (null ones too) and explicit defaults work as before.
+        assert_eq!(
+            t.eval_str("{{ steps.a.output | rejectattr('status', 'in', ['SUSPENDED']) | map(attribute='app.name') | list }}", &c),
+            Ok(json!(["x"]))
+        );
+        assert_eq!(
+            t.eval_str(
+                "{{ steps.a.output | selectattr('owner', 'none') | list | length }}",
+                &c
+            ),
+            Ok(json!(2))
+        );
+        assert_eq!(
+            t.eval_str(
+                "{{ steps.a.output | map(attribute='team', default='none') | list }}",
+                &c
+            ),
+            Ok(json!(["none", "none"]))
+        );
+        assert_eq!(
+            t.eval_str("{{ [[1], [2, 3], none] | flatten }}", &c),
+            Ok(json!([1, 2, 3]))
         );
     }
 
