@@ -3,6 +3,7 @@
 mod api_cmd;
 mod approvals_cmd;
 mod connect_cmd;
+mod eval_cmd;
 mod notifications_cmd;
 mod operator;
 mod people_cmd;
@@ -89,6 +90,8 @@ enum Command {
     Demo(serve_cmd::DemoArgs),
     /// Serve installed workflows as MCP tools over standard input/output.
     Mcp,
+    /// Try an expression against JSON, as a workflow's templates would see it.
+    Eval(eval_cmd::EvalArgs),
 }
 
 /// The engine over the configured store, with the settings of `LUMOSFLOW_*` variables and
@@ -195,6 +198,7 @@ fn main() -> ExitCode {
             }
             Command::Audit(args) => serve_cmd::audit(&engine(&cli.database_url).await?, args).await,
             Command::Demo(args) => serve_cmd::demo(args).await,
+            Command::Eval(args) => eval_cmd::eval(args),
             Command::Mcp => {
                 Ok(mcp::serve_stdio(std::sync::Arc::new(engine(&cli.database_url).await?)).await?)
             }

@@ -10,6 +10,7 @@ mod clients;
 pub mod config;
 mod connection_admin;
 pub mod connections;
+pub mod dates;
 pub mod definition;
 mod error;
 mod events;

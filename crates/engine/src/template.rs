@@ -192,6 +192,7 @@ impl Templates {
         env.add_filter("principals", principals);
         env.add_filter("flatten", flatten);
         crate::strict_filters::register(&mut env);
+        crate::dates::register(&mut env);
         Self { env }
     }
 
@@ -567,6 +568,42 @@ mod tests {
             t.eval_str("{{ [[1], [2, 3], none] | flatten }}", &c),
             Ok(json!([1, 2, 3]))
         );
+    }
+
+    #[test]
+    fn time_is_read_compared_and_moved() {
+        let t = Templates::new();
+        let base = base();
+        let cache = OnceLock::new();
+        let c = &EvalCtx::new(&base, &cache);
+        let now = t.eval_str("{{ now() }}", c).expect("now");
+        assert!(
+            crate::dates::parse(now.as_str().expect("text")).is_some(),
+            "{now}"
+        );
+        assert_eq!(
+            t.eval_str("{{ '2026-01-31T09:00:00' | add_days(2) }}", c),
+            Ok(json!("2026-02-02T09:00:00Z"))
+        );
+        assert_eq!(
+            t.eval_str("{{ '2026-01-31' | add_hours(-1) | date }}", c),
+            Ok(json!("2026-01-30"))
+        );
+        assert_eq!(
+            t.eval_str("{{ (now() | add_days(-10)) | days_ago }}", c),
+            Ok(json!(10))
+        );
+        assert_eq!(
+            t.eval_str(
+                "{{ '2026-01-31T09:00:00+02:00' | datetime < '2026-01-31T08:00:00' | datetime }}",
+                c
+            ),
+            Ok(json!(true))
+        );
+        let e = t
+            .eval_str("{{ 'soon' | days_ago }}", c)
+            .expect_err("not a time");
+        assert!(e.contains("'soon' is not a time"), "{e}");
     }
 
     #[test]

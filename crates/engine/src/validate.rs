@@ -19,6 +19,7 @@ const RUN_FIELDS: &[&str] = &["id", "requested_by", "requested_for"];
 /// Functions minijinja offers that are not variables of ours.
 const GLOBALS: &[&str] = &[
     "range",
+    "now",
     "dict",
     "namespace",
     "debug",

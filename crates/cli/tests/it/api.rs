@@ -133,3 +133,33 @@ fn token_problems_are_one_clear_line_and_never_echo_the_token() {
     assert!(err.contains("401"), "{err}");
     assert!(!err.contains("lsk_wrong_token_1234567"));
 }
+
+#[test]
+fn eval_tries_an_expression_and_says_what_is_wrong() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data.json");
+    std::fs::write(
+        &data,
+        r#"{"steps": {"a": {"output": [{"status": "ACTIVE", "x": 1}, {"status": "SUSPENDED", "x": 2}]}}}"#,
+    )
+    .expect("write");
+    let run = |expr: &str| {
+        bin()
+            .args(["eval", expr, "--data", &data.display().to_string()])
+            .output()
+            .expect("eval")
+    };
+    let ok =
+        run("steps.a.output | rejectattr('status', 'eq', 'SUSPENDED') | map(attribute='x') | list");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).expect("json");
+    assert_eq!(v, serde_json::json!([1]));
+    let typo = run("steps.a.output | rejectattr('stauts', 'eq', 'SUSPENDED') | list");
+    assert!(!typo.status.success());
+    let err = String::from_utf8_lossy(&typo.stderr);
+    assert!(err.contains("has no field 'stauts'"), "{err}");
+}
