@@ -33,6 +33,10 @@ pub enum RunsCommand {
         id: String,
         #[arg(long)]
         json: bool,
+        /// Also print what each step gave (bounded: a big listing shows its count and first
+        /// items).
+        #[arg(long)]
+        steps: bool,
     },
     /// A completed run's whole output, streamed from the store (JSON unless told).
     Output {
@@ -121,7 +125,7 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
             }
             writeln!(out, "{table}")?;
         }
-        RunsCommand::Show { id, json } => {
+        RunsCommand::Show { id, json, steps } => {
             let d = engine.run_detail(&id).await?;
             if json {
                 serde_json::to_writer_pretty(&mut out, &d)?;
@@ -185,6 +189,20 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                 ]);
             }
             writeln!(out, "{table}")?;
+            if steps {
+                for s in &d.steps {
+                    let what = s
+                        .output
+                        .as_ref()
+                        .map(|o| serde_json::to_string_pretty(&o.0).unwrap_or_default())
+                        .unwrap_or_else(|| "(none)".into());
+                    writeln!(
+                        out,
+                        "── {} #{} ({}):\n{what}",
+                        s.step_id, s.iteration, s.status
+                    )?;
+                }
+            }
         }
         RunsCommand::Output {
             id,

@@ -51,7 +51,7 @@ fn recorder(
                 http_status: r.http_status.map(i32::from),
                 duration_ms: Some(r.duration_ms as i64),
                 error: r.error,
-                output: None,
+                output: r.output.map(store::Json),
                 started_at: r.started_at,
                 finished_at: Some(chrono::Utc::now()),
             };

@@ -35,6 +35,48 @@ pub struct StepRecord {
     pub duration_ms: u64,
     pub error: Option<String>,
     pub started_at: DateTime<Utc>,
+    /// What the step gave, bounded (see [`step_output`]), for debugging from the record.
+    pub output: Option<Value>,
+}
+
+/// Largest step output recorded whole; bigger ones are summarised.
+const STEP_OUTPUT_MAX: u64 = 16 << 10;
+/// Items kept in the summary of a big list.
+const STEP_OUTPUT_ITEMS: usize = 5;
+
+/// A step's output as its record keeps it: whole when small; for a big listing its other
+/// fields, how many items and the first few; for any other big value, its size.
+pub fn step_output(v: &Value) -> Value {
+    if approx_size(v) <= STEP_OUTPUT_MAX {
+        return v.clone();
+    }
+    let first = |items: &[Value]| -> Vec<Value> {
+        items
+            .iter()
+            .take(STEP_OUTPUT_ITEMS)
+            .filter(|i| approx_size(i) <= STEP_OUTPUT_MAX / STEP_OUTPUT_ITEMS as u64)
+            .cloned()
+            .collect()
+    };
+    match v {
+        Value::Array(items) => json!({
+            "truncated": true, "count": items.len(), "first": first(items),
+        }),
+        Value::Object(m) if m.get("items").is_some_and(Value::is_array) => {
+            let items = m["items"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let mut out = Map::new();
+            for (k, x) in m {
+                if k != "items" && approx_size(x) <= 1024 {
+                    out.insert(k.clone(), x.clone());
+                }
+            }
+            out.insert("truncated".into(), json!(true));
+            out.insert("items_count".into(), json!(items.len()));
+            out.insert("first_items".into(), Value::Array(first(items)));
+            Value::Object(out)
+        }
+        other => json!({"truncated": true, "bytes": approx_size(other)}),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -466,6 +508,7 @@ impl Executor<'_> {
             duration_ms: 0,
             error: None,
             started_at: Utc::now(),
+            output: None,
         }
     }
 
@@ -520,7 +563,7 @@ impl Executor<'_> {
         };
         rec.duration_ms = started.elapsed().as_millis() as u64;
         match &result {
-            Ok(_) => {}
+            Ok((c, _)) => rec.output = Some(step_output(&c.value)),
             Err(e) => {
                 rec.status = if matches!(e, RunError::Canceled) {
                     StepStatus::Canceled

@@ -7,6 +7,7 @@ mod custom;
 mod definitions;
 mod docs;
 mod faults;
+mod steps;
 mod trust;
 mod workflows;
 
