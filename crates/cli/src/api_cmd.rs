@@ -11,9 +11,12 @@ use serde_json::{Map, Value, json};
 
 #[derive(Subcommand)]
 pub enum ApiCommand {
-    /// List every Lumos API operation.
+    /// List every Lumos API operation, or show one in full: parameters, body and response
+    /// fields with their types.
     Operations {
-        /// JSON array of {operation_id, alias, name, method, path, tag, pagination}.
+        /// One operation to show in full (its name or the spec's id).
+        name: Option<String>,
+        /// JSON: the list, or the one operation's details.
         #[arg(long)]
         json: bool,
     },
@@ -48,7 +51,11 @@ pub struct CallArgs {
 
 pub async fn run(db: &Option<String>, cmd: ApiCommand) -> anyhow::Result<()> {
     match cmd {
-        ApiCommand::Operations { json } => operations(json),
+        ApiCommand::Operations {
+            name: Some(name),
+            json,
+        } => crate::operation_help::print(&name, json),
+        ApiCommand::Operations { name: None, json } => operations(json),
         ApiCommand::Call(args) => call(db, args).await,
     }
 }
@@ -95,7 +102,7 @@ fn operations(as_json: bool) -> anyhow::Result<()> {
     writeln!(out, "{table}")?;
     writeln!(
         out,
-        "{} operations; names in the spec's own form work too.",
+        "{} operations; names in the spec's own form work too. `lumosflow api operations NAME` shows one in full.",
         ops.len()
     )?;
     Ok(())

@@ -5,6 +5,7 @@ mod approvals_cmd;
 mod connect_cmd;
 mod eval_cmd;
 mod notifications_cmd;
+mod operation_help;
 mod operator;
 mod people_cmd;
 mod print;

@@ -163,3 +163,59 @@ fn eval_tries_an_expression_and_says_what_is_wrong() {
     let err = String::from_utf8_lossy(&typo.stderr);
     assert!(err.contains("has no field 'stauts'"), "{err}");
 }
+
+#[test]
+fn one_operation_in_full_from_the_tool() {
+    let out = bin()
+        .args(["api", "operations", "getAccessRequests", "--json"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (d["method"].as_str(), d["path"].as_str()),
+        (Some("GET"), Some("/appstore/access_requests"))
+    );
+    let statuses = d["params"]
+        .as_array()
+        .expect("params")
+        .iter()
+        .find(|p| p["name"] == "statuses")
+        .expect("statuses");
+    assert!(
+        statuses["values"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|x| x == "PENDING"))
+    );
+    assert_eq!(
+        d["response"]["fields"]["requester_user"]["fields"]["email"]["type"],
+        "string or null"
+    );
+    let size = d["params"]
+        .as_array()
+        .expect("params")
+        .iter()
+        .find(|p| p["name"] == "size")
+        .expect("size")
+        .clone();
+    assert_eq!(
+        (size["minimum"].clone(), size["maximum"].clone()),
+        (serde_json::json!(1), serde_json::json!(100))
+    );
+    let text = bin()
+        .args(["api", "operations", "getAppStoreApps"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("user_friendly_label: string"), "{text}");
+    let bad = bin()
+        .args(["api", "operations", "getUsrs"])
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown Lumos operation 'getUsrs'"));
+}
