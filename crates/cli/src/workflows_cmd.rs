@@ -38,6 +38,22 @@ pub enum WorkflowsCommand {
     },
     /// Check a workflow file without saving it.
     Validate { file: String },
+    /// Run a workflow file without installing it, and print what each step gave. Nothing is
+    /// recorded; with --dry-run no change reaches Lumos.
+    Try {
+        file: String,
+        /// An input, `name=value` (repeatable).
+        #[arg(short = 'i', long = "input", value_name = "NAME=VALUE")]
+        inputs: Vec<String>,
+        /// Stop after this step.
+        #[arg(long, value_name = "ID")]
+        step: Option<String>,
+        #[arg(long, default_value = "default")]
+        connection: String,
+        /// Make the reads, only describe the changes.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Install a new workflow from a file.
     Create { file: String },
     /// Save a file as the next version of an installed workflow.
@@ -143,6 +159,61 @@ pub async fn run(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<()> {
                 wf.id(),
                 wf.def.steps.len()
             )?;
+        }
+        WorkflowsCommand::Try {
+            file,
+            inputs,
+            step,
+            connection,
+            dry_run,
+        } => {
+            let text = read(&file)?;
+            let mut given = serde_json::Map::new();
+            for raw in &inputs {
+                let Some((k, v)) = raw.split_once('=') else {
+                    anyhow::bail!("input '{raw}' must look like name=value");
+                };
+                given.insert(k.trim().to_owned(), serde_json::Value::String(v.to_owned()));
+            }
+            let trial = engine
+                .try_workflow(
+                    &text,
+                    &given,
+                    &connection,
+                    dry_run,
+                    step.as_deref(),
+                    &crate::operator::me(),
+                )
+                .await?;
+            for s in &trial.steps {
+                let op = s
+                    .operation
+                    .as_deref()
+                    .map(|o| format!(" {o}"))
+                    .unwrap_or_default();
+                let http = s
+                    .http_status
+                    .map(|h| format!(" HTTP {h}"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "── {} #{} {}{op}{http} {} ms",
+                    s.step_id, s.iteration, s.status, s.duration_ms
+                )?;
+                if let Some(e) = &s.error {
+                    writeln!(out, "error: {e}")?;
+                }
+                if let Some(o) = &s.output {
+                    writeln!(out, "{}", serde_json::to_string_pretty(o)?)?;
+                }
+            }
+            match trial.result {
+                Ok(v) => {
+                    writeln!(out, "── output")?;
+                    writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                }
+                Err(e) => anyhow::bail!("{file}: {e}"),
+            }
         }
         WorkflowsCommand::Create { file } => {
             let text = read(&file)?;

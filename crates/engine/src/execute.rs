@@ -184,6 +184,7 @@ impl Engine {
             "id": run_id,
             "requested_by": req.actor.label,
             "requested_for": req.requested_for,
+            "dry_run": req.dry_run,
         });
         let result = executor
             .run(

@@ -31,6 +31,7 @@ pub mod schedule;
 mod services;
 mod strict_filters;
 pub mod template;
+mod trial;
 pub mod triggers;
 pub mod validate;
 pub mod workflow;
@@ -52,6 +53,7 @@ pub use health::Health;
 pub use library::{BundleRef, InstallOutcome, InstallResult, Listing};
 pub use run_output::{ItemsShown, PREVIEW_ITEMS};
 pub use run_types::{ApproveThen, Approved, RunDetail, RunOutcome, RunRequest, Started, Submitted};
+pub use trial::Trial;
 
 use crate::active::{Active, Keeper};
 use crate::clients::Clients;

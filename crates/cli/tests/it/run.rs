@@ -395,3 +395,53 @@ fn api_call_goes_through_the_stored_connection() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("through the connection 'nope'"), "{err}");
 }
+
+#[test]
+fn a_file_is_tried_step_by_step_without_installing_it() {
+    let d = Desk::new(&["--users", "30"]);
+    let file = d.home.path().join("try.yaml");
+    std::fs::write(
+        &file,
+        "id: try-me\nname: Try me\ninputs:\n  n: { type: integer, default: 2 }\nsteps:\n  - id: users\n    call: listUsers\n    params: { size: \"{{ inputs.n }}\" }\n  - id: emails\n    transform: \"{{ steps.users.output['items'] | map(attribute='email') | list }}\"\n  - id: count\n    transform: \"{{ steps.emails.output | length }}\"\n",
+    )
+    .expect("write");
+    let path = file.display().to_string();
+    let out = d
+        .cmd(&["workflows", "try", &path, "-i", "n=3"])
+        .output()
+        .expect("try");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("── users #0 completed listUsers HTTP 200"),
+        "{text}"
+    );
+    assert!(text.contains("── emails #0 completed"), "{text}");
+    assert!(text.trim_end().ends_with("── output\n3"), "{text}");
+    // Up to a step; nothing installed, nothing recorded.
+    let out = d
+        .cmd(&["workflows", "try", &path, "--step", "emails"])
+        .output()
+        .expect("try");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("── count"), "{text}");
+    let installed = d.json(&["workflows", "list", "--installed", "--json"]);
+    assert!(!installed.to_string().contains("try-me"));
+    // A typo says where.
+    std::fs::write(
+        &file,
+        "id: try-me\nname: Try me\nsteps:\n  - id: users\n    call: listUsers\n  - id: emails\n    transform: \"{{ steps.users.output['items'] | map(attribute='emial') | list }}\"\n",
+    )
+    .expect("write");
+    let out = d.cmd(&["workflows", "try", &path]).output().expect("try");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("step 'emails'") && err.contains("has no field 'emial'"),
+        "{err}"
+    );
+}
