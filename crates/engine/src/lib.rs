@@ -29,6 +29,7 @@ mod run_types;
 mod runs;
 pub mod schedule;
 mod services;
+mod set_filters;
 mod strict_filters;
 pub mod template;
 mod trial;

@@ -193,6 +193,7 @@ impl Templates {
         env.add_filter("flatten", flatten);
         crate::strict_filters::register(&mut env);
         crate::dates::register(&mut env);
+        crate::set_filters::register(&mut env);
         Self { env }
     }
 
@@ -604,6 +605,55 @@ mod tests {
             .eval_str("{{ 'soon' | days_ago }}", c)
             .expect_err("not a time");
         assert!(e.contains("'soon' is not a time"), "{e}");
+    }
+
+    #[test]
+    fn set_work_is_linear_and_strict() {
+        let t = Templates::new();
+        let users: Vec<Value> = (0..100_000)
+            .map(|i| json!({"id": format!("u{i}")}))
+            .collect();
+        let accounts: Vec<Value> = (0..100_000)
+            .filter(|i| i % 10 != 0)
+            .map(|i| json!({"user_id": format!("u{i}")}))
+            .collect();
+        let base =
+            json!({"inputs": {}, "steps": {"u": {"output": users}, "a": {"output": accounts}}});
+        let cache = OnceLock::new();
+        let c = EvalCtx::new(&base, &cache);
+        assert_eq!(
+            t.eval_str(
+                "{{ steps.u.output | difference_by(steps.a.output, 'id', 'user_id') | length }}",
+                &c
+            ),
+            Ok(json!(10_000))
+        );
+        assert_eq!(
+            t.eval_str(
+                "{{ steps.u.output | intersection_by(steps.a.output, 'id', 'user_id') | length }}",
+                &c
+            ),
+            Ok(json!(90_000))
+        );
+        assert_eq!(
+            t.eval_str("{{ (steps.u.output | index_by('id'))['u7'].id }}", &c),
+            Ok(json!("u7"))
+        );
+        assert_eq!(
+            t.eval_str("{{ [1, 2] | zip(['a', 'b']) }}", &c),
+            Ok(json!([[1, "a"], [2, "b"]]))
+        );
+        let e = t
+            .eval_str(
+                "{{ steps.u.output | difference_by(steps.a.output, 'id', 'usr_id') }}",
+                &c,
+            )
+            .expect_err("typo");
+        assert!(e.contains("has no field 'usr_id'"), "{e}");
+        let e = t
+            .eval_str("{{ [{'k': 1}, {'k': 1}] | index_by('k') }}", &c)
+            .expect_err("twice");
+        assert!(e.contains("two items have 'k' = 1"), "{e}");
     }
 
     #[test]
