@@ -117,14 +117,22 @@ pub fn table(out: &mut impl Write, rows: &[Value], count: u64) -> std::io::Resul
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(cols.clone());
-    for item in rows {
-        table.add_row(
-            cols.iter()
-                .map(|c| value_cell(item.get(c)))
-                .collect::<Vec<_>>(),
-        );
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if cols.is_empty() {
+        // A list of plain values (texts, numbers): one column of them.
+        table.set_header(["value"]);
+        for item in rows {
+            table.add_row([value_cell(Some(item))]);
+        }
+    } else {
+        table.set_header(cols.clone());
+        for item in rows {
+            table.add_row(
+                cols.iter()
+                    .map(|c| value_cell(item.get(c)))
+                    .collect::<Vec<_>>(),
+            );
+        }
     }
     writeln!(out, "{table}")?;
     if count > rows.len() as u64 {

@@ -74,6 +74,15 @@ impl RunArgs {
     }
 }
 
+/// JSON ends with a newline like the line formats do, so what comes next (a shell prompt,
+/// the run id on stderr) starts on its own line.
+fn with_newline(format: Format, mut bytes: Vec<u8>) -> Vec<u8> {
+    if format == Format::Json && !bytes.ends_with(b"\n") {
+        bytes.push(b'\n');
+    }
+    bytes
+}
+
 /// Ctrl-C, listened for from the moment this is called (`tokio::signal::ctrl_c` would only
 /// start listening when first polled, and a Ctrl-C before that would kill the process with
 /// the run left behind).
@@ -175,14 +184,17 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
     }
     let output = outcome.output.unwrap_or(Value::Null);
     match (style, outcome.items_apart) {
-        (Style::Machine(_), true) => {
+        (Style::Machine(format), true) => {
             if let Some(mut f) = printed.formatter {
                 f.end(Some(&output));
-                print::emit(&f.take());
+                print::emit(&with_newline(format, f.take()));
             }
         }
         (Style::Machine(format), false) => {
-            print::emit(&Formatter::write_value(format, &output, columns));
+            print::emit(&with_newline(
+                format,
+                Formatter::write_value(format, &output, columns),
+            ));
         }
         (Style::Table, true) => {
             let mut out = std::io::stdout().lock();

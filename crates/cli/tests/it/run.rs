@@ -445,3 +445,29 @@ fn a_file_is_tried_step_by_step_without_installing_it() {
         "{err}"
     );
 }
+
+#[test]
+fn a_list_of_values_prints_as_a_column_and_json_ends_its_line() {
+    let d = Desk::new(&["--users", "30"]);
+    let file = d.home.path().join("emails.yaml");
+    std::fs::write(
+        &file,
+        "id: emails\nname: Emails\nsteps:\n  - id: users\n    call: listUsers\n    params: { size: 3 }\n  - id: emails\n    transform: \"{{ steps.users.output['items'] | map(attribute='email') | list }}\"\n",
+    )
+    .expect("write");
+    let out = d
+        .cmd(&["workflows", "create", &file.display().to_string()])
+        .output()
+        .expect("create");
+    assert!(out.status.success());
+    let table = d.cmd(&["run", "emails"]).output().expect("run");
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("│ value"), "{text}");
+    assert_eq!(text.matches("@example-corp.com").count(), 3, "{text}");
+    let json = d.cmd(&["run", "emails", "--json"]).output().expect("run");
+    assert!(
+        json.stdout.ends_with(b"]\n"),
+        "{}",
+        String::from_utf8_lossy(&json.stdout)
+    );
+}
