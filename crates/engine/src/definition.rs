@@ -259,6 +259,27 @@ pub struct Step {
     #[serde(default, rename = "return")]
     #[schemars(with = "Option<Value>")]
     pub ret: Option<Spanned<Value>>,
+    /// Try a step that only reads again when it fails: `{attempts: 3, backoff: 2s}` (the
+    /// wait doubles each time).
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    /// Fail the step (each element of a `for_each`) when it takes longer: `30s`, `5m`.
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// On failure, go on: the step's output is `{error: "<what went wrong>"}`.
+    #[serde(default)]
+    pub continue_on_error: bool,
+}
+
+/// How a failing step is tried again.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Tries in all, 1 to 10.
+    pub attempts: u32,
+    /// The first wait (default 1s); each next one is twice as long.
+    #[serde(default)]
+    pub backoff: Option<String>,
 }
 
 /// What a step does.

@@ -339,10 +339,32 @@ impl Executor<'_> {
                             )));
                         }
                     };
-                    Some(self.for_each(step, each, &ctx, &items, &held).await?)
+                    match self.for_each(step, each, &ctx, &items, &held).await {
+                        Ok(v) => Some(v),
+                        Err(e @ RunError::Step { .. }) if step.continue_on_error => {
+                            Some(json!({"error": e.detail()}))
+                        }
+                        Err(e) => return Err(e),
+                    }
                 } else {
                     let stream_this = streamed.as_deref() == Some(id.as_str());
-                    let (called, returned) = self.action(step, &ctx, 0, stream_this, &held).await?;
+                    let (called, returned) =
+                        match self.attempt(step, &ctx, 0, stream_this, &held).await {
+                            Ok(x) => x,
+                            Err(e @ RunError::Step { .. })
+                                if step.continue_on_error && !stream_this =>
+                            {
+                                let value = json!({"error": e.detail()});
+                                (
+                                    Called {
+                                        value,
+                                        streamed: false,
+                                    },
+                                    false,
+                                )
+                            }
+                            Err(e) => return Err(e),
+                        };
                     if returned {
                         return Ok(Produced::Value(called.value));
                     }
@@ -380,6 +402,50 @@ impl Executor<'_> {
                 .unwrap_or(Value::Null)),
         };
         value.map(Produced::Value)
+    }
+
+    /// `action` with the step's timeout and retries. A walk whose pages went to the store
+    /// as they came is never tried again (its pages would be stored twice).
+    async fn attempt(
+        &self,
+        step: &Planned,
+        ctx: &EvalCtx<'_>,
+        iteration: i32,
+        stream: bool,
+        held: &Held,
+    ) -> Result<(Called, bool), RunError> {
+        let attempts = if stream { 1 } else { step.attempts.max(1) };
+        let mut wait = step.backoff;
+        let mut n = 1;
+        loop {
+            let fut = self.action(step, ctx, iteration, stream, held);
+            let r = match step.timeout {
+                Some(t) => tokio::time::timeout(t, fut).await.unwrap_or_else(|_| {
+                    Err(RunError::Step {
+                        step: step.id.clone(),
+                        message: format!("took longer than {}", humantime::format_duration(t)),
+                    })
+                }),
+                None => fut.await,
+            };
+            match r {
+                Err(RunError::Step { .. }) if n < attempts => {
+                    tokio::select! {
+                        () = self.options.cancel.cancelled() => return Err(RunError::Canceled),
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                    wait = wait.saturating_mul(2);
+                    n += 1;
+                }
+                Err(RunError::Step { step, message }) if n > 1 => {
+                    return Err(RunError::Step {
+                        step,
+                        message: format!("{message} (tried {n} times)"),
+                    });
+                }
+                other => return other,
+            }
+        }
     }
 
     /// What `step` would send, described as a dry run describes it, nothing sent and no
@@ -449,7 +515,7 @@ impl Executor<'_> {
                 .map(|i| {
                     let ictx = ctx.with_item(&each.item, &items[i], i);
                     async move {
-                        let r = self.action(step, &ictx, i as i32, false, held).await;
+                        let r = self.attempt(step, &ictx, i as i32, false, held).await;
                         (i, r.map(|(c, _)| c.value))
                     }
                 })

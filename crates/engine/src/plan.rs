@@ -15,6 +15,11 @@ pub struct Planned {
     pub when: Option<String>,
     pub each: Option<ForEach>,
     pub action: Action,
+    /// Tries in all, and the first wait between them.
+    pub attempts: u32,
+    pub backoff: std::time::Duration,
+    pub timeout: Option<std::time::Duration>,
+    pub continue_on_error: bool,
 }
 
 impl Planned {
@@ -125,6 +130,18 @@ fn step(s: &Step) -> Result<Planned, String> {
         }),
         id,
         action,
+        attempts: s.retry.as_ref().map_or(1, |r| r.attempts.clamp(1, 10)),
+        backoff: s
+            .retry
+            .as_ref()
+            .and_then(|r| r.backoff.as_deref())
+            .and_then(|b| crate::config::parse_duration(b).ok())
+            .unwrap_or(std::time::Duration::from_secs(1)),
+        timeout: s
+            .timeout
+            .as_deref()
+            .and_then(|t| crate::config::parse_duration(t).ok()),
+        continue_on_error: s.continue_on_error,
     })
 }
 

@@ -312,6 +312,29 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
     for step in &def.steps {
         let id = step.id.value.clone();
         let pos = Pos::of(&step.id);
+        if let Some(r) = &step.retry {
+            if r.attempts == 0 || r.attempts > 10 {
+                c.at(pos, format!("step '{id}': retry.attempts must be 1 to 10"));
+            }
+            if let Some(b) = &r.backoff
+                && let Err(e) = crate::config::parse_duration(b)
+            {
+                c.at(pos, format!("step '{id}': retry.backoff: {e}"));
+            }
+            let mutating = step
+                .call
+                .as_ref()
+                .and_then(|op| catalog.get(&op.value))
+                .is_some_and(|op| op.is_mutating());
+            if mutating {
+                c.at(pos, format!("step '{id}': retry is for steps that only read (a change tried again may be made twice; the client already retries changes when that is safe)"));
+            }
+        }
+        if let Some(t) = &step.timeout
+            && let Err(e) = crate::config::parse_duration(t)
+        {
+            c.at(pos, format!("step '{id}': timeout: {e}"));
+        }
         if !is_ident(&id) {
             c.at(
                 pos,

@@ -47,3 +47,83 @@ async fn every_step_keeps_what_it_gave_bounded() {
     // A small output is kept whole.
     assert_eq!(of("count"), json!(100));
 }
+
+const RETRY_THEN_GO_ON: &str = r#"
+id: retry-then-go-on
+name: Retry, then go on
+steps:
+  - id: missing
+    call: getApp
+    params: { app_id: "00000000-0000-4000-8000-00000000dead" }
+    retry: { attempts: 3, backoff: 10ms }
+    continue_on_error: true
+  - id: after
+    transform: "{{ 'went on after: ' ~ steps.missing.output.error }}"
+"#;
+
+#[tokio::test]
+async fn a_reading_step_is_tried_again_and_can_let_the_run_go_on() {
+    let s = setup().await;
+    s.engine
+        .create(RETRY_THEN_GO_ON, &engine::Actor::operator())
+        .await
+        .expect("create");
+    let out = s
+        .engine
+        .run("retry-then-go-on", &obj(json!({})), RunRequest::default())
+        .await
+        .expect("run");
+    assert_eq!(out.status, engine::RunStatus::Completed, "{:?}", out.error);
+    let text = out.output.expect("output");
+    let text = text.as_str().expect("text");
+    assert!(text.starts_with("went on after: "), "{text}");
+    assert!(
+        text.contains("404") && text.ends_with("(tried 3 times)"),
+        "{text}"
+    );
+    // Retrying a change is refused when the workflow is saved.
+    let e = s
+        .engine
+        .create(
+            "id: retry-change\nname: Retry a change\nsteps:\n  - id: r\n    call: createAccessRequest\n    body: { app_id: x }\n    retry: { attempts: 2 }\n",
+            &engine::Actor::operator(),
+        )
+        .await
+        .expect_err("retry of a change");
+    assert!(
+        e.to_string().contains("retry is for steps that only read"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_step_that_takes_too_long_fails_saying_so() {
+    let s = crate::setup_with(
+        testkit::sqlite(),
+        lumos_sim::SimConfig {
+            latency: std::time::Duration::from_millis(400),
+            ..lumos_sim::SimConfig::default()
+        },
+    )
+    .await;
+    s.engine
+        .create(
+            "id: slow\nname: Slow\nsteps:\n  - id: me\n    call: currentUser\n    timeout: 100ms\n",
+            &engine::Actor::operator(),
+        )
+        .await
+        .expect("create");
+    let out = s
+        .engine
+        .run("slow", &obj(json!({})), RunRequest::default())
+        .await
+        .expect("run");
+    assert_eq!(out.status, engine::RunStatus::Failed);
+    assert!(
+        out.error
+            .as_deref()
+            .is_some_and(|e| e.contains("step 'me': took longer than 100ms")),
+        "{:?}",
+        out.error
+    );
+}
