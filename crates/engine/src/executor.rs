@@ -17,6 +17,7 @@ use store::{RunProgress, StepStatus};
 
 use crate::output::{Produced, Sink};
 use crate::plan::{Action, Call, ForEach, Planned};
+pub use crate::size::approx_size;
 use crate::template::{EvalCtx, Meter, Templates};
 use crate::workflow::Workflow;
 
@@ -231,22 +232,6 @@ impl Held {
             ));
         }
         Ok(())
-    }
-}
-
-/// About how many bytes `v` takes as JSON.
-pub fn approx_size(v: &Value) -> u64 {
-    match v {
-        Value::Null | Value::Bool(_) => 5,
-        Value::Number(_) => 8,
-        Value::String(s) => s.len() as u64 + 2,
-        Value::Array(a) => 2 + a.iter().map(|x| approx_size(x) + 1).sum::<u64>(),
-        Value::Object(m) => {
-            2 + m
-                .iter()
-                .map(|(k, x)| k.len() as u64 + 4 + approx_size(x))
-                .sum::<u64>()
-        }
     }
 }
 

@@ -30,6 +30,7 @@ mod runs;
 pub mod schedule;
 mod services;
 mod set_filters;
+mod size;
 mod strict_filters;
 pub mod template;
 mod trial;
@@ -52,8 +53,10 @@ pub use config::EngineConfig;
 pub use error::{EngineError, Result};
 pub use health::Health;
 pub use library::{BundleRef, InstallOutcome, InstallResult, Listing};
-pub use run_output::{ItemsShown, PREVIEW_ITEMS};
-pub use run_types::{ApproveThen, Approved, RunDetail, RunOutcome, RunRequest, Started, Submitted};
+pub use run_output::PREVIEW_ITEMS;
+pub use run_types::{
+    ApproveThen, Approved, ItemsShown, RunDetail, RunOutcome, RunRequest, Started, Submitted,
+};
 pub use trial::Trial;
 
 use crate::active::{Active, Keeper};

@@ -1,25 +1,16 @@
 //! Reading what runs produced: a run's detail with the first items of its output, pages of
 //! items, the whole output in any format, or (bounded) as one value.
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::Engine;
 use crate::error::{EngineError, Result};
 use crate::output::StoredOutput;
+use crate::run_types::ItemsShown;
 use crate::run_types::RunDetail;
 
 /// Items of an output shown with a run's detail.
 pub const PREVIEW_ITEMS: u64 = 100;
-
-/// How much of an output with items stored apart a run's detail shows.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct ItemsShown {
-    /// Items in the whole output.
-    pub count: u64,
-    /// Items in the detail's `output` (the first ones).
-    pub shown: u64,
-}
 
 impl Engine {
     /// A completed run's output, to read; a run that has not completed has none.

@@ -13,6 +13,15 @@ use crate::access::Actor;
 use crate::executor::Progress;
 use crate::workflow::Workflow;
 
+/// How much of an output with items stored apart a run's detail shows.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ItemsShown {
+    /// Items in the whole output.
+    pub count: u64,
+    /// Items in the detail's `output` (the first ones).
+    pub shown: u64,
+}
+
 /// How to run.
 #[derive(Clone, Default)]
 pub struct RunRequest {
@@ -87,7 +96,7 @@ pub struct RunDetail {
     pub steps: Vec<StepRow>,
     /// For an output with items stored apart: how many there are, how many are shown.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<crate::run_output::ItemsShown>,
+    pub items: Option<ItemsShown>,
     /// For a gated run: its policy, the step it waits at, who may decide, every decision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<crate::approval::ApprovalView>,

@@ -18,7 +18,7 @@ pub struct AppState {
     /// MCP's tool-list watch, shared by every session.
     pub mcp_watch: Arc<mcp::ToolsWatch>,
     /// Single sign-on for the console, when set up.
-    pub sso: Option<Arc<crate::sso::Sso>>,
+    pub sso: Option<Arc<crate::sso::provider::Sso>>,
     /// Whether the console takes API keys to sign in.
     pub key_signin: bool,
 }

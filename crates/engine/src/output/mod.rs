@@ -19,8 +19,8 @@ pub(crate) use chunks::ChunkWriter;
 pub use format::{Format, Formatter, cell, envelope, split, value_cell};
 pub use read::{ItemBlock, StoredItems};
 
-use crate::executor::approx_size;
 use crate::plan::Action;
+use crate::size::approx_size;
 use crate::workflow::Workflow;
 
 #[derive(Debug, thiserror::Error)]
