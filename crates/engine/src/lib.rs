@@ -36,6 +36,7 @@ pub mod template;
 mod trial;
 pub mod triggers;
 pub mod validate;
+pub mod webhook;
 pub mod workflow;
 
 use std::sync::Arc;

@@ -7,15 +7,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use store::{NewTarget, NotificationTarget, Run};
 use tokio_util::sync::CancellationToken;
 
 use crate::Engine;
 use crate::access::Actor;
 use crate::error::{EngineError, Result};
+pub use crate::webhook::signature;
+use crate::webhook::{check_name, url_allowed};
 
 /// The events a target can ask for.
 pub const EVENTS: [&str; 4] = [
@@ -94,20 +94,6 @@ impl TargetCache {
 /// How long sending is retried.
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
-/// The signature header's value for `body` at `t` (unix seconds).
-pub fn signature(secret: &str, t: i64, body: &str) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(format!("{t}.{body}").as_bytes());
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("t={t},v1={hex}")
-}
-
 fn url_hint(url: &url::Url) -> String {
     format!("{}://{}/…", url.scheme(), url.host_str().unwrap_or(""))
 }
@@ -124,19 +110,9 @@ impl Engine {
         by: &Actor,
     ) -> Result<CreatedTarget> {
         let bad = |m: String| EngineError::Inputs(vec![m]);
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(bad(format!(
-                "invalid name '{name}': use 1-64 letters, digits, '-', '_', '.'"
-            )));
-        }
+        check_name(name).map_err(bad)?;
         let parsed = url::Url::parse(url).map_err(|e| bad(format!("invalid URL: {e}")))?;
-        let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+        if !url_allowed(&parsed) {
             return Err(bad(
                 "the URL must use https (plain http only to this machine)".into(),
             ));

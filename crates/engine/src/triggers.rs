@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -16,6 +15,7 @@ use crate::Engine;
 use crate::access::Actor;
 use crate::error::{EngineError, Result};
 use crate::run_types::RunRequest;
+use crate::webhook::hmac_hex;
 
 /// How long a signed request stays valid, either way.
 pub const TOLERANCE_SECS: i64 = 300;
@@ -105,17 +105,6 @@ pub struct Fired {
     /// The trigger's auth, so the server can answer Slack its way.
     #[serde(skip)]
     pub auth: String,
-}
-
-fn hmac_hex(secret: &str, message: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(message);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Equal, in time that does not depend on where they differ (digests are compared).
@@ -226,16 +215,7 @@ impl Engine {
             }
             _ => {}
         }
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(bad(format!(
-                "invalid name '{name}': use 1-64 letters, digits, '-', '_', '.'"
-            )));
-        }
+        crate::webhook::check_name(name).map_err(bad)?;
         self.load(workflow, None).await?;
         if let Some(m) = mapping {
             self.check_map(m)?;
