@@ -192,11 +192,20 @@ async fn notices_are_signed_retried_and_say_who_asked() {
         ],
         "{seen:?}"
     );
-    let deliveries = engine.deliveries(10).await.expect("deliveries");
-    let first = deliveries
-        .iter()
-        .find(|d| d.event == "approval.requested" && d.target_id == json_target.id)
-        .expect("delivery");
+    // The receiver saw the retry before the sender recorded it as sent: poll for the record.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (deliveries, first) = loop {
+        let deliveries = engine.deliveries(10).await.expect("deliveries");
+        let first = deliveries
+            .iter()
+            .find(|d| d.event == "approval.requested" && d.target_id == json_target.id)
+            .expect("delivery")
+            .clone();
+        if first.status == "sent" || Instant::now() > deadline {
+            break (deliveries, first);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(
         (first.status.as_str(), first.attempts),
         ("sent", 2),
