@@ -12,6 +12,7 @@ use engine::{Actor, Role};
 
 use crate::error::ApiError;
 use crate::routes::required_role;
+use crate::sso::resource;
 use crate::state::AppState;
 
 /// The API key from `Authorization: Bearer …`.
@@ -113,15 +114,35 @@ pub async fn require_role(State(state): State<AppState>, mut req: Request, next:
     next.run(req).await
 }
 
-/// `/mcp`: an API key with at least the agent role; runs are recorded as started by it.
+/// `/mcp`: an API key, or with single sign-on an access token from the identity provider
+/// for this server (the MCP authorization flow), of someone with at least the agent role;
+/// runs are recorded as started by them. A 401 carries `WWW-Authenticate`, which points MCP
+/// clients to the protected resource metadata when there is an identity provider.
 pub async fn mcp_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let presented = bearer(req.headers()).unwrap_or_default();
-    match state.engine.authenticate_key(&presented).await {
-        Ok(Some(actor)) if actor.role >= Role::Agent => {
+    let sso = state.sso.as_deref();
+    let found = match sso {
+        Some(sso) if !presented.starts_with("lfk_") && resource::looks_like_jwt(&presented) => {
+            match resource::authenticate(&state, sso, &presented).await {
+                Ok(actor) => Some(actor),
+                Err(e) => {
+                    // Why, and never the token.
+                    tracing::info!(reason = %e, "MCP access token refused");
+                    return resource::refuse(Some(sso), &e);
+                }
+            }
+        }
+        _ => match state.engine.authenticate_key(&presented).await {
+            Ok(found) => found,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+    };
+    match found {
+        Some(actor) if actor.role >= Role::Agent => {
             req.extensions_mut().insert(actor);
             next.run(req).await
         }
-        Ok(Some(actor)) => ApiError::new(
+        Some(actor) => ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             format!(
@@ -130,7 +151,29 @@ pub async fn mcp_key(State(state): State<AppState>, mut req: Request, next: Next
             ),
         )
         .into_response(),
-        Ok(None) => unauthorized("missing or unknown API key: send Authorization: Bearer lfk_…"),
-        Err(e) => ApiError::from(e).into_response(),
+        None => {
+            let (message, invalid) = match (presented.is_empty(), sso) {
+                (_, None) => (
+                    "missing or unknown API key: send Authorization: Bearer lfk_…".to_owned(),
+                    None,
+                ),
+                (true, Some(sso)) => (
+                    format!(
+                        "missing credentials: send Authorization: Bearer with an API key (lfk_…) or an access token from {} for {}",
+                        sso.config.issuer,
+                        sso.config.mcp_resource()
+                    ),
+                    None,
+                ),
+                (false, Some(_)) => (
+                    "unknown or revoked API key, and not an access token".to_owned(),
+                    Some("unknown or revoked API key, and not an access token"),
+                ),
+            };
+            let mut r = unauthorized(&message);
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, resource::challenge(sso, invalid));
+            r
+        }
     }
 }

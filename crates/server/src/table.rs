@@ -412,6 +412,27 @@ pub(crate) fn table() -> Routes<AppState> {
         .status(303),
         crate::sso::callback,
     );
+    // MCP's authorization flow: where clients learn how to get a token for /mcp.
+    r.add(
+        doc(
+            "GET",
+            "/.well-known/oauth-protected-resource",
+            None,
+            "mcp",
+            "OAuth protected resource metadata for /mcp (RFC 9728), when single sign-on is set up",
+        ),
+        crate::sso::resource::metadata,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/.well-known/oauth-protected-resource/mcp",
+            None,
+            "mcp",
+            "The same metadata at the path RFC 9728 derives from /mcp",
+        ),
+        crate::sso::resource::metadata,
+    );
     // Triggers.
     r.add(
         doc(

@@ -18,6 +18,7 @@ use openidconnect::{
 use serde::Deserialize;
 
 pub(crate) mod provider;
+pub(crate) mod resource;
 
 use provider::chain;
 pub use provider::{Sso, SsoConfig};

@@ -14,6 +14,11 @@ use tokio::sync::Mutex;
 /// How long discovered metadata (and the provider's keys) are trusted before a refetch.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 
+/// The least age of the held metadata before a token signed with an unknown key fetches it
+/// again. Access tokens reach `/mcp` from anyone: made-up key ids must not become a stream
+/// of requests to the provider, while a real key rotation costs at most this long.
+const KEY_REFETCH_MIN: Duration = Duration::from_secs(2);
+
 /// SSO settings, from `LUMOSFLOW_OIDC_*` and `LUMOSFLOW_PUBLIC_URL`.
 #[derive(Clone)]
 pub struct SsoConfig {
@@ -116,9 +121,26 @@ impl SsoConfig {
     }
 
     pub(crate) fn redirect_uri(&self) -> String {
+        format!("{}/console/oidc/callback", self.public_base())
+    }
+
+    fn public_base(&self) -> &str {
+        self.public_url.as_str().trim_end_matches('/')
+    }
+
+    /// What `/mcp` is as an OAuth protected resource: the audience its access tokens must
+    /// name (RFC 8707 resource indicator).
+    pub fn mcp_resource(&self) -> String {
+        format!("{}/mcp", self.public_base())
+    }
+
+    /// Where MCP clients read how to get a token for `/mcp` (RFC 9728), as the 401's
+    /// `WWW-Authenticate` names it. It sits under the public URL (not the host's root) so a
+    /// deployment behind a path prefix still serves it.
+    pub fn resource_metadata_url(&self) -> String {
         format!(
-            "{}/console/oidc/callback",
-            self.public_url.as_str().trim_end_matches('/')
+            "{}/.well-known/oauth-protected-resource",
+            self.public_base()
         )
     }
 
@@ -203,6 +225,26 @@ impl Sso {
         {
             return Ok(m.clone());
         }
+        self.discover(&mut held).await
+    }
+
+    /// The metadata again after a token named a key the held copy lacks: fetched anew unless
+    /// the held copy is younger than [`KEY_REFETCH_MIN`] (then it is returned as it is; a
+    /// request that waited on the lock may find it refreshed by another).
+    pub(crate) async fn metadata_for_unknown_key(&self) -> Result<CoreProviderMetadata, String> {
+        let mut held = self.metadata.lock().await;
+        if let Some((m, at)) = held.as_ref()
+            && at.elapsed() < KEY_REFETCH_MIN
+        {
+            return Ok(m.clone());
+        }
+        self.discover(&mut held).await
+    }
+
+    async fn discover(
+        &self,
+        held: &mut Option<(CoreProviderMetadata, Instant)>,
+    ) -> Result<CoreProviderMetadata, String> {
         let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|e| e.to_string())?;
         let m = CoreProviderMetadata::discover_async(issuer, &self.client_fn())
             .await
@@ -290,6 +332,11 @@ mod tests {
         assert_eq!(
             c.redirect_uri(),
             "https://flow.example.com/console/oidc/callback"
+        );
+        assert_eq!(c.mcp_resource(), "https://flow.example.com/mcp");
+        assert_eq!(
+            c.resource_metadata_url(),
+            "https://flow.example.com/.well-known/oauth-protected-resource"
         );
         assert!(!format!("{c:?}").contains("secret"));
     }
