@@ -2,6 +2,11 @@
 
     python3 tests/mcp/check_mcp.py stdio <lumosflow binary> <LUMOSFLOW_HOME>
     python3 tests/mcp/check_mcp.py http <http://host:port/mcp> <API key>
+    python3 tests/mcp/check_mcp.py oauth <http://host:port/mcp> <issuer> <client id> <client secret>
+
+`oauth` follows the MCP authorization flow with the SDK's client credentials provider: the
+401's protected resource metadata, the issuer's metadata, a token for the resource, then a
+short session (the tools, one call).
 
 Exits 0 and prints one JSON line when every check passes.
 """
@@ -137,8 +142,49 @@ async def exercise(session: ClientSession) -> None:
     print(json.dumps({"tools": len(tools), "users_found": out["total"], "tool_error": message}))
 
 
+class MemoryTokens:
+    """Tokens and client details kept for this run only."""
+
+    def __init__(self) -> None:
+        self.tokens = None
+        self.client = None
+
+    async def get_tokens(self):
+        return self.tokens
+
+    async def set_tokens(self, tokens) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self):
+        return self.client
+
+    async def set_client_info(self, client_info) -> None:
+        self.client = client_info
+
+
+async def oauth(target: str, issuer: str, client_id: str, secret: str) -> None:
+    # Imported here: the other modes work with SDKs that predate this extension.
+    from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+
+    auth = ClientCredentialsOAuthProvider(
+        server_url=target, storage=MemoryTokens(), client_id=client_id, client_secret=secret, issuer=issuer
+    )
+    async with create_mcp_http_client(auth=auth) as http:
+        async with streamable_http_client(target, http_client=http) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                names = {t.name for t in (await session.list_tools()).tools}
+                assert "list-lumos-users" in names, names
+                res = await session.call_tool("list-lumos-users", {"search": "ann", "size": 2})
+                assert not res.is_error, res
+                print(json.dumps({"oauth": True, "tools": len(names), "users_found": res.structured_content["total"]}))
+
+
 async def main() -> None:
     mode, target, extra = sys.argv[1], sys.argv[2], sys.argv[3]
+    if mode == "oauth":
+        await oauth(target, extra, sys.argv[4], sys.argv[5])
+        return
     if mode == "stdio":
         env = dict(os.environ, LUMOSFLOW_HOME=extra)
         params = StdioServerParameters(command=target, args=["mcp"], env=env)

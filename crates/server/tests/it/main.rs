@@ -4,6 +4,7 @@ mod api;
 mod approvals;
 mod console;
 mod events;
+mod mcp_oauth;
 mod notices;
 mod outputs;
 mod people;

@@ -15,8 +15,8 @@ use crate::console::tools;
 
 const PROVIDER_NAME: &str = "Test IdP";
 
-/// The provider on a random port, for lumosflow's redirect URI.
-async fn provider(redirect_uri: &str) -> (tokio::process::Child, String) {
+/// The provider on a random port, for lumosflow's redirect URI (also the MCP OAuth test's).
+pub(crate) async fn provider(redirect_uri: &str) -> (tokio::process::Child, String) {
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/console/oidc-provider.mjs");
     let mut child = tokio::process::Command::new("node")
@@ -43,7 +43,7 @@ async fn provider(redirect_uri: &str) -> (tokio::process::Child, String) {
     (child, issuer)
 }
 
-fn options(issuer: &str, public_url: &str) -> ServerOptions {
+pub(crate) fn options(issuer: &str, public_url: &str) -> ServerOptions {
     let vars: std::collections::HashMap<&str, String> = [
         ("LUMOSFLOW_OIDC_ISSUER", issuer.to_owned()),
         ("LUMOSFLOW_OIDC_CLIENT_ID", "lumosflow".to_owned()),
