@@ -1,33 +1,126 @@
-// Drives the lumosflow console in Debian's headless Chromium with playwright-core.
-//   node tests/console/console.test.mjs <server url> <admin API key> <simulator url> <simulator token> [screenshot.png]
+// Drives the lumosflow console in Debian's headless Chromium with playwright-core, as the
+// people of a service desk would: an admin setting it up, a requester, an approver, a
+// viewer, on a laptop and on a phone. Every view is audited with axe-core (no serious or
+// critical violations) and photographed at 1366 and 390 px into <screenshots dir>.
+//   node tests/console/console.test.mjs <server url> <sim url> <sim token> <screenshots dir>
+// with the keys in the environment (never in argv): LF_ADMIN_KEY (a service key),
+// LF_REQUESTER_KEY (agent, owned by ann.requester@example-corp.com), LF_APPROVER_KEY
+// (admin, owned by sec.lead@example-corp.com), LF_VIEWER_KEY.
 // Exits 0 when every check passes.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
-const [base, key, simUrl, simToken, screenshot] = process.argv.slice(2);
+const [base, simUrl, simToken, shots] = process.argv.slice(2);
+const keys = { admin: process.env.LF_ADMIN_KEY, requester: process.env.LF_REQUESTER_KEY, approver: process.env.LF_APPROVER_KEY, viewer: process.env.LF_VIEWER_KEY };
+for (const [k, v] of Object.entries(keys)) assert.ok(v, `missing the ${k} key`);
+mkdirSync(shots, { recursive: true });
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
 });
-try {
-  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-  page.setDefaultTimeout(15000);
-  await page.goto(`${base}/`);
 
-  // Sign in: the key becomes an HttpOnly, SameSite=Strict session cookie.
-  await page.fill("#key", "lfk_wrong");
-  await page.keyboard.press("Enter");
-  await page.getByRole("alert").getByText("unknown or revoked API key").waitFor();
+const problems = [];
+async function person(width = 1366, height = 900) {
+  const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20000);
+  // A script error or a blocked resource (CSP) is a bug, whatever the page looks like.
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => { if (m.type() === "error" && !/the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`); });
+  return { context, page };
+}
+
+async function signIn(page, key) {
+  await page.goto(`${base}/`);
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
   await page.fill("#key", key);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Workflows" }).waitFor();
+}
+
+// The audit can fail: a page with an unlabelled field and an image without text fails it.
+async function auditCanFail() {
+  const { context, page } = await person();
+  await page.setContent("<html lang=en><title>t</title><main><img src=x.png><input type=text></main>");
+  await assert.rejects(audit(page, "a broken fixture"), /image-alt|label/);
+  await context.close();
+}
+
+// axe-core in the page (evaluated, so the console's CSP stays on): no serious or critical
+// violation on any view.
+async function audit(page, view) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.filter((v) => ["serious", "critical"].includes(v.impact))
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
+  });
+  assert.deepEqual(result, [], `accessibility of ${view}`);
+}
+
+async function shot(page, name) { await page.screenshot({ path: `${shots}/${name}.png` }); }
+
+// What a person reads: never an "[object …]" or a stray "null"/"undefined".
+async function readable(page, view) {
+  const text = await page.locator("main").innerText();
+  assert.doesNotMatch(text, /\[object \w+\]|\bnull\b|\bundefined\b|NaN/, `${view} shows code, not words:\n${text.slice(0, 2000)}`);
+}
+
+async function runsOf(page, workflow) {
+  return page.evaluate(async (w) => (await (await fetch(`/api/v1/runs?workflow=${w}&limit=500`)).json()), workflow);
+}
+
+const GATED = `id: app-lookup-approved
+name: Look up an app (approved)
+description: Reads one app once IT security approves.
+inputs:
+  app_id: { type: text, required: true, label: App ID }
+approval:
+  reason: Shows an app's configuration to the service desk
+  steps:
+    - name: IT security
+      approvers:
+        people: [sec.lead@example-corp.com]
+steps:
+  - id: app
+    call: getApp
+    params: { app_id: "{{ inputs.app_id }}" }
+output: "{{ steps.app.output }}"
+`;
+
+try {
+  await auditCanFail();
+  // ------------------------------------------------------------------ the admin sets up
+  const { page } = await person();
+  await page.goto(`${base}/`);
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  assert.equal(await page.title(), "Sign in · lumosflow");
+  assert.ok(!(await page.getByRole("button", { name: "Sign out" }).isVisible()), "no Sign out before signing in");
+  assert.ok(!(await page.getByRole("navigation", { name: "Main" }).isVisible()), "no menu before signing in");
+  await audit(page, "sign-in");
+  await shot(page, "signin");
+  await page.fill("#key", "lfk_wrong");
+  await page.keyboard.press("Enter");
+  await page.getByRole("alert").getByText("unknown or revoked API key").waitFor();
+  await page.fill("#key", keys.admin);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Workflows" }).waitFor();
+  await page.getByText("root (admin)").waitFor();
   const cookie = (await page.context().cookies()).find((c) => c.name === "lf_session");
   assert.ok(cookie && cookie.httpOnly && cookie.sameSite === "Strict", JSON.stringify(cookie));
   assert.equal(await page.evaluate(() => document.cookie), "", "the session cookie is not readable from scripts");
+  assert.equal(await page.getByRole("link", { name: "Workflows", exact: true }).getAttribute("aria-current"), "page", "the menu marks where you are");
 
-  // Connect Lumos (the simulator): verification result, then only the masked hint.
-  await page.getByRole("link", { name: "Connections" }).click();
+  // Connect Lumos: nothing pre-filled that would silently replace a connection; a bad token
+  // is refused; re-check; connecting again under the same name asks first.
+  await page.getByRole("link", { name: "Connections", exact: true }).click();
+  await page.getByRole("heading", { name: "Connections" }).waitFor();
+  assert.equal(await page.title(), "Connections · lumosflow");
   await page.fill("#c-base", simUrl);
   await page.fill("#c-token", "lsk_not_the_right_token");
   await page.getByRole("button", { name: "Connect" }).click();
@@ -35,70 +128,286 @@ try {
   await page.fill("#c-token", simToken);
   await page.getByRole("button", { name: "Connect" }).click();
   await page.getByText(/Connected to Lumos as .+ — connection 'default' \(lsk_…0000\)/).waitFor();
-  await page.getByRole("table", { name: "Connections" }).getByText("lsk_…0000").waitFor();
+  const connections = page.getByRole("table", { name: "Connections" });
+  await connections.getByText("lsk_…0000").waitFor();
   assert.ok(!(await page.content()).includes(simToken), "the token is never shown again");
+  assert.equal(await page.inputValue("#c-name"), "", "a second connection's name is not pre-filled");
+  await page.getByRole("button", { name: "Re-check default" }).click();
+  await page.getByText("'default': Lumos answered, the token works.").waitFor();
+  await page.fill("#c-name", "default");
+  await page.fill("#c-token", "lsk_someone_else");
+  let asked = null;
+  page.once("dialog", (d) => { asked = d.message(); d.dismiss(); });
+  await page.getByRole("button", { name: "Connect" }).click();
+  await page.getByRole("button", { name: "Connect" }).waitFor({ state: "visible" });
+  await expectSoon(() => asked !== null, "a confirmation before replacing 'default'");
+  assert.match(asked, /Replace the connection 'default'/);
+  await audit(page, "connections");
 
-  // Install a bundle.
-  await page.getByRole("link", { name: "Workflows" }).click();
+  // Bundles: installing says what it did, and stays said; installed bundles look installed.
+  await page.getByRole("link", { name: "Workflows", exact: true }).click();
   await page.getByRole("button", { name: "Install Directory & Apps" }).click();
-  await page.getByRole("table", { name: "Installed workflows" }).getByRole("link", { name: "List Lumos Users" }).waitFor();
+  await page.getByRole("status").getByText(/Directory & Apps: 5 workflows installed/).waitFor();
+  await page.getByRole("region", { name: "Directory & Apps bundle" }).getByText("installed", { exact: true }).waitFor();
+  await page.getByRole("button", { name: "Install Access Requests" }).click();
+  await page.getByRole("status").getByText(/Access Requests: 5 workflows installed/).waitFor();
+  await page.getByRole("button", { name: "Install AppStore" }).click();
+  await page.getByRole("status").getByText(/AppStore: 3 workflows installed/).waitFor();
+  await page.getByRole("table", { name: "Installed workflows" }).getByRole("link", { name: "List Lumos Users", exact: true }).waitFor();
+  await audit(page, "workflows");
+  await shot(page, "workflows");
 
-  // Run List Lumos Users with a search; the rows match.
-  await page.getByRole("link", { name: "List Lumos Users" }).click();
+  // ------------------------------------------------------------------ run a workflow
+  await page.getByRole("link", { name: "List Lumos Users", exact: true }).click();
   await page.getByRole("heading", { name: "List Lumos Users" }).waitFor();
+  assert.equal(await page.title(), "List Lumos Users · lumosflow");
   await page.fill("#in-search", "ann");
-  await page.getByRole("button", { name: "Run" }).click();
-  const table = page.getByRole("table", { name: "Results of List Lumos Users" });
-  await table.waitFor();
-  const rows = await table.locator("tbody tr").allInnerTexts();
+  // A double click is one run: the button is busy until the run ends.
+  await page.getByRole("button", { name: "Run", exact: true }).dblclick();
+  const results = page.getByRole("table", { name: "Results of List Lumos Users" });
+  await results.waitFor();
+  assert.equal((await runsOf(page, "list-lumos-users")).length, 1, "one run for a double click");
+  const rows = await results.locator("tbody tr:not(.spacer)").allInnerTexts();
   assert.ok(rows.length > 0, "some users");
   for (const r of rows) assert.match(r.toLowerCase(), /ann/);
-  // Sorting by a header (keyboard).
-  await table.getByRole("button", { name: "email" }).focus();
+  await results.getByRole("columnheader", { name: "Given name" }).waitFor();
+  assert.match(page.url(), /#\/run\/list-lumos-users\?search=ann/, "the address holds the inputs, to share");
+  // Sort by a header (keyboard), filter, and open a row's details.
+  await results.getByRole("button", { name: "Email" }).focus();
   await page.keyboard.press("Enter");
-  const emails = await table.locator("tbody tr td:nth-child(2)").allInnerTexts();
+  const emails = await results.locator("tbody tr:not(.spacer) td:nth-child(3)").allInnerTexts();
   assert.deepEqual(emails, [...emails].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })));
-  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+  assert.equal(await results.getByRole("columnheader", { name: /Email/ }).getAttribute("aria-sort"), "ascending");
+  await page.getByRole("searchbox").fill("hannah");
+  await page.getByText(/^\d+ of \d+ rows match “hannah”$/).waitFor();
+  for (const r of await results.locator("tbody tr:not(.spacer)").allInnerTexts()) assert.match(r.toLowerCase(), /hannah/);
+  await results.getByRole("button", { name: "Details of row 1", exact: true }).click();
+  const detail = page.getByRole("complementary", { name: "Row details" });
+  await detail.getByRole("heading", { name: "Row 1" }).waitFor();
+  await detail.getByText("Given name").waitFor();
+  await detail.getByRole("link", { name: "Access requests" }).waitFor();
+  await readable(page, "a run's results");
+  await audit(page, "run form and results");
+  await shot(page, "run");
 
-  // Every user at once: the first 100 on screen, more on request, and the whole listing as
-  // a download streamed by the server (not what happens to be on screen).
+  // Every user (3,000): drawn a screenful at a time, sortable as a whole.
+  await page.getByRole("searchbox").fill("");
   await page.fill("#in-search", "");
   await page.check("#in-all");
-  await page.getByRole("button", { name: "Run" }).click();
-  const showing = page.getByText(/^Showing 100 of \d+ items$/);
-  await showing.waitFor();
-  const total = Number((await showing.innerText()).match(/of (\d+)/)[1]);
-  assert.ok(total > 200, `more users than two screens: ${total}`);
-  assert.equal(await table.locator("tbody tr").count(), 100);
-  await page.getByRole("button", { name: "Show more" }).click();
-  await page.getByText(`Showing 200 of ${total} items`).waitFor();
-  assert.equal(await table.locator("tbody tr").count(), 200);
-  if (screenshot) {
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: screenshot.replace(/\.png$/, "-all.png") });
-  }
-  const [download] = await Promise.all([
-    page.waitForEvent("download"),
-    page.getByRole("link", { name: "Download CSV" }).click(),
-  ]);
-  assert.match(download.suggestedFilename(), /^list-lumos-users-[0-9a-f-]+\.csv$/);
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  const everyone = page.getByText(/^[\d,]+ rows — rows 1–\d+ on screen$/);
+  await everyone.waitFor();
+  const users = Number((await everyone.innerText()).split(" ")[0].replaceAll(",", ""));
+  assert.ok(users > 1000, `more users than pages of them: ${users}`);
+  assert.ok(await results.locator("tbody tr:not(.spacer)").count() <= 45, "only the rows in view are drawn");
+  await results.getByRole("button", { name: "Email" }).click();
+  const allEmails = (await page.evaluate(async () => {
+    const runs = await (await fetch("/api/v1/runs?workflow=list-lumos-users&limit=1")).json();
+    return (await (await fetch(`/api/v1/runs/${runs[0].id}/output?format=json`)).json()).items.map((u) => u.email);
+  })).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  assert.equal((await results.locator("tbody tr:not(.spacer) td:nth-child(3)").first().innerText()), allEmails[0], "sorted over every user, not the first page");
+  await page.locator(".grid-scroll").evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  await results.getByRole("button", { name: `Details of row ${users}`, exact: true }).waitFor();
+
+  // A big answer: 30,000 accounts — progress while it runs, a smooth table, the last row a
+  // scroll away, and "Export all" downloads every row from the server.
+  await page.goto(`${base}/#/run/list-lumos-accounts`);
+  await page.getByRole("heading", { name: "List Lumos Accounts" }).waitFor();
+  await page.check("#in-all");
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  const big = page.getByRole("table", { name: "Results of List Lumos Accounts" });
+  const bigStatus = page.getByText(/^[\d,]+ rows — rows 1–\d+ on screen$/);
+  await bigStatus.waitFor({ timeout: 120000 });
+  const bigCount = Number((await bigStatus.innerText()).split(" ")[0].replaceAll(",", ""));
+  assert.ok(bigCount >= 20000, `a big listing: ${bigCount}`);
+  await page.getByText(/Sorting and the filter need the whole listing in the page/).waitFor();
+  await page.locator(".grid-scroll").evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  await big.getByRole("button", { name: `Details of row ${bigCount}`, exact: true }).waitFor();
+  assert.ok(await big.locator("tbody tr").count() < 60, `${bigCount} rows, a screenful in the page`);
+  await big.getByRole("button", { name: `Details of row ${bigCount}`, exact: true }).click();
+  await page.getByRole("heading", { name: "Answer" }).evaluate((el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 10));
+  await shot(page, "results");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export all (CSV)" }).click()]);
+  assert.match(download.suggestedFilename(), /^list-lumos-accounts-[0-9a-f-]+\.csv$/);
   const csv = readFileSync(await download.path(), "utf8").trimEnd().split("\n");
-  assert.equal(csv.length, total + 1, "a header and every user");
-  assert.match(csv[0], /^id,/);
-  await page.uncheck("#in-all");
+  assert.equal(csv.length, bigCount + 1, "a header and every account");
 
-  // Open the run's steps.
-  await page.getByRole("link", { name: /^[0-9a-f]{8}$/ }).first().click();
-  const steps = page.getByRole("list", { name: "Steps" });
-  await steps.getByText("listUsers").waitFor();
-  await steps.getByText(/completed · HTTP 200/).waitFor();
+  // The run's own page: its answer, steps and facts, in words.
+  await page.getByRole("link", { name: /^Run [0-9a-f]{8}$/ }).first().click();
+  await page.getByRole("heading", { name: /^Run [0-9a-f]{8} of list-lumos-accounts$/ }).waitFor();
+  await page.getByRole("heading", { name: "Answer" }).waitFor();
+  await page.getByRole("list", { name: "Steps" }).getByText(/completed · HTTP 200/).first().waitFor();
+  await readable(page, "a run's page");
+  await audit(page, "run page");
+  await shot(page, "run-page");
 
-  // A YAML error is shown in place with its position.
-  await page.goto(`${base}/#/yaml/list-lumos-users`);
-  await page.locator("#yaml").fill("id: list-lumos-users\nname: X\nsteps:\n  - id: a\n    call: listUser\n");
+  // Links between things: an app's row opens Get Lumos App for it, run at once.
+  await page.goto(`${base}/#/run/list-lumos-apps`);
+  await page.getByRole("heading", { name: "List Lumos Apps" }).waitFor();
+  await page.getByRole("button", { name: "Run", exact: true }).click();
+  const apps = page.getByRole("table", { name: "Results of List Lumos Apps" });
+  await apps.getByRole("button", { name: "Details of row 1", exact: true }).click();
+  await page.getByRole("complementary", { name: "Row details" }).getByRole("link", { name: "App", exact: true }).click();
+  await page.getByRole("heading", { name: "Get Lumos App" }).waitFor();
+  await page.getByRole("heading", { name: "Answer" }).waitFor();
+  const appId = new URL(page.url().replace("#/", "")).searchParams.get("app_id") || await page.inputValue("#in-app_id");
+  assert.match(appId, /^[0-9a-f-]{36}$/);
+  await page.getByRole("region", { name: "Results of Get Lumos App" }).getByText("User friendly label", { exact: true }).waitFor();
+  await page.getByRole("link", { name: "Approvers" }).waitFor();
+  await readable(page, "an app");
+
+  // History: runs told apart by their ids, filters, older runs page by page.
+  await page.evaluate(async () => {
+    for (let i = 0; i < 52; i++) await fetch("/api/v1/workflows/list-lumos-groups/runs", { method: "POST", headers: { "content-type": "application/json", "x-lumosflow-csrf": "1" }, body: JSON.stringify({ inputs: { size: 1 } }) });
+  });
+  await page.getByRole("link", { name: "Runs", exact: true }).click();
+  const history = page.getByRole("table", { name: "Runs" });
+  await history.waitFor();
+  const ids = await history.locator("tbody td:first-child").allInnerTexts();
+  assert.equal(ids.length, 50);
+  assert.equal(new Set(ids).size, 50, `short ids tell runs apart: ${ids.join(" ")}`);
+  await page.getByRole("button", { name: "Older runs" }).click();
+  await expectSoon(async () => (await history.locator("tbody tr").count()) > 50, "older runs");
+  const all = await history.locator("tbody td:first-child").allInnerTexts();
+  assert.equal(new Set(all).size, all.length, "no run twice across pages");
+  await page.selectOption("#f-workflow", "list-lumos-users");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.getByText("2 runs").waitFor();
+  for (const r of await history.locator("tbody tr").allInnerTexts()) assert.match(r, /List Lumos Users/);
+  await audit(page, "runs");
+  await shot(page, "runs");
+
+  // ------------------------------------------------------------------ the builder
+  await page.getByRole("link", { name: "Workflows", exact: true }).click();
+  await page.getByRole("link", { name: "New workflow" }).click();
+  await page.getByRole("heading", { name: "New workflow" }).waitFor();
+  await page.locator("#yaml").fill(GATED);
+  await page.getByRole("button", { name: "Create workflow" }).click();
+  await page.getByRole("heading", { name: "Look up an app (approved) — YAML v1" }).waitFor();
+  // An error: once, with the line itself and a marker under the column; Enter on it goes
+  // there without typing into the YAML.
+  const broken = GATED.replace("call: getApp", "call: getAp");
+  await page.locator("#yaml").fill(broken);
   await page.getByRole("button", { name: "Validate" }).click();
-  await page.getByRole("alert").getByText(/line 5, column 11: .*unknown Lumos operation 'listUser'/).waitFor();
-  console.log(JSON.stringify({ ok: true, rows: rows.length }));
+  const problem = page.getByRole("alert");
+  await problem.getByText(/unknown Lumos operation 'getAp'/).waitFor();
+  const alertText = await problem.innerText();
+  assert.equal(alertText.match(/Line 14, column 11/g).length, 1, `the place is said once: ${alertText}`);
+  const excerpt = (await problem.locator("pre").innerText()).split("\n");
+  assert.equal(excerpt[1].indexOf("^"), excerpt[0].indexOf("getAp"), "the marker sits under the mistake");
+  await problem.getByRole("button", { name: "Line 14, column 11" }).focus();
+  await page.keyboard.press("Enter");
+  assert.equal(await page.inputValue("#yaml"), broken, "Enter on a problem does not type into the YAML");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "yaml");
+  await audit(page, "YAML editor");
+  // Unsaved changes: leaving asks first.
+  let leaving = null;
+  page.once("dialog", (d) => { leaving = d.message(); d.dismiss(); });
+  await page.getByRole("link", { name: "Runs", exact: true }).click();
+  await expectSoon(() => leaving !== null, "a question before losing unsaved YAML");
+  assert.match(page.url(), /#\/yaml\/app-lookup-approved/);
+  // Saved: the heading says the new version; the old one can be compared.
+  await page.locator("#yaml").fill(GATED.replace("Reads one app", "Reads one Lumos app"));
+  await page.getByRole("button", { name: "Save new version" }).click();
+  await page.getByText("Saved as version 2.").waitFor();
+  await page.getByRole("heading", { name: "Look up an app (approved) — YAML v2" }).waitFor();
+  await page.getByRole("region", { name: "Versions" }).getByRole("link", { name: "v1" }).click();
+  await page.getByRole("heading", { name: /YAML v1 \(the current one is v2\)/ }).waitFor();
+  await page.getByLabel("Differences").getByText("+ description: Reads one Lumos app once IT security approves.").waitFor();
+  await shot(page, "yaml");
+
+  // Sign out: nothing of the session stays on screen.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  assert.ok(!(await page.getByRole("button", { name: "Sign out" }).isVisible()), "no Sign out once signed out");
+  assert.ok(!(await page.getByText("root (admin)").isVisible()), "nobody shown once signed out");
+  assert.ok(!(await page.getByRole("navigation", { name: "Main" }).isVisible()), "no menu once signed out");
+
+  // ------------------------------------------------------------------ approvals
+  const requester = await person();
+  await signIn(requester.page, keys.requester);
+  assert.ok(!(await requester.page.getByRole("link", { name: "Connections", exact: true }).isVisible()), "an agent sees no admin pages");
+  await requester.page.goto(`${base}/#/run/app-lookup-approved`);
+  await requester.page.getByRole("note").getByText(/Needs approval/).waitFor();
+  await requester.page.getByRole("note").getByText(/IT security — sec\.lead@example-corp\.com/).waitFor();
+  await requester.page.fill("#in-app_id", appId);
+  await requester.page.getByText("More options").click();
+  await requester.page.fill("#run-for", "bo.staff@example-corp.com");
+  await requester.page.getByRole("button", { name: "Run", exact: true }).click();
+  await requester.page.getByRole("heading", { name: "Waiting for approval" }).waitFor();
+  await requester.page.getByText(/You cannot decide on this run now/).waitFor();
+  const heldUrl = await requester.page.getByRole("link", { name: /^Run [0-9a-f]{8}$/ }).getAttribute("href");
+
+  const approver = await person();
+  await signIn(approver.page, keys.approver);
+  const count = approver.page.getByRole("navigation", { name: "Main" }).locator("#inbox-count");
+  await expectSoon(async () => (await count.innerText()) === "1", "one run waits in the approver's inbox");
+  await approver.page.getByRole("link", { name: /Approvals/ }).click();
+  const held = approver.page.getByRole("article");
+  await held.getByText(/^Asked by ann\.requester@example-corp\.com for bo\.staff@example-corp\.com/).waitFor();
+  await held.getByText("Shows an app's configuration to the service desk").waitFor();
+  await held.getByText(appId).waitFor();
+  await held.getByRole("list", { name: "Approval steps" }).getByText(/IT security/).waitFor();
+  await audit(approver.page, "approvals inbox");
+  await shot(approver.page, "approvals");
+  await held.getByRole("button", { name: "Deny" }).click();
+  await held.getByRole("alert").getByText(/Say why you deny it/).waitFor();
+  await held.getByLabel("Comment").fill("Checked with the app owner");
+  await held.getByRole("button", { name: "Approve" }).click();
+  await approver.page.getByText("Nothing waits for your decision.").waitFor();
+  await expectSoon(async () => !(await count.isVisible()), "the inbox count goes away");
+
+  await requester.page.goto(`${base}/${heldUrl}`);
+  await requester.page.getByRole("heading", { name: "Answer" }).waitFor();
+  await requester.page.getByRole("list", { name: "Decisions" }).getByText(/Approved by sec\.lead@example-corp\.com/).waitFor();
+  await requester.page.getByText("Checked with the app owner").waitFor();
+  await readable(requester.page, "an approved run");
+
+  // ------------------------------------------------------------------ a viewer
+  const viewer = await person();
+  await signIn(viewer.page, keys.viewer);
+  assert.ok(!(await viewer.page.getByRole("button", { name: /^Install/ }).count()), "a viewer is offered no install");
+  assert.ok(!(await viewer.page.getByRole("link", { name: "New workflow" }).count()), "a viewer is offered no builder");
+  await viewer.page.getByRole("link", { name: "List Lumos Users", exact: true }).click();
+  await viewer.page.getByText("Your role can read this workflow but not run it.").waitFor();
+  assert.equal(await viewer.page.getByRole("button", { name: "Run", exact: true }).count(), 0);
+
+  // ------------------------------------------------------------------ on a phone
+  const phone = await person(390, 844);
+  await signIn(phone.page, keys.approver);
+  for (const [view, heading] of [["#/workflows", "Workflows"], ["#/runs", "Runs"], [heldUrl, /^Run /], ["#/run/list-lumos-users?search=ann&autorun=1", "List Lumos Users"], ["#/approvals", "Waiting for you"]]) {
+    await phone.page.goto(`${base}/${view}`);
+    await phone.page.getByRole("heading", { name: heading }).first().waitFor();
+    if (view.includes("autorun")) await phone.page.getByRole("heading", { name: "Answer" }).waitFor();
+    const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `${view} fits a 390 px phone (it is ${width} px wide)`);
+    const signOut = await phone.page.getByRole("button", { name: "Sign out" }).boundingBox();
+    assert.ok(signOut && signOut.x + signOut.width <= 390, `Sign out is on screen on ${view}`);
+    await audit(phone.page, `${view} on a phone`);
+    await shot(phone.page, `phone-${view.replace(/[^a-z]+/g, "-").replace(/^-|-$/g, "").slice(0, 20)}`);
+  }
+
+  assert.deepEqual(problems, [], "no script errors and nothing blocked");
+  console.log(JSON.stringify({ ok: true }));
+} catch (err) {
+  // What the people saw when it broke: a screenshot and the text of each open page.
+  let i = 0;
+  for (const context of browser.contexts()) for (const p of context.pages()) {
+    i += 1;
+    await p.screenshot({ path: `${shots}/failure-${i}.png`, fullPage: true }).catch(() => {});
+    console.error(`--- page ${i} (${p.url()}):\n${(await p.locator("body").innerText().catch(() => "")).slice(0, 3000)}`);
+  }
+  console.error(problems.join("\n"));
+  throw err;
 } finally {
   await browser.close();
+}
+
+async function expectSoon(check, what) {
+  const until = Date.now() + 15000;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`never happened: ${what}`);
 }

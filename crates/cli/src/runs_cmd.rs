@@ -95,6 +95,7 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                     requested_by: by.as_deref(),
                     requested_for: for_whom.as_deref(),
                     limit,
+                    ..Default::default()
                 })
                 .await?;
             if json {

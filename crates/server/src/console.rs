@@ -152,18 +152,67 @@ pub async fn index() -> Response {
     Html(include_str!("console/index.html")).into_response()
 }
 
-pub async fn script() -> Response {
+/// The console's files, embedded in the binary: one script per view (ES modules, no build
+/// step), the shared helpers, the styles and the icon.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.js", JS, include_str!("console/app.js")),
+    ("lib.js", JS, include_str!("console/lib.js")),
+    ("results.js", JS, include_str!("console/results.js")),
+    ("run-panel.js", JS, include_str!("console/run-panel.js")),
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        include_str!("console/app.js"),
-    )
-        .into_response()
-}
-
-pub async fn style() -> Response {
+        "approval-box.js",
+        JS,
+        include_str!("console/approval-box.js"),
+    ),
+    ("view-signin.js", JS, include_str!("console/view-signin.js")),
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        "view-workflows.js",
+        JS,
+        include_str!("console/view-workflows.js"),
+    ),
+    ("view-run.js", JS, include_str!("console/view-run.js")),
+    ("view-runs.js", JS, include_str!("console/view-runs.js")),
+    (
+        "view-approvals.js",
+        JS,
+        include_str!("console/view-approvals.js"),
+    ),
+    (
+        "view-connections.js",
+        JS,
+        include_str!("console/view-connections.js"),
+    ),
+    ("view-yaml.js", JS, include_str!("console/view-yaml.js")),
+    ("view-admin.js", JS, include_str!("console/view-admin.js")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
         include_str!("console/app.css"),
-    )
-        .into_response()
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("console/favicon.svg"),
+    ),
+];
+const JS: &str = "text/javascript; charset=utf-8";
+
+pub async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, kind, body)) => (
+            [
+                (header::CONTENT_TYPE, *kind),
+                // Files change with the binary; a reload after an upgrade must not mix versions.
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("the console has no file '{file}'"),
+        )
+        .into_response(),
+    }
 }

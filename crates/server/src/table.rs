@@ -353,12 +353,14 @@ pub(crate) fn table() -> Routes<AppState> {
         console::index,
     );
     r.add(
-        doc("GET", "/console/app.js", None, "console", "Console script"),
-        console::script,
-    );
-    r.add(
-        doc("GET", "/console/app.css", None, "console", "Console styles"),
-        console::style,
+        doc(
+            "GET",
+            "/console/{file}",
+            None,
+            "console",
+            "The console's scripts, styles and icon",
+        ),
+        console::asset,
     );
     r.add(
         doc(

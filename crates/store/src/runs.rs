@@ -81,6 +81,10 @@ pub struct RunFilter<'a> {
     pub status: Option<RunStatus>,
     pub requested_by: Option<&'a str>,
     pub requested_for: Option<&'a str>,
+    /// Only runs older than this run (its id): the next page after it, newest first.
+    pub before: Option<&'a str>,
+    /// Only runs created at or after this time.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
     pub limit: i64,
 }
 
@@ -91,6 +95,8 @@ impl Default for RunFilter<'_> {
             status: None,
             requested_by: None,
             requested_for: None,
+            before: None,
+            since: None,
             limit: 50,
         }
     }
@@ -225,11 +231,16 @@ impl Store {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE ($1 IS NULL OR workflow_id = $1) AND ($2 IS NULL OR status = $2) \
              AND ($3 IS NULL OR requested_by = $3) AND ($5 IS NULL OR LOWER(requested_for) = LOWER($5)) \
+             AND ($6 IS NULL OR (created_at, id) < (SELECT b.created_at, b.id FROM runs b WHERE b.id = $6)) \
+             AND ($7 IS NULL OR created_at >= $7) \
              ORDER BY created_at DESC, id DESC LIMIT $4"
         );
+        // `before` is keyset paging on the order itself, so a page never skips or repeats a
+        // run when new ones arrive meanwhile.
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, Run>(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(f.workflow).bind(f.status).bind(f.requested_by).bind(f.limit).bind(f.requested_for).fetch_all(p).await)?,
+            .bind(f.workflow).bind(f.status).bind(f.requested_by).bind(f.limit).bind(f.requested_for)
+            .bind(f.before).bind(f.since).fetch_all(p).await)?,
         )
     }
 

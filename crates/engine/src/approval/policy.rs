@@ -142,6 +142,46 @@ impl RunStep {
 }
 
 impl ApprovalSpec {
+    /// What a form shows before anyone runs the workflow: the reason, when the run is held
+    /// and who decides at each step, in words (an app's approvers are those of the app the
+    /// run names, known only once it is requested).
+    pub fn summary(&self) -> Value {
+        let steps: Vec<Value> = match self {
+            ApprovalSpec::Text(_) => {
+                vec![serde_json::json!({"name": "Approval", "min": 1, "who": "any admin"})]
+            }
+            ApprovalSpec::Policy(p) if p.steps.is_empty() => {
+                vec![serde_json::json!({"name": "Approval", "min": 1, "who": "any admin"})]
+            }
+            ApprovalSpec::Policy(p) => p
+                .steps
+                .iter()
+                .map(|s| {
+                    let a = &s.approvers;
+                    let mut who: Vec<String> = Vec::new();
+                    if !a.people.is_empty() {
+                        who.push(a.people.join(", "));
+                    }
+                    who.extend(a.roles.iter().map(|r| format!("any {r}")));
+                    who.extend(
+                        a.lumos_groups
+                            .iter()
+                            .map(|g| format!("members of the Lumos group '{g}'")),
+                    );
+                    if a.lumos_app_approvers.is_some() {
+                        who.push("the app's AppStore approvers in Lumos".into());
+                    }
+                    serde_json::json!({"name": s.name, "min": s.min, "who": who.join(" or ")})
+                })
+                .collect(),
+        };
+        let gate = match self.gate() {
+            Gate::BeforeRun => "before_run",
+            Gate::BeforeChanges => "before_changes",
+        };
+        serde_json::json!({"reason": self.reason(), "gate": gate, "steps": steps})
+    }
+
     /// The reason approvers are shown.
     pub fn reason(&self) -> &str {
         match self {

@@ -174,6 +174,10 @@ pub struct RunsQuery {
     requested_by: Option<String>,
     /// Only runs requested on behalf of this person (an email, any case).
     requested_for: Option<String>,
+    /// The next page: only runs older than this run id (the last one of the previous page).
+    before: Option<String>,
+    /// Only runs created at or after this time (RFC 3339, or a date `YYYY-MM-DD`).
+    since: Option<String>,
     /// At most this many (default 50, at most 500).
     limit: Option<i64>,
 }
@@ -189,6 +193,13 @@ pub async fn list_runs(
             status: q.status,
             requested_by: q.requested_by.as_deref(),
             requested_for: q.requested_for.as_deref(),
+            before: q.before.as_deref(),
+            since: q
+                .since
+                .as_deref()
+                .map(parse_since)
+                .transpose()
+                .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", m))?,
             limit: q.limit.unwrap_or(50).clamp(1, 500),
         })
         .await?;
@@ -400,4 +411,16 @@ pub async fn run_items(
         .map_err(ApiError::internal)?;
     let next = page.next_offset.map(|o| items_link(&id, o, limit));
     Ok(Json(ItemsAnswer { page, next }).into_response())
+}
+
+/// `since`: a time (RFC 3339) or a day (`YYYY-MM-DD`, from its start in UTC).
+fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("since: '{s}' is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))
 }

@@ -718,3 +718,87 @@ async fn console_sessions_need_the_csrf_header_to_change_things() {
     assert_eq!(conns.status(), StatusCode::FORBIDDEN);
     env.stop().await;
 }
+
+/// Run history page by page: `before` continues after the last run of a page (no run
+/// skipped or repeated), `since` keeps only recent runs, a bad `since` is refused.
+async fn run_history_pages(db: Db) {
+    let env = Env::new(db).await;
+    env.connect().await;
+    let (s, v) = env
+        .call(
+            Some(Role::Builder),
+            Method::POST,
+            "/api/v1/workflows/install",
+            Some(json!({"workflows": ["list-lumos-groups"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let mut started = Vec::new();
+    for _ in 0..7 {
+        let (s, v) = env
+            .run(
+                Role::Agent,
+                "list-lumos-groups",
+                Some(json!({"inputs": {"size": 1}})),
+                false,
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        started.push(v["id"].as_str().expect("id").to_owned());
+    }
+    let mut seen = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let path = match &before {
+            Some(b) => format!("/api/v1/runs?limit=3&before={b}"),
+            None => "/api/v1/runs?limit=3".to_owned(),
+        };
+        let (s, page) = env.call(Some(Role::Viewer), Method::GET, &path, None).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let ids: Vec<String> = page
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|r| r["id"].as_str().expect("id").to_owned())
+            .collect();
+        if ids.is_empty() {
+            break;
+        }
+        before = ids.last().cloned();
+        seen.extend(ids);
+    }
+    started.reverse();
+    assert_eq!(seen, started, "newest first, each run once");
+
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let (_, recent) = env
+        .call(
+            Some(Role::Viewer),
+            Method::GET,
+            &format!("/api/v1/runs?since={today}"),
+            None,
+        )
+        .await;
+    assert_eq!(recent.as_array().map(Vec::len), Some(7));
+    let (_, none) = env
+        .call(
+            Some(Role::Viewer),
+            Method::GET,
+            "/api/v1/runs?since=2999-01-01",
+            None,
+        )
+        .await;
+    assert_eq!(none.as_array().map(Vec::len), Some(0));
+    let (s, bad) = env
+        .call(
+            Some(Role::Viewer),
+            Method::GET,
+            "/api/v1/runs?since=yesterday",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(bad.to_string().contains("since: 'yesterday'"), "{bad}");
+    env.stop().await;
+}
+both!(run_history, run_history_pages);

@@ -1,8 +1,12 @@
-//! The web console in a real browser (Debian's headless Chromium, driven by playwright-core).
+//! The web console in a real browser (Debian's headless Chromium, driven by playwright-core):
+//! tests/console/console.test.mjs walks it as an admin, a requester, an approver, a viewer
+//! and on a phone, audits every view with axe-core and takes the screenshots the docs use
+//! (into LUMOSFLOW_SCREENSHOTS, e.g. `docs/screenshots`, or a temporary directory).
 
 use std::path::PathBuf;
 use std::process::Command;
 
+use lumos_sim::{OrgSize, SimConfig};
 use server::Role;
 
 use crate::Env;
@@ -10,6 +14,7 @@ use crate::Env;
 pub fn tools() -> bool {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/console");
     let ok = dir.join("node_modules/playwright-core").exists()
+        && dir.join("node_modules/axe-core").exists()
         && PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()))
             .exists()
         && Command::new("node").arg("--version").output().is_ok();
@@ -19,31 +24,69 @@ pub fn tools() -> bool {
             "CI must install chromium, node and tests/console's npm packages"
         );
         eprintln!(
-            "NOTICE: chromium, node or playwright-core (npm ci --prefix tests/console) missing; skipping the browser test"
+            "NOTICE: chromium, node, playwright-core or axe-core (npm ci --prefix tests/console) missing; skipping the browser test"
         );
     }
     ok
 }
 
 #[tokio::test]
-async fn a_person_can_do_the_job_in_the_console() {
+async fn a_service_desk_can_do_the_job_in_the_console() {
     if !tools() {
         return;
     }
-    let env = Env::new(testkit::sqlite()).await;
+    // 3,000 people with 10 accounts each: a listing far bigger than a page can hold.
+    let size = OrgSize {
+        users: 3_000,
+        apps: 30,
+        groups: 40,
+        accounts_per_user: 10,
+    };
+    let env = Env::with_sim(
+        testkit::sqlite(),
+        SimConfig {
+            size,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let engine = &env.server.engine;
+    let operator = engine::Actor::operator();
+    let requester = engine
+        .create_owned_key(
+            "ann-laptop",
+            Role::Agent,
+            Some("ann.requester@example-corp.com"),
+            &operator,
+        )
+        .await
+        .expect("requester key");
+    let approver = engine
+        .create_owned_key(
+            "sec-laptop",
+            Role::Admin,
+            Some("sec.lead@example-corp.com"),
+            &operator,
+        )
+        .await
+        .expect("approver key");
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/console/console.test.mjs");
-    let shot = std::env::var("LUMOSFLOW_SCREENSHOT").ok();
-    let mut args = vec![
-        script.display().to_string(),
-        env.server.base_url.clone(),
-        env.keys[&Role::Admin].clone(),
-        env.sim.base_url.clone(),
-        env.sim.token.clone(),
-    ];
-    args.extend(shot);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let shots = std::env::var("LUMOSFLOW_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| tmp.path().to_path_buf());
+    // Keys go in the environment, never in argv (where `ps` shows them).
     let out = tokio::process::Command::new("node")
-        .args(&args)
+        .arg(&script)
+        .arg(&env.server.base_url)
+        .arg(&env.sim.base_url)
+        .arg(&env.sim.token)
+        .arg(&shots)
+        .env("LF_ADMIN_KEY", &env.keys[&Role::Admin])
+        .env("LF_REQUESTER_KEY", &requester)
+        .env("LF_APPROVER_KEY", &approver)
+        .env("LF_VIEWER_KEY", &env.keys[&Role::Viewer])
         .output()
         .await
         .expect("node");
@@ -53,15 +96,23 @@ async fn a_person_can_do_the_job_in_the_console() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let runs = env
-        .server
-        .engine
+    // What the browser did is what the store recorded.
+    let runs = engine
         .runs(&engine::RunFilter {
-            workflow: Some("list-lumos-users"),
+            workflow: Some("app-lookup-approved"),
             ..Default::default()
         })
         .await
         .expect("runs");
-    assert_eq!(runs[0].requested_by.as_deref(), Some("key:root"));
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        runs[0].requested_by.as_deref(),
+        Some("ann.requester@example-corp.com")
+    );
+    assert_eq!(
+        runs[0].requested_for.as_deref(),
+        Some("bo.staff@example-corp.com")
+    );
+    assert_eq!(runs[0].status, engine::RunStatus::Completed);
     env.stop().await;
 }

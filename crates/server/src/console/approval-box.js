@@ -1,0 +1,67 @@
+// What a held run waits for, as approvers and requesters see it: the reason, the policy's
+// steps (which one it is at, who decides there), every decision so far, the exact changes
+// of a run held before its first change, and (for those who may decide) Approve and Deny.
+import { h, api, message, when, busy, put } from "./lib.js";
+import { fields } from "./results.js";
+
+function calls(changes) {
+  const list = Array.isArray(changes.calls) ? changes.calls : changes.calls ? [changes.calls] : [];
+  return h("div", { class: "changes" },
+    h("p", {}, `It stopped before step `, h("b", {}, String(changes.before_step ?? "?")),
+      changes.reads_taken_at ? ` (reads made ${when(changes.reads_taken_at)})` : "", `; once approved it sends ${list.length} ${list.length === 1 ? "change" : "changes"} to Lumos:`),
+    h("ol", {}, list.map((c) => h("li", {}, h("code", {}, `${c.method || ""} ${c.path || ""}`),
+      c.body !== undefined && c.body !== null ? h("pre", { class: "json" }, JSON.stringify(c.body, null, 2)) : null))));
+}
+
+/** `held`: a run (or an entry of GET /approvals) with `approval`; `mayDecide`: whether the
+ *  signed-in person may decide now (null: ask the server). */
+export async function approvalBox(held, { onDecided, mayDecide = null } = {}) {
+  const a = held.approval;
+  if (!a) return h("div");
+  if (mayDecide === null && held.status === "pending_approval") {
+    try { mayDecide = (await api("GET", "/api/v1/approvals?mine=true")).some((r) => r.id === held.id); } catch { mayDecide = false; }
+  }
+  const waiting = held.status === undefined || held.status === "pending_approval";
+  const steps = h("ol", { class: "policy-steps", "aria-label": "Approval steps" }, a.steps.map((s, i) => {
+    const approvals = a.decisions.filter((d) => d.step === i && d.approved).length;
+    const state = a.step === null || a.step === undefined ? "" : i < a.step ? "done" : i === a.step ? "current" : "later";
+    return h("li", { class: state, "aria-current": state === "current" ? "step" : null },
+      h("b", {}, s.name), ` — ${s.who}`, h("span", { class: "muted" }, ` · ${approvals} of ${s.min} ${s.min === 1 ? "approval" : "approvals"}${state === "current" ? " · waiting here" : ""}`));
+  }));
+  const decisions = a.decisions.length
+    ? h("ul", { class: "decisions", "aria-label": "Decisions" }, a.decisions.map((d) => h("li", {},
+      h("span", { class: d.approved ? "status-completed" : "status-failed" }, d.approved ? "Approved" : "Denied"),
+      ` by ${d.decided_by} at step “${(a.steps[d.step] || {}).name || d.step + 1}” · ${when(d.at)}`, d.comment ? h("q", {}, d.comment) : null)))
+    : h("p", { class: "muted" }, "No decision yet.");
+  const out = h("div", { "aria-live": "polite" });
+  let form = null;
+  if (waiting && mayDecide) {
+    const comment = h("textarea", { id: `comment-${held.id}`, rows: "2", "aria-describedby": `comment-${held.id}-help` });
+    const decide = (verb) => (e) => busy(e.currentTarget, async () => {
+      if (verb === "deny" && !comment.value.trim()) { put(out, message("bad", "Say why you deny it: the requester sees your comment.")); comment.focus(); return; }
+      try {
+        const run = await api("POST", `/api/v1/runs/${encodeURIComponent(held.id)}/${verb}`, { comment: comment.value.trim() || null });
+        put(out, message("ok", verb === "deny" ? "Denied." : run.status === "pending_approval" ? "Approved: it waits for more approvals." : "Approved: the run goes on."));
+        if (onDecided) await onDecided(run);
+      } catch (err) { put(out, message("bad", err.message)); }
+    });
+    form = h("div", { class: "decide" },
+      h("label", { for: comment.id }, "Comment"), comment,
+      h("span", { class: "help", id: `comment-${held.id}-help` }, "Optional to approve, needed to deny."),
+      h("div", { class: "row" },
+        h("button", { type: "button", onclick: decide("approve") }, "Approve"),
+        h("button", { type: "button", class: "secondary danger", onclick: decide("deny") }, "Deny")));
+  }
+  return h("section", { class: "approval card", "aria-label": "Approval" },
+    h("h3", {}, waiting ? "Waiting for approval" : "Approval"),
+    h("p", {}, h("b", {}, "Why: "), a.reason || "—"),
+    a.expires_at && waiting ? h("p", { class: "muted" }, `Expires ${when(a.expires_at)} if not decided.`) : null,
+    a.self_approval ? h("p", { class: "muted" }, "The requester may approve it too.") : null,
+    steps, a.changes ? calls(a.changes) : null,
+    h("h4", {}, "Decisions"), decisions,
+    held.inputs && held.status === undefined ? [h("h4", {}, "Inputs"), Object.keys(held.inputs).length ? fields(held.inputs) : h("p", {}, "none")] : null,
+    waiting && !mayDecide ? h("p", { class: "muted" }, "You cannot decide on this run now (you asked for it, it is for you, or the step it waits at names other people).") : null,
+    form, out);
+}
+
+

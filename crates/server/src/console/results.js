@@ -1,0 +1,207 @@
+// A run's answer as people read it. A listing is a table drawn a screenful at a time, its
+// rows fetched from the server as they scroll into view, so a million rows stay smooth;
+// sorting and the filter work on the whole listing when it fits in the page (up to
+// ALL_IN_PAGE rows), and "Export all" always downloads the complete stored output.
+// Anything else is shown as fields, with the raw JSON a click away.
+import { h, api, label, session, put } from "./lib.js";
+
+const ALL_IN_PAGE = 5000;
+const PAGE = 500;
+const ROW_PX = 34;
+const WINDOW_ROWS = 40;
+
+/** Links from a value to the workflows about it: an app, a user, an access request. */
+export function relatedLinks(row, workflowId) {
+  const installed = session.installed || new Set();
+  const out = [];
+  const add = (wf, params, text) => {
+    if (!installed.has(wf)) return;
+    out.push(h("a", { class: "button secondary small", href: `#/run/${wf}?${new URLSearchParams({ ...params, autorun: "1" })}` }, text));
+  };
+  const appWorkflows = ["list-lumos-apps", "list-lumos-appstore-apps", "get-lumos-app", "search-lumos-appstore"];
+  const appId = row.app_id || (appWorkflows.includes(workflowId) ? row.id : null);
+  if (typeof appId === "string") {
+    if (workflowId !== "get-lumos-app") add("get-lumos-app", { app_id: appId }, "App");
+    add("get-lumos-app-approvers", { app_id: appId }, "Approvers");
+    add("list-lumos-app-requestable-permissions", { app_id: appId }, "Permissions");
+    add("list-lumos-accounts", { app_id: appId }, "Accounts");
+    add("list-lumos-groups", { app_id: appId }, "Groups");
+  }
+  if (workflowId === "list-lumos-users" && typeof row.email === "string") add("list-lumos-access-requests", { user_email: row.email }, "Access requests");
+  const requestWorkflows = ["list-lumos-access-requests", "request-lumos-app-access"];
+  const requestId = row.request_id || (requestWorkflows.includes(workflowId) ? row.id : null);
+  if (typeof requestId === "string") add("get-lumos-access-request", { request_id: requestId }, "Request status");
+  return out;
+}
+
+/** One value in a cell: lists of words as chips, objects in short, nothing for null. */
+export function cell(v) {
+  if (v === null || v === undefined) return "";
+  if (Array.isArray(v)) {
+    if (v.every((x) => x === null || typeof x !== "object")) return h("span", { class: "chips" }, v.map((x) => h("span", { class: "chip" }, String(x))));
+    return `${v.length} ${v.length === 1 ? "item" : "items"}`;
+  }
+  if (typeof v === "object") {
+    const named = v.name ?? v.label ?? v.user_friendly_label ?? v.email ?? v.id;
+    return named !== undefined ? String(named) : JSON.stringify(v);
+  }
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  return String(v);
+}
+
+function text(v) {
+  if (v === null || v === undefined) return "";
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+/** Fields of an object as a description list (nested objects indented). */
+export function fields(obj, workflowId) {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return h("pre", { class: "json" }, JSON.stringify(obj, null, 2));
+  return h("dl", { class: "fields" }, Object.entries(obj).map(([k, v]) => [
+    h("dt", {}, label(k)),
+    h("dd", {}, v !== null && typeof v === "object" && !Array.isArray(v) ? fields(v, workflowId)
+      : Array.isArray(v) && v.some((x) => x && typeof x === "object") ? h("ol", { class: "sublist" }, v.map((x) => h("li", {}, fields(x, workflowId))))
+        : cell(v) === "" ? h("span", { class: "muted" }, "—") : cell(v)),
+  ]));
+}
+
+/** The answer of a completed run (a run detail from the API). */
+export function resultsView(run, { title = "Results", controls = [] } = {}) {
+  const out = run.output;
+  const links = run.output_links || {};
+  const exports = ["csv", "json", "ndjson"].filter((f) => links[f]).map((f) =>
+    h("a", { class: "button secondary", href: links[f], download: "" }, `Export all (${f.toUpperCase()})`));
+  if (!out || !Array.isArray(out.items)) {
+    return h("section", { class: "results", "aria-label": title },
+      h("div", { class: "row" }, controls, exports),
+      out && typeof out === "object" && !Array.isArray(out) ? h("div", { class: "row" }, relatedLinks(out, run.workflow_id)) : null,
+      out === null || out === undefined ? h("p", { class: "muted" }, "This run gave no answer.") : fields(out, run.workflow_id),
+      h("details", {}, h("summary", {}, "Raw JSON"), h("pre", { class: "json" }, JSON.stringify(out, null, 2))));
+  }
+  return listing(run, out, title, controls, exports);
+}
+
+function listing(run, out, title, controls, exports) {
+  const count = run.items ? run.items.count : out.items.length;
+  const cache = new Map(); // offset → item
+  out.items.forEach((it, i) => cache.set(i, it));
+  const extra = Object.entries(out).filter(([k]) => k !== "items");
+  let columns = (run.output_info && run.output_info.columns) || [];
+  if (!columns.length) for (const it of out.items.slice(0, 200)) for (const k of Object.keys(it || {})) if (!columns.includes(k)) columns.push(k);
+  // Columns empty in every loaded row start hidden; the chooser brings them back.
+  const hidden = new Set(columns.filter((c) => out.items.length && out.items.every((it) => it == null || it[c] === null || it[c] === undefined)));
+  let view = null; // indexes into `all` after filter and sort, when everything is loaded
+  let all = null;
+  let sortCol = null, asc = true, filterText = "";
+  const wholeFits = count <= ALL_IN_PAGE;
+
+  const status = h("p", { class: "muted", role: "status", "aria-live": "polite" });
+  const table = h("table", { class: "grid", "aria-label": title, "aria-rowcount": String(count + 1) });
+  const thead = h("thead");
+  const tbody = h("tbody");
+  table.append(thead, tbody);
+  const scroller = h("div", { class: "grid-scroll", tabindex: "0", role: "region", "aria-label": `${title}: rows` }, table);
+  const detail = h("aside", { class: "row-detail", "aria-label": "Row details", hidden: true });
+  const failed = h("div");
+
+  const visibleColumns = () => columns.filter((c) => !hidden.has(c));
+  const rowCount = () => (view ? view.length : count);
+  const itemAt = (i) => (view ? all[view[i]] : cache.get(i));
+
+  const headers = () => {
+    put(thead, h("tr", {}, h("th", { scope: "col", class: "num" }, h("span", { class: "sr-only" }, "Row")),
+      visibleColumns().map((c) => h("th", { scope: "col", "aria-sort": sortCol === c ? (asc ? "ascending" : "descending") : null },
+        h("button", { type: "button", disabled: !wholeFits || null, title: wholeFits ? `Sort by ${label(c)}` : "Sorting needs the whole listing: export it",
+          onclick: () => { asc = sortCol === c ? !asc : true; sortCol = c; refilter(); } }, label(c), sortCol === c ? (asc ? " ▲" : " ▼") : "")))));
+  };
+
+  const openDetail = (i) => {
+    const it = itemAt(i);
+    if (!it) return;
+    detail.hidden = false;
+    put(detail, h("div", { class: "row" }, h("h3", {}, `Row ${i + 1}`),
+      h("button", { type: "button", class: "secondary small", onclick: () => { detail.hidden = true; } }, "Close")),
+      h("div", { class: "row" }, relatedLinks(it, run.workflow_id)), fields(it, run.workflow_id));
+    detail.querySelector("h3").setAttribute("tabindex", "-1");
+    detail.querySelector("h3").focus();
+  };
+
+  let pending = new Set();
+  const fetchRange = async (from) => {
+    const offset = Math.floor(from / PAGE) * PAGE;
+    if (pending.has(offset)) return;
+    pending.add(offset);
+    try {
+      const page = await api("GET", `/api/v1/runs/${encodeURIComponent(run.id)}/items?offset=${offset}&limit=${PAGE}`);
+      page.items.forEach((it, i) => cache.set(offset + i, it));
+      draw();
+    } catch (err) { put(failed, h("div", { class: "msg bad", role: "alert" }, `Could not load rows: ${err.message}`)); }
+    finally { pending.delete(offset); }
+  };
+
+  // Draw only the rows in view (plus a margin); spacer rows keep the scrollbar true.
+  const draw = () => {
+    const n = rowCount();
+    const cols = visibleColumns();
+    const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_PX) - 5);
+    const last = Math.min(n, first + WINDOW_ROWS);
+    const rows = [];
+    const spacer = (px) => { const td = h("td", { colspan: String(cols.length + 1) }); td.style.height = `${px}px`; return h("tr", { class: "spacer", "aria-hidden": "true" }, td); };
+    if (first > 0) rows.push(spacer(first * ROW_PX));
+    let missing = null;
+    for (let i = first; i < last; i++) {
+      const it = itemAt(i);
+      if (!it) { if (missing === null) missing = i; rows.push(h("tr", { class: "loading" }, h("td", { colspan: String(cols.length + 1) }, "Loading…"))); continue; }
+      rows.push(h("tr", { "aria-rowindex": String(i + 2) },
+        h("td", { class: "num" }, h("button", { type: "button", class: "link", "aria-label": `Details of row ${i + 1}`, onclick: () => openDetail(i) }, String(i + 1))),
+        cols.map((c) => h("td", { title: text(it[c]) || null }, cell(it[c])))));
+    }
+    if (last < n) rows.push(spacer((n - last) * ROW_PX));
+    put(tbody, ...rows);
+    if (missing !== null && !view && !wholeFits) fetchRange(missing);
+    const shownFrom = n ? first + 1 : 0;
+    status.textContent = view && filterText
+      ? `${n.toLocaleString()} of ${count.toLocaleString()} rows match “${filterText}”`
+      : `${count.toLocaleString()} ${count === 1 ? "row" : "rows"}${n > WINDOW_ROWS ? ` — rows ${shownFrom.toLocaleString()}–${last.toLocaleString()} on screen` : ""}`;
+  };
+  let frame = 0;
+  scroller.addEventListener("scroll", () => { cancelAnimationFrame(frame); frame = requestAnimationFrame(draw); });
+
+  const refilter = () => {
+    if (!all) return;
+    const f = filterText.toLowerCase();
+    view = all.map((_, i) => i).filter((i) => !f || visibleColumns().some((c) => text(all[i][c]).toLowerCase().includes(f)));
+    if (sortCol) view.sort((a, b) => text(all[a][sortCol]).localeCompare(text(all[b][sortCol]), undefined, { numeric: true }) * (asc ? 1 : -1));
+    scroller.scrollTop = 0;
+    headers(); draw();
+  };
+
+  const filter = h("input", { type: "search", id: `filter-${run.id}`, placeholder: "Filter rows", disabled: !wholeFits || null,
+    oninput: (e) => { filterText = e.target.value.trim(); refilter(); } });
+  const chooser = h("details", { class: "chooser" }, h("summary", {}, "Columns"),
+    h("fieldset", {}, h("legend", { class: "sr-only" }, "Columns shown"), columns.map((c) => h("label", { class: "check" },
+      h("input", { type: "checkbox", checked: !hidden.has(c), onchange: (e) => { if (e.target.checked) hidden.delete(c); else hidden.add(c); headers(); draw(); } }), label(c)))));
+
+  // A listing that fits in the page is loaded whole, so sorting and the filter see every row.
+  const loadAll = async () => {
+    const items = [];
+    for (let offset = 0; offset < count; offset += 1000) {
+      if (offset < out.items.length && out.items.length >= Math.min(count, offset + 1000)) { items.push(...out.items.slice(offset, offset + 1000)); continue; }
+      const page = await api("GET", `/api/v1/runs/${encodeURIComponent(run.id)}/items?offset=${offset}&limit=1000`);
+      items.push(...page.items);
+    }
+    all = items;
+    all.forEach((it, i) => cache.set(i, it));
+    refilter();
+  };
+
+  headers(); draw();
+  if (wholeFits && count > out.items.length) loadAll().catch((err) => put(failed, h("div", { class: "msg bad", role: "alert" }, `Could not load rows: ${err.message}`)));
+  else if (wholeFits) { all = out.items; view = all.map((_, i) => i); draw(); }
+
+  const summary = extra.length ? h("p", { class: "muted" }, extra.map(([k, v], i) => [i ? " · " : "", `${label(k)}: ${text(v)}`])) : null;
+  return h("section", { class: "results", "aria-label": title },
+    h("div", { class: "row toolbar" }, controls, h("label", { class: "sr-only", for: filter.id }, "Filter rows"), filter, chooser, exports),
+    wholeFits ? null : h("p", { class: "muted" }, `Sorting and the filter need the whole listing in the page; this one has ${count.toLocaleString()} rows: scroll through it here, or export it.`),
+    summary, status, failed, h("div", { class: "grid-wrap" }, scroller, detail));
+}

@@ -1,0 +1,107 @@
+// One run as it happens and once it ended: status, live progress and steps while it runs
+// (with Cancel), the approval it waits for, who decided, and its full answer.
+import { h, api, message, statusBadge, when, shortId, isFinal, poll, can, busy, put } from "./lib.js";
+import { resultsView, fields } from "./results.js";
+import { approvalBox } from "./approval-box.js";
+
+function progressLine(run) {
+  const p = run.progress;
+  if (!p || !p.items) return null;
+  const of = p.total ? ` of ${p.total.toLocaleString()}` : "";
+  return h("p", { class: "progress-line" },
+    p.total ? h("progress", { max: String(p.total), value: String(p.items), "aria-label": "Items fetched" }) : null,
+    ` ${p.items.toLocaleString()}${of} items · ${p.pages} ${p.pages === 1 ? "page" : "pages"}`);
+}
+
+function stepsList(run) {
+  if (!run.steps.length) return h("p", { class: "muted" }, isFinal(run.status) ? "No step ran." : "No step has started yet.");
+  return h("ol", { class: "flow", "aria-label": "Steps" }, run.steps.map((s) => h("li", { class: `step ${s.status}` },
+    h("b", {}, `${s.step_id}${s.iteration ? ` #${s.iteration}` : ""}`),
+    s.operation ? h("div", { class: "mono" }, s.operation) : null,
+    h("div", { class: "muted" }, `${s.status}${s.http_status ? ` · HTTP ${s.http_status}` : ""}${s.duration_ms != null ? ` · ${s.duration_ms} ms` : ""}`),
+    s.error ? h("div", { class: "status-failed" }, s.error) : null)));
+}
+
+/** Query parameters that open the workflow's form with these inputs. */
+export function inputsQuery(inputs) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(inputs || {})) {
+    if (v === null || v === undefined) continue;
+    q.set(k, typeof v === "object" ? JSON.stringify(v) : String(v));
+  }
+  return q.toString();
+}
+
+/** A live view of run `id`; `onSettled(run)` is called once when it ends or waits for
+ *  approval. */
+export function runPanel(id, { title = "Results", onSettled, controls = () => [] } = {}) {
+  const head = h("div", { class: "run-head" });
+  const live = h("div", { "aria-live": "polite" });
+  const approval = h("div");
+  const steps = h("div");
+  const answer = h("div");
+  const panel = h("section", { class: "run-panel", "aria-label": `Run ${shortId(id)}` }, head, live, approval,
+    h("h2", {}, "Steps"), steps, answer);
+  let lastStatus = null;
+  let ended = false;
+  let settled = false;
+
+  const render = async (run) => {
+    const by = run.requested_by ? `by ${run.requested_by}` : "";
+    const forWhom = run.requested_for ? ` for ${run.requested_for}` : "";
+    const cancel = !isFinal(run.status) && can("agent")
+      ? h("button", { type: "button", class: "secondary danger", onclick: (e) => busy(e.currentTarget, async () => {
+        try { await api("POST", `/api/v1/runs/${encodeURIComponent(id)}/cancel`); refresh(); }
+        catch (err) { put(live, message("bad", err.message)); }
+      }, "Canceling…") }, "Cancel run") : null;
+    put(head, h("p", { class: "row" },
+      h("a", { href: `#/runs/${encodeURIComponent(id)}`, class: "mono", title: id }, `Run ${shortId(id)}`), statusBadge(run.status),
+      run.dry_run ? h("span", { class: "badge" }, "dry run") : null,
+      h("span", { class: "muted" }, `${by}${forWhom} · ${when(run.created_at)}`), cancel));
+    if (run.status !== lastStatus || !isFinal(run.status)) {
+      put(live, 
+        run.status === "queued" ? h("p", { role: "status" }, "Waiting for a free worker…") : null,
+        run.status === "running" ? h("p", { role: "status" }, "Running…") : null,
+        progressLine(run),
+        run.error ? message("bad", run.error) : null,
+        run.status === "canceled" && run.canceled_by ? h("p", { class: "muted" }, `Canceled by ${run.canceled_by} ${when(run.canceled_at)}`) : null);
+    }
+    if (run.approval && (run.status !== lastStatus)) put(approval, await approvalBox(run, { onDecided: refresh }));
+    put(steps, stepsList(run));
+    lastStatus = run.status;
+    if (isFinal(run.status) && !ended) {
+      ended = true;
+      if (run.status === "completed") put(answer, h("h2", {}, "Answer"), resultsView(run, { title, controls: controls(run) }));
+    }
+    // Settled: ended, or waiting for people (which may take days).
+    if ((ended || run.status === "pending_approval") && !settled) {
+      settled = true;
+      if (onSettled) onSettled(run);
+    }
+  };
+
+  const refresh = async () => {
+    const run = await api("GET", `/api/v1/runs/${encodeURIComponent(id)}`);
+    await render(run);
+    return isFinal(run.status);
+  };
+  poll(async () => {
+    try { return await refresh(); }
+    catch (err) { put(live, message("bad", `Could not read the run: ${err.message}`)); return err.status === 404 || err.status === 401; }
+  }, 700);
+  return panel;
+}
+
+/** A run's recorded facts: workflow, version, inputs, times. */
+export function runFacts(run) {
+  return h("dl", { class: "fields" },
+    h("dt", {}, "Workflow"), h("dd", {}, h("a", { href: `#/run/${encodeURIComponent(run.workflow_id)}` }, run.workflow_id), ` v${run.workflow_version}`),
+    h("dt", {}, "Run ID"), h("dd", { class: "mono" }, run.id),
+    h("dt", {}, "Requested by"), h("dd", {}, run.requested_by || "—"),
+    run.requested_for ? [h("dt", {}, "For"), h("dd", {}, run.requested_for)] : null,
+    h("dt", {}, "Connection"), h("dd", {}, run.connection || "default"),
+    h("dt", {}, "Created"), h("dd", {}, when(run.created_at)),
+    run.finished_at ? [h("dt", {}, "Finished"), h("dd", {}, `${when(run.finished_at)} (${((new Date(run.finished_at) - new Date(run.started_at || run.created_at)) / 1000).toFixed(1)} s)`)] : null,
+    h("dt", {}, "Inputs"), h("dd", {}, Object.keys(run.inputs || {}).length ? fields(run.inputs) : "none"));
+}
+

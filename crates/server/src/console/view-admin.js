@@ -1,0 +1,90 @@
+// Admin pages: people (role, deactivate), sign-in sessions (revoke) and triggers (add, with
+// the secret shown once; enable, disable, rotate, remove).
+import { h, api, show, message, when, busy, listTable, field, put } from "./lib.js";
+
+const ROLES = ["viewer", "agent", "builder", "admin"];
+
+export async function people(notice) {
+  const out = h("div", { "aria-live": "polite" }, notice || null);
+  const list = await api("GET", "/api/v1/people");
+  const roleSelect = (p) => {
+    const sel = h("select", { "aria-label": `Role of ${p.email}`, disabled: p.status !== "active" || null },
+      ROLES.map((r) => h("option", { value: r, selected: r === p.role || null }, r)));
+    sel.addEventListener("change", async () => {
+      try { await api("PUT", `/api/v1/people/${encodeURIComponent(p.email)}/role`, { role: sel.value }); put(out, message("ok", `${p.email} is now ${sel.value}; their keys never exceed it.`)); }
+      catch (err) { sel.value = p.role; put(out, message("bad", err.message)); }
+    });
+    return sel;
+  };
+  const deactivate = (p) => p.status !== "active" ? h("span", { class: "muted" }, "deactivated") : h("button", { type: "button", class: "secondary danger small", "aria-label": `Deactivate ${p.email}`,
+    onclick: (e) => busy(e.currentTarget, async () => {
+      if (!confirm(`Deactivate ${p.email}? Their sessions end and their API keys are revoked at once.`)) return;
+      try { await api("POST", `/api/v1/people/${encodeURIComponent(p.email)}/deactivate`); await people(message("ok", `${p.email} is deactivated.`)); }
+      catch (err) { put(out, message("bad", err.message)); }
+    }) }, "Deactivate");
+  show("People", h("h1", {}, "People"),
+    h("p", { class: "muted" }, "People appear when they first sign in with single sign-on or get an API key of their own."),
+    out, listTable("People", ["Email", "Name", "Role", "Last sign-in", ""],
+      list.map((p) => [p.email, p.name || "", roleSelect(p), when(p.last_sign_in_at) || "never", deactivate(p)]), "Nobody yet."));
+}
+
+export async function sessions(notice) {
+  const out = h("div", { "aria-live": "polite" }, notice || null);
+  const list = await api("GET", "/api/v1/sessions");
+  show("Sessions", h("h1", {}, "Sign-in sessions"), out,
+    listTable("Sessions", ["Who", "Started", "Last seen", "Ends", ""], list.map((s) => [
+      s.email || (s.key_name ? `key ${s.key_name}` : "?"), when(s.created_at), when(s.last_seen_at), when(s.expires_at),
+      h("button", { type: "button", class: "secondary danger small", "aria-label": `End the session of ${s.email || s.key_name}`, onclick: (e) => busy(e.currentTarget, async () => {
+        try { await api("POST", `/api/v1/sessions/${encodeURIComponent(s.id)}/revoke`); await sessions(message("ok", "The session has ended.")); }
+        catch (err) { put(out, message("bad", err.message)); }
+      }) }, "End")]), "No live session."));
+}
+
+export async function triggers(notice) {
+  const out = h("div", { "aria-live": "polite" }, notice || null);
+  const [list, workflows] = await Promise.all([api("GET", "/api/v1/triggers"), api("GET", "/api/v1/workflows")]);
+  const act = (t, verb, text) => h("button", { type: "button", class: `secondary small${verb === "remove" ? " danger" : ""}`, "aria-label": `${text} ${t.name}`,
+    onclick: (e) => busy(e.currentTarget, async () => {
+      if (verb === "remove" && !confirm(`Remove the trigger '${t.name}'? Requests to its URL will be refused.`)) return;
+      if (verb === "rotate-secret" && !confirm(`Make a new secret for '${t.name}'? The old one stops working at once.`)) return;
+      try {
+        const r = verb === "remove" ? await api("DELETE", `/api/v1/triggers/${encodeURIComponent(t.name)}`) : await api("POST", `/api/v1/triggers/${encodeURIComponent(t.name)}/${verb}`);
+        await triggers(verb === "rotate-secret" ? secretNotice(r) : message("ok", `'${t.name}': ${text.toLowerCase()}d.`));
+      } catch (err) { put(out, message("bad", err.message)); }
+    }) }, text);
+  const table = listTable("Triggers", ["Name", "Workflow", "Signed with", "State", "Last fired", ""], list.map((t) => [
+    h("b", {}, t.name), t.workflow_id, t.auth,
+    t.enabled ? h("span", { class: "status-completed" }, "enabled") : h("span", { class: "status-canceled" }, "disabled"),
+    [when(t.last_fired_at) || "never", t.last_error ? h("div", { class: "status-failed" }, t.last_error) : null],
+    h("span", { class: "row tight" }, t.enabled ? act(t, "disable", "Disable") : act(t, "enable", "Enable"), act(t, "rotate-secret", "Rotate secret"), act(t, "remove", "Remove"))]),
+  "No trigger yet: add one to start a workflow from a webhook or a Slack command.");
+
+  const name = h("input", { type: "text", id: "t-name", required: true, autocomplete: "off" });
+  const wf = h("select", { id: "t-workflow", required: true }, h("option", { value: "" }, "Choose…"), workflows.map((w) => h("option", { value: w.id }, w.name)));
+  const auth = h("select", { id: "t-auth" }, [["hmac", "HMAC signature (lumosflow's)"], ["slack", "Slack request signing"], ["header", "Shared secret header"]].map(([v, t]) => h("option", { value: v }, t)));
+  const secret = h("input", { type: "password", id: "t-secret", autocomplete: "off" });
+  const map = h("textarea", { id: "t-map", rows: "4", class: "mono", spellcheck: "false" });
+  const submit = h("button", { type: "submit" }, "Add trigger");
+  const form = h("form", { class: "stack", "aria-label": "Add a trigger", onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, async () => {
+      try {
+        const r = await api("POST", "/api/v1/triggers", { name: name.value, workflow: wf.value, auth: auth.value, secret: secret.value || null, map: map.value.trim() || null });
+        secret.value = "";
+        await triggers(secretNotice(r));
+      } catch (err) { secret.value = ""; put(out, message("bad", err.message)); }
+    }, "Adding…");
+  } },
+  field("t-name", "Name", name), field("t-workflow", "Workflow it starts", wf), field("t-auth", "How callers prove themselves", auth),
+  field("t-secret", "Secret", secret, "Slack: your Slack app's signing secret (required). Others: leave empty and lumosflow makes one."),
+  field("t-map", "Payload mapping (YAML, optional)", map, "inputs, requested_for and dedupe_key as templates over payload and headers: see docs/operations.md."),
+  h("div", {}, submit));
+  show("Triggers", h("h1", {}, "Triggers"), out, table, h("h2", {}, "Add a trigger"), form);
+}
+
+function secretNotice(r) {
+  return h("div", { class: "msg ok", role: "status" }, h("p", {}, `Trigger '${r.name}' is ready. Its URL and secret are shown this once:`),
+    h("dl", { class: "fields" }, h("dt", {}, "URL"), h("dd", { class: "mono" }, new URL(r.url, location.origin).href), h("dt", {}, "Secret"), h("dd", { class: "mono" }, r.secret)));
+}
+
+

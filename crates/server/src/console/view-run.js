@@ -1,0 +1,98 @@
+// A workflow's form: its inputs (pre-filled from the link, so a form with its inputs can be
+// shared), what approval it needs and from whom, Run and Dry run, and the run live below.
+import { h, api, show, message, can, busy, currentRoute, put } from "./lib.js";
+import { runPanel, inputsQuery } from "./run-panel.js";
+
+function control(inp, value) {
+  const id = `in-${inp.name}`;
+  const help = inp.help ? `${id}-help` : null;
+  const common = { id, name: inp.name, "aria-describedby": help, required: inp.required || null };
+  const v = value ?? inp.default;
+  if (inp.type === "select") {
+    return h("select", common, h("option", { value: "" }, inp.required ? "Choose…" : "(any)"),
+      (inp.options || []).map((o) => h("option", { value: o, selected: String(v) === o || null }, o)));
+  }
+  if (inp.type === "boolean") return h("input", { ...common, type: "checkbox", checked: v === true || v === "true" || null, required: null });
+  if (inp.type === "textarea") return h("textarea", common, v ?? "");
+  const type = inp.type === "integer" || inp.type === "number" ? "number" : inp.type === "date" ? "date" : "text";
+  return h("input", { ...common, type, value: v ?? "", min: inp.min ?? null, max: inp.max ?? null,
+    step: inp.type === "number" ? "any" : inp.type === "integer" ? "1" : null, autocomplete: "off" });
+}
+
+function fieldFor(inp, value) {
+  const id = `in-${inp.name}`;
+  const el = control(inp, value);
+  return h("div", { class: inp.type === "boolean" ? "field check-field" : "field" },
+    inp.type === "boolean" ? h("label", { class: "check", for: id }, el, " ", inp.label || inp.name) : [
+      h("label", { for: id }, inp.label || inp.name, inp.required ? h("span", { class: "req" }, " (required)") : null), el],
+    inp.help ? h("span", { class: "help", id: `${id}-help` }, inp.help) : null);
+}
+
+function readForm(form, inputs) {
+  const values = {};
+  for (const inp of inputs) {
+    const el = form.elements[inp.name];
+    if (inp.type === "boolean") values[inp.name] = el.checked;
+    else if (el.value !== "") values[inp.name] = inp.type === "integer" || inp.type === "number" ? Number(el.value) : el.value;
+  }
+  return values;
+}
+
+function approvalNotice(wf) {
+  const a = wf.approval;
+  if (!a) return null;
+  const when_ = a.gate === "before_changes" ? "Its reads run at once; before it changes anything in Lumos it waits for approval" : "It waits for approval before it runs";
+  return h("div", { class: "msg warn", role: "note" },
+    h("b", {}, "Needs approval. "), `${when_}: ${a.reason}`,
+    h("ol", { class: "policy-steps" }, a.steps.map((s) => h("li", {}, h("b", {}, s.name), ` — ${s.who}${s.min > 1 ? ` (${s.min} approvals)` : ""}`))));
+}
+
+export async function runView(id) {
+  const wf = await api("GET", `/api/v1/workflows/${encodeURIComponent(id)}`);
+  const { params } = currentRoute();
+  const results = h("div");
+  const canRun = can("agent");
+  const runButton = h("button", { type: "submit" }, "Run");
+  const dryButton = h("button", { type: "button", class: "secondary" }, "Dry run");
+  const forWhom = h("input", { type: "email", id: "run-for", name: "requested_for", autocomplete: "off", value: params.get("requested_for") || "", "aria-describedby": "run-for-help" });
+  const form = h("form", { class: "stack", "aria-label": `Inputs of ${wf.name}` },
+    wf.inputs.map((inp) => fieldFor(inp, params.get(inp.name))),
+    h("details", { class: "more" }, h("summary", {}, "More options"),
+      h("div", { class: "field" }, h("label", { for: "run-for" }, "On behalf of (email)"), forWhom,
+        h("span", { class: "help", id: "run-for-help" }, "The person this run is for, e.g. who opened the ticket; recorded on the run."))),
+    canRun ? h("div", { class: "row" }, runButton, dryButton) : h("p", { class: "muted" }, "Your role can read this workflow but not run it."));
+
+  const start = async (button, dryRun, overrides = {}) => busy(button, async () => {
+    const inputs = { ...readForm(form, wf.inputs), ...overrides };
+    // The address now opens this form with these inputs: a link to share or come back to.
+    history.replaceState(null, "", `#/run/${encodeURIComponent(id)}?${inputsQuery(inputs)}`);
+    try {
+      const body = { inputs, dry_run: dryRun };
+      if (forWhom.value.trim()) body.requested_for = forWhom.value.trim();
+      const run = await api("POST", `/api/v1/workflows/${encodeURIComponent(id)}/runs`, body);
+      let done;
+      const finished = new Promise((resolve) => { done = resolve; });
+      put(results, runPanel(run.id, { title: `Results of ${wf.name}`, onSettled: done, controls: pager }));
+      // The button stays busy until the run ends or waits for people, so one click is one run.
+      await finished;
+    } catch (err) { put(results, message("bad", err.message)); }
+  }, dryRun ? "Dry running…" : "Running…");
+  // Paged listings (page/size inputs): Previous and Next run the page before or after.
+  const pager = (run) => {
+    const out = run.output;
+    if (!out || !out.page) return [];
+    return [
+      h("button", { type: "button", class: "secondary", disabled: !(out.page > 1) || null, onclick: (e) => start(e.currentTarget, run.dry_run, { page: out.page - 1 }) }, "Previous page"),
+      h("button", { type: "button", class: "secondary", disabled: !out.next_page || null, onclick: (e) => start(e.currentTarget, run.dry_run, { page: out.next_page }) }, "Next page"),
+    ];
+  };
+  form.addEventListener("submit", (e) => { e.preventDefault(); start(runButton, false); });
+  dryButton.addEventListener("click", () => { if (form.reportValidity()) start(dryButton, true); });
+
+  show(wf.name,
+    h("div", { class: "row spread" }, h("h1", {}, wf.name),
+      h("span", { class: "row tight" }, h("a", { href: `#/runs?workflow=${encodeURIComponent(id)}` }, "Past runs"), h("a", { href: `#/yaml/${encodeURIComponent(id)}` }, "YAML"))),
+    wf.description ? h("p", { class: "muted" }, wf.description) : null,
+    approvalNotice(wf), form, results);
+  if (params.get("autorun") === "1" && canRun && form.checkValidity()) start(runButton, false);
+}
