@@ -144,6 +144,21 @@ try {
   assert.match(asked, /Replace the connection 'default'/);
   await audit(page, "connections");
 
+  // API keys: made here, shown once, revoked here.
+  await page.getByRole("link", { name: "API keys", exact: true }).click();
+  await page.fill("#k-name", "kiosk");
+  await page.selectOption("#k-role", "viewer");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const madeKey = (await page.locator(".secret").innerText()).trim();
+  assert.match(madeKey, /^lfk_[0-9a-f]{64}$/);
+  await page.getByRole("table", { name: "API keys" }).getByText("kiosk").waitFor();
+  await audit(page, "API keys");
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Revoke kiosk" }).click();
+  await page.getByText("'kiosk' is revoked.").waitFor();
+  const gone = await page.evaluate(async (k) => (await fetch("/api/v1/runs", { headers: { authorization: `Bearer ${k}` }, credentials: "omit" })).status, madeKey);
+  assert.equal(gone, 401, "a revoked key stops working");
+
   // Bundles: installing says what it did, and stays said; installed bundles look installed.
   await page.getByRole("link", { name: "Workflows", exact: true }).click();
   await page.getByRole("button", { name: "Install Directory & Apps" }).click();

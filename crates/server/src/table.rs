@@ -526,6 +526,42 @@ pub(crate) fn table() -> Routes<AppState> {
         .status(204),
         api::remove_trigger,
     );
+    // API keys.
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/keys",
+            Some(Admin),
+            "keys",
+            "List API keys (their first characters only)",
+        )
+        .response(schema::<Vec<engine::ApiKey>>),
+        api::list_keys,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/keys",
+            Some(Admin),
+            "keys",
+            "Create an API key: it is shown in this answer only",
+        )
+        .body(schema::<api::NewKeyBody>)
+        .response(schema::<api::NewKey>)
+        .status(201),
+        api::create_key,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/api/v1/keys/{name}/revoke",
+            Some(Admin),
+            "keys",
+            "Revoke an API key: it stops working at once, with its console sessions",
+        )
+        .status(204),
+        api::revoke_key,
+    );
     // People and sessions.
     r.add(
         doc(

@@ -3,6 +3,7 @@
 
 mod audit;
 mod connections;
+mod keys;
 mod lumos;
 mod meta;
 mod people;
@@ -18,6 +19,7 @@ use crate::error::ApiError;
 
 pub use audit::*;
 pub use connections::*;
+pub use keys::*;
 pub use lumos::*;
 pub use meta::*;
 pub use people::*;

@@ -9,7 +9,7 @@ import { runs, runDetail } from "./view-runs.js";
 import { approvals, refreshInboxCount } from "./view-approvals.js";
 import { connections } from "./view-connections.js";
 import { yamlView } from "./view-yaml.js";
-import { people, sessions, triggers } from "./view-admin.js";
+import { people, sessions, triggers, keys } from "./view-admin.js";
 
 // The menu: each entry, the role it needs, and the views it stands for (to mark where you are).
 const MENU = [
@@ -18,6 +18,7 @@ const MENU = [
   ["#/approvals", "Approvals", "viewer", ["approvals"]],
   ["#/connections", "Connections", "admin", ["connections"]],
   ["#/people", "People", "admin", ["people"]],
+  ["#/keys", "API keys", "admin", ["keys"]],
   ["#/sessions", "Sessions", "admin", ["sessions"]],
   ["#/triggers", "Triggers", "admin", ["triggers"]],
 ];
@@ -62,6 +63,7 @@ async function route() {
     else if (view === "connections" && can("admin")) await connections();
     else if (view === "people" && can("admin")) await people();
     else if (view === "sessions" && can("admin")) await sessions();
+    else if (view === "keys" && can("admin")) await keys();
     else if (view === "triggers" && can("admin")) await triggers();
     else if (view === "yaml" && arg) await yamlView(arg);
     else if (view === "new" && can("builder")) await yamlView(null);

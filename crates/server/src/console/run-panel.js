@@ -19,7 +19,9 @@ function stepsList(run) {
     h("b", {}, `${s.step_id}${s.iteration ? ` #${s.iteration}` : ""}`),
     s.operation ? h("div", { class: "mono" }, s.operation) : null,
     h("div", { class: "muted" }, `${s.status}${s.http_status ? ` · HTTP ${s.http_status}` : ""}${s.duration_ms != null ? ` · ${s.duration_ms} ms` : ""}`),
-    s.error ? h("div", { class: "status-failed" }, s.error) : null)));
+    s.error ? h("div", { class: "status-failed" }, s.error) : null,
+    // What the step gave (bounded by the server: big listings as counts and first items).
+    s.output !== null && s.output !== undefined ? h("details", { class: "step-output" }, h("summary", {}, "Output"), h("pre", { class: "json" }, JSON.stringify(s.output, null, 2))) : null)));
 }
 
 /** Query parameters that open the workflow's form with these inputs. */

@@ -88,3 +88,34 @@ function secretNotice(r) {
 }
 
 
+
+export async function keys(notice) {
+  const out = h("div", { "aria-live": "polite" }, notice || null);
+  const list = await api("GET", "/api/v1/keys");
+  const live = list.filter((k) => !k.revoked_at);
+  const revoke = (k) => h("button", { type: "button", class: "secondary danger small", "aria-label": `Revoke ${k.name}`, onclick: (e) => busy(e.currentTarget, async () => {
+    if (!confirm(`Revoke the key '${k.name}'? It stops working at once, and so do the console sessions signed in with it.`)) return;
+    try { await api("POST", `/api/v1/keys/${encodeURIComponent(k.name)}/revoke`); await keys(message("ok", `'${k.name}' is revoked.`)); }
+    catch (err) { put(out, message("bad", err.message)); }
+  }) }, "Revoke");
+  const name = h("input", { type: "text", id: "k-name", required: true, autocomplete: "off" });
+  const role = h("select", { id: "k-role" }, ROLES.map((r) => h("option", { value: r, selected: r === "agent" || null }, r)));
+  const owner = h("input", { type: "email", id: "k-owner", autocomplete: "off" });
+  const submit = h("button", { type: "submit" }, "Create key");
+  const form = h("form", { class: "stack", "aria-label": "Create an API key", onsubmit: (e) => {
+    e.preventDefault();
+    busy(submit, async () => {
+      try {
+        const r = await api("POST", "/api/v1/keys", { name: name.value, role: role.value, owner: owner.value.trim() || null });
+        await keys(h("div", { class: "msg ok", role: "status" }, h("p", {}, `Key '${r.name}' created. Copy it now: it is shown this once.`), h("p", { class: "mono secret" }, r.key)));
+      } catch (err) { put(out, message("bad", err.message)); }
+    }, "Creating…");
+  } },
+  field("k-name", "Name", name), field("k-role", "Role", role),
+  field("k-owner", "Acts as (email, optional)", owner, "A key with an owner acts as that person and never above their role; without one it is a service key."),
+  h("div", {}, submit));
+  show("API keys", h("h1", {}, "API keys"), out,
+    listTable("API keys", ["Name", "Role", "Acts as", "Starts with", "Last used", ""], live.map((k) => [
+      h("b", {}, k.name), k.role, k.owner || "service key", h("span", { class: "mono" }, `${k.prefix}…`), when(k.last_used_at) || "never", revoke(k)]), "No live key."),
+    h("h2", {}, "Create a key"), form);
+}

@@ -54,12 +54,17 @@ export async function runView(id) {
   const canRun = can("agent");
   const runButton = h("button", { type: "submit" }, "Run");
   const dryButton = h("button", { type: "button", class: "secondary" }, "Dry run");
+  // Admins may pick the connection a run uses (others always use 'default').
+  const connectionList = can("admin") ? await api("GET", "/api/v1/connections").catch(() => []) : [];
+  const connection = h("select", { id: "run-connection", name: "connection" },
+    connectionList.map((c) => h("option", { value: c.name, selected: c.name === (params.get("connection") || "default") || null }, `${c.name} (${c.base_url})`)));
   const forWhom = h("input", { type: "email", id: "run-for", name: "requested_for", autocomplete: "off", value: params.get("requested_for") || "", "aria-describedby": "run-for-help" });
   const form = h("form", { class: "stack", "aria-label": `Inputs of ${wf.name}` },
     wf.inputs.map((inp) => fieldFor(inp, params.get(inp.name))),
     h("details", { class: "more" }, h("summary", {}, "More options"),
       h("div", { class: "field" }, h("label", { for: "run-for" }, "On behalf of (email)"), forWhom,
-        h("span", { class: "help", id: "run-for-help" }, "The person this run is for, e.g. who opened the ticket; recorded on the run."))),
+        h("span", { class: "help", id: "run-for-help" }, "The person this run is for, e.g. who opened the ticket; recorded on the run.")),
+      connectionList.length > 1 ? h("div", { class: "field" }, h("label", { for: "run-connection" }, "Lumos connection"), connection) : null),
     canRun ? h("div", { class: "row" }, runButton, dryButton) : h("p", { class: "muted" }, "Your role can read this workflow but not run it."));
 
   const start = async (button, dryRun, overrides = {}) => busy(button, async () => {
@@ -69,6 +74,7 @@ export async function runView(id) {
     try {
       const body = { inputs, dry_run: dryRun };
       if (forWhom.value.trim()) body.requested_for = forWhom.value.trim();
+      if (connectionList.length > 1) body.connection = connection.value;
       const run = await api("POST", `/api/v1/workflows/${encodeURIComponent(id)}/runs`, body);
       let done;
       const finished = new Promise((resolve) => { done = resolve; });

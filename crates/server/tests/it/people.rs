@@ -3,7 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use server::Role::{Admin, Agent, Viewer};
+use server::Role::{self, Admin, Agent, Viewer};
 use testkit::{Db, both};
 
 use crate::Env;
@@ -286,3 +286,82 @@ both!(
     admins_list_and_end_sessions_and_nobody_approves_for_themselves,
     admins_list_and_end_sessions_and_nobody_approves_for_themselves
 );
+
+/// Keys over the API: created by an admin and shown once, listed by their first
+/// characters only, acting as their owner, and dead the moment they are revoked.
+async fn keys_through_the_api(db: Db) {
+    let env = Env::new(db).await;
+    let (s, created) = env
+        .call(
+            Some(Role::Admin),
+            Method::POST,
+            "/api/v1/keys",
+            Some(json!({"name": "desk-laptop", "role": "agent", "owner": "Desk.Person@example-corp.com"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let key = created["key"].as_str().expect("key").to_owned();
+    assert!(key.starts_with("lfk_"));
+    let (s, bad) = env
+        .call(
+            Some(Role::Admin),
+            Method::POST,
+            "/api/v1/keys",
+            Some(json!({"name": "x", "role": "emperor"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    let (s, _) = env
+        .call(Some(Role::Builder), Method::GET, "/api/v1/keys", None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "keys are for admins");
+    let (_, list) = env
+        .call(Some(Role::Admin), Method::GET, "/api/v1/keys", None)
+        .await;
+    assert!(
+        !list.to_string().contains(&key),
+        "a key is never listed whole"
+    );
+    let row = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|k| k["name"] == "desk-laptop")
+        .expect("listed")
+        .clone();
+    assert_eq!(row["owner"], "Desk.Person@example-corp.com");
+    let me = |k: String| {
+        let http = env.http.clone();
+        let url = format!("{}/api/v1/runs", env.server.base_url);
+        async move {
+            http.get(url)
+                .bearer_auth(k)
+                .send()
+                .await
+                .expect("get")
+                .status()
+        }
+    };
+    assert_eq!(me(key.clone()).await, StatusCode::OK);
+    let (s, _) = env
+        .call(
+            Some(Role::Admin),
+            Method::POST,
+            "/api/v1/keys/desk-laptop/revoke",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(me(key).await, StatusCode::UNAUTHORIZED);
+    let (s, v) = env
+        .call(
+            Some(Role::Admin),
+            Method::POST,
+            "/api/v1/keys/no-such-key/revoke",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    env.stop().await;
+}
+both!(keys_api, keys_through_the_api);
