@@ -390,16 +390,19 @@ try {
   // ------------------------------------------------------------------ on a phone
   const phone = await person(390, 844);
   await signIn(phone.page, keys.approver);
-  for (const [view, heading] of [["#/workflows", "Workflows"], ["#/runs", "Runs"], [heldUrl, /^Run /], ["#/run/list-lumos-users?search=ann&autorun=1", "List Lumos Users"], ["#/approvals", "Waiting for you"]]) {
+  for (const [view, heading, name] of [["#/workflows", "Workflows", "workflows"], ["#/runs", "Runs", "runs"], [heldUrl, /^Run /, "run-page"], ["#/run/list-lumos-users?search=ann&autorun=1", "List Lumos Users", "run"], ["#/approvals", "Waiting for you", "approvals"]]) {
     await phone.page.goto(`${base}/${view}`);
     await phone.page.getByRole("heading", { name: heading }).first().waitFor();
-    if (view.includes("autorun")) await phone.page.getByRole("heading", { name: "Answer" }).waitFor();
+    if (view.includes("autorun")) {
+      await phone.page.getByRole("heading", { name: "Answer" }).waitFor();
+      await phone.page.getByRole("heading", { name: "Answer" }).evaluate((el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 10));
+    }
     const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `${view} fits a 390 px phone (it is ${width} px wide)`);
     const signOut = await phone.page.getByRole("button", { name: "Sign out" }).boundingBox();
     assert.ok(signOut && signOut.x + signOut.width <= 390, `Sign out is on screen on ${view}`);
     await audit(phone.page, `${view} on a phone`);
-    await shot(phone.page, `phone-${view.replace(/[^a-z]+/g, "-").replace(/^-|-$/g, "").slice(0, 20)}`);
+    await shot(phone.page, `phone-${name}`);
   }
 
   assert.deepEqual(problems, [], "no script errors and nothing blocked");

@@ -199,7 +199,7 @@ function listing(run, out, title, controls, exports) {
   if (wholeFits && count > out.items.length) loadAll().catch((err) => put(failed, h("div", { class: "msg bad", role: "alert" }, `Could not load rows: ${err.message}`)));
   else if (wholeFits) { all = out.items; view = all.map((_, i) => i); draw(); }
 
-  const summary = extra.length ? h("p", { class: "muted" }, extra.map(([k, v], i) => [i ? " · " : "", `${label(k)}: ${text(v)}`])) : null;
+  const summary = extra.length ? h("p", { class: "muted" }, extra.map(([k, v], i) => [i ? " · " : "", `${label(k)}: ${typeof v === "number" ? v.toLocaleString() : text(v)}`])) : null;
   return h("section", { class: "results", "aria-label": title },
     h("div", { class: "row toolbar" }, controls, h("label", { class: "sr-only", for: filter.id }, "Filter rows"), filter, chooser, exports),
     wholeFits ? null : h("p", { class: "muted" }, `Sorting and the filter need the whole listing in the page; this one has ${count.toLocaleString()} rows: scroll through it here, or export it.`),

@@ -36,7 +36,7 @@ export function inputsQuery(inputs) {
 
 /** A live view of run `id`; `onSettled(run)` is called once when it ends or waits for
  *  approval. */
-export function runPanel(id, { title = "Results", onSettled, controls = () => [] } = {}) {
+export function runPanel(id, { title = "Results", onSettled, controls = () => [], link = true } = {}) {
   const head = h("div", { class: "run-head" });
   const live = h("div", { "aria-live": "polite" });
   const approval = h("div");
@@ -57,7 +57,7 @@ export function runPanel(id, { title = "Results", onSettled, controls = () => []
         catch (err) { put(live, message("bad", err.message)); }
       }, "Canceling…") }, "Cancel run") : null;
     put(head, h("p", { class: "row" },
-      h("a", { href: `#/runs/${encodeURIComponent(id)}`, class: "mono", title: id }, `Run ${shortId(id)}`), statusBadge(run.status),
+      link ? h("a", { href: `#/runs/${encodeURIComponent(id)}`, class: "mono", title: id }, `Run ${shortId(id)}`) : h("b", {}, "Status"), statusBadge(run.status),
       run.dry_run ? h("span", { class: "badge" }, "dry run") : null,
       h("span", { class: "muted" }, `${by}${forWhom} · ${when(run.created_at)}`), cancel));
     if (run.status !== lastStatus || !isFinal(run.status)) {

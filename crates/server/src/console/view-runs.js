@@ -67,5 +67,5 @@ export async function runDetail(id) {
       h("a", { class: "button secondary", href: `#/run/${encodeURIComponent(run.workflow_id)}?${inputsQuery(run.inputs)}` }, "Run again with these inputs"),
       copy, copied),
     runFacts(run),
-    runPanel(run.id, { title: `Output of run ${shortId(run.id)}` }));
+    runPanel(run.id, { title: `Output of run ${shortId(run.id)}`, link: false }));
 }
