@@ -210,7 +210,10 @@ pub struct Step {
     /// A label for people; the id is what templates use.
     #[serde(default)]
     pub name: Option<String>,
-    /// Run the step only when this template is truthy; otherwise its output is null.
+    /// Run the step only when this template is truthy; otherwise its output is null. On a
+    /// `for_each` step, an `if` that names the element (or `index`) is checked for each
+    /// element instead: only those for which it holds run, and the output lists their
+    /// results.
     #[serde(default, rename = "if")]
     #[schemars(with = "Option<String>")]
     pub when: Option<Spanned<String>>,

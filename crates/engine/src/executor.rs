@@ -493,10 +493,32 @@ impl Executor<'_> {
     ) -> Result<Value, RunError> {
         let (n, fail_fast) = (each.concurrency, each.fail_fast);
         let id = step.id.as_str();
+        // A per-element `if:` picks the elements that run; the others are left out of the
+        // output (the loop's output lists what was done).
+        let chosen: Vec<usize> = match &each.only_if {
+            None => (0..items.len()).collect(),
+            Some(cond) => {
+                let mut chosen = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let ictx = ctx.with_item(&each.item, item, i);
+                    let go = self
+                        .templates
+                        .truthy(cond, &ictx)
+                        .map_err(|m| RunError::Step {
+                            step: id.to_owned(),
+                            message: format!("item {i} ({}): if: {m}", short(item)),
+                        })?;
+                    if go {
+                        chosen.push(i);
+                    }
+                }
+                chosen
+            }
+        };
         // Indices, not references, go through the stream, so the run future stays Send for
         // any lifetime (it is spawned by the server).
         let mut results = std::pin::pin!(
-            stream::iter(0..items.len())
+            stream::iter(chosen.iter().copied())
                 .map(|i| {
                     let ictx = ctx.with_item(&each.item, &items[i], i);
                     async move {
@@ -538,7 +560,7 @@ impl Executor<'_> {
                 message: format!(
                     "{} of {} items failed: {}",
                     failures.len(),
-                    items.len(),
+                    chosen.len(),
                     failures.join("; ")
                 ),
             });

@@ -36,6 +36,17 @@ pub struct ForEach {
     pub item: String,
     pub concurrency: usize,
     pub fail_fast: bool,
+    /// `if:` that names the element (or `index`): checked for each element, which runs only
+    /// when it holds.
+    pub only_if: Option<String>,
+}
+
+/// Whether a template names `var` (as a whole word): an `if:` that does is about each
+/// element of a loop, not about the step.
+fn names(template: &str, var: &str) -> bool {
+    template
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|w| w == var)
 }
 
 #[derive(Debug, Clone)]
@@ -120,13 +131,19 @@ fn step(s: &Step) -> Result<Planned, String> {
             ));
         }
     };
+    let when = s.when.as_ref().map(|w| w.value.clone());
+    let per_item = s.for_each.is_some()
+        && when
+            .as_deref()
+            .is_some_and(|w| names(w, s.item_var()) || names(w, "index"));
     Ok(Planned {
-        when: s.when.as_ref().map(|w| w.value.clone()),
+        when: if per_item { None } else { when.clone() },
         each: s.for_each.as_ref().map(|fe| ForEach {
             list: fe.value.clone(),
             item: s.item_var().to_owned(),
             concurrency: s.concurrency.unwrap_or(4).clamp(1, 16),
             fail_fast: s.fail_fast.unwrap_or(true),
+            only_if: if per_item { when } else { None },
         }),
         id,
         action,

@@ -127,3 +127,75 @@ async fn a_step_that_takes_too_long_fails_saying_so() {
         out.error
     );
 }
+
+const ONLY_ACTIVE: &str = r#"
+id: only-active
+name: Only active users
+inputs:
+  go: { type: boolean, default: true }
+steps:
+  - id: users
+    call: listUsers
+    params: { size: 20 }
+  - id: active
+    for_each: "{{ steps.users.output['items'] }}"
+    as: user
+    if: "{{ user.status == 'ACTIVE' and index < 10 }}"
+    transform: "{{ user.email }}"
+  - id: gated
+    for_each: "{{ steps.users.output['items'] }}"
+    if: "{{ inputs.go }}"
+    transform: "{{ item.id }}"
+output:
+  active: "{{ steps.active.output }}"
+  gated: "{{ steps.gated.output }}"
+"#;
+
+/// A per-element `if:` on a loop runs only the elements it picks; an `if:` that does not
+/// name the element decides for the whole step.
+#[tokio::test]
+async fn a_loop_runs_only_the_elements_its_if_picks() {
+    let s = setup().await;
+    s.engine
+        .create(ONLY_ACTIVE, &engine::Actor::operator())
+        .await
+        .expect("create");
+    let users = s
+        .api
+        .call("listUsers", &obj(json!({"size": 20})), None)
+        .await
+        .expect("users");
+    let expected: Vec<serde_json::Value> = users["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .take(10)
+        .filter(|u| u["status"] == "ACTIVE")
+        .map(|u| u["email"].clone())
+        .collect();
+    assert!(
+        expected.len() < 10,
+        "the sample has inactive users to leave out"
+    );
+    for (go, gated) in [(true, json!(20)), (false, json!(null))] {
+        let out = s
+            .engine
+            .run(
+                "only-active",
+                &obj(json!({"go": go})),
+                RunRequest::default(),
+            )
+            .await
+            .expect("run");
+        let output = out.output.expect("output");
+        assert_eq!(output["active"], json!(expected), "go={go}");
+        assert_eq!(
+            output["gated"]
+                .as_array()
+                .map(|a| json!(a.len()))
+                .unwrap_or(json!(null)),
+            gated,
+            "go={go}: {output}"
+        );
+    }
+}
