@@ -473,10 +473,15 @@ impl Executor<'_> {
                     });
                 }
             };
-            return dry.for_each(step, each, ctx, &items, held).await;
+            let values = dry.for_each(step, each, ctx, &items, held).await?;
+            let calls = match values {
+                Value::Array(a) => a.iter().map(crate::dry_run::call_of).collect(),
+                other => vec![crate::dry_run::call_of(&other)],
+            };
+            return Ok(Value::Array(calls));
         }
         let (called, _) = dry.action(step, ctx, 0, false, held).await?;
-        Ok(Value::Array(vec![called.value]))
+        Ok(Value::Array(vec![crate::dry_run::call_of(&called.value)]))
     }
 
     /// Run a step once per item, `concurrency` at a time. By default the first failure
@@ -702,9 +707,7 @@ impl Executor<'_> {
         if self.options.dry_run && op.is_mutating() {
             rec.status = StepStatus::DryRun;
             return Ok(Called {
-                value: json!({
-                    "dry_run": true, "method": op.method, "path": prepared.path_and_query(), "body": body,
-                }),
+                value: crate::dry_run::placeholder(op, &prepared.path_and_query(), body.as_ref()),
                 streamed: false,
             });
         }

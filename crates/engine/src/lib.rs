@@ -12,6 +12,7 @@ mod connection_admin;
 pub mod connections;
 pub mod dates;
 pub mod definition;
+mod dry_run;
 mod error;
 mod events;
 mod execute;

@@ -120,11 +120,15 @@ async fn access_request_in_dry_run_sends_no_post_then_for_real() {
         .await
         .expect("dry run");
     assert_eq!(dry.status, RunStatus::Completed);
+    // The same shape as for real (Lumos answers with a list of requests), saying what
+    // would have been sent.
     let out = dry.output.expect("output");
-    assert_eq!(out["dry_run"], true);
-    assert_eq!(out["method"], "POST");
-    assert_eq!(out["path"], "/appstore/access_request");
-    assert_eq!(out["body"]["app_id"], app);
+    assert_eq!(out[0]["app_id"], app, "{out}");
+    assert_eq!(out[0]["id"], Value::Null, "nothing made up");
+    assert_eq!(out[0]["dry_run"], true);
+    assert_eq!(out[0]["method"], "POST");
+    assert_eq!(out[0]["path"], "/appstore/access_request");
+    assert_eq!(out[0]["body"]["app_id"], app);
     assert_eq!(count().await, before, "a dry run must not create anything");
     let detail = s.engine.run_detail(&dry.run_id).await.expect("detail");
     assert!(detail.run.dry_run);
