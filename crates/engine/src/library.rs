@@ -438,6 +438,21 @@ impl Engine {
             )));
         }
         self.installed_row(id).await?;
+        // Uninstalling takes as much as installing: a builder cannot remove what only an
+        // admin may put back (a workflow that changes Lumos, or one with an approval gate).
+        if !by.may(Role::Admin) {
+            let (current, _) = self.load(id, None).await?;
+            if let Some((step, op)) = current.mutating_calls().into_iter().next() {
+                return Err(EngineError::Forbidden(format!(
+                    "workflow '{id}' changes Lumos ({op} in step '{step}'); uninstalling it needs the admin role"
+                )));
+            }
+            if current.def.approval.is_some() {
+                return Err(EngineError::Forbidden(format!(
+                    "workflow '{id}' has an approval gate; uninstalling it needs the admin role"
+                )));
+            }
+        }
         self.store.uninstall_workflow(id).await?;
         self.audit(by, "workflow.uninstall", id, None).await;
         Ok(())

@@ -123,6 +123,22 @@ impl Engine {
         by: &Actor,
     ) -> Result<Option<String>> {
         let email = email_of(by);
+        // Separation of duties: whoever approved one step of a run does not approve another.
+        let index = run.approval_step.unwrap_or(0).max(0);
+        if let Some(earlier) =
+            self.store.decisions(&run.id).await?.iter().find(|d| {
+                d.step < index && d.approved && d.decided_by.eq_ignore_ascii_case(&by.label)
+            })
+        {
+            let name = policy
+                .steps
+                .get(earlier.step.max(0) as usize)
+                .map_or("an earlier step", |s| s.name.as_str());
+            return Ok(Some(format!(
+                "{} approved step '{name}' of run '{}' already; each step needs another person",
+                by.label, run.id
+            )));
+        }
         if !policy.self_approval {
             let same = |who: &Option<String>| {
                 who.as_deref().is_some_and(|w| {

@@ -382,3 +382,90 @@ async fn a_gate_before_changes_reads_first_and_sends_only_after_approval() {
     let output = done.output.expect("output");
     assert!(output.to_string().contains(&app_id), "{output}");
 }
+
+const TWO_STEPS: &str = r#"
+id: two-steps
+name: Two steps
+approval:
+  reason: Reads the directory
+  steps:
+    - name: Security
+      approvers: { roles: [admin] }
+    - name: Admins
+      approvers: { roles: [admin] }
+steps:
+  - id: me
+    call: currentUser
+"#;
+
+/// Separation of duties: whoever approved one step of a run does not approve the next.
+#[tokio::test]
+async fn one_person_does_not_approve_two_steps_of_a_run() {
+    let s = setup().await;
+    s.engine
+        .create(TWO_STEPS, &Actor::operator())
+        .await
+        .expect("create");
+    let held = s
+        .engine
+        .run(
+            "two-steps",
+            &obj(json!({})),
+            RunRequest {
+                actor: person("req@example-corp.com", Role::Agent),
+                ..RunRequest::default()
+            },
+        )
+        .await
+        .expect("run");
+    let id = held.run_id;
+    let lead = person("lead@example-corp.com", Role::Admin);
+    let r = s.engine.approve(&id, &lead, None, ApproveThen::Queue).await;
+    assert!(
+        matches!(r, Ok(Approved::Waiting(Outcome::NextStep(_)))),
+        "{:?}",
+        r.err()
+    );
+    forbidden(
+        s.engine.approve(&id, &lead, None, ApproveThen::Queue).await,
+        "approved step 'Security' of run",
+    )
+    .await;
+    let other = person("other-admin@example-corp.com", Role::Admin);
+    let r = s
+        .engine
+        .approve(&id, &other, None, ApproveThen::Queue)
+        .await;
+    assert!(matches!(r, Ok(Approved::Queued(_))), "{:?}", r.err());
+}
+
+/// A builder cannot uninstall what only an admin may install.
+#[tokio::test]
+async fn builders_uninstall_only_what_they_could_install() {
+    let s = setup().await;
+    let builder = person("bill@example-corp.com", Role::Builder);
+    let e = s
+        .engine
+        .uninstall("cancel-lumos-access-request", &builder)
+        .await
+        .expect_err("changes Lumos");
+    assert!(
+        e.to_string()
+            .contains("uninstalling it needs the admin role"),
+        "{e}"
+    );
+    s.engine
+        .create(TWO_STEPS, &Actor::operator())
+        .await
+        .expect("create");
+    let e = s
+        .engine
+        .uninstall("two-steps", &builder)
+        .await
+        .expect_err("gated");
+    assert!(e.to_string().contains("approval gate"), "{e}");
+    s.engine
+        .uninstall("list-lumos-users", &builder)
+        .await
+        .expect("a reading workflow");
+}
