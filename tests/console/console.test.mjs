@@ -249,7 +249,7 @@ try {
 
   // The run's own page: its answer, steps and facts, in words.
   await page.getByRole("link", { name: /^Run [0-9a-f]{8}$/ }).first().click();
-  await page.getByRole("heading", { name: /^Run [0-9a-f]{8} of list-lumos-accounts$/ }).waitFor();
+  await page.getByRole("heading", { name: /^Run [0-9a-f]{8} of List Lumos Accounts$/ }).waitFor();
   await page.getByRole("heading", { name: "Answer" }).waitFor();
   await page.getByRole("list", { name: "Steps" }).getByText(/completed · HTTP 200/).first().waitFor();
   await readable(page, "a run's page");
@@ -326,6 +326,12 @@ try {
   await page.getByRole("button", { name: "Save new version" }).click();
   await page.getByText("Saved as version 2.").waitFor();
   await page.getByRole("heading", { name: "Look up an app (approved) — YAML v2" }).waitFor();
+  // After a save the editor still answers: a broken version is refused, in place.
+  await page.locator("#yaml").fill(broken);
+  await page.getByRole("button", { name: "Save new version" }).click();
+  await page.getByRole("alert").getByText(/unknown Lumos operation 'getAp'/).waitFor();
+  assert.ok(!(await page.getByText("Saved as version 2.").isVisible()), "the old notice is gone");
+  await page.locator("#yaml").fill(GATED.replace("Reads one app", "Reads one Lumos app"));
   await page.getByRole("region", { name: "Versions" }).getByRole("link", { name: "v1" }).click();
   await page.getByRole("heading", { name: /YAML v1 \(the current one is v2\)/ }).waitFor();
   await page.getByLabel("Differences").getByText("+ description: Reads one Lumos app once IT security approves.").waitFor();
@@ -342,6 +348,10 @@ try {
   const requester = await person();
   await signIn(requester.page, keys.requester);
   assert.ok(!(await requester.page.getByRole("link", { name: "Connections", exact: true }).isVisible()), "an agent sees no admin pages");
+  // A link cannot make someone change Lumos without a click: autorun waits for one here.
+  await requester.page.goto(`${base}/#/run/cancel-lumos-access-request?request_id=00000000-0000-4000-8000-000000000001&reason=x&autorun=1`);
+  await requester.page.getByText("Opened from a link: check the inputs, then press Run.").waitFor();
+  assert.equal((await runsOf(requester.page, "cancel-lumos-access-request")).length, 0, "nothing ran by itself");
   await requester.page.goto(`${base}/#/run/app-lookup-approved`);
   await requester.page.getByRole("note").getByText(/Needs approval/).waitFor();
   await requester.page.getByRole("note").getByText(/IT security — sec\.lead@example-corp\.com/).waitFor();
@@ -356,7 +366,7 @@ try {
   const approver = await person();
   await signIn(approver.page, keys.approver);
   const count = approver.page.getByRole("navigation", { name: "Main" }).locator("#inbox-count");
-  await expectSoon(async () => (await count.innerText()) === "1", "one run waits in the approver's inbox");
+  await approver.page.getByRole("link", { name: "Approvals 1 waiting for you" }).waitFor();
   await approver.page.getByRole("link", { name: /Approvals/ }).click();
   const held = approver.page.getByRole("article");
   await held.getByText(/^Asked by ann\.requester@example-corp\.com for bo\.staff@example-corp\.com/).waitFor();
@@ -370,6 +380,7 @@ try {
   await held.getByLabel("Comment").fill("Checked with the app owner");
   await held.getByRole("button", { name: "Approve" }).click();
   await approver.page.getByText("Nothing waits for your decision.").waitFor();
+  await approver.page.getByRole("status").getByText(/approved; the run goes on\./).waitFor();
   await expectSoon(async () => !(await count.isVisible()), "the inbox count goes away");
 
   await requester.page.goto(`${base}/${heldUrl}`);

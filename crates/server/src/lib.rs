@@ -217,11 +217,17 @@ impl Server {
         config: EngineConfig,
         mut options: ServerOptions,
     ) -> std::io::Result<Server> {
+        let addr = listener.local_addr()?;
+        let mut config = config;
+        // Without LUMOSFLOW_PUBLIC_URL, links lumosflow hands out (a trigger's URL, a run in
+        // a notice) point at the address it really listens on, not a guess.
+        if config.public_url.is_none() && !addr.ip().is_unspecified() {
+            config.public_url = Some(format!("http://{addr}"));
+        }
         let (engine, metrics) = engine_with_metrics(store, config);
         if let Err(e) = engine.recover().await {
             tracing::warn!(error = %e, "could not close out interrupted runs");
         }
-        let addr = listener.local_addr()?;
         // Loopback names and the address it listens on are always fine for MCP's Host check.
         options
             .allowed_hosts

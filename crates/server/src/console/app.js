@@ -65,6 +65,7 @@ async function route() {
     else if (view === "sessions" && can("admin")) await sessions();
     else if (view === "keys" && can("admin")) await keys();
     else if (view === "triggers" && can("admin")) await triggers();
+    else if (["connections", "people", "sessions", "triggers", "keys"].includes(view)) show("Admins only", h("h1", {}, "Admins only"), errorMessage(new Error(`This page is for admins; you are ${session.me.role}.`)), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));
     else if (view === "yaml" && arg) await yamlView(arg);
     else if (view === "new" && can("builder")) await yamlView(null);
     else await workflows();

@@ -30,7 +30,7 @@ export function relatedLinks(row, workflowId) {
   if (workflowId === "list-lumos-users" && typeof row.email === "string") add("list-lumos-access-requests", { user_email: row.email }, "Access requests");
   const requestWorkflows = ["list-lumos-access-requests", "request-lumos-app-access"];
   const requestId = row.request_id || (requestWorkflows.includes(workflowId) ? row.id : null);
-  if (typeof requestId === "string") add("get-lumos-access-request", { request_id: requestId }, "Request status");
+  if (typeof requestId === "string" && workflowId !== "get-lumos-access-request") add("get-lumos-access-request", { request_id: requestId }, "Request status");
   return out;
 }
 
@@ -78,6 +78,9 @@ export function resultsView(run, { title = "Results", controls = [] } = {}) {
       out === null || out === undefined ? h("p", { class: "muted" }, "This run gave no answer.") : fields(out, run.workflow_id),
       h("details", {}, h("summary", {}, "Raw JSON"), h("pre", { class: "json" }, JSON.stringify(out, null, 2))));
   }
+  if (!out.items.length && !(run.items && run.items.count)) {
+    return h("section", { class: "results", "aria-label": title }, h("div", { class: "row" }, controls), h("p", {}, "No rows: nothing matched."));
+  }
   return listing(run, out, title, controls, exports);
 }
 
@@ -85,7 +88,7 @@ function listing(run, out, title, controls, exports) {
   const count = run.items ? run.items.count : out.items.length;
   const cache = new Map(); // offset → item
   out.items.forEach((it, i) => cache.set(i, it));
-  const extra = Object.entries(out).filter(([k]) => k !== "items");
+  const extra = Object.entries(out).filter(([k, v]) => k !== "items" && v !== null && v !== undefined);
   let columns = (run.output_info && run.output_info.columns) || [];
   if (!columns.length) for (const it of out.items.slice(0, 200)) for (const k of Object.keys(it || {})) if (!columns.includes(k)) columns.push(k);
   // Columns empty in every loaded row start hidden; the chooser brings them back.

@@ -13,15 +13,43 @@ function progressLine(run) {
     ` ${p.items.toLocaleString()}${of} items · ${p.pages} ${p.pages === 1 ? "page" : "pages"}`);
 }
 
+const SHOWN_ITERATIONS = 20;
+
+/** One card per step; a loop's elements as one card with counts, its first elements
+ *  (and every failure) listed inside, so a 3,000-element loop stays one card. */
 function stepsList(run) {
   if (!run.steps.length) return h("p", { class: "muted" }, isFinal(run.status) ? "No step ran." : "No step has started yet.");
-  return h("ol", { class: "flow", "aria-label": "Steps" }, run.steps.map((s) => h("li", { class: `step ${s.status}` },
-    h("b", {}, `${s.step_id}${s.iteration ? ` #${s.iteration}` : ""}`),
+  const groups = new Map();
+  for (const s of run.steps) {
+    if (!groups.has(s.step_id)) groups.set(s.step_id, []);
+    groups.get(s.step_id).push(s);
+  }
+  return h("ol", { class: "flow", "aria-label": "Steps" }, [...groups.values()].map((records) => records.length === 1 ? stepCard(records[0]) : loopCard(records)));
+}
+
+function loopCard(records) {
+  const counts = {};
+  for (const r of records) counts[r.status] = (counts[r.status] || 0) + 1;
+  const failed = records.filter((r) => r.status === "failed");
+  const status = failed.length ? "failed" : records.every((r) => r.status === "completed") ? "completed" : records[0].status;
+  const listed = [...records.slice(0, SHOWN_ITERATIONS), ...failed.filter((f) => records.indexOf(f) >= SHOWN_ITERATIONS)];
+  return h("li", { class: `step ${status}` },
+    h("b", {}, records[0].step_id),
+    records[0].operation ? h("div", { class: "mono" }, records[0].operation) : null,
+    h("div", { class: "muted" }, `${records.length.toLocaleString()} elements: ${Object.entries(counts).map(([k, n]) => `${n.toLocaleString()} ${k}`).join(", ")}`),
+    failed.length ? h("div", { class: "status-failed" }, failed[0].error) : null,
+    h("details", { class: "step-output" }, h("summary", {}, records.length > listed.length ? `Elements (the first ${SHOWN_ITERATIONS} and every failure)` : "Elements"),
+      h("ol", { class: "iterations" }, listed.map((r) => h("li", {}, `#${r.iteration + 1}: ${r.status}${r.http_status ? ` · HTTP ${r.http_status}` : ""}${r.error ? ` — ${r.error}` : ""}`)))));
+}
+
+function stepCard(s) {
+  return h("li", { class: `step ${s.status}` },
+    h("b", {}, s.step_id),
     s.operation ? h("div", { class: "mono" }, s.operation) : null,
     h("div", { class: "muted" }, `${s.status}${s.http_status ? ` · HTTP ${s.http_status}` : ""}${s.duration_ms != null ? ` · ${s.duration_ms} ms` : ""}`),
     s.error ? h("div", { class: "status-failed" }, s.error) : null,
     // What the step gave (bounded by the server: big listings as counts and first items).
-    s.output !== null && s.output !== undefined ? h("details", { class: "step-output" }, h("summary", {}, "Output"), h("pre", { class: "json" }, JSON.stringify(s.output, null, 2))) : null)));
+    s.output !== null && s.output !== undefined ? h("details", { class: "step-output" }, h("summary", {}, "Output"), h("pre", { class: "json" }, JSON.stringify(s.output, null, 2))) : null);
 }
 
 /** Query parameters that open the workflow's form with these inputs. */
@@ -64,9 +92,10 @@ export function runPanel(id, { title = "Results", onSettled, controls = () => []
       put(live, 
         run.status === "queued" ? h("p", { role: "status" }, "Waiting for a free worker…") : null,
         run.status === "running" ? h("p", { role: "status" }, "Running…") : null,
-        progressLine(run),
-        run.error ? message("bad", run.error) : null,
-        run.status === "canceled" && run.canceled_by ? h("p", { class: "muted" }, `Canceled by ${run.canceled_by} ${when(run.canceled_at)}`) : null);
+        // Progress while it runs and once it completed; a failed run says what went wrong.
+        ["failed", "canceled", "denied", "expired"].includes(run.status) ? null : progressLine(run),
+        run.status === "canceled" && run.canceled_by ? message("bad", `Canceled by ${run.canceled_by} ${when(run.canceled_at)}`)
+          : run.error ? message("bad", run.error) : null);
     }
     if (run.approval && (run.status !== lastStatus)) put(approval, await approvalBox(run, { onDecided: refresh }));
     put(steps, stepsList(run));

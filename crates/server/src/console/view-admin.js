@@ -1,6 +1,6 @@
 // Admin pages: people (role, deactivate), sign-in sessions (revoke) and triggers (add, with
 // the secret shown once; enable, disable, rotate, remove).
-import { h, api, show, message, when, busy, listTable, field, put } from "./lib.js";
+import { h, api, show, message, when, busy, listTable, field, put, session } from "./lib.js";
 
 const ROLES = ["viewer", "agent", "builder", "admin"];
 
@@ -11,6 +11,8 @@ export async function people(notice) {
     const sel = h("select", { "aria-label": `Role of ${p.email}`, disabled: p.status !== "active" || null },
       ROLES.map((r) => h("option", { value: r, selected: r === p.role || null }, r)));
     sel.addEventListener("change", async () => {
+      const me = session.me && session.me.email && session.me.email.toLowerCase() === p.email.toLowerCase();
+      if (me && sel.value !== "admin" && !confirm(`Make yourself ${sel.value}? You lose the admin pages at once, and only another admin can give them back.`)) { sel.value = p.role; return; }
       try { await api("PUT", `/api/v1/people/${encodeURIComponent(p.email)}/role`, { role: sel.value }); put(out, message("ok", `${p.email} is now ${sel.value}; their keys never exceed it.`)); }
       catch (err) { sel.value = p.role; put(out, message("bad", err.message)); }
     });

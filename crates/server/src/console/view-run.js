@@ -1,6 +1,6 @@
 // A workflow's form: its inputs (pre-filled from the link, so a form with its inputs can be
 // shared), what approval it needs and from whom, Run and Dry run, and the run live below.
-import { h, api, show, message, can, busy, currentRoute, put } from "./lib.js";
+import { h, api, show, message, can, busy, currentRoute, put, label } from "./lib.js";
 import { runPanel, inputsQuery } from "./run-panel.js";
 
 function control(inp, value) {
@@ -23,8 +23,8 @@ function fieldFor(inp, value) {
   const id = `in-${inp.name}`;
   const el = control(inp, value);
   return h("div", { class: inp.type === "boolean" ? "field check-field" : "field" },
-    inp.type === "boolean" ? h("label", { class: "check", for: id }, el, " ", inp.label || inp.name) : [
-      h("label", { for: id }, inp.label || inp.name, inp.required ? h("span", { class: "req" }, " (required)") : null), el],
+    inp.type === "boolean" ? h("label", { class: "check", for: id }, el, " ", inp.label || label(inp.name)) : [
+      h("label", { for: id }, inp.label || label(inp.name), inp.required ? h("span", { class: "req" }, " (required)") : null), el],
     inp.help ? h("span", { class: "help", id: `${id}-help` }, inp.help) : null);
 }
 
@@ -79,6 +79,7 @@ export async function runView(id) {
       let done;
       const finished = new Promise((resolve) => { done = resolve; });
       put(results, runPanel(run.id, { title: `Results of ${wf.name}`, onSettled: done, controls: pager }));
+      results.scrollIntoView({ block: "start" });
       // The button stays busy until the run ends or waits for people, so one click is one run.
       await finished;
     } catch (err) { put(results, message("bad", err.message)); }
@@ -93,6 +94,8 @@ export async function runView(id) {
     ];
   };
   form.addEventListener("submit", (e) => { e.preventDefault(); start(runButton, false); });
+  // A field in the closed "More options" cannot show why the form will not submit: open it.
+  form.addEventListener("invalid", (e) => { const d = e.target.closest("details"); if (d) d.open = true; }, true);
   dryButton.addEventListener("click", () => { if (form.reportValidity()) start(dryButton, true); });
 
   show(wf.name,
@@ -100,5 +103,10 @@ export async function runView(id) {
       h("span", { class: "row tight" }, h("a", { href: `#/runs?workflow=${encodeURIComponent(id)}` }, "Past runs"), h("a", { href: `#/yaml/${encodeURIComponent(id)}` }, "YAML"))),
     wf.description ? h("p", { class: "muted" }, wf.description) : null,
     approvalNotice(wf), form, results);
-  if (params.get("autorun") === "1" && canRun && form.checkValidity()) start(runButton, false);
+  // A link may open a form ready to run (`autorun=1`), but only a workflow that just reads
+  // runs by itself: one that changes Lumos or needs approval waits for the person's click.
+  if (params.get("autorun") === "1" && canRun) {
+    if (!wf.changes_lumos && !wf.approval && form.checkValidity()) start(runButton, false);
+    else put(results, message("ok", "Opened from a link: check the inputs, then press Run."));
+  }
 }

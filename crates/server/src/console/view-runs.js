@@ -1,5 +1,5 @@
 // Run history (filters kept in the address, older runs page by page) and one run's page.
-import { h, api, show, message, statusBadge, when, runLink, shortId, currentRoute, busy, listTable, put } from "./lib.js";
+import { h, api, show, message, statusBadge, when, runLink, shortId, currentRoute, busy, listTable, put, can } from "./lib.js";
 import { runPanel, runFacts, inputsQuery } from "./run-panel.js";
 
 const STATUSES = ["queued", "running", "pending_approval", "completed", "failed", "canceled", "denied", "expired"];
@@ -10,10 +10,10 @@ export async function runs() {
   const { params } = currentRoute();
   const query = new URLSearchParams();
   for (const f of FILTERS) if (params.get(f)) query.set(f, params.get(f));
-  const [list, workflows] = await Promise.all([
-    api("GET", `/api/v1/runs?${query}&limit=${PAGE}`),
-    api("GET", "/api/v1/workflows"),
-  ]);
+  const workflows = await api("GET", "/api/v1/workflows");
+  let list = [];
+  let problem = null;
+  try { list = await api("GET", `/api/v1/runs?${query}&limit=${PAGE}`); } catch (err) { problem = message("bad", err.message); }
 
   const select = (id, text, options, value) => h("div", { class: "field" }, h("label", { for: id }, text),
     h("select", { id, name: id.slice(2) }, h("option", { value: "" }, "(any)"), options.map(([v, t]) => h("option", { value: v, selected: v === value || null }, t))));
@@ -26,7 +26,8 @@ export async function runs() {
   } },
   select("f-workflow", "Workflow", workflows.map((w) => [w.id, w.name]), params.get("workflow")),
   select("f-status", "Status", STATUSES.map((s) => [s, s.replace("_", " ")]), params.get("status")),
-  input("f-requested_by", "Requested by", "text", params.get("requested_by")),
+  h("div", { class: "field" }, h("label", { for: "f-requested_by" }, "Requested by"),
+    h("input", { id: "f-requested_by", name: "requested_by", type: "text", value: params.get("requested_by") || "", autocomplete: "off", placeholder: "email or key:NAME" })),
   input("f-requested_for", "For", "text", params.get("requested_for")),
   input("f-since", "Since", "date", params.get("since")),
   h("div", { class: "row" }, h("button", { type: "submit" }, "Filter"), query.toString() ? h("a", { href: "#/runs" }, "Clear") : null));
@@ -51,20 +52,21 @@ export async function runs() {
       more.hidden = page.length < PAGE;
     } catch (err) { put(failed, message("bad", err.message)); }
   }, "Loading…"));
-  show("Runs", h("h1", {}, "Runs"), filters, status, holder, failed, h("div", { class: "row" }, more));
+  show("Runs", h("h1", {}, "Runs"), filters, problem, status, holder, failed, h("div", { class: "row" }, more));
 }
 
 export async function runDetail(id) {
   const run = await api("GET", `/api/v1/runs/${encodeURIComponent(id)}`);
+  const wfName = await api("GET", `/api/v1/workflows/${encodeURIComponent(run.workflow_id)}`).then((w) => w.name, () => run.workflow_id);
   const copied = h("span", { role: "status", class: "muted" });
   const copy = h("button", { type: "button", class: "secondary", onclick: async () => {
     try { await navigator.clipboard.writeText(location.href); copied.textContent = "Link copied."; }
     catch { copied.textContent = `Link: ${location.href}`; }
   } }, "Copy link");
   show(`Run ${shortId(run.id)}`,
-    h("h1", {}, `Run ${shortId(run.id)} of ${run.workflow_id}`),
+    h("h1", {}, `Run ${shortId(run.id)} of ${wfName}`),
     h("div", { class: "row" },
-      h("a", { class: "button secondary", href: `#/run/${encodeURIComponent(run.workflow_id)}?${inputsQuery(run.inputs)}` }, "Run again with these inputs"),
+      can("agent") ? h("a", { class: "button secondary", href: `#/run/${encodeURIComponent(run.workflow_id)}?${inputsQuery({ ...run.inputs, ...(run.requested_for ? { requested_for: run.requested_for } : {}) })}` }, "Run again with these inputs") : null,
       copy, copied),
     runFacts(run),
     runPanel(run.id, { title: `Output of run ${shortId(run.id)}`, link: false }));

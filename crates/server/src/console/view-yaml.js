@@ -45,14 +45,17 @@ function diffView(from, to) {
 function catalog() {
   const list = h("ul", { class: "ops" });
   const detail = h("div");
+  const count = h("p", { class: "muted", role: "status" });
   const search = h("input", { type: "search", id: "op-search", placeholder: "e.g. listUsers, accounts", autocomplete: "off" });
   let ops = [];
   const draw = () => {
     const q = search.value.trim().toLowerCase();
-    put(list, ...ops.filter((o) => !q || o.name.toLowerCase().includes(q) || o.path.toLowerCase().includes(q) || (o.tag || "").toLowerCase().includes(q)).slice(0, 40)
+    const found = ops.filter((o) => !q || o.name.toLowerCase().includes(q) || o.path.toLowerCase().includes(q) || (o.tag || "").toLowerCase().includes(q));
+    count.textContent = found.length > 40 ? `${found.length} operations: the first 40 shown, type to narrow` : `${found.length} ${found.length === 1 ? "operation" : "operations"}`;
+    put(list, ...found.slice(0, 40)
       .map((o) => h("li", {}, h("button", { type: "button", class: "link", onclick: () => {
         put(detail, h("h3", { class: "mono" }, o.name), h("p", { class: "mono" }, `${o.method} ${o.path}`),
-          o.pagination ? h("p", { class: "muted" }, `Paged (${o.pagination}): a step with all: true walks every page.`) : null,
+          o.pagination && o.pagination !== "none" ? h("p", { class: "muted" }, `Paged (${o.pagination}): paginate: true on a step walks every page.`) : null,
           o.params.length ? h("ul", { class: "params" }, o.params.map((p) => h("li", {}, h("code", {}, p.name),
             ` ${p.array ? `list of ${p.kind}` : p.kind}${p.required ? ", required" : ""}${p.default !== undefined ? `, default ${JSON.stringify(p.default)}` : ""}`,
             p.values ? h("span", { class: "muted" }, ` — one of ${p.values.join(", ")}`) : null))) : h("p", { class: "muted" }, "No parameters."),
@@ -62,10 +65,10 @@ function catalog() {
   search.addEventListener("input", draw);
   api("GET", "/api/v1/lumos/operations").then((o) => { ops = o; draw(); }).catch((err) => put(detail, message("bad", err.message)));
   return h("aside", { class: "catalog", "aria-label": "Lumos operations" }, h("h2", {}, "Lumos operations"),
-    h("label", { for: "op-search" }, "Find an operation"), search, list, detail);
+    h("label", { for: "op-search" }, "Find an operation"), search, count, detail, list);
 }
 
-export async function yamlView(id) {
+export async function yamlView(id, notice) {
   const isNew = id === null;
   const { params } = currentRoute();
   const asked = params.get("version");
@@ -80,7 +83,7 @@ export async function yamlView(id) {
   let saved = area.value;
   // The router and the browser ask before leaving unsaved changes.
   session.dirty = () => area.value !== saved;
-  const out = h("div", { "aria-live": "polite" });
+  const out = h("div", { "aria-live": "polite" }, notice || null);
 
   const jump = (p) => {
     if (!p.line) return;
@@ -89,13 +92,14 @@ export async function yamlView(id) {
     area.focus(); area.setSelectionRange(offset, offset);
   };
   const showErrors = (err) => {
-    const problems = Array.isArray(err.details) ? err.details : [];
+    // Problems come with a place ({line, column, message}) or as plain sentences.
+    const problems = (Array.isArray(err.details) ? err.details : []).map((p) => (typeof p === "string" ? { message: p } : p));
     if (!problems.length) return put(out, message("bad", err.message));
     const lines = area.value.split("\n");
     put(out, h("div", { class: "msg bad", role: "alert" },
       h("b", {}, `${problems.length} ${problems.length === 1 ? "problem" : "problems"} — select one to go to it:`),
       h("ul", { class: "errors" }, problems.map((p) => h("li", {},
-        h("button", { type: "button", class: "link", onclick: () => jump(p) }, p.line ? `Line ${p.line}, column ${p.column}` : "Workflow"), `: ${p.message}`,
+        p.line ? [h("button", { type: "button", class: "link", onclick: () => jump(p) }, `Line ${p.line}, column ${p.column}`), ": "] : null, p.message,
         p.line && lines[p.line - 1] !== undefined ? h("pre", { class: "excerpt" }, `${lines[p.line - 1]}\n${" ".repeat(Math.max(0, (p.column || 1) - 1))}^`) : null)))));
   };
   const validate = (e) => busy(e.currentTarget, async () => {
@@ -114,8 +118,7 @@ export async function yamlView(id) {
       saved = area.value;
       // Redraw so the heading, the versions and the diff show the new version.
       history.replaceState(null, "", `#/yaml/${encodeURIComponent(id)}`);
-      await yamlView(id);
-      put(document.querySelector("#yaml-out"), message("ok", `Saved as version ${r.version}.`));
+      await yamlView(id, message("ok", `Saved as version ${r.version}.`));
     } catch (err) { showErrors(err); }
   }, "Saving…");
 
@@ -140,6 +143,6 @@ export async function yamlView(id) {
     h("h1", {}, title),
     templates,
     h("p", { class: "muted", id: "yaml-help" }, "The format is in docs/workflows.md. Validation reports every problem at once, with its line and column."),
-    h("div", { class: "builder" }, h("div", { class: "editor" }, area, actions, h("div", { id: "yaml-out" }, out)), catalog()),
+    h("div", { class: "builder" }, h("div", { class: "editor" }, area, actions, out), catalog()),
     diff, versions);
 }

@@ -384,3 +384,36 @@ async fn a_slack_slash_command_is_answered_at_once_and_told_the_result() {
     }
     env.stop().await;
 }
+
+/// Without LUMOSFLOW_PUBLIC_URL, a trigger's URL (shown once) is where the server really
+/// listens, not a default port it may not use.
+#[tokio::test]
+async fn a_trigger_url_points_where_the_server_listens() {
+    let env = Env::new(testkit::sqlite()).await;
+    env.connect().await;
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows/install",
+            Some(json!({"workflows": ["list-lumos-users"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, t) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/triggers",
+            Some(json!({"name": "desk", "workflow": "list-lumos-users"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let url = t["url"].as_str().expect("url");
+    assert!(
+        url.starts_with(&format!("{}/hooks/", env.server.base_url)),
+        "{url} vs {}",
+        env.server.base_url
+    );
+    env.stop().await;
+}
