@@ -142,9 +142,20 @@ async fn versions_are_never_reused_and_runs_are_pinned(db: Db) {
         assert_eq!(run["status"], "pending_approval");
         held.push(run["id"].as_str().expect("id").to_owned());
     }
-    let (s, _) = env
+    // A builder cannot take a gate away by uninstalling it (and re-creating it without).
+    let (s, v) = env
         .call(
             Some(Builder),
+            Method::DELETE,
+            "/api/v1/workflows/swap-demo",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(v.to_string().contains("approval gate"), "{v}");
+    let (s, _) = env
+        .call(
+            Some(Admin),
             Method::DELETE,
             "/api/v1/workflows/swap-demo",
             None,
