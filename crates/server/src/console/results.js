@@ -6,6 +6,9 @@
 import { h, api, label, session, put } from "./lib.js";
 
 const ALL_IN_PAGE = 5000;
+/** Id columns hold long opaque values: drawn narrow (the whole value in the tooltip and
+ *  the row's details), so names and emails get the room. */
+const isId = (c) => c === "id" || c.endsWith("_id");
 const PAGE = 500;
 const ROW_PX = 34;
 const WINDOW_ROWS = 40;
@@ -157,7 +160,7 @@ function listing(run, out, title, controls, exports) {
       if (!it) { if (missing === null) missing = i; rows.push(h("tr", { class: "loading" }, h("td", { colspan: String(cols.length + 1) }, "Loading…"))); continue; }
       rows.push(h("tr", { "aria-rowindex": String(i + 2) },
         h("td", { class: "num" }, h("button", { type: "button", class: "link", "aria-label": `Details of row ${i + 1}`, onclick: () => openDetail(i) }, String(i + 1))),
-        cols.map((c) => h("td", { title: text(it[c]) || null }, cell(it[c])))));
+        cols.map((c) => h("td", { title: text(it[c]) || null, class: isId(c) ? "idcol" : null }, cell(it[c])))));
     }
     if (last < n) rows.push(spacer((n - last) * ROW_PX));
     put(tbody, ...rows);
