@@ -80,6 +80,8 @@ name: Look up an app (approved)
 description: Reads one app once IT security approves.
 inputs:
   app_id: { type: text, required: true, label: App ID }
+  ticket: { type: text, required: true, pattern: "[A-Z]+-[0-9]+", label: Ticket }
+  teams: { type: list, options: [Identity, Finance], label: Teams }
 approval:
   reason: Shows an app's configuration to the service desk
   steps:
@@ -307,10 +309,10 @@ try {
   const problem = page.getByRole("alert");
   await problem.getByText(/unknown Lumos operation 'getAp'/).waitFor();
   const alertText = await problem.innerText();
-  assert.equal(alertText.match(/Line 14, column 11/g).length, 1, `the place is said once: ${alertText}`);
+  assert.equal(alertText.match(/Line 16, column 11/g).length, 1, `the place is said once: ${alertText}`);
   const excerpt = (await problem.locator("pre").innerText()).split("\n");
   assert.equal(excerpt[1].indexOf("^"), excerpt[0].indexOf("getAp"), "the marker sits under the mistake");
-  await problem.getByRole("button", { name: "Line 14, column 11" }).focus();
+  await problem.getByRole("button", { name: "Line 16, column 11" }).focus();
   await page.keyboard.press("Enter");
   assert.equal(await page.inputValue("#yaml"), broken, "Enter on a problem does not type into the YAML");
   assert.equal(await page.evaluate(() => document.activeElement.id), "yaml");
@@ -356,6 +358,11 @@ try {
   await requester.page.getByRole("note").getByText(/Needs approval/).waitFor();
   await requester.page.getByRole("note").getByText(/IT security — sec\.lead@example-corp\.com/).waitFor();
   await requester.page.fill("#in-app_id", appId);
+  await requester.page.fill("#in-ticket", "not a ticket");
+  await requester.page.getByRole("button", { name: "Run", exact: true }).click();
+  await requester.page.getByRole("alert").getByText(/input 'ticket': 'not a ticket' does not match the pattern/).waitFor();
+  await requester.page.fill("#in-ticket", "DESK-42");
+  await requester.page.getByRole("group", { name: "Teams" }).getByLabel("Identity").check();
   await requester.page.getByText("More options").click();
   await requester.page.fill("#run-for", "bo.staff@example-corp.com");
   await requester.page.getByRole("button", { name: "Run", exact: true }).click();
@@ -372,6 +379,8 @@ try {
   await held.getByText(/^Asked by ann\.requester@example-corp\.com for bo\.staff@example-corp\.com/).waitFor();
   await held.getByText("Shows an app's configuration to the service desk").waitFor();
   await held.getByText(appId).waitFor();
+  await held.getByText("DESK-42").waitFor();
+  await held.locator(".chip", { hasText: "Identity" }).waitFor();
   await held.getByRole("list", { name: "Approval steps" }).getByText(/IT security/).waitFor();
   await audit(approver.page, "approvals inbox");
   await shot(approver.page, "approvals");

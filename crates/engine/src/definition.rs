@@ -79,6 +79,9 @@ pub enum InputType {
     Boolean,
     Select,
     Date,
+    /// A list of text values (a JSON list, or text split at commas and new lines); with
+    /// `options` or `options_from`, a multi-select.
+    List,
 }
 
 /// An input of a workflow: what a form field, a tool argument or `-i name=value` gives.
@@ -95,12 +98,16 @@ pub struct InputSpec {
     pub label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
-    /// Allowed values of a `select`.
+    /// Allowed values of a `select` (or of each element of a `list`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<String>>,
     /// Take a `select`'s values from a Lumos enum, e.g. `AccountLifecycleStatus`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options_from: Option<String>,
+    /// A regular expression the whole value (each element of a `list`) must match, e.g.
+    /// `[^@\s]+@example-corp\.com` for a company email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,11 +16,41 @@ pub fn coerce(name: &str, spec: &InputSpec, v: &Value) -> Result<Value, String> 
     let wrong = |what: &str| format!("input '{name}' must be {what}, got {v}");
     let out = match spec.kind {
         InputType::Text | InputType::Textarea => match v {
-            Value::String(s) => Value::String(s.clone()),
+            Value::String(s) => {
+                matches(name, spec, s)?;
+                Value::String(s.clone())
+            }
             Value::Number(n) => Value::String(n.to_string()),
             Value::Bool(b) => Value::String(b.to_string()),
             _ => return Err(wrong("text")),
         },
+        InputType::List => {
+            // A list, or text from a command line or a form: split at commas and new lines.
+            let items: Vec<String> = match v {
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| match x {
+                        Value::String(s) => Ok(s.trim().to_owned()),
+                        Value::Number(n) => Ok(n.to_string()),
+                        _ => Err(wrong("a list of text values")),
+                    })
+                    .collect::<Result<_, _>>()?,
+                Value::String(s) => s.split([',', '\n']).map(|x| x.trim().to_owned()).collect(),
+                _ => return Err(wrong("a list of text values")),
+            };
+            let items: Vec<String> = items.into_iter().filter(|x| !x.is_empty()).collect();
+            let allowed = options(spec);
+            for item in &items {
+                if !allowed.is_empty() && !allowed.contains(item) {
+                    return Err(format!(
+                        "input '{name}': '{item}' is not one of the options (valid: {})",
+                        allowed.join(", ")
+                    ));
+                }
+                matches(name, spec, item)?;
+            }
+            Value::Array(items.into_iter().map(Value::String).collect())
+        }
         InputType::Integer => {
             let n = match (v, text) {
                 (Value::Number(n), _) => n.as_i64().ok_or_else(|| wrong("a whole number"))?,
@@ -76,6 +106,25 @@ pub fn coerce(name: &str, spec: &InputSpec, v: &Value) -> Result<Value, String> 
     Ok(out)
 }
 
+/// The input's `pattern`, anchored: the whole value must match.
+pub fn pattern(spec: &InputSpec) -> Option<Result<regex::Regex, String>> {
+    spec.pattern.as_deref().map(|p| {
+        regex::Regex::new(&format!("^(?:{p})$"))
+            .map_err(|e| format!("pattern '{p}' is not a regular expression: {e}"))
+    })
+}
+
+fn matches(name: &str, spec: &InputSpec, value: &str) -> Result<(), String> {
+    match pattern(spec) {
+        Some(Ok(re)) if !re.is_match(value) => Err(format!(
+            "input '{name}': '{value}' does not match the pattern {}",
+            spec.pattern.as_deref().unwrap_or_default()
+        )),
+        Some(Err(e)) => Err(format!("input '{name}': {e}")),
+        _ => Ok(()),
+    }
+}
+
 fn bounds(name: &str, spec: &InputSpec, n: f64) -> Result<(), String> {
     if let Some(min) = spec.min
         && n < min
@@ -125,10 +174,9 @@ pub fn resolve(
     let mut out = Map::new();
     for (name, spec) in declared {
         let spec = &spec.value;
-        let value = match given
-            .get(name)
-            .filter(|v| !v.is_null() && v.as_str() != Some(""))
-        {
+        let value = match given.get(name).filter(|v| {
+            !v.is_null() && v.as_str() != Some("") && v.as_array().is_none_or(|a| !a.is_empty())
+        }) {
             Some(v) => match coerce(name, spec, v) {
                 Ok(v) => v,
                 Err(e) => {
@@ -148,5 +196,45 @@ pub fn resolve(
         Ok(out)
     } else {
         Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn spec(yaml: &str) -> InputSpec {
+        serde_saphyr::from_str(yaml).expect("spec")
+    }
+
+    #[test]
+    fn lists_come_as_lists_or_as_text_and_keep_to_their_options() {
+        let teams = spec("{type: list, options: [Identity, Finance, Sales]}");
+        assert_eq!(
+            coerce("teams", &teams, &json!("Identity, Finance\nSales")),
+            Ok(json!(["Identity", "Finance", "Sales"]))
+        );
+        assert_eq!(
+            coerce("teams", &teams, &json!(["Sales", " "])),
+            Ok(json!(["Sales"]))
+        );
+        let e = coerce("teams", &teams, &json!(["Legal"])).expect_err("not an option");
+        assert!(e.contains("'Legal' is not one of the options"), "{e}");
+        let e = coerce("teams", &teams, &json!({"a": 1})).expect_err("not a list");
+        assert!(e.contains("must be a list of text values"), "{e}");
+    }
+
+    #[test]
+    fn patterns_match_the_whole_value() {
+        let email = spec(r#"{type: text, pattern: '[^@\s]+@example-corp\.com'}"#);
+        assert!(coerce("email", &email, &json!("ann@example-corp.com")).is_ok());
+        let e =
+            coerce("email", &email, &json!("ann@example-corp.com.evil.io")).expect_err("anchored");
+        assert!(e.contains("does not match the pattern"), "{e}");
+        let tickets = spec("{type: list, pattern: '[A-Z]+-[0-9]+'}");
+        assert!(coerce("t", &tickets, &json!("DESK-1, DESK-22")).is_ok());
+        assert!(coerce("t", &tickets, &json!("DESK-1, oops")).is_err());
     }
 }

@@ -125,7 +125,27 @@ impl Checker<'_> {
                 format!("input name '{name}' must be an identifier (letters, digits, '_')"),
             );
         }
-        if s.kind == InputType::Select {
+        if let Some(Err(e)) = crate::inputs::pattern(s) {
+            self.at(pos, format!("input '{name}': {e}"));
+        }
+        if s.pattern.is_some()
+            && !matches!(
+                s.kind,
+                InputType::Text | InputType::Textarea | InputType::List
+            )
+        {
+            self.at(
+                pos,
+                format!("input '{name}': pattern is only for text, textarea and list inputs"),
+            );
+        }
+        if s.kind == InputType::List {
+            if let (_, Some(e)) = (&s.options, &s.options_from)
+                && lumos_api::Catalog::lumos().enum_values(e).is_none()
+            {
+                self.at(pos, format!("input '{name}': options_from '{e}' is not a Lumos enum used by any operation"));
+            }
+        } else if s.kind == InputType::Select {
             match (&s.options, &s.options_from) {
                 (None, None) => self.at(
                     pos,
@@ -139,7 +159,7 @@ impl Checker<'_> {
         } else if s.options.is_some() || s.options_from.is_some() {
             self.at(
                 pos,
-                format!("input '{name}': options are only for select inputs"),
+                format!("input '{name}': options are only for select and list inputs"),
             );
         }
         if (s.min.is_some() || s.max.is_some())

@@ -349,7 +349,21 @@ fn property(spec: &InputSpec) -> Value {
         InputType::Number => json!({"type": "number"}),
         InputType::Boolean => json!({"type": "boolean"}),
         InputType::Select => json!({"type": "string", "enum": engine::inputs::options(spec)}),
+        InputType::List => {
+            let options = engine::inputs::options(spec);
+            let mut item = json!({"type": "string"});
+            if !options.is_empty() {
+                item["enum"] = json!(options);
+            }
+            if let Some(p) = &spec.pattern {
+                item["pattern"] = json!(format!("^(?:{p})$"));
+            }
+            json!({"type": "array", "items": item})
+        }
     };
+    if let (InputType::Text | InputType::Textarea, Some(pat)) = (spec.kind, &spec.pattern) {
+        p["pattern"] = json!(format!("^(?:{pat})$"));
+    }
     if let Some(h) = spec.help.as_ref().or(spec.label.as_ref()) {
         p["description"] = json!(h);
     }

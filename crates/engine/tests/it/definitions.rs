@@ -112,3 +112,35 @@ fn schedules_are_checked() {
         problems("id: x\nname: X\nschedule: { every: 2h }\nsteps:\n  - id: a\n    return: 1\n");
     assert!(ok.is_empty(), "{ok:?}");
 }
+
+/// Validation checks the new input kinds: a pattern that is no regular expression, a
+/// pattern on a number, an options_from that is no Lumos enum on a list.
+#[test]
+fn list_and_pattern_inputs_are_checked_when_saved() {
+    let yaml = r#"
+id: inputs-checked
+name: Inputs checked
+inputs:
+  email: { type: text, pattern: "[unclosed" }
+  count: { type: integer, pattern: "[0-9]+" }
+  kinds: { type: list, options_from: NoSuchEnum }
+  fine: { type: list, options_from: AccountLifecycleStatus, pattern: "[A-Z_]+" }
+steps:
+  - id: me
+    call: currentUser
+"#;
+    let text = problems(yaml).join("\n");
+    assert!(
+        text.contains("input 'email': pattern '[unclosed' is not a regular expression"),
+        "{text}"
+    );
+    assert!(
+        text.contains("input 'count': pattern is only for text, textarea and list inputs"),
+        "{text}"
+    );
+    assert!(
+        text.contains("input 'kinds': options_from 'NoSuchEnum' is not a Lumos enum"),
+        "{text}"
+    );
+    assert!(!text.contains("'fine'"), "{text}");
+}

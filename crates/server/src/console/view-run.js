@@ -13,17 +13,36 @@ function control(inp, value) {
       (inp.options || []).map((o) => h("option", { value: o, selected: String(v) === o || null }, o)));
   }
   if (inp.type === "boolean") return h("input", { ...common, type: "checkbox", checked: v === true || v === "true" || null, required: null });
+  if (inp.type === "list") {
+    const chosen = listValue(v);
+    // With options: a group of checkboxes (a multi-select); without: one value per line.
+    if ((inp.options || []).length) {
+      return h("fieldset", { class: "choices", id, "aria-describedby": help },
+        h("legend", {}, inp.label || label(inp.name), inp.required ? h("span", { class: "req" }, " (required)") : null),
+        inp.options.map((o) => h("label", { class: "check" }, h("input", { type: "checkbox", name: inp.name, value: o, checked: chosen.includes(o) || null }), o)));
+    }
+    return h("textarea", { ...common, rows: "3", placeholder: "one per line" }, chosen.join("\n"));
+  }
   if (inp.type === "textarea") return h("textarea", common, v ?? "");
   const type = inp.type === "integer" || inp.type === "number" ? "number" : inp.type === "date" ? "date" : "text";
   return h("input", { ...common, type, value: v ?? "", min: inp.min ?? null, max: inp.max ?? null,
     step: inp.type === "number" ? "any" : inp.type === "integer" ? "1" : null, autocomplete: "off" });
 }
 
+/** A list input's value from a link or a default: a JSON list, or text split at commas and
+ *  new lines. */
+function listValue(v) {
+  if (Array.isArray(v)) return v.map(String);
+  if (typeof v !== "string" || !v.trim()) return [];
+  try { const parsed = JSON.parse(v); if (Array.isArray(parsed)) return parsed.map(String); } catch { /* text */ }
+  return v.split(/[,\n]/).map((x) => x.trim()).filter(Boolean);
+}
+
 function fieldFor(inp, value) {
   const id = `in-${inp.name}`;
   const el = control(inp, value);
   return h("div", { class: inp.type === "boolean" ? "field check-field" : "field" },
-    inp.type === "boolean" ? h("label", { class: "check", for: id }, el, " ", inp.label || label(inp.name)) : [
+    el.tagName === "FIELDSET" ? el : inp.type === "boolean" ? h("label", { class: "check", for: id }, el, " ", inp.label || label(inp.name)) : [
       h("label", { for: id }, inp.label || label(inp.name), inp.required ? h("span", { class: "req" }, " (required)") : null), el],
     inp.help ? h("span", { class: "help", id: `${id}-help` }, inp.help) : null);
 }
@@ -32,6 +51,12 @@ function readForm(form, inputs) {
   const values = {};
   for (const inp of inputs) {
     const el = form.elements[inp.name];
+    if (inp.type === "list") {
+      const boxes = form.querySelectorAll(`input[type=checkbox][name="${CSS.escape(inp.name)}"]`);
+      const list = boxes.length ? [...boxes].filter((b) => b.checked).map((b) => b.value) : listValue(form.elements[inp.name].value);
+      if (list.length) values[inp.name] = list;
+      continue;
+    }
     if (inp.type === "boolean") values[inp.name] = el.checked;
     else if (el.value !== "") values[inp.name] = inp.type === "integer" || inp.type === "number" ? Number(el.value) : el.value;
   }
