@@ -145,8 +145,17 @@ fn print_fields(
 }
 
 pub fn print(name: &str, as_json: bool) -> anyhow::Result<()> {
-    let op = Catalog::lumos().get(name).ok_or_else(|| {
-        anyhow::anyhow!("unknown Lumos operation '{name}'; `lumosflow api operations` lists them")
+    let catalog = Catalog::lumos();
+    let op = catalog.get(name).ok_or_else(|| {
+        let near = catalog.suggest(name);
+        let hint = if near.is_empty() {
+            String::new()
+        } else {
+            format!(" (did you mean {}?)", near.join(", "))
+        };
+        anyhow::anyhow!(
+            "unknown Lumos operation '{name}'{hint}; `lumosflow api operations` lists them"
+        )
     })?;
     let d = describe(op);
     let mut out = std::io::stdout().lock();

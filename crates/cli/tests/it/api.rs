@@ -217,5 +217,10 @@ fn one_operation_in_full_from_the_tool() {
         .output()
         .expect("run");
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown Lumos operation 'getUsrs'"));
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(said.contains("unknown Lumos operation 'getUsrs'"), "{said}");
+    assert!(
+        said.contains("did you mean") && said.contains("getUsers"),
+        "{said}"
+    );
 }
