@@ -12,9 +12,17 @@ fn repo(path: &str) -> PathBuf {
         .join(path)
 }
 
-/// Complete workflows (```yaml blocks starting with `id:`) in docs/workflows.md.
+/// Complete workflows (```yaml blocks starting with `id:`) in docs/workflows.md and
+/// docs/cookbook.md.
 pub fn doc_workflows() -> Vec<String> {
-    let text = std::fs::read_to_string(repo("docs/workflows.md")).expect("docs/workflows.md");
+    let mut all = workflows_in("docs/workflows.md");
+    all.extend(workflows_in("docs/cookbook.md"));
+    all
+}
+
+/// Complete workflows in one documentation file.
+pub fn workflows_in(path: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(repo(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut out = Vec::new();
     let mut rest = text.as_str();
     while let Some(start) = rest.find("```yaml\n") {

@@ -3,6 +3,7 @@
 mod access;
 mod approvals;
 mod connections;
+mod cookbook;
 mod custom;
 mod definitions;
 mod docs;
