@@ -239,13 +239,51 @@ impl Checker<'_> {
                     b.schema.clone().unwrap_or_else(|| "object".into())
                 ),
             ),
-            (Some(b), Some(_)) => self.refs(
-                Pos::of(b),
-                &b.value,
-                earlier,
-                locals,
-                &format!("step '{id}' body"),
-            ),
+            (Some(b), Some(spec)) => {
+                self.refs(
+                    Pos::of(b),
+                    &b.value,
+                    earlier,
+                    locals,
+                    &format!("step '{id}' body"),
+                );
+                // A body written as an object is checked against the request's schema: a
+                // missing required field or a misspelt one would otherwise be a 422 at run
+                // time (or, worse, silently ignored by Lumos).
+                if let (Some(schema), Value::Object(fields)) = (&spec.schema, &b.value) {
+                    let schemas = lumos_api::Schemas::lumos();
+                    let known = schemas.properties(schema);
+                    for f in schemas.required(schema) {
+                        if !fields.contains_key(f) {
+                            self.at(
+                                Pos::of(b),
+                                format!(
+                                    "step '{id}': the body of {} needs '{f}' ({schema})",
+                                    op.name()
+                                ),
+                            );
+                        }
+                    }
+                    if !known.is_empty() {
+                        for f in fields.keys().filter(|f| !known.contains(&f.as_str())) {
+                            let near: Vec<&str> = known
+                                .iter()
+                                .copied()
+                                .filter(|k| strsim::levenshtein(k, f) <= 3)
+                                .collect();
+                            let hint = if near.is_empty() {
+                                format!("fields: {}", known.join(", "))
+                            } else {
+                                format!("did you mean {}?", near.join(", "))
+                            };
+                            self.at(
+                                Pos::of(b),
+                                format!("step '{id}': {schema} has no field '{f}' ({hint})"),
+                            );
+                        }
+                    }
+                }
+            }
             _ => {}
         }
         if let Some(p) = &step.paginate {

@@ -144,3 +144,28 @@ steps:
     );
     assert!(!text.contains("'fine'"), "{text}");
 }
+
+/// A body written as an object is checked against the request's schema when saved: a
+/// missing required field and a misspelt one are reported, with the fields it has.
+#[test]
+fn bodies_are_checked_against_the_request_schema() {
+    let yaml = r#"
+id: body-checked
+name: Body checked
+steps:
+  - id: request
+    call: createAccessRequest
+    body: { app_idd: "x", business_justification: "because" }
+"#;
+    let text = problems(yaml).join("\n");
+    assert!(
+        text.contains("the body of createAccessRequest needs 'app_id'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("has no field 'app_idd' (did you mean app_id?)"),
+        "{text}"
+    );
+    let fine = yaml.replace("app_idd", "app_id");
+    assert!(problems(&fine).is_empty(), "{:?}", problems(&fine));
+}
