@@ -279,6 +279,25 @@ pub struct Step {
     /// On failure, go on: the step's output is `{error: "<what went wrong>"}`.
     #[serde(default)]
     pub continue_on_error: bool,
+    /// Call again until a condition on the answer holds (a call that only reads): e.g.
+    /// until an access request is decided.
+    #[serde(default)]
+    pub wait_until: Option<WaitSpec>,
+}
+
+/// `wait_until:` — poll a reading call.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaitSpec {
+    /// A template over `output` (the call's latest answer), e.g.
+    /// `{{ output.status in ['APPROVED', 'DENIED'] }}`.
+    pub condition: String,
+    /// Time between calls (default 15s, at least 1s).
+    #[serde(default)]
+    pub every: Option<String>,
+    /// How long to wait in all (default 1h, at most 7d); then the step fails saying so.
+    #[serde(default)]
+    pub up_to: Option<String>,
 }
 
 /// How a failing step is tried again.

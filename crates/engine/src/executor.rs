@@ -334,7 +334,7 @@ impl Executor<'_> {
                 } else {
                     let stream_this = streamed.as_deref() == Some(id.as_str());
                     let (called, returned) =
-                        match self.attempt(step, &ctx, 0, stream_this, &held).await {
+                        match self.attempt_until(step, &ctx, 0, stream_this, &held).await {
                             Ok(x) => x,
                             Err(e @ RunError::Step { .. })
                                 if step.continue_on_error && !stream_this =>
@@ -391,6 +391,49 @@ impl Executor<'_> {
 
     /// `action` with the step's timeout and retries. A walk whose pages went to the store
     /// as they came is never tried again (its pages would be stored twice).
+    /// [`Self::attempt`], again and again while a `wait_until:` condition does not hold.
+    async fn attempt_until(
+        &self,
+        step: &Planned,
+        ctx: &EvalCtx<'_>,
+        iteration: i32,
+        stream: bool,
+        held: &Held,
+    ) -> Result<(Called, bool), RunError> {
+        let Some(wait) = &step.wait else {
+            return self.attempt(step, ctx, iteration, stream, held).await;
+        };
+        let began = std::time::Instant::now();
+        loop {
+            let (called, returned) = self.attempt(step, ctx, iteration, stream, held).await?;
+            let octx = ctx.with_item("output", &called.value, 0);
+            let done =
+                self.templates
+                    .truthy(&wait.condition, &octx)
+                    .map_err(|m| RunError::Step {
+                        step: step.id.clone(),
+                        message: format!("wait_until: {m}"),
+                    })?;
+            if done || self.options.dry_run {
+                return Ok((called, returned));
+            }
+            if began.elapsed() + wait.every > wait.up_to {
+                return Err(RunError::Step {
+                    step: step.id.clone(),
+                    message: format!(
+                        "waited {} and the condition never held (last answer: {})",
+                        humantime::format_duration(wait.up_to),
+                        short(&called.value)
+                    ),
+                });
+            }
+            tokio::select! {
+                () = self.options.cancel.cancelled() => return Err(RunError::Canceled),
+                () = tokio::time::sleep(wait.every) => {}
+            }
+        }
+    }
+
     async fn attempt(
         &self,
         step: &Planned,

@@ -20,6 +20,16 @@ pub struct Planned {
     pub backoff: std::time::Duration,
     pub timeout: Option<std::time::Duration>,
     pub continue_on_error: bool,
+    /// `wait_until:` — call again until this holds.
+    pub wait: Option<Wait>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Wait {
+    /// A template over `output`.
+    pub condition: String,
+    pub every: std::time::Duration,
+    pub up_to: std::time::Duration,
 }
 
 impl Planned {
@@ -159,6 +169,18 @@ fn step(s: &Step) -> Result<Planned, String> {
             .as_deref()
             .and_then(|t| crate::config::parse_duration(t).ok()),
         continue_on_error: s.continue_on_error,
+        wait: s.wait_until.as_ref().map(|w| {
+            let d = |t: &Option<String>, default: u64| {
+                t.as_deref()
+                    .and_then(|t| crate::config::parse_duration(t).ok())
+                    .unwrap_or(std::time::Duration::from_secs(default))
+            };
+            Wait {
+                condition: w.condition.clone(),
+                every: d(&w.every, 15),
+                up_to: d(&w.up_to, 3600),
+            }
+        }),
     })
 }
 

@@ -393,6 +393,44 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
         {
             c.at(pos, format!("step '{id}': timeout: {e}"));
         }
+        if let Some(w) = &step.wait_until {
+            let op = step.call.as_ref().and_then(|op| catalog.get(&op.value));
+            if step.call.is_none() || op.is_some_and(|op| op.is_mutating()) {
+                c.at(pos, format!("step '{id}': wait_until is for a call that only reads (it is made again and again)"));
+            }
+            if step.for_each.is_some() || step.paginate.is_some() {
+                c.at(
+                    pos,
+                    format!("step '{id}': wait_until does not go with for_each or paginate"),
+                );
+            }
+            for (what, value, min, max) in [
+                ("every", &w.every, 1, 86_400),
+                ("up_to", &w.up_to, 1, 7 * 86_400),
+            ] {
+                if let Some(t) = value {
+                    match crate::config::parse_duration(t) {
+                        Ok(d) if (min..=max).contains(&d.as_secs()) => {}
+                        Ok(_) => c.at(
+                            pos,
+                            format!(
+                                "step '{id}': wait_until.{what} must be from {min}s to {}",
+                                humantime::format_duration(std::time::Duration::from_secs(max))
+                            ),
+                        ),
+                        Err(e) => c.at(pos, format!("step '{id}': wait_until.{what}: {e}")),
+                    }
+                }
+            }
+            let earlier_now = earlier.clone();
+            c.refs(
+                pos,
+                &Value::String(w.condition.clone()),
+                &earlier_now,
+                &["output"],
+                &format!("step '{id}' wait_until"),
+            );
+        }
         if !is_ident(&id) {
             c.at(
                 pos,

@@ -169,3 +169,39 @@ steps:
     let fine = yaml.replace("app_idd", "app_id");
     assert!(problems(&fine).is_empty(), "{:?}", problems(&fine));
 }
+
+/// `wait_until` only on calls that read, not with loops or pages, with sane durations.
+#[test]
+fn waits_are_checked_when_saved() {
+    let yaml = r#"
+id: waits-checked
+name: Waits checked
+steps:
+  - id: change
+    call: createAccessRequest
+    body: { app_id: "x", business_justification: "y" }
+    wait_until: { condition: "{{ output.id }}" }
+  - id: paged
+    call: listUsers
+    paginate: true
+    wait_until: { condition: "{{ output.total > 0 }}", every: 0s, up_to: 30d }
+  - id: typo
+    call: currentUser
+    wait_until: { condition: "{{ outptu.email }}" }
+"#;
+    let text = problems(yaml).join("\n");
+    assert!(
+        text.contains("step 'change': wait_until is for a call that only reads"),
+        "{text}"
+    );
+    assert!(
+        text.contains("step 'paged': wait_until does not go with for_each or paginate"),
+        "{text}"
+    );
+    assert!(text.contains("wait_until.every must be from 1s"), "{text}");
+    assert!(
+        text.contains("wait_until.up_to must be from 1s to 7days"),
+        "{text}"
+    );
+    assert!(text.contains("unknown name 'outptu'"), "{text}");
+}

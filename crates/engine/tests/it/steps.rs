@@ -199,3 +199,81 @@ async fn a_loop_runs_only_the_elements_its_if_picks() {
         );
     }
 }
+
+const WAIT_FOR_A_REQUEST: &str = r#"
+id: wait-for-request
+name: Wait for a new access request
+inputs:
+  before: { type: integer, required: true }
+steps:
+  - id: requests
+    call: getAccessRequests
+    params: { size: 1 }
+    wait_until:
+      condition: "{{ output.total > inputs.before }}"
+      every: 1s
+      up_to: 20s
+output: "{{ steps.requests.output.total }}"
+"#;
+
+/// `wait_until:` calls again until its condition on the answer holds, and fails saying it
+/// waited when it never does.
+#[tokio::test]
+async fn a_step_waits_until_lumos_says_what_it_waits_for() {
+    let s = setup().await;
+    s.engine
+        .create(WAIT_FOR_A_REQUEST, &engine::Actor::operator())
+        .await
+        .expect("create");
+    let before = s.access_requests().await;
+    let app = s.store_app().await;
+    let api = s.api.clone();
+    // Someone files a request a little later.
+    let filer = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        api.call(
+            "createAccessRequest",
+            &obj(json!({})),
+            Some(&json!({"app_id": app, "business_justification": "later"})),
+        )
+        .await
+        .expect("create");
+    });
+    let out = s
+        .engine
+        .run(
+            "wait-for-request",
+            &obj(json!({"before": before})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    filer.await.expect("filer");
+    assert_eq!(out.status, engine::RunStatus::Completed, "{:?}", out.error);
+    assert_eq!(out.output, Some(json!(before + 1)));
+    let detail = s.engine.run_detail(&out.run_id).await.expect("detail");
+    let took = detail.run.finished_at.expect("finished") - detail.run.started_at.expect("started");
+    assert!(
+        took.num_milliseconds() >= 1000,
+        "it waited for the request: {took}"
+    );
+
+    let never = WAIT_FOR_A_REQUEST.replace("up_to: 20s", "up_to: 2s");
+    let never = never.replace("id: wait-for-request", "id: wait-in-vain");
+    s.engine
+        .create(&never, &engine::Actor::operator())
+        .await
+        .expect("create");
+    let out = s
+        .engine
+        .run(
+            "wait-in-vain",
+            &obj(json!({"before": before + 100})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, engine::RunStatus::Failed);
+    let e = out.error.unwrap_or_default();
+    assert!(e.contains("waited 2s and the condition never held"), "{e}");
+}
