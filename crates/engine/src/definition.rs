@@ -265,6 +265,15 @@ pub struct Step {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub fail: Option<Spanned<String>>,
+    /// Run another installed workflow (its id) as a sub-run, recorded as its own run and
+    /// linked to this one; the step's output is its output.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub workflow: Option<Spanned<String>>,
+    /// The inputs of the `workflow:` step's workflow (templates allowed).
+    #[serde(default)]
+    #[schemars(with = "Option<Map<String, Value>>")]
+    pub inputs: Option<Spanned<Value>>,
     /// End the run now with this output (JSON with templates).
     #[serde(default, rename = "return")]
     #[schemars(with = "Option<Value>")]
@@ -318,6 +327,7 @@ pub enum ActionKind {
     Transform,
     Fail,
     Return,
+    Workflow,
 }
 
 impl Step {
@@ -327,6 +337,7 @@ impl Step {
             (self.transform.is_some(), ActionKind::Transform),
             (self.fail.is_some(), ActionKind::Fail),
             (self.ret.is_some(), ActionKind::Return),
+            (self.workflow.is_some(), ActionKind::Workflow),
         ]
         .into_iter()
         .filter_map(|(on, a)| on.then_some(a))

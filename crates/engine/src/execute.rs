@@ -13,7 +13,102 @@ use crate::Engine;
 use crate::error::Result;
 use crate::executor::{Executor, Hold, Progress, RunError, RunOptions, StepRecord};
 use crate::output::{self, ChunkWriter, Kept, Produced, Sink};
-use crate::run_types::{RunOutcome, RunRequest, Started};
+use crate::run_types::{ParentRun, RunOutcome, RunRequest, Started};
+
+/// How deep `workflow:` steps may nest (a run, its sub-run, theirs…): a loop of workflows
+/// running each other ends here with an error, not an endless chain of runs.
+const MAX_NESTING: u8 = 4;
+
+/// Runs a `workflow:` step's workflow as a sub-run: the same requester, connection, person
+/// it is for and dry-run mode, recorded as its own run linked to the parent, canceled with it.
+struct SubRunner<'e> {
+    engine: &'e Engine,
+    actor: crate::access::Actor,
+    connection: Option<String>,
+    requested_for: Option<String>,
+    cancel: tokio_util::sync::CancellationToken,
+    /// This run, as the parent of the sub-runs it starts.
+    parent: ParentRun,
+}
+
+impl crate::executor::SubRuns for SubRunner<'_> {
+    fn run<'s>(
+        &'s self,
+        workflow: &'s str,
+        inputs: serde_json::Map<String, serde_json::Value>,
+        dry_run: bool,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = std::result::Result<crate::executor::SubRun, String>>
+                + Send
+                + 's,
+        >,
+    > {
+        Box::pin(async move {
+            if self.parent.depth >= MAX_NESTING {
+                return Err(format!(
+                    "workflow '{workflow}' would nest {} deep; workflows run each other at most {MAX_NESTING} deep",
+                    self.parent.depth + 1
+                ));
+            }
+            // A gated workflow would wait for people in the middle of another run: refused
+            // before anything is recorded.
+            let (wf, _) = self
+                .engine
+                .load(workflow, None)
+                .await
+                .map_err(|e| format!("workflow '{workflow}': {e}"))?;
+            if wf.def.approval.is_some() {
+                return Err(format!(
+                    "workflow '{workflow}' has an approval gate; a gated workflow cannot run inside another run"
+                ));
+            }
+            let req = RunRequest {
+                actor: self.actor.clone(),
+                connection: self.connection.clone(),
+                requested_for: self.requested_for.clone(),
+                dry_run,
+                cancel: self.cancel.child_token(),
+                parent: Some(self.parent.clone()),
+                ..RunRequest::default()
+            };
+            let out = self
+                .engine
+                .run(workflow, &inputs, req)
+                .await
+                .map_err(|e| format!("workflow '{workflow}': {e}"))?;
+            match out.status {
+                RunStatus::Completed => {}
+                RunStatus::PendingApproval => {
+                    return Err(format!(
+                        "workflow '{workflow}' needs approval (run {}); a workflow with an approval gate cannot run inside another run",
+                        out.run_id
+                    ));
+                }
+                other => {
+                    return Err(format!(
+                        "workflow '{workflow}' (run {}) {}: {}",
+                        out.run_id,
+                        other.as_str(),
+                        out.error.unwrap_or_default()
+                    ));
+                }
+            }
+            let output = if out.items_apart {
+                self.engine
+                    .output_value(&out.run_id, self.engine.config.run_max_bytes)
+                    .await
+                    .map_err(|e| format!("workflow '{workflow}' (run {}): {e}", out.run_id))?
+            } else {
+                out.output.unwrap_or(serde_json::Value::Null)
+            };
+            Ok(crate::executor::SubRun {
+                run_id: out.run_id,
+                output,
+            })
+        })
+    }
+}
 
 /// Write each step record as it comes, off the executor's path. Every change a run asks
 /// of Lumos also goes to the audit trail, as the run's requester.
@@ -164,6 +259,17 @@ impl Engine {
             None
         };
         let held_inputs = gate_changes.then(|| inputs.clone());
+        let subs = SubRunner {
+            engine: self,
+            actor: req.actor.clone(),
+            connection: req.connection.clone(),
+            requested_for: req.requested_for.clone(),
+            cancel: req.cancel.clone(),
+            parent: ParentRun {
+                run_id: run_id.clone(),
+                depth: req.parent.as_ref().map_or(0, |p| p.depth + 1),
+            },
+        };
         let executor = Executor {
             workflow: &wf,
             client: &client,
@@ -179,6 +285,7 @@ impl Engine {
                 hold_before_changes: gate_changes,
                 resume,
             },
+            subs: Some(&subs),
         };
         let run_info = serde_json::json!({
             "id": run_id,

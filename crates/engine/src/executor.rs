@@ -213,6 +213,25 @@ pub struct Executor<'a> {
     pub templates: &'a Templates,
     pub records: mpsc::UnboundedSender<StepRecord>,
     pub options: RunOptions,
+    /// What runs `workflow:` steps (the engine, as recorded sub-runs); none where runs are
+    /// not recorded (`workflows try`).
+    pub subs: Option<&'a dyn SubRuns>,
+}
+
+/// Runs the workflow of a `workflow:` step as a sub-run of the run going on.
+pub trait SubRuns: Send + Sync {
+    fn run<'s>(
+        &'s self,
+        workflow: &'s str,
+        inputs: Map<String, Value>,
+        dry_run: bool,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<SubRun, String>> + Send + 's>>;
+}
+
+/// A finished sub-run: its id (linked to the parent run) and its whole output.
+pub struct SubRun {
+    pub run_id: String,
+    pub output: Value,
 }
 
 /// The bytes of step outputs a run holds, against its limit. Counted roughly (the size the
@@ -391,6 +410,42 @@ impl Executor<'_> {
 
     /// `action` with the step's timeout and retries. A walk whose pages went to the store
     /// as they came is never tried again (its pages would be stored twice).
+    /// A `workflow:` step: its inputs rendered, the workflow run as a recorded sub-run
+    /// (stopped with this run), its output as the step's.
+    async fn sub_run(
+        &self,
+        target: &str,
+        inputs: &Map<String, Value>,
+        ctx: &EvalCtx<'_>,
+        rec: &mut StepRecord,
+    ) -> Result<Value, RunError> {
+        let fail = |m: String| RunError::Step {
+            step: String::new(),
+            message: m,
+        };
+        let Some(subs) = self.subs else {
+            return Err(fail(format!(
+                "workflow '{target}' runs only inside a recorded run (install this workflow and run it)"
+            )));
+        };
+        let given = match self
+            .templates
+            .eval(&Value::Object(inputs.clone()), ctx)
+            .map_err(|m| fail(format!("inputs: {m}")))?
+        {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        rec.params = Some(json!({"workflow": target, "inputs": redact(&given)}));
+        let sub = tokio::select! {
+            biased;
+            () = self.options.cancel.cancelled() => return Err(RunError::Canceled),
+            r = subs.run(target, given, self.options.dry_run) => r.map_err(fail)?,
+        };
+        rec.params = Some(json!({"workflow": target, "run_id": sub.run_id}));
+        Ok(sub.output)
+    }
+
     /// [`Self::attempt`], again and again while a `wait_until:` condition does not hold.
     async fn attempt_until(
         &self,
@@ -498,6 +553,7 @@ impl Executor<'_> {
                 resume: None,
                 ..self.options.clone()
             },
+            subs: self.subs,
         };
         if let Some(each) = &step.each {
             let items = match dry.templates.eval_str(&each.list, ctx) {
@@ -681,6 +737,16 @@ impl Executor<'_> {
                 .call(id, call, ctx, &mut rec, stream, held)
                 .await
                 .map(|c| (c, false)),
+            Action::Workflow { id: target, inputs } => {
+                rec.operation = Some(format!("workflow {target}"));
+                self.sub_run(target, inputs, ctx, &mut rec)
+                    .await
+                    .map(|v| (value(v), false))
+                    .map_err(|e| match e {
+                        RunError::Step { message, .. } => err(message),
+                        other => other,
+                    })
+            }
         };
         rec.duration_ms = started.elapsed().as_millis() as u64;
         match &result {

@@ -65,6 +65,11 @@ pub enum Action {
     Transform(Value),
     Fail(String),
     Return(Value),
+    /// Run another installed workflow: its id and inputs (templates).
+    Workflow {
+        id: String,
+        inputs: Map<String, Value>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +100,7 @@ impl Planned {
             }
             Action::Transform(v) | Action::Return(v) => mentions_steps(v),
             Action::Fail(f) => f.contains("steps"),
+            Action::Workflow { inputs, .. } => inputs.values().any(mentions_steps),
         };
         in_action
             || self.when.as_ref().is_some_and(|w| w.contains("steps"))
@@ -117,6 +123,18 @@ fn mentions_steps(v: &Value) -> bool {
 fn step(s: &Step) -> Result<Planned, String> {
     let id = s.id.value.clone();
     let action = match (&s.call, &s.transform, &s.fail, &s.ret) {
+        (None, None, None, None) if s.workflow.is_some() => Action::Workflow {
+            id: s
+                .workflow
+                .as_ref()
+                .map(|w| w.value.clone())
+                .unwrap_or_default(),
+            inputs: s
+                .inputs
+                .as_ref()
+                .and_then(|i| i.value.as_object().cloned())
+                .unwrap_or_default(),
+        },
         (Some(call), None, None, None) => {
             let op = Catalog::lumos()
                 .get(&call.value)
@@ -137,7 +155,7 @@ fn step(s: &Step) -> Result<Planned, String> {
         (None, None, None, Some(r)) => Action::Return(r.value.clone()),
         _ => {
             return Err(format!(
-                "step '{id}' needs exactly one of call, transform, fail, return"
+                "step '{id}' needs exactly one of call, transform, fail, return, workflow"
             ));
         }
     };

@@ -42,6 +42,15 @@ pub struct RunRequest {
     pub progress: Option<Progress>,
     /// Run this version instead of the current one.
     pub version: Option<i32>,
+    /// For a run started by a `workflow:` step: the run it belongs to.
+    pub parent: Option<ParentRun>,
+}
+
+/// The run whose `workflow:` step starts another, and how deep the nesting already is.
+#[derive(Debug, Clone)]
+pub struct ParentRun {
+    pub run_id: String,
+    pub depth: u8,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -88,6 +88,7 @@ impl Engine {
                 requested_for: req.requested_for.as_deref(),
                 event: req.event.as_ref(),
                 dry_run: req.dry_run,
+                parent_run_id: req.parent.as_ref().map(|p| p.run_id.as_str()),
                 owner: self.owner.as_str(),
                 lease: chrono_lease(&self.config),
             })

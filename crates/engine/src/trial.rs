@@ -57,6 +57,7 @@ impl Engine {
                 hold_before_changes: false,
                 resume: None,
             },
+            subs: None,
         };
         let run_info = json!({"id": "trial", "requested_by": by.label, "requested_for": null, "dry_run": dry_run});
         let result = executor.run(inputs, run_info, Value::Null).await;

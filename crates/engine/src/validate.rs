@@ -474,9 +474,17 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
         match step.action() {
             None => c.at(
                 pos,
-                format!("step '{id}' needs exactly one of call, transform, fail, return"),
+                format!("step '{id}' needs exactly one of call, transform, fail, return, workflow"),
             ),
             Some(ActionKind::Call) => {
+                if step.inputs.is_some() {
+                    c.at(
+                        pos,
+                        format!(
+                            "step '{id}': `inputs` goes with `workflow` (a call takes `params`)"
+                        ),
+                    );
+                }
                 let call = step
                     .call
                     .as_ref()
@@ -534,6 +542,40 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
                         &locals,
                         &format!("step '{id}' return"),
                     );
+                }
+                if let Some(w) = &step.workflow {
+                    let target = w.value.as_str();
+                    if target == def.id.value {
+                        c.at(
+                            Pos::of(w),
+                            format!("step '{id}': a workflow cannot run itself"),
+                        );
+                    } else if target.is_empty()
+                        || !target
+                            .chars()
+                            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                    {
+                        c.at(
+                            Pos::of(w),
+                            format!("step '{id}': '{target}' is not a workflow id"),
+                        );
+                    }
+                    match &step.inputs {
+                        Some(i) if !i.value.is_object() => c.at(
+                            Pos::of(i),
+                            format!("step '{id}': inputs is a map of the workflow's inputs"),
+                        ),
+                        Some(i) => c.refs(
+                            Pos::of(i),
+                            &i.value,
+                            &earlier,
+                            &locals,
+                            &format!("step '{id}' inputs"),
+                        ),
+                        None => {}
+                    }
+                } else if step.inputs.is_some() {
+                    c.at(pos, format!("step '{id}': `inputs` goes with `workflow`"));
                 }
             }
         }

@@ -55,6 +55,8 @@ pub struct Run {
     #[serde(skip)]
     #[schemars(skip)]
     pub resume: Option<Json<Value>>,
+    /// For a run started by a `workflow:` step of another run: that run.
+    pub parent_run_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
@@ -115,6 +117,8 @@ pub struct NewRun<'a> {
     pub requested_for: Option<&'a str>,
     pub event: Option<&'a Value>,
     pub dry_run: bool,
+    /// The run whose `workflow:` step started this one.
+    pub parent_run_id: Option<&'a str>,
     /// For a `running` run: who runs it, and for how long the claim holds without renewal.
     pub owner: &'a str,
     pub lease: Duration,
@@ -122,7 +126,7 @@ pub struct NewRun<'a> {
 
 pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, workflow_hash, status, inputs, output, output_info, progress, error, connection, \
      requested_by, requested_for, dry_run, created_at, started_at, finished_at, canceled_by, canceled_at, \
-     approval, approval_step, approval_expires_at, resume, event";
+     approval, approval_step, approval_expires_at, resume, event, parent_run_id";
 
 /// Final statuses as an SQL list, for `status NOT IN (…)`.
 pub(crate) const FINAL_SQL: &str = "('completed', 'failed', 'denied', 'canceled', 'expired')";
@@ -140,12 +144,12 @@ impl Store {
         let event = r.event.map(clean::json);
         with_pool!(&self.pool, p => sqlx::query(
             "INSERT INTO runs (id, workflow_id, workflow_version, status, inputs, connection, requested_by, dry_run, \
-             locked_by, locked_until, created_at, started_at, workflow_hash, requested_for, event) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             locked_by, locked_until, created_at, started_at, workflow_hash, requested_for, event, parent_run_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(r.id).bind(r.workflow_id).bind(r.workflow_version).bind(r.status).bind(Json(inputs.as_ref()))
         .bind(r.connection).bind(r.requested_by).bind(r.dry_run).bind(owner).bind(until).bind(now)
-        .bind(running.then_some(now)).bind(r.workflow_hash).bind(r.requested_for).bind(event.as_ref().map(|e| Json(e.as_ref())))
+        .bind(running.then_some(now)).bind(r.workflow_hash).bind(r.requested_for).bind(event.as_ref().map(|e| Json(e.as_ref()))).bind(r.parent_run_id)
         .execute(p).await.map(|x| x.rows_affected()))?;
         Ok(())
     }

@@ -206,6 +206,7 @@ async fn running_run(store: &store::Store, owner: &str, lease_secs: i64) -> Stri
         requested_for: None,
         event: None,
         dry_run: false,
+        parent_run_id: None,
         owner,
         lease: chrono::Duration::seconds(lease_secs),
     };

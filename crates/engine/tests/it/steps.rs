@@ -277,3 +277,118 @@ async fn a_step_waits_until_lumos_says_what_it_waits_for() {
     let e = out.error.unwrap_or_default();
     assert!(e.contains("waited 2s and the condition never held"), "{e}");
 }
+
+const RESOLVE_USER: &str = r#"
+id: resolve-user
+name: Resolve a user
+inputs:
+  email: { type: text, required: true }
+steps:
+  - id: users
+    call: listUsers
+    params: { search_term: "{{ inputs.email }}", exact_match: true, size: 10 }
+  - id: user
+    transform: "{{ steps.users.output['items'] | selectattr('email', 'equalto', inputs.email | lower) | list }}"
+  - id: one
+    if: "{{ steps.user.output | length != 1 }}"
+    fail: "{{ 'No Lumos user has the email ' ~ inputs.email }}"
+output: "{{ steps.user.output[0] }}"
+"#;
+
+const ACCOUNTS_OF: &str = r#"
+id: accounts-of
+name: Accounts of a person
+inputs:
+  email: { type: text, required: true }
+steps:
+  - id: user
+    workflow: resolve-user
+    inputs: { email: "{{ inputs.email }}" }
+  - id: accounts
+    call: getUserAccounts
+    params: { user_id: "{{ steps.user.output.id }}", size: 100 }
+output:
+  user_id: "{{ steps.user.output.id }}"
+  accounts: "{{ steps.accounts.output['items'] | length }}"
+"#;
+
+/// A `workflow:` step runs another installed workflow as its own recorded run, linked to
+/// the run that started it; its failure is the step's; loops of workflows end.
+#[tokio::test]
+async fn a_workflow_step_runs_another_workflow_as_a_linked_sub_run() {
+    let s = setup().await;
+    for yaml in [RESOLVE_USER, ACCOUNTS_OF] {
+        s.engine
+            .create(yaml, &engine::Actor::operator())
+            .await
+            .expect("create");
+    }
+    let users = s
+        .api
+        .call("listUsers", &obj(json!({"size": 5})), None)
+        .await
+        .expect("users");
+    let user = &users["items"][2];
+    let out = s
+        .engine
+        .run(
+            "accounts-of",
+            &obj(json!({"email": user["email"]})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, engine::RunStatus::Completed, "{:?}", out.error);
+    let output = out.output.expect("output");
+    assert_eq!(output["user_id"], user["id"]);
+    let detail = s.engine.run_detail(&out.run_id).await.expect("detail");
+    let step = detail
+        .steps
+        .iter()
+        .find(|x| x.step_id == "user")
+        .expect("the workflow step");
+    assert_eq!(step.operation.as_deref(), Some("workflow resolve-user"));
+    let sub_id = step.params.as_ref().expect("params").0["run_id"]
+        .as_str()
+        .expect("the sub-run's id")
+        .to_owned();
+    let sub = s.engine.run_detail(&sub_id).await.expect("sub-run");
+    assert_eq!(sub.run.workflow_id, "resolve-user");
+    assert_eq!(sub.run.parent_run_id.as_deref(), Some(out.run_id.as_str()));
+    assert_eq!(sub.run.status, engine::RunStatus::Completed);
+
+    // The sub-run's failure is the step's, saying which run failed and why.
+    let bad = s
+        .engine
+        .run(
+            "accounts-of",
+            &obj(json!({"email": "nobody.at.all@example-corp.com"})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(bad.status, engine::RunStatus::Failed);
+    let e = bad.error.unwrap_or_default();
+    assert!(
+        e.contains("workflow 'resolve-user'") && e.contains("No Lumos user has the email"),
+        "{e}"
+    );
+
+    // Two workflows running each other stop at the nesting limit.
+    let ping = "id: ping\nname: Ping\nsteps:\n  - id: p\n    workflow: pong\n";
+    let pong = "id: pong\nname: Pong\nsteps:\n  - id: p\n    workflow: ping\n";
+    for yaml in [ping, pong] {
+        s.engine
+            .create(yaml, &engine::Actor::operator())
+            .await
+            .expect("create");
+    }
+    let looped = s
+        .engine
+        .run("ping", &obj(json!({})), RunRequest::default())
+        .await
+        .expect("run");
+    assert_eq!(looped.status, engine::RunStatus::Failed);
+    let e = looped.error.unwrap_or_default();
+    assert!(e.contains("at most 4 deep"), "{e}");
+}

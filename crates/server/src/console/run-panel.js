@@ -46,6 +46,7 @@ function stepCard(s) {
   return h("li", { class: `step ${s.status}` },
     h("b", {}, s.step_id),
     s.operation ? h("div", { class: "mono" }, s.operation) : null,
+    s.params && s.params.run_id ? h("a", { href: `#/runs/${encodeURIComponent(s.params.run_id)}` }, `Sub-run ${shortId(s.params.run_id)}`) : null,
     h("div", { class: "muted" }, `${s.status}${s.http_status ? ` · HTTP ${s.http_status}` : ""}${s.duration_ms != null ? ` · ${s.duration_ms} ms` : ""}`),
     s.error ? h("div", { class: "status-failed" }, s.error) : null,
     // What the step gave (bounded by the server: big listings as counts and first items).
@@ -130,6 +131,7 @@ export function runFacts(run) {
     h("dt", {}, "Run ID"), h("dd", { class: "mono" }, run.id),
     h("dt", {}, "Requested by"), h("dd", {}, run.requested_by || "—"),
     run.requested_for ? [h("dt", {}, "For"), h("dd", {}, run.requested_for)] : null,
+    run.parent_run_id ? [h("dt", {}, "Part of"), h("dd", {}, h("a", { href: `#/runs/${encodeURIComponent(run.parent_run_id)}` }, `Run ${shortId(run.parent_run_id)}`), " (a workflow step of it)")] : null,
     h("dt", {}, "Connection"), h("dd", {}, run.connection || "default"),
     h("dt", {}, "Created"), h("dd", {}, when(run.created_at)),
     run.finished_at ? [h("dt", {}, "Finished"), h("dd", {}, `${when(run.finished_at)} (${((new Date(run.finished_at) - new Date(run.started_at || run.created_at)) / 1000).toFixed(1)} s)`)] : null,
