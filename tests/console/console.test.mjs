@@ -367,7 +367,7 @@ try {
   await requester.page.fill("#run-for", "bo.staff@example-corp.com");
   await requester.page.getByRole("button", { name: "Run", exact: true }).click();
   await requester.page.getByRole("heading", { name: "Waiting for approval" }).waitFor();
-  await requester.page.getByText(/You cannot decide on this run now/).waitFor();
+  await requester.page.getByText("You asked for this run: someone else decides.").waitFor();
   const heldUrl = await requester.page.getByRole("link", { name: /^Run [0-9a-f]{8}$/ }).getAttribute("href");
 
   const approver = await person();

@@ -275,6 +275,8 @@ pub struct Held {
     pub workflow_id: String,
     pub requested_by: Option<String>,
     pub requested_for: Option<String>,
+    /// A dry run held like a real one: approved, it still sends nothing.
+    pub dry_run: bool,
     #[schemars(with = "Value")]
     pub inputs: Value,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -305,6 +307,7 @@ pub async fn list_approvals(
             workflow_id: r.workflow_id,
             requested_by: r.requested_by,
             requested_for: r.requested_for,
+            dry_run: r.dry_run,
             inputs: r.inputs.0,
             created_at: r.created_at,
             approval,

@@ -68,9 +68,11 @@ async function route() {
     else if (["connections", "people", "sessions", "triggers", "keys"].includes(view)) show("Admins only", h("h1", {}, "Admins only"), errorMessage(new Error(`This page is for admins; you are ${session.me.role}.`)), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));
     else if (view === "yaml" && arg) await yamlView(arg);
     else if (view === "new" && can("builder")) await yamlView(null);
+    else if (view === "new") show("Builders only", h("h1", {}, "Builders only"), errorMessage(new Error(`Creating workflows needs the builder role; you are ${session.me.role}.`)), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));
     else await workflows();
   } catch (err) {
-    if (err.status === 401) { session.me = null; header(""); return signIn(route); }
+    // A 401 has already sent us back to sign-in (see lumosflow:signed-out).
+    if (err.status === 401) return;
     show("Problem", h("h1", {}, "Something went wrong"), errorMessage(err), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));
   }
 }
@@ -85,4 +87,9 @@ document.getElementById("logout").addEventListener("click", async () => {
 });
 window.addEventListener("beforeunload", (e) => { if (session.dirty && session.dirty()) e.preventDefault(); });
 window.addEventListener("hashchange", route);
+window.addEventListener("lumosflow:signed-out", () => {
+  session.installed = null; session.dirty = null;
+  header("");
+  signIn(route, "Your session has ended: sign in again to go on.");
+});
 route();

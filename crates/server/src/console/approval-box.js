@@ -1,16 +1,26 @@
 // What a held run waits for, as approvers and requesters see it: the reason, the policy's
 // steps (which one it is at, who decides there), every decision so far, the exact changes
 // of a run held before its first change, and (for those who may decide) Approve and Deny.
-import { h, api, message, when, busy, put } from "./lib.js";
+import { h, api, message, when, busy, put, session } from "./lib.js";
 import { fields } from "./results.js";
 
-function calls(changes) {
+function calls(changes, waiting) {
   const list = Array.isArray(changes.calls) ? changes.calls : changes.calls ? [changes.calls] : [];
   return h("div", { class: "changes" },
     h("p", {}, `It stopped before step `, h("b", {}, String(changes.before_step ?? "?")),
-      changes.reads_taken_at ? ` (reads made ${when(changes.reads_taken_at)})` : "", `; once approved it sends ${list.length} ${list.length === 1 ? "change" : "changes"} to Lumos:`),
+      changes.reads_taken_at ? ` (reads made ${when(changes.reads_taken_at)})` : "",
+      waiting ? `; once approved it sends ${list.length} ${list.length === 1 ? "change" : "changes"} to Lumos:` : `; the ${list.length === 1 ? "change" : "changes"} it was held for:`),
     h("ol", {}, list.map((c) => h("li", {}, h("code", {}, `${c.method || ""} ${c.path || ""}`),
       c.body !== undefined && c.body !== null ? h("pre", { class: "json" }, JSON.stringify(c.body, null, 2)) : null))));
+}
+
+/** Why the signed-in person sees no Approve button, as precisely as the console knows. */
+function whyNot(held) {
+  const me = session.me || {};
+  const mine = (x) => !!x && [me.email, me.name, `key:${me.name}`].filter(Boolean).some((m) => m.toLowerCase() === x.toLowerCase());
+  if (mine(held.requested_by)) return "You asked for this run: someone else decides.";
+  if (mine(held.requested_for)) return "This run is for you: someone else decides.";
+  return "The step it waits at names other approvers (or you decided there already).";
 }
 
 /** `held`: a run (or an entry of GET /approvals) with `approval`; `mayDecide`: whether the
@@ -53,14 +63,15 @@ export async function approvalBox(held, { onDecided, mayDecide = null } = {}) {
         h("button", { type: "button", class: "secondary danger", onclick: decide("deny") }, "Deny")));
   }
   return h("section", { class: "approval card", "aria-label": "Approval" },
-    h("h3", {}, waiting ? "Waiting for approval" : "Approval"),
+    h("h3", {}, waiting ? "Waiting for approval" : "Approval", held.dry_run ? h("span", { class: "badge" }, " dry run") : null),
+    held.dry_run ? h("p", { class: "msg warn" }, "A dry run: approved, it makes its reads and only describes its changes; nothing is sent to Lumos.") : null,
     h("p", {}, h("b", {}, "Why: "), a.reason || "—"),
     a.expires_at && waiting ? h("p", { class: "muted" }, `Expires ${when(a.expires_at)} if not decided.`) : null,
     a.self_approval ? h("p", { class: "muted" }, "The requester may approve it too.") : null,
-    steps, a.changes ? calls(a.changes) : null,
+    steps, a.changes ? calls(a.changes, waiting) : null,
     h("h4", {}, "Decisions"), decisions,
     held.inputs && held.status === undefined ? [h("h4", {}, "Inputs"), Object.keys(held.inputs).length ? fields(held.inputs) : h("p", {}, "none")] : null,
-    waiting && !mayDecide ? h("p", { class: "muted" }, "You cannot decide on this run now (you asked for it, it is for you, or the step it waits at names other people).") : null,
+    waiting && !mayDecide ? h("p", { class: "muted" }, whyNot(held)) : null,
     form, out);
 }
 

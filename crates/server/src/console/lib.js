@@ -56,6 +56,12 @@ export async function api(method, path, body) {
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   if (!resp.ok) {
     const e = data && data.error;
+    // The session ended (signed out elsewhere, expired, its key revoked): back to sign-in
+    // rather than an error about API keys.
+    if (resp.status === 401 && session.me && path.startsWith("/api/")) {
+      session.me = null;
+      window.dispatchEvent(new CustomEvent("lumosflow:signed-out"));
+    }
     throw new ApiError((e && e.message) || `HTTP ${resp.status}`, resp.status, e && e.code, e && e.details);
   }
   return data;
@@ -132,8 +138,9 @@ export function currentRoute() {
 export function listTable(label_, columns, rows, empty) {
   if (!rows.length) return h("p", { class: "muted" }, empty || "Nothing here yet.");
   return h("div", { class: "scroll" }, h("table", { class: "list", "aria-label": label_ },
-    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c, i) => h("td", { "data-label": columns[i] || null }, c)))))));
+    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c || h("span", { class: "sr-only" }, "Actions"))))),
+    // On phones each cell shows its column's name, unless it is empty.
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c, i) => h("td", { "data-label": c === "" || c === null ? null : columns[i] || null }, c)))))));
 }
 
 /** A labelled form field. */
@@ -145,7 +152,8 @@ export function field(id, text, control, help) {
 /** Counts the views shown: a poll of an old view stops once another view opened. */
 export const nav = { seq: 0 };
 
-/** Polls `fn` every `ms` until it returns true or another view opened. */
+/** Polls `fn` every `ms` (a number, or a function giving the next wait) until it returns
+ *  true or another view opened. */
 export function poll(fn, ms = 1000) {
   const token = nav.seq;
   return new Promise((resolve) => {
@@ -154,7 +162,7 @@ export function poll(fn, ms = 1000) {
       let done = false;
       try { done = await fn(); } catch { done = false; }
       if (done) return resolve(true);
-      setTimeout(tick, ms);
+      setTimeout(tick, typeof ms === "function" ? ms() : ms);
     };
     tick();
   });

@@ -46,7 +46,11 @@ export function cell(v) {
   }
   if (typeof v === "object") {
     const named = v.name ?? v.label ?? v.user_friendly_label ?? v.email ?? v.id;
-    return named !== undefined ? String(named) : JSON.stringify(v);
+    if (named !== undefined) return String(named);
+    // A small object of plain values reads as "key: value; …" (nulls left out).
+    const pairs = Object.entries(v).filter(([, x]) => x !== null && x !== undefined);
+    if (pairs.every(([, x]) => typeof x !== "object")) return pairs.map(([k, x]) => `${label(k)}: ${x}`).join("; ");
+    return JSON.stringify(v);
   }
   if (typeof v === "boolean") return v ? "yes" : "no";
   return String(v);
@@ -116,9 +120,14 @@ function listing(run, out, title, controls, exports) {
 
   const headers = () => {
     put(thead, h("tr", {}, h("th", { scope: "col", class: "num" }, h("span", { class: "sr-only" }, "Row")),
-      visibleColumns().map((c) => h("th", { scope: "col", "aria-sort": sortCol === c ? (asc ? "ascending" : "descending") : null },
+      visibleColumns().map((c) => h("th", { scope: "col", "data-col": c, "aria-sort": sortCol === c ? (asc ? "ascending" : "descending") : null },
         h("button", { type: "button", disabled: !wholeFits || null, title: wholeFits ? `Sort by ${label(c)}` : "Sorting needs the whole listing: export it",
-          onclick: () => { asc = sortCol === c ? !asc : true; sortCol = c; refilter(); } }, label(c), sortCol === c ? (asc ? " ▲" : " ▼") : "")))));
+          onclick: () => {
+            asc = sortCol === c ? !asc : true; sortCol = c; refilter();
+            // The header was drawn again: keep the focus where the person is.
+            const again = [...thead.querySelectorAll("th")].find((th) => th.dataset.col === c);
+            if (again) again.querySelector("button").focus();
+          } }, label(c), sortCol === c ? (asc ? " ▲" : " ▼") : "")))));
   };
 
   const openDetail = (i) => {
@@ -126,10 +135,46 @@ function listing(run, out, title, controls, exports) {
     if (!it) return;
     detail.hidden = false;
     put(detail, h("div", { class: "row" }, h("h3", {}, `Row ${i + 1}`),
-      h("button", { type: "button", class: "secondary small", onclick: () => { detail.hidden = true; } }, "Close")),
+      h("button", { type: "button", class: "secondary small", onclick: () => closeDetail(i) }, "Close")),
       h("div", { class: "row" }, relatedLinks(it, run.workflow_id)), fields(it, run.workflow_id));
     detail.querySelector("h3").setAttribute("tabindex", "-1");
     detail.querySelector("h3").focus();
+  };
+
+  const closeDetail = (i) => {
+    detail.hidden = true;
+    const back = [...tbody.querySelectorAll("button")].find((b) => b.getAttribute("aria-label") === `Details of row ${i + 1}`);
+    (back || scroller).focus();
+  };
+  detail.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      const n = Number((detail.querySelector("h3").textContent.match(/\d+/) || [1])[0]);
+      closeDetail(n - 1);
+    }
+  });
+
+  // Column widths are measured once from the first rows drawn, then kept: rows drawn later
+  // while scrolling do not make the columns jump.
+  let frozen = false;
+  const freeze = () => {
+    if (frozen || !table.isConnected || !tbody.querySelector("tr:not(.spacer):not(.loading)")) return;
+    const widths = [...thead.querySelectorAll("th")].map((th) => th.getBoundingClientRect().width);
+    if (!widths.some((w) => w > 0)) return;
+    // The row numbers grow as people scroll: room for the last one.
+    widths[0] = Math.max(widths[0], String(count).length * 10 + 28);
+    const cols = h("colgroup", {}, widths.map(() => h("col")));
+    [...cols.children].forEach((col, i) => { col.style.width = `${Math.ceil(widths[i])}px`; });
+    table.prepend(cols);
+    table.style.tableLayout = "fixed";
+    table.style.width = `${Math.ceil(widths.reduce((a, b) => a + b, 0))}px`;
+    frozen = true;
+  };
+  const unfreeze = () => {
+    const cols = table.querySelector("colgroup");
+    if (cols) cols.remove();
+    table.style.tableLayout = "";
+    table.style.width = "";
+    frozen = false;
   };
 
   let pending = new Set();
@@ -165,13 +210,20 @@ function listing(run, out, title, controls, exports) {
     if (last < n) rows.push(spacer((n - last) * ROW_PX));
     put(tbody, ...rows);
     if (missing !== null && !view && !wholeFits) fetchRange(missing);
-    const shownFrom = n ? first + 1 : 0;
+    freeze();
+    // The rows really in view (the drawn ones include a margin).
+    const seenFrom = Math.min(n, Math.floor(scroller.scrollTop / ROW_PX) + 1);
+    const height = scroller.clientHeight || WINDOW_ROWS * ROW_PX;
+    const seenTo = Math.min(n, Math.max(seenFrom, Math.floor((scroller.scrollTop + height) / ROW_PX) - 1));
     status.textContent = view && filterText
       ? `${n.toLocaleString()} of ${count.toLocaleString()} rows match “${filterText}”`
-      : `${count.toLocaleString()} ${count === 1 ? "row" : "rows"}${n > WINDOW_ROWS ? ` — rows ${shownFrom.toLocaleString()}–${last.toLocaleString()} on screen` : ""}`;
+      : `${count.toLocaleString()} ${count === 1 ? "row" : "rows"}${n > seenTo ? ` — rows ${seenFrom.toLocaleString()}–${seenTo.toLocaleString()} on screen` : ""}`;
   };
   let frame = 0;
-  scroller.addEventListener("scroll", () => { cancelAnimationFrame(frame); frame = requestAnimationFrame(draw); });
+  const redraw = () => { cancelAnimationFrame(frame); frame = requestAnimationFrame(draw); };
+  scroller.addEventListener("scroll", redraw);
+  // Drawn first before it is on the page: drawn again once it has a size (and when resized).
+  new ResizeObserver(redraw).observe(scroller);
 
   const refilter = () => {
     if (!all) return;
@@ -186,7 +238,7 @@ function listing(run, out, title, controls, exports) {
     oninput: (e) => { filterText = e.target.value.trim(); refilter(); } });
   const chooser = h("details", { class: "chooser" }, h("summary", {}, "Columns"),
     h("fieldset", {}, h("legend", { class: "sr-only" }, "Columns shown"), columns.map((c) => h("label", { class: "check" },
-      h("input", { type: "checkbox", checked: !hidden.has(c), onchange: (e) => { if (e.target.checked) hidden.delete(c); else hidden.add(c); headers(); draw(); } }), label(c)))));
+      h("input", { type: "checkbox", checked: !hidden.has(c), onchange: (e) => { if (e.target.checked) hidden.delete(c); else hidden.add(c); unfreeze(); headers(); draw(); } }), label(c)))));
 
   // A listing that fits in the page is loaded whole, so sorting and the filter see every row.
   const loadAll = async () => {

@@ -39,7 +39,8 @@ function loopCard(records) {
     h("div", { class: "muted" }, `${records.length.toLocaleString()} elements: ${Object.entries(counts).map(([k, n]) => `${n.toLocaleString()} ${k}`).join(", ")}`),
     failed.length ? h("div", { class: "status-failed" }, failed[0].error) : null,
     h("details", { class: "step-output" }, h("summary", {}, records.length > listed.length ? `Elements (the first ${SHOWN_ITERATIONS} and every failure)` : "Elements"),
-      h("ol", { class: "iterations" }, listed.map((r) => h("li", {}, `#${r.iteration + 1}: ${r.status}${r.http_status ? ` · HTTP ${r.http_status}` : ""}${r.error ? ` — ${r.error}` : ""}`)))));
+      // Numbered as the run's errors number them ("item 3"): from 0.
+      h("ol", { class: "iterations" }, listed.map((r) => h("li", {}, `item ${r.iteration}: ${r.status.replace("_", " ")}${r.http_status ? ` · HTTP ${r.http_status}` : ""}${r.error ? ` — ${r.error}` : ""}`)))));
 }
 
 function stepCard(s) {
@@ -47,7 +48,7 @@ function stepCard(s) {
     h("b", {}, s.step_id),
     s.operation ? h("div", { class: "mono" }, s.operation) : null,
     s.params && s.params.run_id ? h("a", { href: `#/runs/${encodeURIComponent(s.params.run_id)}` }, `Sub-run ${shortId(s.params.run_id)}`) : null,
-    h("div", { class: "muted" }, `${s.status}${s.http_status ? ` · HTTP ${s.http_status}` : ""}${s.duration_ms != null ? ` · ${s.duration_ms} ms` : ""}`),
+    h("div", { class: "muted" }, `${s.status === "dry_run" ? "dry run (not sent)" : s.status}${s.http_status ? ` · HTTP ${s.http_status}` : ""}${s.duration_ms != null ? ` · ${s.duration_ms} ms` : ""}`),
     s.error ? h("div", { class: "status-failed" }, s.error) : null,
     // What the step gave (bounded by the server: big listings as counts and first items).
     s.output !== null && s.output !== undefined ? h("details", { class: "step-output" }, h("summary", {}, "Output"), h("pre", { class: "json" }, JSON.stringify(s.output, null, 2))) : null);
@@ -74,10 +75,15 @@ export function runPanel(id, { title = "Results", onSettled, controls = () => []
   const panel = h("section", { class: "run-panel", "aria-label": `Run ${shortId(id)}` }, head, live, approval,
     h("h2", {}, "Steps"), steps, answer);
   let lastStatus = null;
+  let lastSteps = null;
+  let lastLive = null;
   let ended = false;
   let settled = false;
 
+  // Redraw only what changed: a redraw would close the step output someone opened and
+  // take the focus off Cancel.
   const render = async (run) => {
+    const changed = run.status !== lastStatus;
     const by = run.requested_by ? `by ${run.requested_by}` : "";
     const forWhom = run.requested_for ? ` for ${run.requested_for}` : "";
     const cancel = !isFinal(run.status) && can("agent")
@@ -85,11 +91,13 @@ export function runPanel(id, { title = "Results", onSettled, controls = () => []
         try { await api("POST", `/api/v1/runs/${encodeURIComponent(id)}/cancel`); refresh(); }
         catch (err) { put(live, message("bad", err.message)); }
       }, "Canceling…") }, "Cancel run") : null;
-    put(head, h("p", { class: "row" },
+    if (changed) put(head, h("p", { class: "row" },
       link ? h("a", { href: `#/runs/${encodeURIComponent(id)}`, class: "mono", title: id }, `Run ${shortId(id)}`) : h("b", {}, "Status"), statusBadge(run.status),
       run.dry_run ? h("span", { class: "badge" }, "dry run") : null,
       h("span", { class: "muted" }, `${by}${forWhom} · ${when(run.created_at)}`), cancel));
-    if (run.status !== lastStatus || !isFinal(run.status)) {
+    const liveKey = JSON.stringify([run.status, run.progress, run.error, run.canceled_by]);
+    if (liveKey !== lastLive) {
+      lastLive = liveKey;
       put(live, 
         run.status === "queued" ? h("p", { role: "status" }, "Waiting for a free worker…") : null,
         run.status === "running" ? h("p", { role: "status" }, "Running…") : null,
@@ -98,8 +106,12 @@ export function runPanel(id, { title = "Results", onSettled, controls = () => []
         run.status === "canceled" && run.canceled_by ? message("bad", `Canceled by ${run.canceled_by} ${when(run.canceled_at)}`)
           : run.error ? message("bad", run.error) : null);
     }
-    if (run.approval && (run.status !== lastStatus)) put(approval, await approvalBox(run, { onDecided: refresh }));
-    put(steps, stepsList(run));
+    if (run.approval && changed) put(approval, await approvalBox(run, { onDecided: refresh }));
+    const stepsKey = JSON.stringify(run.steps.map((s) => [s.step_id, s.iteration, s.status, s.http_status, s.error]));
+    if (stepsKey !== lastSteps) {
+      lastSteps = stepsKey;
+      put(steps, stepsList(run));
+    }
     lastStatus = run.status;
     if (isFinal(run.status) && !ended) {
       ended = true;
@@ -117,10 +129,16 @@ export function runPanel(id, { title = "Results", onSettled, controls = () => []
     await render(run);
     return isFinal(run.status);
   };
+  // Often while it runs; a run waiting for people (for days, perhaps) is looked at now and
+  // then.
+  let waiting = false;
   poll(async () => {
-    try { return await refresh(); }
-    catch (err) { put(live, message("bad", `Could not read the run: ${err.message}`)); return err.status === 404 || err.status === 401; }
-  }, 700);
+    try {
+      const done = await refresh();
+      waiting = lastStatus === "pending_approval";
+      return done;
+    } catch (err) { put(live, message("bad", `Could not read the run: ${err.message}`)); return err.status === 404 || err.status === 401; }
+  }, () => (waiting ? 10000 : 700));
   return panel;
 }
 

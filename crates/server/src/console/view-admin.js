@@ -54,8 +54,9 @@ export async function triggers(notice) {
         await triggers(verb === "rotate-secret" ? secretNotice(r) : message("ok", `'${t.name}': ${text.toLowerCase()}d.`));
       } catch (err) { put(out, message("bad", err.message)); }
     }) }, text);
-  const table = listTable("Triggers", ["Name", "Workflow", "Signed with", "State", "Last fired", ""], list.map((t) => [
-    h("b", {}, t.name), t.workflow_id, t.auth,
+  const names = Object.fromEntries(workflows.map((w) => [w.id, w.name]));
+  const table = listTable("Triggers", ["Name", "Workflow", "URL", "Signed with", "State", "Last fired", ""], list.map((t) => [
+    h("b", {}, t.name), names[t.workflow_id] || t.workflow_id, h("span", { class: "mono" }, `${location.origin}/hooks/${t.id}`), t.auth,
     t.enabled ? h("span", { class: "status-completed" }, "enabled") : h("span", { class: "status-canceled" }, "disabled"),
     [when(t.last_fired_at) || "never", t.last_error ? h("div", { class: "status-failed" }, t.last_error) : null],
     h("span", { class: "row tight" }, t.enabled ? act(t, "disable", "Disable") : act(t, "enable", "Enable"), act(t, "rotate-secret", "Rotate secret"), act(t, "remove", "Remove"))]),

@@ -95,7 +95,12 @@ export async function runView(id) {
   const start = async (button, dryRun, overrides = {}) => busy(button, async () => {
     const inputs = { ...readForm(form, wf.inputs), ...overrides };
     // The address now opens this form with these inputs: a link to share or come back to.
-    history.replaceState(null, "", `#/run/${encodeURIComponent(id)}?${inputsQuery(inputs)}`);
+    const extra = {};
+    if (forWhom.value.trim()) extra.requested_for = forWhom.value.trim();
+    if (connectionList.length > 1) extra.connection = connection.value;
+    history.replaceState(null, "", `#/run/${encodeURIComponent(id)}?${inputsQuery({ ...inputs, ...extra })}`);
+    // The previous answer goes at once: never shown as if it were this run's.
+    put(results, h("p", { role: "status" }, "Starting the run…"));
     try {
       const body = { inputs, dry_run: dryRun };
       if (forWhom.value.trim()) body.requested_for = forWhom.value.trim();
@@ -109,13 +114,18 @@ export async function runView(id) {
       await finished;
     } catch (err) { put(results, message("bad", err.message)); }
   }, dryRun ? "Dry running…" : "Running…");
-  // Paged listings (page/size inputs): Previous and Next run the page before or after.
+  // Paged listings (page/size inputs): Previous and Next run the page before or after, and
+  // the form says which page is shown.
+  const turn = (button, dryRun, page) => {
+    if (form.elements.page) form.elements.page.value = String(page);
+    return start(button, dryRun, { page });
+  };
   const pager = (run) => {
     const out = run.output;
     if (!out || !out.page) return [];
     return [
-      h("button", { type: "button", class: "secondary", disabled: !(out.page > 1) || null, onclick: (e) => start(e.currentTarget, run.dry_run, { page: out.page - 1 }) }, "Previous page"),
-      h("button", { type: "button", class: "secondary", disabled: !out.next_page || null, onclick: (e) => start(e.currentTarget, run.dry_run, { page: out.next_page }) }, "Next page"),
+      h("button", { type: "button", class: "secondary", disabled: !(out.page > 1) || null, onclick: (e) => turn(e.currentTarget, run.dry_run, out.page - 1) }, "Previous page"),
+      h("button", { type: "button", class: "secondary", disabled: !out.next_page || null, onclick: (e) => turn(e.currentTarget, run.dry_run, out.next_page) }, "Next page"),
     ];
   };
   form.addEventListener("submit", (e) => { e.preventDefault(); start(runButton, false); });

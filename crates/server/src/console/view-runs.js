@@ -45,14 +45,20 @@ export async function runs() {
     try {
       const page = await api("GET", `/api/v1/runs?${query}&limit=${PAGE}&before=${encodeURIComponent(last)}`);
       const tbody = holder.querySelector("tbody");
-      for (const r of page) tbody.append(h("tr", {}, row(r).map((c, i) => h("td", { "data-label": columns[i] }, c))));
+      const before = tbody.children.length;
+      for (const r of page) tbody.append(h("tr", {}, row(r).map((c, i) => h("td", { "data-label": c === "" ? null : columns[i] }, c))));
+      // The focus goes to the first run that came in, not back to the top of the page.
+      const first = tbody.children[before] && tbody.children[before].querySelector("a");
+      if (first) first.focus();
       shown += page.length;
       status.textContent = `${shown} runs`;
       if (page.length) last = page[page.length - 1].id;
       more.hidden = page.length < PAGE;
     } catch (err) { put(failed, message("bad", err.message)); }
   }, "Loading…"));
-  show("Runs", h("h1", {}, "Runs"), filters, problem, status, holder, failed, h("div", { class: "row" }, more));
+  // Filters fold away on a phone unless some are in force.
+  const folded = h("details", { class: "filters-box", open: query.toString() || window.innerWidth > 760 || null }, h("summary", {}, "Filters"), filters);
+  show("Runs", h("h1", {}, "Runs"), folded, problem, status, holder, failed, h("div", { class: "row" }, more));
 }
 
 export async function runDetail(id) {
@@ -66,7 +72,7 @@ export async function runDetail(id) {
   show(`Run ${shortId(run.id)}`,
     h("h1", {}, `Run ${shortId(run.id)} of ${wfName}`),
     h("div", { class: "row" },
-      can("agent") ? h("a", { class: "button secondary", href: `#/run/${encodeURIComponent(run.workflow_id)}?${inputsQuery({ ...run.inputs, ...(run.requested_for ? { requested_for: run.requested_for } : {}) })}` }, "Run again with these inputs") : null,
+      can("agent") ? h("a", { class: "button secondary", href: `#/run/${encodeURIComponent(run.workflow_id)}?${inputsQuery({ ...run.inputs, ...(run.requested_for ? { requested_for: run.requested_for } : {}), ...(run.connection && run.connection !== "default" ? { connection: run.connection } : {}) })}` }, "Run again with these inputs") : null,
       copy, copied),
     runFacts(run),
     runPanel(run.id, { title: `Output of run ${shortId(run.id)}`, link: false }));

@@ -1,10 +1,10 @@
 // Signing in: single sign-on when it is set up, and (unless turned off) an API key.
 import { h, api, show, message, session, busy, put } from "./lib.js";
 
-export async function signIn(onSignedIn) {
+export async function signIn(onSignedIn, notice) {
   let options = { sso: null, key: true };
   try { options = await api("GET", "/console/sign-in"); } catch { /* the key form still works */ }
-  const parts = [h("h1", {}, "Sign in")];
+  const parts = [h("h1", {}, "Sign in"), notice ? message("ok", notice) : null];
   if (options.sso) {
     // Back to the page that was being opened once the identity provider has signed us in
     // (read when clicked: the address may have changed since this screen was drawn).

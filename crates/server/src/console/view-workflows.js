@@ -14,7 +14,7 @@ export async function workflows(notice) {
       w.bundle ? w.bundle.name : "custom",
       w.version ? `v${w.version}${w.edited ? " (edited)" : ""}` : "",
       h("span", { class: "row tight" },
-        h("a", { href: `#/runs?workflow=${encodeURIComponent(w.id)}` }, "Runs"),
+        h("a", { href: `#/runs?workflow=${encodeURIComponent(w.id)}`, "aria-label": `Runs of ${w.name}` }, "Runs"),
         h("a", { href: `#/yaml/${encodeURIComponent(w.id)}`, "aria-label": `YAML of ${w.name}` }, "YAML")),
     ]),
     can("builder") ? "Nothing installed yet: install a bundle below." : "Nothing installed yet: ask a builder or an admin to install a bundle.");
@@ -32,8 +32,13 @@ export async function workflows(notice) {
     button.addEventListener("click", () => busy(button, async () => {
       try {
         const res = await api("POST", "/api/v1/workflows/install", { bundles: [id] });
-        const done = res.filter((r) => r.result !== "unchanged").length;
-        await workflows(message("ok", `${b.name}: ${done ? `${done} workflow${done === 1 ? "" : "s"} installed or updated` : "already up to date"} (${res.map((r) => `${r.id} ${r.result}`).join(", ")}).`));
+        const installedNow = res.filter((r) => r.result === "installed" || r.result === "reinstalled").length;
+        const kept = res.filter((r) => r.result === "kept").map((r) => r.id);
+        const said = [
+          installedNow ? `${installedNow} workflow${installedNow === 1 ? "" : "s"} installed` : "already up to date",
+          kept.length ? `your edited ${kept.join(", ")} kept as ${kept.length === 1 ? "it is" : "they are"}` : null,
+        ].filter(Boolean).join("; ");
+        await workflows(message("ok", `${b.name}: ${said}.`));
       } catch (err) { put(out, message("bad", err.message)); }
     }, "Installing…"));
     return h("section", { class: `card${missing ? "" : " installed"}`, "aria-label": `${b.name} bundle` },

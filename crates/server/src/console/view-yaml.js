@@ -78,7 +78,7 @@ export async function yamlView(id, notice) {
   const current = wf ? wf.current_version : null;
   const old = wf && wf.version !== current;
 
-  const area = h("textarea", { class: "yaml", id: "yaml", spellcheck: "false", autocapitalize: "off", "aria-label": "Workflow YAML", "aria-describedby": "yaml-help", readonly: !can("builder") || null });
+  const area = h("textarea", { class: "yaml", id: "yaml", spellcheck: "false", autocapitalize: "off", wrap: "off", "aria-label": "Workflow YAML", "aria-describedby": "yaml-help", readonly: !can("builder") || null });
   area.value = wf ? wf.yaml : copyFrom ? copyFrom.yaml.replace(/^id: .*$/m, `id: ${copyFrom.id}-copy`).replace(/^name: (.*)$/m, "name: $1 (copy)").replace(/^bundle: .*\n/m, "") : TEMPLATE;
   let saved = area.value;
   // The router and the browser ask before leaving unsaved changes.
@@ -139,8 +139,10 @@ export async function yamlView(id, notice) {
   const templates = isNew ? h("p", {}, "Start from ",
     h("a", { href: "#/new" }, "a blank template"), " or a copy of: ",
     [...(session.installed || [])].map((w, i) => [i ? ", " : "", h("a", { href: `#/new?from=${encodeURIComponent(w)}` }, w)])) : null;
+  const adminOnly = wf && wf.changes_lumos && can("builder") && !can("admin")
+    ? message("ok", "This workflow changes Lumos: only an admin can save it. You can read it, validate changes and run it.") : null;
   show(isNew ? "New workflow" : `${wf.name} YAML`,
-    h("h1", {}, title),
+    h("h1", {}, title), adminOnly,
     templates,
     h("p", { class: "muted", id: "yaml-help" }, "The format is in docs/workflows.md. Validation reports every problem at once, with its line and column."),
     h("div", { class: "builder" }, h("div", { class: "editor" }, area, actions, out), catalog()),
