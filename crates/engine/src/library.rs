@@ -387,8 +387,13 @@ impl Engine {
                 wf.id()
             )));
         }
-        let (current, _) = self.load(id, None).await?;
+        let (current, current_version) = self.load(id, None).await?;
         self.may_save(&wf, Some(&current), by)?;
+        // The same file again is the same version: no new version for a save that changed
+        // nothing.
+        if current.hash == wf.hash {
+            return Ok(current_version);
+        }
         self.check_policy_groups(&wf).await?;
         let v = self.save(&wf, &row.origin, by).await?;
         self.audit(

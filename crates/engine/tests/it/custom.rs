@@ -584,3 +584,31 @@ async fn schedules_fire_once_per_interval_whoever_asks() {
     );
     s.sim.stop().await;
 }
+
+/// Saving the same file again makes no new version.
+#[tokio::test]
+async fn saving_the_same_file_again_is_the_same_version() {
+    let s = setup().await;
+    let yaml = "id: same-again\nname: Same again\nsteps:\n  - id: me\n    call: currentUser\n";
+    let op = engine::Actor::operator();
+    s.engine.create(yaml, &op).await.expect("create");
+    assert_eq!(
+        s.engine.edit("same-again", yaml, &op).await.expect("edit"),
+        1
+    );
+    let changed = yaml.replace("Same again", "Same again, changed");
+    assert_eq!(
+        s.engine
+            .edit("same-again", &changed, &op)
+            .await
+            .expect("edit"),
+        2
+    );
+    assert_eq!(
+        s.engine
+            .edit("same-again", &changed, &op)
+            .await
+            .expect("edit"),
+        2
+    );
+}

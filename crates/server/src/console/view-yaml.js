@@ -118,7 +118,7 @@ export async function yamlView(id, notice) {
       saved = area.value;
       // Redraw so the heading, the versions and the diff show the new version.
       history.replaceState(null, "", `#/yaml/${encodeURIComponent(id)}`);
-      await yamlView(id, message("ok", `Saved as version ${r.version}.`));
+      await yamlView(id, message("ok", r.version === current ? `Nothing changed: it is still version ${r.version}.` : `Saved as version ${r.version}.`));
     } catch (err) { showErrors(err); }
   }, "Saving…");
 
