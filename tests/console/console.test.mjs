@@ -270,6 +270,7 @@ try {
   const appId = new URL(page.url().replace("#/", "")).searchParams.get("app_id") || await page.inputValue("#in-app_id");
   assert.match(appId, /^[0-9a-f-]{36}$/);
   await page.getByRole("region", { name: "Results of Get Lumos App" }).getByText("User friendly label", { exact: true }).waitFor();
+  const appLabel = (await page.locator('dt:text-is("User friendly label") + dd').first().innerText()).trim();
   await page.getByRole("link", { name: "Approvers" }).waitFor();
   await readable(page, "an app");
 
@@ -357,6 +358,10 @@ try {
   await requester.page.goto(`${base}/#/run/app-lookup-approved`);
   await requester.page.getByRole("note").getByText(/Needs approval/).waitFor();
   await requester.page.getByRole("note").getByText(/IT security — sec\.lead@example-corp\.com/).waitFor();
+  // The app is found by typing part of its name: the picker offers it with its id.
+  await requester.page.locator("#in-app_id").pressSequentially(appLabel.slice(0, 4), { delay: 30 });
+  await requester.page.locator(`#in-app_id-list option[value="${appId}"]`).waitFor({ state: "attached" });
+  assert.match(await requester.page.locator(`#in-app_id-list option[value="${appId}"]`).innerText(), new RegExp(appLabel));
   await requester.page.fill("#in-app_id", appId);
   await requester.page.fill("#in-ticket", "not a ticket");
   await requester.page.getByRole("button", { name: "Run", exact: true }).click();

@@ -21,6 +21,7 @@ mod health;
 pub mod ids;
 pub mod inputs;
 mod library;
+pub mod lookup;
 pub mod notify;
 pub mod output;
 mod owner;

@@ -526,6 +526,18 @@ pub(crate) fn table() -> Routes<AppState> {
         .status(204),
         api::remove_trigger,
     );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/lumos/lookup",
+            Some(Agent),
+            "lumos",
+            "Find apps or people by part of a name (for pickers), through the default connection",
+        )
+        .query(schema::<api::LookupQuery>)
+        .response(schema::<Vec<engine::lookup::Found>>),
+        api::lookup,
+    );
     // API keys.
     r.add(
         doc(

@@ -111,3 +111,21 @@ pub async fn call(
         ),
     }
 }
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupQuery {
+    /// `apps` or `users`.
+    kind: engine::lookup::LookupKind,
+    /// Part of a name (or, for people, of an email).
+    q: String,
+}
+
+/// Apps or people whose name holds the text: the console's pickers.
+pub async fn lookup(
+    State(s): State<AppState>,
+    Extension(c): Extension<Actor>,
+    axum::extract::Query(q): axum::extract::Query<LookupQuery>,
+) -> ApiResult<Response> {
+    Ok(Json(s.engine.lookup(q.kind, &q.q, &c).await?).into_response())
+}

@@ -38,12 +38,43 @@ function listValue(v) {
   return v.split(/[,\n]/).map((x) => x.trim()).filter(Boolean);
 }
 
+/** Which inputs get a picker: apps by name for app ids, people for emails and user ids. */
+const PICKERS = {
+  app_id: ["apps", (f) => f.id], app: ["apps", (f) => f.id],
+  user_email: ["users", (f) => f.email], email: ["users", (f) => f.email], user_id: ["users", (f) => f.id],
+};
+
+/** Typing part of a name offers the matching apps or people (a native datalist: keyboard
+ *  and screen readers work as with any suggestion list); choosing one fills in its id or
+ *  email. */
+export function picker(input, kind, valueOf) {
+  const list = h("datalist", { id: `${input.id}-list` });
+  input.setAttribute("list", list.id);
+  let timer = 0;
+  let asked = "";
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    const q = input.value.trim();
+    // An id or an email typed whole needs no suggestions.
+    if (q.length < 2 || q === asked || /^[0-9a-f-]{36}$/.test(q)) return;
+    timer = setTimeout(async () => {
+      asked = q;
+      try {
+        const found = await api("GET", `/api/v1/lumos/lookup?kind=${kind}&q=${encodeURIComponent(q)}`);
+        put(list, found.filter((f) => valueOf(f)).map((f) => h("option", { value: valueOf(f) }, [f.label, f.email && valueOf(f) !== f.email ? f.email : null, f.detail].filter(Boolean).join(" · "))));
+      } catch { put(list); }
+    }, 250);
+  });
+  return list;
+}
+
 function fieldFor(inp, value) {
   const id = `in-${inp.name}`;
   const el = control(inp, value);
+  const pick = PICKERS[inp.name] && inp.type === "text" && can("agent") ? picker(el, ...PICKERS[inp.name]) : null;
   return h("div", { class: inp.type === "boolean" ? "field check-field" : "field" },
     el.tagName === "FIELDSET" ? el : inp.type === "boolean" ? h("label", { class: "check", for: id }, el, " ", inp.label || label(inp.name)) : [
-      h("label", { for: id }, inp.label || label(inp.name), inp.required ? h("span", { class: "req" }, " (required)") : null), el],
+      h("label", { for: id }, inp.label || label(inp.name), inp.required ? h("span", { class: "req" }, " (required)") : null), el, pick],
     inp.help ? h("span", { class: "help", id: `${id}-help` }, inp.help) : null);
 }
 
@@ -84,10 +115,11 @@ export async function runView(id) {
   const connection = h("select", { id: "run-connection", name: "connection" },
     connectionList.map((c) => h("option", { value: c.name, selected: c.name === (params.get("connection") || "default") || null }, `${c.name} (${c.base_url})`)));
   const forWhom = h("input", { type: "email", id: "run-for", name: "requested_for", autocomplete: "off", value: params.get("requested_for") || "", "aria-describedby": "run-for-help" });
+  const forWhomPick = canRun ? picker(forWhom, "users", (f) => f.email) : null;
   const form = h("form", { class: "stack", "aria-label": `Inputs of ${wf.name}` },
     wf.inputs.map((inp) => fieldFor(inp, params.get(inp.name))),
     h("details", { class: "more" }, h("summary", {}, "More options"),
-      h("div", { class: "field" }, h("label", { for: "run-for" }, "On behalf of (email)"), forWhom,
+      h("div", { class: "field" }, h("label", { for: "run-for" }, "On behalf of (email)"), forWhom, forWhomPick,
         h("span", { class: "help", id: "run-for-help" }, "The person this run is for, e.g. who opened the ticket; recorded on the run.")),
       connectionList.length > 1 ? h("div", { class: "field" }, h("label", { for: "run-connection" }, "Lumos connection"), connection) : null),
     canRun ? h("div", { class: "row" }, runButton, dryButton) : h("p", { class: "muted" }, "Your role can read this workflow but not run it."));

@@ -802,3 +802,76 @@ async fn run_history_pages(db: Db) {
     env.stop().await;
 }
 both!(run_history, run_history_pages);
+
+/// The pickers' lookup: apps and people by part of a name, for those who may run workflows.
+#[tokio::test]
+async fn apps_and_people_are_found_by_part_of_a_name() {
+    let env = Env::new(testkit::sqlite()).await;
+    env.connect().await;
+    let (s, apps) = env
+        .call(
+            Some(Agent),
+            Method::GET,
+            "/api/v1/lumos/lookup?kind=apps&q=okt",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{apps}");
+    let first = &apps.as_array().expect("list")[0];
+    assert!(
+        first["label"]
+            .as_str()
+            .expect("label")
+            .to_lowercase()
+            .contains("okt"),
+        "{apps}"
+    );
+    assert!(
+        first["id"].as_str().is_some_and(|id| id.len() == 36),
+        "{apps}"
+    );
+    let (s, people) = env
+        .call(
+            Some(Agent),
+            Method::GET,
+            "/api/v1/lumos/lookup?kind=users&q=ann",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{people}");
+    assert!(
+        people.as_array().expect("list").iter().all(|p| {
+            let text = format!("{} {}", p["label"], p["email"]).to_lowercase();
+            text.contains("ann")
+        }),
+        "{people}"
+    );
+    let (s, _) = env
+        .call(
+            Some(Viewer),
+            Method::GET,
+            "/api/v1/lumos/lookup?kind=apps&q=okt",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "viewers do not run workflows");
+    let (s, bad) = env
+        .call(
+            Some(Agent),
+            Method::GET,
+            "/api/v1/lumos/lookup?kind=apps&q=%20",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    let (s, bad) = env
+        .call(
+            Some(Agent),
+            Method::GET,
+            "/api/v1/lumos/lookup?kind=groups&q=it",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    env.stop().await;
+}
