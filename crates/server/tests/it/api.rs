@@ -863,7 +863,11 @@ async fn apps_and_people_are_found_by_part_of_a_name() {
             None,
         )
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert!(
+        bad.to_string().contains("type 1 to 100 characters"),
+        "{bad}"
+    );
     let (s, bad) = env
         .call(
             Some(Agent),
