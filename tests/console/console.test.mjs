@@ -144,6 +144,14 @@ try {
   await page.getByRole("button", { name: "Connect" }).waitFor({ state: "visible" });
   await expectSoon(() => asked !== null, "a confirmation before replacing 'default'");
   assert.match(asked, /Replace the connection 'default'/);
+  // Who may run on it: chosen here, kept by the server.
+  await connections.getByText("agent, builder, admin").click();
+  await page.getByRole("group", { name: "Roles that may run on 'default'" }).getByLabel("agent").uncheck();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByText("'default': builder, admin may run on it.").waitFor();
+  await page.getByRole("table", { name: "Connections" }).getByText("builder, admin", { exact: true }).click();
+  await page.getByRole("button", { name: "Default", exact: true }).click();
+  await page.getByText("'default': back to the default roles.").waitFor();
   await audit(page, "connections");
 
   // API keys: made here, shown once, revoked here.

@@ -20,8 +20,33 @@ export async function connections(notice) {
     const ok = c.last_check_status === "ok";
     return h("span", {}, h("span", { class: ok ? "status-completed" : "status-failed" }, ok ? "ok" : c.last_check_status || "never checked"), " ", h("span", { class: "muted" }, when(c.last_check_at)));
   };
-  const table = listTable("Connections", ["Name", "Lumos API URL", "Token", "Lumos user", "Last check", ""],
-    list.map((c) => [h("b", {}, c.name), c.base_url, h("span", { class: "mono" }, c.token_hint), c.lumos_user_email || "", lastCheck(c),
+  // Who may run workflows on it: agents and up on 'default', builders and admins on others,
+  // unless an admin chose (admins always may; viewers never run).
+  const ROLES = ["agent", "builder", "admin"];
+  const mayRun = (c) => {
+    const chosen = c.allowed_roles ? c.allowed_roles.split(",").map((r) => r.trim()).filter(Boolean) : null;
+    const now = [...new Set([...(chosen || (c.name === "default" ? ROLES : ["builder", "admin"])), "admin"])];
+    const box = h("details", { class: "roles" }, h("summary", { "aria-label": `Who may run on ${c.name}: ${now.join(", ")}. Change` }, now.join(", ")));
+    const form = h("form", { class: "stack" }, h("fieldset", { class: "choices" }, h("legend", {}, `Roles that may run on '${c.name}'`),
+      ROLES.map((r) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "role", value: r, checked: now.includes(r) || null, disabled: r === "admin" || null }), r))),
+    h("div", { class: "row" }, h("button", { type: "submit", class: "small" }, "Save"),
+      h("button", { type: "button", class: "secondary small", onclick: (e) => busy(e.currentTarget, async () => {
+        try { await api("PUT", `/api/v1/connections/${encodeURIComponent(c.name)}/roles`, { roles: null }); await connections(message("ok", `'${c.name}': back to the default roles.`)); }
+        catch (err) { put(out, message("bad", err.message)); }
+      }) }, "Default")));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const roles = [...form.querySelectorAll("input[name=role]:checked")].map((i) => i.value);
+      busy(form.querySelector("button[type=submit]"), async () => {
+        try { await api("PUT", `/api/v1/connections/${encodeURIComponent(c.name)}/roles`, { roles }); await connections(message("ok", `'${c.name}': ${roles.join(", ")} may run on it.`)); }
+        catch (err) { put(out, message("bad", err.message)); }
+      });
+    });
+    box.append(form);
+    return box;
+  };
+  const table = listTable("Connections", ["Name", "Lumos API URL", "Token", "Lumos user", "May run", "Last check", ""],
+    list.map((c) => [h("b", {}, c.name), c.base_url, h("span", { class: "mono" }, c.token_hint), c.lumos_user_email || "", mayRun(c), lastCheck(c),
       h("span", { class: "row tight" }, recheck(c), remove(c))]),
     "No connection yet: connect Lumos below. Runs use the connection named 'default' unless told otherwise.");
 
