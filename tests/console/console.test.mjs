@@ -451,8 +451,11 @@ try {
   console.error(problems.join("\n"));
   throw err;
 } finally {
-  await browser.close();
+  // A browser that hangs on close must not hang the test run: give it 10 s.
+  await Promise.race([browser.close(), new Promise((resolve) => setTimeout(resolve, 10000))]);
 }
+// Nothing left to wait for (a stuck browser child included).
+process.exit(process.exitCode ?? 0);
 
 async function expectSoon(check, what) {
   const until = Date.now() + 15000;

@@ -131,5 +131,8 @@ try {
   for (const c of browser.contexts()) for (const p of c.pages()) console.error(`page ${p.url()}:\n${await p.innerText("body").catch(() => "")}`);
   throw e;
 } finally {
-  await browser.close();
+  // A browser that hangs on close must not hang the test run: give it 10 s.
+  await Promise.race([browser.close(), new Promise((resolve) => setTimeout(resolve, 10000))]);
 }
+// Nothing left to wait for (a stuck browser child included).
+process.exit(process.exitCode ?? 0);

@@ -12,6 +12,7 @@ mod print;
 mod run_cmd;
 mod runs_cmd;
 mod schedules_cmd;
+mod secrets_cmd;
 mod serve_cmd;
 mod sim_cmd;
 mod triggers_cmd;
@@ -74,6 +75,9 @@ enum Command {
     /// Scheduled workflows and when each fires next.
     #[command(subcommand)]
     Schedules(schedules_cmd::SchedulesCommand),
+    /// Secrets for http steps ({{ secrets.NAME }}): set (from standard input), list, remove.
+    #[command(subcommand)]
+    Secrets(secrets_cmd::SecretsCommand),
     /// Serve the HTTP API, health and metrics.
     Serve(serve_cmd::ServeArgs),
     /// API keys for the HTTP API.
@@ -188,6 +192,9 @@ fn main() -> ExitCode {
             }
             Command::Schedules(cmd) => {
                 schedules_cmd::schedules(&engine(&cli.database_url).await?, cmd).await
+            }
+            Command::Secrets(cmd) => {
+                secrets_cmd::secrets(&engine(&cli.database_url).await?, cmd).await
             }
             Command::Serve(args) => serve_cmd::serve(&cli.database_url, args).await,
             Command::Keys(cmd) => serve_cmd::keys(&engine(&cli.database_url).await?, cmd).await,

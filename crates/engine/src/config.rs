@@ -34,6 +34,9 @@ pub struct EngineConfig {
     pub sessions: crate::access::SessionTimes,
     /// Where people reach lumosflow (`LUMOSFLOW_PUBLIC_URL`), for links in notices.
     pub public_url: Option<String>,
+    /// Hosts `http:` steps may call (`LUMOSFLOW_HTTP_ALLOWED_HOSTS`, e.g.
+    /// `hooks.slack.com,example.atlassian.net`); none by default.
+    pub http_allowed_hosts: Vec<String>,
     /// How often `serve` looks for notices to send.
     pub notice_poll: Duration,
     /// The first retry of a notice that failed waits this long; each next one twice as long
@@ -58,6 +61,7 @@ impl Default for EngineConfig {
             max_output_bytes: 16 << 20,
             sessions: crate::access::SessionTimes::default(),
             public_url: None,
+            http_allowed_hosts: Vec::new(),
             notice_poll: Duration::from_secs(1),
             notice_retry_base: Duration::from_secs(5),
             event_poll: Duration::from_secs(15),
@@ -126,6 +130,13 @@ impl EngineConfig {
         }
         if let Some(v) = get("LUMOSFLOW_PUBLIC_URL").filter(|v| !v.trim().is_empty()) {
             c.public_url = Some(v.trim().to_owned());
+        }
+        if let Some(v) = get("LUMOSFLOW_HTTP_ALLOWED_HOSTS") {
+            c.http_allowed_hosts = v
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
         }
         if let Some(v) = get("LUMOSFLOW_EVENT_POLL") {
             c.event_poll = duration("LUMOSFLOW_EVENT_POLL", &v, Duration::from_secs(1))?;

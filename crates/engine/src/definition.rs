@@ -265,6 +265,11 @@ pub struct Step {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub fail: Option<Spanned<String>>,
+    /// Call a web service outside Lumos (a host an admin allows): post to Slack, comment on
+    /// a ticket. Secrets go in as `{{ secrets.NAME }}`.
+    #[serde(default)]
+    #[schemars(with = "Option<HttpSpec>")]
+    pub http: Option<Spanned<HttpSpec>>,
     /// Run another installed workflow (its id) as a sub-run, recorded as its own run and
     /// linked to this one; the step's output is its output.
     #[serde(default)]
@@ -292,6 +297,37 @@ pub struct Step {
     /// until an access request is decided.
     #[serde(default)]
     pub wait_until: Option<WaitSpec>,
+}
+
+/// `http:` — one request to a web service.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    /// GET (default), POST, PUT, PATCH, DELETE or HEAD.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// The URL (a template); its host must be in `LUMOSFLOW_HTTP_ALLOWED_HOSTS`.
+    pub url: String,
+    /// Request headers (templates; `{{ secrets.NAME }}` for credentials).
+    #[serde(default)]
+    pub headers: Option<Map<String, Value>>,
+    /// A JSON body (templates).
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// Statuses that count as success (default: any 2xx).
+    #[serde(default)]
+    pub expect: Option<Vec<u16>>,
+}
+
+impl HttpSpec {
+    pub fn method(&self) -> String {
+        self.method.as_deref().unwrap_or("GET").to_ascii_uppercase()
+    }
+
+    /// Whether it may change something (anything but GET and HEAD).
+    pub fn mutates(&self) -> bool {
+        !matches!(self.method().as_str(), "GET" | "HEAD")
+    }
 }
 
 /// `wait_until:` — poll a reading call.
@@ -328,6 +364,7 @@ pub enum ActionKind {
     Fail,
     Return,
     Workflow,
+    Http,
 }
 
 impl Step {
@@ -338,6 +375,7 @@ impl Step {
             (self.fail.is_some(), ActionKind::Fail),
             (self.ret.is_some(), ActionKind::Return),
             (self.workflow.is_some(), ActionKind::Workflow),
+            (self.http.is_some(), ActionKind::Http),
         ]
         .into_iter()
         .filter_map(|(on, a)| on.then_some(a))

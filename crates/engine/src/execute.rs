@@ -259,6 +259,17 @@ impl Engine {
             None
         };
         let held_inputs = gate_changes.then(|| inputs.clone());
+        let http = crate::executor::HttpEnv {
+            allowed_hosts: self.config.http_allowed_hosts.clone(),
+            secrets: self.secrets_for(&wf).await.unwrap_or_default(),
+            // No redirects: an allowed host must not send the request (and its secrets)
+            // somewhere else.
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+        };
         let subs = SubRunner {
             engine: self,
             actor: req.actor.clone(),
@@ -286,6 +297,7 @@ impl Engine {
                 resume,
             },
             subs: Some(&subs),
+            http: Some(&http),
         };
         let run_info = serde_json::json!({
             "id": run_id,

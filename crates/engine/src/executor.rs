@@ -216,7 +216,20 @@ pub struct Executor<'a> {
     /// What runs `workflow:` steps (the engine, as recorded sub-runs); none where runs are
     /// not recorded (`workflows try`).
     pub subs: Option<&'a dyn SubRuns>,
+    /// What `http:` steps need; none where they do not run.
+    pub http: Option<&'a HttpEnv>,
 }
+
+/// What `http:` steps need: the hosts an admin allows, the values of the secrets the
+/// workflow names, a client.
+pub struct HttpEnv {
+    pub allowed_hosts: Vec<String>,
+    pub secrets: std::collections::HashMap<String, zeroize::Zeroizing<String>>,
+    pub client: reqwest::Client,
+}
+
+/// Largest answer an `http:` step keeps.
+const HTTP_ANSWER_MAX: usize = 1 << 20;
 
 /// Runs the workflow of a `workflow:` step as a sub-run of the run going on.
 pub trait SubRuns: Send + Sync {
@@ -410,6 +423,133 @@ impl Executor<'_> {
 
     /// `action` with the step's timeout and retries. A walk whose pages went to the store
     /// as they came is never tried again (its pages would be stored twice).
+    /// An `http:` step: rendered, secrets put in at the last moment, sent to an allowed host
+    /// (described instead in a dry run when it may change something), its answer kept with
+    /// the secrets taken out.
+    async fn http_step(
+        &self,
+        spec: &crate::definition::HttpSpec,
+        ctx: &EvalCtx<'_>,
+        rec: &mut StepRecord,
+    ) -> Result<Value, RunError> {
+        use crate::secrets;
+        let fail = |m: String| RunError::Step {
+            step: String::new(),
+            message: m,
+        };
+        let Some(env) = self.http else {
+            return Err(fail(
+                "http steps run only in recorded runs (install the workflow and run it)".into(),
+            ));
+        };
+        let redact = secrets::Redactor::new(&env.secrets);
+        let render = |v: &Value| -> Result<Value, RunError> {
+            let mut out = self
+                .templates
+                .eval(&secrets::mark(v), ctx)
+                .map_err(|m| fail(redact.text(&m)))?;
+            secrets::fill(&mut out, &env.secrets).map_err(|name| {
+                fail(format!(
+                    "no secret named '{name}' (an admin sets it: lumosflow secrets set {name})"
+                ))
+            })?;
+            Ok(out)
+        };
+        let method = spec.method();
+        let url = match render(&Value::String(spec.url.clone()))? {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let shown = redact.text(&url);
+        let parsed = url::Url::parse(&url)
+            .map_err(|e| fail(format!("http.url '{shown}' is not a URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(fail(format!("http.url '{shown}' is not http or https")));
+        }
+        let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+        let with_port = parsed.port().map(|p| format!("{host}:{p}"));
+        if !env
+            .allowed_hosts
+            .iter()
+            .any(|a| *a == host || with_port.as_deref() == Some(a.as_str()))
+        {
+            return Err(fail(format!(
+                "{host} is not a host http steps may call; an admin allows hosts with LUMOSFLOW_HTTP_ALLOWED_HOSTS (now: {})",
+                if env.allowed_hosts.is_empty() {
+                    "none".to_owned()
+                } else {
+                    env.allowed_hosts.join(", ")
+                }
+            )));
+        }
+        let mut headers = Vec::new();
+        for (k, v) in spec.headers.iter().flatten() {
+            let value = match render(v)? {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            headers.push((k.clone(), value));
+        }
+        let body = spec.body.as_ref().map(&render).transpose()?;
+        rec.operation = Some(format!("http {method} {host}"));
+        rec.method = Some(method.clone());
+        rec.path = Some(parsed.path().to_owned());
+        rec.params = Some(json!({
+            "url": shown,
+            "headers": headers.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        }));
+        if self.options.dry_run && spec.mutates() {
+            rec.status = StepStatus::DryRun;
+            return Ok(json!({
+                "dry_run": true, "method": method, "url": shown,
+                "body": body.as_ref().map(|b| redact.value(b)),
+            }));
+        }
+        if self.options.cancel.is_cancelled() {
+            return Err(RunError::Canceled);
+        }
+        let verb = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| fail(format!("'{method}' is not an HTTP method")))?;
+        let mut req = env.client.request(verb, parsed);
+        for (k, v) in &headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        let resp = tokio::select! {
+            biased;
+            () = self.options.cancel.cancelled() => return Err(RunError::Canceled),
+            r = req.send() => r.map_err(|e| fail(redact.text(&format!("{method} {host}: {e}"))))?,
+        };
+        let status = resp.status().as_u16();
+        rec.http_status = Some(status);
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| fail(redact.text(&format!("{method} {host}: reading the answer: {e}"))))?;
+        if bytes.len() > HTTP_ANSWER_MAX {
+            return Err(fail(format!(
+                "{method} {host} answered {} bytes; http steps keep answers up to 1 MiB",
+                bytes.len()
+            )));
+        }
+        let answer = serde_json::from_slice::<Value>(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let answer = redact.value(&answer);
+        let ok = match &spec.expect {
+            Some(list) => list.contains(&status),
+            None => (200..300).contains(&status),
+        };
+        if !ok {
+            return Err(fail(format!(
+                "{method} {host} answered HTTP {status}: {}",
+                short(&answer)
+            )));
+        }
+        Ok(json!({"status": status, "body": answer}))
+    }
+
     /// A `workflow:` step: its inputs rendered, the workflow run as a recorded sub-run
     /// (stopped with this run), its output as the step's.
     async fn sub_run(
@@ -554,6 +694,7 @@ impl Executor<'_> {
                 ..self.options.clone()
             },
             subs: self.subs,
+            http: self.http,
         };
         if let Some(each) = &step.each {
             let items = match dry.templates.eval_str(&each.list, ctx) {
@@ -737,6 +878,14 @@ impl Executor<'_> {
                 .call(id, call, ctx, &mut rec, stream, held)
                 .await
                 .map(|c| (c, false)),
+            Action::Http(spec) => self
+                .http_step(spec, ctx, &mut rec)
+                .await
+                .map(|v| (value(v), false))
+                .map_err(|e| match e {
+                    RunError::Step { message, .. } => err(message),
+                    other => other,
+                }),
             Action::Workflow { id: target, inputs } => {
                 rec.operation = Some(format!("workflow {target}"));
                 self.sub_run(target, inputs, ctx, &mut rec)

@@ -30,6 +30,7 @@ mod run_output;
 mod run_types;
 mod runs;
 pub mod schedule;
+pub mod secrets;
 mod services;
 mod set_filters;
 mod size;

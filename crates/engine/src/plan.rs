@@ -35,7 +35,11 @@ pub struct Wait {
 impl Planned {
     /// Whether the step changes Lumos (calls a POST, PUT, PATCH or DELETE operation).
     pub fn mutates(&self) -> bool {
-        matches!(&self.action, Action::Call(c) if c.op.is_mutating())
+        match &self.action {
+            Action::Call(c) => c.op.is_mutating(),
+            Action::Http(h) => h.mutates(),
+            _ => false,
+        }
     }
 }
 
@@ -70,6 +74,8 @@ pub enum Action {
         id: String,
         inputs: Map<String, Value>,
     },
+    /// A request to a web service outside Lumos.
+    Http(crate::definition::HttpSpec),
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +107,13 @@ impl Planned {
             Action::Transform(v) | Action::Return(v) => mentions_steps(v),
             Action::Fail(f) => f.contains("steps"),
             Action::Workflow { inputs, .. } => inputs.values().any(mentions_steps),
+            Action::Http(h) => {
+                h.url.contains("steps")
+                    || h.headers
+                        .as_ref()
+                        .is_some_and(|m| m.values().any(mentions_steps))
+                    || h.body.as_ref().is_some_and(mentions_steps)
+            }
         };
         in_action
             || self.when.as_ref().is_some_and(|w| w.contains("steps"))
@@ -123,6 +136,10 @@ fn mentions_steps(v: &Value) -> bool {
 fn step(s: &Step) -> Result<Planned, String> {
     let id = s.id.value.clone();
     let action = match (&s.call, &s.transform, &s.fail, &s.ret) {
+        (None, None, None, None) if s.http.is_some() && s.workflow.is_none() => match &s.http {
+            Some(h) => Action::Http(h.value.clone()),
+            None => return Err(format!("step '{id}' has no http request")),
+        },
         (None, None, None, None) if s.workflow.is_some() => Action::Workflow {
             id: s
                 .workflow
@@ -155,7 +172,7 @@ fn step(s: &Step) -> Result<Planned, String> {
         (None, None, None, Some(r)) => Action::Return(r.value.clone()),
         _ => {
             return Err(format!(
-                "step '{id}' needs exactly one of call, transform, fail, return, workflow"
+                "step '{id}' needs exactly one of call, transform, fail, return, workflow, http"
             ));
         }
     };

@@ -58,6 +58,7 @@ impl Engine {
                 resume: None,
             },
             subs: None,
+            http: None,
         };
         let run_info = json!({"id": "trial", "requested_by": by.label, "requested_for": null, "dry_run": dry_run});
         let result = executor.run(inputs, run_info, Value::Null).await;

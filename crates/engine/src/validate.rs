@@ -474,7 +474,9 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
         match step.action() {
             None => c.at(
                 pos,
-                format!("step '{id}' needs exactly one of call, transform, fail, return, workflow"),
+                format!(
+                    "step '{id}' needs exactly one of call, transform, fail, return, workflow, http"
+                ),
             ),
             Some(ActionKind::Call) => {
                 if step.inputs.is_some() {
@@ -576,6 +578,44 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
                     }
                 } else if step.inputs.is_some() {
                     c.at(pos, format!("step '{id}': `inputs` goes with `workflow`"));
+                }
+                if let Some(h) = &step.http {
+                    let at = Pos::of(h);
+                    let spec = &h.value;
+                    if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+                        .contains(&spec.method().as_str())
+                    {
+                        c.at(at, format!("step '{id}': http.method must be GET, POST, PUT, PATCH, DELETE or HEAD"));
+                    }
+                    let templated = spec.url.contains("{{");
+                    let web = spec.url.starts_with("https://") || spec.url.starts_with("http://");
+                    if !templated && !web {
+                        c.at(
+                            at,
+                            format!("step '{id}': http.url must be an http:// or https:// URL"),
+                        );
+                    }
+                    // Secrets go in whole, as `{{ secrets.NAME }}`: the only form that is
+                    // replaced at the last moment and redacted from what is recorded.
+                    let mut texts: Vec<Value> = vec![Value::String(spec.url.clone())];
+                    texts.extend(spec.headers.iter().flat_map(|m| m.values().cloned()));
+                    texts.extend(spec.body.iter().cloned());
+                    let mut locals_http: Vec<&str> = locals.clone();
+                    locals_http.push("secrets");
+                    for t in &texts {
+                        for bad in crate::secrets::misused(t) {
+                            c.at(at, format!("step '{id}': write secrets as {{{{ secrets.NAME }}}} on their own, not '{bad}'"));
+                        }
+                        c.refs(at, t, &earlier, &locals_http, &format!("step '{id}' http"));
+                    }
+                    if let Some(statuses) = &spec.expect
+                        && statuses.iter().any(|s| !(100..=599).contains(s))
+                    {
+                        c.at(
+                            at,
+                            format!("step '{id}': http.expect lists HTTP statuses (100 to 599)"),
+                        );
+                    }
                 }
             }
         }

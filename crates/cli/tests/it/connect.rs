@@ -204,3 +204,49 @@ fn wrong_master_key_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+/// `secrets set` takes the value on standard input (never argv), lists names only, keeps
+/// it sealed in the database, and refuses a bad name changing nothing.
+#[test]
+fn secrets_are_set_from_stdin_and_kept_sealed() {
+    let home = Home::new();
+    let value = "xoxb-secret-value-42";
+    let out = home.with_stdin(&["secrets", "set", "SLACK_TOKEN"], &format!("{value}\n"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("{{ secrets.SLACK_TOKEN }}") && !said.contains(value),
+        "{said}"
+    );
+    let out = home
+        .cmd(&["secrets", "list", "--json"])
+        .output()
+        .expect("list");
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("SLACK_TOKEN") && !listed.contains(value),
+        "{listed}"
+    );
+    let db = home.db_bytes();
+    assert!(
+        !db.windows(value.len()).any(|w| w == value.as_bytes()),
+        "the value is sealed at rest"
+    );
+    let out = home.with_stdin(&["secrets", "set", "9-bad name"], "x\n");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("is not a secret name"),
+        "{}",
+        stderr(&out)
+    );
+    let out = home
+        .cmd(&["secrets", "remove", "SLACK_TOKEN"])
+        .output()
+        .expect("rm");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = home
+        .cmd(&["secrets", "remove", "SLACK_TOKEN"])
+        .output()
+        .expect("rm");
+    assert!(!out.status.success(), "removing twice says there is none");
+}

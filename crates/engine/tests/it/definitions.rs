@@ -84,7 +84,7 @@ output: "{{ steps.nothing.output + }}"
     );
     assert!(has("getApp needs parameter 'app_id'"), "{p:#?}");
     assert!(
-        has("step 'both' needs exactly one of call, transform, fail, return, workflow"),
+        has("step 'both' needs exactly one of call, transform, fail, return, workflow, http"),
         "{p:#?}"
     );
     assert!(has("output: bad template"), "{p:#?}");

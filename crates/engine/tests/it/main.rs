@@ -8,6 +8,7 @@ mod custom;
 mod definitions;
 mod docs;
 mod faults;
+mod http_steps;
 mod steps;
 mod trust;
 mod workflows;

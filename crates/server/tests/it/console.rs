@@ -30,6 +30,26 @@ pub fn tools() -> bool {
     ok
 }
 
+/// A browser script to its end, or killed after 5 minutes with what it said so far: a
+/// browser that hangs on a loaded machine fails the test instead of hanging the suite.
+pub async fn browser_run(cmd: &mut tokio::process::Command) -> std::process::Output {
+    let child = cmd
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node");
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(300),
+        child.wait_with_output(),
+    )
+    .await
+    {
+        Ok(out) => out.expect("node"),
+        Err(_) => panic!("the browser script did not end within 5 minutes"),
+    }
+}
+
 #[tokio::test]
 async fn a_service_desk_can_do_the_job_in_the_console() {
     if !tools() {
@@ -77,19 +97,19 @@ async fn a_service_desk_can_do_the_job_in_the_console() {
         .map(PathBuf::from)
         .unwrap_or_else(|_| tmp.path().to_path_buf());
     // Keys go in the environment, never in argv (where `ps` shows them).
-    let out = tokio::process::Command::new("node")
-        .arg(&script)
-        .arg(&env.server.base_url)
-        .arg(&env.sim.base_url)
-        .arg(&env.sim.token)
-        .arg(&shots)
-        .env("LF_ADMIN_KEY", &env.keys[&Role::Admin])
-        .env("LF_REQUESTER_KEY", &requester)
-        .env("LF_APPROVER_KEY", &approver)
-        .env("LF_VIEWER_KEY", &env.keys[&Role::Viewer])
-        .output()
-        .await
-        .expect("node");
+    let out = browser_run(
+        tokio::process::Command::new("node")
+            .arg(&script)
+            .arg(&env.server.base_url)
+            .arg(&env.sim.base_url)
+            .arg(&env.sim.token)
+            .arg(&shots)
+            .env("LF_ADMIN_KEY", &env.keys[&Role::Admin])
+            .env("LF_REQUESTER_KEY", &requester)
+            .env("LF_APPROVER_KEY", &approver)
+            .env("LF_VIEWER_KEY", &env.keys[&Role::Viewer]),
+    )
+    .await;
     assert!(
         out.status.success(),
         "stdout: {}\nstderr: {}",

@@ -134,11 +134,7 @@ async fn people_sign_in_with_sso_and_stay_signed_in_across_restarts_and_replicas
             .ok()
             .map(|p| p.replace(".png", "-sso.png")),
     );
-    let out = tokio::process::Command::new("node")
-        .args(&args)
-        .output()
-        .await
-        .expect("node");
+    let out = crate::console::browser_run(tokio::process::Command::new("node").args(&args)).await;
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),

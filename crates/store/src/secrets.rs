@@ -1,0 +1,59 @@
+//! Named secrets for `http:` steps, sealed with the master key like Lumos tokens: set and
+//! removed by admins, listed by name only, opened only when a step sends them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::crypto::Sealed;
+use crate::{Result, Store, StoreError, with_pool};
+
+/// A secret as it is listed: never its value.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+pub struct SecretInfo {
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+impl Store {
+    /// Set (or replace) a secret.
+    pub async fn set_secret(&self, name: &str, value: &str, by: &str) -> Result<()> {
+        let sealed = self.key.seal(&format!("{name}:secret"), value.as_bytes())?;
+        with_pool!(&self.pool, p => sqlx::query(
+            "INSERT INTO secrets (name, nonce, ciphertext, created_at, created_by) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (name) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, \
+             created_at = excluded.created_at, created_by = excluded.created_by",
+        ).bind(name).bind(&sealed.nonce).bind(&sealed.ciphertext).bind(Utc::now()).bind(by)
+        .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn secrets(&self) -> Result<Vec<SecretInfo>> {
+        Ok(with_pool!(&self.pool, p => sqlx::query_as::<_, SecretInfo>(
+            "SELECT name, created_at, created_by FROM secrets ORDER BY name",
+        ).fetch_all(p).await)?)
+    }
+
+    /// A secret's value, to send; `None` when there is none of that name.
+    pub async fn secret(&self, name: &str) -> Result<Option<Zeroizing<String>>> {
+        let row: Option<(Vec<u8>, Vec<u8>)> = with_pool!(&self.pool, p => sqlx::query_as(
+            "SELECT nonce, ciphertext FROM secrets WHERE name = $1",
+        ).bind(name).fetch_optional(p).await)?;
+        let Some((nonce, ciphertext)) = row else {
+            return Ok(None);
+        };
+        let bytes = self
+            .key
+            .open(&format!("{name}:secret"), &Sealed { nonce, ciphertext })?;
+        String::from_utf8(bytes.to_vec())
+            .map(|s| Some(Zeroizing::new(s)))
+            .map_err(|_| StoreError::Key("a secret is not text".into()))
+    }
+
+    pub async fn remove_secret(&self, name: &str) -> Result<bool> {
+        let n = with_pool!(&self.pool, p => sqlx::query("DELETE FROM secrets WHERE name = $1")
+            .bind(name).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+}
