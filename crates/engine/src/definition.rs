@@ -208,7 +208,8 @@ impl Schedule {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(extend("oneOf" = [
-    {"required": ["call"]}, {"required": ["transform"]}, {"required": ["fail"]}, {"required": ["return"]}
+    {"required": ["call"]}, {"required": ["transform"]}, {"required": ["fail"]}, {"required": ["return"]},
+    {"required": ["workflow"]}, {"required": ["http"]}
 ]))]
 pub struct Step {
     /// Later steps read this step's result as `steps.<id>.output`.

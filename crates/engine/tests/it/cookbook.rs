@@ -275,6 +275,57 @@ async fn users_without_an_account_in_an_app() {
 }
 
 #[tokio::test]
+async fn stale_requests_are_posted_to_slack() {
+    let s = installed().await;
+    let (addr, seen) = crate::http_steps::receiver().await;
+    // The same store, with the receiver standing in for hooks.slack.com.
+    let engine = engine::Engine::with_config(
+        s.store.clone(),
+        engine::EngineConfig {
+            http_allowed_hosts: vec![addr.clone()],
+            ..engine::EngineConfig::default()
+        },
+    );
+    let url = format!("http://{addr}/services/T000/B000/XXXX");
+    engine
+        .set_secret("SLACK_WEBHOOK_URL", &url, &Actor::operator())
+        .await
+        .expect("secret");
+    let stale = run(&s, "stale-access-requests", json!({"days": 3})).await;
+    let out = engine
+        .run(
+            "post-stale-requests",
+            &obj(json!({"days": 3})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Completed, "{:?}", out.error);
+    let output = out.output.expect("output");
+    assert_eq!(output["count"], stale["count"]);
+    assert_eq!(output["posted"], true);
+    let got = seen.lock().expect("lock").clone();
+    assert_eq!(got.len(), 1);
+    let (line, _, body) = &got[0];
+    assert!(line.starts_with("POST /services/T000/B000/XXXX"), "{line}");
+    let sent: Value = serde_json::from_str(body).expect("json");
+    assert_eq!(
+        sent["text"],
+        format!(
+            "{} access requests wait for more than 3 days",
+            stale["count"]
+        )
+    );
+    // The webhook URL is a secret: the run's record does not hold it.
+    let detail = engine.run_detail(&out.run_id).await.expect("detail");
+    assert!(
+        !serde_json::to_string(&detail)
+            .expect("json")
+            .contains("B000/XXXX")
+    );
+}
+
+#[tokio::test]
 async fn stale_access_requests_without_a_date_input() {
     let s = installed().await;
     let days = 3;

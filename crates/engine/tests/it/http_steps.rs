@@ -15,7 +15,7 @@ use crate::obj;
 type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
 
 /// An HTTP/1.1 receiver that answers each request with JSON echoing its Authorization.
-async fn receiver() -> (String, Seen) {
+pub(crate) async fn receiver() -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     let seen: Seen = Arc::default();
