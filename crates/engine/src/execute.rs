@@ -15,6 +15,26 @@ use crate::executor::{Executor, Hold, Progress, RunError, RunOptions, StepRecord
 use crate::output::{self, ChunkWriter, Kept, Produced, Sink};
 use crate::run_types::{ParentRun, RunOutcome, RunRequest, Started};
 
+impl Engine {
+    /// What the `http:` steps of `wf` need: the allowed hosts, the secrets it names, a
+    /// client that follows no redirects (an allowed host must not send the request, and
+    /// its secrets, somewhere else).
+    pub(crate) async fn http_env(
+        &self,
+        wf: &crate::workflow::Workflow,
+    ) -> crate::executor::HttpEnv {
+        crate::executor::HttpEnv {
+            allowed_hosts: self.config.http_allowed_hosts.clone(),
+            secrets: self.secrets_for(wf).await.unwrap_or_default(),
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// How deep `workflow:` steps may nest (a run, its sub-run, theirs…): a loop of workflows
 /// running each other ends here with an error, not an endless chain of runs.
 const MAX_NESTING: u8 = 4;
@@ -259,17 +279,7 @@ impl Engine {
             None
         };
         let held_inputs = gate_changes.then(|| inputs.clone());
-        let http = crate::executor::HttpEnv {
-            allowed_hosts: self.config.http_allowed_hosts.clone(),
-            secrets: self.secrets_for(&wf).await.unwrap_or_default(),
-            // No redirects: an allowed host must not send the request (and its secrets)
-            // somewhere else.
-            client: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default(),
-        };
+        let http = self.http_env(&wf).await;
         let subs = SubRunner {
             engine: self,
             actor: req.actor.clone(),

@@ -42,6 +42,7 @@ impl Engine {
         self.check_connection_use(connection, by).await?;
         let client = self.client(connection).await?;
         let (records, mut recorded) = mpsc::unbounded_channel();
+        let http = self.http_env(&wf).await;
         let executor = Executor {
             workflow: &wf,
             client: &client,
@@ -58,7 +59,7 @@ impl Engine {
                 resume: None,
             },
             subs: None,
-            http: None,
+            http: Some(&http),
         };
         let run_info = json!({"id": "trial", "requested_by": by.label, "requested_for": null, "dry_run": dry_run});
         let result = executor.run(inputs, run_info, Value::Null).await;

@@ -168,6 +168,41 @@ async fn http_steps_send_secrets_and_record_none() {
         );
     }
 
+    // `workflows try` runs http steps too (nothing recorded): a dry try describes the post,
+    // a real one sends it with the secret.
+    let tried = engine
+        .try_workflow(
+            &post_answer(&addr),
+            &obj(json!({})),
+            "default",
+            true,
+            None,
+            &op,
+        )
+        .await
+        .expect("try");
+    let said = tried.result.expect("ran");
+    assert_eq!(said["dry_run"], true, "{said}");
+    assert_eq!(
+        seen.lock().expect("lock").len(),
+        1,
+        "a dry try sent nothing"
+    );
+    let tried = engine
+        .try_workflow(
+            &post_answer(&addr),
+            &obj(json!({})),
+            "default",
+            false,
+            None,
+            &op,
+        )
+        .await
+        .expect("try");
+    assert_eq!(tried.result.expect("ran")["body"]["you_sent"], "Bearer ***");
+    assert_eq!(seen.lock().expect("lock").len(), 2);
+    seen.lock().expect("lock").pop();
+
     // A dry run describes the request and sends nothing.
     let dry = engine
         .run(
