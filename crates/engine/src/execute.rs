@@ -421,6 +421,8 @@ impl Engine {
         self.active.remove(run_id);
         let resume = serde_json::to_value(hold)
             .map_err(|e| crate::error::EngineError::Conflict(e.to_string()))?;
+        // The policy first: nobody may see the run waiting without what it waits for.
+        let expires = self.write_policy(run_id, wf, &inputs).await?;
         if !self
             .store
             .hold_running(run_id, self.owner.as_str(), &resume)
@@ -434,7 +436,9 @@ impl Engine {
                 r.error,
             ));
         }
-        self.request_policy(run_id, wf, &inputs).await?;
+        if let Some(expires) = expires {
+            self.announce_policy(run_id, expires).await;
+        }
         Ok(RunOutcome::without_output(
             run_id.to_owned(),
             RunStatus::PendingApproval,

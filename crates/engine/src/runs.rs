@@ -108,8 +108,21 @@ impl Engine {
         workflow: &Workflow,
         inputs: &Map<String, Value>,
     ) -> Result<()> {
+        if let Some(expires) = self.write_policy(run_id, workflow, inputs).await? {
+            self.announce_policy(run_id, expires).await;
+        }
+        Ok(())
+    }
+
+    /// Keep on the run the policy it waits under (templates rendered); when it expires.
+    pub(crate) async fn write_policy(
+        &self,
+        run_id: &str,
+        workflow: &Workflow,
+        inputs: &Map<String, Value>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
         let Some(spec) = &workflow.def.approval else {
-            return Ok(());
+            return Ok(None);
         };
         let scope = serde_json::json!({"inputs": Value::Object(inputs.clone())});
         let cache = std::sync::OnceLock::new();
@@ -126,6 +139,15 @@ impl Engine {
         self.store
             .request_approval(run_id, &policy, expires)
             .await?;
+        Ok(Some(expires))
+    }
+
+    /// Tell whoever follows approvals that a run waits.
+    pub(crate) async fn announce_policy(
+        &self,
+        run_id: &str,
+        expires: chrono::DateTime<chrono::Utc>,
+    ) {
         if let Ok(Some(run)) = self.store.run(run_id).await {
             let policy = Self::policy_of(&run);
             let first = policy.steps.first();
@@ -137,7 +159,6 @@ impl Engine {
             });
             self.notify("approval.requested", &run, details).await;
         }
-        Ok(())
     }
 
     /// Check inputs, then run here and record. Bad inputs and connection problems are
