@@ -17,21 +17,25 @@ use crate::run_types::{ParentRun, RunOutcome, RunRequest, Started};
 
 impl Engine {
     /// What the `http:` steps of `wf` need: the allowed hosts, the secrets it names, a
-    /// client that follows no redirects (an allowed host must not send the request, and
-    /// its secrets, somewhere else).
+    /// client that follows no redirects. None for a workflow without such steps: most runs
+    /// pay nothing for them.
     pub(crate) async fn http_env(
         &self,
         wf: &crate::workflow::Workflow,
-    ) -> crate::executor::HttpEnv {
-        crate::executor::HttpEnv {
-            allowed_hosts: self.config.http_allowed_hosts.clone(),
-            secrets: self.secrets_for(wf).await.unwrap_or_default(),
-            client: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default(),
+    ) -> Option<crate::executor::HttpEnv> {
+        if !wf.def.steps.iter().any(|s| s.http.is_some()) {
+            return None;
         }
+        let secrets = self.secrets_for(wf).await.unwrap_or_else(|e| {
+            // The steps that need them fail naming the secret; the reason is here.
+            tracing::warn!(error = %e, "cannot open the secrets of workflow {}", wf.id());
+            Default::default()
+        });
+        Some(crate::executor::HttpEnv {
+            allowed_hosts: self.config.http_allowed_hosts.clone(),
+            secrets,
+            client: crate::webhook::client(std::time::Duration::from_secs(30)),
+        })
     }
 }
 
@@ -307,7 +311,7 @@ impl Engine {
                 resume,
             },
             subs: Some(&subs),
-            http: Some(&http),
+            http: http.as_ref(),
         };
         let run_info = serde_json::json!({
             "id": run_id,

@@ -421,20 +421,19 @@ impl Executor<'_> {
         value.map(Produced::Value)
     }
 
-    /// `action` with the step's timeout and retries. A walk whose pages went to the store
-    /// as they came is never tried again (its pages would be stored twice).
     /// An `http:` step: rendered, secrets put in at the last moment, sent to an allowed host
     /// (described instead in a dry run when it may change something), its answer kept with
     /// the secrets taken out.
     async fn http_step(
         &self,
+        id: &str,
         spec: &crate::definition::HttpSpec,
         ctx: &EvalCtx<'_>,
         rec: &mut StepRecord,
     ) -> Result<Value, RunError> {
         use crate::secrets;
         let fail = |m: String| RunError::Step {
-            step: String::new(),
+            step: id.to_owned(),
             message: m,
         };
         let Some(env) = self.http else {
@@ -554,13 +553,14 @@ impl Executor<'_> {
     /// (stopped with this run), its output as the step's.
     async fn sub_run(
         &self,
+        id: &str,
         target: &str,
         inputs: &Map<String, Value>,
         ctx: &EvalCtx<'_>,
         rec: &mut StepRecord,
     ) -> Result<Value, RunError> {
         let fail = |m: String| RunError::Step {
-            step: String::new(),
+            step: id.to_owned(),
             message: m,
         };
         let Some(subs) = self.subs else {
@@ -629,6 +629,8 @@ impl Executor<'_> {
         }
     }
 
+    /// `action` with the step's timeout and retries. A walk whose pages went to the store
+    /// as they came is never tried again (its pages would be stored twice).
     async fn attempt(
         &self,
         step: &Planned,
@@ -879,22 +881,14 @@ impl Executor<'_> {
                 .await
                 .map(|c| (c, false)),
             Action::Http(spec) => self
-                .http_step(spec, ctx, &mut rec)
+                .http_step(id, spec, ctx, &mut rec)
                 .await
-                .map(|v| (value(v), false))
-                .map_err(|e| match e {
-                    RunError::Step { message, .. } => err(message),
-                    other => other,
-                }),
+                .map(|v| (value(v), false)),
             Action::Workflow { id: target, inputs } => {
                 rec.operation = Some(format!("workflow {target}"));
-                self.sub_run(target, inputs, ctx, &mut rec)
+                self.sub_run(id, target, inputs, ctx, &mut rec)
                     .await
                     .map(|v| (value(v), false))
-                    .map_err(|e| match e {
-                        RunError::Step { message, .. } => err(message),
-                        other => other,
-                    })
             }
         };
         rec.duration_ms = started.elapsed().as_millis() as u64;

@@ -311,11 +311,7 @@ impl Engine {
     /// Send the due notices until `stop`; one at a time per process, each taken by one
     /// process only.
     pub(crate) async fn send_notices_forever(self: Arc<Self>, stop: CancellationToken) {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+        let http = crate::webhook::client(Duration::from_secs(10));
         loop {
             match self
                 .store

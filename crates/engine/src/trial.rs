@@ -59,7 +59,7 @@ impl Engine {
                 resume: None,
             },
             subs: None,
-            http: Some(&http),
+            http: http.as_ref(),
         };
         let run_info = json!({"id": "trial", "requested_by": by.label, "requested_for": null, "dry_run": dry_run});
         let result = executor.run(inputs, run_info, Value::Null).await;
