@@ -249,7 +249,8 @@ pub struct Step {
     /// Path and query parameters (templates allowed); null values are left out.
     #[serde(default)]
     #[schemars(with = "Option<Map<String, Value>>")]
-    pub params: Option<Spanned<Map<String, Value>>>,
+    // Each value keeps its position: a problem with one points at its own line.
+    pub params: Option<Spanned<IndexMap<String, Spanned<Value>>>>,
     /// The JSON body of the call (templates allowed).
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
@@ -452,7 +453,8 @@ pub fn json_schema() -> Value {
     schema
 }
 
-/// Parse YAML into a definition; syntax and shape errors carry line, column and a snippet.
+/// Parse YAML into a definition; a syntax or shape error carries its line and column
+/// (the first only: [`crate::workflow::Workflow::load`] reads on past it).
 pub fn parse(yaml: &str) -> Result<Definition, Invalid> {
     const MAX_BYTES: usize = 1 << 20;
     if yaml.len() > MAX_BYTES {
@@ -471,7 +473,7 @@ pub fn parse(yaml: &str) -> Result<Definition, Invalid> {
             problems: vec![Problem {
                 line,
                 column,
-                message: e.to_string(),
+                message: crate::salvage::message(&e),
             }],
         }
     })

@@ -29,6 +29,7 @@ pub mod plan;
 mod run_output;
 mod run_types;
 mod runs;
+mod salvage;
 pub mod schedule;
 pub mod secrets;
 mod services;

@@ -160,9 +160,10 @@ fn step(s: &Step) -> Result<Planned, String> {
                 op,
                 params: s
                     .params
-                    .as_ref()
-                    .map(|p| p.value.clone())
-                    .unwrap_or_default(),
+                    .iter()
+                    .flat_map(|p| &p.value)
+                    .map(|(k, v)| (k.clone(), v.value.clone()))
+                    .collect(),
                 body: s.body.as_ref().map(|b| b.value.clone()),
                 paginate: s.paginate.as_ref().map(|p| p.value.clone()),
             })

@@ -48,11 +48,16 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn at(&mut self, pos: Pos, message: impl Into<String>) {
-        self.problems.push(Problem {
+        let problem = Problem {
             line: pos.line,
             column: pos.column,
             message: message.into(),
-        });
+        };
+        // The templates of one mapping share its position: the same typo in several of
+        // them is one problem to fix.
+        if !self.problems.contains(&problem) {
+            self.problems.push(problem);
+        }
     }
 
     /// Check every template inside `v`: syntax, and that names refer to declared inputs,
@@ -180,8 +185,8 @@ impl Checker<'_> {
     fn call(&mut self, step: &Step, op: &Operation, earlier: &HashSet<String>, locals: &[&str]) {
         let id = &step.id.value;
         if let Some(params) = &step.params {
-            let pos = Pos::of(params);
-            for (k, v) in &params.value {
+            for (k, spanned) in &params.value {
+                let (pos, v) = (Pos::of(spanned), &spanned.value);
                 let Some(p) = op.param(k) else {
                     let valid: Vec<&str> = op.params.iter().map(|p| p.name.as_str()).collect();
                     self.at(
@@ -505,6 +510,18 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
                             step.call.as_ref().map_or(pos, Pos::of),
                             format!("step '{id}': unknown Lumos operation '{call}'{hint}"),
                         );
+                        // Its templates can still be checked: a typo there is a second
+                        // problem, not one to find after fixing the first.
+                        for (k, v) in step.params.iter().flat_map(|p| &p.value) {
+                            let what = format!("step '{id}' param '{k}'");
+                            c.refs(Pos::of(v), &v.value, &earlier, &locals, &what);
+                        }
+                        for (part, v) in [("body", &step.body), ("paginate", &step.paginate)] {
+                            if let Some(v) = v {
+                                let what = format!("step '{id}' {part}");
+                                c.refs(Pos::of(v), &v.value, &earlier, &locals, &what);
+                            }
+                        }
                     }
                 }
             }
@@ -618,6 +635,15 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
                     }
                 }
             }
+        }
+        // A malformed id is reported once, above; references to the name it begins with
+        // are most likely meant for this step, so they are not reported again.
+        if !is_ident(&id) {
+            let meant: String = id
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            earlier.insert(meant);
         }
         earlier.insert(id);
     }

@@ -17,7 +17,10 @@ pub struct Workflow {
 impl Workflow {
     /// Parse and validate; every problem is reported with its position.
     pub fn load(yaml: &str, templates: &Templates) -> Result<Workflow, Invalid> {
-        let def = definition::parse(yaml)?;
+        let def = match definition::parse(yaml) {
+            Ok(def) => def,
+            Err(first) => return Err(Self::every_problem(yaml, templates, first)),
+        };
         validate::check(&def, templates)?;
         let plan = crate::plan::build(&def)?;
         Ok(Workflow {
@@ -26,6 +29,25 @@ impl Workflow {
             yaml: yaml.to_owned(),
             hash: Self::hash(yaml),
         })
+    }
+
+    /// A file the parser rejects: the problems of what can still be read, not only the
+    /// first one.
+    fn every_problem(yaml: &str, templates: &Templates, first: Invalid) -> Invalid {
+        let salvaged = crate::salvage::read(yaml);
+        let mut problems = salvaged.problems.clone();
+        if let Some(def) = &salvaged.def {
+            let checked = validate::check(def, templates).and_then(|()| crate::plan::build(def));
+            if let Err(invalid) = checked {
+                problems.extend(invalid.problems.into_iter().filter(|p| salvaged.keeps(p)));
+            }
+        }
+        if problems.is_empty() {
+            return first;
+        }
+        problems.sort_by_key(|p| (p.line, p.column));
+        problems.dedup();
+        Invalid { problems }
     }
 
     pub fn id(&self) -> &str {

@@ -22,14 +22,117 @@ fn every_bundled_workflow_is_valid() {
 }
 
 #[test]
-fn yaml_syntax_errors_have_line_column_and_a_snippet() {
+fn yaml_syntax_errors_have_a_line_and_column_and_no_repeated_location() {
     let p = problems("id: x\nname: X\nsteps:\n  - id: a\n    call: [unclosed\n");
-    assert_eq!(p.len(), 1);
+    assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].starts_with("line "), "{p:?}");
     let p = problems("id: x\nname: X\nsteps:\n  - id: a\n    colour: blue\n    call: listUsers\n");
+    assert_eq!(
+        p,
+        [
+            "line 5, column 5: unknown field `colour`, expected one of id, name, if, for_each, \
+          as, concurrency, fail_fast, call, params, body, paginate, transform, fail, http, \
+          workflow, inputs, return, retry, timeout, continue_on_error, wait_until"
+        ]
+    );
+}
+
+/// The parser stops at the first error; validation must not. Each mistake below is
+/// reported on its own line, and nothing else (no echo of the lines set aside).
+#[test]
+fn a_syntax_error_does_not_hide_the_rest_of_the_file() {
+    let yaml = r#"id: offboarding-check
+name: Offboarding: check
+inputs:
+  email: { type: text, required: true }
+steps:
+  - id: person
+    call: listUsers
+    params:
+      search_term: "{{ inputs.email }}
+      exact_match: true
+  - id: accounts
+    call: listUsers
+    params:
+      search_term: "{{ steps.person.output.items[0].email }}"
+      sise: 10
+  - id: apps
+    call: listAppz
+    params: { q: "{{ inputs.emial }}" }
+  - id: summary
+    colour: red
+    transform: "{{ steps.accounts.output.items | length }}"
+output: "{{ steps.sumary.output }}"
+"#;
+    let p = problems(yaml);
+    let at = |line: u64, needle: &str| {
+        assert!(
+            p.iter()
+                .any(|m| m.starts_with(&format!("line {line}, ")) && m.contains(needle)),
+            "no '{needle}' on line {line} in {p:#?}"
+        );
+    };
+    at(
+        2,
+        "mapping values are not allowed in this context (line 2 was read as plain text",
+    );
+    at(14, "(line 9 was read as plain text to check the rest)");
+    at(15, "listUsers has no parameter 'sise'");
+    at(
+        17,
+        "unknown Lumos operation 'listAppz' (did you mean listApps?)",
+    );
+    at(18, "unknown input 'emial'");
+    at(20, "unknown field `colour`");
+    at(22, "refers to step 'sumary'");
+    assert_eq!(p.len(), 7, "{p:#?}");
+}
+
+#[test]
+fn an_unclosed_bracket_is_traced_to_its_line() {
+    let yaml = "id: x\nname: X\nsteps:\n  - id: a\n    call: listUsers\n    params: {size: 5\n  - id: b\n    call: getUzer\n";
+    let p = problems(yaml);
+    assert_eq!(p.len(), 2, "{p:#?}");
     assert!(
-        p[0].starts_with("line 5, column 5:") && p[0].contains("unknown field `colour`"),
-        "{p:?}"
+        p[0].starts_with("line 7, ") && p[0].contains("(line 6 was skipped"),
+        "{p:#?}"
+    );
+    assert!(
+        p[1].starts_with("line 8, ") && p[1].contains("'getUzer'"),
+        "{p:#?}"
+    );
+}
+
+#[test]
+fn a_step_missing_its_id_does_not_hide_the_other_steps() {
+    let yaml = "id: x\nname: X\nsteps:\n  - call: listUsers\n  - id: b\n    call: getUzer\n";
+    let p = problems(yaml);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(
+        p[0].starts_with("line 4, ") && p[0].contains("missing field `id`"),
+        "{p:#?}"
+    );
+    assert!(
+        p[1].starts_with("line 6, ") && p[1].contains("'getUzer'"),
+        "{p:#?}"
+    );
+    // The only step unreadable: one problem, not an echo about an empty list.
+    let p = problems("id: x\nname: X\nsteps:\n  - call: listUsers\n");
+    assert_eq!(p.len(), 1, "{p:#?}");
+}
+
+#[test]
+fn each_parameter_problem_points_at_its_own_line() {
+    let yaml = "id: x\nname: X\nsteps:\n  - id: a\n    call: listUsers\n    params:\n      search_term: ann\n      size: lots\n      colour: red\n";
+    let p = problems(yaml);
+    assert!(p.len() == 2, "{p:#?}");
+    assert!(
+        p[0].starts_with("line 8, ") && p[0].contains("'size' must be an integer"),
+        "{p:#?}"
+    );
+    assert!(
+        p[1].starts_with("line 9, ") && p[1].contains("no parameter 'colour'"),
+        "{p:#?}"
     );
 }
 
@@ -204,4 +307,42 @@ steps:
         "{text}"
     );
     assert!(text.contains("unknown name 'outptu'"), "{text}");
+}
+
+/// Reading on past a mistake must never panic, point outside the file or report echoes
+/// of itself, wherever the mistake is: every line of every bundled workflow is broken in turn, three ways.
+#[test]
+fn broken_lines_anywhere_give_problems_inside_the_file() {
+    for id in engine::bundles::all_ids() {
+        let yaml = engine::bundles::source(id).expect("embedded");
+        let lines: Vec<&str> = yaml.lines().collect();
+        for i in 0..lines.len() {
+            for breakage in [" \"oops", ": :", "\t"] {
+                let mut broken = lines.clone();
+                let changed = if breakage == "\t" {
+                    format!("\t{}", lines[i])
+                } else {
+                    format!("{}{breakage}", lines[i])
+                };
+                broken[i] = &changed;
+                let text = broken.join("\n");
+                if let Err(e) = Workflow::load(&text, &Templates::new()) {
+                    // One broken line is one or two problems, not a cascade of echoes.
+                    let n = e.problems.len();
+                    assert!(
+                        (1..=2).contains(&n),
+                        "{id} line {} {breakage:?}: {e}",
+                        i + 1
+                    );
+                    for p in &e.problems {
+                        assert!(
+                            p.line as usize <= lines.len() + 1,
+                            "{id} line {}: {p}",
+                            i + 1
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -88,3 +88,22 @@ fn bundled_and_documented_workflows_match_the_json_schema() {
     .expect("yaml");
     assert!(!validator.is_valid(&bad));
 }
+
+/// The broken file in docs/workflows.md's Validation section gives exactly the problems
+/// printed under it.
+#[test]
+fn the_documented_broken_file_gives_the_documented_problems() {
+    let text = std::fs::read_to_string(repo("docs/workflows.md")).expect("docs");
+    let start = text
+        .find("```yaml\n# broken.yaml\n")
+        .expect("the broken example")
+        + 8;
+    let yaml = &text[start..start + text[start..].find("```").expect("closed")];
+    let after = &text[start + yaml.len() + 3..];
+    let shown = after
+        .split("```\n")
+        .nth(1)
+        .expect("the problems block after the file");
+    let e = Workflow::load(yaml, &Templates::new()).expect_err("the example is broken");
+    assert_eq!(format!("{e}\n"), shown);
+}
