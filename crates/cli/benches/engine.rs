@@ -6,7 +6,11 @@
 //! 3. `lumosflow run list-lumos-accounts -i all=true` over 1M accounts in each format
 //!    (`--ndjson`, `--json`, `--csv`): time against the raw floor (a keep-alive fetch of the
 //!    same 10,000 pages, 4 at a time, bodies read and dropped) measured in the same run, and
-//!    the peak RSS of the CLI process.
+//!    the peak RSS of the CLI process;
+//! 4. a set difference at directory scale: every user without any account, 100,000 users
+//!    against 1,000,000 accounts (`fields:` keeping what the difference needs), against a
+//!    hand-written floor (the same pages fetched 4 at a time, parsed, and differenced with a
+//!    `HashSet` in plain Rust), with the CLI's peak RSS.
 //!
 //! `cargo bench -p lumosflow --bench engine`
 
@@ -57,9 +61,19 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 /// One `lumosflow run list-lumos-accounts -i all=true FORMAT`: (lines on stdout, time, peak
 /// RSS in KiB of the CLI process).
 async fn export(home: &std::path::Path, format: &str) -> (u64, Duration, u64) {
+    let (lines, took, peak, _) = cli_run(
+        home,
+        &["run", "list-lumos-accounts", "-i", "all=true", format],
+    )
+    .await;
+    (lines, took, peak)
+}
+
+/// One `lumosflow ARGS`: (lines on stdout, time, peak RSS in KiB, the last line).
+async fn cli_run(home: &std::path::Path, args: &[&str]) -> (u64, Duration, u64, String) {
     let t = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_lumosflow"))
-        .args(["run", "list-lumos-accounts", "-i", "all=true", format])
+        .args(args)
         .env("LUMOSFLOW_HOME", home)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -70,13 +84,23 @@ async fn export(home: &std::path::Path, format: &str) -> (u64, Duration, u64) {
     let counter = std::thread::spawn(move || {
         let mut buf = vec![0u8; 1 << 16];
         let mut lines = 0u64;
+        let mut tail = Vec::new();
         loop {
             match std::io::Read::read(&mut stdout, &mut buf) {
                 Ok(0) | Err(_) => break,
-                Ok(n) => lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64,
+                Ok(n) => {
+                    lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+                    tail.extend_from_slice(&buf[..n]);
+                    let keep = tail.len().saturating_sub(1 << 16);
+                    tail.drain(..keep);
+                }
             }
         }
-        lines
+        let text = String::from_utf8_lossy(&tail).trim_end().to_owned();
+        (
+            lines,
+            text.rsplit('\n').next().unwrap_or_default().to_owned(),
+        )
     });
     let mut peak = 0;
     loop {
@@ -88,8 +112,62 @@ async fn export(home: &std::path::Path, format: &str) -> (u64, Duration, u64) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let lines = counter.join().unwrap_or(0);
-    (lines, t.elapsed(), peak)
+    let (lines, last) = counter.join().unwrap_or_default();
+    (lines, t.elapsed(), peak, last)
+}
+
+const WITHOUT_ANY_ACCOUNT: &str = r#"
+id: users-without-any-account
+name: Users without any account
+steps:
+  - id: users
+    call: listUsers
+    params: { size: 100 }
+    paginate: true
+    fields: [id, email, status]
+  - id: accounts
+    call: getAccounts
+    params: { size: 100 }
+    paginate: true
+    fields: [user_id]
+  - id: without
+    transform: "{{ steps.users.output['items'] | difference_by(steps.accounts.output['items'], 'id', 'user_id') | list }}"
+output:
+  count: "{{ steps.without.output | length }}"
+"#;
+
+/// The floor of phase 4: fetch every page of `path` (4 at a time, keep-alive), parse it,
+/// and hand each item to `each`.
+async fn fetch_all(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    pages: usize,
+    mut each: impl FnMut(&Value),
+) {
+    let mut bodies = futures_util::stream::iter(1..=pages)
+        .map(|p| {
+            let http = http.clone();
+            let url = format!("{base}/{path}?page={p}&size=100");
+            async move {
+                let body = http
+                    .get(url)
+                    .bearer_auth(DEFAULT_TOKEN)
+                    .send()
+                    .await
+                    .expect("get");
+                body.bytes().await.expect("body")
+            }
+        })
+        .buffered(4);
+    while let Some(body) = bodies.next().await {
+        let page: Value = serde_json::from_slice(&body).expect("json");
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .for_each(&mut each);
+    }
 }
 
 fn main() {
@@ -187,7 +265,7 @@ fn main() {
         .await
         .expect("sim");
         let home = tempfile::tempdir().expect("tempdir");
-        drop(engine_for(home.path(), &big.base_url).await);
+        let big_engine = engine_for(home.path(), &big.base_url).await;
         let reps: usize = std::env::var("LUMOS_BENCH_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
         let formats = ["--ndjson", "--json", "--csv"];
         let mut floor = Vec::new();
@@ -227,6 +305,49 @@ fn main() {
                 peaks[i] as f64 / 1024.0
             );
         }
+
+        // 4. A set difference at directory scale, beside a hand-written floor.
+        big_engine
+            .create(WITHOUT_ANY_ACCOUNT, &engine::Actor::operator())
+            .await
+            .expect("create");
+        let mut floor = Vec::new();
+        let mut took = Vec::new();
+        let mut peak = 0u64;
+        let (mut want, mut got) = (0usize, String::new());
+        for _ in 0..reps {
+            let t = Instant::now();
+            let mut users = Vec::new();
+            fetch_all(&http, &big.base_url, "users", 1_000, |u| {
+                users.push(u["id"].as_str().expect("id").to_owned());
+            })
+            .await;
+            let mut with_account = std::collections::HashSet::new();
+            fetch_all(&http, &big.base_url, "accounts", 10_000, |a| {
+                if let Some(id) = a["user_id"].as_str() {
+                    with_account.insert(id.to_owned());
+                }
+            })
+            .await;
+            want = users.iter().filter(|u| !with_account.contains(*u)).count();
+            floor.push(t.elapsed());
+            let (_, dt, p, last) =
+                cli_run(home.path(), &["run", "users-without-any-account", "--json"]).await;
+            took.push(dt);
+            peak = peak.max(p);
+            got = last;
+        }
+        let result: Value = serde_json::from_str(&got).unwrap_or_else(|e| panic!("{got}: {e}"));
+        assert_eq!(result["count"], json!(want), "the workflow and the floor disagree");
+        let (floor, dt) = (median(floor), median(took));
+        println!("every user without any account: 100,000 users against 1,000,000 accounts (median of {reps})");
+        println!("  hand-written floor (fetch 11,000 pages 4 at a time, parse, HashSet) : {:>6.2} s", floor.as_secs_f64());
+        println!(
+            "  lumosflow run users-without-any-account --json                     : {:>6.2} s  ({:.2}x the floor)  peak RSS {:.1} MiB  answer {got}",
+            dt.as_secs_f64(),
+            dt.as_secs_f64() / floor.as_secs_f64(),
+            peak as f64 / 1024.0
+        );
         big.stop().await;
     });
 }

@@ -259,6 +259,12 @@ pub struct Step {
     #[serde(default)]
     #[schemars(with = "Option<Value>")]
     pub paginate: Option<Spanned<Value>>,
+    /// Keep only these fields of each item the call returns (a listing's items, a list's
+    /// elements, or the answer itself): a listing of a million accounts held for a set
+    /// difference needs two fields of each, not all of them.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>", length(min = 1))]
+    pub fields: Option<Spanned<Vec<String>>>,
     /// Compute a value: JSON with templates.
     #[serde(default)]
     #[schemars(with = "Option<Value>")]

@@ -189,21 +189,28 @@ fn redact(params: &Map<String, Value>) -> Value {
 }
 
 /// `{inputs, run, steps: {id: {output}}}` as JSON, and its template form once something asks.
+/// Shared with the templates' view of it, which is dropped before each change, so a change
+/// never copies (`Arc::make_mut` finds the data unshared).
 struct Scope {
-    json: Value,
+    json: Arc<Value>,
     jinja: OnceLock<minijinja::Value>,
 }
 
 impl Scope {
     fn ctx<'a>(&'a self, meter: &'a Meter) -> EvalCtx<'a> {
-        EvalCtx::new(&self.json, &self.jinja).metered(meter)
+        EvalCtx::shared(&self.json, &self.jinja).metered(meter)
     }
+
+    fn json_mut(&mut self) -> &mut Value {
+        self.jinja = OnceLock::new();
+        Arc::make_mut(&mut self.json)
+    }
+
     fn set_output(&mut self, id: String, output: Value) {
         // Built by hand: `json!` would deep-copy `output` through serde.
         let mut step = Map::new();
         step.insert("output".into(), output);
-        self.json["steps"][id] = Value::Object(step);
-        self.jinja = OnceLock::new();
+        self.json_mut()["steps"][id] = Value::Object(step);
     }
 }
 
@@ -248,10 +255,12 @@ pub struct SubRun {
 }
 
 /// The bytes of step outputs a run holds, against its limit. Counted roughly (the size the
-/// values would take as JSON), which is what matters: the order of magnitude.
+/// values would take as JSON), which is what matters: the order of magnitude. This guards
+/// memory; the run's budget is the work it does (`work`).
 struct Held {
     max: u64,
     used: AtomicU64,
+    work: Meter,
 }
 
 impl Held {
@@ -259,7 +268,8 @@ impl Held {
         let total = self.used.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if total > self.max {
             return Err(format!(
-                "the run holds more than {} MiB of step outputs (LUMOSFLOW_RUN_MAX_BYTES raises the limit)",
+                "the run holds more than {} MiB of step outputs (keep fewer with `fields:` on large \
+                 listings; LUMOSFLOW_RUN_MAX_BYTES raises the limit)",
                 self.max >> 20
             ));
         }
@@ -282,13 +292,14 @@ impl Executor<'_> {
         run: Value,
         event: Value,
     ) -> Result<Produced, RunError> {
-        let meter = Meter::new(self.options.fuel);
         let held = Held {
             max: self.options.max_bytes,
             used: AtomicU64::new(0),
+            work: Meter::new(self.options.fuel),
         };
+        let meter = &held.work;
         let mut scope = Scope {
-            json: json!({"inputs": inputs, "run": run, "event": event, "steps": {}}),
+            json: Arc::new(json!({"inputs": inputs, "run": run, "event": event, "steps": {}})),
             jinja: OnceLock::new(),
         };
         let streamed = self
@@ -301,8 +312,7 @@ impl Executor<'_> {
         let mut last: Option<String> = None;
         let start = match &self.options.resume {
             Some(h) => {
-                scope.json["steps"] = h.steps.clone();
-                scope.jinja = OnceLock::new();
+                scope.json_mut()["steps"] = h.steps.clone();
                 last = index_id(&self.workflow.plan, h.index.checked_sub(1));
                 h.index
             }
@@ -318,7 +328,7 @@ impl Executor<'_> {
                 message: m,
             };
             let output = {
-                let ctx = scope.ctx(&meter);
+                let ctx = scope.ctx(meter);
                 let go = match &step.when {
                     Some(w) => self.templates.truthy(w, &ctx).map_err(step_err)?,
                     None => true,
@@ -399,7 +409,7 @@ impl Executor<'_> {
         }
         // An output that is just one step's output is moved out, not copied.
         if let Some(id) = self.workflow.output_step() {
-            let value = scope.json["steps"][id]["output"].take();
+            let value = scope.json_mut()["steps"][id]["output"].take();
             return Ok(if streamed_out {
                 Produced::Streamed { envelope: value }
             } else {
@@ -409,13 +419,13 @@ impl Executor<'_> {
         let value = match &self.workflow.def.output {
             Some(o) => self
                 .templates
-                .eval(&o.value, &scope.ctx(&meter))
+                .eval(&o.value, &scope.ctx(meter))
                 .map_err(|m| RunError::Step {
                     step: "output".into(),
                     message: m,
                 }),
             None => Ok(last
-                .map(|id| scope.json["steps"][&id]["output"].take())
+                .map(|id| scope.json_mut()["steps"][&id]["output"].take())
                 .unwrap_or(Value::Null)),
         };
         value.map(Produced::Value)
@@ -974,7 +984,7 @@ impl Executor<'_> {
                 (Some(sink), true) => Some(sink.as_ref()),
                 _ => None,
             };
-            return self.walk(id, name, &params, sink, rec, held).await;
+            return self.walk(id, call, &params, sink, rec, held).await;
         }
         let resp = tokio::select! {
             biased;
@@ -998,6 +1008,9 @@ impl Executor<'_> {
             };
             m.insert("next_page".into(), next);
         }
+        if let Some(fields) = &call.fields {
+            keep_fields_of_answer(&mut out, op.response.items_key.as_deref(), fields);
+        }
         Ok(Called {
             value: out,
             streamed: false,
@@ -1009,12 +1022,13 @@ impl Executor<'_> {
     async fn walk(
         &self,
         id: &str,
-        name: &str,
+        call: &Call,
         params: &Map<String, Value>,
         sink: Option<&Sink>,
         rec: &mut StepRecord,
         held: &Held,
     ) -> Result<Called, RunError> {
+        let (name, fields) = (call.op.name(), call.fields.as_deref());
         let err = |m: String| RunError::Step {
             step: id.to_owned(),
             message: m,
@@ -1037,13 +1051,24 @@ impl Executor<'_> {
             }
             progress.pages += 1;
             progress.items += page.len() as u64;
+            held.work.charge(page.len() as u64).map_err(err)?;
             match sink {
                 Some(sink) => sink.page(page).await.map_err(|e| err(e.to_string()))?,
                 None => {
-                    held.add(page.item_bytes() as u64).map_err(err)?;
-                    let values = page
+                    let mut values = page
                         .values()
                         .map_err(|e| err(format!("an item of a page is not JSON: {e}")))?;
+                    let bytes = match fields {
+                        Some(fields) => values
+                            .iter_mut()
+                            .map(|v| {
+                                keep_fields(v, fields);
+                                approx_size(v)
+                            })
+                            .sum(),
+                        None => page.item_bytes() as u64,
+                    };
+                    held.add(bytes).map_err(err)?;
                     items.extend(values);
                 }
             }
@@ -1064,6 +1089,29 @@ impl Executor<'_> {
             value: Value::Object(out),
             streamed: sink.is_some(),
         })
+    }
+}
+
+/// `fields:` on one item: an object keeps only those fields, in that order (other values
+/// stay whole). A new map, not `retain`: that would keep the room of every field dropped.
+fn keep_fields(v: &mut Value, fields: &[String]) {
+    if let Value::Object(m) = v {
+        *m = fields
+            .iter()
+            .filter_map(|f| m.remove(f).map(|x| (f.clone(), x)))
+            .collect();
+    }
+}
+
+/// `fields:` on a whole answer: a listing's items, a list's elements, or the object.
+fn keep_fields_of_answer(v: &mut Value, items_key: Option<&str>, fields: &[String]) {
+    match v {
+        Value::Array(items) => items.iter_mut().for_each(|i| keep_fields(i, fields)),
+        Value::Object(m) => match items_key.and_then(|k| m.get_mut(k)) {
+            Some(Value::Array(items)) => items.iter_mut().for_each(|i| keep_fields(i, fields)),
+            _ => keep_fields(v, fields),
+        },
+        _ => {}
     }
 }
 

@@ -20,6 +20,7 @@ pub mod executor;
 mod health;
 pub mod ids;
 pub mod inputs;
+mod json_view;
 mod library;
 pub mod lookup;
 pub mod notify;

@@ -85,6 +85,8 @@ pub struct Call {
     pub body: Option<Value>,
     /// `paginate:` — a boolean or a template giving one.
     pub paginate: Option<Value>,
+    /// `fields:` — the only fields of each item to keep.
+    pub fields: Option<Vec<String>>,
 }
 
 impl Planned {
@@ -166,6 +168,7 @@ fn step(s: &Step) -> Result<Planned, String> {
                     .collect(),
                 body: s.body.as_ref().map(|b| b.value.clone()),
                 paginate: s.paginate.as_ref().map(|p| p.value.clone()),
+                fields: s.fields.as_ref().map(|f| f.value.clone()),
             })
         }
         (None, Some(t), None, None) => Action::Transform(t.value.clone()),

@@ -39,15 +39,25 @@ fn list(v: &JValue, what: &str) -> Result<Vec<JValue>, JError> {
     if v.kind() != ValueKind::Seq && v.kind() != ValueKind::Iterable {
         return Err(err(format!("{what} needs a list, got {}", v.kind())));
     }
-    Ok(v.try_iter()?.collect())
+    let items: Vec<JValue> = v.try_iter()?.collect();
+    crate::template::filter_work(items.len());
+    Ok(items)
 }
 
+/// The keys of `b`'s items, read one item at a time: a million accounts are never all
+/// template values at once, only their keys are kept.
 fn keys_of(b: &JValue, attr: &str, filter: &str) -> Result<HashSet<String>, JError> {
-    list(b, filter)?
-        .iter()
-        .enumerate()
-        .map(|(i, x)| key(x, attr, filter, i))
-        .collect()
+    if b.kind() != ValueKind::Seq && b.kind() != ValueKind::Iterable {
+        return Err(err(format!("{filter} needs a list, got {}", b.kind())));
+    }
+    let mut keys = HashSet::with_capacity(b.len().unwrap_or(0));
+    let mut walked = 0;
+    for (i, x) in b.try_iter()?.enumerate() {
+        keys.insert(key(&x, attr, filter, i)?);
+        walked += 1;
+    }
+    crate::template::filter_work(walked);
+    Ok(keys)
 }
 
 /// `a | difference_by(b, attr_a, attr_b=attr_a)`: items of `a` whose key is not in `b`.

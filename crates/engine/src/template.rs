@@ -2,7 +2,10 @@
 //! as an expression and keeps its JSON type; any other string with `{{` renders to text.
 //!
 //! Each evaluation is bounded by fuel, so a template cannot loop forever, and what it spends
-//! is charged to its run's [`Meter`], so a run cannot spend without end either. Evaluations
+//! is charged to its run's [`Meter`], so a run cannot spend without end either. The meter
+//! counts work done, not memory: an instruction is one unit, and so is each item a built-in
+//! filter walks (`difference_by` over a million accounts is a million units, one
+//! instruction to the template engine). Evaluations
 //! run off the async worker threads (`block_in_place` on a multi-threaded runtime): a
 //! CPU-heavy template must not hold up requests and other runs.
 
@@ -20,7 +23,23 @@ const FUEL: u64 = 2_000_000;
 /// Where a template's result is kept while its fuel is read.
 const RESULT: &str = "__lumosflow_result";
 
-/// A run's budget for template work (fuel, summed over its evaluations).
+thread_local! {
+    /// Items walked by filters during the evaluation on this thread (evaluations run
+    /// synchronously, start to end, on one thread).
+    static FILTER_WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Count `items` walked by a filter towards the run's work.
+pub(crate) fn filter_work(items: usize) {
+    FILTER_WORK.with(|w| w.set(w.get().saturating_add(items as u64)));
+}
+
+fn take_filter_work() -> u64 {
+    FILTER_WORK.with(|w| w.replace(0))
+}
+
+/// A run's budget of work: template instructions, items walked by filters and items
+/// fetched from listings, summed over the run.
 #[derive(Debug)]
 pub struct Meter {
     budget: u64,
@@ -39,11 +58,12 @@ impl Meter {
         self.spent.load(Ordering::Relaxed)
     }
 
-    fn charge(&self, fuel: u64) -> Result<(), String> {
-        let total = self.spent.fetch_add(fuel, Ordering::Relaxed) + fuel;
+    pub fn charge(&self, units: u64) -> Result<(), String> {
+        let total = self.spent.fetch_add(units, Ordering::Relaxed) + units;
         if total > self.budget {
             return Err(format!(
-                "the run spent its template budget ({total} of {} fuel; LUMOSFLOW_RUN_FUEL raises it)",
+                "the run used up its work budget ({total} of {} units: template instructions, \
+                 and items fetched or walked by filters; LUMOSFLOW_RUN_FUEL raises it)",
                 self.budget
             ));
         }
@@ -80,6 +100,8 @@ pub fn to_jinja(v: &Value) -> JValue {
 /// minijinja happens only when a template is more than a plain path, and once per context.
 pub struct EvalCtx<'a> {
     base: &'a Value,
+    /// The same data, shared: templates then read it in place instead of a copy.
+    shared: Option<&'a std::sync::Arc<Value>>,
     base_jinja: &'a OnceLock<JValue>,
     local: Option<(&'a str, &'a Value, usize)>,
     meter: Option<&'a Meter>,
@@ -89,6 +111,18 @@ impl<'a> EvalCtx<'a> {
     pub fn new(base: &'a Value, cache: &'a OnceLock<JValue>) -> Self {
         Self {
             base,
+            shared: None,
+            base_jinja: cache,
+            local: None,
+            meter: None,
+        }
+    }
+
+    /// Over data a run holds: templates read it where it lies (see [`crate::json_view`]).
+    pub fn shared(base: &'a std::sync::Arc<Value>, cache: &'a OnceLock<JValue>) -> Self {
+        Self {
+            base,
+            shared: Some(base),
             base_jinja: cache,
             local: None,
             meter: None,
@@ -104,6 +138,7 @@ impl<'a> EvalCtx<'a> {
     pub fn with_item(&self, var: &'a str, item: &'a Value, index: usize) -> EvalCtx<'a> {
         EvalCtx {
             base: self.base,
+            shared: self.shared,
             base_jinja: self.base_jinja,
             local: Some((var, item, index)),
             meter: self.meter,
@@ -118,7 +153,13 @@ impl<'a> EvalCtx<'a> {
     }
 
     fn jinja(&self) -> JValue {
-        let base = self.base_jinja.get_or_init(|| to_jinja(self.base)).clone();
+        let base = self
+            .base_jinja
+            .get_or_init(|| match self.shared {
+                Some(shared) => crate::json_view::view(shared),
+                None => to_jinja(self.base),
+            })
+            .clone();
         match self.local {
             None => base,
             Some((var, item, index)) => {
@@ -240,13 +281,16 @@ impl Templates {
             // As a template that keeps the value, so the fuel it spent can be read.
             let source = format!("{{% set {RESULT} = ({expr}) %}}");
             return off_async(|| {
+                take_filter_work();
                 let captured = self
                     .env
                     .template_from_str(&source)
                     .and_then(|t| t.render_captured(ctx.jinja()))
-                    .map_err(describe)?;
+                    .map_err(describe);
+                let walked = take_filter_work();
+                let captured = captured?;
                 let state = captured.state();
-                ctx.charge(state.fuel_levels().map_or(0, |(used, _)| used))?;
+                ctx.charge(state.fuel_levels().map_or(0, |(used, _)| used) + walked)?;
                 match state.lookup(RESULT) {
                     Some(v) => from_jinja(&v),
                     None => Ok(Value::Null),
@@ -257,12 +301,16 @@ impl Templates {
             return Ok(Value::String(s.to_owned()));
         }
         off_async(|| {
+            take_filter_work();
             let captured = self
                 .env
                 .template_from_str(s)
                 .and_then(|t| t.render_captured(ctx.jinja()))
-                .map_err(describe)?;
-            ctx.charge(captured.state().fuel_levels().map_or(0, |(used, _)| used))?;
+                .map_err(describe);
+            let walked = take_filter_work();
+            let captured = captured?;
+            let used = captured.state().fuel_levels().map_or(0, |(used, _)| used);
+            ctx.charge(used + walked)?;
             Ok(Value::String(captured.output().to_owned()))
         })
     }
@@ -341,6 +389,7 @@ fn flatten(v: JValue) -> Result<JValue, JError> {
         .try_iter()
         .map_err(|_| JError::new(ErrorKind::InvalidOperation, "flatten needs a list of lists"))?;
     for inner in outer {
+        filter_work(1);
         if inner.is_none() || inner.is_undefined() {
             continue;
         }
@@ -366,7 +415,9 @@ fn flatten(v: JValue) -> Result<JValue, JError> {
                 ),
             )
         })?;
+        let before = out.len();
         out.extend(items);
+        filter_work(out.len() - before);
     }
     Ok(JValue::from(out))
 }

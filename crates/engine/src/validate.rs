@@ -182,6 +182,47 @@ impl Checker<'_> {
         }
     }
 
+    /// `fields:` names fields the operation's items (or answer) have.
+    fn fields(&mut self, step: &Step, op: &Operation, f: &Spanned<Vec<String>>) {
+        let id = &step.id.value;
+        if f.value.is_empty() {
+            self.at(
+                Pos::of(f),
+                format!("step '{id}': fields lists at least one field"),
+            );
+            return;
+        }
+        let schema = op
+            .response
+            .item
+            .as_deref()
+            .or(op.response.schema.as_deref());
+        let known = schema.map_or_else(Vec::new, |s| lumos_api::Schemas::lumos().properties(s));
+        if known.is_empty() {
+            return;
+        }
+        for name in f.value.iter().filter(|n| !known.contains(&n.as_str())) {
+            let near: Vec<&str> = known
+                .iter()
+                .copied()
+                .filter(|k| strsim::levenshtein(k, name) <= 3)
+                .collect();
+            let hint = if near.is_empty() {
+                format!("fields: {}", known.join(", "))
+            } else {
+                format!("did you mean {}?", near.join(", "))
+            };
+            let whose = match op.response.item {
+                Some(_) => format!("{} items have", op.name()),
+                None => format!("the answer of {} has", op.name()),
+            };
+            self.at(
+                Pos::of(f),
+                format!("step '{id}': {whose} no field '{name}' ({hint})"),
+            );
+        }
+    }
+
     fn call(&mut self, step: &Step, op: &Operation, earlier: &HashSet<String>, locals: &[&str]) {
         let id = &step.id.value;
         if let Some(params) = &step.params {
@@ -290,6 +331,9 @@ impl Checker<'_> {
                 }
             }
             _ => {}
+        }
+        if let Some(f) = &step.fields {
+            self.fields(step, op, f);
         }
         if let Some(p) = &step.paginate {
             if op.pagination == Pagination::None {
@@ -530,6 +574,7 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
                     ("params", step.params.is_some()),
                     ("body", step.body.is_some()),
                     ("paginate", step.paginate.is_some()),
+                    ("fields", step.fields.is_some()),
                 ] {
                     if present {
                         c.at(pos, format!("step '{id}': `{field}` goes with `call`"));

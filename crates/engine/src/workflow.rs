@@ -78,7 +78,10 @@ impl Workflow {
     pub fn streamed_step(&self) -> Option<&str> {
         let id = self.output_step()?;
         let at = self.plan.iter().position(|s| s.id == id)?;
-        if !self.plan[at].is_listing() {
+        // Items streamed go out as Lumos sent them: a step that keeps some fields is held.
+        if !self.plan[at].is_listing()
+            || matches!(&self.plan[at].action, crate::plan::Action::Call(c) if c.fields.is_some())
+        {
             return None;
         }
         let later = &self.plan[at + 1..];

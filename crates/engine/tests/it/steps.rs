@@ -392,3 +392,77 @@ async fn a_workflow_step_runs_another_workflow_as_a_linked_sub_run() {
     let e = looped.error.unwrap_or_default();
     assert!(e.contains("at most 4 deep"), "{e}");
 }
+
+const KEEP_FIELDS: &str = r#"
+id: keep-fields
+name: Keep fields
+steps:
+  - id: one
+    call: getApp
+    params: { app_id: "{{ inputs.app_id }}" }
+    fields: [user_friendly_label, id]
+  - id: users
+    call: listUsers
+    params: { size: 100 }
+    paginate: true
+    fields: [id, email]
+inputs:
+  app_id: { type: text, required: true }
+output: "{{ steps.users.output }}"
+"#;
+
+/// `fields:` keeps only what it names, in its order, of a listing's every item and of a
+/// single answer; every user is still there.
+#[tokio::test]
+async fn a_call_keeps_only_the_fields_it_names() {
+    let s = setup().await;
+    s.engine
+        .create(KEEP_FIELDS, &engine::Actor::operator())
+        .await
+        .expect("create");
+    let app = s.store_app().await;
+    let out = s
+        .engine
+        .run(
+            "keep-fields",
+            &obj(json!({"app_id": app})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    let output = out.output.unwrap_or_else(|| panic!("{:?}", out.error));
+    let total = s
+        .api
+        .call("listUsers", &obj(json!({"size": 1})), None)
+        .await
+        .expect("direct")["total"]
+        .clone();
+    let items = output["items"].as_array().expect("items");
+    assert_eq!(json!(items.len()), total);
+    for item in items {
+        let keys: Vec<&String> = item.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["id", "email"], "{item}");
+    }
+    let detail = s.engine.run_detail(&out.run_id).await.expect("detail");
+    let one = detail
+        .steps
+        .iter()
+        .find(|x| x.step_id == "one")
+        .and_then(|x| x.output.as_ref())
+        .map(|o| o.0.clone())
+        .expect("one");
+    let keys: Vec<&String> = one.as_object().expect("app").keys().collect();
+    assert_eq!(keys, ["user_friendly_label", "id"]);
+    // A field the items do not have is a problem when saving, with a hint.
+    let typo = KEEP_FIELDS.replace("[id, email]", "[id, emial]");
+    let e = s
+        .engine
+        .create(&typo, &engine::Actor::operator())
+        .await
+        .expect_err("typo");
+    assert!(
+        e.to_string()
+            .contains("listUsers items have no field 'emial' (did you mean email?)"),
+        "{e}"
+    );
+}

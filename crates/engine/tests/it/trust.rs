@@ -289,6 +289,27 @@ steps:
 output: "{{ steps.blow.output | length }}"
 "#;
 
+/// Few instructions, much work: a filter walking two lists of 1,000.
+const WALKED: &str = r#"
+id: walked
+name: Walked
+steps:
+  - id: pairs
+    transform: "{{ range(1000) | list | zip(range(1000) | list) | length }}"
+"#;
+
+/// A listing of every user: each item fetched is work.
+const FETCHED: &str = r#"
+id: fetched
+name: Fetched
+steps:
+  - id: users
+    call: listUsers
+    params: { size: 100 }
+    paginate: true
+output: "{{ steps.users.output.total }}"
+"#;
+
 async fn a_run_has_a_budget(db: Db) {
     let s = setup_with(db, SimConfig::default()).await;
     let tight = engine::Engine::with_config(
@@ -312,7 +333,7 @@ async fn a_run_has_a_budget(db: Db) {
     assert_eq!(out.status, RunStatus::Failed);
     let error = out.error.unwrap_or_default();
     assert!(
-        error.contains("the run spent its template budget") && error.contains("LUMOSFLOW_RUN_FUEL"),
+        error.contains("the run used up its work budget") && error.contains("LUMOSFLOW_RUN_FUEL"),
         "{error}"
     );
     let out = tight
@@ -326,8 +347,35 @@ async fn a_run_has_a_budget(db: Db) {
             && error.contains("holds more than 4 MiB of step outputs"),
         "{error}"
     );
-    // The default budget lets both through.
-    for (id, want) in [("heavy", 40), ("huge", 12)] {
+    // Work is what filters walk and what listings fetch, not only template instructions.
+    let tiny = engine::Engine::with_config(
+        s.store.clone(),
+        engine::EngineConfig {
+            run_fuel: 300,
+            ..engine::EngineConfig::default()
+        },
+    );
+    for yaml in [WALKED, FETCHED] {
+        tiny.create(yaml, &engine::Actor::operator())
+            .await
+            .expect("create");
+    }
+    for (id, step) in [("walked", "pairs"), ("fetched", "users")] {
+        let out = tiny
+            .run(id, &obj(json!({})), RunRequest::default())
+            .await
+            .expect("run");
+        let error = out.error.unwrap_or_default();
+        assert!(
+            out.status == RunStatus::Failed
+                && error.starts_with(&format!("step '{step}': "))
+                && error.contains("used up its work budget"),
+            "{id}: {:?} {error}",
+            out.status
+        );
+    }
+    // The default budget lets them all through.
+    for (id, want) in [("heavy", 40), ("huge", 12), ("walked", 1000)] {
         let out = s
             .engine
             .run(id, &obj(json!({})), RunRequest::default())
