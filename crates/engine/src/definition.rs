@@ -459,6 +459,15 @@ pub fn json_schema() -> Value {
     schema
 }
 
+/// The message of a parse error without the location and snippet the crate adds (a
+/// problem carries its own line and column).
+pub(crate) fn parse_message(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::MessageFormatter;
+    serde_saphyr::UserMessageFormatter
+        .format_message(e.without_snippet())
+        .into_owned()
+}
+
 /// Parse YAML into a definition; a syntax or shape error carries its line and column
 /// (the first only: [`crate::workflow::Workflow::load`] reads on past it).
 pub fn parse(yaml: &str) -> Result<Definition, Invalid> {
@@ -479,7 +488,7 @@ pub fn parse(yaml: &str) -> Result<Definition, Invalid> {
             problems: vec![Problem {
                 line,
                 column,
-                message: crate::salvage::message(&e),
+                message: parse_message(&e),
             }],
         }
     })

@@ -441,7 +441,7 @@ impl Executor<'_> {
         ctx: &EvalCtx<'_>,
         rec: &mut StepRecord,
     ) -> Result<Value, RunError> {
-        use crate::secrets;
+        use crate::secret_refs;
         let fail = |m: String| RunError::Step {
             step: id.to_owned(),
             message: m,
@@ -451,13 +451,13 @@ impl Executor<'_> {
                 "http steps run only in recorded runs (install the workflow and run it)".into(),
             ));
         };
-        let redact = secrets::Redactor::new(&env.secrets);
+        let redact = secret_refs::Redactor::new(&env.secrets);
         let render = |v: &Value| -> Result<Value, RunError> {
             let mut out = self
                 .templates
-                .eval(&secrets::mark(v), ctx)
+                .eval(&secret_refs::mark(v), ctx)
                 .map_err(|m| fail(redact.text(&m)))?;
-            secrets::fill(&mut out, &env.secrets).map_err(|name| {
+            secret_refs::fill(&mut out, &env.secrets).map_err(|name| {
                 fail(format!(
                     "no secret named '{name}' (an admin sets it: lumosflow secrets set {name})"
                 ))

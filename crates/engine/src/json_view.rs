@@ -49,7 +49,7 @@ fn scalar_value(v: &Value) -> JValue {
         }
         Value::String(s) => JValue::from(s.as_str()),
         // Not reached: containers become views.
-        other => crate::template::to_jinja(other),
+        other => JValue::from(minijinja::value::Serde(other)),
     }
 }
 
@@ -164,7 +164,7 @@ mod tests {
             let copy = env
                 .render_str(
                     t,
-                    minijinja::context! { ..crate::template::to_jinja(&data) },
+                    minijinja::context! { ..JValue::from(minijinja::value::Serde(&*data)) },
                 )
                 .expect("copy");
             let viewed = env

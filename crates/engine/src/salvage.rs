@@ -10,9 +10,9 @@
 
 use std::collections::BTreeSet;
 
-use serde_saphyr::{Error, MessageFormatter, UserMessageFormatter};
+use serde_saphyr::Error;
 
-use crate::definition::{Definition, Problem};
+use crate::definition::{Definition, Problem, parse_message as message};
 
 /// Rounds of set-aside-and-parse-again before giving up on the rest of the file.
 const MAX_ROUNDS: usize = 24;
@@ -67,14 +67,6 @@ impl Salvaged {
                 || p.message.contains(&format!("unknown input '{n}'"))
         })
     }
-}
-
-/// The message of a parse error without the location and snippet the crate adds (the
-/// problem carries its own line and column).
-pub fn message(e: &Error) -> String {
-    UserMessageFormatter
-        .format_message(e.without_snippet())
-        .into_owned()
 }
 
 fn location(e: &Error) -> (u64, u64) {

@@ -40,7 +40,7 @@ fn list(v: &JValue, what: &str) -> Result<Vec<JValue>, JError> {
         return Err(err(format!("{what} needs a list, got {}", v.kind())));
     }
     let items: Vec<JValue> = v.try_iter()?.collect();
-    crate::template::filter_work(items.len());
+    crate::filter_work::filter_work(items.len());
     Ok(items)
 }
 
@@ -56,7 +56,7 @@ fn keys_of(b: &JValue, attr: &str, filter: &str) -> Result<HashSet<String>, JErr
         keys.insert(key(&x, attr, filter, i)?);
         walked += 1;
     }
-    crate::template::filter_work(walked);
+    crate::filter_work::filter_work(walked);
     Ok(keys)
 }
 

@@ -45,7 +45,7 @@ fn require(items: &JValue, path: &str, filter: &str) -> Result<(), JError> {
     };
     for (i, item) in iter.enumerate() {
         // The built-in filter walks the list again: two items of work each.
-        crate::template::filter_work(2);
+        crate::filter_work::filter_work(2);
         if item.kind() != ValueKind::Map {
             continue;
         }

@@ -17,26 +17,13 @@ use minijinja::value::{Kwargs, Value as JValue};
 use minijinja::{Environment, Error as JError, ErrorKind, UndefinedBehavior};
 use serde_json::Value;
 
+use crate::filter_work::{filter_work, take_filter_work};
+
 /// Fuel one evaluation may spend (an instruction costs one; data a byte per 64).
 const FUEL: u64 = 2_000_000;
 
 /// Where a template's result is kept while its fuel is read.
 const RESULT: &str = "__lumosflow_result";
-
-thread_local! {
-    /// Items walked by filters during the evaluation on this thread (evaluations run
-    /// synchronously, start to end, on one thread).
-    static FILTER_WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// Count `items` walked by a filter towards the run's work.
-pub(crate) fn filter_work(items: usize) {
-    FILTER_WORK.with(|w| w.set(w.get().saturating_add(items as u64)));
-}
-
-fn take_filter_work() -> u64 {
-    FILTER_WORK.with(|w| w.replace(0))
-}
 
 /// A run's budget of work: template instructions, items walked by filters and items
 /// fetched from listings, summed over the run.

@@ -665,7 +665,7 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
                     let mut locals_http: Vec<&str> = locals.clone();
                     locals_http.push("secrets");
                     for t in &texts {
-                        for bad in crate::secrets::misused(t) {
+                        for bad in crate::secret_refs::misused(t) {
                             c.at(at, format!("step '{id}': write secrets as {{{{ secrets.NAME }}}} on their own, not '{bad}'"));
                         }
                         c.refs(at, t, &earlier, &locals_http, &format!("step '{id}' http"));
