@@ -197,7 +197,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         server.base_url, server.base_url
     );
     println!("Lumos simulator: {} (token {})", sim.base_url, sim.token);
-    println!("Database: {url}");
+    println!("Database: {url} (for the CLI: export LUMOSFLOW_DATABASE_URL={url})");
     println!("API key: {key}");
     println!(
         "Try: curl -s -X POST -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' -d '{{\"inputs\": {{\"search\": \"ann\"}}}}' '{}/api/v1/workflows/list-lumos-users/runs?wait=true'",

@@ -21,7 +21,7 @@ pub enum WorkflowsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Install bundles (appstore, directory-and-apps) or single workflows.
+    /// Install bundles (appstore, directory-and-apps, access-requests) or single workflows.
     Install {
         targets: Vec<String>,
         #[arg(long)]
@@ -155,9 +155,10 @@ pub async fn run(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
             writeln!(
                 out,
-                "{file}: valid workflow '{}' ({} steps)",
+                "{file}: valid workflow '{}' ({} step{})",
                 wf.id(),
-                wf.def.steps.len()
+                wf.def.steps.len(),
+                if wf.def.steps.len() == 1 { "" } else { "s" }
             )?;
         }
         WorkflowsCommand::Try {

@@ -268,9 +268,13 @@ impl Held {
         let total = self.used.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if total > self.max {
             return Err(format!(
-                "the run holds more than {} MiB of step outputs (keep fewer with `fields:` on large \
+                "the run holds more than {} of step outputs (keep fewer with `fields:` on large \
                  listings; LUMOSFLOW_RUN_MAX_BYTES raises the limit)",
-                self.max >> 20
+                if self.max >= 1 << 20 {
+                    format!("{} MiB", self.max >> 20)
+                } else {
+                    format!("{} bytes", self.max)
+                }
             ));
         }
         Ok(())

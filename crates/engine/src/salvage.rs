@@ -141,7 +141,14 @@ pub fn read(yaml: &str) -> Salvaged {
             Kind::MissingField => {
                 let caused_by_us = text.blanked_in_mapping(line, column);
                 if !caused_by_us {
-                    out.problems.push(problem);
+                    // The parser notices at the mapping's last key; point at its first.
+                    let (start, _, _) = text.mapping_lines(line, column);
+                    let at = &text.lines[start];
+                    out.problems.push(Problem {
+                        line: start as u64 + 1,
+                        column: content_column(at) as u64 + 1,
+                        ..problem
+                    });
                 }
                 // A step without a field is skipped whole; a missing top-level field
                 // leaves nothing to check against.
@@ -151,22 +158,53 @@ pub fn read(yaml: &str) -> Salvaged {
             }
             Kind::Syntax => match text.best_repair(line, column, &problem.message) {
                 Some(repair) => {
+                    let (Repair::Requote { line: at, .. }
+                    | Repair::Detab { line: at, .. }
+                    | Repair::BlankLine { line: at }
+                    | Repair::Blank { line: at, .. }) = &repair;
+                    let at_column = content_column(&text.lines[*at]) as u64 + 1;
                     let (first, last) = text.apply(&repair, &mut out);
                     let note = match (&repair, first == last) {
-                        (Repair::Requote { .. }, _) => {
-                            format!("line {} was read as plain text", first + 1)
+                        (Repair::Requote { .. }, _) => "it was read as plain text".to_owned(),
+                        (Repair::Detab { .. }, true) => {
+                            "it was read indented with spaces".to_owned()
                         }
-                        (Repair::Detab { .. }, _) => {
-                            format!("line {} was read indented with spaces", first + 1)
-                        }
-                        (_, true) => format!("line {} was skipped", first + 1),
-                        (_, false) => {
-                            format!("lines {}-{} were skipped", first + 1, last + 1)
-                        }
+                        (Repair::Detab { .. }, false) => format!(
+                            "lines {}-{} were read indented with spaces",
+                            first + 1,
+                            last + 1
+                        ),
+                        (_, true) => "it was skipped".to_owned(),
+                        (_, false) => format!("lines {}-{} were skipped", first + 1, last + 1),
+                    };
+                    // Point at the line the mistake is on (an unclosed quote's opening
+                    // line, the line a tab indents), saying where the parser noticed.
+                    let (message, line, column) = if first as u64 + 1 == line {
+                        (
+                            format!("{} ({note} to check the rest)", problem.message),
+                            line,
+                            column,
+                        )
+                    } else {
+                        let what = match &repair {
+                            Repair::Detab { .. } => {
+                                "a tab indents this line (YAML indents with spaces only)".to_owned()
+                            }
+                            _ => problem.message.clone(),
+                        };
+                        (
+                            format!(
+                                "{what} (noticed at line {line}, column {column}; {note} to \
+                                 check the rest)"
+                            ),
+                            first as u64 + 1,
+                            at_column,
+                        )
                     };
                     out.problems.push(Problem {
-                        message: format!("{} ({note} to check the rest)", problem.message),
-                        ..problem
+                        line,
+                        column,
+                        message,
                     });
                 }
                 None => {
@@ -187,7 +225,7 @@ enum Repair {
     /// Read the value on this line (0-based) as plain text.
     Requote { line: usize, text: String },
     /// Read this line's leading tabs as spaces.
-    Detab { line: usize, text: String },
+    Detab { line: usize, lines: Vec<String> },
     /// Blank this line only.
     BlankLine { line: usize },
     /// Blank this line from this column, and the lines nested under it.
@@ -426,17 +464,26 @@ impl Lines {
     /// Line `l` indented with spaces instead of its leading tabs, at each depth it could
     /// have meant: the line above's, one step deeper, the line below's, or any other
     /// the file uses.
-    fn detabbed(&self, l: usize) -> Vec<String> {
+    fn detabbed(&self, l: usize) -> Vec<Vec<String>> {
         let text = &self.lines[l];
-        let rest = text.trim_start_matches([' ', '\t']);
-        if !text.starts_with('\t') || rest.is_empty() {
+        if !text.starts_with('\t') || text.trim().is_empty() {
             return Vec::new();
         }
+        // The lines indented with tabs from here on are read with one tab width.
+        let run: Vec<&String> = self.lines[l..]
+            .iter()
+            .take_while(|t| t.starts_with('\t'))
+            .collect();
+        let lead = |t: &str| {
+            let ws = &t[..t.len() - t.trim_start_matches([' ', '\t']).len()];
+            (ws.matches('\t').count(), ws.matches(' ').count(), ws.len())
+        };
+        let (tabs, spaces, _) = lead(text);
         let above = (0..l)
             .rev()
             .find_map(|i| indent(&self.lines[i]))
             .unwrap_or(0);
-        let below = (l + 1..self.lines.len()).find_map(|i| indent(&self.lines[i]));
+        let below = (l + run.len()..self.lines.len()).find_map(|i| indent(&self.lines[i]));
         let used: BTreeSet<usize> = self.lines.iter().filter_map(|t| indent(t)).collect();
         let mut depths = vec![above, above + 2];
         depths.extend(below);
@@ -444,8 +491,16 @@ impl Lines {
         let mut seen = BTreeSet::new();
         depths
             .into_iter()
-            .filter(|d| seen.insert(*d))
-            .map(|d| format!("{}{rest}", " ".repeat(d)))
+            .filter(|d| seen.insert(*d) && *d >= spaces && (d - spaces) % tabs == 0)
+            .map(|d| {
+                let width = (d - spaces) / tabs;
+                run.iter()
+                    .map(|t| {
+                        let (tabs, spaces, len) = lead(t);
+                        format!("{}{}", " ".repeat(tabs * width + spaces), &t[len..])
+                    })
+                    .collect()
+            })
             .collect()
     }
 
@@ -473,7 +528,14 @@ impl Lines {
     /// Apply a repair; the first and last line it changed.
     fn apply(&mut self, repair: &Repair, out: &mut Salvaged) -> (usize, usize) {
         let changed = match repair {
-            Repair::Requote { line, text } | Repair::Detab { line, text } => {
+            Repair::Detab { line, lines } => {
+                // The same content, indented: what it holds is checked like the rest.
+                for (i, text) in lines.iter().enumerate() {
+                    self.lines[line + i] = text.clone();
+                }
+                (*line, line + lines.len().max(1) - 1)
+            }
+            Repair::Requote { line, text } => {
                 // A step id read differently is not the id the rest refers to.
                 out.skipped_names.extend(names_in(&self.lines[*line]));
                 self.lines[*line] = text.clone();
@@ -537,7 +599,7 @@ impl Lines {
             let mut repairs: Vec<Repair> = self
                 .detabbed(i)
                 .into_iter()
-                .map(|text| Repair::Detab { line: i, text })
+                .map(|lines| Repair::Detab { line: i, lines })
                 .collect();
             if let Some(text) = self.requoted(i) {
                 repairs.push(Repair::Requote { line: i, text });

@@ -172,6 +172,10 @@ pub fn planned_columns(wf: &Workflow) -> Option<Vec<String>> {
     if call.op.response.shape != Shape::Listing {
         return None;
     }
+    // The items keep only these: the columns are what they kept, in that order.
+    if let Some(fields) = &call.fields {
+        return Some(fields.clone());
+    }
     let item = call.op.response.item.as_deref()?;
     let props = Schemas::lumos().properties(item);
     (!props.is_empty()).then(|| props.into_iter().map(str::to_owned).collect())

@@ -74,9 +74,12 @@ output: "{{ steps.sumary.output }}"
     };
     at(
         2,
-        "mapping values are not allowed in this context (line 2 was read as plain text",
+        "mapping values are not allowed in this context (it was read as plain text",
     );
-    at(14, "(line 9 was read as plain text to check the rest)");
+    at(
+        9,
+        "(noticed at line 14, column 21; it was read as plain text to check the rest)",
+    );
     at(15, "listUsers has no parameter 'sise'");
     at(
         17,
@@ -94,7 +97,8 @@ fn an_unclosed_bracket_is_traced_to_its_line() {
     let p = problems(yaml);
     assert_eq!(p.len(), 2, "{p:#?}");
     assert!(
-        p[0].starts_with("line 7, ") && p[0].contains("(line 6 was skipped"),
+        p[0].starts_with("line 6, column 5: ")
+            && p[0].contains("(noticed at line 7, column 7; it was skipped"),
         "{p:#?}"
     );
     assert!(
@@ -345,4 +349,25 @@ fn broken_lines_anywhere_give_problems_inside_the_file() {
             }
         }
     }
+}
+
+/// Lines indented with tabs are read with spaces, so what they hold is still checked, and
+/// the problem is on the tab's line.
+#[test]
+fn tab_indented_lines_are_checked_too() {
+    let yaml = "id: x\nname: X\ninputs:\n  email: { type: text }\nsteps:\n  - id: users\n    call: listUsers\n    params:\n\tsearch_term: \"{{ inputs.emial }}\"\n\tsize: 500\n";
+    let p = problems(yaml);
+    assert_eq!(p.len(), 3, "{p:#?}");
+    assert!(
+        p[0].starts_with("line 9, ") && p[0].contains("lines 9-10 were read indented with spaces"),
+        "{p:#?}"
+    );
+    assert!(
+        p[1].starts_with("line 9, ") && p[1].contains("unknown input 'emial'"),
+        "{p:#?}"
+    );
+    assert!(
+        p[2].starts_with("line 10, ") && p[2].contains("'size' must be at most 100"),
+        "{p:#?}"
+    );
 }

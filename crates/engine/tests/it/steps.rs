@@ -443,6 +443,13 @@ async fn a_call_keeps_only_the_fields_it_names() {
         let keys: Vec<&String> = item.as_object().expect("object").keys().collect();
         assert_eq!(keys, ["id", "email"], "{item}");
     }
+    // CSV columns are the fields kept, not the operation's item fields.
+    let wf = engine::workflow::Workflow::load(KEEP_FIELDS, &engine::template::Templates::new())
+        .expect("valid");
+    assert_eq!(
+        engine::output::planned_columns(&wf),
+        Some(vec!["id".to_owned(), "email".to_owned()])
+    );
     let detail = s.engine.run_detail(&out.run_id).await.expect("detail");
     let one = detail
         .steps
