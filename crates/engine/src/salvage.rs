@@ -479,13 +479,17 @@ impl Lines {
             (ws.matches('\t').count(), ws.matches(' ').count(), ws.len())
         };
         let (tabs, spaces, _) = lead(text);
-        let above = (0..l)
-            .rev()
-            .find_map(|i| indent(&self.lines[i]))
-            .unwrap_or(0);
+        let above = (0..l).rev().find(|&i| indent(&self.lines[i]).is_some());
+        let depth_above = above.and_then(|i| indent(&self.lines[i])).unwrap_or(0);
+        // Under a line that opens a block (`params:`), one step deeper comes first.
+        let opens = above.is_some_and(|i| self.lines[i].trim_end().ends_with(':'));
         let below = (l + run.len()..self.lines.len()).find_map(|i| indent(&self.lines[i]));
         let used: BTreeSet<usize> = self.lines.iter().filter_map(|t| indent(t)).collect();
-        let mut depths = vec![above, above + 2];
+        let mut depths = if opens {
+            vec![depth_above + 2, depth_above]
+        } else {
+            vec![depth_above, depth_above + 2]
+        };
         depths.extend(below);
         depths.extend(used);
         let mut seen = BTreeSet::new();

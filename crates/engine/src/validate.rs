@@ -44,9 +44,34 @@ struct Checker<'a> {
     templates: &'a Templates,
     problems: Vec<Problem>,
     inputs: HashSet<String>,
+    /// The file's lines, when known: a template inside a block (an `output:` or
+    /// `transform:` object) is found on its own line instead of the block's first.
+    source: Vec<&'a str>,
 }
 
 impl Checker<'_> {
+    /// Where template `s` is written, at or after `pos` (the position of the block it is
+    /// in); `pos` itself when the text does not show it verbatim (escapes, folding).
+    fn locate(&self, pos: Pos, s: &str) -> Pos {
+        let needle = s.lines().next().unwrap_or_default();
+        if needle.len() < 4 {
+            return pos;
+        }
+        let from = usize::try_from(pos.line.saturating_sub(1)).unwrap_or(usize::MAX);
+        self.source
+            .iter()
+            .enumerate()
+            .skip(from)
+            .find_map(|(i, line)| {
+                let at = line.find(needle)?;
+                Some(Pos {
+                    line: i as u64 + 1,
+                    column: line[..at].chars().count() as u64 + 1,
+                })
+            })
+            .unwrap_or(pos)
+    }
+
     fn at(&mut self, pos: Pos, message: impl Into<String>) {
         let problem = Problem {
             line: pos.line,
@@ -72,6 +97,7 @@ impl Checker<'_> {
     ) {
         match v {
             Value::String(s) => {
+                let pos = self.locate(pos, s);
                 let names = match self.templates.references(s) {
                     Ok(n) => n,
                     Err(e) => return self.at(pos, format!("{what}: bad template: {e}")),
@@ -355,10 +381,17 @@ impl Checker<'_> {
 
 /// Validate a parsed definition against the catalog.
 pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
+    check_source(def, templates, "")
+}
+
+/// [`check`], with the text the definition was read from: problems in templates inside a
+/// block point at their own lines.
+pub fn check_source(def: &Definition, templates: &Templates, source: &str) -> Result<(), Invalid> {
     let mut c = Checker {
         templates,
         problems: Vec::new(),
         inputs: def.inputs.keys().cloned().collect(),
+        source: source.lines().collect(),
     };
     if !crate::ids::is_workflow_id(&def.id.value) {
         c.at(
@@ -490,6 +523,18 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
             c.at(pos, format!("duplicate step id '{id}'"));
         }
         let item = step.item_var().to_owned();
+        // A malformed `as` is one problem; the name it begins with is what the step's
+        // templates mean by it, so they are not each reported again.
+        let meant: String = item
+            .chars()
+            .take_while(|ch| ch.is_alphanumeric() || *ch == '_')
+            .collect();
+        if !is_ident(&item) {
+            c.at(
+                pos,
+                format!("step '{id}': as '{item}' must be an identifier (letters, digits, '_')"),
+            );
+        }
         let mut locals: Vec<&str> = Vec::new();
         if let Some(fe) = &step.for_each {
             c.refs(
@@ -500,6 +545,7 @@ pub fn check(def: &Definition, templates: &Templates) -> Result<(), Invalid> {
                 &format!("step '{id}' for_each"),
             );
             locals.push(&item);
+            locals.push(&meant);
             locals.push("index");
             if step.concurrency.is_some_and(|n| n == 0 || n > 16) {
                 c.at(pos, format!("step '{id}': concurrency must be 1 to 16"));

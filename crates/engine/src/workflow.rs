@@ -21,7 +21,7 @@ impl Workflow {
             Ok(def) => def,
             Err(first) => return Err(Self::every_problem(yaml, templates, first)),
         };
-        validate::check(&def, templates)?;
+        validate::check_source(&def, templates, yaml)?;
         let plan = crate::plan::build(&def)?;
         Ok(Workflow {
             def,
@@ -37,7 +37,8 @@ impl Workflow {
         let salvaged = crate::salvage::read(yaml);
         let mut problems = salvaged.problems.clone();
         if let Some(def) = &salvaged.def {
-            let checked = validate::check(def, templates).and_then(|()| crate::plan::build(def));
+            let checked =
+                validate::check_source(def, templates, yaml).and_then(|()| crate::plan::build(def));
             if let Err(invalid) = checked {
                 problems.extend(invalid.problems.into_iter().filter(|p| salvaged.keeps(p)));
             }

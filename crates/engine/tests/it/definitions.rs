@@ -371,3 +371,20 @@ fn tab_indented_lines_are_checked_too() {
         "{p:#?}"
     );
 }
+
+/// A template inside an `output:` or `transform:` object is reported on its own line, not
+/// on the object's first.
+#[test]
+fn problems_inside_a_block_point_at_their_own_lines() {
+    let yaml = "id: x\nname: X\ninputs:\n  days: { type: integer }\nsteps:\n  - id: t\n    transform:\n      a: 1\n      b: \"{{ inputs.day }}\"\noutput:\n  n: \"{{ steps.t.output }}\"\n  m: \"{{ steps.tt.output }}\"\n";
+    let p = problems(yaml);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(
+        p[0].starts_with("line 9, column 11: ") && p[0].contains("unknown input 'day'"),
+        "{p:#?}"
+    );
+    assert!(
+        p[1].starts_with("line 12, column 7: ") && p[1].contains("step 'tt'"),
+        "{p:#?}"
+    );
+}
