@@ -100,6 +100,46 @@ fn kind(e: &Error) -> Kind {
     }
 }
 
+/// The parse error's message, with what a person most likely meant when it is clear: the
+/// key a misspelt or borrowed one stands for, or the quotes a template needs.
+fn hinted(e: &Error, line: Option<&String>) -> String {
+    let mut m = message(e);
+    if let Error::SerdeUnknownField {
+        field, expected, ..
+    } = e.without_snippet()
+    {
+        let borrowed = match field.as_str() {
+            "with" | "args" | "arguments" | "parameters" | "param" | "query" => Some("params"),
+            "op" | "operation" | "action" | "run" => Some("call"),
+            "when" | "condition" | "only_if" => Some("if"),
+            "foreach" | "for-each" | "loop" | "each" => Some("for_each"),
+            "input" => Some("inputs"),
+            "outputs" | "result" => Some("output"),
+            _ => None,
+        };
+        let meant = borrowed.filter(|b| expected.contains(b)).or_else(|| {
+            expected
+                .iter()
+                .copied()
+                .find(|x| strsim::levenshtein(x, field) <= 2)
+        });
+        if let Some(meant) = meant {
+            m = format!("unknown field `{field}` (did you mean `{meant}`?); {}", {
+                m.split_once(", ")
+                    .map_or(String::new(), |(_, rest)| rest.to_owned())
+            });
+        }
+    }
+    let unquoted_template = line.is_some_and(|l| {
+        l.split_once(": ")
+            .is_some_and(|(_, v)| v.trim_start().starts_with("{{"))
+    });
+    if unquoted_template {
+        m.push_str(" (a value that starts with `{{` must be quoted: \"{{ … }}\")");
+    }
+    m
+}
+
 fn parse(text: &str) -> Result<Definition, Error> {
     serde_saphyr::from_str(text)
 }
@@ -121,7 +161,7 @@ pub fn read(yaml: &str) -> Salvaged {
         let problem = Problem {
             line,
             column,
-            message: message(&e),
+            message: hinted(&e, text.lines.get(line.saturating_sub(1) as usize)),
         };
         if yaml.len() > MAX_SALVAGE_BYTES || line == 0 {
             out.problems.push(problem);

@@ -388,3 +388,24 @@ fn problems_inside_a_block_point_at_their_own_lines() {
         "{p:#?}"
     );
 }
+
+/// A key borrowed from another tool, or a template left unquoted, is told what was meant.
+#[test]
+fn common_slips_get_a_hint() {
+    let p =
+        problems("id: x\nname: X\nsteps:\n  - id: a\n    call: listUsers\n    with: { size: 5 }\n");
+    assert!(
+        p[0].starts_with(
+            "line 6, column 5: unknown field `with` (did you mean `params`?); expected one of id,"
+        ),
+        "{p:#?}"
+    );
+    let p = problems(
+        "id: x\nname: X\ninputs:\n  who: { type: text }\nsteps:\n  - id: a\n    call: listUsers\n    params:\n      search_term: {{ inputs.who }}\n",
+    );
+    assert!(
+        p[0].starts_with("line 9, ")
+            && p[0].ends_with("(a value that starts with `{{` must be quoted: \"{{ … }}\")"),
+        "{p:#?}"
+    );
+}
