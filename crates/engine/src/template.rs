@@ -22,6 +22,59 @@ use crate::filter_work::{filter_work, take_filter_work};
 /// Fuel one evaluation may spend (an instruction costs one; data a byte per 64).
 const FUEL: u64 = 2_000_000;
 
+/// Filter names offered when a filter name is misspelt (the common ones; any filter
+/// minijinja or lumosflow has is accepted).
+const KNOWN_FILTERS: &[&str] = &[
+    "abs",
+    "add_days",
+    "add_hours",
+    "attr",
+    "batch",
+    "capitalize",
+    "count",
+    "date",
+    "datetime",
+    "days_ago",
+    "default",
+    "dictsort",
+    "difference_by",
+    "first",
+    "flatten",
+    "float",
+    "groupby",
+    "index_by",
+    "int",
+    "intersection_by",
+    "items",
+    "join",
+    "last",
+    "length",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "merge",
+    "min",
+    "principals",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "select",
+    "selectattr",
+    "slice",
+    "sort",
+    "string",
+    "sum",
+    "title",
+    "tojson",
+    "trim",
+    "unique",
+    "upper",
+    "zip",
+];
+
 /// Where a template's result is kept while its fuel is read.
 const RESULT: &str = "__lumosflow_result";
 
@@ -312,6 +365,67 @@ impl Templates {
             Value::Array(a) => !a.is_empty(),
             Value::Object(o) => !o.is_empty(),
         })
+    }
+
+    /// Whether `name` is a filter: probed once by applying it (minijinja keeps its list to
+    /// itself); only an unknown filter fails with `UnknownFilter`.
+    fn is_filter(&self, name: &str) -> bool {
+        let probe = format!("{{{{ none | {name} }}}}");
+        !matches!(
+            self.env.render_str(&probe, ()),
+            Err(e) if e.kind() == ErrorKind::UnknownFilter
+        )
+    }
+
+    /// The filters `s` uses that do not exist, each with the nearest known names: a typo in
+    /// a filter is found when the workflow is saved, not when it runs.
+    pub fn unknown_filters(&self, s: &str) -> Vec<(String, Vec<&'static str>)> {
+        // Filter names follow `|` inside `{{ }}` and `{% %}`, outside string literals.
+        let mut code = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(open) = rest.find(['{']) {
+            let after = &rest[open..];
+            let close = match () {
+                () if after.starts_with("{{") => "}}",
+                () if after.starts_with("{%") => "%}",
+                () => {
+                    rest = &after[1..];
+                    continue;
+                }
+            };
+            let inner = &after[2..];
+            let end = inner.find(close).unwrap_or(inner.len());
+            let mut quote: Option<char> = None;
+            for c in inner[..end].chars() {
+                match quote {
+                    Some(q) if c == q => quote = None,
+                    Some(_) => {}
+                    None if c == '\'' || c == '"' => quote = Some(c),
+                    None => code.push(c),
+                }
+            }
+            // Each block apart: a `|` never joins two.
+            code.push_str(" ; ");
+            rest = &inner[end..];
+        }
+        let mut out: Vec<(String, Vec<&'static str>)> = Vec::new();
+        for part in code.split('|').skip(1) {
+            let name: String = part
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if name.is_empty() || out.iter().any(|(n, _)| *n == name) || self.is_filter(&name) {
+                continue;
+            }
+            let near = KNOWN_FILTERS
+                .iter()
+                .copied()
+                .filter(|k| strsim::levenshtein(k, &name) <= 2)
+                .collect();
+            out.push((name, near));
+        }
+        out
     }
 
     /// Check syntax and list the variables a string refers to (`inputs.x`, `steps.y.output`).

@@ -102,6 +102,14 @@ impl Checker<'_> {
                     Ok(n) => n,
                     Err(e) => return self.at(pos, format!("{what}: bad template: {e}")),
                 };
+                for (name, near) in self.templates.unknown_filters(s) {
+                    let hint = if near.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (did you mean {}?)", near.join(", "))
+                    };
+                    self.at(pos, format!("{what}: unknown filter '{name}'{hint}"));
+                }
                 let mut names: Vec<String> = names.into_iter().collect();
                 names.sort();
                 for name in names {

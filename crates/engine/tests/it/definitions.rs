@@ -409,3 +409,21 @@ fn common_slips_get_a_hint() {
         "{p:#?}"
     );
 }
+
+/// A misspelt filter is found when saving, with the nearest names; a `|` in plain text or
+/// inside a string is no filter.
+#[test]
+fn unknown_filters_are_found_when_saving() {
+    let yaml = "id: x\nname: X\nsteps:\n  - id: a\n    transform:\n      n: \"{{ [1, 2] | lenght }}\"\n      ok: \"Status | open: {{ 'a|b' | upper }} {% if [1] | lst %}x{% endif %}\"\n";
+    let p = problems(yaml);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(
+        p[0].starts_with("line 6, ")
+            && p[0].contains("unknown filter 'lenght' (did you mean length?)"),
+        "{p:#?}"
+    );
+    assert!(
+        p[1].starts_with("line 7, ") && p[1].contains("unknown filter 'lst'"),
+        "{p:#?}"
+    );
+}
