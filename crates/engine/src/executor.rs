@@ -108,6 +108,14 @@ pub struct Hold {
 }
 
 impl RunError {
+    /// What turns a message into step `step`'s error.
+    fn at(step: &str) -> impl Fn(String) -> RunError + Copy + '_ {
+        move |message| RunError::Step {
+            step: step.to_owned(),
+            message,
+        }
+    }
+
     /// The message without the step's name (for a step that reports its items' errors).
     fn detail(&self) -> String {
         match self {
@@ -327,10 +335,7 @@ impl Executor<'_> {
                 return Err(RunError::Canceled);
             }
             let id = step.id.clone();
-            let step_err = |m: String| RunError::Step {
-                step: id.clone(),
-                message: m,
-            };
+            let step_err = RunError::at(&id);
             let output = {
                 let ctx = scope.ctx(meter);
                 let go = match &step.when {
@@ -446,10 +451,7 @@ impl Executor<'_> {
         rec: &mut StepRecord,
     ) -> Result<Value, RunError> {
         use crate::secret_refs;
-        let fail = |m: String| RunError::Step {
-            step: id.to_owned(),
-            message: m,
-        };
+        let fail = RunError::at(id);
         let Some(env) = self.http else {
             return Err(fail(
                 "http steps run only in recorded runs (install the workflow and run it)".into(),
@@ -573,10 +575,7 @@ impl Executor<'_> {
         ctx: &EvalCtx<'_>,
         rec: &mut StepRecord,
     ) -> Result<Value, RunError> {
-        let fail = |m: String| RunError::Step {
-            step: id.to_owned(),
-            message: m,
-        };
+        let fail = RunError::at(id);
         let Some(subs) = self.subs else {
             return Err(fail(format!(
                 "workflow '{target}' runs only inside a recorded run (install this workflow and run it)"
@@ -867,10 +866,7 @@ impl Executor<'_> {
         };
         let started = Instant::now();
         let mut rec = self.blank(id, iteration);
-        let err = |m: String| RunError::Step {
-            step: id.to_owned(),
-            message: m,
-        };
+        let err = RunError::at(id);
         let result = match &step.action {
             Action::Transform(t) => self
                 .templates
@@ -930,10 +926,7 @@ impl Executor<'_> {
         stream: bool,
         held: &Held,
     ) -> Result<Called, RunError> {
-        let err = |m: String| RunError::Step {
-            step: id.to_owned(),
-            message: m,
-        };
+        let err = RunError::at(id);
         let op: &Operation = call.op;
         let name = op.name();
         rec.operation = Some(name.to_owned());
@@ -1033,10 +1026,7 @@ impl Executor<'_> {
         held: &Held,
     ) -> Result<Called, RunError> {
         let (name, fields) = (call.op.name(), call.fields.as_deref());
-        let err = |m: String| RunError::Step {
-            step: id.to_owned(),
-            message: m,
-        };
+        let err = RunError::at(id);
         // One cancellation future for the whole walk, not one per page.
         let mut pages = std::pin::pin!(
             self.client

@@ -123,6 +123,8 @@ fn off_async<T>(f: impl FnOnce() -> T) -> T {
 
 pub struct Templates {
     env: Environment<'static>,
+    /// Filter names probed so far, and whether each exists (the set never changes).
+    filters: std::sync::Mutex<std::collections::HashMap<String, bool>>,
 }
 
 impl Default for Templates {
@@ -275,7 +277,10 @@ impl Templates {
         crate::strict_filters::register(&mut env);
         crate::dates::register(&mut env);
         crate::set_filters::register(&mut env);
-        Self { env }
+        Self {
+            env,
+            filters: Default::default(),
+        }
     }
 
     /// The single expression inside `s`, if `s` is exactly `{{ expr }}`.
@@ -367,14 +372,17 @@ impl Templates {
         })
     }
 
-    /// Whether `name` is a filter: probed once by applying it (minijinja keeps its list to
-    /// itself); only an unknown filter fails with `UnknownFilter`.
+    /// Whether `name` is a filter: probed the first time by applying it (minijinja keeps its
+    /// list to itself); only an unknown filter fails with `UnknownFilter`.
     fn is_filter(&self, name: &str) -> bool {
-        let probe = format!("{{{{ none | {name} }}}}");
-        !matches!(
-            self.env.render_str(&probe, ()),
-            Err(e) if e.kind() == ErrorKind::UnknownFilter
-        )
+        let mut known = self.filters.lock().unwrap_or_else(|e| e.into_inner());
+        *known.entry(name.to_owned()).or_insert_with(|| {
+            let probe = format!("{{{{ none | {name} }}}}");
+            !matches!(
+                self.env.render_str(&probe, ()),
+                Err(e) if e.kind() == ErrorKind::UnknownFilter
+            )
+        })
     }
 
     /// The filters `s` uses that do not exist, each with the nearest known names: a typo in
