@@ -253,7 +253,9 @@ pub fn read(yaml: &str) -> Salvaged {
                 }
             },
         }
-        if text.lines == before.lines {
+        // Nothing changed, or nothing is left to read: what the parser says next would be
+        // about the lines set aside ("unexpected end of file"), not a new mistake.
+        if text.lines == before.lines || text.lines.iter().all(|l| indent(l).is_none()) {
             return out;
         }
     }

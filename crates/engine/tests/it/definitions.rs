@@ -26,6 +26,9 @@ fn yaml_syntax_errors_have_a_line_and_column_and_no_repeated_location() {
     let p = problems("id: x\nname: X\nsteps:\n  - id: a\n    call: [unclosed\n");
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].starts_with("line "), "{p:?}");
+    // A file that is not a mapping at all: one problem, not an echo about the end of file.
+    let p = problems("x");
+    assert_eq!(p, ["line 1, column 1: expected mapping start"]);
     let p = problems("id: x\nname: X\nsteps:\n  - id: a\n    colour: blue\n    call: listUsers\n");
     assert_eq!(
         p,
