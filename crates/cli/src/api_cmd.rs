@@ -153,6 +153,11 @@ pub fn token_from_env() -> anyhow::Result<Option<ApiToken>> {
     }
 }
 
+/// Whether the operation needs a token (an unknown one is taken to).
+fn needs_token(operation: &str) -> bool {
+    Catalog::lumos().get(operation).is_none_or(|op| op.auth)
+}
+
 /// A client through the stored connection, unless LUMOS_API_TOKEN asks for a direct one.
 async fn client(db: &Option<String>, args: &CallArgs) -> anyhow::Result<Client> {
     if let Some(t) = token_from_env()? {
@@ -161,10 +166,7 @@ async fn client(db: &Option<String>, args: &CallArgs) -> anyhow::Result<Client> 
             .token(t)
             .build()?);
     }
-    let needs_token = Catalog::lumos()
-        .get(&args.operation)
-        .is_none_or(|op| op.auth);
-    if !needs_token {
+    if !needs_token(&args.operation) {
         return Ok(Client::builder().base_url(&args.base_url).build()?);
     }
     let store = crate::connect_cmd::open_store(db).await?;
@@ -203,9 +205,30 @@ async fn call(db: &Option<String>, args: CallArgs) -> anyhow::Result<()> {
     let opts = CallOptions {
         retry_non_idempotent: args.retry_unsafe,
     };
-    let resp = client
-        .call_with(&args.operation, &params, body.as_ref(), opts)
-        .await?;
+    // Through a stored connection the call goes through lumosflow's one place for direct
+    // calls (its role rule and audit trail), as it does from the HTTP API. With
+    // LUMOS_API_TOKEN it is a plain Lumos client that uses no lumosflow database.
+    let resp = if token_from_env()?.is_some() || !needs_token(&args.operation) {
+        client
+            .call_with(&args.operation, &params, body.as_ref(), opts)
+            .await?
+    } else {
+        drop(client);
+        let engine = crate::engine(db).await?;
+        engine
+            .call_lumos(
+                &crate::operator::me(),
+                engine::direct_call::DirectCall {
+                    connection: &args.connection,
+                    operation: &args.operation,
+                    params: &params,
+                    body: body.as_ref(),
+                    options: opts,
+                    origin: engine::Origin::Cli,
+                },
+            )
+            .await??
+    };
     match resp.body {
         Value::String(s) => writeln!(out, "{s}")?,
         Value::Null => writeln!(out, "(HTTP {}, no content)", resp.status)?,

@@ -135,6 +135,7 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
     let req = RunRequest {
         connection: Some(args.connection.clone()),
         actor: crate::operator::me(),
+        origin: engine::Origin::Cli,
         dry_run: args.dry_run,
         requested_for: args.for_whom.clone(),
         progress: bar.as_ref().map(|(_, report)| report.clone()),

@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Subcommand;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use engine::output::Format;
-use engine::{ApproveThen, Approved, Engine, RunRequest, RunStatus};
+use engine::{ApproveThen, Approved, Engine, RunStatus};
 use futures_util::StreamExt;
 
 #[derive(Subcommand)]
@@ -238,7 +238,7 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                     &id,
                     &crate::operator::me(),
                     comment.as_deref(),
-                    ApproveThen::RunHere(RunRequest::default()),
+                    ApproveThen::RunHere(engine::Attach::default()),
                 )
                 .await?;
             let o = match approved {

@@ -2,9 +2,10 @@
 //! leases, and stops any that was canceled elsewhere (another replica's API, the CLI) as
 //! soon as it hears of it — a PostgreSQL notification at once, or the next poll.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use store::{Signal, Signals, Store};
 use tokio::sync::{Notify, oneshot};
@@ -14,19 +15,92 @@ use crate::config::EngineConfig;
 use crate::owner::Owner;
 use crate::run_types::RunOutcome;
 
+/// This process's hold on one run it executes: until when its lease surely holds (renewed
+/// by the keeper), and whether it was found taken away. Asked before every Lumos call the
+/// run makes (a [`lumos_api::Fence`]): a process paused past its lease, or whose run was
+/// failed or taken over elsewhere, sends nothing more for it.
+pub(crate) struct RunLease {
+    since: Instant,
+    until: Mutex<Instant>,
+    lost: AtomicBool,
+}
+
+impl RunLease {
+    /// The time a lease surely holds from a renewal that began at `from`: a fifth short of
+    /// the lease, for the database round trip and clocks that differ between replicas.
+    fn sure_until(from: Instant, lease: Duration) -> Instant {
+        from + lease - lease / 5
+    }
+
+    fn new(lease: Duration) -> RunLease {
+        let now = Instant::now();
+        RunLease {
+            since: now,
+            until: Mutex::new(Self::sure_until(now, lease)),
+            lost: AtomicBool::new(false),
+        }
+    }
+
+    fn extend(&self, from: Instant, lease: Duration) {
+        if let Ok(mut u) = self.until.lock() {
+            *u = (*u).max(Self::sure_until(from, lease));
+        }
+    }
+}
+
+impl lumos_api::Fence for RunLease {
+    fn check(&self) -> Result<(), String> {
+        if self.lost.load(Ordering::Acquire) {
+            return Err("this process no longer holds the run: it was failed or taken over elsewhere".into());
+        }
+        let until = self.until.lock().map(|u| *u).unwrap_or_else(|_| Instant::now());
+        if Instant::now() >= until {
+            return Err("this process could not renew the run's lease in time, so another may take it over".into());
+        }
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Active {
-    /// Each executing run's cancellation.
-    runs: Mutex<HashMap<String, CancellationToken>>,
+    /// Each executing run's cancellation and lease.
+    runs: Mutex<HashMap<String, (CancellationToken, Arc<RunLease>)>>,
     /// Callers waiting for a run to end, handed its outcome when it ends here.
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<RunOutcome>>>>,
     keeper: OnceLock<()>,
 }
 
 impl Active {
-    pub(crate) fn insert(&self, id: &str, cancel: CancellationToken) {
+    /// Hold a run here: its cancellation, and a lease that starts now.
+    pub(crate) fn insert(&self, id: &str, cancel: CancellationToken, lease: Duration) {
         if let Ok(mut m) = self.runs.lock() {
-            m.insert(id.to_owned(), cancel);
+            m.insert(id.to_owned(), (cancel, Arc::new(RunLease::new(lease))));
+        }
+    }
+
+    /// The lease of a run held here.
+    pub(crate) fn lease(&self, id: &str) -> Option<Arc<RunLease>> {
+        self.runs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(id).map(|(_, l)| l.clone()))
+    }
+
+    /// After a renewal that began at `from`: the runs it renewed hold longer; every other
+    /// run held here since before it is no longer this process's, and stops.
+    pub(crate) fn renewed(&self, from: Instant, lease: Duration, ids: &[String]) {
+        let renewed: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let Ok(m) = self.runs.lock() else {
+            return;
+        };
+        for (id, (cancel, l)) in m.iter() {
+            if renewed.contains(id.as_str()) {
+                l.extend(from, lease);
+            } else if l.since < from {
+                tracing::warn!(run = %id, "this process no longer holds the run; stopping it");
+                l.lost.store(true, Ordering::Release);
+                cancel.cancel();
+            }
         }
     }
 
@@ -38,7 +112,11 @@ impl Active {
 
     /// Stop a run executing here; false when it is not.
     pub(crate) fn cancel(&self, id: &str) -> bool {
-        let token = self.runs.lock().ok().and_then(|m| m.get(id).cloned());
+        let token = self
+            .runs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(id).map(|(t, _)| t.clone()));
         match token {
             Some(t) => {
                 t.cancel();
@@ -136,8 +214,13 @@ impl Keeper {
                         Err(e) => tracing::warn!(error = %e, "cannot check for canceled runs"),
                     }
                     if renewed.elapsed() >= self.config.heartbeat() {
+                        let from = Instant::now();
                         match self.store.renew_leases(self.owner.as_str(), chrono_lease(&self.config)).await {
-                            Ok(_) => renewed = Instant::now(),
+                            Ok(ids) => {
+                                self.active.renewed(from, self.config.lease, &ids);
+                                renewed = from;
+                            }
+                            // Leases not renewed run out: their runs stop before their next call.
                             Err(e) => tracing::warn!(error = %e, "cannot renew run leases"),
                         }
                     }

@@ -176,6 +176,7 @@ impl Engine {
             }
             let req = RunRequest {
                 actor: Actor::system(REQUESTED_BY),
+                origin: crate::Origin::LumosEvent,
                 event: Some(event),
                 ..RunRequest::default()
             };

@@ -41,7 +41,7 @@ impl Engine {
 
 /// How deep `workflow:` steps may nest (a run, its sub-run, theirs…): a loop of workflows
 /// running each other ends here with an error, not an endless chain of runs.
-const MAX_NESTING: u8 = 4;
+use crate::changes::MAX_NESTING;
 
 /// Runs a `workflow:` step's workflow as a sub-run: the same requester, connection, person
 /// it is for and dry-run mode, recorded as its own run linked to the parent, canceled with it.
@@ -89,6 +89,7 @@ impl crate::executor::SubRuns for SubRunner<'_> {
             }
             let req = RunRequest {
                 actor: self.actor.clone(),
+                origin: crate::Origin::Workflow,
                 connection: self.connection.clone(),
                 requested_for: self.requested_for.clone(),
                 dry_run,
@@ -134,13 +135,13 @@ impl crate::executor::SubRuns for SubRunner<'_> {
     }
 }
 
-/// Write each step record as it comes, off the executor's path. Every change a run asks
-/// of Lumos also goes to the audit trail, as the run's requester.
+/// Write each step record as it comes, off the executor's path. Every change a run makes
+/// also goes to the audit trail, as the run's requester.
 fn recorder(
     store: Arc<Store>,
     run_id: String,
     workflow_id: String,
-    actor: String,
+    who: Who,
     on_step: Option<crate::StepHook>,
 ) -> (mpsc::UnboundedSender<StepRecord>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<StepRecord>();
@@ -149,18 +150,7 @@ fn recorder(
             if let Some(f) = &on_step {
                 f(&workflow_id, &r);
             }
-            if let (Some(method), Some(path), Some(op)) = (&r.method, &r.path, &r.operation)
-                && method != "GET"
-            {
-                let details = serde_json::json!({"run_id": run_id, "step": r.step_id, "iteration": r.iteration,
-                    "method": method, "path": path, "status": r.http_status, "outcome": r.status});
-                if let Err(e) = store
-                    .audit(&actor, "lumos.call", Some(op), Some(&details))
-                    .await
-                {
-                    tracing::warn!(run = %run_id, error = %e, "could not audit a Lumos call");
-                }
-            }
+            audit_change(&store, &who, &run_id, &r).await;
             let row = StepRow {
                 step_id: r.step_id,
                 iteration: r.iteration,
@@ -180,6 +170,36 @@ fn recorder(
         }
     });
     (tx, handle)
+}
+
+/// Who a run's changes are recorded as: its requester, the door, the person it is for.
+#[derive(Clone)]
+pub(crate) struct Who {
+    pub actor: String,
+    pub origin: crate::Origin,
+    pub requested_for: Option<String>,
+}
+
+/// The audit event of a step that sent a change (a Lumos write, an http write); nothing
+/// for any other step. One place for runs and tries alike.
+pub(crate) async fn audit_change(store: &Store, who: &Who, run_id: &str, r: &StepRecord) {
+    if !r.changed {
+        return;
+    }
+    let action = match r.kind {
+        crate::executor::StepKind::Lumos => "lumos.call",
+        crate::executor::StepKind::Http => "http.call",
+        _ => return,
+    };
+    let details = serde_json::json!({"run_id": run_id, "step": r.step_id, "iteration": r.iteration,
+        "method": r.method, "path": r.path, "status": r.http_status, "outcome": r.status,
+        "origin": who.origin, "requested_for": who.requested_for});
+    if let Err(e) = store
+        .audit(&who.actor, action, r.operation.as_deref(), Some(&details))
+        .await
+    {
+        tracing::warn!(run = %run_id, error = %e, "could not audit a change");
+    }
 }
 
 /// Keep a run's progress in its record, at most once a second (replicas and the API read
@@ -253,7 +273,11 @@ impl Engine {
             self.store.clone(),
             run_id.clone(),
             wf.id().to_owned(),
-            req.actor.label.clone(),
+            Who {
+                actor: req.actor.label.clone(),
+                origin: req.origin,
+                requested_for: req.requested_for.clone(),
+            },
             self.observers.on_step.clone(),
         );
         let (progress, keeping) =
@@ -263,6 +287,16 @@ impl Engine {
             ChunkWriter::new(self.store.clone(), &run_id),
             req.tap.clone(),
         ));
+        let changes = Arc::new(self.changes_or_all(&wf).await);
+        // This process's lease on the run, asked before every request the run sends.
+        let fence: Option<Arc<dyn lumos_api::Fence>> = self
+            .active
+            .lease(&run_id)
+            .map(|l| l as Arc<dyn lumos_api::Fence>);
+        let client = match &fence {
+            Some(f) => client.fenced(f.clone()),
+            None => client,
+        };
         // A gate before changes: hold at the first change, or go on from where an approved
         // run was held. A dry run sends no change, so it is not held.
         let gate_changes = !req.dry_run
@@ -308,7 +342,9 @@ impl Engine {
                 fuel: self.config.run_fuel,
                 max_bytes: self.config.run_max_bytes,
                 hold_before_changes: gate_changes,
+                changes,
                 resume,
+                fence,
             },
             subs: Some(&subs),
             http: http.as_ref(),
@@ -585,24 +621,38 @@ impl Engine {
             .client(&connection)
             .await
             .map_err(|e| format!("connection '{connection}': {e}"))?;
+        let inputs = run.inputs.0.as_object().cloned().unwrap_or_default();
+        let req = Self::request_of(
+            &run,
+            crate::Attach {
+                cancel,
+                ..Default::default()
+            },
+        );
         Ok(Started {
             run_id: run.id,
             status: RunStatus::Running,
             workflow,
             client,
-            inputs: run.inputs.0.as_object().cloned().unwrap_or_default(),
-            req: RunRequest {
-                connection: Some(connection),
-                // Who asked was checked when it was queued; records keep their label.
-                actor: crate::Actor::system(&run.requested_by.unwrap_or_default()),
-                requested_for: run.requested_for,
-                event: run.event.map(|e| e.0),
-                dry_run: run.dry_run,
-                cancel,
-                ..RunRequest::default()
-            },
+            inputs,
+            req,
             began: std::time::Instant::now(),
         })
+    }
+
+    /// What `wf` changes; when that cannot be read (the database), every `workflow:` step
+    /// is counted as a change, so a gate holds rather than lets one through.
+    pub(crate) async fn changes_or_all(
+        &self,
+        wf: &crate::workflow::Workflow,
+    ) -> crate::changes::Changes {
+        match self.changes(wf).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot follow the workflow steps of {}; counting them as changes", wf.id());
+                crate::changes::Changes::assumed(wf)
+            }
+        }
     }
 }
 

@@ -21,12 +21,27 @@ pub use crate::size::approx_size;
 use crate::template::{EvalCtx, Meter, Templates};
 use crate::workflow::Workflow;
 
+/// What a step's action reached: nothing outside the run, Lumos, another web service, or
+/// another workflow (a sub-run, whose own calls are its own records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Local,
+    Lumos,
+    Http,
+    Workflow,
+}
+
 /// What happened in one step (or one item of a for-each step).
 #[derive(Debug, Clone, Serialize)]
 pub struct StepRecord {
     pub step_id: String,
     pub iteration: i32,
     pub status: StepStatus,
+    pub kind: StepKind,
+    /// Whether a request that changes something went out (a Lumos write, an http write):
+    /// what the audit trail records.
+    pub changed: bool,
     pub operation: Option<String>,
     pub params: Option<Value>,
     /// The request that went to Lumos (method and path, no query), once one did.
@@ -158,8 +173,13 @@ pub struct RunOptions {
     pub max_bytes: u64,
     /// Stop before the first step that changes Lumos (an approval gate `before_changes`).
     pub hold_before_changes: bool,
+    /// Which steps change something (followed through `workflow:` steps).
+    pub changes: Arc<crate::changes::Changes>,
     /// Go on from where a held run stopped, its approval given.
     pub resume: Option<Hold>,
+    /// The run's lease, asked before every request that leaves the run (the Lumos client
+    /// asks it too).
+    pub fence: Option<Arc<dyn lumos_api::Fence>>,
 }
 
 /// Parameter names whose values never reach records or logs.
@@ -350,7 +370,7 @@ impl Executor<'_> {
                     None
                 } else if self.options.hold_before_changes
                     && self.options.resume.is_none()
-                    && step.mutates()
+                    && self.options.changes.at(index)
                 {
                     let preview = self.preview(step, &ctx, &held).await?;
                     return Err(RunError::Held(Box::new(Hold {
@@ -507,6 +527,7 @@ impl Executor<'_> {
         }
         let body = spec.body.as_ref().map(&render).transpose()?;
         rec.operation = Some(format!("http {method} {host}"));
+        rec.kind = StepKind::Http;
         rec.method = Some(method.clone());
         rec.path = Some(parsed.path().to_owned());
         rec.params = Some(json!({
@@ -525,6 +546,11 @@ impl Executor<'_> {
         }
         let verb = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| fail(format!("'{method}' is not an HTTP method")))?;
+        // The same fence as Lumos calls: a process that lost the run sends nothing more.
+        if let Some(fence) = &self.options.fence {
+            fence.check().map_err(|reason| fail(format!("not sent: {reason}")))?;
+        }
+        rec.changed = spec.mutates();
         let mut req = env.client.request(verb, parsed);
         for (k, v) in &headers {
             req = req.header(k.as_str(), v.as_str());
@@ -833,6 +859,8 @@ impl Executor<'_> {
             step_id: id.to_owned(),
             iteration,
             status: StepStatus::Completed,
+            kind: StepKind::Local,
+            changed: false,
             operation: None,
             params: None,
             method: None,
@@ -896,6 +924,7 @@ impl Executor<'_> {
                 .map(|v| (value(v), false)),
             Action::Workflow { id: target, inputs } => {
                 rec.operation = Some(format!("workflow {target}"));
+                rec.kind = StepKind::Workflow;
                 self.sub_run(id, target, inputs, ctx, &mut rec)
                     .await
                     .map(|v| (value(v), false))
@@ -930,6 +959,7 @@ impl Executor<'_> {
         let op: &Operation = call.op;
         let name = op.name();
         rec.operation = Some(name.to_owned());
+        rec.kind = StepKind::Lumos;
         let mut params = Map::new();
         for (k, v) in &call.params {
             let v = self
@@ -976,6 +1006,7 @@ impl Executor<'_> {
         }
         rec.method = Some(op.method.clone());
         rec.path = Some(prepared.path.clone());
+        rec.changed = op.is_mutating();
         if paginate {
             let sink = match (&self.options.sink, stream) {
                 (Some(sink), true) => Some(sink.as_ref()),

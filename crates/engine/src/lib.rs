@@ -6,11 +6,13 @@ mod active;
 pub mod approval;
 mod audit;
 pub mod bundles;
+pub mod changes;
 mod clients;
 pub mod config;
 mod connection_admin;
 pub mod connections;
 pub mod dates;
+pub mod direct_call;
 pub mod definition;
 mod dry_run;
 mod error;
@@ -63,7 +65,8 @@ pub use health::Health;
 pub use library::{BundleRef, InstallOutcome, InstallResult, Listing};
 pub use run_output::PREVIEW_ITEMS;
 pub use run_types::{
-    ApproveThen, Approved, ItemsShown, RunDetail, RunOutcome, RunRequest, Started, Submitted,
+    ApproveThen, Approved, Attach, ItemsShown, Origin, Requester, RunDetail, RunOutcome,
+    RunRequest, Started, Submitted,
 };
 pub use trial::Trial;
 

@@ -196,7 +196,7 @@ impl Engine {
                 .is_none_or(|v| force && v.hash != Workflow::hash(&wf.yaml));
             if changes {
                 let old = current.as_ref().and_then(|v| self.validate(&v.yaml).ok());
-                self.may_save(wf, old.as_ref(), by)?;
+                self.may_save(wf, old.as_ref(), by).await?;
             }
             current_of.push(current);
         }
@@ -243,7 +243,12 @@ impl Engine {
     /// Builders may save workflows that only read Lumos. A workflow that changes Lumos, or
     /// an edit that removes or changes an approval gate, needs an admin: otherwise a builder
     /// could give themselves an admin's power over Lumos, or take away the check on it.
-    fn may_save(&self, new: &Workflow, current: Option<&Workflow>, by: &Actor) -> Result<()> {
+    async fn may_save(
+        &self,
+        new: &Workflow,
+        current: Option<&Workflow>,
+        by: &Actor,
+    ) -> Result<()> {
         if !by.may(Role::Builder) {
             return Err(EngineError::Forbidden(format!(
                 "saving workflows needs the builder role; {} has {}",
@@ -253,9 +258,9 @@ impl Engine {
         if by.may(Role::Admin) {
             return Ok(());
         }
-        if let Some((step, op)) = new.mutating_calls().into_iter().next() {
+        if let Some(first) = self.changes(new).await?.describe_first() {
             return Err(EngineError::Forbidden(format!(
-                "workflow '{}' changes Lumos ({op} in step '{step}'); saving it needs the admin role",
+                "workflow '{}' changes Lumos or the world ({first}); saving it needs the admin role",
                 new.id()
             )));
         }
@@ -359,7 +364,7 @@ impl Engine {
                 wf.id()
             )));
         }
-        self.may_save(&wf, None, by)?;
+        self.may_save(&wf, None, by).await?;
         self.check_policy_groups(&wf).await?;
         let origin = if bundles::source(wf.id()).is_some() {
             "bundle"
@@ -388,7 +393,7 @@ impl Engine {
             )));
         }
         let (current, current_version) = self.load(id, None).await?;
-        self.may_save(&wf, Some(&current), by)?;
+        self.may_save(&wf, Some(&current), by).await?;
         // The same file again is the same version: no new version for a save that changed
         // nothing.
         if current.hash == wf.hash {
@@ -447,9 +452,9 @@ impl Engine {
         // admin may put back (a workflow that changes Lumos, or one with an approval gate).
         if !by.may(Role::Admin) {
             let (current, _) = self.load(id, None).await?;
-            if let Some((step, op)) = current.mutating_calls().into_iter().next() {
+            if let Some(first) = self.changes(&current).await?.describe_first() {
                 return Err(EngineError::Forbidden(format!(
-                    "workflow '{id}' changes Lumos ({op} in step '{step}'); uninstalling it needs the admin role"
+                    "workflow '{id}' changes Lumos or the world ({first}); uninstalling it needs the admin role"
                 )));
             }
             if current.def.approval.is_some() {

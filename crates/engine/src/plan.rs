@@ -32,13 +32,28 @@ pub struct Wait {
     pub up_to: std::time::Duration,
 }
 
+/// What a step may change, seen from its own definition: the one place that says which
+/// actions change something. A `workflow:` step changes what its workflow changes, which
+/// [`crate::changes`] finds by following it.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// Reads, computes or fails: changes nothing.
+    None,
+    /// A Lumos operation that writes (POST, PUT, PATCH, DELETE).
+    Lumos(&'static Operation),
+    /// A request to a web service other than GET or HEAD (its method).
+    Http(String),
+    /// Runs another workflow (its id).
+    Workflow(String),
+}
+
 impl Planned {
-    /// Whether the step changes Lumos (calls a POST, PUT, PATCH or DELETE operation).
-    pub fn mutates(&self) -> bool {
+    pub fn effect(&self) -> Effect {
         match &self.action {
-            Action::Call(c) => c.op.is_mutating(),
-            Action::Http(h) => h.mutates(),
-            _ => false,
+            Action::Call(c) if c.op.is_mutating() => Effect::Lumos(c.op),
+            Action::Http(h) if h.mutates() => Effect::Http(h.method()),
+            Action::Workflow { id, .. } => Effect::Workflow(id.clone()),
+            _ => Effect::None,
         }
     }
 }

@@ -22,6 +22,61 @@ pub struct ItemsShown {
     pub shown: u64,
 }
 
+/// The door a run came in by: recorded with its requester and in the audit trail. It never
+/// changes what the run may do; the run core decides that from the requester alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The HTTP API and the console.
+    #[default]
+    Api,
+    Cli,
+    Mcp,
+    /// A trigger's hook (webhooks, Slack).
+    Hook,
+    Schedule,
+    LumosEvent,
+    /// A `workflow:` step of another run.
+    Workflow,
+    /// `workflows try`.
+    Try,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Api => "api",
+            Origin::Cli => "cli",
+            Origin::Mcp => "mcp",
+            Origin::Hook => "hook",
+            Origin::Schedule => "schedule",
+            Origin::LumosEvent => "lumos_event",
+            Origin::Workflow => "workflow",
+            Origin::Try => "try",
+        }
+    }
+}
+
+/// Who asked for a run, as the run keeps it: the whole actor (role, key, the person behind
+/// it) at request time, and the door. The queue, approvals, sub-runs and the audit read it
+/// from the run, so nothing that resumes a run can change who it runs as.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Requester {
+    #[serde(flatten)]
+    pub actor: Actor,
+    #[serde(default)]
+    pub origin: Origin,
+}
+
+/// What a caller that runs an approved run here attaches to it: how to stop it and where
+/// to show it. Nothing in it changes what the run does: that is the run's own.
+#[derive(Clone, Default)]
+pub struct Attach {
+    pub cancel: CancellationToken,
+    pub tap: Option<mpsc::Sender<Arc<lumos_api::RawPage>>>,
+    pub progress: Option<Progress>,
+}
+
 /// How to run.
 #[derive(Clone, Default)]
 pub struct RunRequest {
@@ -29,6 +84,8 @@ pub struct RunRequest {
     /// Who asks: recorded as the run's `requested_by`; their role decides which connections
     /// they may use.
     pub actor: Actor,
+    /// The door it came in by.
+    pub origin: Origin,
     /// The end user the run acts for (an email), when someone asks on their behalf.
     pub requested_for: Option<String>,
     /// The Lumos event that started the run (workflows with `on: lumos_event`); templates
@@ -160,5 +217,6 @@ pub enum Approved {
 #[allow(clippy::large_enum_variant)]
 pub enum ApproveThen {
     Queue,
-    RunHere(RunRequest),
+    /// Run it here; it runs as it was requested (dry run or not, as its requester).
+    RunHere(Attach),
 }

@@ -16,7 +16,9 @@ use crate::approval::Outcome;
 use crate::error::{EngineError, Result};
 use crate::ids;
 use crate::inputs;
-use crate::run_types::{ApproveThen, Approved, RunOutcome, RunRequest, Started, Submitted};
+use crate::run_types::{
+    ApproveThen, Approved, Attach, Requester, RunOutcome, RunRequest, Started, Submitted,
+};
 use crate::workflow::Workflow;
 
 /// A run's checked inputs and everything needed to record it.
@@ -75,6 +77,11 @@ impl Engine {
         req: &RunRequest,
         status: RunStatus,
     ) -> Result<()> {
+        let requester = serde_json::to_value(Requester {
+            actor: req.actor.clone(),
+            origin: req.origin,
+        })
+        .map_err(|e| EngineError::Conflict(e.to_string()))?;
         self.store
             .create_run(&NewRun {
                 id: run_id,
@@ -86,6 +93,7 @@ impl Engine {
                 connection: Some(&p.connection),
                 requested_by: Some(&req.actor.label),
                 requested_for: req.requested_for.as_deref(),
+                requester: &requester,
                 event: req.event.as_ref(),
                 dry_run: req.dry_run,
                 parent_run_id: req.parent.as_ref().map(|p| p.run_id.as_str()),
@@ -235,7 +243,7 @@ impl Engine {
 
     /// Mark a run as executing here, so cancels reach it and its lease is renewed.
     pub(crate) fn hold(&self, run_id: &str, cancel: CancellationToken) {
-        self.active.insert(run_id, cancel);
+        self.active.insert(run_id, cancel, self.config.lease);
         self.keeper().ensure();
     }
 
@@ -270,16 +278,11 @@ impl Engine {
                 }
                 Ok(Approved::Waiting(outcome))
             }
-            ApproveThen::RunHere(req) => {
+            ApproveThen::RunHere(attach) => {
                 // Everything that could fail comes before the decision is recorded.
-                let (workflow, _) = self
-                    .load(&run.workflow_id, Some(run.workflow_version))
-                    .await?;
-                let connection = run
-                    .connection
-                    .clone()
-                    .unwrap_or_else(|| "default".to_owned());
-                let client = self.client(&connection).await?;
+                let workflow = self.pinned(&run).await.map_err(EngineError::Conflict)?;
+                let req = Self::request_of(&run, attach);
+                let client = self.client(req.connection.as_deref().unwrap_or("default")).await?;
                 let after = AfterApproval::Run {
                     owner: self.owner.as_str(),
                     lease: chrono_lease(&self.config),
@@ -295,15 +298,47 @@ impl Engine {
                     workflow,
                     client,
                     inputs: run.inputs.0.as_object().cloned().unwrap_or_default(),
-                    req: RunRequest {
-                        requested_for: run.requested_for.clone(),
-                        event: run.event.as_ref().map(|e| e.0.clone()),
-                        ..req
-                    },
+                    req,
                     began: Instant::now(),
                 };
                 Ok(Approved::Ran(self.execute(started).await?))
             }
+        }
+    }
+
+    /// Who asked for a run, as it recorded them; runs from before the whole requester was
+    /// kept act as their label with the role that may run workflows.
+    pub(crate) fn requester_of(run: &Run) -> Requester {
+        run.requester
+            .as_ref()
+            .and_then(|j| serde_json::from_value(j.0.clone()).ok())
+            .unwrap_or_else(|| Requester {
+                actor: Actor::system(run.requested_by.as_deref().unwrap_or_default()),
+                origin: crate::Origin::Api,
+            })
+    }
+
+    /// The request a recorded run was made with, read back from the run: whoever resumes
+    /// it (an approval, the queue, another replica) runs it as it was requested, never as
+    /// themselves and never with another dry-run mode.
+    pub(crate) fn request_of(run: &Run, attach: Attach) -> RunRequest {
+        let Requester { actor, origin } = Self::requester_of(run);
+        RunRequest {
+            connection: Some(
+                run.connection
+                    .clone()
+                    .unwrap_or_else(|| "default".to_owned()),
+            ),
+            actor,
+            origin,
+            requested_for: run.requested_for.clone(),
+            event: run.event.as_ref().map(|e| e.0.clone()),
+            dry_run: run.dry_run,
+            cancel: attach.cancel,
+            tap: attach.tap,
+            progress: attach.progress,
+            version: Some(run.workflow_version),
+            parent: None,
         }
     }
 
@@ -315,9 +350,16 @@ impl Engine {
             .workflow(&run.workflow_id)
             .await
             .map_err(|e| e.to_string())?;
-        if installed.is_none() {
+        let Some(installed) = installed else {
             return Err(format!(
                 "workflow '{}' was uninstalled after this run was requested",
+                run.workflow_id
+            ));
+        };
+        // Installed again since, even with the same text: not what was asked to run.
+        if installed.installed_at.unwrap_or(installed.created_at) > run.created_at {
+            return Err(format!(
+                "workflow '{}' was uninstalled and installed again after this run was requested",
                 run.workflow_id
             ));
         }

@@ -122,6 +122,7 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
         }
         let req = RunRequest {
             actor: crate::Actor::system(REQUESTED_BY),
+            origin: crate::Origin::Schedule,
             ..RunRequest::default()
         };
         match engine.submit(&row.id, &schedule.inputs, req).await {

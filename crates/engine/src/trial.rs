@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use crate::Engine;
-use crate::access::Actor;
+use crate::access::{Actor, Role};
 use crate::error::{EngineError, Result};
 use crate::executor::{Executor, RunOptions, StepRecord};
 use crate::output::Produced;
@@ -40,6 +40,23 @@ impl Engine {
         }
         let inputs = crate::inputs::resolve(&wf.def.inputs, given).map_err(EngineError::Inputs)?;
         self.check_connection_use(connection, by).await?;
+        // A try is a run without a record: it may send a change only where a run of the
+        // same file could without anyone's approval, and only for whoever may save it.
+        let changes = std::sync::Arc::new(self.changes_or_all(&wf).await);
+        if !dry_run && let Some(first) = changes.describe_first() {
+            if wf.def.approval.is_some() {
+                return Err(EngineError::Forbidden(format!(
+                    "'{}' changes Lumos or the world ({first}) behind an approval gate: a try would send it unapproved. Try it with --dry-run, or install it and run it to have it held for approval",
+                    wf.id()
+                )));
+            }
+            if !by.may(Role::Admin) {
+                return Err(EngineError::Forbidden(format!(
+                    "trying '{}' sends its changes ({first}); that needs the admin role (try it with --dry-run)",
+                    wf.id()
+                )));
+            }
+        }
         let client = self.client(connection).await?;
         let (records, mut recorded) = mpsc::unbounded_channel();
         let http = self.http_env(&wf).await;
@@ -56,7 +73,9 @@ impl Engine {
                 fuel: self.config.run_fuel,
                 max_bytes: self.config.run_max_bytes,
                 hold_before_changes: false,
+                changes,
                 resume: None,
+                fence: None,
             },
             subs: None,
             http: http.as_ref(),
@@ -65,8 +84,30 @@ impl Engine {
         let result = executor.run(inputs, run_info, Value::Null).await;
         drop(executor);
         let mut steps = Vec::new();
+        let who = crate::execute::Who {
+            actor: by.label.clone(),
+            origin: crate::Origin::Try,
+            requested_for: None,
+        };
         while let Some(r) = recorded.recv().await {
+            crate::execute::audit_change(&self.store, &who, "try", &r).await;
             steps.push(r);
+        }
+        // Every try that reached Lumos or the world is on the record, what it changed above.
+        let reached: Vec<&str> = steps
+            .iter()
+            .filter(|r| r.kind != crate::executor::StepKind::Local)
+            .map(|r| r.step_id.as_str())
+            .collect();
+        if !reached.is_empty() {
+            self.audit(
+                by,
+                "workflow.try",
+                wf.id(),
+                Some(json!({"connection": connection, "dry_run": dry_run, "steps": reached,
+                    "changes": steps.iter().filter(|r| r.changed).count()})),
+            )
+            .await;
         }
         let result = match result {
             Ok(Produced::Value(v)) | Ok(Produced::Streamed { envelope: v }) => Ok(v),

@@ -493,6 +493,7 @@ impl Engine {
         }
         let req = RunRequest {
             actor: Actor::system(&format!("trigger:{}", t.name)),
+            origin: crate::Origin::Hook,
             requested_for,
             ..RunRequest::default()
         };

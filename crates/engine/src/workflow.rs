@@ -91,25 +91,4 @@ impl Workflow {
             .all(|s| !s.reads_steps() && !matches!(s.action, crate::plan::Action::Return(_)))
             .then_some(id)
     }
-
-    /// The steps that change something: a Lumos operation that writes, or an `http:`
-    /// request other than GET and HEAD: (step id, what it calls).
-    pub fn mutating_calls(&self) -> Vec<(&str, &str)> {
-        let catalog = lumos_api::Catalog::lumos();
-        self.def
-            .steps
-            .iter()
-            .filter_map(|s| {
-                if let Some(h) = &s.http {
-                    return h
-                        .value
-                        .mutates()
-                        .then_some((s.id.value.as_str(), "an http write"));
-                }
-                let name = s.call.as_ref()?.value.as_str();
-                let op = catalog.get(name)?;
-                op.is_mutating().then_some((s.id.value.as_str(), op.name()))
-            })
-            .collect()
-    }
 }

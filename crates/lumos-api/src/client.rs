@@ -121,6 +121,7 @@ impl ClientBuilder {
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
+            fence: None,
             inner: Arc::new(Inner {
                 http,
                 base_url: base.as_str().trim_end_matches('/').to_owned(),
@@ -179,10 +180,18 @@ struct Inner {
     pacer: Pacer,
 }
 
+/// Asked before every request a client sends (each attempt, each page): an `Err` stops
+/// the request from going out, with the reason. A run's lease is one: a process that no
+/// longer holds a run makes no more calls for it.
+pub trait Fence: Send + Sync {
+    fn check(&self) -> Result<(), String>;
+}
+
 /// A Lumos API client. Cheap to clone; clones share connections and rate-limit pacing.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    fence: Option<Arc<dyn Fence>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -201,6 +210,15 @@ impl Client {
 
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// This client with `fence` asked before every request it sends (connections and
+    /// pacing still shared).
+    pub fn fenced(&self, fence: Arc<dyn Fence>) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            fence: Some(fence),
+        }
     }
 
     pub fn catalog(&self) -> &'static Catalog {
@@ -464,6 +482,10 @@ impl Client {
         take: &impl Fn(&Exchange<'_>, u16, &HeaderMap, Bytes) -> Result<T, Error>,
     ) -> Result<T, Error> {
         self.inner.pacer.wait().await;
+        // Asked last, after any wait: the moment before the request goes out.
+        if let Some(fence) = &self.fence {
+            fence.check().map_err(|reason| Error::Fenced { reason })?;
+        }
         let mut rb = self
             .inner
             .http

@@ -125,6 +125,10 @@ pub enum Error {
 
     #[error("unexpected response shape from {operation}: {reason}")]
     Decode { operation: String, reason: String },
+
+    /// The client's fence refused the request: it was not sent.
+    #[error("not sent: {reason}")]
+    Fenced { reason: String },
 }
 
 fn did_you_mean(s: &[String]) -> String {

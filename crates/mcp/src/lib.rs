@@ -274,7 +274,7 @@ impl WorkflowTools {
                 Arc::new(input_schema(&wf.def.inputs)),
             );
             tool.title = Some(wf.name().to_owned());
-            tool.annotations = Some(annotations(&wf));
+            tool.annotations = Some(annotations(&wf, &self.engine.changes(&wf).await?));
             tool.output_schema = Some(Arc::new(output_schema()));
             tools.push(tool);
         }
@@ -382,13 +382,11 @@ fn property(spec: &InputSpec) -> Value {
 /// Hints for clients that ask people before acting: a workflow that only reads is
 /// read-only; one that only adds (POST) is not destructive; deletes are; PUT and DELETE
 /// repeat without more effect.
-fn annotations(wf: &engine::workflow::Workflow) -> ToolAnnotations {
-    let catalog = lumos_api::Catalog::lumos();
-    let methods: Vec<&str> = wf
-        .mutating_calls()
-        .iter()
-        .filter_map(|(_, op)| catalog.get(op).map(|o| o.method.as_str()))
-        .collect();
+fn annotations(
+    wf: &engine::workflow::Workflow,
+    changes: &engine::changes::Changes,
+) -> ToolAnnotations {
+    let methods: Vec<&str> = changes.steps.iter().map(|s| s.change.method()).collect();
     let base = ToolAnnotations::with_title(wf.name()).open_world(true);
     if methods.is_empty() {
         return base.read_only(true);
@@ -549,6 +547,7 @@ impl ServerHandler for WorkflowTools {
         };
         let req = RunRequest {
             actor,
+            origin: engine::Origin::Mcp,
             requested_for,
             cancel: context.ct.clone(),
             ..RunRequest::default()

@@ -49,7 +49,9 @@ pub fn engine_with_metrics(
     let observers = Observers {
         on_step: Some(Arc::new(
             move |_wf: &str, r: &engine::executor::StepRecord| {
+                // Lumos calls only: http steps and sub-runs are not Lumos operations.
                 if let Some(op) = &r.operation
+                    && r.kind == engine::executor::StepKind::Lumos
                     && r.status != engine::StepStatus::DryRun
                 {
                     m1.lumos_call(op, r.http_status, r.duration_ms as f64 / 1000.0);

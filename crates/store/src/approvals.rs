@@ -25,6 +25,10 @@ pub struct Decision {
     /// The policy step it was made at (0 is the first).
     pub step: i32,
     pub decided_by: String,
+    /// The person behind the decision, lower-cased (see [`NewDecision::person`]).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub by_key: String,
     pub approved: bool,
     pub comment: Option<String>,
     pub at: DateTime<Utc>,
@@ -56,6 +60,9 @@ pub struct NewDecision<'a> {
     pub last: bool,
     pub min: u32,
     pub by: &'a str,
+    /// Who the decider is as a person (their email, or the email of the person who made the
+    /// key they decide with; otherwise their label): one decision per person per step.
+    pub person: &'a str,
     pub approved: bool,
     pub comment: Option<&'a str>,
 }
@@ -89,7 +96,7 @@ impl Store {
 
     pub async fn decisions(&self, run_id: &str) -> Result<Vec<Decision>> {
         Ok(with_pool!(&self.pool, p => sqlx::query_as::<_, Decision>(
-            "SELECT step, decided_by, approved, comment, at FROM approval_decisions WHERE run_id = $1 ORDER BY id",
+            "SELECT step, decided_by, by_key, approved, comment, at FROM approval_decisions WHERE run_id = $1 ORDER BY id",
         ).bind(run_id).fetch_all(p).await)?)
     }
 
@@ -98,7 +105,7 @@ impl Store {
         let now = Utc::now();
         let by = clean::text(d.by);
         let comment = clean::opt_text(d.comment);
-        let by_key = by.to_lowercase();
+        let by_key = d.person.to_lowercase();
         let outcome = with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             // A write first: it checks the run still waits at this step and takes the write

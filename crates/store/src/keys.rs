@@ -25,10 +25,13 @@ pub struct ApiKey {
     #[serde(skip)]
     #[schemars(skip)]
     pub owner_name: Option<String>,
+    /// The person who made the key (their email), when a person did: a service key counts
+    /// as them for self-approval and separation of duties.
+    pub created_by: Option<String>,
 }
 
 const COLUMNS: &str = "k.id, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at, \
-     p.email AS owner, p.role AS owner_role, p.name AS owner_name";
+     p.email AS owner, p.role AS owner_role, p.name AS owner_name, k.created_by";
 const FROM: &str = "api_keys k LEFT JOIN people p ON p.id = k.owner_id";
 
 impl Store {
@@ -41,13 +44,14 @@ impl Store {
         prefix: &str,
         hash: &str,
         owner_id: Option<&str>,
+        created_by: Option<&str>,
     ) -> Result<()> {
         with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             // A revoked key's name may be reused.
             sqlx::query("DELETE FROM api_keys WHERE name = $1 AND revoked_at IS NOT NULL").bind(name).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO api_keys (id, name, role, prefix, key_hash, created_at, owner_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(id).bind(name).bind(role).bind(prefix).bind(hash).bind(Utc::now()).bind(owner_id)
+            sqlx::query("INSERT INTO api_keys (id, name, role, prefix, key_hash, created_at, owner_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(id).bind(name).bind(role).bind(prefix).bind(hash).bind(Utc::now()).bind(owner_id).bind(created_by)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
         });

@@ -30,11 +30,13 @@ pub enum CancelOutcome {
 }
 
 impl Store {
-    /// Extend the lease of every running run `owner` holds.
-    pub async fn renew_leases(&self, owner: &str, lease: Duration) -> Result<u64> {
-        Ok(with_pool!(&self.pool, p => sqlx::query(
-            "UPDATE runs SET locked_until = $2 WHERE locked_by = $1 AND status = 'running'",
-        ).bind(owner).bind(Utc::now() + lease).execute(p).await.map(|x| x.rows_affected()))?)
+    /// Extend the lease of every running run `owner` holds; the ids of those it still
+    /// holds. A run it executes that is not among them was failed or taken elsewhere.
+    pub async fn renew_leases(&self, owner: &str, lease: Duration) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = with_pool!(&self.pool, p => sqlx::query_as(
+            "UPDATE runs SET locked_until = $2 WHERE locked_by = $1 AND status = 'running' RETURNING id",
+        ).bind(owner).bind(Utc::now() + lease).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     /// Runs `owner` holds that are no longer `running`: canceled by someone else (or failed

@@ -34,6 +34,11 @@ pub struct Run {
     pub requested_by: Option<String>,
     /// The end user the run acts for, when an agent or integration asks on their behalf.
     pub requested_for: Option<String>,
+    /// The whole requester as the engine wrote it (role, key, person behind it): what the
+    /// queue, approvals and sub-runs act as. Shown through `requested_by`.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub requester: Option<Json<Value>>,
     pub dry_run: bool,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -115,6 +120,8 @@ pub struct NewRun<'a> {
     pub connection: Option<&'a str>,
     pub requested_by: Option<&'a str>,
     pub requested_for: Option<&'a str>,
+    /// The whole requester (engine-defined), read back by whatever runs or decides it.
+    pub requester: &'a Value,
     pub event: Option<&'a Value>,
     pub dry_run: bool,
     /// The run whose `workflow:` step started this one.
@@ -126,7 +133,7 @@ pub struct NewRun<'a> {
 
 pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, workflow_hash, status, inputs, output, output_info, progress, error, connection, \
      requested_by, requested_for, dry_run, created_at, started_at, finished_at, canceled_by, canceled_at, \
-     approval, approval_step, approval_expires_at, resume, event, parent_run_id";
+     approval, approval_step, approval_expires_at, resume, event, parent_run_id, requester";
 
 /// Final statuses as an SQL list, for `status NOT IN (…)`.
 pub(crate) const FINAL_SQL: &str = "('completed', 'failed', 'denied', 'canceled', 'expired')";
@@ -144,12 +151,13 @@ impl Store {
         let event = r.event.map(clean::json);
         with_pool!(&self.pool, p => sqlx::query(
             "INSERT INTO runs (id, workflow_id, workflow_version, status, inputs, connection, requested_by, dry_run, \
-             locked_by, locked_until, created_at, started_at, workflow_hash, requested_for, event, parent_run_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             locked_by, locked_until, created_at, started_at, workflow_hash, requested_for, event, parent_run_id, requester) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(r.id).bind(r.workflow_id).bind(r.workflow_version).bind(r.status).bind(Json(inputs.as_ref()))
         .bind(r.connection).bind(r.requested_by).bind(r.dry_run).bind(owner).bind(until).bind(now)
         .bind(running.then_some(now)).bind(r.workflow_hash).bind(r.requested_for).bind(event.as_ref().map(|e| Json(e.as_ref()))).bind(r.parent_run_id)
+        .bind(Json(clean::json(r.requester).as_ref()))
         .execute(p).await.map(|x| x.rows_affected()))?;
         Ok(())
     }

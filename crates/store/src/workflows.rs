@@ -26,6 +26,9 @@ pub struct WorkflowRow {
     pub current_version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When it was last installed (after an uninstall, the new install); none for rows
+    /// from before this was kept (installed at `created_at`).
+    pub installed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
@@ -56,15 +59,16 @@ impl Store {
         let version = with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             sqlx::query(
-                "INSERT INTO workflows (id, name, bundle, origin, current_version, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 0, $5, $5) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO workflows (id, name, bundle, origin, current_version, created_at, updated_at, installed_at) \
+                 VALUES ($1, $2, $3, $4, 0, $5, $5, $5) ON CONFLICT (id) DO NOTHING",
             )
             .bind(w.id).bind(w.name).bind(w.bundle).bind(w.origin).bind(now)
             .execute(&mut *tx).await?;
             // A workflow saved again after an uninstall is installed again, numbering on.
             let (version,): (i32,) = sqlx::query_as(
                 "UPDATE workflows SET current_version = current_version + 1, name = $2, bundle = $3, updated_at = $4, \
-                 origin = CASE WHEN uninstalled_at IS NULL THEN origin ELSE $5 END, uninstalled_at = NULL \
+                 origin = CASE WHEN uninstalled_at IS NULL THEN origin ELSE $5 END, \
+                 installed_at = CASE WHEN uninstalled_at IS NULL THEN installed_at ELSE $4 END, uninstalled_at = NULL \
                  WHERE id = $1 RETURNING current_version",
             )
             .bind(w.id).bind(w.name).bind(w.bundle).bind(now).bind(w.origin)
@@ -83,7 +87,7 @@ impl Store {
     pub async fn workflows(&self) -> Result<Vec<WorkflowRow>> {
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, WorkflowRow>(
-            "SELECT id, name, bundle, origin, current_version, created_at, updated_at FROM workflows WHERE uninstalled_at IS NULL ORDER BY id",
+            "SELECT id, name, bundle, origin, current_version, created_at, updated_at, installed_at FROM workflows WHERE uninstalled_at IS NULL ORDER BY id",
         ).fetch_all(p).await)?,
         )
     }
@@ -91,7 +95,7 @@ impl Store {
     pub async fn workflow(&self, id: &str) -> Result<Option<WorkflowRow>> {
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, WorkflowRow>(
-            "SELECT id, name, bundle, origin, current_version, created_at, updated_at FROM workflows WHERE id = $1 AND uninstalled_at IS NULL",
+            "SELECT id, name, bundle, origin, current_version, created_at, updated_at, installed_at FROM workflows WHERE id = $1 AND uninstalled_at IS NULL",
         ).bind(id).fetch_optional(p).await)?,
         )
     }

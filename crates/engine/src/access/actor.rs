@@ -2,26 +2,30 @@
 //! service key (an integration), the local operator (the CLI, which holds the database and
 //! its master key), or lumosflow itself (schedules). Runs and audit events record its label.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::role::Role;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     /// How records name it: a person's email, `key:desk-bot` for a service key, `cli:USER`
     /// (or `LUMOSFLOW_ACTOR`) for the CLI, `schedule`.
     pub label: String,
     pub role: Role,
     /// The API key it acts through, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
     /// The person it is, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<PersonRef>,
+    /// For a service key made by a person: their email. The key counts as them where it
+    /// matters who someone is (self-approval, separation of duties).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_by: Option<String>,
 }
 
 /// Who a person is, as records and the console show them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonRef {
     pub email: String,
     pub name: Option<String>,
@@ -42,6 +46,7 @@ impl Actor {
             role: Role::Admin,
             key_id: None,
             person: None,
+            made_by: None,
         }
     }
 
@@ -52,16 +57,18 @@ impl Actor {
             role: Role::Agent,
             key_id: None,
             person: None,
+            made_by: None,
         }
     }
 
-    /// A service key: an integration, not a person.
-    pub fn key(id: &str, name: &str, role: Role) -> Actor {
+    /// A service key: an integration, not a person; `made_by` is the person who made it.
+    pub fn key(id: &str, name: &str, role: Role, made_by: Option<&str>) -> Actor {
         Actor {
             label: format!("key:{name}"),
             role,
             key_id: Some(id.to_owned()),
             person: None,
+            made_by: made_by.map(str::to_lowercase),
         }
     }
 
@@ -75,11 +82,38 @@ impl Actor {
                 email: email.to_owned(),
                 name: name.map(str::to_owned),
             }),
+            made_by: None,
         }
     }
 
     pub fn may(&self, role: Role) -> bool {
         self.role >= role
+    }
+
+    /// Who this is as a person, lower-cased: the person's email, the email of the person who
+    /// made a service key, an email the operator goes by, else the label. Self-approval,
+    /// separation of duties and "one decision per person" compare this.
+    pub fn person_key(&self) -> String {
+        self.email().unwrap_or_else(|| self.label.to_lowercase())
+    }
+
+    /// The email of the person behind this actor, lower-cased, if one is known.
+    pub fn email(&self) -> Option<String> {
+        self.person
+            .as_ref()
+            .map(|p| p.email.to_lowercase())
+            .or_else(|| self.made_by.clone())
+            .or_else(|| self.label.contains('@').then(|| self.label.to_lowercase()))
+    }
+
+    /// Every name this actor goes by, lower-cased (its label and the person behind it).
+    pub fn names(&self) -> Vec<String> {
+        let mut names = vec![self.label.to_lowercase()];
+        let person = self.person_key();
+        if !names.contains(&person) {
+            names.push(person);
+        }
+        names
     }
 }
 

@@ -71,6 +71,7 @@ impl Engine {
                 &key[..12],
                 &secret::hash(&key),
                 owner.as_ref().map(|p| p.id.as_str()),
+                by.email().as_deref(),
             )
             .await?;
         self.audit(
@@ -134,6 +135,6 @@ pub(crate) fn key_actor(key: &store::ApiKey) -> Actor {
                 Some(&key.id),
             )
         }
-        None => Actor::key(&key.id, &key.name, role),
+        None => Actor::key(&key.id, &key.name, role, key.created_by.as_deref()),
     }
 }

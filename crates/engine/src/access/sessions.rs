@@ -52,7 +52,12 @@ fn actor_of(s: LiveSession) -> Actor {
             };
             Actor::person(&email, s.person_name.as_deref(), role, key_id.as_deref())
         }
-        (None, Some(id), Some(name)) => Actor::key(&id, &name, key_role.unwrap_or(Role::Viewer)),
+        (None, Some(id), Some(name)) => Actor::key(
+            &id,
+            &name,
+            key_role.unwrap_or(Role::Viewer),
+            s.key_made_by.as_deref(),
+        ),
         _ => Actor::system("unknown"),
     }
 }

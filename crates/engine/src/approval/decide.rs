@@ -57,13 +57,6 @@ pub enum Outcome {
     Denied,
 }
 
-/// The email a person decides as: their person's, or the CLI operator's when it is one.
-fn email_of(by: &Actor) -> Option<String> {
-    by.person
-        .as_ref()
-        .map(|p| p.email.to_lowercase())
-        .or_else(|| by.label.contains('@').then(|| by.label.to_lowercase()))
-}
 
 impl Engine {
     /// The policy a held run was requested under (older runs: one step for admins).
@@ -122,13 +115,15 @@ impl Engine {
         step: &RunStep,
         by: &Actor,
     ) -> Result<Option<String>> {
-        let email = email_of(by);
+        let email = by.email();
+        // Who the decider is, under every name: a key made by a person counts as them.
+        let names = by.names();
+        let is_them = |who: &str| names.iter().any(|n| n.eq_ignore_ascii_case(who));
         // Separation of duties: whoever approved one step of a run does not approve another.
         let index = run.approval_step.unwrap_or(0).max(0);
-        if let Some(earlier) =
-            self.store.decisions(&run.id).await?.iter().find(|d| {
-                d.step < index && d.approved && d.decided_by.eq_ignore_ascii_case(&by.label)
-            })
+        if let Some(earlier) = self.store.decisions(&run.id).await?.iter().find(|d| {
+            d.step < index && d.approved && (is_them(&d.by_key) || is_them(&d.decided_by))
+        })
         {
             let name = policy
                 .steps
@@ -140,13 +135,12 @@ impl Engine {
             )));
         }
         if !policy.self_approval {
-            let same = |who: &Option<String>| {
-                who.as_deref().is_some_and(|w| {
-                    w.eq_ignore_ascii_case(&by.label)
-                        || email.as_deref().is_some_and(|e| w.eq_ignore_ascii_case(e))
-                })
-            };
-            if same(&run.requested_by) {
+            let same = |who: &Option<String>| who.as_deref().is_some_and(is_them);
+            // The requester as the run recorded them: a key they made is them too.
+            let requester = Self::requester_of(run).actor;
+            let by_requester = same(&run.requested_by)
+                || requester.names().iter().any(|n| is_them(n));
+            if by_requester {
                 return Ok(Some(format!(
                     "{} requested run '{}' and cannot decide on it; another approver must",
                     by.label, run.id
@@ -308,6 +302,7 @@ impl Engine {
                     last: index + 1 == policy.steps.len(),
                     min: step.min,
                     by: &by.label,
+                    person: &by.person_key(),
                     approved,
                     comment,
                 },
@@ -390,10 +385,13 @@ impl Engine {
             let Some(step) = policy.steps.get(index) else {
                 continue;
             };
-            let decided =
-                self.store.decisions(&run.id).await?.iter().any(|d| {
-                    d.step == index as i32 && d.decided_by.eq_ignore_ascii_case(&by.label)
-                });
+            let me = by.person_key();
+            let decided = self
+                .store
+                .decisions(&run.id)
+                .await?
+                .iter()
+                .any(|d| d.step == index as i32 && d.by_key.eq_ignore_ascii_case(&me));
             // A Lumos that cannot be read hides the run from this list; deciding says why.
             if !decided && matches!(self.refusal(&run, &policy, step, by).await, Ok(None)) {
                 mine.push(run);

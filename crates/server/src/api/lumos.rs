@@ -14,7 +14,7 @@ use crate::state::AppState;
 use engine::Actor;
 use lumos_api::{CallOptions, Catalog};
 
-use super::{Body, audit};
+use super::Body;
 
 pub async fn operations() -> Response {
     let ops: Vec<Value> = Catalog::lumos()
@@ -55,21 +55,23 @@ pub async fn call(
     Extension(c): Extension<Actor>,
     Body(b): Body<CallBody>,
 ) -> ApiResult<Response> {
-    let client = s
-        .engine
-        .client(b.connection.as_deref().unwrap_or("default"))
-        .await?;
     let started = std::time::Instant::now();
-    let result = client
-        .call_with(
-            &b.operation,
-            &b.params,
-            b.body.as_ref(),
-            CallOptions::default(),
+    let result = s
+        .engine
+        .call_lumos(
+            &c,
+            engine::direct_call::DirectCall {
+                connection: b.connection.as_deref().unwrap_or("default"),
+                operation: &b.operation,
+                params: &b.params,
+                body: b.body.as_ref(),
+                options: CallOptions::default(),
+                origin: engine::Origin::Api,
+            },
         )
-        .await;
-    let op_name = client
-        .operation(&b.operation)
+        .await?;
+    let op_name = Catalog::lumos()
+        .get(&b.operation)
         .map(|o| o.name().to_owned())
         .unwrap_or(b.operation.clone());
     s.metrics.lumos_call(
@@ -81,19 +83,6 @@ pub async fn call(
             .or_else(|| result.as_ref().err().and_then(lumos_api::Error::status)),
         started.elapsed().as_secs_f64(),
     );
-    let is_write = client
-        .operation(&b.operation)
-        .is_ok_and(lumos_api::Operation::is_mutating);
-    if is_write {
-        audit(
-            &s,
-            &c,
-            "lumos.call",
-            &op_name,
-            Some(json!({"params": b.params})),
-        )
-        .await;
-    }
     match result {
         Ok(r) => Ok(Json(CallAnswer {
             status: r.status,

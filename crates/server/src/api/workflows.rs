@@ -140,12 +140,14 @@ pub async fn workflow_json(s: &AppState, id: &str, version: Option<i32>) -> ApiR
             v
         })
         .collect();
+    let changes = s.engine.changes(&wf).await?;
     Ok(json!({
         "id": row.id, "name": row.name, "description": wf.def.description, "origin": row.origin,
         "bundle": engine::bundles::bundle_of(&row.id).map(|b| json!({"id": b.id, "name": b.name})),
         "version": v.version, "current_version": row.current_version, "yaml": v.yaml, "inputs": inputs,
         "approval": wf.def.approval.as_ref().map(|a| a.value.summary()),
-        "changes_lumos": !wf.mutating_calls().is_empty(),
+        "changes_lumos": changes.any(),
+        "changes": changes.steps,
         "steps": wf.def.steps.iter().map(|st| json!({"id": st.id.value, "call": st.call.as_ref().map(|c| c.value.clone())})).collect::<Vec<_>>(),
         "versions": versions.iter().map(|v| json!({"version": v.version, "created_at": v.created_at, "created_by": v.created_by, "hash": v.hash})).collect::<Vec<_>>(),
     }))
