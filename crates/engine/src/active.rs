@@ -51,11 +51,21 @@ impl RunLease {
 impl lumos_api::Fence for RunLease {
     fn check(&self) -> Result<(), String> {
         if self.lost.load(Ordering::Acquire) {
-            return Err("this process no longer holds the run: it was failed or taken over elsewhere".into());
+            return Err(
+                "this process no longer holds the run: it was failed or taken over elsewhere"
+                    .into(),
+            );
         }
-        let until = self.until.lock().map(|u| *u).unwrap_or_else(|_| Instant::now());
+        let until = self
+            .until
+            .lock()
+            .map(|u| *u)
+            .unwrap_or_else(|_| Instant::now());
         if Instant::now() >= until {
-            return Err("this process could not renew the run's lease in time, so another may take it over".into());
+            return Err(
+                "this process could not renew the run's lease in time, so another may take it over"
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -39,7 +39,10 @@ pub enum Change {
     /// A web request that may change something.
     Http { method: String },
     /// A workflow that changes something, run by this step: its id and its first change.
-    Workflow { workflow: String, first: Box<Change> },
+    Workflow {
+        workflow: String,
+        first: Box<Change>,
+    },
     /// Workflows that run each other in a loop or nest deeper than runs may: never shown
     /// harmless, so counted as a change.
     Unfollowed { why: String },

@@ -110,8 +110,21 @@ pub struct InputSpec {
     pub pattern: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
+    /// `for: requested_for`: this input names the person the run acts for. A run asked for
+    /// on someone's behalf fills it with that person when it is left out, and is refused
+    /// when it names anyone else, at every door.
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_whom: Option<ForWhom>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+}
+
+/// Whom an input names (see [`InputSpec::for_whom`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ForWhom {
+    /// The person the run is for (`requested_for`).
+    RequestedFor,
 }
 
 /// Run on a timer while a server runs: every interval (first run when a server first sees
@@ -305,6 +318,12 @@ pub struct Step {
     /// until an access request is decided.
     #[serde(default)]
     pub wait_until: Option<WaitSpec>,
+    /// Whose the answer is: a template over `output` giving an email or a list of emails
+    /// (e.g. an access request's requester and target). A run acting for someone fails here
+    /// when none of them is that person; other runs are not affected.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub for_person: Option<Spanned<String>>,
 }
 
 /// `http:` — one request to a web service.

@@ -43,7 +43,9 @@ impl Engine {
             .call_with(call.operation, call.params, call.body, call.options)
             .await;
         if let Some(op) = op.filter(|op| op.is_mutating())
-            && !result.as_ref().is_err_and(lumos_api::Error::is_invalid_input)
+            && !result
+                .as_ref()
+                .is_err_and(lumos_api::Error::is_invalid_input)
         {
             let status = match &result {
                 Ok(r) => Some(r.status),

@@ -330,6 +330,11 @@ impl Executor<'_> {
             work: Meter::new(self.options.fuel),
         };
         let meter = &held.work;
+        // The person the run acts for: `for_person:` steps check their answers against it.
+        let for_whom = run
+            .get("requested_for")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let mut scope = Scope {
             json: Arc::new(json!({"inputs": inputs, "run": run, "event": event, "steps": {}})),
             jinja: OnceLock::new(),
@@ -421,6 +426,9 @@ impl Executor<'_> {
                             }
                             Err(e) => return Err(e),
                         };
+                    if let (Some(tpl), Some(whom)) = (&step.for_person, &for_whom) {
+                        self.check_person(step, tpl, &called.value, &ctx, whom)?;
+                    }
                     if returned {
                         return Ok(Produced::Value(called.value));
                     }
@@ -548,7 +556,9 @@ impl Executor<'_> {
             .map_err(|_| fail(format!("'{method}' is not an HTTP method")))?;
         // The same fence as Lumos calls: a process that lost the run sends nothing more.
         if let Some(fence) = &self.options.fence {
-            fence.check().map_err(|reason| fail(format!("not sent: {reason}")))?;
+            fence
+                .check()
+                .map_err(|reason| fail(format!("not sent: {reason}")))?;
         }
         rec.changed = spec.mutates();
         let mut req = env.client.request(verb, parsed);
@@ -623,6 +633,43 @@ impl Executor<'_> {
         };
         rec.params = Some(json!({"workflow": target, "run_id": sub.run_id}));
         Ok(sub.output)
+    }
+
+    /// A `for_person:` step's answer must belong to the person the run acts for: one of the
+    /// emails the template gives (over `output`) is theirs, in any case.
+    fn check_person(
+        &self,
+        step: &Planned,
+        template: &str,
+        output: &Value,
+        ctx: &EvalCtx<'_>,
+        whom: &str,
+    ) -> Result<(), RunError> {
+        let err = RunError::at(&step.id);
+        let octx = ctx.with_item("output", output, 0);
+        let owners: Vec<String> = match self
+            .templates
+            .eval_str(template, &octx)
+            .map_err(|m| err(format!("for_person: {m}")))?
+        {
+            Value::String(s) => vec![s],
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if owners.iter().any(|o| o.eq_ignore_ascii_case(whom)) {
+            return Ok(());
+        }
+        Err(err(format!(
+            "this run is for {whom}, and what it found belongs to {}: a run acting for someone acts only on what is theirs",
+            if owners.is_empty() {
+                "nobody it can name".to_owned()
+            } else {
+                owners.join(" and ")
+            }
+        )))
     }
 
     /// [`Self::attempt`], again and again while a `wait_until:` condition does not hold.

@@ -151,6 +151,40 @@ pub fn options(spec: &InputSpec) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The inputs of a run asked for on someone's behalf (`requested_for`): each input marked
+/// `for: requested_for` is that person when left out, and may name nobody else (compared
+/// without case). Without `requested_for` the inputs are as given.
+pub fn bind_person(
+    declared: &IndexMap<String, Spanned<InputSpec>>,
+    given: &Map<String, Value>,
+    requested_for: Option<&str>,
+) -> Result<Map<String, Value>, String> {
+    let Some(whom) = requested_for else {
+        return Ok(given.clone());
+    };
+    let mut out = given.clone();
+    for (name, spec) in declared {
+        if spec.value.for_whom != Some(crate::definition::ForWhom::RequestedFor) {
+            continue;
+        }
+        match given.get(name) {
+            None | Some(Value::Null) => {
+                out.insert(name.clone(), Value::String(whom.to_owned()));
+            }
+            Some(Value::String(s)) if s.trim().eq_ignore_ascii_case(whom) => {}
+            Some(other) => {
+                let named = other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_owned);
+                return Err(format!(
+                    "input '{name}' is {named}, but this run is for {whom}: a run asked for on someone's behalf acts only for them"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Check all given inputs; fill defaults; every declared input is present (null when absent
 /// and optional). All problems are reported together.
 pub fn resolve(

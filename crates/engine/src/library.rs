@@ -243,12 +243,7 @@ impl Engine {
     /// Builders may save workflows that only read Lumos. A workflow that changes Lumos, or
     /// an edit that removes or changes an approval gate, needs an admin: otherwise a builder
     /// could give themselves an admin's power over Lumos, or take away the check on it.
-    async fn may_save(
-        &self,
-        new: &Workflow,
-        current: Option<&Workflow>,
-        by: &Actor,
-    ) -> Result<()> {
+    async fn may_save(&self, new: &Workflow, current: Option<&Workflow>, by: &Actor) -> Result<()> {
         if !by.may(Role::Builder) {
             return Err(EngineError::Forbidden(format!(
                 "saving workflows needs the builder role; {} has {}",

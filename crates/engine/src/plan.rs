@@ -22,6 +22,8 @@ pub struct Planned {
     pub continue_on_error: bool,
     /// `wait_until:` — call again until this holds.
     pub wait: Option<Wait>,
+    /// `for_person:` — whose the answer is (a template over `output`).
+    pub for_person: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +225,7 @@ fn step(s: &Step) -> Result<Planned, String> {
             .as_deref()
             .and_then(|t| crate::config::parse_duration(t).ok()),
         continue_on_error: s.continue_on_error,
+        for_person: s.for_person.as_ref().map(|f| f.value.clone()),
         wait: s.wait_until.as_ref().map(|w| {
             let d = |t: &Option<String>, default: u64| {
                 t.as_deref()

@@ -39,11 +39,13 @@ impl Engine {
         req: &RunRequest,
     ) -> Result<Prepared> {
         let (workflow, version) = self.load(id, req.version).await?;
-        let inputs = inputs::resolve(&workflow.def.inputs, given).map_err(EngineError::Inputs)?;
         if let Some(whom) = &req.requested_for {
             crate::access::check_email(whom)
                 .map_err(|e| EngineError::Inputs(vec![format!("requested_for: {e}")]))?;
         }
+        let given = inputs::bind_person(&workflow.def.inputs, given, req.requested_for.as_deref())
+            .map_err(|e| EngineError::Inputs(vec![e]))?;
+        let inputs = inputs::resolve(&workflow.def.inputs, &given).map_err(EngineError::Inputs)?;
         let connection = req
             .connection
             .clone()
@@ -282,7 +284,9 @@ impl Engine {
                 // Everything that could fail comes before the decision is recorded.
                 let workflow = self.pinned(&run).await.map_err(EngineError::Conflict)?;
                 let req = Self::request_of(&run, attach);
-                let client = self.client(req.connection.as_deref().unwrap_or("default")).await?;
+                let client = self
+                    .client(req.connection.as_deref().unwrap_or("default"))
+                    .await?;
                 let after = AfterApproval::Run {
                     owner: self.owner.as_str(),
                     lease: chrono_lease(&self.config),

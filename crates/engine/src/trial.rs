@@ -104,8 +104,10 @@ impl Engine {
                 by,
                 "workflow.try",
                 wf.id(),
-                Some(json!({"connection": connection, "dry_run": dry_run, "steps": reached,
-                    "changes": steps.iter().filter(|r| r.changed).count()})),
+                Some(
+                    json!({"connection": connection, "dry_run": dry_run, "steps": reached,
+                    "changes": steps.iter().filter(|r| r.changed).count()}),
+                ),
             )
             .await;
         }

@@ -521,6 +521,22 @@ pub fn check_source(def: &Definition, templates: &Templates, source: &str) -> Re
                 &format!("step '{id}' wait_until"),
             );
         }
+        if let Some(f) = &step.for_person {
+            if step.call.is_none() || step.for_each.is_some() {
+                c.at(
+                    Pos::of(f),
+                    format!("step '{id}': for_person goes with a call that is not in a loop"),
+                );
+            }
+            let earlier_now = earlier.clone();
+            c.refs(
+                Pos::of(f),
+                &Value::String(f.value.clone()),
+                &earlier_now,
+                &["output"],
+                &format!("step '{id}' for_person"),
+            );
+        }
         if !is_ident(&id) {
             c.at(
                 pos,

@@ -57,7 +57,6 @@ pub enum Outcome {
     Denied,
 }
 
-
 impl Engine {
     /// The policy a held run was requested under (older runs: one step for admins).
     pub(crate) fn policy_of(run: &Run) -> RunPolicy {
@@ -123,8 +122,7 @@ impl Engine {
         let index = run.approval_step.unwrap_or(0).max(0);
         if let Some(earlier) = self.store.decisions(&run.id).await?.iter().find(|d| {
             d.step < index && d.approved && (is_them(&d.by_key) || is_them(&d.decided_by))
-        })
-        {
+        }) {
             let name = policy
                 .steps
                 .get(earlier.step.max(0) as usize)
@@ -138,8 +136,8 @@ impl Engine {
             let same = |who: &Option<String>| who.as_deref().is_some_and(is_them);
             // The requester as the run recorded them: a key they made is them too.
             let requester = Self::requester_of(run).actor;
-            let by_requester = same(&run.requested_by)
-                || requester.names().iter().any(|n| is_them(n));
+            let by_requester =
+                same(&run.requested_by) || requester.names().iter().any(|n| is_them(n));
             if by_requester {
                 return Ok(Some(format!(
                     "{} requested run '{}' and cannot decide on it; another approver must",

@@ -125,17 +125,33 @@ async fn access_is_requested_by_name_followed_and_canceled() {
             None,
             "no Lumos user has the email nobody@nowhere.example".to_owned(),
         ),
-        (
-            base.clone(),
-            Some("someone.else@example-corp.com"),
-            format!("this run is for someone.else@example-corp.com, not {email}"),
-        ),
     ] {
         let out = run("request-lumos-app-access", inputs, requested_for).await;
         assert_eq!(out.status, RunStatus::Failed, "{says}");
         let error = out.error.unwrap_or_default();
         assert!(error.contains(&says), "expected '{says}' in: {error}");
     }
+    // For someone else than the person the run is for: refused by the run core before
+    // anything is recorded (the input is marked `for: requested_for`).
+    let refused = s
+        .engine
+        .run(
+            "request-lumos-app-access",
+            &obj(base.clone()),
+            RunRequest {
+                requested_for: Some("someone.else@example-corp.com".into()),
+                ..RunRequest::default()
+            },
+        )
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        refused.to_string().contains(&format!(
+            "input 'user_email' is {email}, but this run is for someone.else@example-corp.com"
+        )),
+        "{refused}"
+    );
     assert_eq!(s.access_requests().await, before, "nothing was sent");
 
     // The request, for the person the run is for, as Lumos records it.

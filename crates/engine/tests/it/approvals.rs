@@ -367,7 +367,7 @@ async fn a_gate_before_changes_reads_first_and_sends_only_after_approval() {
             &held.run_id,
             &person("boss@example-corp.com", Role::Admin),
             Some("looks right"),
-            ApproveThen::RunHere(RunRequest::default()),
+            ApproveThen::RunHere(engine::Attach::default()),
         )
         .await
         .expect("approve")

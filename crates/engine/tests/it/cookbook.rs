@@ -201,7 +201,7 @@ async fn access_is_requested_once_it_approves_what_it_will_send() {
             &held.run_id,
             &Actor::person("it@example-corp.com", None, Role::Admin, None),
             None,
-            ApproveThen::RunHere(RunRequest::default()),
+            ApproveThen::RunHere(engine::Attach::default()),
         )
         .await
         .expect("approve")

@@ -204,6 +204,7 @@ async fn running_run(store: &store::Store, owner: &str, lease_secs: i64) -> Stri
         connection: Some("default"),
         requested_by: Some("cli"),
         requested_for: None,
+        requester: &json!({"label": "cli", "role": "admin"}),
         event: None,
         dry_run: false,
         parent_run_id: None,
@@ -428,7 +429,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
             &held.run_id,
             &boss(),
             None,
-            ApproveThen::RunHere(RunRequest::default()),
+            ApproveThen::RunHere(engine::Attach::default()),
         )
         .await
         .expect("approve")
@@ -444,7 +445,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
             &held.run_id,
             &boss(),
             None,
-            ApproveThen::RunHere(RunRequest::default()),
+            ApproveThen::RunHere(engine::Attach::default()),
         )
         .await
         .expect_err("twice");
@@ -474,7 +475,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
                 &other.run_id,
                 &boss(),
                 None,
-                ApproveThen::RunHere(RunRequest::default())
+                ApproveThen::RunHere(engine::Attach::default())
             )
             .await
             .is_err()
