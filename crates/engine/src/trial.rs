@@ -12,6 +12,7 @@ use crate::executor::{Executor, RunOptions, StepRecord};
 use crate::output::Produced;
 
 /// What a try gave: each step's record (with its output), then the output or the error.
+#[derive(Debug)]
 pub struct Trial {
     pub steps: Vec<StepRecord>,
     pub result: std::result::Result<Value, String>,

@@ -30,22 +30,36 @@ pub struct ApiKey {
     pub created_by: Option<String>,
 }
 
+/// A key to save: only its hash is kept, and the first characters to recognise it.
+#[derive(Clone, Copy)]
+pub struct NewApiKey<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub prefix: &'a str,
+    pub hash: &'a str,
+    /// The person the key acts as.
+    pub owner_id: Option<&'a str>,
+    /// The email of the person who made it.
+    pub created_by: Option<&'a str>,
+}
+
 const COLUMNS: &str = "k.id, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at, \
      p.email AS owner, p.role AS owner_role, p.name AS owner_name, k.created_by";
 const FROM: &str = "api_keys k LEFT JOIN people p ON p.id = k.owner_id";
 
 impl Store {
     /// Save a key by its hash. Fails on a name that is already taken by a live key.
-    pub async fn create_api_key(
-        &self,
-        id: &str,
-        name: &str,
-        role: &str,
-        prefix: &str,
-        hash: &str,
-        owner_id: Option<&str>,
-        created_by: Option<&str>,
-    ) -> Result<()> {
+    pub async fn create_api_key(&self, k: &NewApiKey<'_>) -> Result<()> {
+        let NewApiKey {
+            id,
+            name,
+            role,
+            prefix,
+            hash,
+            owner_id,
+            created_by,
+        } = *k;
         with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             // A revoked key's name may be reused.

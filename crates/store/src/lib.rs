@@ -36,7 +36,7 @@ pub use approvals::{AfterApproval, Decided, Decision, NewDecision};
 pub use audit::AuditEvent;
 pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};
-pub use keys::ApiKey;
+pub use keys::{ApiKey, NewApiKey};
 pub use leases::{CancelOutcome, HeldRun};
 pub use location::{default_database_url, default_home, key_source_for};
 pub use notifications::{Delivery, DueDelivery, NewTarget, NotificationTarget, OpenTarget};

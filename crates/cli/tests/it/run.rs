@@ -471,3 +471,101 @@ fn a_list_of_values_prints_as_a_column_and_json_ends_its_line() {
         String::from_utf8_lossy(&json.stdout)
     );
 }
+
+/// The run core's rules through the CLI's doors: a held dry run approved from the CLI stays
+/// dry and is recorded as its requester; `workflows try` does not send a gated change;
+/// `api call` changes are audited like the API's.
+#[test]
+fn the_cli_doors_keep_the_run_cores_rules() {
+    let d = Desk::new(&["--users", "30"]);
+    let as_ = |who: &str, args: &[&str]| {
+        let out = d
+            .cmd(args)
+            .env("LUMOSFLOW_ACTOR", who)
+            .output()
+            .expect("runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let total = || {
+        d.json(&["api", "call", "getAccessRequests", "-p", "size=1"])["total"]
+            .as_u64()
+            .expect("total")
+    };
+    let apps = d.json(&["api", "call", "getAppStoreApps", "-p", "size=1"]);
+    let app = apps["items"][0]["id"].as_str().expect("app").to_owned();
+    let file = d.home.path().join("gated.yaml");
+    std::fs::write(
+        &file,
+        "id: gated-request\nname: Gated request\ninputs:\n  app_id: { type: text, required: true }\napproval:\n  reason: Files an access request\nsteps:\n  - id: request\n    call: createAccessRequest\n    body: { app_id: \"{{ inputs.app_id }}\", business_justification: CLI }\n",
+    )
+    .expect("write");
+    let path = file.display().to_string();
+    d.ok(&["workflows", "create", &path]);
+    let before = total();
+    let input = format!("app_id={app}");
+
+    // A dry run, held, approved by another person from the CLI: still dry.
+    let (ok, _, err) = as_(
+        "req@example-corp.com",
+        &["run", "gated-request", "-i", &input, "--dry-run"],
+    );
+    assert!(ok, "{err}");
+    let runs = d.json(&["runs", "list", "--json"]);
+    let id = runs[0]["id"].as_str().expect("id").to_owned();
+    assert_eq!(runs[0]["status"], "pending_approval", "{runs}");
+    let (ok, out, err) = as_("boss@example-corp.com", &["runs", "approve", &id]);
+    assert!(ok, "{err}");
+    assert!(out.contains("approved"), "{out}");
+    let run = d.json(&["runs", "show", &id, "--json"]);
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["dry_run"], true);
+    assert_eq!(run["requested_by"], "req@example-corp.com");
+    assert_eq!(run["steps"][0]["status"], "dry_run", "{run}");
+    assert_eq!(total(), before, "the approved dry run sent nothing");
+
+    // The requester cannot approve their own run from the CLI either.
+    let (ok, _, _) = as_(
+        "req@example-corp.com",
+        &["run", "gated-request", "-i", &input],
+    );
+    assert!(ok);
+    let id = d.json(&["runs", "list", "--json"])[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (ok, _, err) = as_("req@example-corp.com", &["runs", "approve", &id]);
+    assert!(!ok);
+    assert!(err.contains("cannot decide on it"), "{err}");
+
+    // A try of the gated file sends nothing without --dry-run, and says how.
+    let (ok, _, err) = as_(
+        "boss@example-corp.com",
+        &["workflows", "try", &path, "-i", &input],
+    );
+    assert!(!ok);
+    assert!(err.contains("behind an approval gate"), "{err}");
+    assert!(err.contains("--dry-run"), "{err}");
+    assert_eq!(total(), before);
+
+    // A change made with `api call` is in the audit trail, as who made it, from the CLI.
+    let body = format!("{{\"app_id\": \"{app}\", \"business_justification\": \"direct\"}}");
+    let (ok, _, err) = as_(
+        "boss@example-corp.com",
+        &["api", "call", "createAccessRequest", "--body", &body],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(total(), before + 1);
+    let events = d.json(&["audit", "--action", "lumos.call", "--json"]);
+    let direct: Vec<&Value> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["details"]["origin"] == "cli" && e["target"] == "createAccessRequest")
+        .collect();
+    assert_eq!(direct.len(), 1, "{events}");
+    assert_eq!(direct[0]["actor"], "boss@example-corp.com");
+}

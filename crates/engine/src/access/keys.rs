@@ -63,16 +63,17 @@ impl Engine {
         let key = secret::new("lfk_")
             .map_err(|e| EngineError::Conflict(format!("no randomness: {e}")))?;
         let id = crate::ids::new_run_id();
+        let made_by = by.email();
         self.store
-            .create_api_key(
-                &id,
+            .create_api_key(&store::NewApiKey {
+                id: &id,
                 name,
-                role.as_str(),
-                &key[..12],
-                &secret::hash(&key),
-                owner.as_ref().map(|p| p.id.as_str()),
-                by.email().as_deref(),
-            )
+                role: role.as_str(),
+                prefix: &key[..12],
+                hash: &secret::hash(&key),
+                owner_id: owner.as_ref().map(|p| p.id.as_str()),
+                created_by: made_by.as_deref(),
+            })
             .await?;
         self.audit(
             by,

@@ -144,8 +144,7 @@ async fn access_is_requested_by_name_followed_and_canceled() {
             },
         )
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         refused.to_string().contains(&format!(
             "input 'user_email' is {email}, but this run is for someone.else@example-corp.com"

@@ -164,16 +164,14 @@ async fn a_try_sends_no_change_behind_a_gate_nor_for_a_builder() {
         .engine
         .try_workflow(GATED, &inputs, "default", false, None, &admin)
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(e.to_string().contains("behind an approval gate"), "{e}");
     let builder = person("builder@example-corp.com", Role::Builder);
     let e = s
         .engine
         .try_workflow(UNGATED_CHILD, &inputs, "default", false, None, &builder)
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         matches!(&e, EngineError::Forbidden(m) if m.contains("needs the admin role")),
         "{e}"
@@ -222,8 +220,7 @@ async fn a_change_in_a_workflow_step_is_a_change_everywhere() {
         .engine
         .create(WRAPPER, &builder)
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         e.to_string()
             .contains("createAccessRequest through workflow 'file-request' in step 'sub'"),
@@ -307,8 +304,7 @@ steps:
     };
     let e = for_noah(Some("victor@example-corp.com"))
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         e.to_string().contains(
             "input 'email' is victor@example-corp.com, but this run is for noah@example-corp.com"
@@ -437,8 +433,7 @@ steps:
             },
         )
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(e, EngineError::Forbidden(_)), "{e}");
 }
 
@@ -479,8 +474,7 @@ async fn a_key_minted_by_an_admin_is_them_when_approving() {
         .engine
         .approve(&held.run_id, &bot, None, ApproveThen::Queue)
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(e.to_string().contains("cannot decide on it"), "{e}");
     // And the other way round: a run the key asked for is not approved by its maker.
     let held = s
@@ -499,8 +493,7 @@ async fn a_key_minted_by_an_admin_is_them_when_approving() {
         .engine
         .approve(&held.run_id, &admin, None, ApproveThen::Queue)
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(e.to_string().contains("cannot decide on it"), "{e}");
 }
 
@@ -542,8 +535,7 @@ async fn a_held_run_never_runs_a_workflow_installed_again() {
             ApproveThen::RunHere(Attach::default()),
         )
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         e.to_string().contains("uninstalled and installed again"),
         "{e}"
