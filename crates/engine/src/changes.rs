@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::Engine;
 use crate::error::Result;
-use crate::plan::Effect;
-use crate::workflow::Workflow;
+use workflow_lang::plan::Effect;
+use workflow_lang::workflow::Workflow;
 
 /// How deep `workflow:` steps are followed: as deep as runs may nest.
 pub const MAX_NESTING: u8 = 4;

@@ -152,11 +152,7 @@ impl EngineConfig {
     }
 }
 
-/// A duration like `30s`, `15m`, `90d`, at least `min`.
-pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    humantime::parse_duration(raw.trim())
-        .map_err(|e| format!("'{raw}' is not a duration like 30s, 15m, 2h or 90d ({e})"))
-}
+pub use workflow_lang::duration::parse_duration;
 
 fn duration(var: &'static str, raw: &str, min: Duration) -> Result<Duration, ConfigError> {
     let d = parse_duration(raw).map_err(|message| ConfigError { var, message })?;

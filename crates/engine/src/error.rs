@@ -6,7 +6,7 @@ use std::time::Duration;
 use store::{RunStatus, StoreError};
 
 use crate::connections::ConnectError;
-use crate::definition::Invalid;
+use workflow_lang::definition::Invalid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

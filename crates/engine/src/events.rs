@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::definition::{EventSource, LumosEvent};
 use crate::error::Result;
 use crate::{Actor, Engine, RunRequest};
+use workflow_lang::definition::{EventSource, LumosEvent};
 
 /// Who event-started runs are recorded as requested by.
 pub const REQUESTED_BY: &str = "lumos-event";
@@ -147,7 +147,7 @@ impl Engine {
         for (_, id, event) in fresh {
             let scope = json!({"event": event});
             let cache = std::sync::OnceLock::new();
-            let ctx = crate::template::EvalCtx::new(&scope, &cache);
+            let ctx = workflow_lang::template::EvalCtx::new(&scope, &cache);
             let wanted = match &on.condition {
                 Some(w) => self.templates.truthy(w, &ctx),
                 None => Ok(true),

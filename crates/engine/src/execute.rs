@@ -21,7 +21,7 @@ impl Engine {
     /// pay nothing for them.
     pub(crate) async fn http_env(
         &self,
-        wf: &crate::workflow::Workflow,
+        wf: &workflow_lang::workflow::Workflow,
     ) -> Option<crate::executor::HttpEnv> {
         if !wf.def.steps.iter().any(|s| s.http.is_some()) {
             return None;
@@ -454,7 +454,7 @@ impl Engine {
     async fn hold_before_changes(
         &self,
         run_id: &str,
-        wf: &crate::workflow::Workflow,
+        wf: &workflow_lang::workflow::Workflow,
         inputs: serde_json::Map<String, serde_json::Value>,
         hold: &Hold,
     ) -> Result<RunOutcome> {
@@ -644,7 +644,7 @@ impl Engine {
     /// is counted as a change, so a gate holds rather than lets one through.
     pub(crate) async fn changes_or_all(
         &self,
-        wf: &crate::workflow::Workflow,
+        wf: &workflow_lang::workflow::Workflow,
     ) -> crate::changes::Changes {
         match self.changes(wf).await {
             Ok(c) => c,

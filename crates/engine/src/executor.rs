@@ -16,10 +16,10 @@ use tokio_util::sync::CancellationToken;
 use store::{RunProgress, StepStatus};
 
 use crate::output::{Produced, Sink};
-use crate::plan::{Action, Call, ForEach, Planned};
-pub use crate::size::approx_size;
-use crate::template::{EvalCtx, Meter, Templates};
-use crate::workflow::Workflow;
+use workflow_lang::plan::{Action, Call, ForEach, Planned};
+pub use workflow_lang::size::approx_size;
+use workflow_lang::template::{EvalCtx, Meter, Templates};
+use workflow_lang::workflow::Workflow;
 
 /// What a step's action reached: nothing outside the run, Lumos, another web service, or
 /// another workflow (a sub-run, whose own calls are its own records).
@@ -474,11 +474,11 @@ impl Executor<'_> {
     async fn http_step(
         &self,
         id: &str,
-        spec: &crate::definition::HttpSpec,
+        spec: &workflow_lang::definition::HttpSpec,
         ctx: &EvalCtx<'_>,
         rec: &mut StepRecord,
     ) -> Result<Value, RunError> {
-        use crate::secret_refs;
+        use workflow_lang::secret_refs;
         let fail = RunError::at(id);
         let Some(env) = self.http else {
             return Err(fail(
@@ -803,13 +803,15 @@ impl Executor<'_> {
             };
             let values = dry.for_each(step, each, ctx, &items, held).await?;
             let calls = match values {
-                Value::Array(a) => a.iter().map(crate::dry_run::call_of).collect(),
-                other => vec![crate::dry_run::call_of(&other)],
+                Value::Array(a) => a.iter().map(workflow_lang::dry_run::call_of).collect(),
+                other => vec![workflow_lang::dry_run::call_of(&other)],
             };
             return Ok(Value::Array(calls));
         }
         let (called, _) = dry.action(step, ctx, 0, false, held).await?;
-        Ok(Value::Array(vec![crate::dry_run::call_of(&called.value)]))
+        Ok(Value::Array(vec![workflow_lang::dry_run::call_of(
+            &called.value,
+        )]))
     }
 
     /// Run a step once per item, `concurrency` at a time. By default the first failure
@@ -1043,7 +1045,11 @@ impl Executor<'_> {
         if self.options.dry_run && op.is_mutating() {
             rec.status = StepStatus::DryRun;
             return Ok(Called {
-                value: crate::dry_run::placeholder(op, &prepared.path_and_query(), body.as_ref()),
+                value: workflow_lang::dry_run::placeholder(
+                    op,
+                    &prepared.path_and_query(),
+                    body.as_ref(),
+                ),
                 streamed: false,
             });
         }

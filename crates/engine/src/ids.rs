@@ -2,14 +2,7 @@
 //! before it reaches the database (where, for instance, a NUL character is an error on
 //! PostgreSQL and not on SQLite).
 
-/// A workflow id: a slug of lowercase letters, digits and '-', at most 64 long.
-pub fn is_workflow_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-}
+pub use workflow_lang::ids::is_workflow_id;
 
 /// A run id: a UUID.
 pub fn is_run_id(s: &str) -> bool {

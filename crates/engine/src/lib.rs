@@ -11,44 +11,32 @@ mod clients;
 pub mod config;
 mod connection_admin;
 pub mod connections;
-pub mod dates;
-pub mod definition;
 pub mod direct_call;
-mod dry_run;
 mod error;
 mod events;
 mod execute;
 pub mod executor;
-mod filter_work;
 mod health;
 pub mod ids;
-pub mod inputs;
-mod json_view;
 mod library;
 pub mod lookup;
 pub mod notify;
 pub mod output;
 mod owner;
-pub mod plan;
 mod run_output;
 mod run_types;
 mod runs;
-mod salvage;
 pub mod schedule;
-mod secret_refs;
 pub mod secrets;
 mod services;
-mod set_filters;
-mod size;
-mod strict_filters;
-pub mod template;
 mod trial;
 pub mod triggers;
-pub mod validate;
 pub mod webhook;
-pub mod workflow;
 
 use std::sync::Arc;
+
+// The workflow language, as the doors and tests have always named it through the engine.
+pub use workflow_lang::{dates, definition, inputs, plan, template, validate, workflow};
 
 pub use store::{
     ApiKey, AuditEvent, Connection, KeySource, OutputInfo, OutputKind, Person, PersonStatus,
@@ -75,7 +63,7 @@ use crate::clients::Clients;
 use crate::executor::StepRecord;
 use crate::library::Library;
 use crate::owner::Owner;
-use crate::template::Templates;
+use workflow_lang::template::Templates;
 
 /// Called with (workflow id, step record).
 pub type StepHook = Arc<dyn Fn(&str, &StepRecord) + Send + Sync>;

@@ -9,9 +9,9 @@ use store::{SaveWorkflow, WorkflowRow, WorkflowVersion};
 use crate::Engine;
 use crate::access::{Actor, Role};
 use crate::bundles;
-use crate::definition::Invalid;
 use crate::error::{EngineError, Result};
-use crate::workflow::Workflow;
+use workflow_lang::definition::Invalid;
+use workflow_lang::workflow::Workflow;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BundleRef {
@@ -121,7 +121,7 @@ impl Engine {
                 .await
                 .ok()
                 .and_then(|v| {
-                    crate::definition::parse(&v.yaml)
+                    workflow_lang::definition::parse(&v.yaml)
                         .ok()
                         .and_then(|d| d.description)
                 });

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::Actor;
 use crate::executor::Progress;
-use crate::workflow::Workflow;
+use workflow_lang::workflow::Workflow;
 
 /// How much of an output with items stored apart a run's detail shows.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]

@@ -15,11 +15,11 @@ use crate::active::chrono_lease;
 use crate::approval::Outcome;
 use crate::error::{EngineError, Result};
 use crate::ids;
-use crate::inputs;
 use crate::run_types::{
     ApproveThen, Approved, Attach, Requester, RunOutcome, RunRequest, Started, Submitted,
 };
-use crate::workflow::Workflow;
+use workflow_lang::inputs;
+use workflow_lang::workflow::Workflow;
 
 /// A run's checked inputs and everything needed to record it.
 struct Prepared {
@@ -136,7 +136,7 @@ impl Engine {
         };
         let scope = serde_json::json!({"inputs": Value::Object(inputs.clone())});
         let cache = std::sync::OnceLock::new();
-        let ctx = crate::template::EvalCtx::new(&scope, &cache);
+        let ctx = workflow_lang::template::EvalCtx::new(&scope, &cache);
         let policy = spec
             .value
             .for_run(|v| self.templates.eval(v, &ctx))

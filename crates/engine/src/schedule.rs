@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::definition::Timing;
 use crate::{Engine, Result, RunRequest, Submitted};
+use workflow_lang::definition::Timing;
 
 /// Who scheduled runs are recorded as started by.
 pub const REQUESTED_BY: &str = "schedule";

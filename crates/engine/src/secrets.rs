@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::Engine;
 use crate::access::{Actor, Role};
 use crate::error::{EngineError, Result};
-use crate::secret_refs::names_in;
+use workflow_lang::secret_refs::names_in;
 
 fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -75,7 +75,7 @@ impl Engine {
     /// The values of the secrets a workflow's `http:` steps name (those that are set).
     pub(crate) async fn secrets_for(
         &self,
-        wf: &crate::workflow::Workflow,
+        wf: &workflow_lang::workflow::Workflow,
     ) -> Result<HashMap<String, Zeroizing<String>>> {
         let mut out = HashMap::new();
         for step in &wf.def.steps {

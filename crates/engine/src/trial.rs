@@ -39,7 +39,8 @@ impl Engine {
             };
             wf.plan.truncate(i + 1);
         }
-        let inputs = crate::inputs::resolve(&wf.def.inputs, given).map_err(EngineError::Inputs)?;
+        let inputs =
+            workflow_lang::inputs::resolve(&wf.def.inputs, given).map_err(EngineError::Inputs)?;
         self.check_connection_use(connection, by).await?;
         // A try is a run without a record: it may send a change only where a run of the
         // same file could without anyone's approval, and only for whoever may save it.

@@ -435,7 +435,7 @@ impl Engine {
             .collect();
         let scope = json!({"payload": payload, "headers": visible});
         let cache = std::sync::OnceLock::new();
-        let ctx = crate::template::EvalCtx::new(&scope, &cache);
+        let ctx = workflow_lang::template::EvalCtx::new(&scope, &cache);
         let eval = |v: &Value, what: &str| {
             self.templates
                 .eval(v, &ctx)

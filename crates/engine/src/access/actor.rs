@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::role::Role;
+use workflow_lang::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {

@@ -3,10 +3,10 @@
 use store::ApiKey;
 
 use super::actor::Actor;
-use super::role::Role;
 use super::secret;
 use crate::Engine;
 use crate::error::{EngineError, Result};
+use workflow_lang::Role;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {

@@ -5,7 +5,7 @@
 mod actor;
 mod keys;
 mod people;
-mod role;
+
 pub(crate) mod secret;
 mod sessions;
 
@@ -13,5 +13,5 @@ pub use actor::Actor;
 pub use actor::PersonRef;
 pub use keys::KeyError;
 pub use people::{PersonError, check_email};
-pub use role::Role;
 pub use sessions::{SESSION_IDLE, SESSION_LIFETIME, SessionTimes};
+pub use workflow_lang::Role;

@@ -5,9 +5,9 @@
 use store::Person;
 
 use super::actor::Actor;
-use super::role::Role;
 use crate::Engine;
 use crate::error::Result;
+use workflow_lang::Role;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PersonError {
@@ -27,16 +27,7 @@ pub enum PersonError {
 
 /// An email as people type them: something@domain, no spaces, at most 254 characters.
 pub fn check_email(email: &str) -> std::result::Result<(), PersonError> {
-    let ok = email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.contains('@')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        });
-    if ok {
+    if workflow_lang::email::is_email(email) {
         Ok(())
     } else {
         Err(PersonError::Email(email.to_owned()))

@@ -9,10 +9,10 @@ use store::{LiveSession, SessionRow};
 
 use super::actor::Actor;
 use super::people::{PersonError, role_of};
-use super::role::Role;
 use super::secret;
 use crate::Engine;
 use crate::error::{EngineError, Result};
+use workflow_lang::Role;
 
 /// A session unused this long ends.
 pub const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);

@@ -10,10 +10,10 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use store::{Decided, Decision, NewDecision, Run, RunStatus};
 
-use super::policy::{RunPolicy, RunStep};
 use crate::Engine;
 use crate::access::{Actor, Role};
 use crate::error::{EngineError, Result};
+use workflow_lang::policy::{RunPolicy, RunStep};
 
 /// A held run as approvers see it.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -65,7 +65,7 @@ impl Engine {
             .and_then(|j| serde_json::from_value(j.0.clone()).ok())
             .unwrap_or_else(|| RunPolicy {
                 reason: String::new(),
-                gate: super::policy::Gate::BeforeRun,
+                gate: workflow_lang::policy::Gate::BeforeRun,
                 self_approval: false,
                 steps: vec![RunStep {
                     name: "Approval".into(),

@@ -2,7 +2,7 @@
 //! expiry), its snapshot on each held run, and the decisions that move a run on.
 
 pub mod decide;
-pub mod policy;
+pub use workflow_lang::policy;
 
 pub use decide::{ApprovalView, Outcome, StepView};
 pub use policy::{ApprovalSpec, Gate, RunPolicy};

@@ -19,9 +19,9 @@ pub(crate) use chunks::ChunkWriter;
 pub use format::{Format, Formatter, cell, envelope, split, value_cell};
 pub use read::{ItemBlock, StoredItems};
 
-use crate::plan::Action;
-use crate::size::approx_size;
-use crate::workflow::Workflow;
+use workflow_lang::plan::Action;
+use workflow_lang::size::approx_size;
+use workflow_lang::workflow::Workflow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {

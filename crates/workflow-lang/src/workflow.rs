@@ -62,7 +62,12 @@ impl Workflow {
     /// The content hash (SHA-256) a version is known by: runs pin the exact definition
     /// they were requested with, and an edited copy is told from the bundled original.
     pub fn hash(yaml: &str) -> String {
-        store::content_hash(yaml)
+        use sha2::{Digest, Sha256};
+        // Lower-case hex of SHA-256: the form the store keeps versions under.
+        Sha256::digest(yaml.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The step whose output is the workflow's whole output (`output: "{{ steps.X.output }}"`).

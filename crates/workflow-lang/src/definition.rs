@@ -442,8 +442,8 @@ pub struct Definition {
     /// Runs wait in `pending_approval` until approved: a sentence saying what is being
     /// approved (any admin decides), or a policy with ordered steps and their approvers.
     #[serde(default)]
-    #[schemars(with = "Option<crate::approval::ApprovalSpec>")]
-    pub approval: Option<Spanned<crate::approval::ApprovalSpec>>,
+    #[schemars(with = "Option<crate::policy::ApprovalSpec>")]
+    pub approval: Option<Spanned<crate::policy::ApprovalSpec>>,
     #[serde(default)]
     #[schemars(with = "Option<Schedule>")]
     pub schedule: Option<Spanned<Schedule>>,

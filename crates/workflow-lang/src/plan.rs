@@ -36,7 +36,7 @@ pub struct Wait {
 
 /// What a step may change, seen from its own definition: the one place that says which
 /// actions change something. A `workflow:` step changes what its workflow changes, which
-/// [`crate::changes`] finds by following it.
+/// the engine finds by following it.
 #[derive(Debug, Clone)]
 pub enum Effect {
     /// Reads, computes or fails: changes nothing.
@@ -218,18 +218,18 @@ fn step(s: &Step) -> Result<Planned, String> {
             .retry
             .as_ref()
             .and_then(|r| r.backoff.as_deref())
-            .and_then(|b| crate::config::parse_duration(b).ok())
+            .and_then(|b| crate::duration::parse_duration(b).ok())
             .unwrap_or(std::time::Duration::from_secs(1)),
         timeout: s
             .timeout
             .as_deref()
-            .and_then(|t| crate::config::parse_duration(t).ok()),
+            .and_then(|t| crate::duration::parse_duration(t).ok()),
         continue_on_error: s.continue_on_error,
         for_person: s.for_person.as_ref().map(|f| f.value.clone()),
         wait: s.wait_until.as_ref().map(|w| {
             let d = |t: &Option<String>, default: u64| {
                 t.as_deref()
-                    .and_then(|t| crate::config::parse_duration(t).ok())
+                    .and_then(|t| crate::duration::parse_duration(t).ok())
                     .unwrap_or(std::time::Duration::from_secs(default))
             };
             Wait {

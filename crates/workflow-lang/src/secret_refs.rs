@@ -1,6 +1,6 @@
 //! `{{ secrets.NAME }}` in an `http:` step: found when a workflow is checked, marked while
 //! templates render, filled in at the last moment, and taken out of everything recorded.
-//! (Pure text handling; the stored secrets are in [`crate::secrets`].)
+//! (Pure text handling; the engine keeps the stored secrets.)
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::access::Role;
+use crate::role::Role;
 
 /// How long a held run waits for decisions unless the policy says otherwise.
 pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(7 * 86_400);
@@ -203,7 +203,7 @@ impl ApprovalSpec {
             ApprovalSpec::Policy(PolicySpec {
                 expires_after: Some(t),
                 ..
-            }) => crate::config::parse_duration(t).unwrap_or(DEFAULT_EXPIRY),
+            }) => crate::duration::parse_duration(t).unwrap_or(DEFAULT_EXPIRY),
             _ => DEFAULT_EXPIRY,
         }
     }
@@ -225,7 +225,7 @@ impl ApprovalSpec {
         }
 
         if let Some(t) = &p.expires_after {
-            match crate::config::parse_duration(t) {
+            match crate::duration::parse_duration(t) {
                 Ok(d) if d >= Duration::from_secs(60) => {}
                 Ok(_) => out.push("approval.expires_after must be at least 1m".into()),
                 Err(e) => out.push(format!("approval.expires_after: {e}")),
@@ -250,8 +250,10 @@ impl ApprovalSpec {
                 ));
             }
             for email in &a.people {
-                if let Err(e) = crate::access::check_email(email) {
-                    out.push(format!("{at}: {e}"));
+                if !crate::email::is_email(email) {
+                    out.push(format!(
+                        "{at}: invalid email '{email}': expected name@domain"
+                    ));
                 }
             }
             match &a.lumos_app_approvers {

@@ -465,7 +465,7 @@ pub fn check_source(def: &Definition, templates: &Templates, source: &str) -> Re
                 c.at(pos, format!("step '{id}': retry.attempts must be 1 to 10"));
             }
             if let Some(b) = &r.backoff
-                && let Err(e) = crate::config::parse_duration(b)
+                && let Err(e) = crate::duration::parse_duration(b)
             {
                 c.at(pos, format!("step '{id}': retry.backoff: {e}"));
             }
@@ -479,7 +479,7 @@ pub fn check_source(def: &Definition, templates: &Templates, source: &str) -> Re
             }
         }
         if let Some(t) = &step.timeout
-            && let Err(e) = crate::config::parse_duration(t)
+            && let Err(e) = crate::duration::parse_duration(t)
         {
             c.at(pos, format!("step '{id}': timeout: {e}"));
         }
@@ -499,7 +499,7 @@ pub fn check_source(def: &Definition, templates: &Templates, source: &str) -> Re
                 ("up_to", &w.up_to, 1, 7 * 86_400),
             ] {
                 if let Some(t) = value {
-                    match crate::config::parse_duration(t) {
+                    match crate::duration::parse_duration(t) {
                         Ok(d) if (min..=max).contains(&d.as_secs()) => {}
                         Ok(_) => c.at(
                             pos,
