@@ -12,8 +12,8 @@ use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::EngineConfig;
+use crate::outcome::RunOutcome;
 use crate::owner::Owner;
-use crate::run_types::RunOutcome;
 
 /// This process's hold on one run it executes: until when its lease surely holds (renewed
 /// by the keeper), and whether it was found taken away. Asked before every Lumos call the

@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use crate::Engine;
-use crate::access::Actor;
+use crate::actor::Actor;
+use crate::engine::Engine;
 
 impl Engine {
     /// Append to the audit trail. A failure to write is logged, never hides the action's
@@ -25,7 +25,7 @@ impl Engine {
         &self,
         action: Option<&str>,
         limit: i64,
-    ) -> crate::Result<Vec<store::AuditEvent>> {
+    ) -> crate::error::Result<Vec<store::AuditEvent>> {
         Ok(self
             .store
             .audit_events(action, limit.clamp(1, 1000))

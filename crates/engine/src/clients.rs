@@ -1,20 +1,9 @@
 //! One Lumos client per connection, so runs share keep-alive connections and rate-limit
 //! pacing; rebuilt when the connection is saved again.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-use chrono::{DateTime, Utc};
-
-use crate::Engine;
 use crate::connections::{self, ConnectError};
+use crate::engine::Engine;
 use crate::error::Result;
-
-#[derive(Default)]
-pub(crate) struct Clients {
-    /// Each connection's client and the connection's `updated_at` it was built from.
-    by_name: Mutex<HashMap<String, (DateTime<Utc>, lumos_api::Client)>>,
-}
 
 impl Engine {
     /// The client of a saved connection.
@@ -55,7 +44,7 @@ impl Engine {
     pub(crate) async fn check_connection_use(
         &self,
         name: &str,
-        actor: &crate::Actor,
+        actor: &crate::actor::Actor,
     ) -> Result<()> {
         let Some(conn) = self.store.connection(name).await? else {
             return Ok(());
@@ -65,7 +54,7 @@ impl Engine {
             return Ok(());
         }
         let list: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-        Err(crate::EngineError::Forbidden(format!(
+        Err(crate::error::EngineError::Forbidden(format!(
             "{} ({}) may not run against connection '{name}': it is open to {} (an admin can change that)",
             actor.label,
             actor.role,
@@ -77,8 +66,8 @@ impl Engine {
     pub async fn set_connection_roles(
         &self,
         name: &str,
-        roles: Option<&[crate::Role]>,
-        by: &crate::Actor,
+        roles: Option<&[workflow_lang::Role]>,
+        by: &crate::actor::Actor,
     ) -> Result<store::Connection> {
         let text = roles.map(|r| r.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","));
         if !self

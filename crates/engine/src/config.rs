@@ -31,7 +31,7 @@ pub struct EngineConfig {
     /// Largest output that is not a listing (a listing's items are stored at any size).
     pub max_output_bytes: u64,
     /// How long console sessions last.
-    pub sessions: crate::access::SessionTimes,
+    pub sessions: SessionTimes,
     /// Where people reach lumosflow (`LUMOSFLOW_PUBLIC_URL`), for links in notices.
     pub public_url: Option<String>,
     /// Hosts `http:` steps may call (`LUMOSFLOW_HTTP_ALLOWED_HOSTS`, e.g.
@@ -59,7 +59,7 @@ impl Default for EngineConfig {
             run_fuel: 200_000_000,
             run_max_bytes: 256 << 20,
             max_output_bytes: 16 << 20,
-            sessions: crate::access::SessionTimes::default(),
+            sessions: SessionTimes::default(),
             public_url: None,
             http_allowed_hosts: Vec::new(),
             notice_poll: Duration::from_secs(1),
@@ -236,5 +236,26 @@ mod tests {
             EngineConfig::from_lookup(env(&[("LUMOSFLOW_RUN_MAX_BYTES", "64MiB")])).expect("size");
         assert_eq!(sized.run_max_bytes, 64 << 20);
         assert!(EngineConfig::from_lookup(env(&[("LUMOSFLOW_RUN_MAX_BYTES", "lots")])).is_err());
+    }
+}
+
+/// A session unused this long ends.
+pub const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
+/// A session ends this long after sign-in, used or not.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 86_400);
+
+/// How long sessions last; the defaults above unless the deployment says otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionTimes {
+    pub idle: Duration,
+    pub lifetime: Duration,
+}
+
+impl Default for SessionTimes {
+    fn default() -> Self {
+        SessionTimes {
+            idle: SESSION_IDLE,
+            lifetime: SESSION_LIFETIME,
+        }
     }
 }

@@ -3,9 +3,9 @@
 
 use store::Connection;
 
-use crate::Engine;
-use crate::access::Actor;
+use crate::actor::Actor;
 use crate::connections::{self, ConnectError};
+use crate::engine::Engine;
 use crate::error::Result;
 
 impl Engine {

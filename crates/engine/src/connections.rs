@@ -184,8 +184,8 @@ pub async fn check(store: &Store, name: &str) -> Result<Connection, ConnectError
 /// Who may run against a connection unless an admin says otherwise: every role that may run
 /// for `default`, builders and admins for any other (a second connection often holds a more
 /// powerful token).
-pub fn default_roles(name: &str) -> Vec<crate::Role> {
-    use crate::Role::{Admin, Agent, Builder};
+pub fn default_roles(name: &str) -> Vec<workflow_lang::Role> {
+    use workflow_lang::Role::{Admin, Agent, Builder};
     if name == "default" {
         vec![Agent, Builder, Admin]
     } else {
@@ -194,7 +194,7 @@ pub fn default_roles(name: &str) -> Vec<crate::Role> {
 }
 
 /// The roles that may run against a connection. Admins always may.
-pub fn allowed_roles(conn: &Connection) -> Vec<crate::Role> {
+pub fn allowed_roles(conn: &Connection) -> Vec<workflow_lang::Role> {
     let mut roles = match &conn.allowed_roles {
         Some(list) => list
             .split(',')
@@ -202,8 +202,8 @@ pub fn allowed_roles(conn: &Connection) -> Vec<crate::Role> {
             .collect(),
         None => default_roles(&conn.name),
     };
-    if !roles.contains(&crate::Role::Admin) {
-        roles.push(crate::Role::Admin);
+    if !roles.contains(&workflow_lang::Role::Admin) {
+        roles.push(workflow_lang::Role::Admin);
     }
     roles
 }

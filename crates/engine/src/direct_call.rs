@@ -5,10 +5,11 @@
 use lumos_api::{CallOptions, Response};
 use serde_json::{Map, Value, json};
 
-use crate::Engine;
-use crate::access::{Actor, Role};
+use crate::actor::Actor;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::run_types::Origin;
+use workflow_lang::Role;
 
 /// What to call.
 pub struct DirectCall<'a> {

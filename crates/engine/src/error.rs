@@ -6,6 +6,7 @@ use std::time::Duration;
 use store::{RunStatus, StoreError};
 
 use crate::connections::ConnectError;
+use workflow_lang::Role;
 use workflow_lang::definition::Invalid;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,9 +35,9 @@ pub enum EngineError {
     #[error(transparent)]
     Connection(#[from] ConnectError),
     #[error(transparent)]
-    Key(#[from] crate::access::KeyError),
+    Key(#[from] KeyError),
     #[error(transparent)]
-    Person(#[from] crate::access::PersonError),
+    Person(#[from] PersonError),
     /// The actor's role does not allow this.
     #[error("{0}")]
     Forbidden(String),
@@ -53,6 +54,34 @@ impl From<StoreError> for EngineError {
             other => EngineError::Store(other),
         }
     }
+}
+
+/// What is wrong with an API key being made or named.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("invalid key name '{0}': use 1-64 letters, digits, '-', '_', '.', '@'")]
+    Name(String),
+    #[error("an API key named '{0}' already exists (revoke it first)")]
+    Taken(String),
+    #[error("no live API key named '{0}'")]
+    Unknown(String),
+}
+
+/// What is wrong with a person asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum PersonError {
+    #[error("invalid email '{0}': expected name@domain")]
+    Email(String),
+    #[error("no person with email '{0}' (they appear when they first sign in, or own a key)")]
+    Unknown(String),
+    #[error("{0} is deactivated")]
+    Deactivated(String),
+    #[error("{email} has the {has} role; a key they own cannot have more ({asked})")]
+    AboveOwner {
+        email: String,
+        has: Role,
+        asked: Role,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;

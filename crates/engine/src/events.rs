@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::actor::Actor;
+use crate::engine::Engine;
 use crate::error::Result;
-use crate::{Actor, Engine, RunRequest};
+use crate::run_types::RunRequest;
 use workflow_lang::definition::{EventSource, LumosEvent};
 
 /// Who event-started runs are recorded as requested by.
@@ -176,7 +178,7 @@ impl Engine {
             }
             let req = RunRequest {
                 actor: Actor::system(REQUESTED_BY),
-                origin: crate::Origin::LumosEvent,
+                origin: crate::run_types::Origin::LumosEvent,
                 event: Some(event),
                 ..RunRequest::default()
             };

@@ -9,7 +9,7 @@ use store::{Run, RunProgress, RunStatus, StepRow, Store};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::Engine;
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::executor::{Executor, Hold, Progress, RunError, RunOptions, StepRecord};
 use crate::output::{self, ChunkWriter, Kept, Produced, Sink};
@@ -47,7 +47,7 @@ use crate::changes::MAX_NESTING;
 /// it is for and dry-run mode, recorded as its own run linked to the parent, canceled with it.
 struct SubRunner<'e> {
     engine: &'e Engine,
-    actor: crate::access::Actor,
+    actor: crate::actor::Actor,
     connection: Option<String>,
     requested_for: Option<String>,
     cancel: tokio_util::sync::CancellationToken,
@@ -89,7 +89,7 @@ impl crate::executor::SubRuns for SubRunner<'_> {
             }
             let req = RunRequest {
                 actor: self.actor.clone(),
-                origin: crate::Origin::Workflow,
+                origin: crate::run_types::Origin::Workflow,
                 connection: self.connection.clone(),
                 requested_for: self.requested_for.clone(),
                 dry_run,
@@ -142,7 +142,7 @@ fn recorder(
     run_id: String,
     workflow_id: String,
     who: Who,
-    on_step: Option<crate::StepHook>,
+    on_step: Option<crate::engine::StepHook>,
 ) -> (mpsc::UnboundedSender<StepRecord>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<StepRecord>();
     let handle = tokio::spawn(async move {
@@ -176,7 +176,7 @@ fn recorder(
 #[derive(Clone)]
 pub(crate) struct Who {
     pub actor: String,
-    pub origin: crate::Origin,
+    pub origin: crate::run_types::Origin,
     pub requested_for: Option<String>,
 }
 
@@ -624,7 +624,7 @@ impl Engine {
         let inputs = run.inputs.0.as_object().cloned().unwrap_or_default();
         let req = Self::request_of(
             &run,
-            crate::Attach {
+            crate::run_types::Attach {
                 cancel,
                 ..Default::default()
             },
@@ -645,12 +645,12 @@ impl Engine {
     pub(crate) async fn changes_or_all(
         &self,
         wf: &workflow_lang::workflow::Workflow,
-    ) -> crate::changes::Changes {
+    ) -> workflow_lang::changes::Changes {
         match self.changes(wf).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot follow the workflow steps of {}; counting them as changes", wf.id());
-                crate::changes::Changes::assumed(wf)
+                workflow_lang::changes::Changes::assumed(wf)
             }
         }
     }

@@ -174,7 +174,7 @@ pub struct RunOptions {
     /// Stop before the first step that changes Lumos (an approval gate `before_changes`).
     pub hold_before_changes: bool,
     /// Which steps change something (followed through `workflow:` steps).
-    pub changes: Arc<crate::changes::Changes>,
+    pub changes: Arc<workflow_lang::changes::Changes>,
     /// Go on from where a held run stopped, its approval given.
     pub resume: Option<Hold>,
     /// The run's lease, asked before every request that leaves the run (the Lumos client

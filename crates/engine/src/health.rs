@@ -2,7 +2,7 @@
 
 use store::{Connection, QueueStats};
 
-use crate::Engine;
+use crate::engine::Engine;
 use crate::error::Result;
 
 /// Liveness: whether the database answers a read, and what the connections last said.

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use serde::Serialize;
 use store::{SaveWorkflow, WorkflowRow, WorkflowVersion};
 
-use crate::Engine;
-use crate::access::{Actor, Role};
+use crate::actor::Actor;
 use crate::bundles;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
+use workflow_lang::Role;
 use workflow_lang::definition::Invalid;
 use workflow_lang::workflow::Workflow;
 
@@ -51,13 +52,6 @@ pub struct InstallOutcome {
     pub id: String,
     pub result: InstallResult,
     pub version: i32,
-}
-
-/// Parsed workflows by content hash, and the bundled ones.
-#[derive(Default)]
-pub(crate) struct Library {
-    parsed: std::sync::Mutex<std::collections::HashMap<String, Arc<Workflow>>>,
-    bundled: std::sync::OnceLock<std::collections::HashMap<&'static str, Arc<Workflow>>>,
 }
 
 fn bundle_ref(id: &str) -> Option<BundleRef> {

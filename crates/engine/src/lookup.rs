@@ -5,8 +5,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::Engine;
-use crate::access::Actor;
+use crate::actor::Actor;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 
 /// What to look up.

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use store::{NewTarget, NotificationTarget, Run};
 use tokio_util::sync::CancellationToken;
 
-use crate::Engine;
-use crate::access::Actor;
+use crate::actor::Actor;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 pub use crate::webhook::signature;
 use crate::webhook::{check_name, url_allowed};
@@ -60,35 +60,6 @@ pub struct CreatedTarget {
     pub id: String,
     pub name: String,
     pub secret: String,
-}
-
-/// The targets as read from the database, for a second: every run's end asks.
-#[derive(Default)]
-pub(crate) struct TargetCache {
-    held: std::sync::Mutex<Option<(std::time::Instant, Arc<Vec<NotificationTarget>>)>>,
-}
-
-impl TargetCache {
-    const TTL: Duration = Duration::from_secs(1);
-
-    fn fresh(&self) -> Option<Arc<Vec<NotificationTarget>>> {
-        let held = self.held.lock().ok()?;
-        held.as_ref()
-            .filter(|(at, _)| at.elapsed() < Self::TTL)
-            .map(|(_, t)| t.clone())
-    }
-
-    fn keep(&self, targets: Arc<Vec<NotificationTarget>>) {
-        if let Ok(mut held) = self.held.lock() {
-            *held = Some((std::time::Instant::now(), targets));
-        }
-    }
-
-    fn forget(&self) {
-        if let Ok(mut held) = self.held.lock() {
-            *held = None;
-        }
-    }
 }
 
 /// How long sending is retried.

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::Engine;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::output::StoredOutput;
 use crate::run_types::ItemsShown;

@@ -9,8 +9,9 @@ use store::{Run, RunStatus, StepRow};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::access::Actor;
+use crate::actor::Actor;
 use crate::executor::Progress;
+pub use crate::outcome::RunOutcome;
 use workflow_lang::workflow::Workflow;
 
 /// How much of an output with items stored apart a run's detail shows.
@@ -108,50 +109,6 @@ pub struct RunRequest {
 pub struct ParentRun {
     pub run_id: String,
     pub depth: u8,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RunOutcome {
-    pub run_id: String,
-    pub status: RunStatus,
-    /// The output as the run produced it; for a listing whose items went to the store as
-    /// they arrived (`output_info.kind` is `listing`, no `items` here), its other fields.
-    pub output: Option<Value>,
-    /// What was stored, for a completed run.
-    pub output_info: Option<store::OutputInfo>,
-    /// Whether `output` lacks its items: they are in the store (read them with
-    /// `Engine::stored_output`), and were sent to the tap as they arrived.
-    pub items_apart: bool,
-    pub error: Option<String>,
-}
-
-impl RunOutcome {
-    /// An outcome with nothing to give but its status.
-    pub fn without_output(run_id: String, status: RunStatus, error: Option<String>) -> Self {
-        RunOutcome {
-            run_id,
-            status,
-            output: None,
-            output_info: None,
-            items_apart: false,
-            error,
-        }
-    }
-
-    /// The outcome a run's record tells.
-    pub fn of_run(run: Run) -> Self {
-        let info = run.output_info.map(|i| i.0);
-        RunOutcome {
-            run_id: run.id,
-            status: run.status,
-            output: run.output.map(|o| o.0),
-            items_apart: info
-                .as_ref()
-                .is_some_and(|i| i.kind != store::OutputKind::Value),
-            output_info: info,
-            error: run.error,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]

@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 use store::{AfterApproval, CancelOutcome, NewRun, Run, RunStatus};
 use tokio_util::sync::CancellationToken;
 
-use crate::Engine;
-use crate::access::Actor;
 use crate::active::chrono_lease;
+use crate::actor::Actor;
 use crate::approval::Outcome;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::ids;
 use crate::run_types::{
@@ -318,7 +318,7 @@ impl Engine {
             .and_then(|j| serde_json::from_value(j.0.clone()).ok())
             .unwrap_or_else(|| Requester {
                 actor: Actor::system(run.requested_by.as_deref().unwrap_or_default()),
-                origin: crate::Origin::Api,
+                origin: crate::run_types::Origin::Api,
             })
     }
 

@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{Engine, Result, RunRequest, Submitted};
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::run_types::{RunRequest, Submitted};
 use workflow_lang::definition::Timing;
 
 /// Who scheduled runs are recorded as started by.
@@ -112,7 +114,7 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
             tracing::info!(workflow = %row.id, "skipping a scheduled run: the previous one has not ended");
             engine
                 .audit(
-                    &crate::Actor::system(REQUESTED_BY),
+                    &crate::actor::Actor::system(REQUESTED_BY),
                     "schedule.skip",
                     &row.id,
                     Some(serde_json::json!({"at": fire_at, "why": "the previous scheduled run has not ended"})),
@@ -121,8 +123,8 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
             continue;
         }
         let req = RunRequest {
-            actor: crate::Actor::system(REQUESTED_BY),
-            origin: crate::Origin::Schedule,
+            actor: crate::actor::Actor::system(REQUESTED_BY),
+            origin: crate::run_types::Origin::Schedule,
             ..RunRequest::default()
         };
         match engine.submit(&row.id, &schedule.inputs, req).await {

@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use store::SecretInfo;
 use zeroize::Zeroizing;
 
-use crate::Engine;
-use crate::access::{Actor, Role};
+use crate::actor::Actor;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
+use workflow_lang::Role;
 use workflow_lang::secret_refs::names_in;
 
 fn check_name(name: &str) -> Result<()> {

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::Engine;
+use crate::engine::Engine;
 use crate::error::Result;
 use crate::owner::{self, Owner};
 

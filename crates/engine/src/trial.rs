@@ -5,11 +5,12 @@
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
-use crate::Engine;
-use crate::access::{Actor, Role};
+use crate::actor::Actor;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::executor::{Executor, RunOptions, StepRecord};
 use crate::output::Produced;
+use workflow_lang::Role;
 
 /// What a try gave: each step's record (with its output), then the output or the error.
 #[derive(Debug)]
@@ -88,7 +89,7 @@ impl Engine {
         let mut steps = Vec::new();
         let who = crate::execute::Who {
             actor: by.label.clone(),
-            origin: crate::Origin::Try,
+            origin: crate::run_types::Origin::Try,
             requested_for: None,
         };
         while let Some(r) = recorded.recv().await {

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use store::{NewTrigger, Receipt, Trigger};
 
-use crate::Engine;
-use crate::access::Actor;
+use crate::actor::Actor;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::run_types::RunRequest;
 use crate::webhook::hmac_hex;
@@ -493,7 +493,7 @@ impl Engine {
         }
         let req = RunRequest {
             actor: Actor::system(&format!("trigger:{}", t.name)),
-            origin: crate::Origin::Hook,
+            origin: crate::run_types::Origin::Hook,
             requested_for,
             ..RunRequest::default()
         };

@@ -3,6 +3,7 @@
 //! definition becomes. Pure: no I/O and nothing of runs, stores or doors; the engine runs
 //! what this crate describes.
 
+pub mod changes;
 pub mod dates;
 pub mod definition;
 pub mod dry_run;

@@ -2,21 +2,11 @@
 
 use store::ApiKey;
 
-use super::actor::Actor;
 use super::secret;
-use crate::Engine;
-use crate::error::{EngineError, Result};
+use crate::actor::Actor;
+use crate::engine::Engine;
+use crate::error::{EngineError, KeyError, Result};
 use workflow_lang::Role;
-
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("invalid key name '{0}': use 1-64 letters, digits, '-', '_', '.', '@'")]
-    Name(String),
-    #[error("an API key named '{0}' already exists (revoke it first)")]
-    Taken(String),
-    #[error("no live API key named '{0}'")]
-    Unknown(String),
-}
 
 fn check_name(name: &str) -> std::result::Result<(), KeyError> {
     let ok = !name.is_empty()

@@ -2,16 +2,14 @@
 //! sessions.
 //! Keys and sessions are random secrets of which only a SHA-256 is stored.
 
-mod actor;
 mod keys;
 mod people;
 
 pub(crate) mod secret;
 mod sessions;
 
-pub use actor::Actor;
-pub use actor::PersonRef;
-pub use keys::KeyError;
-pub use people::{PersonError, check_email};
-pub use sessions::{SESSION_IDLE, SESSION_LIFETIME, SessionTimes};
+pub use crate::actor::{Actor, PersonRef};
+pub use crate::config::{SESSION_IDLE, SESSION_LIFETIME, SessionTimes};
+pub use crate::error::{KeyError, PersonError};
+pub use people::check_email;
 pub use workflow_lang::Role;

@@ -4,26 +4,10 @@
 
 use store::Person;
 
-use super::actor::Actor;
-use crate::Engine;
-use crate::error::Result;
+use crate::actor::Actor;
+use crate::engine::Engine;
+use crate::error::{PersonError, Result};
 use workflow_lang::Role;
-
-#[derive(Debug, thiserror::Error)]
-pub enum PersonError {
-    #[error("invalid email '{0}': expected name@domain")]
-    Email(String),
-    #[error("no person with email '{0}' (they appear when they first sign in, or own a key)")]
-    Unknown(String),
-    #[error("{0} is deactivated")]
-    Deactivated(String),
-    #[error("{email} has the {has} role; a key they own cannot have more ({asked})")]
-    AboveOwner {
-        email: String,
-        has: Role,
-        asked: Role,
-    },
-}
 
 /// An email as people type them: something@domain, no spaces, at most 254 characters.
 pub fn check_email(email: &str) -> std::result::Result<(), PersonError> {

@@ -7,36 +7,17 @@ use std::time::Duration;
 
 use store::{LiveSession, SessionRow};
 
-use super::actor::Actor;
-use super::people::{PersonError, role_of};
+use super::people::role_of;
 use super::secret;
-use crate::Engine;
+use crate::actor::Actor;
+use crate::config::SessionTimes;
+use crate::engine::Engine;
+use crate::error::PersonError;
 use crate::error::{EngineError, Result};
 use workflow_lang::Role;
 
-/// A session unused this long ends.
-pub const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
-/// A session ends this long after sign-in, used or not.
-pub const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 86_400);
-
 fn chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::hours(8))
-}
-
-/// How long sessions last; the defaults above unless the deployment says otherwise.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionTimes {
-    pub idle: Duration,
-    pub lifetime: Duration,
-}
-
-impl Default for SessionTimes {
-    fn default() -> Self {
-        SessionTimes {
-            idle: SESSION_IDLE,
-            lifetime: SESSION_LIFETIME,
-        }
-    }
 }
 
 fn actor_of(s: LiveSession) -> Actor {

@@ -10,9 +10,10 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use store::{Decided, Decision, NewDecision, Run, RunStatus};
 
-use crate::Engine;
-use crate::access::{Actor, Role};
+use crate::actor::Actor;
+use crate::engine::Engine;
 use crate::error::{EngineError, Result};
+use workflow_lang::Role;
 use workflow_lang::policy::{RunPolicy, RunStep};
 
 /// A held run as approvers see it.
