@@ -3,17 +3,19 @@
 //! here is handed the outcome.
 
 use std::sync::Arc;
+
+use backon::Retryable;
 use std::time::Duration;
 
-use store::{Run, RunProgress, RunStatus, StepRow, Store};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use store::{Run, RunStatus};
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::executor::{Executor, Hold, Progress, RunError, RunOptions, StepRecord};
+use crate::executor::{Executor, Hold, RunError, RunOptions};
 use crate::output::{self, ChunkWriter, Kept, Produced, Sink};
-use crate::run_types::{ParentRun, RunOutcome, RunRequest, Started};
+use crate::run_types::{ParentRun, RunOutcome, Started};
+use crate::step_records::{Who, progress_keeper, recorder};
+use crate::sub_runner::SubRunner;
 
 impl Engine {
     /// What the `http:` steps of `wf` need: the allowed hosts, the secrets it names, a
@@ -37,217 +39,6 @@ impl Engine {
             client: crate::webhook::client(std::time::Duration::from_secs(30)),
         })
     }
-}
-
-/// How deep `workflow:` steps may nest (a run, its sub-run, theirs…): a loop of workflows
-/// running each other ends here with an error, not an endless chain of runs.
-use crate::changes::MAX_NESTING;
-
-/// Runs a `workflow:` step's workflow as a sub-run: the same requester, connection, person
-/// it is for and dry-run mode, recorded as its own run linked to the parent, canceled with it.
-struct SubRunner<'e> {
-    engine: &'e Engine,
-    actor: crate::actor::Actor,
-    connection: Option<String>,
-    requested_for: Option<String>,
-    cancel: tokio_util::sync::CancellationToken,
-    /// This run, as the parent of the sub-runs it starts.
-    parent: ParentRun,
-}
-
-impl crate::executor::SubRuns for SubRunner<'_> {
-    fn run<'s>(
-        &'s self,
-        workflow: &'s str,
-        inputs: serde_json::Map<String, serde_json::Value>,
-        dry_run: bool,
-    ) -> std::pin::Pin<
-        Box<
-            dyn std::future::Future<Output = std::result::Result<crate::executor::SubRun, String>>
-                + Send
-                + 's,
-        >,
-    > {
-        Box::pin(async move {
-            if self.parent.depth >= MAX_NESTING {
-                return Err(format!(
-                    "workflow '{workflow}' would nest {} deep; workflows run each other at most {MAX_NESTING} deep",
-                    self.parent.depth + 1
-                ));
-            }
-            // A gated workflow would wait for people in the middle of another run: refused
-            // before anything is recorded.
-            let (wf, _) = self
-                .engine
-                .load(workflow, None)
-                .await
-                .map_err(|e| format!("workflow '{workflow}': {e}"))?;
-            if wf.def.approval.is_some() {
-                return Err(format!(
-                    "workflow '{workflow}' has an approval gate; a gated workflow cannot run inside another run"
-                ));
-            }
-            let req = RunRequest {
-                actor: self.actor.clone(),
-                origin: crate::run_types::Origin::Workflow,
-                connection: self.connection.clone(),
-                requested_for: self.requested_for.clone(),
-                dry_run,
-                cancel: self.cancel.child_token(),
-                parent: Some(self.parent.clone()),
-                ..RunRequest::default()
-            };
-            let out = self
-                .engine
-                .run(workflow, &inputs, req)
-                .await
-                .map_err(|e| format!("workflow '{workflow}': {e}"))?;
-            match out.status {
-                RunStatus::Completed => {}
-                RunStatus::PendingApproval => {
-                    return Err(format!(
-                        "workflow '{workflow}' needs approval (run {}); a workflow with an approval gate cannot run inside another run",
-                        out.run_id
-                    ));
-                }
-                other => {
-                    return Err(format!(
-                        "workflow '{workflow}' (run {}) {}: {}",
-                        out.run_id,
-                        other.as_str(),
-                        out.error.unwrap_or_default()
-                    ));
-                }
-            }
-            let output = if out.items_apart {
-                self.engine
-                    .output_value(&out.run_id, self.engine.config.run_max_bytes)
-                    .await
-                    .map_err(|e| format!("workflow '{workflow}' (run {}): {e}", out.run_id))?
-            } else {
-                out.output.unwrap_or(serde_json::Value::Null)
-            };
-            Ok(crate::executor::SubRun {
-                run_id: out.run_id,
-                output,
-            })
-        })
-    }
-}
-
-/// Write each step record as it comes, off the executor's path. Every change a run makes
-/// also goes to the audit trail, as the run's requester.
-fn recorder(
-    store: Arc<Store>,
-    run_id: String,
-    workflow_id: String,
-    who: Who,
-    on_step: Option<crate::engine::StepHook>,
-) -> (mpsc::UnboundedSender<StepRecord>, JoinHandle<()>) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<StepRecord>();
-    let handle = tokio::spawn(async move {
-        while let Some(r) = rx.recv().await {
-            if let Some(f) = &on_step {
-                f(&workflow_id, &r);
-            }
-            audit_change(&store, &who, &run_id, &r).await;
-            let row = StepRow {
-                step_id: r.step_id,
-                iteration: r.iteration,
-                status: r.status,
-                operation: r.operation,
-                params: r.params.map(store::Json),
-                http_status: r.http_status.map(i32::from),
-                duration_ms: Some(r.duration_ms as i64),
-                error: r.error,
-                output: r.output.map(store::Json),
-                started_at: r.started_at,
-                finished_at: Some(chrono::Utc::now()),
-            };
-            if let Err(e) = store.add_step(&run_id, &row).await {
-                tracing::warn!(run = %run_id, error = %e, "could not record a step");
-            }
-        }
-    });
-    (tx, handle)
-}
-
-/// Who a run's changes are recorded as: its requester, the door, the person it is for.
-#[derive(Clone)]
-pub(crate) struct Who {
-    pub actor: String,
-    pub origin: crate::run_types::Origin,
-    pub requested_for: Option<String>,
-}
-
-/// The audit event of a step that sent a change (a Lumos write, an http write); nothing
-/// for any other step. One place for runs and tries alike.
-pub(crate) async fn audit_change(store: &Store, who: &Who, run_id: &str, r: &StepRecord) {
-    if !r.changed {
-        return;
-    }
-    let action = match r.kind {
-        crate::executor::StepKind::Lumos => "lumos.call",
-        crate::executor::StepKind::Http => "http.call",
-        _ => return,
-    };
-    let details = serde_json::json!({"run_id": run_id, "step": r.step_id, "iteration": r.iteration,
-        "method": r.method, "path": r.path, "status": r.http_status, "outcome": r.status,
-        "origin": who.origin, "requested_for": who.requested_for});
-    if let Err(e) = store
-        .audit(&who.actor, action, r.operation.as_deref(), Some(&details))
-        .await
-    {
-        tracing::warn!(run = %run_id, error = %e, "could not audit a change");
-    }
-}
-
-/// Keep a run's progress in its record, at most once a second (replicas and the API read
-/// it there), and pass each step to `also` (the CLI's progress bar).
-fn progress_keeper(
-    store: Arc<Store>,
-    run_id: String,
-    also: Option<Progress>,
-) -> (Progress, JoinHandle<()>) {
-    let (tx, mut rx) = watch::channel(RunProgress::default());
-    let report: Progress = Arc::new(move |step: &str, p: &RunProgress| {
-        if let Some(f) = &also {
-            f(step, p);
-        }
-        tx.send_replace(*p);
-    });
-    let handle = tokio::spawn(async move {
-        let mut last = RunProgress::default();
-        let keep = async |last: &mut RunProgress, now: RunProgress| {
-            if now != *last {
-                if let Err(e) = store.set_progress(&run_id, &now).await {
-                    tracing::warn!(run = %run_id, error = %e, "could not record a run's progress");
-                }
-                *last = now;
-            }
-        };
-        while rx.changed().await.is_ok() {
-            let now = *rx.borrow_and_update();
-            keep(&mut last, now).await;
-            // Rest a second before the next write, unless the run ends meanwhile.
-            let rest = tokio::time::sleep(Duration::from_secs(1));
-            tokio::pin!(rest);
-            let open = loop {
-                tokio::select! {
-                    () = &mut rest => break true,
-                    changed = rx.changed() => if changed.is_err() { break false },
-                }
-            };
-            let now = *rx.borrow_and_update();
-            keep(&mut last, now).await;
-            if !open {
-                return;
-            }
-        }
-        let now = *rx.borrow();
-        keep(&mut last, now).await;
-    });
-    (report, handle)
 }
 
 impl Engine {
@@ -522,32 +313,33 @@ impl Engine {
             }
             _ => format!("the run's outcome could not be stored: {cause}"),
         };
-        let mut wait = Duration::from_millis(200);
-        for _ in 0..8 {
-            match self
-                .store
+        // Eight more tries over about half a minute: a database that comes back in that
+        // time gets the failure recorded.
+        let backoff = backon::ExponentialBuilder::new()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(5))
+            .with_max_times(8);
+        let failed = (|| {
+            self.store
                 .finish_run(run_id, owner, RunStatus::Failed, None, None, Some(&reason))
-                .await
-            {
-                Ok(_) => {
-                    if let Err(e) = self.store.drop_output(run_id).await {
-                        tracing::warn!(run = run_id, error = %e, "could not delete the items of a failed run");
-                    }
-                    return self
-                        .recorded(run_id, RunStatus::Failed, Some(&reason))
-                        .await;
-                }
-                Err(e) => {
-                    tracing::error!(run = run_id, error = %e, "still cannot record the end of a run")
-                }
-            }
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_secs(5));
+        })
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .notify(|e, _| {
+            tracing::error!(run = run_id, error = %e, "still cannot record the end of a run")
+        })
+        .await;
+        if failed.is_err() {
+            return Recorded {
+                status: RunStatus::Failed,
+                error: Some(reason),
+            };
         }
-        Recorded {
-            status: RunStatus::Failed,
-            error: Some(reason),
+        if let Err(e) = self.store.drop_output(run_id).await {
+            tracing::warn!(run = run_id, error = %e, "could not delete the items of a failed run");
         }
+        self.recorded(run_id, RunStatus::Failed, Some(&reason))
+            .await
     }
 
     /// What the record says now (a cancel recorded elsewhere wins over our outcome).

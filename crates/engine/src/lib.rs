@@ -33,6 +33,8 @@ mod runs;
 pub mod schedule;
 pub mod secrets;
 mod services;
+mod step_records;
+mod sub_runner;
 mod trial;
 pub mod triggers;
 pub mod webhook;

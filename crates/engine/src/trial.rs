@@ -87,13 +87,13 @@ impl Engine {
         let result = executor.run(inputs, run_info, Value::Null).await;
         drop(executor);
         let mut steps = Vec::new();
-        let who = crate::execute::Who {
+        let who = crate::step_records::Who {
             actor: by.label.clone(),
             origin: crate::run_types::Origin::Try,
             requested_for: None,
         };
         while let Some(r) = recorded.recv().await {
-            crate::execute::audit_change(&self.store, &who, "try", &r).await;
+            crate::step_records::audit_change(&self.store, &who, "try", &r).await;
             steps.push(r);
         }
         // Every try that reached Lumos or the world is on the record, what it changed above.

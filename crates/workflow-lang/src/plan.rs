@@ -109,7 +109,10 @@ pub struct Call {
 impl Planned {
     /// A call that walks every page, not inside a loop: its items can be streamed.
     pub fn is_listing(&self) -> bool {
-        self.each.is_none() && matches!(&self.action, Action::Call(c) if c.paginate.is_some())
+        // `paginate: false` written out is one page, not a walk.
+        self.each.is_none()
+            && matches!(&self.action, Action::Call(c)
+                if c.paginate.as_ref().is_some_and(|p| *p != Value::Bool(false)))
     }
 
     /// Whether any of the step's templates may read earlier steps' outputs (conservatively:
@@ -255,4 +258,27 @@ pub fn build(def: &Definition) -> Result<Vec<Planned>, Invalid> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::template::Templates;
+    use crate::workflow::Workflow;
+
+    fn plan(paginate: &str) -> Workflow {
+        let yaml = format!(
+            "id: x\nname: X\nsteps:\n  - id: users\n    call: listUsers\n    paginate: {paginate}\n"
+        );
+        Workflow::load(&yaml, &Templates::new()).expect("valid")
+    }
+
+    #[test]
+    fn only_a_walk_is_a_listing() {
+        assert!(!plan("false").plan[0].is_listing(), "one page");
+        assert!(plan("true").plan[0].is_listing());
+        assert!(
+            plan("\"{{ true }}\"").plan[0].is_listing(),
+            "decided at run time"
+        );
+    }
 }
