@@ -94,6 +94,13 @@ async def exercise(session: ClientSession) -> None:
         {"user_email": person, "app": pick["name"], "duration": duration, "reason": "x", "requested_for": "someone.else@example-corp.com"},
     )
     assert other.is_error and "this run is for someone.else@example-corp.com" in other.content[0].text, other
+    # Nor can an agent acting for someone else read or cancel that request (the run core
+    # reads whose it is from Lumos); acting for its person, it can read it.
+    for tool in ("get-lumos-access-request", "cancel-lumos-access-request"):
+        theirs = await session.call_tool(tool, {"request_id": req["request_id"], "requested_for": "someone.else@example-corp.com"})
+        assert theirs.is_error and "this run is for someone.else@example-corp.com" in theirs.content[0].text, theirs
+    mine = await session.call_tool("get-lumos-access-request", {"request_id": req["request_id"], "requested_for": person})
+    assert not mine.is_error and mine.structured_content["status"] == req["status"], mine
 
     # The run-status tool, and the argument naming whom the agent acts for.
     assert "get-run-status" in names, names

@@ -8,6 +8,7 @@ mod mcp_oauth;
 mod notices;
 mod outputs;
 mod people;
+mod run_core;
 mod schedules;
 mod security;
 mod sso;
