@@ -28,14 +28,18 @@ impl Engine {
         if !wf.def.steps.iter().any(|s| s.http.is_some()) {
             return None;
         }
-        let secrets = self.secrets_for(wf).await.unwrap_or_else(|e| {
+        let opened = self.secrets_for(wf).await.unwrap_or_else(|e| {
             // The steps that need them fail naming the secret; the reason is here.
             tracing::warn!(error = %e, "cannot open the secrets of workflow {}", wf.id());
             Default::default()
         });
         Some(crate::executor::HttpEnv {
             allowed_hosts: self.config.http_allowed_hosts.clone(),
-            secrets,
+            secrets: opened
+                .iter()
+                .map(|(k, (v, _))| (k.clone(), v.clone()))
+                .collect(),
+            rules: opened.into_iter().map(|(k, (_, r))| (k, r)).collect(),
             client: crate::webhook::client(std::time::Duration::from_secs(30)),
         })
     }

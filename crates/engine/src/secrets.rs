@@ -13,7 +13,31 @@ use crate::actor::Actor;
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use workflow_lang::Role;
+pub use workflow_lang::secret_refs::SecretRule;
 use workflow_lang::secret_refs::names_in;
+
+/// A host as `--hosts` takes it: a DNS name or an address, optionally `:port`.
+fn is_host(h: &str) -> bool {
+    url::Url::parse(&format!("https://{h}/"))
+        .is_ok_and(|u| u.host_str().is_some() && u.path() == "/" && u.username().is_empty())
+        && !h.contains(['/', '@', '?', '#'])
+}
+
+/// Where a stored secret may go.
+fn rule_of(info: &SecretInfo) -> SecretRule {
+    let list = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    SecretRule {
+        hosts: list(&info.hosts),
+        allow_http: info.allow_http,
+        workflows: info.workflows.as_deref().map(list),
+    }
+}
 
 fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -44,18 +68,56 @@ fn admin(by: &Actor, what: &str) -> Result<()> {
 }
 
 impl Engine {
-    /// Set (or replace) a secret; its value is never shown again.
-    pub async fn set_secret(&self, name: &str, value: &str, by: &Actor) -> Result<()> {
+    /// Set (or replace) a secret and where it may go; its value is never shown again.
+    pub async fn set_secret(
+        &self,
+        name: &str,
+        value: &str,
+        rule: &SecretRule,
+        by: &Actor,
+    ) -> Result<()> {
         admin(by, "setting secrets")?;
         check_name(name)?;
         let value = value.trim_end_matches(['\r', '\n']);
+        let mut problems = Vec::new();
         if value.is_empty() || value.len() > 8192 {
-            return Err(EngineError::Inputs(vec![
-                "a secret's value is 1 to 8192 bytes".into(),
-            ]));
+            problems.push("a secret's value is 1 to 8192 bytes".to_owned());
         }
-        self.store.set_secret(name, value, &by.label).await?;
-        self.audit(by, "secret.set", name, None).await;
+        if rule.hosts.is_empty() {
+            problems.push(format!(
+                "name the hosts secret '{name}' may be sent to (--hosts jira.example.com,…)"
+            ));
+        }
+        for h in &rule.hosts {
+            if !is_host(h) {
+                problems.push(format!(
+                    "'{h}' is not a host (a name or address, optionally :port; no scheme or path)"
+                ));
+            }
+        }
+        for w in rule.workflows.iter().flatten() {
+            if !workflow_lang::ids::is_workflow_id(w) {
+                problems.push(format!("'{w}' is not a workflow id"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(EngineError::Inputs(problems));
+        }
+        let hosts: Vec<String> = rule.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        let workflows = rule.workflows.as_ref().map(|w| w.join(","));
+        let scope = store::SecretScope {
+            hosts: &hosts.join(","),
+            allow_http: rule.allow_http,
+            workflows: workflows.as_deref(),
+        };
+        self.store.set_secret(name, value, scope, &by.label).await?;
+        self.audit(
+            by,
+            "secret.set",
+            name,
+            Some(serde_json::json!({"hosts": hosts, "allow_http": rule.allow_http, "workflows": rule.workflows})),
+        )
+        .await;
         Ok(())
     }
 
@@ -73,11 +135,12 @@ impl Engine {
         Ok(())
     }
 
-    /// The values of the secrets a workflow's `http:` steps name (those that are set).
+    /// The values of the secrets a workflow's `http:` steps name (those that are set), and
+    /// where each may go.
     pub(crate) async fn secrets_for(
         &self,
         wf: &workflow_lang::workflow::Workflow,
-    ) -> Result<HashMap<String, Zeroizing<String>>> {
+    ) -> Result<HashMap<String, (Zeroizing<String>, SecretRule)>> {
         let mut out = HashMap::new();
         for step in &wf.def.steps {
             let Some(h) = &step.http else { continue };
@@ -86,8 +149,8 @@ impl Engine {
                 if out.contains_key(&name) {
                     continue;
                 }
-                if let Some(v) = self.store.secret(&name).await? {
-                    out.insert(name, v);
+                if let Some((v, info)) = self.store.secret(&name).await? {
+                    out.insert(name, (v, rule_of(&info)));
                 }
             }
         }

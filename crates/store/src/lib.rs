@@ -44,7 +44,7 @@ pub use outputs::{OutputChunk, OutputInfo, OutputKind, RunProgress};
 pub use people::{Person, email_key};
 pub use queue::QueueStats;
 pub use runs::{NewRun, Run, RunFilter, StepRow};
-pub use secrets::SecretInfo;
+pub use secrets::{SecretInfo, SecretScope};
 pub use sessions::{LiveSession, SessionRow};
 pub use signals::{Signal, Signals};
 pub use sqlx::types::Json;

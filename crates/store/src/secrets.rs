@@ -14,40 +14,68 @@ pub struct SecretInfo {
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    /// The hosts (`host` or `host:port`) it may be sent to, comma-separated; empty for a
+    /// secret set before secrets had hosts (sent nowhere until set again).
+    pub hosts: String,
+    /// Whether it may go over plain http (https only otherwise).
+    pub allow_http: bool,
+    /// The workflows that may use it, comma-separated; none: any.
+    pub workflows: Option<String>,
+}
+
+/// Where a secret may be sent (engine-checked; stored as given).
+#[derive(Debug, Clone, Copy)]
+pub struct SecretScope<'a> {
+    pub hosts: &'a str,
+    pub allow_http: bool,
+    pub workflows: Option<&'a str>,
 }
 
 impl Store {
     /// Set (or replace) a secret.
-    pub async fn set_secret(&self, name: &str, value: &str, by: &str) -> Result<()> {
+    pub async fn set_secret(
+        &self,
+        name: &str,
+        value: &str,
+        scope: SecretScope<'_>,
+        by: &str,
+    ) -> Result<()> {
         let sealed = self.key.seal(&format!("{name}:secret"), value.as_bytes())?;
         with_pool!(&self.pool, p => sqlx::query(
-            "INSERT INTO secrets (name, nonce, ciphertext, created_at, created_by) VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO secrets (name, nonce, ciphertext, created_at, created_by, hosts, allow_http, workflows) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (name) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext, \
-             created_at = excluded.created_at, created_by = excluded.created_by",
+             created_at = excluded.created_at, created_by = excluded.created_by, hosts = excluded.hosts, \
+             allow_http = excluded.allow_http, workflows = excluded.workflows",
         ).bind(name).bind(&sealed.nonce).bind(&sealed.ciphertext).bind(Utc::now()).bind(by)
+        .bind(scope.hosts).bind(scope.allow_http).bind(scope.workflows)
         .execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     pub async fn secrets(&self) -> Result<Vec<SecretInfo>> {
         Ok(with_pool!(&self.pool, p => sqlx::query_as::<_, SecretInfo>(
-            "SELECT name, created_at, created_by FROM secrets ORDER BY name",
+            "SELECT name, created_at, created_by, hosts, allow_http, workflows FROM secrets ORDER BY name",
         ).fetch_all(p).await)?)
     }
 
-    /// A secret's value, to send; `None` when there is none of that name.
-    pub async fn secret(&self, name: &str) -> Result<Option<Zeroizing<String>>> {
+    /// A secret's value, to send, and where it may go; `None` when there is none of that
+    /// name.
+    pub async fn secret(&self, name: &str) -> Result<Option<(Zeroizing<String>, SecretInfo)>> {
         let row: Option<(Vec<u8>, Vec<u8>)> = with_pool!(&self.pool, p => sqlx::query_as(
             "SELECT nonce, ciphertext FROM secrets WHERE name = $1",
         ).bind(name).fetch_optional(p).await)?;
         let Some((nonce, ciphertext)) = row else {
             return Ok(None);
         };
+        let info = with_pool!(&self.pool, p => sqlx::query_as::<_, SecretInfo>(
+            "SELECT name, created_at, created_by, hosts, allow_http, workflows FROM secrets WHERE name = $1",
+        ).bind(name).fetch_one(p).await)?;
         let bytes = self
             .key
             .open(&format!("{name}:secret"), &Sealed { nonce, ciphertext })?;
         String::from_utf8(bytes.to_vec())
-            .map(|s| Some(Zeroizing::new(s)))
+            .map(|s| Some((Zeroizing::new(s), info)))
             .map_err(|_| StoreError::Key("a secret is not text".into()))
     }
 

@@ -211,11 +211,40 @@ fn wrong_master_key_is_a_clear_error() {
 fn secrets_are_set_from_stdin_and_kept_sealed() {
     let home = Home::new();
     let value = "xoxb-secret-value-42";
+    // Where it may go is part of setting it.
     let out = home.with_stdin(&["secrets", "set", "SLACK_TOKEN"], &format!("{value}\n"));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--hosts"), "{}", stderr(&out));
+    let out = home.with_stdin(
+        &[
+            "secrets",
+            "set",
+            "SLACK_TOKEN",
+            "--hosts",
+            "https://slack.com/api",
+        ],
+        &format!("{value}\n"),
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("is not a host"), "{}", stderr(&out));
+    let out = home.with_stdin(
+        &[
+            "secrets",
+            "set",
+            "SLACK_TOKEN",
+            "--hosts",
+            "slack.com,hooks.slack.com",
+            "--workflows",
+            "post-to-slack",
+        ],
+        &format!("{value}\n"),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        said.contains("{{ secrets.SLACK_TOKEN }}") && !said.contains(value),
+        said.contains("{{ secrets.SLACK_TOKEN }}")
+            && said.contains("for slack.com, hooks.slack.com over https")
+            && !said.contains(value),
         "{said}"
     );
     let out = home
@@ -227,12 +256,19 @@ fn secrets_are_set_from_stdin_and_kept_sealed() {
         listed.contains("SLACK_TOKEN") && !listed.contains(value),
         "{listed}"
     );
+    let listed: serde_json::Value = serde_json::from_str(&listed).expect("json");
+    assert_eq!(listed[0]["hosts"], "slack.com,hooks.slack.com", "{listed}");
+    assert_eq!(listed[0]["workflows"], "post-to-slack", "{listed}");
+    assert_eq!(listed[0]["allow_http"], false, "{listed}");
     let db = home.db_bytes();
     assert!(
         !db.windows(value.len()).any(|w| w == value.as_bytes()),
         "the value is sealed at rest"
     );
-    let out = home.with_stdin(&["secrets", "set", "9-bad name"], "x\n");
+    let out = home.with_stdin(
+        &["secrets", "set", "9-bad name", "--hosts", "x.example.com"],
+        "x\n",
+    );
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("is not a secret name"),

@@ -30,16 +30,18 @@ impl Executor<'_> {
             ));
         };
         let redact = secret_refs::Redactor::new(&env.secrets);
+        // A nonce new for this request: only the definition's own `{{ secrets.NAME }}`
+        // become places for a secret, never text that data renders into the request.
+        let marks = secret_refs::Marks::new(&uuid::Uuid::new_v4().simple().to_string())
+            .map_err(fail)?;
         let render = |v: &Value| -> Result<Value, RunError> {
             let mut out = self
                 .templates
-                .eval(&secret_refs::mark(v), ctx)
+                .eval(&marks.mark(v), ctx)
                 .map_err(|m| fail(redact.text(&m)))?;
-            secret_refs::fill(&mut out, &env.secrets).map_err(|name| {
-                fail(format!(
-                    "no secret named '{name}' (an admin sets it: lumosflow secrets set {name})"
-                ))
-            })?;
+            marks
+                .fill(&mut out, &env.secrets)
+                .map_err(|e| fail(e.to_string()))?;
             Ok(out)
         };
         let method = spec.method();
@@ -69,6 +71,22 @@ impl Executor<'_> {
                 }
             )));
         }
+        // Each secret this request carries goes only where an admin lets it.
+        let spec_value = serde_json::to_value(spec).unwrap_or_default();
+        for name in secret_refs::names_in(&spec_value) {
+            let Some(rule) = env.rules.get(&name) else {
+                return Err(fail(secret_refs::FillError::Unset(name).to_string()));
+            };
+            if let Some(why) = rule.refusal(
+                &name,
+                self.workflow.id(),
+                parsed.scheme(),
+                &host,
+                parsed.port(),
+            ) {
+                return Err(fail(why));
+            }
+        }
         let mut headers = Vec::new();
         for (k, v) in spec.headers.iter().flatten() {
             let value = match render(v)? {
@@ -81,7 +99,7 @@ impl Executor<'_> {
         rec.operation = Some(format!("http {method} {host}"));
         rec.kind = StepKind::Http;
         rec.method = Some(method.clone());
-        rec.path = Some(parsed.path().to_owned());
+        rec.path = Some(redact.text(parsed.path()));
         rec.params = Some(json!({
             "url": shown,
             "headers": headers.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),

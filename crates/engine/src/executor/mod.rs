@@ -158,6 +158,8 @@ pub struct Executor<'a> {
 pub struct HttpEnv {
     pub allowed_hosts: Vec<String>,
     pub secrets: std::collections::HashMap<String, zeroize::Zeroizing<String>>,
+    /// Where each of those secrets may go.
+    pub rules: std::collections::HashMap<String, workflow_lang::secret_refs::SecretRule>,
     pub client: reqwest::Client,
 }
 

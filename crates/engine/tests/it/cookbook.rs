@@ -288,7 +288,12 @@ async fn stale_requests_are_posted_to_slack() {
     );
     let url = format!("http://{addr}/services/T000/B000/XXXX");
     engine
-        .set_secret("SLACK_WEBHOOK_URL", &url, &Actor::operator())
+        .set_secret(
+            "SLACK_WEBHOOK_URL",
+            &url,
+            &crate::http_steps::plain_http_to(&addr),
+            &Actor::operator(),
+        )
         .await
         .expect("secret");
     let stale = run(&s, "stale-access-requests", json!({"days": 3})).await;

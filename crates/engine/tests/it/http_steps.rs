@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use engine::secrets::SecretRule;
 use engine::{Actor, Engine, EngineConfig, RunRequest, RunStatus};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -77,6 +78,15 @@ pub(crate) async fn receiver() -> (String, Seen) {
 
 const SECRET: &str = "tok-7f3a9c1e5b";
 
+/// A secret's rule for the test receivers: that host and port, over plain http.
+pub(crate) fn plain_http_to(addr: &str) -> SecretRule {
+    SecretRule {
+        hosts: vec![addr.to_owned()],
+        allow_http: true,
+        workflows: None,
+    }
+}
+
 fn post_answer(addr: &str) -> String {
     format!(
         r#"
@@ -115,7 +125,12 @@ async fn http_steps_send_secrets_and_record_none() {
     let engine = Engine::with_config(store.clone(), config);
     let op = Actor::operator();
     engine
-        .set_secret("HOOK_TOKEN", &format!("{SECRET}\n"), &op)
+        .set_secret(
+            "HOOK_TOKEN",
+            &format!("{SECRET}\n"),
+            &plain_http_to(&addr),
+            &op,
+        )
         .await
         .expect("set");
     engine
@@ -296,4 +311,183 @@ steps:
         problems.contains("write secrets as {{ secrets.NAME }} on their own"),
         "{problems}"
     );
+}
+
+/// Data can never name a secret (an input, a payload or a Lumos answer that holds the old
+/// placeholder form), a secret goes only where its rule lets it, and every form it takes in
+/// a request (in a URL's path, percent-encoded in an error) is taken out of what is kept.
+#[tokio::test]
+async fn secrets_are_placed_only_by_the_definition_and_go_only_where_allowed() {
+    let (addr, seen) = receiver().await;
+    // A port nobody listens on, allowed, so a request to it fails with its URL in the error.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").to_string()
+    };
+    let db = testkit::sqlite();
+    let sim = lumos_sim::Simulator::start(lumos_sim::SimConfig::default())
+        .await
+        .expect("sim");
+    let store = Arc::new(db.open().await);
+    engine::connections::connect(&store, "default", &sim.base_url, lumos_sim::DEFAULT_TOKEN)
+        .await
+        .expect("connect");
+    let engine = Engine::with_config(
+        store.clone(),
+        EngineConfig {
+            http_allowed_hosts: vec![addr.clone(), closed.clone()],
+            ..EngineConfig::default()
+        },
+    );
+    let op = Actor::operator();
+    let both_hosts = SecretRule {
+        hosts: vec![addr.clone(), closed.clone()],
+        allow_http: true,
+        workflows: None,
+    };
+    engine
+        .set_secret("HOOK_TOKEN", SECRET, &both_hosts, &op)
+        .await
+        .expect("set");
+    let path_secret = "sp ace\"secret<x>";
+    engine
+        .set_secret("PATH_PART", path_secret, &both_hosts, &op)
+        .await
+        .expect("set");
+    let wf = |id: &str, host: &str, url_tail: &str| {
+        format!(
+            "id: {id}\nname: {id}\ninputs:\n  comment: {{ type: text }}\nsteps:\n  - id: post\n    http:\n      method: POST\n      url: \"http://{host}{url_tail}\"\n      headers: {{ Authorization: \"Bearer {{{{ secrets.HOOK_TOKEN }}}}\" }}\n      body: {{ text: \"{{{{ inputs.comment }}}}\" }}\n"
+        )
+    };
+    engine
+        .create(&wf("comment-on-ticket", &addr, "/comment"), &op)
+        .await
+        .expect("create");
+    // A comment holding the old placeholder form: refused, nothing sent.
+    for forged in ["\u{1}HOOK_TOKEN\u{1}", "ok \u{1}x"] {
+        let out = engine
+            .run(
+                "comment-on-ticket",
+                &obj(json!({"comment": forged})),
+                RunRequest::default(),
+            )
+            .await
+            .expect("run");
+        assert_eq!(out.status, RunStatus::Failed, "{forged:?}");
+        assert!(
+            out.error.as_deref().unwrap_or_default().contains("U+0001"),
+            "{:?}",
+            out.error
+        );
+    }
+    assert!(seen.lock().expect("lock").is_empty(), "nothing was sent");
+
+    // A secret in the URL's path: sent, and nowhere in the run, its steps or the audit trail.
+    engine
+        .create(
+            &wf(
+                "post-to-path",
+                &addr,
+                "/services/T000/{{ secrets.PATH_PART }}",
+            ),
+            &op,
+        )
+        .await
+        .expect("create");
+    let out = engine
+        .run(
+            "post-to-path",
+            &obj(json!({"comment": "hi"})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Completed, "{:?}", out.error);
+    assert_eq!(seen.lock().expect("lock").len(), 1);
+    let kept = format!(
+        "{} {}",
+        serde_json::to_string(&engine.run_detail(&out.run_id).await.expect("detail"))
+            .expect("json"),
+        serde_json::to_string(&engine.audit_events(None, 100).await.expect("audit")).expect("json")
+    );
+    for form in [path_secret, "sp%20ace%22secret%3Cx%3E", SECRET] {
+        assert!(!kept.contains(form), "{form} is kept: {kept}");
+    }
+    assert!(kept.contains("/services/T000/***"), "{kept}");
+    // The same to a port where nothing listens: the error names the URL, the secret taken
+    // out in its percent-encoded form too.
+    engine
+        .create(
+            &wf(
+                "post-nowhere",
+                &closed,
+                "/services/T000/{{ secrets.PATH_PART }}",
+            ),
+            &op,
+        )
+        .await
+        .expect("create");
+    let out = engine
+        .run(
+            "post-nowhere",
+            &obj(json!({"comment": "hi"})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    let detail = serde_json::to_string(&engine.run_detail(&out.run_id).await.expect("detail"))
+        .expect("json");
+    assert!(!detail.contains("secret"), "{detail}");
+
+    // Where a secret may go: only its hosts, over https unless allowed, by its workflows.
+    for (rule, says) in [
+        (
+            SecretRule {
+                hosts: vec!["jira.example.com".into()],
+                allow_http: true,
+                workflows: None,
+            },
+            "may be sent only to jira.example.com",
+        ),
+        (
+            SecretRule {
+                hosts: vec![addr.clone()],
+                allow_http: false,
+                workflows: None,
+            },
+            "https only",
+        ),
+        (
+            SecretRule {
+                hosts: vec![addr.clone()],
+                allow_http: true,
+                workflows: Some(vec!["post-to-jira".into()]),
+            },
+            "not 'comment-on-ticket'",
+        ),
+    ] {
+        engine
+            .set_secret("HOOK_TOKEN", SECRET, &rule, &op)
+            .await
+            .expect("set");
+        let out = engine
+            .run(
+                "comment-on-ticket",
+                &obj(json!({"comment": "hi"})),
+                RunRequest::default(),
+            )
+            .await
+            .expect("run");
+        assert_eq!(out.status, RunStatus::Failed, "{says}");
+        let e = out.error.unwrap_or_default();
+        assert!(e.contains(says), "{says}: {e}");
+    }
+    assert_eq!(seen.lock().expect("lock").len(), 1, "refused: nothing sent");
+    // A secret must say where it may go.
+    let e = engine
+        .set_secret("NOWHERE", "value", &SecretRule::default(), &op)
+        .await
+        .expect_err("refused");
+    assert!(e.to_string().contains("--hosts"), "{e}");
 }
