@@ -229,7 +229,7 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
             }
         }
         RunsCommand::Cancel { id } => {
-            let r = engine.cancel(&id, &crate::operator::me().label).await?;
+            let r = engine.cancel_for(&id, &crate::operator::me()).await?;
             writeln!(out, "run {} is {}", r.id, r.status)?;
         }
         RunsCommand::Approve { id, comment, json } => {

@@ -27,6 +27,7 @@ pub mod notify;
 mod outcome;
 pub mod output;
 mod owner;
+mod run_access;
 mod run_output;
 mod run_types;
 mod runs;

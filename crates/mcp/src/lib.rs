@@ -179,8 +179,8 @@ impl WorkflowTools {
 
     /// Where a run stands, for an agent: status, the approval step and who decides while it
     /// is held, the output (first items) or the error once it is over.
-    async fn status(&self, run_id: &str) -> Result<Value, EngineError> {
-        let d = self.engine.run_detail(run_id).await?;
+    async fn status(&self, run_id: &str, by: &Actor) -> Result<Value, EngineError> {
+        let d = self.engine.run_detail_for(run_id, by).await?;
         let mut out = serde_json::Map::new();
         out.insert("run_id".into(), json!(d.run.id));
         out.insert("workflow_id".into(), json!(d.run.workflow_id));
@@ -472,9 +472,15 @@ impl ServerHandler for WorkflowTools {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        match resources::read(&self.engine, &request.uri).await {
+        let actor = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Actor>())
+            .cloned()
+            .unwrap_or_else(|| self.actor.clone());
+        match resources::read(&self.engine, &request.uri, &actor).await {
             Ok(contents) => Ok(ReadResourceResult::new(vec![contents]).into()),
             Err(m) => Err(McpError::invalid_params(m, None)),
         }
@@ -531,7 +537,7 @@ impl ServerHandler for WorkflowTools {
             let Some(id) = args.get("run_id").and_then(Value::as_str) else {
                 return Ok(tool_error("get-run-status needs run_id"));
             };
-            return match self.status(id).await {
+            return match self.status(id, &actor).await {
                 Ok(v) => Ok(structured(v)),
                 Err(e @ EngineError::RunNotFound(_)) => Ok(tool_error(e.to_string())),
                 Err(e) => Err(McpError::internal_error(e.to_string(), None)),
@@ -546,7 +552,7 @@ impl ServerHandler for WorkflowTools {
             _ => None,
         };
         let req = RunRequest {
-            actor,
+            actor: actor.clone(),
             origin: engine::Origin::Mcp,
             requested_for,
             cancel: context.ct.clone(),
@@ -571,7 +577,7 @@ impl ServerHandler for WorkflowTools {
             }
             // Held: not an error, a run that waits; the agent can check on it later.
             Ok(out) if out.status == RunStatus::PendingApproval => self
-                .status(&out.run_id)
+                .status(&out.run_id, &actor)
                 .await
                 .map(structured)
                 .map_err(|e| McpError::internal_error(e.to_string(), None)),

@@ -3,7 +3,7 @@
 //! (a page of items and where the next one is) and `lumosflow://runs/{run_id}/output` (the
 //! whole output, when it is small).
 
-use engine::Engine;
+use engine::{Actor, Engine};
 use rmcp::model::{ResourceContents, ResourceTemplate};
 use serde_json::{Value, json};
 
@@ -33,7 +33,7 @@ pub fn read_error(uri: &str) -> String {
 }
 
 /// Read a resource URI.
-pub async fn read(engine: &Engine, uri: &str) -> Result<ResourceContents, String> {
+pub async fn read(engine: &Engine, uri: &str, by: &Actor) -> Result<ResourceContents, String> {
     let parsed = url::Url::parse(uri).map_err(|_| read_error(uri))?;
     if parsed.scheme() != "lumosflow" || parsed.host_str() != Some("runs") {
         return Err(read_error(uri));
@@ -43,6 +43,11 @@ pub async fn read(engine: &Engine, uri: &str) -> Result<ResourceContents, String
         [id, what] => (*id, *what),
         _ => return Err(read_error(uri)),
     };
+    // Only a run the caller may see (the run core decides; others are "not found").
+    engine
+        .run_for(run_id, by)
+        .await
+        .map_err(|e| e.to_string())?;
     let text = match what {
         "output" => {
             let v = engine

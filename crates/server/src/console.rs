@@ -60,12 +60,7 @@ pub async fn login(
             "unknown or revoked API key",
         ));
     };
-    // Behind a TLS-terminating proxy the cookie must never travel over plain http.
-    let secure = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    let cookie = session_cookie(&secret, if secure { "; Secure" } else { "" });
+    let cookie = session_cookie(&secret, crate::auth::cookie_secure(&s, &headers));
     Ok(([(header::SET_COOKIE, cookie)], Json(Me::of(&actor, "key"))).into_response())
 }
 

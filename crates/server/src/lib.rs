@@ -79,6 +79,8 @@ pub struct ServerOptions {
     pub sso: Option<sso::SsoConfig>,
     /// `LUMOSFLOW_CONSOLE_KEY_SIGNIN=false`: the console takes no API keys (SSO only).
     pub key_signin_off: bool,
+    /// `LUMOSFLOW_METRICS_TOKEN`: when set, `/metrics` answers only a request bearing it.
+    pub metrics_token: Option<String>,
 }
 
 impl ServerOptions {
@@ -103,6 +105,14 @@ impl ServerOptions {
                     .filter(|h| !h.is_empty())
                     .map(str::to_owned),
             );
+        }
+        if let Ok(t) = std::env::var("LUMOSFLOW_METRICS_TOKEN")
+            && !t.trim().is_empty()
+        {
+            if t.trim().len() < 16 {
+                return Err("LUMOSFLOW_METRICS_TOKEN must be at least 16 characters".into());
+            }
+            o.metrics_token = Some(t.trim().to_owned());
         }
         if let Ok(n) = std::env::var("LUMOSFLOW_MAX_CONNECTIONS") {
             o.net.max_connections = n.trim().parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
@@ -153,6 +163,7 @@ pub fn app(
         mcp_watch: mcp_watch.clone(),
         sso: options.sso.clone().map(sso::Sso::new),
         key_signin: !options.key_signin_off,
+        metrics_token: options.metrics_token.as_deref().map(auth::digest),
     };
     let mcp_service = tower::Layer::layer(
         &axum::middleware::from_fn_with_state(state.clone(), auth::mcp_key),

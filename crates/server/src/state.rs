@@ -21,4 +21,6 @@ pub struct AppState {
     pub sso: Option<Arc<crate::sso::provider::Sso>>,
     /// Whether the console takes API keys to sign in.
     pub key_signin: bool,
+    /// The SHA-256 of the token `/metrics` asks for, when one is set.
+    pub metrics_token: Option<[u8; 32]>,
 }

@@ -32,8 +32,8 @@ impl Executor<'_> {
         let redact = secret_refs::Redactor::new(&env.secrets);
         // A nonce new for this request: only the definition's own `{{ secrets.NAME }}`
         // become places for a secret, never text that data renders into the request.
-        let marks = secret_refs::Marks::new(&uuid::Uuid::new_v4().simple().to_string())
-            .map_err(fail)?;
+        let marks =
+            secret_refs::Marks::new(&uuid::Uuid::new_v4().simple().to_string()).map_err(fail)?;
         let render = |v: &Value| -> Result<Value, RunError> {
             let mut out = self
                 .templates

@@ -9,9 +9,26 @@ use serde_json::{Value, json};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Liveness: cheap, open, no writes. Says whether the database answers a read.
-pub async fn healthz(State(s): State<AppState>) -> Response {
+/// Liveness: cheap, open, no writes. Says whether the database answers a read; what is
+/// behind it (connections, their Lumos URLs, the backend) only to a caller with an API key.
+pub async fn healthz(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let h = s.engine.health().await;
+    let known = match crate::auth::bearer(&headers) {
+        Some(key) => matches!(s.engine.authenticate_key(&key).await, Ok(Some(_))),
+        None => false,
+    };
+    if !known {
+        let ok = h.database.is_ok();
+        return (
+            if ok {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            },
+            Json(json!({"status": if ok { "ok" } else { "unavailable" }})),
+        )
+            .into_response();
+    }
     let connections: Vec<Value> = h
         .connections
         .iter()
@@ -46,7 +63,18 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-pub async fn metrics(State(s): State<AppState>) -> Response {
+pub async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(want) = &s.metrics_token {
+        let given = crate::auth::bearer(&headers).map(|t| crate::auth::digest(&t));
+        if given.as_ref() != Some(want) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                Json(json!({"error": {"code": "unauthorized", "message": "/metrics needs the bearer token set in LUMOSFLOW_METRICS_TOKEN"}})),
+            )
+                .into_response();
+        }
+    }
     s.metrics.mcp_listeners(s.mcp_watch.listeners());
     match s.engine.queue_stats().await {
         Ok(q) => s.metrics.queue(q, s.engine.active_runs()),

@@ -94,8 +94,9 @@ fn items_link(id: &str, offset: u64, limit: u64) -> String {
     format!("/api/v1/runs/{id}/items?offset={offset}&limit={limit}")
 }
 
-pub async fn run_detail(s: &AppState, id: &str) -> ApiResult<Value> {
-    let detail = s.engine.run_detail(id).await?;
+/// A run's detail as `by` may see it.
+pub async fn run_detail(s: &AppState, id: &str, by: &Actor) -> ApiResult<Value> {
+    let detail = s.engine.run_detail_for(id, by).await?;
     let view = RunView {
         output_links: output_links(&detail),
         detail,
@@ -120,7 +121,7 @@ pub async fn start_run(
     };
     let submitted = s.engine.submit(id, &body.inputs, req).await?;
     if wait && submitted.status == RunStatus::Queued {
-        return finished_run(s, &submitted.run_id, &who.label).await;
+        return finished_run(s, &submitted.run_id, &who).await;
     }
     Ok((
         StatusCode::ACCEPTED,
@@ -135,9 +136,9 @@ pub async fn start_run(
 
 /// Wait for a run to end and answer with it: its output as stored, with the first items of
 /// a listing and links to the rest (never the whole listing in one body).
-async fn finished_run(s: &AppState, run_id: &str, who: &str) -> ApiResult<(StatusCode, Value)> {
-    let outcome = s.engine.wait(run_id, None, who).await?;
-    let v = run_detail(s, &outcome.run_id).await?;
+async fn finished_run(s: &AppState, run_id: &str, who: &Actor) -> ApiResult<(StatusCode, Value)> {
+    let outcome = s.engine.wait(run_id, None, &who.label).await?;
+    let v = run_detail(s, &outcome.run_id, who).await?;
     let status = if outcome.status.is_final() {
         StatusCode::OK
     } else {
@@ -184,30 +185,38 @@ pub struct RunsQuery {
 
 pub async fn list_runs(
     State(s): State<AppState>,
+    Extension(c): Extension<Actor>,
     Query(q): Query<RunsQuery>,
 ) -> ApiResult<Response> {
     let runs = s
         .engine
-        .runs(&engine::RunFilter {
-            workflow: q.workflow.as_deref(),
-            status: q.status,
-            requested_by: q.requested_by.as_deref(),
-            requested_for: q.requested_for.as_deref(),
-            before: q.before.as_deref(),
-            since: q
-                .since
-                .as_deref()
-                .map(parse_since)
-                .transpose()
-                .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", m))?,
-            limit: q.limit.unwrap_or(50).clamp(1, 500),
-        })
+        .runs_for(
+            &engine::RunFilter {
+                workflow: q.workflow.as_deref(),
+                status: q.status,
+                requested_by: q.requested_by.as_deref(),
+                requested_for: q.requested_for.as_deref(),
+                before: q.before.as_deref(),
+                since: q
+                    .since
+                    .as_deref()
+                    .map(parse_since)
+                    .transpose()
+                    .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", m))?,
+                limit: q.limit.unwrap_or(50).clamp(1, 500),
+            },
+            &c,
+        )
         .await?;
     Ok(Json(runs).into_response())
 }
 
-pub async fn get_run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(Json(run_detail(&s, &id).await?).into_response())
+pub async fn get_run(
+    State(s): State<AppState>,
+    Extension(c): Extension<Actor>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(Json(run_detail(&s, &id, &c).await?).into_response())
 }
 
 /// A decision's optional body.
@@ -240,13 +249,13 @@ pub async fn approve_run(
         .await?;
     // Still waiting (more approvals, or the next step): the run as it stands.
     if matches!(approved, engine::Approved::Waiting(_)) {
-        return Ok((StatusCode::OK, Json(run_detail(&s, &id).await?)).into_response());
+        return Ok((StatusCode::OK, Json(run_detail(&s, &id, &c).await?)).into_response());
     }
     if q.wait {
-        let (status, v) = finished_run(&s, &id, &c.label).await?;
+        let (status, v) = finished_run(&s, &id, &c).await?;
         return Ok((status, Json(v)).into_response());
     }
-    Ok((StatusCode::ACCEPTED, Json(run_detail(&s, &id).await?)).into_response())
+    Ok((StatusCode::ACCEPTED, Json(run_detail(&s, &id, &c).await?)).into_response())
 }
 
 pub async fn deny_run(
@@ -257,7 +266,7 @@ pub async fn deny_run(
 ) -> ApiResult<Response> {
     let body = decision_body(&raw).map_err(ApiError::bad_request)?;
     s.engine.deny(&id, &c, body.comment.as_deref()).await?;
-    Ok(Json(run_detail(&s, &id).await?).into_response())
+    Ok(Json(run_detail(&s, &id, &c).await?).into_response())
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -292,11 +301,14 @@ pub async fn list_approvals(
         s.engine.decidable_by(&c, 200).await?
     } else {
         s.engine
-            .runs(&engine::RunFilter {
-                status: Some(RunStatus::PendingApproval),
-                limit: 200,
-                ..Default::default()
-            })
+            .runs_for(
+                &engine::RunFilter {
+                    status: Some(RunStatus::PendingApproval),
+                    limit: 200,
+                    ..Default::default()
+                },
+                &c,
+            )
             .await?
     };
     let mut out = Vec::new();
@@ -321,7 +333,7 @@ pub async fn cancel_run(
     Extension(c): Extension<Actor>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let run = s.engine.cancel(&id, &c.label).await?;
+    let run = s.engine.cancel_for(&id, &c).await?;
     audit(&s, &c, "run.cancel", &id, None).await;
     Ok(Json(run).into_response())
 }
@@ -337,11 +349,12 @@ pub struct OutputQuery {
 /// A completed run's whole output, streamed from the store in the format asked for.
 pub async fn run_output(
     State(s): State<AppState>,
+    Extension(c): Extension<Actor>,
     Path(id): Path<String>,
     Query(q): Query<OutputQuery>,
 ) -> ApiResult<Response> {
     let format = q.format.unwrap_or(Format::Json);
-    let stored = s.engine.stored_output(&id).await?;
+    let stored = s.engine.stored_output_for(&id, &c).await?;
     let name = format!(
         "{}-{}.{}",
         stored.run.workflow_id,
@@ -389,6 +402,7 @@ pub struct ItemsAnswer {
 /// A page of a completed run's output items (for outputs that are listings or lists).
 pub async fn run_items(
     State(s): State<AppState>,
+    Extension(c): Extension<Actor>,
     Path(id): Path<String>,
     Query(q): Query<ItemsQuery>,
 ) -> ApiResult<Response> {
@@ -398,7 +412,7 @@ pub async fn run_items(
             "limit must be between 1 and 1000, got {limit}"
         )));
     }
-    let stored = s.engine.stored_output(&id).await?;
+    let stored = s.engine.stored_output_for(&id, &c).await?;
     if !stored.has_items() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -68,7 +68,11 @@ pub struct LoginQuery {
     return_to: Option<String>,
 }
 
-pub async fn login(State(s): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+pub async fn login(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     let Some(sso) = s.sso.clone() else {
         return page(
             StatusCode::NOT_FOUND,
@@ -112,7 +116,7 @@ pub async fn login(State(s): State<AppState>, Query(q): Query<LoginQuery>) -> Re
     let cookie = format!(
         "{LOGIN_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/console/oidc; Max-Age=600{}",
         state.secret(),
-        secure_suffix(&sso.config.public_url)
+        crate::auth::cookie_secure(&s, &headers)
     );
     (
         StatusCode::SEE_OTHER,
@@ -122,14 +126,6 @@ pub async fn login(State(s): State<AppState>, Query(q): Query<LoginQuery>) -> Re
         ],
     )
         .into_response()
-}
-
-fn secure_suffix(public: &url::Url) -> &'static str {
-    if public.scheme() == "https" {
-        "; Secure"
-    } else {
-        ""
-    }
 }
 
 #[derive(Deserialize)]
@@ -220,7 +216,8 @@ pub async fn callback(
         .await
     {
         Ok((secret, _)) => {
-            let session = console::session_cookie(&secret, secure_suffix(&sso.config.public_url));
+            let session =
+                console::session_cookie(&secret, crate::auth::cookie_secure(&s, &headers));
             let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, return_to)]).into_response();
             for c in [session, clear] {
                 if let Ok(v) = c.parse() {

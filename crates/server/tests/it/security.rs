@@ -751,3 +751,223 @@ async fn browsers_get_security_headers_and_mcp_checks_the_host() {
     );
     env.stop().await;
 }
+
+// Review 3, 5-6: without a key /healthz says only whether it is up, /metrics answers only
+// its bearer token when one is set, and the key sign-in cookie is Secure when the public
+// URL is https (one rule for every cookie).
+#[tokio::test]
+async fn health_metrics_and_cookies_give_nothing_away() {
+    let db = testkit::sqlite();
+    let store = std::sync::Arc::new(db.open().await);
+    let key = engine::Engine::new(store.clone())
+        .create_key("ops", Admin, &engine::Actor::operator())
+        .await
+        .expect("key");
+    let token = "metrics-token-0123456789";
+    let srv = server::Server::start_with(
+        store.clone(),
+        "127.0.0.1:0",
+        engine::EngineConfig {
+            public_url: Some("https://flow.example-corp.com".into()),
+            ..engine::EngineConfig::default()
+        },
+        server::ServerOptions {
+            metrics_token: Some(token.into()),
+            allowed_hosts: vec!["flow.example-corp.com".into()],
+            ..server::ServerOptions::default()
+        },
+    )
+    .await
+    .expect("server");
+    engine::connections::connect(
+        &store,
+        "default",
+        "http://127.0.0.1:9",
+        "lsk_test_0000000000000000",
+    )
+    .await
+    .ok();
+    let http = reqwest::Client::new();
+    let get = |path: &str, bearer: Option<&str>| {
+        let mut rb = http.get(format!("{}{path}", srv.base_url));
+        if let Some(b) = bearer {
+            rb = rb.bearer_auth(b);
+        }
+        async move {
+            let resp = rb.send().await.expect("send");
+            let status = resp.status();
+            (status, resp.text().await.unwrap_or_default())
+        }
+    };
+    let (s, open) = get("/healthz", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_str::<Value>(&open).expect("json"),
+        json!({"status": "ok"})
+    );
+    let (s, full) = get("/healthz", Some(&key)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        full.contains("\"database\"") && full.contains("active_runs"),
+        "{full}"
+    );
+    for bad in [None, Some("wrong-token-0123456789"), Some(key.as_str())] {
+        let (s, body) = get("/metrics", bad).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{bad:?}: {body}");
+        assert!(!body.contains("lumosflow_"), "{body}");
+    }
+    let (s, body) = get("/metrics", Some(token)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("lumosflow_"), "{body}");
+    let resp = http
+        .post(format!("{}/console/login", srv.base_url))
+        .header("x-lumosflow-csrf", "1")
+        .json(&json!({"key": key}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    srv.stop().await;
+}
+
+// Review 3, 7: a run is seen by those who may use its connection (viewers see what agents
+// see), in lists, details and outputs; an agent cancels only runs they asked for or that
+// are for them; builders and admins cancel any they can see.
+async fn runs_are_seen_and_stopped_only_by_those_they_belong_to(db: Db) {
+    let env = Env::new(db).await;
+    env.connect().await;
+    env.call(
+        Some(Admin),
+        Method::POST,
+        "/api/v1/workflows/install",
+        Some(json!({"all": true})),
+    )
+    .await;
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/connections",
+            Some(json!({"name": "prod", "base_url": env.sim.base_url, "token": env.sim.token})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::PUT,
+            "/api/v1/connections/prod/roles",
+            Some(json!({"roles": ["admin"]})),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let (_, secret_run) = env
+        .run(
+            Admin,
+            "list-lumos-users",
+            Some(json!({"inputs": {"size": 2}, "connection": "prod"})),
+            true,
+        )
+        .await;
+    let id = secret_run["id"].as_str().expect("id").to_owned();
+    for role in [Viewer, Agent, Builder] {
+        for path in [
+            format!("/api/v1/runs/{id}"),
+            format!("/api/v1/runs/{id}/output"),
+            format!("/api/v1/runs/{id}/items"),
+        ] {
+            let (s, v) = env.call(Some(role), Method::GET, &path, None).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{role:?} {path}: {v}");
+        }
+        let (_, list) = env
+            .call(Some(role), Method::GET, "/api/v1/runs", None)
+            .await;
+        assert!(!list.to_string().contains(&id), "{role:?} lists it: {list}");
+    }
+    let (s, _) = env
+        .call(
+            Some(Admin),
+            Method::GET,
+            &format!("/api/v1/runs/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Cancels: a held run of agent "a" is not another agent's to cancel.
+    let (_, made) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": "id: gated-read\nname: Gated read\napproval: Check first\nsteps:\n  - id: u\n    call: listUsers\n    params: { size: 1 }\n"})),
+        )
+        .await;
+    assert!(made.to_string().contains("gated-read"), "{made}");
+    let other = env
+        .server
+        .engine
+        .create_key("a2", Agent, &engine::Actor::operator())
+        .await
+        .expect("key");
+    let env = &env;
+    let held = |role| async move {
+        let (_, r) = env.run(role, "gated-read", None, false).await;
+        r["id"].as_str().expect("id").to_owned()
+    };
+    let run_a = held(Agent).await;
+    let resp = env
+        .http
+        .post(format!(
+            "{}/api/v1/runs/{run_a}/cancel",
+            env.server.base_url
+        ))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let said = resp.text().await.unwrap_or_default();
+    assert!(
+        said.contains("may cancel only runs they asked for"),
+        "{said}"
+    );
+    let (s, v) = env
+        .call(
+            Some(Agent),
+            Method::POST,
+            &format!("/api/v1/runs/{run_a}/cancel"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("canceled")),
+        "{v}"
+    );
+    let run_b = held(Agent).await;
+    let (s, v) = env
+        .call(
+            Some(Builder),
+            Method::POST,
+            &format!("/api/v1/runs/{run_b}/cancel"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("canceled")),
+        "{v}"
+    );
+}
+both!(
+    runs_are_seen_and_stopped_only_by_those_they_belong_to,
+    runs_are_seen_and_stopped_only_by_those_they_belong_to
+);

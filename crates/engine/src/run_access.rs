@@ -1,0 +1,128 @@
+//! Who may see and stop which runs, decided here for every door. A run is seen by those who
+//! may use its connection (viewers see what agents see), so runs on a connection kept for
+//! admins stay with admins. An agent cancels the runs they asked for or that are for them;
+//! builders and admins cancel any run they can see. A run someone may not see is "not
+//! found" to them, as if it did not exist.
+
+use std::collections::HashMap;
+
+use store::{Run, RunFilter};
+use workflow_lang::Role;
+
+use crate::actor::Actor;
+use crate::connections::allowed_roles;
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
+use crate::output::StoredOutput;
+use crate::run_types::RunDetail;
+
+/// The roles each connection is open to, read once for a batch of runs.
+#[derive(Default)]
+struct OpenTo(HashMap<String, Vec<Role>>);
+
+impl Engine {
+    async fn open_to(&self, open: &mut OpenTo, connection: &str) -> Result<Vec<Role>> {
+        if let Some(r) = open.0.get(connection) {
+            return Ok(r.clone());
+        }
+        // A connection removed since: its runs stay with admins.
+        let roles = match self.store.connection(connection).await? {
+            Some(c) => allowed_roles(&c),
+            None => vec![Role::Admin],
+        };
+        open.0.insert(connection.to_owned(), roles.clone());
+        Ok(roles)
+    }
+
+    async fn sees(&self, open: &mut OpenTo, run: &Run, by: &Actor) -> Result<bool> {
+        let connection = run.connection.as_deref().unwrap_or("default");
+        let roles = self.open_to(open, connection).await?;
+        Ok(roles.contains(&by.role.max(Role::Agent)))
+    }
+
+    /// Whether `by` may see `run`.
+    pub async fn may_see(&self, run: &Run, by: &Actor) -> Result<bool> {
+        self.sees(&mut OpenTo::default(), run, by).await
+    }
+
+    /// A run as `by` may see it; "not found" when they may not.
+    pub async fn run_for(&self, id: &str, by: &Actor) -> Result<Run> {
+        let run = self.existing(id).await?;
+        if !self.may_see(&run, by).await? {
+            return Err(EngineError::RunNotFound(id.to_owned()));
+        }
+        Ok(run)
+    }
+
+    /// A run's detail, for someone who may see it.
+    pub async fn run_detail_for(&self, id: &str, by: &Actor) -> Result<RunDetail> {
+        self.run_for(id, by).await?;
+        self.run_detail(id).await
+    }
+
+    /// A run's stored output, for someone who may see it.
+    pub async fn stored_output_for(&self, id: &str, by: &Actor) -> Result<StoredOutput> {
+        self.run_for(id, by).await?;
+        self.stored_output(id).await
+    }
+
+    /// The runs `by` may see, newest first: as many as the filter's limit, reading on past
+    /// runs they may not see so a page is never cut short by them.
+    pub async fn runs_for(&self, filter: &RunFilter<'_>, by: &Actor) -> Result<Vec<Run>> {
+        let limit = filter.limit.clamp(1, 1000);
+        let mut open = OpenTo::default();
+        let mut out = Vec::new();
+        let mut before = filter.before.map(str::to_owned);
+        loop {
+            let batch = self
+                .runs(&RunFilter {
+                    before: before.as_deref(),
+                    limit,
+                    ..*filter
+                })
+                .await?;
+            let full = batch.len() as i64 == limit;
+            before = batch.last().map(|r| r.id.clone());
+            for run in batch {
+                if self.sees(&mut open, &run, by).await? {
+                    out.push(run);
+                    if out.len() as i64 == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Cancel a run as `by`: an agent their own runs or those for them, builders and admins
+    /// any they can see.
+    pub async fn cancel_for(&self, id: &str, by: &Actor) -> Result<Run> {
+        let run = self.run_for(id, by).await?;
+        if !by.may(Role::Agent) {
+            return Err(EngineError::Forbidden(format!(
+                "canceling runs needs the agent role; {} has {}",
+                by.label, by.role
+            )));
+        }
+        if !by.may(Role::Builder) {
+            let names = by.names();
+            let theirs = |who: &Option<String>| {
+                who.as_deref()
+                    .is_some_and(|w| names.iter().any(|n| n.eq_ignore_ascii_case(w)))
+            };
+            let asked = Self::requester_of(&run).actor.person_key();
+            if !(theirs(&run.requested_by) || theirs(&run.requested_for) || names.contains(&asked))
+            {
+                return Err(EngineError::Forbidden(format!(
+                    "{} may cancel only runs they asked for or that are for them; run '{id}' was asked for by {}",
+                    by.label,
+                    run.requested_by.as_deref().unwrap_or("someone else")
+                )));
+            }
+        }
+        self.cancel(id, &by.label).await
+    }
+}
