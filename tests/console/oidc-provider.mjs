@@ -2,6 +2,7 @@
 // its development sign-in form (any login, any password). The login decides who you are:
 //   ann-admin  → groups [it-admins]        dan-desk → groups [service-desk]
 //   ned-nobody → groups []                 ugo-unverified → email_verified false
+//   sam-silent → no email_verified claim
 // Anything else → groups [] (the email is <login>@example-corp.com).
 //
 // It also issues JWT access tokens for a resource (RFC 8707 `resource`, the audience) to MCP
@@ -26,7 +27,9 @@ if (!redirectUri) {
 const GROUPS = { "ann-admin": ["it-admins"], "dan-desk": ["service-desk"] };
 const NAMES = { "ann-admin": "Ann Admin", "dan-desk": "Dan Desk", "ned-nobody": "Ned Nobody" };
 
-const AGENT_LOGINS = ["ann-admin", "dan-desk", "ned-nobody", "ugo-unverified", "zed-unknown", "no-email"];
+const AGENT_LOGINS = ["ann-admin", "dan-desk", "ned-nobody", "ugo-unverified", "sam-silent", "zed-unknown", "no-email"];
+// Whether a login's email is verified: sam-silent's token does not say.
+const verified = (login) => (login === "sam-silent" ? {} : { email_verified: login !== "ugo-unverified" });
 const AGENT_MODES = ["agent", "expired", "rotated"];
 
 // Signing keys made here, so the JWKS the provider serves can leave one out until rotation.
@@ -97,7 +100,7 @@ const provider = new Provider(issuer, {
     if (login === "no-email") return { groups: [] };
     return {
       email: `${login}@example-corp.com`,
-      email_verified: login !== "ugo-unverified",
+      ...verified(login),
       groups: GROUPS[login] ?? [],
     };
   },
@@ -119,7 +122,7 @@ const provider = new Provider(issuer, {
         return {
           sub: id,
           email: `${id}@example-corp.com`,
-          email_verified: id !== "ugo-unverified",
+          ...verified(id),
           name: NAMES[id] ?? id,
           groups: GROUPS[id] ?? [],
         };

@@ -269,9 +269,7 @@ async fn verify(sso: &Sso, code: &str, nonce: &str, verifier: &str) -> Result<Ve
         .email()
         .map(|e| e.as_str().to_owned())
         .ok_or("the ID token has no email claim (ask for the email scope)")?;
-    if claims.email_verified() == Some(false) {
-        return Err(format!("the identity provider has not verified {email}"));
-    }
+    sso.config.check_verified(&email, claims.email_verified())?;
     let name = claims
         .name()
         .and_then(|n| n.get(None))

@@ -35,6 +35,9 @@ pub struct SsoConfig {
     pub scopes: Vec<String>,
     /// What the sign-in button says: "Sign in with {name}".
     pub name: String,
+    /// `LUMOSFLOW_OIDC_TRUST_EMAIL=true`: the provider issues only verified emails and does
+    /// not say so in `email_verified`; otherwise an email must come with `email_verified: true`.
+    pub trust_email: bool,
 }
 
 impl std::fmt::Debug for SsoConfig {
@@ -117,7 +120,30 @@ impl SsoConfig {
             default_role,
             scopes,
             name,
+            trust_email: match get("LUMOSFLOW_OIDC_TRUST_EMAIL").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "LUMOSFLOW_OIDC_TRUST_EMAIL: '{other}' is not true or false"
+                    ));
+                }
+            },
         }))
+    }
+
+    /// Whether an email the provider vouches for may name a person here: the token says
+    /// `email_verified: true`, or the provider is trusted to issue verified emails only.
+    /// One rule for console sign-in and MCP's access tokens.
+    pub fn check_verified(&self, email: &str, verified: Option<bool>) -> Result<(), String> {
+        match verified {
+            Some(true) => Ok(()),
+            Some(false) => Err(format!("the identity provider has not verified {email}")),
+            None if self.trust_email => Ok(()),
+            None => Err(format!(
+                "the identity provider does not say it verified {email} (no email_verified claim); if it only issues verified emails, an admin sets LUMOSFLOW_OIDC_TRUST_EMAIL=true"
+            )),
+        }
     }
 
     pub(crate) fn redirect_uri(&self) -> String {
@@ -359,6 +385,37 @@ mod tests {
             config(&base[..2])
                 .unwrap_err()
                 .contains("LUMOSFLOW_PUBLIC_URL")
+        );
+    }
+
+    #[test]
+    fn an_email_must_be_vouched_for_unless_the_provider_is_trusted() {
+        let base = [
+            ("LUMOSFLOW_OIDC_ISSUER", "https://idp.example.com"),
+            ("LUMOSFLOW_OIDC_CLIENT_ID", "lumosflow"),
+            ("LUMOSFLOW_PUBLIC_URL", "https://flow.example.com"),
+        ];
+        let strict = config(&base).unwrap().unwrap();
+        assert!(strict.check_verified("a@x.com", Some(true)).is_ok());
+        assert!(strict.check_verified("a@x.com", Some(false)).is_err());
+        assert!(
+            strict
+                .check_verified("a@x.com", None)
+                .unwrap_err()
+                .contains("LUMOSFLOW_OIDC_TRUST_EMAIL")
+        );
+        let mut v = base.to_vec();
+        v.push(("LUMOSFLOW_OIDC_TRUST_EMAIL", "true"));
+        let trusting = config(&v).unwrap().unwrap();
+        assert!(trusting.check_verified("a@x.com", None).is_ok());
+        assert!(trusting.check_verified("a@x.com", Some(false)).is_err());
+        v.push(("LUMOSFLOW_OIDC_TRUST_EMAIL", "yes"));
+        let mut bad = base.to_vec();
+        bad.push(("LUMOSFLOW_OIDC_TRUST_EMAIL", "yes"));
+        assert!(
+            config(&bad)
+                .unwrap_err()
+                .contains("LUMOSFLOW_OIDC_TRUST_EMAIL")
         );
     }
 }

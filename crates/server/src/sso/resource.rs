@@ -84,7 +84,8 @@ pub enum TokenError {
         "the access token has no email claim: the identity provider must put the person's email in access tokens for {0}"
     )]
     NoEmail(String),
-    #[error("the identity provider has not verified {0}")]
+    /// The email is not vouched for (the reason).
+    #[error("{0}")]
     Unverified(String),
     #[error(
         "{0} is not a person in lumosflow: people appear when they first sign in to the console or own a key"
@@ -124,10 +125,9 @@ pub async fn authenticate(state: &AppState, sso: &Sso, token: &str) -> Result<Ac
         .email()
         .map(|e| e.as_str().to_owned())
         .ok_or_else(|| TokenError::NoEmail(sso.config.mcp_resource()))?;
-    // An explicit `false` refuses; providers that never say are trusted as for sign-in.
-    if claims.email_verified() == Some(false) {
-        return Err(TokenError::Unverified(email));
-    }
+    sso.config
+        .check_verified(&email, claims.email_verified())
+        .map_err(TokenError::Unverified)?;
     let person = match state.engine.person(&email).await {
         Ok(p) => p,
         Err(EngineError::Person(PersonError::Unknown(_))) => {

@@ -244,6 +244,7 @@ async fn mcp_clients_use_access_tokens_from_the_identity_provider() {
         ("ann-admin", Role::Admin),
         ("ned-nobody", Role::Agent),
         ("ugo-unverified", Role::Agent),
+        ("sam-silent", Role::Agent),
     ] {
         srv.engine
             .sign_in_person(&format!("{login}@example-corp.com"), None, role, "Test IdP")
@@ -402,6 +403,10 @@ async fn mcp_clients_use_access_tokens_from_the_identity_provider() {
     refused(&http, &base, &anon, "no email claim").await;
     let ugo = token(&http, &issuer, "agent.ugo-unverified", &resource).await;
     refused(&http, &base, &ugo, "has not verified").await;
+    // A token that does not say the email is verified is refused too (the provider is not
+    // configured as one that issues verified emails only).
+    let sam = token(&http, &issuer, "agent.sam-silent", &resource).await;
+    refused(&http, &base, &sam, "does not say it verified").await;
     // Ned is an agent in lumosflow, but his groups map to no role: refused as at sign-in.
     let ned = token(&http, &issuer, "agent.ned-nobody", &resource).await;
     let (status, _, body) = initialize(&http, &base, Some(&ned)).await.expect_err("403");
