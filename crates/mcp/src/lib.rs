@@ -622,11 +622,26 @@ pub async fn serve_stdio(engine: Arc<Engine>) -> std::io::Result<()> {
 }
 
 /// The streamable HTTP service to mount at `/mcp` (put authentication in front of it).
+/// MCP's live sessions over HTTP, shared with the server so it can tell a session that
+/// ended (or never began) from one that is open.
+pub type HttpSessions =
+    Arc<rmcp::transport::streamable_http_server::session::local::LocalSessionManager>;
+
+/// Whether an HTTP session is open.
+pub async fn session_open(sessions: &HttpSessions, id: &str) -> bool {
+    use rmcp::transport::streamable_http_server::session::SessionManager;
+    sessions
+        .has_session(&id.to_owned().into())
+        .await
+        .unwrap_or(false)
+}
+
 pub fn http_service(
     engine: Arc<Engine>,
     watch: Arc<ToolsWatch>,
     cancel: tokio_util::sync::CancellationToken,
     allowed_hosts: Vec<String>,
+    sessions: HttpSessions,
 ) -> rmcp::transport::streamable_http_server::StreamableHttpService<
     WorkflowTools,
     rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
@@ -653,7 +668,7 @@ pub fn http_service(
                 watch.clone(),
             ))
         },
-        Default::default(),
+        sessions,
         config,
     )
 }

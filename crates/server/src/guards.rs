@@ -23,6 +23,30 @@ pub async fn no_nul_in_path(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// MCP over HTTP: a request naming a session that ended or never began is 404, as the MCP
+/// specification says (the client then starts a new session), DELETE included.
+pub async fn mcp_sessions(
+    axum::extract::State(sessions): axum::extract::State<mcp::HttpSessions>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let named = req
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(id) = named
+        && !mcp::session_open(&sessions, &id).await
+    {
+        return ApiError::not_found(format!(
+            "no open MCP session '{}': it ended or never began; initialize a new one",
+            id.chars().take(64).collect::<String>()
+        ))
+        .into_response();
+    }
+    next.run(req).await
+}
+
 pub async fn json_errors(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     let status = resp.status();
@@ -46,6 +70,10 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::NOT_FOUND => "not_found",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::NOT_ACCEPTABLE => "not_acceptable",
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };

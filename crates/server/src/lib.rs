@@ -165,9 +165,19 @@ pub fn app(
         key_signin: !options.key_signin_off,
         metrics_token: options.metrics_token.as_deref().map(auth::digest),
     };
+    let sessions = mcp::HttpSessions::default();
     let mcp_service = tower::Layer::layer(
         &axum::middleware::from_fn_with_state(state.clone(), auth::mcp_key),
-        mcp::http_service(engine, mcp_watch, shutdown, options.allowed_hosts.clone()),
+        tower::Layer::layer(
+            &axum::middleware::from_fn_with_state(sessions.clone(), guards::mcp_sessions),
+            mcp::http_service(
+                engine,
+                mcp_watch,
+                shutdown,
+                options.allowed_hosts.clone(),
+                sessions,
+            ),
+        ),
     );
     let request_id = HeaderName::from_static("x-request-id");
     router

@@ -282,20 +282,34 @@ fn refusal(e: ClaimsVerificationError, config: &SsoConfig) -> TokenError {
 /// when SSO is set up (MCP clients start the authorization flow from it), and why a token
 /// was refused.
 pub fn challenge(sso: Option<&Sso>, invalid_token: Option<&str>) -> HeaderValue {
+    challenge_with(sso, invalid_token.map(|why| ("invalid_token", why)))
+}
+
+/// The challenge with an RFC 6750 error (`invalid_token` on a 401, `insufficient_scope` on
+/// a 403) and the scopes a token needs, so a client knows what to ask for.
+fn challenge_with(sso: Option<&Sso>, error: Option<(&str, &str)>) -> HeaderValue {
     let Some(sso) = sso else {
         return HeaderValue::from_static("Bearer");
     };
     let mut v = format!(
-        "Bearer resource_metadata=\"{}\"",
-        quotable(&sso.config.resource_metadata_url())
+        "Bearer resource_metadata=\"{}\", scope=\"{}\"",
+        quotable(&sso.config.resource_metadata_url()),
+        quotable(&scopes(&sso.config).join(" "))
     );
-    if let Some(why) = invalid_token {
+    if let Some((code, why)) = error {
         v.push_str(&format!(
-            ", error=\"invalid_token\", error_description=\"{}\"",
+            ", error=\"{code}\", error_description=\"{}\"",
             quotable(why)
         ));
     }
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+}
+
+/// The scopes a token for `/mcp` is asked with: `openid` and the configured ones.
+fn scopes(c: &super::provider::SsoConfig) -> Vec<String> {
+    let mut scopes = vec!["openid".to_owned()];
+    scopes.extend(c.scopes.iter().cloned());
+    scopes
 }
 
 /// What RFC 6750 allows inside a quoted parameter: printable ASCII without `"` or `\`.
@@ -317,6 +331,17 @@ pub fn refuse(sso: Option<&Sso>, e: &TokenError) -> Response {
     match e {
         TokenError::NoRole { .. } => {
             ApiError::new(StatusCode::FORBIDDEN, "forbidden", message).into_response()
+        }
+        // A good token for someone lumosflow does not let in: signing in again gets nothing
+        // more, so not a 401 that sends clients back to the provider.
+        TokenError::UnknownPerson(_) | TokenError::Deactivated(_) => {
+            let mut r = ApiError::new(StatusCode::FORBIDDEN, "insufficient_scope", message.clone())
+                .into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                challenge_with(sso, Some(("insufficient_scope", &message))),
+            );
+            r
         }
         TokenError::Provider(_) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "idp_unavailable", message)
@@ -343,8 +368,7 @@ pub async fn metadata(State(s): State<AppState>) -> Response {
         .into_response();
     };
     let c = &sso.config;
-    let mut scopes = vec!["openid".to_owned()];
-    scopes.extend(c.scopes.iter().cloned());
+    let scopes = scopes(c);
     let mut r = Json(json!({
         "resource": c.mcp_resource(),
         "authorization_servers": [c.issuer],

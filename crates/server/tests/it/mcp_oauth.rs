@@ -168,7 +168,8 @@ async fn refused(http: &reqwest::Client, base: &str, token: &str, why: &str) {
     assert!(
         challenge.starts_with(&format!(
             "Bearer resource_metadata=\"{base}/.well-known/oauth-protected-resource\""
-        )) && challenge.contains("error=\"invalid_token\"")
+        )) && challenge.contains("scope=\"openid ")
+            && challenge.contains("error=\"invalid_token\"")
             && challenge.contains(why),
         "{why}: {challenge}"
     );
@@ -277,7 +278,9 @@ async fn mcp_clients_use_access_tokens_from_the_identity_provider() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         challenge,
-        format!("Bearer resource_metadata=\"{base}/.well-known/oauth-protected-resource\"")
+        format!(
+            "Bearer resource_metadata=\"{base}/.well-known/oauth-protected-resource\", scope=\"openid email profile groups\""
+        )
     );
     assert_eq!(body["error"]["code"], "unauthorized", "{body}");
 
@@ -397,8 +400,17 @@ async fn mcp_clients_use_access_tokens_from_the_identity_provider() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string())
     );
     refused(&http, &base, &swapped, "signature does not verify").await;
+    // A good token for someone lumosflow does not know: 403 insufficient_scope, not a 401
+    // that would send the client back to the provider for nothing.
     let zed = token(&http, &issuer, "agent.zed-unknown", &resource).await;
-    refused(&http, &base, &zed, "is not a person in lumosflow").await;
+    let (status, challenge, body) = initialize(&http, &base, Some(&zed)).await.expect_err("403");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "insufficient_scope", "{body}");
+    assert!(
+        challenge.contains("error=\"insufficient_scope\"")
+            && challenge.contains("is not a person in lumosflow"),
+        "{challenge}"
+    );
     let anon = token(&http, &issuer, "agent.no-email", &resource).await;
     refused(&http, &base, &anon, "no email claim").await;
     let ugo = token(&http, &issuer, "agent.ugo-unverified", &resource).await;
@@ -423,7 +435,14 @@ async fn mcp_clients_use_access_tokens_from_the_identity_provider() {
         .deactivate_person("dan-desk@example-corp.com", &Actor::operator())
         .await
         .expect("deactivate");
-    refused(&http, &base, &dan, "is deactivated").await;
+    let (status, _, body) = initialize(&http, &base, Some(&dan)).await.expect_err("403");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("is deactivated")),
+        "{body}"
+    );
 
     // API keys work as before.
     initialize(&http, &base, Some(&agent_key))

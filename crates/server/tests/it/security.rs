@@ -971,3 +971,60 @@ both!(
     runs_are_seen_and_stopped_only_by_those_they_belong_to,
     runs_are_seen_and_stopped_only_by_those_they_belong_to
 );
+
+// Review 3, 9: MCP's edges answer as the MCP and OAuth specifications say: a browser Origin
+// that is not the server's is 403 `forbidden`; closing a session with DELETE answers 2xx, an
+// unknown or missing session 404 or 400.
+#[tokio::test]
+async fn mcp_edges_answer_as_the_specifications_say() {
+    let env = Env::new(testkit::sqlite()).await;
+    let post = |origin: Option<&str>| {
+        let mut rb = env
+            .http
+            .post(format!("{}/mcp", env.server.base_url))
+            .bearer_auth(&env.keys[&Agent])
+            .header("accept", "application/json, text/event-stream")
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}));
+        if let Some(o) = origin {
+            rb = rb.header("origin", o);
+        }
+        rb.send()
+    };
+    let resp = post(Some("https://evil.example.com")).await.expect("send");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "forbidden", "{v}");
+    let resp = post(None).await.expect("initialize");
+    let session = resp
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("session")
+        .to_owned();
+    let _ = resp.text().await;
+    let delete = |s: Option<&str>| {
+        let mut rb = env
+            .http
+            .delete(format!("{}/mcp", env.server.base_url))
+            .bearer_auth(&env.keys[&Agent])
+            .header("mcp-protocol-version", "2025-06-18");
+        if let Some(s) = s {
+            rb = rb.header("mcp-session-id", s);
+        }
+        rb.send()
+    };
+    let closed = delete(Some(&session)).await.expect("delete");
+    assert!(closed.status().is_success(), "{}", closed.status());
+    for (s, want) in [
+        (Some(session.as_str()), StatusCode::NOT_FOUND),
+        (Some("never-began"), StatusCode::NOT_FOUND),
+        (None, StatusCode::BAD_REQUEST),
+    ] {
+        let resp = delete(s).await.expect("delete");
+        assert_eq!(resp.status(), want, "{s:?}");
+        let v: Value = resp.json().await.expect("json");
+        assert!(v["error"]["message"].is_string(), "{v}");
+    }
+    env.stop().await;
+}
