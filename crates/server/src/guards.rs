@@ -47,6 +47,96 @@ pub async fn mcp_sessions(
     next.run(req).await
 }
 
+/// Largest request body read: past it, 413 (routes take up to 2 MiB; MCP messages less).
+const BODY_MAX: usize = 4 << 20;
+
+/// The whole request body must arrive within `deadline`, however it trickles in (a client
+/// sending a byte every few seconds holds a connection for `deadline`, not forever). The
+/// body is read here, then handed on.
+pub async fn whole_body_within(
+    axum::extract::State(deadline): axum::extract::State<std::time::Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(deadline, to_bytes(body, BODY_MAX)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Ok(Err(e)) if is_too_large(&e) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body is larger than {} MiB", BODY_MAX >> 20),
+        )
+        .into_response(),
+        Ok(Err(e)) => ApiError::bad_request(format!("the request body could not be read: {e}"))
+            .into_response(),
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!(
+                "the request body did not arrive within {} s",
+                deadline.as_secs()
+            ),
+        )
+        .into_response(),
+    }
+}
+
+/// Whether reading a body stopped at the size limit.
+fn is_too_large(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.to_string().contains("length limit exceeded") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// Paths anyone may call without signing in whose work is more than a page: hooks and
+/// sign-in. At most so many at once; more are answered 503 at once rather than queued.
+pub async fn unauthenticated_cap(
+    axum::extract::State(slots): axum::extract::State<std::sync::Arc<tokio::sync::Semaphore>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    let open = path.starts_with("/hooks/")
+        || path.starts_with("/console/login")
+        || path.starts_with("/console/oidc/");
+    if !open {
+        return next.run(req).await;
+    }
+    let Ok(_permit) = slots.try_acquire() else {
+        let mut r = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many requests without credentials at once; try again shortly",
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        return r;
+    };
+    next.run(req).await
+}
+
+/// What a connection on the reserve lane gets for anything but a health check.
+pub async fn busy() -> Response {
+    let mut r = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "the server is at its connection limit; only /healthz and /readyz answer on this connection",
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    r
+}
+
 pub async fn json_errors(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     let status = resp.status();

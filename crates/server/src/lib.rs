@@ -114,6 +114,20 @@ impl ServerOptions {
             }
             o.metrics_token = Some(t.trim().to_owned());
         }
+        for (var, field) in [
+            ("LUMOSFLOW_MAX_CONNECTIONS_PER_IP", &mut o.net.max_per_ip),
+            (
+                "LUMOSFLOW_MAX_UNAUTHENTICATED",
+                &mut o.net.max_unauthenticated,
+            ),
+        ] {
+            if let Ok(n) = std::env::var(var) {
+                *field =
+                    n.trim().parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                        format!("{var}: '{n}' is not a whole number of at least 1")
+                    })?;
+            }
+        }
         if let Ok(n) = std::env::var("LUMOSFLOW_MAX_CONNECTIONS") {
             o.net.max_connections = n.trim().parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
                 format!("LUMOSFLOW_MAX_CONNECTIONS: '{n}' is not a whole number of at least 1")
@@ -138,14 +152,15 @@ impl ServerOptions {
     }
 }
 
-/// The full application router.
+/// The full application router, and the one the reserve connections get when every slot
+/// is taken: health checks only.
 pub fn app(
     engine: Arc<Engine>,
     metrics: Arc<metrics::Metrics>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
     options: &ServerOptions,
-) -> Router {
+) -> (Router, Router) {
     let (router, mut docs) = table().router();
     docs.push(doc(
         "POST",
@@ -180,7 +195,16 @@ pub fn app(
         ),
     );
     let request_id = HeaderName::from_static("x-request-id");
-    router
+    let health = Router::new()
+        .route("/healthz", axum::routing::get(api::healthz))
+        .route("/readyz", axum::routing::get(api::readyz))
+        .fallback(guards::busy)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn(guards::json_errors));
+    let unauthenticated = Arc::new(tokio::sync::Semaphore::new(
+        options.net.max_unauthenticated.max(1),
+    ));
+    let main = router
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_role))
         .nest_service("/mcp", mcp_service)
         .fallback(api::not_found)
@@ -188,15 +212,22 @@ pub fn app(
         .layer(axum::middleware::from_fn(guards::json_errors))
         .layer(axum::middleware::from_fn(guards::no_nul_in_path))
         .layer(axum::middleware::from_fn(guards::security_headers))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        .layer(axum::middleware::from_fn_with_state(
             options.net.body_timeout,
+            guards::whole_body_within,
+        ))
+        // Outside the body's deadline: a request holds its slot while its body trickles in.
+        .layer(axum::middleware::from_fn_with_state(
+            unauthenticated,
+            guards::unauthenticated_cap,
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+    (main, health)
 }
 
 /// A running server.
@@ -260,7 +291,7 @@ impl Server {
         }
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
-        let router = app(
+        let (router, health) = app(
             engine.clone(),
             metrics,
             tasks.clone(),
@@ -287,7 +318,7 @@ impl Server {
             }
         });
         let handle = tokio::spawn(async move {
-            listener::serve(listener, router, options.net, stop, DRAIN).await;
+            listener::serve(listener, router, health, options.net, stop, DRAIN).await;
             // Let runs in flight finish; past the deadline, cancel and record them. Queued
             // runs stay queued for another replica or the next start.
             tasks.close();

@@ -1028,3 +1028,143 @@ async fn mcp_edges_answer_as_the_specifications_say() {
     }
     env.stop().await;
 }
+
+/// A server on a random port with these network limits.
+async fn limited(net: server::NetOptions) -> (server::Server, testkit::Db) {
+    let db = testkit::sqlite();
+    let store = std::sync::Arc::new(db.open().await);
+    let srv = server::Server::start_with(
+        store,
+        "127.0.0.1:0",
+        engine::EngineConfig::default(),
+        server::ServerOptions {
+            net,
+            ..server::ServerOptions::default()
+        },
+    )
+    .await
+    .expect("server");
+    (srv, db)
+}
+
+/// A hook request whose body trickles in a byte every 300 ms (at most 40), on its own
+/// connection; what the server answered, if it did.
+fn dripping(addr: std::net::SocketAddr) -> tokio::task::JoinHandle<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tokio::spawn(async move {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"POST /hooks/01a00000-0000-7000-8000-000000000000 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+            .await
+            .expect("head");
+        let mut buf = vec![0u8; 1024];
+        for _ in 0..40 {
+            if s.write_all(b" ").await.is_err() {
+                break;
+            }
+            if let Ok(Ok(n)) =
+                tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf)).await
+            {
+                return String::from_utf8_lossy(&buf[..n]).into_owned();
+            }
+        }
+        String::new()
+    })
+}
+
+// Review 3, 4: bodies that trickle in are cut off at a deadline for the whole request; one
+// address holds at most its share of connections; requests without credentials have a cap
+// of their own; and with every slot taken, /healthz still answers.
+#[tokio::test]
+async fn slow_bodies_cannot_take_the_server() {
+    // Every slot held by dripping hooks: health checks still answer, on the reserve.
+    let (srv, _db) = limited(server::NetOptions {
+        body_timeout: Duration::from_secs(2),
+        max_connections: 6,
+        max_per_ip: 1000,
+        max_unauthenticated: 1000,
+        ..server::NetOptions::default()
+    })
+    .await;
+    let drips: Vec<_> = (0..6).map(|_| dripping(srv.addr)).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let resp = client
+        .get(format!("{}/healthz", srv.base_url))
+        .send()
+        .await
+        .expect("healthz answers while every slot is held");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = client
+        .get(format!("{}/api/v1/runs", srv.base_url))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Each trickling request is cut off at the deadline for its whole body.
+    for d in drips {
+        let said = d.await.expect("join");
+        assert!(said.starts_with("HTTP/1.1 408"), "{said}");
+    }
+    srv.stop().await;
+
+    // One address: its share, then closed at once.
+    let (srv, _db) = limited(server::NetOptions {
+        max_per_ip: 3,
+        ..server::NetOptions::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(
+            tokio::net::TcpStream::connect(srv.addr)
+                .await
+                .expect("connect"),
+        );
+    }
+    let mut fourth = tokio::net::TcpStream::connect(srv.addr)
+        .await
+        .expect("connect");
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read(&mut fourth, &mut buf),
+    )
+    .await
+    .expect("closed at once");
+    assert_eq!(n.unwrap_or(0), 0, "the fourth connection is closed");
+    drop(held);
+    srv.stop().await;
+
+    // Requests without credentials: a cap of their own, answered 503 past it.
+    let (srv, _db) = limited(server::NetOptions {
+        max_unauthenticated: 2,
+        ..server::NetOptions::default()
+    })
+    .await;
+    let drips: Vec<_> = (0..2).map(|_| dripping(srv.addr)).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let resp = client
+        .post(format!(
+            "{}/hooks/01a00000-0000-7000-8000-000000000000",
+            srv.base_url
+        ))
+        .body("{}")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "5");
+    let resp = client
+        .get(format!("{}/healthz", srv.base_url))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(resp.status(), StatusCode::OK);
+    for d in drips {
+        d.abort();
+    }
+    srv.stop().await;
+}
