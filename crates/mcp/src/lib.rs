@@ -230,6 +230,17 @@ impl WorkflowTools {
             .is_ok_and(|(wf, _)| wf.def.inputs.contains_key(name))
     }
 
+    /// Who calls: the person or key the HTTP request was authenticated as, else this
+    /// server's own actor (stdio).
+    fn caller(&self, context: &RequestContext<RoleServer>) -> Actor {
+        context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Actor>())
+            .cloned()
+            .unwrap_or_else(|| self.actor.clone())
+    }
+
     /// The tools: `get-run-status`, then one per installed workflow.
     pub async fn tools(&self) -> Result<Vec<Tool>, EngineError> {
         let mut status = Tool::new(
@@ -474,12 +485,7 @@ impl ServerHandler for WorkflowTools {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        let actor = context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|p| p.extensions.get::<Actor>())
-            .cloned()
-            .unwrap_or_else(|| self.actor.clone());
+        let actor = self.caller(&context);
         match resources::read(&self.engine, &request.uri, &actor).await {
             Ok(contents) => Ok(ReadResourceResult::new(vec![contents]).into()),
             Err(m) => Err(McpError::invalid_params(m, None)),
@@ -526,12 +532,7 @@ impl ServerHandler for WorkflowTools {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let actor = context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|p| p.extensions.get::<Actor>())
-            .cloned()
-            .unwrap_or_else(|| self.actor.clone());
+        let actor = self.caller(&context);
         let mut args = request.arguments.unwrap_or_default();
         if request.name == RUN_STATUS_TOOL {
             let Some(id) = args.get("run_id").and_then(Value::as_str) else {
