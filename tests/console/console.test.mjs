@@ -411,6 +411,25 @@ try {
   await requester.page.getByText("Checked with the app owner").waitFor();
   await readable(requester.page, "an approved run");
 
+  // ------------------------------------------------------------------ an admin checks the audit trail
+  const auditor = await person();
+  await signIn(auditor.page, keys.admin);
+  const { page: ap } = auditor;
+  await ap.goto(`${base}/#/audit`);
+  await ap.getByRole("heading", { name: "Audit trail" }).waitFor();
+  await ap.getByText(/The audit trail is whole: \d+ events checked/).waitFor();
+  const auditRows = ap.getByRole("table", { name: "Audit events" });
+  await auditRows.getByRole("cell", { name: "run.approve", exact: true }).first().waitFor();
+  await ap.fill("#audit-action", "run.approve");
+  await ap.getByRole("button", { name: "Filter" }).click();
+  await expectSoon(async () => {
+    const actions = await auditRows.locator("tbody tr td:nth-child(4)").allInnerTexts();
+    return actions.length > 0 && actions.every((a) => a.trim() === "run.approve");
+  }, "only run.approve events after filtering");
+  await readable(ap, "the audit trail");
+  await audit(ap, "the audit trail");
+  await shot(ap, "audit");
+
   // ------------------------------------------------------------------ a viewer
   const viewer = await person();
   await signIn(viewer.page, keys.viewer);

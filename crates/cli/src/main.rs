@@ -2,6 +2,7 @@
 
 mod api_cmd;
 mod approvals_cmd;
+mod audit_cmd;
 mod connect_cmd;
 mod eval_cmd;
 mod notifications_cmd;
@@ -90,7 +91,7 @@ enum Command {
     #[command(subcommand)]
     Sessions(people_cmd::SessionsCommand),
     /// The audit trail: who did what, newest first.
-    Audit(serve_cmd::AuditArgs),
+    Audit(audit_cmd::AuditArgs),
     /// Everything at once, nothing to configure: simulator, server, bundles, an admin key.
     Demo(serve_cmd::DemoArgs),
     /// Serve installed workflows as MCP tools over standard input/output.
@@ -204,7 +205,7 @@ fn main() -> ExitCode {
             Command::Sessions(cmd) => {
                 people_cmd::sessions(&engine(&cli.database_url).await?, cmd).await
             }
-            Command::Audit(args) => serve_cmd::audit(&engine(&cli.database_url).await?, args).await,
+            Command::Audit(args) => audit_cmd::audit(&engine(&cli.database_url).await?, args).await,
             Command::Demo(args) => serve_cmd::demo(args).await,
             Command::Eval(args) => eval_cmd::eval(args),
             Command::Mcp => {

@@ -23,7 +23,8 @@ pub enum NotificationsCommand {
         /// slack (incoming-webhook messages) or json (signed event bodies).
         #[arg(long, default_value = "json")]
         format: NoticeFormat,
-        /// Comma-separated: approval.requested, approval.decided, run.failed, run.completed.
+        /// Comma-separated: approval.requested, approval.decided, run.failed, run.completed,
+        /// audit (every audit event, for a SIEM; json only).
         #[arg(long, value_delimiter = ',', required = true)]
         events: Vec<String>,
         /// Only runs of this workflow.

@@ -115,44 +115,6 @@ pub async fn keys(engine: &engine::Engine, cmd: KeysCommand) -> anyhow::Result<(
 }
 
 #[derive(Args)]
-pub struct AuditArgs {
-    /// Only this action, e.g. lumos.call, run.approve, key.revoke.
-    #[arg(long)]
-    action: Option<String>,
-    #[arg(long, default_value_t = 50)]
-    limit: i64,
-    #[arg(long)]
-    json: bool,
-}
-
-pub async fn audit(engine: &engine::Engine, args: AuditArgs) -> anyhow::Result<()> {
-    let events = engine
-        .audit_events(args.action.as_deref(), args.limit)
-        .await?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &events)?;
-        writeln!(out)?;
-        return Ok(());
-    }
-    let mut table = Table::new();
-    table
-        .load_style(UTF8_FULL_CONDENSED)
-        .set_header(["at", "who", "action", "target", "details"]);
-    for e in events {
-        table.add_row([
-            e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
-            e.actor,
-            e.action,
-            e.target.unwrap_or_default(),
-            e.details.map(|d| d.0.to_string()).unwrap_or_default(),
-        ]);
-    }
-    writeln!(out, "{table}")?;
-    Ok(())
-}
-
-#[derive(Args)]
 pub struct DemoArgs {
     /// Address of the lumosflow server.
     #[arg(long, default_value = "127.0.0.1:8080")]

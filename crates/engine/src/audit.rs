@@ -1,9 +1,59 @@
-//! The audit trail: who did what to what, kept in the database beside the runs.
+//! The audit trail: who did what to what, kept as a hash chain in the database beside the
+//! runs (see the store), checked on demand, exported for auditors and streamed to a SIEM.
+
+use std::io::Write;
 
 use serde_json::Value;
+use store::{AuditCheck, AuditEvent};
+use workflow_lang::Role;
 
 use crate::actor::Actor;
 use crate::engine::Engine;
+use crate::error::{EngineError, Result};
+
+/// How an export is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditFormat {
+    /// One JSON object per line, every field (the chain's too).
+    Ndjson,
+    /// A header, then a row per event; details as JSON; cells a spreadsheet would run as
+    /// a formula defused.
+    Csv,
+}
+
+impl std::str::FromStr for AuditFormat {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "ndjson" => Ok(AuditFormat::Ndjson),
+            "csv" => Ok(AuditFormat::Csv),
+            other => Err(format!("unknown format '{other}' (ndjson, csv)")),
+        }
+    }
+}
+
+/// A time an auditor writes: RFC 3339, or a date (its start, UTC).
+pub fn parse_since(s: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("'{s}' is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))
+}
+
+fn admin(by: &Actor, what: &str) -> Result<()> {
+    if by.may(Role::Admin) {
+        Ok(())
+    } else {
+        Err(EngineError::Forbidden(format!(
+            "{what} needs the admin role; {} has {}",
+            by.label, by.role
+        )))
+    }
+}
 
 impl Engine {
     /// Append to the audit trail. A failure to write is logged, never hides the action's
@@ -17,18 +67,116 @@ impl Engine {
             tracing::warn!(error = %e, action, "could not write an audit event");
         }
     }
-}
 
-impl Engine {
     /// The audit trail, newest first.
-    pub async fn audit_events(
-        &self,
-        action: Option<&str>,
-        limit: i64,
-    ) -> crate::error::Result<Vec<store::AuditEvent>> {
+    pub async fn audit_events(&self, action: Option<&str>, limit: i64) -> Result<Vec<AuditEvent>> {
         Ok(self
             .store
             .audit_events(action, limit.clamp(1, 1000))
             .await?)
+    }
+
+    /// Check the whole chain; the first event that does not fit, if any.
+    pub async fn verify_audit(&self, by: &Actor) -> Result<AuditCheck> {
+        admin(by, "checking the audit trail")?;
+        Ok(self.store.verify_audit().await?)
+    }
+
+    /// Write every event from `since` on, in the order written, to `out`; how many.
+    pub async fn export_audit(
+        &self,
+        by: &Actor,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        format: AuditFormat,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        admin(by, "exporting the audit trail")?;
+        let fail = |e: &dyn std::fmt::Display| {
+            EngineError::Conflict(format!("cannot write the export: {e}"))
+        };
+        enum Sink<'a> {
+            Csv(Box<csv::Writer<&'a mut dyn Write>>),
+            Ndjson(&'a mut dyn Write),
+        }
+        let mut sink = match format {
+            AuditFormat::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                w.write_record([
+                    "seq",
+                    "at",
+                    "actor",
+                    "action",
+                    "target",
+                    "details",
+                    "prev_hash",
+                    "hash",
+                ])
+                .map_err(|e| fail(&e))?;
+                Sink::Csv(Box::new(w))
+            }
+            AuditFormat::Ndjson => Sink::Ndjson(out),
+        };
+        let mut after = 0;
+        let mut n = 0u64;
+        let mut lines = Vec::new();
+        loop {
+            let batch = self.store.audit_after(after, since, 1000).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.seq.unwrap_or(after + 1);
+            for e in batch {
+                n += 1;
+                match &mut sink {
+                    Sink::Ndjson(_) => {
+                        serde_json::to_writer(&mut lines, &e).map_err(|e| fail(&e))?;
+                        lines.push(b'\n');
+                    }
+                    Sink::Csv(w) => {
+                        let cell = crate::output::defuse_cell;
+                        w.write_record([
+                            e.seq.map(|s| s.to_string()).unwrap_or_default(),
+                            e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                            cell(&e.actor),
+                            cell(&e.action),
+                            cell(e.target.as_deref().unwrap_or_default()),
+                            e.details
+                                .as_ref()
+                                .map(|d| cell(&d.0.to_string()))
+                                .unwrap_or_default(),
+                            e.prev_hash.unwrap_or_default(),
+                            e.hash.unwrap_or_default(),
+                        ])
+                        .map_err(|e| fail(&e))?;
+                    }
+                }
+            }
+            if let Sink::Ndjson(out) = &mut sink {
+                out.write_all(&lines).map_err(|e| fail(&e))?;
+                lines.clear();
+            }
+        }
+        match &mut sink {
+            Sink::Csv(w) => w.flush().map_err(|e| fail(&e))?,
+            Sink::Ndjson(out) => out.flush().map_err(|e| fail(&e))?,
+        }
+        Ok(n)
+    }
+
+    /// Delete the events written before `before`, leaving a checkpoint so what remains
+    /// still verifies; the pruning is itself an event.
+    pub async fn prune_audit(
+        &self,
+        by: &Actor,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64> {
+        admin(by, "pruning the audit trail")?;
+        let n = self.store.prune_audit(before).await?;
+        self.audit(
+            by,
+            "audit.prune",
+            "audit",
+            Some(serde_json::json!({"before": before, "deleted": n})),
+        )
+        .await;
+        Ok(n)
     }
 }

@@ -5,7 +5,7 @@ pub mod access;
 mod active;
 mod actor;
 pub mod approval;
-mod audit;
+pub mod audit;
 pub mod bundles;
 mod caches;
 pub mod changes;
@@ -44,9 +44,9 @@ pub mod webhook;
 pub use workflow_lang::{dates, definition, inputs, plan, template, validate, workflow};
 
 pub use store::{
-    ApiKey, AuditEvent, Connection, KeySource, OutputInfo, OutputKind, Person, PersonStatus,
-    QueueStats, Run, RunFilter, RunProgress, RunStatus, SessionRow, StepRow, StepStatus, Store,
-    Trigger, WorkflowRow, WorkflowVersion,
+    ApiKey, AuditCheck, AuditEvent, Connection, KeySource, OutputInfo, OutputKind, Person,
+    PersonStatus, QueueStats, Run, RunFilter, RunProgress, RunStatus, SessionRow, StepRow,
+    StepStatus, Store, Trigger, WorkflowRow, WorkflowVersion,
 };
 
 pub use access::{Actor, Role};

@@ -17,12 +17,14 @@ use crate::error::{EngineError, Result};
 pub use crate::webhook::signature;
 use crate::webhook::{check_name, url_allowed};
 
-/// The events a target can ask for.
-pub const EVENTS: [&str; 4] = [
+/// The events a target can ask for. `audit` is every audit event, as written (a SIEM's
+/// feed, JSON only), queued in the transaction that writes it.
+pub const EVENTS: [&str; 5] = [
     "approval.requested",
     "approval.decided",
     "run.failed",
     "run.completed",
+    "audit",
 ];
 
 /// How notices are written.
@@ -96,6 +98,11 @@ impl Engine {
                 "unknown event '{e}' (events: {})",
                 EVENTS.join(", ")
             )));
+        }
+        if events.iter().any(|e| e == "audit") && format == NoticeFormat::Slack {
+            return Err(bad(
+                "the audit feed is JSON for a SIEM: use --format json".into()
+            ));
         }
         if self
             .store
@@ -286,7 +293,7 @@ impl Engine {
         loop {
             match self
                 .store
-                .take_due_delivery(chrono::Duration::seconds(60))
+                .take_due_delivery(chrono::Duration::seconds(60), self.owner.as_str())
                 .await
             {
                 Ok(Some(d)) => {
@@ -313,9 +320,15 @@ impl Engine {
             }
         };
         let t = chrono::Utc::now().timestamp();
+        // The same id on every attempt: a receiver that got it already drops the repeat.
+        let delivery_id = serde_json::from_str::<Value>(&d.body)
+            .ok()
+            .and_then(|b| b["delivery_id"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| format!("notice-{}", d.id));
         let mut req = http
             .post(target.url.as_str())
             .header("content-type", "application/json")
+            .header("lumosflow-delivery", delivery_id)
             .body(d.body.clone());
         if target.target.format == "json" {
             req = req.header("lumosflow-signature", signature(&target.secret, t, &d.body));

@@ -123,6 +123,8 @@ impl Engine {
                 )));
             }
         }
-        self.cancel(id, &by.label).await
+        let run = self.cancel(id, &by.label).await?;
+        self.audit(by, "run.cancel", id, None).await;
+        Ok(run)
     }
 }

@@ -46,6 +46,25 @@ impl Engine {
                 failed += 1;
             }
         }
+        // Deliveries a dead process here was sending are due again at once (with the same
+        // delivery id: a receiver that got one already drops the repeat).
+        for holder in self
+            .store
+            .delivery_holders_with_prefix(&Owner::host_prefix())
+            .await?
+        {
+            let dead = owner::parse_holder(&holder)
+                .pid
+                .is_some_and(|pid| !owner::pid_alive(pid));
+            if holder != mine && dead {
+                let n = self.store.release_deliveries(&holder).await?;
+                tracing::warn!(
+                    holder,
+                    deliveries = n,
+                    "released the deliveries of a process on this host that is gone"
+                );
+            }
+        }
         Ok(failed + self.sweep().await?)
     }
 

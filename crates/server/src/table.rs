@@ -299,6 +299,17 @@ pub(crate) fn table() -> Routes<AppState> {
     r.add(
         doc(
             "GET",
+            "/api/v1/audit/verify",
+            Some(Admin),
+            "audit",
+            "Check the audit trail's hash chain: events checked, its head, the first event deleted, moved or changed",
+        )
+        .response(schema::<engine::AuditCheck>),
+        api::verify_audit,
+    );
+    r.add(
+        doc(
+            "GET",
             "/api/v1/lumos/operations",
             Some(Viewer),
             "lumos",

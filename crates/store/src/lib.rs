@@ -33,7 +33,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use approvals::{AfterApproval, Decided, Decision, NewDecision};
-pub use audit::AuditEvent;
+pub use audit::{AuditCheck, AuditEvent, AuditHead, Broken};
 pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};
 pub use keys::{ApiKey, NewApiKey};
@@ -179,6 +179,7 @@ impl Store {
         let key = Self::load_key(&pool, &key).await?;
         let store = Store { pool, key, backend };
         store.upgrade_version_hashes().await?;
+        store.chain_old_audit_events().await?;
         Ok(store)
     }
 

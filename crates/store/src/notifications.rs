@@ -164,24 +164,44 @@ impl Store {
         Ok(())
     }
 
-    /// Take the next due delivery for `lock` (nobody else takes it meanwhile).
-    pub async fn take_due_delivery(&self, lock: Duration) -> Result<Option<DueDelivery>> {
+    /// Take the next due delivery for `lock`, as `owner` (nobody else takes it meanwhile).
+    pub async fn take_due_delivery(
+        &self,
+        lock: Duration,
+        owner: &str,
+    ) -> Result<Option<DueDelivery>> {
         let now = Utc::now();
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, DueDelivery>(
-            "UPDATE notification_deliveries SET locked_until = $2 WHERE id = (\
+            "UPDATE notification_deliveries SET locked_until = $2, locked_by = $3 WHERE id = (\
                SELECT id FROM notification_deliveries WHERE status = 'pending' AND next_at <= $1 \
                AND (locked_until IS NULL OR locked_until <= $1) ORDER BY next_at LIMIT 1) \
              AND (locked_until IS NULL OR locked_until <= $1) \
              RETURNING id, target_id, body, attempts, created_at",
-        ).bind(now).bind(now + lock).fetch_optional(p).await)?,
+        ).bind(now).bind(now + lock).bind(owner).fetch_optional(p).await)?,
         )
+    }
+
+    /// The processes whose names start with `prefix` (one host's) that hold deliveries.
+    pub async fn delivery_holders_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+        let pattern = format!("{}%", prefix.replace(['%', '_'], ""));
+        let rows: Vec<(String,)> = with_pool!(&self.pool, p => sqlx::query_as(
+            "SELECT DISTINCT locked_by FROM notification_deliveries WHERE locked_by LIKE $1 AND status = 'pending'",
+        ).bind(pattern).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Let go of the deliveries `holder` took (a process that is gone): due again at once.
+    pub async fn release_deliveries(&self, holder: &str) -> Result<u64> {
+        Ok(with_pool!(&self.pool, p => sqlx::query(
+            "UPDATE notification_deliveries SET locked_until = NULL, locked_by = NULL WHERE locked_by = $1 AND status = 'pending'",
+        ).bind(holder).execute(p).await.map(|r| r.rows_affected()))?)
     }
 
     pub async fn delivery_sent(&self, id: i64) -> Result<()> {
         let now = Utc::now();
         with_pool!(&self.pool, p => sqlx::query(
-            "UPDATE notification_deliveries SET status = 'sent', attempts = attempts + 1, sent_at = $2, locked_until = NULL, last_error = NULL WHERE id = $1",
+            "UPDATE notification_deliveries SET status = 'sent', attempts = attempts + 1, sent_at = $2, locked_until = NULL, locked_by = NULL, last_error = NULL WHERE id = $1",
         ).bind(id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -195,7 +215,7 @@ impl Store {
     ) -> Result<()> {
         let error = crate::clean::text(error);
         with_pool!(&self.pool, p => sqlx::query(
-            "UPDATE notification_deliveries SET attempts = attempts + 1, last_error = $2, locked_until = NULL, \
+            "UPDATE notification_deliveries SET attempts = attempts + 1, last_error = $2, locked_until = NULL, locked_by = NULL, \
              status = CASE WHEN $3 IS NULL THEN 'failed' ELSE 'pending' END, next_at = COALESCE($3, next_at) WHERE id = $1",
         ).bind(id).bind(error.as_ref()).bind(next).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())

@@ -39,6 +39,15 @@ impl Db {
 
     /// Run SQL straight against the database, beside the store: how tests make a table
     /// refuse writes (a trigger) the way a full disk or a broken table would.
+    /// Another empty database of the same kind.
+    pub async fn fresh(&self) -> Db {
+        if self.is_sqlite() {
+            sqlite()
+        } else {
+            postgres().await.expect("PostgreSQL was there a moment ago")
+        }
+    }
+
     pub async fn exec(&self, sql: &str) {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         if self.is_sqlite() {

@@ -330,3 +330,183 @@ both!(
     a_killed_replicas_runs_are_failed_by_the_survivor,
     a_killed_replicas_runs_are_failed_by_the_survivor
 );
+
+/// What a SIEM received: (delivery id, the body's audit event), in arrival order.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>;
+
+/// An HTTP receiver standing in for a SIEM. It answers 200, except that the first request it
+/// gets is never answered (the sender is killed meanwhile).
+async fn siem() -> (String, Received) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let got: Received = std::sync::Arc::default();
+    let keep = got.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let (head, start) = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break (String::from_utf8_lossy(&buf[..i]).to_lowercase(), i + 4);
+                    }
+                };
+                let field = |name: &str| {
+                    head.lines().find_map(|l| {
+                        l.strip_prefix(&format!("{name}:"))
+                            .map(|v| v.trim().to_owned())
+                    })
+                };
+                let len: usize = field("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                while buf.len() < start + len {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let body: Value =
+                    serde_json::from_slice(&buf[start..start + len]).unwrap_or_default();
+                let id = field("lumosflow-delivery").unwrap_or_default();
+                let first = {
+                    let mut g = keep.lock().expect("lock");
+                    g.push((id, body["audit"].clone()));
+                    g.len() == 1
+                };
+                if first {
+                    // Never answered: the sender dies waiting.
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    return;
+                }
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (addr, got)
+}
+
+/// The audit feed to a SIEM: every event is shipped, each with a delivery id of its own; a
+/// server killed while sending comes back (another process on the host lets go of its
+/// delivery at once) and sends it again with the same id, so the receiver has every event
+/// exactly once by id; what it got is what `audit export` gives and the chain verifies.
+async fn the_audit_feed_survives_a_kill_9(db: Db) {
+    let d = Deployment::new(db).await;
+    let (addr, got) = siem().await;
+    let added = d
+        .command()
+        .args([
+            "notifications",
+            "add",
+            "--name",
+            "siem",
+            "--url",
+            &format!("http://{addr}/audit"),
+            "--events",
+            "audit",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("add");
+    assert!(added.status.success(), "{added:?}");
+    for i in 0..5 {
+        let made = d
+            .command()
+            .args([
+                "keys",
+                "create",
+                "--name",
+                &format!("k{i}"),
+                "--role",
+                "viewer",
+            ])
+            .output()
+            .expect("key");
+        assert!(made.status.success(), "{made:?}");
+    }
+    let mut a = d.serve(&[]);
+    let mut poll = Poll::within(Duration::from_secs(20));
+    while got.lock().expect("lock").is_empty() {
+        assert!(poll.again().await, "the first event was never sent");
+    }
+    a.kill_9();
+    let b = d.serve(&[]);
+    // Everything written so far, in the order written.
+    let export = d
+        .command()
+        .args(["audit", "export", "--format", "ndjson"])
+        .output()
+        .expect("export");
+    assert!(export.status.success(), "{export:?}");
+    let events: Vec<Value> = String::from_utf8_lossy(&export.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let shipped: Vec<&Value> = events
+        .iter()
+        .skip_while(|e| e["action"] != "notification.add")
+        .collect();
+    assert_eq!(shipped.len(), 6, "{events:?}");
+    let mut poll = Poll::within(Duration::from_secs(30));
+    loop {
+        let ids: std::collections::HashSet<String> = got
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect();
+        if shipped
+            .iter()
+            .all(|e| ids.contains(&format!("audit-{}", e["seq"])))
+        {
+            break;
+        }
+        assert!(poll.again().await, "not every event arrived: {ids:?}");
+    }
+    let received = got.lock().expect("lock").clone();
+    // The one the killed server was sending came twice, with the same id; each event's
+    // copy carries the hash the database keeps.
+    let first = &received[0].0;
+    assert_eq!(
+        received.iter().filter(|(id, _)| id == first).count(),
+        2,
+        "{received:?}"
+    );
+    for e in &shipped {
+        let id = format!("audit-{}", e["seq"]);
+        let copy = received
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, a)| a)
+            .expect("received");
+        assert_eq!(copy["hash"], e["hash"], "{id}");
+    }
+    let verify = d
+        .command()
+        .args(["audit", "verify"])
+        .output()
+        .expect("verify");
+    assert!(verify.status.success(), "{verify:?}");
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains("the audit trail is whole"),
+        "{verify:?}"
+    );
+    drop(b);
+}
+both!(
+    the_audit_feed_survives_a_kill_9,
+    the_audit_feed_survives_a_kill_9
+);

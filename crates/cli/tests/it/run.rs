@@ -569,3 +569,84 @@ fn the_cli_doors_keep_the_run_cores_rules() {
     assert_eq!(direct.len(), 1, "{events}");
     assert_eq!(direct[0]["actor"], "boss@example-corp.com");
 }
+
+/// The audit trail from the CLI: `verify` says it is whole and exits 0, `export` writes it
+/// in order as NDJSON or CSV (the same events), `prune` leaves a checkpoint the rest verifies
+/// from; a database edited behind lumosflow's back fails `verify` naming the event.
+#[test]
+fn the_audit_trail_verifies_exports_and_prunes() {
+    let d = Desk::new(&["--users", "30"]);
+    let out = d.ok(&["audit", "verify"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with("the audit trail is whole: "), "{said}");
+    let nd = d.ok(&["audit", "export", "--format", "ndjson"]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&nd.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert!(lines.len() >= 2, "{lines:?}");
+    for (i, e) in lines.iter().enumerate() {
+        assert_eq!(e["seq"], i as u64 + 1, "in the order written");
+        assert_eq!(e["hash"].as_str().map(str::len), Some(64));
+    }
+    let csv = d.ok(&[
+        "audit",
+        "export",
+        "--format",
+        "csv",
+        "--since",
+        "2020-01-01",
+    ]);
+    let text = String::from_utf8_lossy(&csv.stdout);
+    let mut rows = text.lines();
+    assert_eq!(
+        rows.next(),
+        Some("seq,at,actor,action,target,details,prev_hash,hash")
+    );
+    assert_eq!(rows.count(), lines.len());
+    let bad = d
+        .cmd(&["audit", "export", "--format", "xml"])
+        .output()
+        .expect("export");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown format 'xml'"));
+    // Pruned: what remains (the pruning itself) verifies from the checkpoint.
+    let out = d.ok(&["audit", "prune", "--before", "2999-01-01"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{} audit events", lines.len())),
+        "{out:?}"
+    );
+    let out = d.ok(&["audit", "verify", "--json"]);
+    let check: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(check["checked"], 1, "{check}");
+    assert_eq!(
+        check["head"]["checkpoint_seq"],
+        lines.len() as u64,
+        "{check}"
+    );
+    // Edited behind lumosflow's back: verify names the event and exits non-zero.
+    let db = d.home.path().join("lumosflow.db");
+    let have = std::process::Command::new("sqlite3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        have || std::env::var("CI").is_err(),
+        "CI must install the sqlite3 shell (.ci/run does)"
+    );
+    assert!(db.exists(), "{}", db.display());
+    if have {
+        let edit = std::process::Command::new("sqlite3")
+            .arg(&db)
+            .arg("UPDATE audit_events SET actor = 'mallory' WHERE seq = (SELECT MAX(seq) FROM audit_events);")
+            .output()
+            .expect("sqlite3");
+        assert!(edit.status.success(), "{edit:?}");
+        let out = d.cmd(&["audit", "verify"]).output().expect("verify");
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("was changed after it was written"),
+            "{out:?}"
+        );
+    }
+}

@@ -393,6 +393,11 @@ fn string(text: &str) -> String {
     }
 }
 
+/// Text as a CSV cell: one a spreadsheet would run as a formula gets a leading `'`.
+pub fn defuse_cell(s: &str) -> String {
+    defuse(s.to_owned())
+}
+
 fn defuse(s: String) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
         format!("'{s}")

@@ -16,7 +16,7 @@ use store::{OutputInfo, OutputKind, Run, RunStatus, Store, StoreError};
 use tokio::sync::mpsc;
 
 pub(crate) use chunks::ChunkWriter;
-pub use format::{Format, Formatter, cell, envelope, split, value_cell};
+pub use format::{Format, Formatter, cell, defuse_cell, envelope, split, value_cell};
 pub use read::{ItemBlock, StoredItems};
 
 use workflow_lang::plan::Action;

@@ -27,3 +27,11 @@ pub async fn audit_events(
         .await?;
     Ok(Json(events).into_response())
 }
+
+/// The hash chain checked now: how many events, the head, the first that does not fit.
+pub async fn verify_audit(
+    State(s): State<AppState>,
+    axum::Extension(c): axum::Extension<engine::Actor>,
+) -> ApiResult<Response> {
+    Ok(Json(s.engine.verify_audit(&c).await?).into_response())
+}

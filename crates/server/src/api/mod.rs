@@ -42,14 +42,3 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         }
     }
 }
-
-/// Record an action in the audit trail as `caller`.
-async fn audit(
-    state: &crate::state::AppState,
-    caller: &engine::Actor,
-    action: &str,
-    target: &str,
-    details: Option<serde_json::Value>,
-) {
-    state.engine.audit(caller, action, target, details).await;
-}

@@ -16,8 +16,6 @@ use engine::output::Format;
 use engine::{Actor, ApproveThen, RunRequest, RunStatus};
 use futures_util::StreamExt;
 
-use super::audit;
-
 #[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunBody {
@@ -334,7 +332,6 @@ pub async fn cancel_run(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let run = s.engine.cancel_for(&id, &c).await?;
-    audit(&s, &c, "run.cancel", &id, None).await;
     Ok(Json(run).into_response())
 }
 

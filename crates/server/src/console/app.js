@@ -10,6 +10,7 @@ import { approvals, refreshInboxCount } from "./view-approvals.js";
 import { connections } from "./view-connections.js";
 import { yamlView } from "./view-yaml.js";
 import { people, sessions, triggers, keys } from "./view-admin.js";
+import { audit } from "./view-audit.js";
 
 // The menu: each entry, the role it needs, and the views it stands for (to mark where you are).
 const MENU = [
@@ -21,6 +22,7 @@ const MENU = [
   ["#/keys", "API keys", "admin", ["keys"]],
   ["#/sessions", "Sessions", "admin", ["sessions"]],
   ["#/triggers", "Triggers", "admin", ["triggers"]],
+  ["#/audit", "Audit", "admin", ["audit"]],
 ];
 
 function header(view) {
@@ -65,7 +67,8 @@ async function route() {
     else if (view === "sessions" && can("admin")) await sessions();
     else if (view === "keys" && can("admin")) await keys();
     else if (view === "triggers" && can("admin")) await triggers();
-    else if (["connections", "people", "sessions", "triggers", "keys"].includes(view)) show("Admins only", h("h1", {}, "Admins only"), errorMessage(new Error(`This page is for admins; you are ${session.me.role}.`)), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));
+    else if (view === "audit" && can("admin")) await audit();
+    else if (["connections", "people", "sessions", "triggers", "keys", "audit"].includes(view)) show("Admins only", h("h1", {}, "Admins only"), errorMessage(new Error(`This page is for admins; you are ${session.me.role}.`)), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));
     else if (view === "yaml" && arg) await yamlView(arg);
     else if (view === "new" && can("builder")) await yamlView(null);
     else if (view === "new") show("Builders only", h("h1", {}, "Builders only"), errorMessage(new Error(`Creating workflows needs the builder role; you are ${session.me.role}.`)), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));

@@ -1,5 +1,6 @@
 //! One behavioural suite, run on a SQLite file and on a real PostgreSQL server.
 
+mod audit_chain;
 mod suite;
 
 use store::KeySource;
