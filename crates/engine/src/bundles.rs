@@ -39,6 +39,26 @@ pub const BUNDLES: &[Bundle] = &[
             "cancel-lumos-access-request",
         ],
     },
+    Bundle {
+        id: "lumos-approvals",
+        name: "Lumos Approvals",
+        workflows: &[
+            "list-my-lumos-approval-tasks",
+            "decide-lumos-access-request",
+            "reassign-lumos-approval-task",
+            "comment-on-lumos-request",
+        ],
+    },
+    Bundle {
+        id: "access-reviews",
+        name: "Access Reviews",
+        workflows: &[
+            "list-lumos-access-reviews",
+            "get-lumos-access-review",
+            "create-lumos-access-review",
+            "add-apps-to-lumos-access-review",
+        ],
+    },
 ];
 
 macro_rules! embedded {
@@ -61,6 +81,14 @@ const SOURCES: &[(&str, &str)] = embedded!(
     "get-lumos-access-request",
     "list-lumos-access-requests",
     "cancel-lumos-access-request",
+    "list-my-lumos-approval-tasks",
+    "decide-lumos-access-request",
+    "reassign-lumos-approval-task",
+    "comment-on-lumos-request",
+    "list-lumos-access-reviews",
+    "get-lumos-access-review",
+    "create-lumos-access-review",
+    "add-apps-to-lumos-access-review",
 );
 
 /// The bundled YAML of a workflow id.

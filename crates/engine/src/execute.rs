@@ -148,6 +148,9 @@ impl Engine {
             "id": run_id,
             "requested_by": req.actor.label,
             "requested_for": req.requested_for,
+            // The person it acts as: the one it is for, else the requester when a person.
+            "person": req.requested_for.clone().or_else(|| req.actor.email()),
+            "role": req.actor.role,
             "dry_run": req.dry_run,
         });
         let result = executor

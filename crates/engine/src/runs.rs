@@ -18,6 +18,7 @@ use crate::ids;
 use crate::run_types::{
     ApproveThen, Approved, Attach, Requester, RunOutcome, RunRequest, Started, Submitted,
 };
+use workflow_lang::Role;
 use workflow_lang::inputs;
 use workflow_lang::workflow::Workflow;
 
@@ -43,8 +44,25 @@ impl Engine {
             crate::access::check_email(whom)
                 .map_err(|e| EngineError::Inputs(vec![format!("requested_for: {e}")]))?;
         }
-        let given = inputs::bind_person(&workflow.def.inputs, given, req.requested_for.as_deref())
-            .map_err(|e| EngineError::Inputs(vec![e]))?;
+        let me = req.actor.email();
+        let marks_me = workflow
+            .def
+            .inputs
+            .values()
+            .any(|s| s.value.for_whom == Some(workflow_lang::definition::ForWhom::Me));
+        let may_look_for_others =
+            marks_me && req.actor.may(Role::Admin) && !self.changes_or_all(&workflow).await.any();
+        let given = inputs::bind_person(
+            &workflow.def.inputs,
+            given,
+            &inputs::People {
+                requested_for: req.requested_for.as_deref(),
+                requester: me.as_deref(),
+                requester_label: &req.actor.label,
+                may_look_for_others,
+            },
+        )
+        .map_err(|e| EngineError::Inputs(vec![e]))?;
         let inputs = inputs::resolve(&workflow.def.inputs, &given).map_err(EngineError::Inputs)?;
         let connection = req
             .connection

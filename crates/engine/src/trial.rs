@@ -83,7 +83,8 @@ impl Engine {
             subs: None,
             http: http.as_ref(),
         };
-        let run_info = json!({"id": "trial", "requested_by": by.label, "requested_for": null, "dry_run": dry_run});
+        let run_info = json!({"id": "trial", "requested_by": by.label, "requested_for": null,
+            "person": by.email(), "role": by.role, "dry_run": dry_run});
         let result = executor.run(inputs, run_info, Value::Null).await;
         drop(executor);
         let mut steps = Vec::new();

@@ -125,6 +125,10 @@ pub struct InputSpec {
 pub enum ForWhom {
     /// The person the run is for (`requested_for`).
     RequestedFor,
+    /// The person running it: the one it is for when someone asks on their behalf, else the
+    /// requester themself. Nobody acts as anyone else; an admin may name another person
+    /// only in a workflow that changes nothing (to look on their behalf).
+    Me,
 }
 
 /// Run on a timer while a server runs: every interval (first run when a server first sees

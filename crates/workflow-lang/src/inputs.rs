@@ -151,22 +151,68 @@ pub fn options(spec: &InputSpec) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The inputs of a run asked for on someone's behalf (`requested_for`): each input marked
-/// `for: requested_for` is that person when left out, and may name nobody else (compared
-/// without case). Without `requested_for` the inputs are as given.
+/// Who a run is by and for, as inputs that name a person are bound to.
+pub struct People<'a> {
+    /// The person it acts for, when someone asks on their behalf.
+    pub requested_for: Option<&'a str>,
+    /// The requester's own email, when the requester is a person.
+    pub requester: Option<&'a str>,
+    /// How the requester is named in errors.
+    pub requester_label: &'a str,
+    /// Whether the requester may name another person in a `for: me` input (an admin, in a
+    /// workflow that changes nothing).
+    pub may_look_for_others: bool,
+}
+
+/// The inputs of a run, bound to the people it is by and for: an input marked
+/// `for: requested_for` is the person the run acts for when left out, and may name nobody
+/// else; one marked `for: me` is the person running it (the one it acts for, else the
+/// requester), filled when left out, and names someone else only when `may_look_for_others`
+/// (compared without case).
 pub fn bind_person(
     declared: &IndexMap<String, Spanned<InputSpec>>,
     given: &Map<String, Value>,
-    requested_for: Option<&str>,
+    people: &People<'_>,
 ) -> Result<Map<String, Value>, String> {
-    let Some(whom) = requested_for else {
-        return Ok(given.clone());
-    };
     let mut out = given.clone();
     for (name, spec) in declared {
+        if spec.value.for_whom == Some(crate::definition::ForWhom::Me) {
+            let me = people.requested_for.or(people.requester);
+            let named = given.get(name).filter(|v| !v.is_null()).map(|v| {
+                v.as_str()
+                    .map_or_else(|| v.to_string(), |s| s.trim().to_owned())
+            });
+            match (me, named) {
+                (Some(me), None) => {
+                    out.insert(name.clone(), Value::String(me.to_owned()));
+                }
+                (Some(me), Some(n)) if n.eq_ignore_ascii_case(me) => {}
+                (_, Some(_)) if people.requested_for.is_none() && people.may_look_for_others => {}
+                (Some(me), Some(n)) => {
+                    return Err(format!(
+                        "input '{name}' is {n}, but this run is {}{me}: it acts only as them",
+                        if people.requested_for.is_some() {
+                            "for "
+                        } else {
+                            "by "
+                        }
+                    ));
+                }
+                (None, _) => {
+                    return Err(format!(
+                        "input '{name}' is the person running the workflow, and {} is not a person: run it as one, or on someone's behalf (requested_for)",
+                        people.requester_label
+                    ));
+                }
+            }
+            continue;
+        }
         if spec.value.for_whom != Some(crate::definition::ForWhom::RequestedFor) {
             continue;
         }
+        let Some(whom) = people.requested_for else {
+            continue;
+        };
         match given.get(name) {
             None | Some(Value::Null) => {
                 out.insert(name.clone(), Value::String(whom.to_owned()));

@@ -14,7 +14,14 @@ use crate::definition::{
 use crate::template::Templates;
 
 /// What templates see under `run`.
-const RUN_FIELDS: &[&str] = &["id", "requested_by", "requested_for", "dry_run"];
+const RUN_FIELDS: &[&str] = &[
+    "id",
+    "requested_by",
+    "requested_for",
+    "person",
+    "role",
+    "dry_run",
+];
 
 /// Functions minijinja offers that are not variables of ours.
 const GLOBALS: &[&str] = &[

@@ -9,6 +9,7 @@ mod definitions;
 mod docs;
 mod faults;
 mod http_steps;
+mod lumos_approvals;
 mod run_core;
 mod steps;
 mod trust;
