@@ -13,7 +13,7 @@ import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 const [base, simUrl, simToken, shots] = process.argv.slice(2);
-const keys = { admin: process.env.LF_ADMIN_KEY, requester: process.env.LF_REQUESTER_KEY, approver: process.env.LF_APPROVER_KEY, viewer: process.env.LF_VIEWER_KEY };
+const keys = { admin: process.env.LF_ADMIN_KEY, requester: process.env.LF_REQUESTER_KEY, approver: process.env.LF_APPROVER_KEY, viewer: process.env.LF_VIEWER_KEY, lumosApprover: process.env.LF_LUMOS_APPROVER_KEY };
 for (const [k, v] of Object.entries(keys)) assert.ok(v, `missing the ${k} key`);
 mkdirSync(shots, { recursive: true });
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -178,6 +178,8 @@ try {
   await page.getByRole("status").getByText(/Access Requests: 5 workflows installed/).waitFor();
   await page.getByRole("button", { name: "Install AppStore" }).click();
   await page.getByRole("status").getByText(/AppStore: 3 workflows installed/).waitFor();
+  await page.getByRole("button", { name: "Install Lumos Approvals" }).click();
+  await page.getByRole("status").getByText(/Lumos Approvals: 4 workflows installed/).waitFor();
   await page.getByRole("table", { name: "Installed workflows" }).getByRole("link", { name: "List Lumos Users", exact: true }).waitFor();
   await audit(page, "workflows");
   await shot(page, "workflows");
@@ -411,7 +413,32 @@ try {
   await requester.page.getByText("Checked with the app owner").waitFor();
   await readable(requester.page, "an approved run");
 
-  // ------------------------------------------------------------------ an admin checks the audit trail
+  // ------------------------------------------------------------------ someone Lumos asks to approve
+  const lumosApprover = await person();
+  await signIn(lumosApprover.page, keys.lumosApprover);
+  const lp = lumosApprover.page;
+  await lp.getByRole("link", { name: /Approvals/ }).click();
+  const inLumos = lp.getByRole("region", { name: "Waiting for you in Lumos" });
+  await inLumos.getByRole("heading", { name: "Waiting for you in Lumos" }).waitFor();
+  const pendingFor = async () => {
+    const r = await fetch(`${simUrl}/tasks?show_all_tasks=true&status=PENDING&expand=assignees&size=100`, { headers: { authorization: `Bearer ${simToken}` } });
+    return (await r.json()).items.filter((t) => t.task_category !== "PROVISIONING" && t.assignees.some((a) => a.email === process.env.LF_LUMOS_APPROVER)).length;
+  };
+  const before = await pendingFor();
+  const articles = inLumos.getByRole("article");
+  await articles.first().waitFor();
+  assert.equal(await articles.count(), before, "one article per Lumos task the person may decide");
+  await readable(lp, "Lumos tasks on the Approvals page");
+  await audit(lp, "Lumos tasks on the Approvals page");
+  await shot(lp, "approvals-lumos");
+  const first = articles.first();
+  await first.getByRole("button", { name: "Deny" }).click();
+  await first.getByText("Say why you deny it").waitFor();
+  await first.getByLabel("Comment").fill("Checked with the team lead");
+  await first.getByRole("button", { name: "Approve" }).click();
+  await lp.getByRole("status").getByText(/^Approved in Lumos: /).waitFor();
+  await expectSoon(async () => (await pendingFor()) === before - 1, "the Lumos task is decided");
+
   const auditor = await person();
   await signIn(auditor.page, keys.admin);
   const { page: ap } = auditor;

@@ -180,6 +180,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("view-yaml.js", JS, include_str!("console/view-yaml.js")),
     ("view-admin.js", JS, include_str!("console/view-admin.js")),
     ("view-audit.js", JS, include_str!("console/view-audit.js")),
+    ("lumos-tasks.js", JS, include_str!("console/lumos-tasks.js")),
     (
         "app.css",
         "text/css; charset=utf-8",

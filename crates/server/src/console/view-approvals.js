@@ -1,7 +1,8 @@
 // The approvals inbox: what waits for me (or, for admins, every held run), each with who
 // asked, for whom, why, the inputs, the exact changes, the policy and the decisions so far.
-import { h, api, show, when, runLink, currentRoute, can, session, put } from "./lib.js";
+import { h, api, show, when, runLink, currentRoute, can, session, put, message } from "./lib.js";
 import { approvalBox } from "./approval-box.js";
+import { lumosTasks } from "./lumos-tasks.js";
 
 /** How many runs wait for the signed-in person: the count in the menu. */
 export async function refreshInboxCount() {
@@ -29,10 +30,12 @@ export async function approvals(notice) {
       const what = run.status === "denied" ? "denied" : run.status === "pending_approval" ? "approved; it waits for more approvals" : "approved; the run goes on";
       await approvals(h("div", { class: "msg ok", role: "status" }, `${names[r.workflow_id] || r.workflow_id} (run `, runLink(r.id), `) ${what}.`));
     } }))));
+  const inLumos = everyone ? null : await lumosTasks((said) => approvals(message("ok", said)));
   show("Approvals",
     h("div", { class: "row spread" }, h("h1", {}, everyone ? "Every held run" : "Waiting for you"),
       can("admin") ? h("a", { href: everyone ? "#/approvals" : "#/approvals?all=1" }, everyone ? "Only what waits for me" : "Every held run") : null),
     notice || null,
-    items.length ? items : h("p", { class: "muted" }, everyone ? "No run is waiting for approval." : "Nothing waits for your decision."));
+    items.length ? items : h("p", { class: "muted" }, everyone ? "No run is waiting for approval." : "Nothing waits for your decision."),
+    inLumos);
   refreshInboxCount();
 }

@@ -90,6 +90,41 @@ async fn a_service_desk_can_do_the_job_in_the_console() {
         )
         .await
         .expect("approver key");
+    // Someone Lumos names on an open approval task: their tasks show on the Approvals page.
+    let tasks: serde_json::Value = env
+        .http
+        .get(format!(
+            "{}/tasks?show_all_tasks=true&status=PENDING&expand=assignees&size=100",
+            env.sim.base_url
+        ))
+        .bearer_auth(&env.sim.token)
+        .send()
+        .await
+        .expect("tasks")
+        .json()
+        .await
+        .expect("json");
+    let lumos_approver = tasks["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|t| t["task_category"] != "PROVISIONING")
+        .flat_map(|t| t["assignees"].as_array().cloned().unwrap_or_default())
+        .find_map(|a| {
+            (a["type"] == "USER")
+                .then(|| a["email"].as_str().map(str::to_owned))
+                .flatten()
+        })
+        .expect("a person named on a Lumos task");
+    let lumos_key = engine
+        .create_owned_key(
+            "lumos-approver",
+            Role::Agent,
+            Some(&lumos_approver),
+            &operator,
+        )
+        .await
+        .expect("lumos approver key");
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/console/console.test.mjs");
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -107,6 +142,8 @@ async fn a_service_desk_can_do_the_job_in_the_console() {
             .env("LF_ADMIN_KEY", &env.keys[&Role::Admin])
             .env("LF_REQUESTER_KEY", &requester)
             .env("LF_APPROVER_KEY", &approver)
+            .env("LF_LUMOS_APPROVER_KEY", &lumos_key)
+            .env("LF_LUMOS_APPROVER", &lumos_approver)
             .env("LF_VIEWER_KEY", &env.keys[&Role::Viewer]),
     )
     .await;
