@@ -21,7 +21,8 @@ pub enum WorkflowsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Install bundles (appstore, directory-and-apps, access-requests) or single workflows.
+    /// Install bundles (appstore, directory-and-apps, access-requests, lumos-approvals,
+    /// access-reviews) or single workflows.
     Install {
         targets: Vec<String>,
         #[arg(long)]

@@ -385,7 +385,7 @@ async fn access_reviews_are_created_with_apps_by_name() {
     let held = run_as(
         &s,
         "create-lumos-access-review",
-        json!({"name": "Q3 review", "apps": names[..2].join(","), "deadline": "2026-12-31"}),
+        json!({"name": "Q3 review", "apps": names[..2].join(","), "deadline": "2026-12-31", "account_status": "ACTIVE"}),
         admin,
         None,
     )
@@ -443,6 +443,11 @@ async fn access_reviews_are_created_with_apps_by_name() {
         .expect("review");
     assert_eq!(got["name"], direct["name"]);
     assert_eq!(got["apps"], json!(names[..2]));
+    // Scoped to active accounts, as Lumos keeps it.
+    assert_eq!(
+        direct["apps"][0]["scope_filters"][0]["value"], "ACTIVE",
+        "{direct}"
+    );
     // Adding an app, named, once approved.
     let held = run_as(
         &s,

@@ -171,7 +171,17 @@ fn review_apps(org: &mut Org, apps: &[Value]) -> Result<(Vec<Value>, Vec<Value>)
             .parse(Kind::App, &id)
             .filter(|&i| i < org.apps.len())
         {
-            Some(i) => added.push(org.review_app_json(i, "IN_PREPARATION")),
+            Some(i) => {
+                let mut app = org.review_app_json(i, "IN_PREPARATION");
+                // The scope asked for is kept, as Lumos keeps it.
+                if let Some(f) = a.get("scope_filters").filter(|v| v.is_array()) {
+                    app["scope_filters"] = f.clone();
+                }
+                if let Some(t) = a.get("review_type").filter(|v| v.is_string()) {
+                    app["review_type"] = t.clone();
+                }
+                added.push(app);
+            }
             None => errors.push(json!({"app_id": id, "error": "App not found"})),
         }
     }

@@ -290,9 +290,10 @@ async fn every_account_in_every_format(db: Db) {
     assert_eq!(last.as_deref(), tail["items"][9]["id"].as_str());
 
     // Nothing above held the listing whole: 250,000 accounts as JSON values take well over
-    // half a gigabyte; this process (simulator, server and test) stays far below.
+    // half a gigabyte; this process (simulator, server and test, and the other tests of
+    // this binary, which run beside it in the same process) stays well below.
     let peak = peak_rss_mib();
-    assert!(peak < 256, "peak RSS {peak} MiB");
+    assert!(peak < 400, "peak RSS {peak} MiB");
     env.stop().await;
 }
 
