@@ -99,6 +99,19 @@ async def exercise(session: ClientSession) -> None:
     for tool in ("get-lumos-access-request", "cancel-lumos-access-request"):
         theirs = await session.call_tool(tool, {"request_id": req["request_id"], "requested_for": "someone.else@example-corp.com"})
         assert theirs.is_error and "this run is for someone.else@example-corp.com" in theirs.content[0].text, theirs
+    # Deciding a request in Lumos: the agent decides only as the person it acts for, and only
+    # if Lumos names them on the request's task (the requester is not an approver of it).
+    assert "decide-lumos-access-request" in names, names
+    decided = await session.call_tool(
+        "decide-lumos-access-request",
+        {"request_id": req["request_id"], "decision": "approve", "requested_for": person},
+    )
+    assert decided.is_error and "may not decide this task" in decided.content[0].text, decided
+    as_other = await session.call_tool(
+        "decide-lumos-access-request",
+        {"request_id": req["request_id"], "decision": "approve", "as_email": "boss@example-corp.com", "requested_for": person},
+    )
+    assert as_other.is_error and "it acts only as them" in as_other.content[0].text, as_other
     mine = await session.call_tool("get-lumos-access-request", {"request_id": req["request_id"], "requested_for": person})
     assert not mine.is_error and mine.structured_content["status"] == req["status"], mine
 
