@@ -60,7 +60,7 @@ pub async fn login(
             "unknown or revoked API key",
         ));
     };
-    let cookie = session_cookie(&secret, crate::auth::cookie_secure(&s, &headers));
+    let cookie = session_cookie(&secret, crate::cookie::cookie_secure(&s, &headers));
     Ok(([(header::SET_COOKIE, cookie)], Json(Me::of(&actor, "key"))).into_response())
 }
 

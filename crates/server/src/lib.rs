@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod console;
+mod cookie;
 pub mod error;
 mod guards;
 mod listener;

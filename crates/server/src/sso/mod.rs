@@ -116,7 +116,7 @@ pub async fn login(
     let cookie = format!(
         "{LOGIN_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/console/oidc; Max-Age=600{}",
         state.secret(),
-        crate::auth::cookie_secure(&s, &headers)
+        crate::cookie::cookie_secure(&s, &headers)
     );
     (
         StatusCode::SEE_OTHER,
@@ -217,7 +217,7 @@ pub async fn callback(
     {
         Ok((secret, _)) => {
             let session =
-                console::session_cookie(&secret, crate::auth::cookie_secure(&s, &headers));
+                console::session_cookie(&secret, crate::cookie::cookie_secure(&s, &headers));
             let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, return_to)]).into_response();
             for c in [session, clear] {
                 if let Ok(v) = c.parse() {
