@@ -50,6 +50,13 @@ async def exercise(session: ClientSession) -> None:
     head = {k: v for k, v in big.items() if k != "items"}
     assert len(big["items"]) == 50 and big["total"] > 50, head
     assert big["run_id"] and f"first 50 of {big['total']} items" in big["more"], head
+    assert f"lumosflow://runs/{big['run_id']}/items?offset=50" in big["more"], head
+    # A page larger than a result shows: no next_page that would skip what is not shown.
+    page2 = (await session.call_tool("list-lumos-users", {"page": 2, "size": 100})).structured_content
+    assert len(page2["items"]) == 50 and "next_page" not in page2, {k: v for k, v in page2.items() if k != "items"}
+    rest = json.loads((await session.read_resource(f"lumosflow://runs/{page2['run_id']}/items?offset=50&limit=100")).contents[0].text)
+    direct_ids = [u["id"] for u in page2["items"]] + [u["id"] for u in rest["items"]]
+    assert len(direct_ids) == len(set(direct_ids)) == 100, len(direct_ids)
 
     # Hints for clients that ask before acting, and the shape of every result.
     assert users.annotations.read_only_hint is True, users.annotations

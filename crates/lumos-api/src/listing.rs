@@ -24,6 +24,11 @@ pub struct RawPage {
     pub pages: Option<u64>,
     pub size: Option<u64>,
     pub limit: Option<u64>,
+    /// What the page says it is: its number, or its offset.
+    pub page: Option<u64>,
+    pub offset: Option<u64>,
+    /// The first item's `id`, when it has one: a page that repeats another is told by it.
+    pub first_id: Option<String>,
     /// The cursor of the next page, for cursor listings.
     pub next: Option<String>,
 }
@@ -65,6 +70,9 @@ impl RawPage {
             pages: None,
             size: None,
             limit: None,
+            page: None,
+            offset: None,
+            first_id: None,
             next: None,
         }
     }
@@ -89,6 +97,8 @@ struct Found<'a> {
     pages: Option<u64>,
     size: Option<u64>,
     limit: Option<u64>,
+    page: Option<u64>,
+    offset: Option<u64>,
     next: Option<String>,
 }
 
@@ -122,6 +132,8 @@ impl<'de> Visitor<'de> for Fields<'_> {
                     "pages" => &mut found.pages,
                     "size" => &mut found.size,
                     "limit" => &mut found.limit,
+                    "page" => &mut found.page,
+                    "offset" => &mut found.offset,
                     _ => {
                         map.next_value::<IgnoredAny>()?;
                         continue;
@@ -192,6 +204,17 @@ pub(crate) fn parse(
     }
     let next = found.next.filter(|s| !s.is_empty());
     let (total, pages, size, limit) = (found.total, found.pages, found.size, found.limit);
+    let first_id = list.first().and_then(|first| {
+        #[derive(serde::Deserialize)]
+        struct Id {
+            id: Option<Value>,
+        }
+        serde_json::from_str::<Id>(first.get())
+            .ok()
+            .and_then(|i| i.id)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+    });
+    let (page, offset) = (found.page, found.offset);
     drop(list);
     Ok(RawPage {
         body,
@@ -200,6 +223,9 @@ pub(crate) fn parse(
         pages,
         size,
         limit,
+        page,
+        offset,
+        first_id,
         next,
     })
 }

@@ -76,6 +76,18 @@ impl Walk {
     fn check(&mut self, page: &Page) -> Result<bool, Error> {
         let n = page.number;
         let got = page.raw.len() as u64;
+        // What the page says it is must be what was asked for.
+        if let Some(said) = page.raw.page
+            && said != n
+        {
+            return Err(incomplete(
+                self.op,
+                format!(
+                    "page {n} was asked for and the answer says it is page {said} (a stale or misrouted answer); nothing was kept from it"
+                ),
+            ));
+        }
+
         self.seen += got;
         match self.last {
             Some(last) if n < last && got < self.size => Err(incomplete(
@@ -185,7 +197,7 @@ impl Client {
                 .boxed()
             }
         };
-        stop_after_error(pages)
+        stop_after_error(no_repeated_pages(op, pages))
     }
 
     /// One page of `op` with `params`, its next cursor read from `next_key`.
@@ -365,6 +377,34 @@ fn as_u64(v: &Value) -> Option<u64> {
 }
 
 /// Yield the first error, then end: a half-walked listing must not look complete.
+/// Whatever the pagination: a page that begins with the same item as an earlier page is
+/// that page again (a stale cache, a misrouted answer, a cursor that did not move), so the
+/// walk stops there saying so, instead of repeating items and missing others. Only each
+/// page's first id is kept: a few bytes a page.
+fn no_repeated_pages(op: &'static Operation, s: PageStream) -> PageStream {
+    s.scan(
+        (std::collections::HashMap::<String, u64>::new(), 0u64),
+        move |(firsts, n), page| {
+            *n += 1;
+            let page = match page {
+                Ok(p) => match p.first_id.clone() {
+                    Some(id) => match firsts.insert(id.clone(), *n) {
+                        Some(earlier) => Err(incomplete(
+                            op,
+                            format!("page {n} begins with the same item as page {earlier} ({id}): the same page came back twice, so items would repeat and others be missing"),
+                        )),
+                        None => Ok(p),
+                    },
+                    None => Ok(p),
+                },
+                Err(e) => Err(e),
+            };
+            std::future::ready(Some(page))
+        },
+    )
+    .boxed()
+}
+
 fn stop_after_error(s: PageStream) -> PageStream {
     s.scan(false, |failed, page| {
         if *failed {

@@ -166,11 +166,14 @@ impl WorkflowTools {
         };
         preview.insert("run_id".into(), Value::from(out.run_id.clone()));
         if count > PREVIEW_ITEMS {
+            // Not the whole page: a `next_page` here would skip the items not shown, so the
+            // result carries none, and says where the rest of this page is.
+            preview.remove("next_page");
             preview.insert(
                 "more".into(),
                 Value::from(format!(
-                    "these are the first {PREVIEW_ITEMS} of {count} items; the rest are in run {} (GET /api/v1/runs/{}/items?offset={PREVIEW_ITEMS}, or lumosflow runs output {})",
-                    out.run_id, out.run_id, out.run_id
+                    "these are the first {PREVIEW_ITEMS} of {count} items; read the rest with the resource lumosflow://runs/{}/items?offset={PREVIEW_ITEMS}&limit=100 (its `next` gives the offset after that)",
+                    out.run_id
                 )),
             );
         }

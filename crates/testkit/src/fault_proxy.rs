@@ -31,6 +31,9 @@ pub enum Fault {
     Reset,
     /// Lumos's answer, one byte at a time with this pause between bytes.
     SlowBody(Duration),
+    /// The first answer this proxy forwarded for the same path (whatever the query asks):
+    /// a stale cache answering page N with page 1.
+    Stale,
 }
 
 struct Rule {
@@ -46,6 +49,8 @@ struct State {
     http: reqwest::Client,
     rule: Mutex<Rule>,
     requests: AtomicU64,
+    /// The first answer forwarded for each path (no query), for `Stale`.
+    first: Mutex<std::collections::HashMap<String, Upstream>>,
 }
 
 /// A running proxy; stops when dropped.
@@ -81,6 +86,7 @@ impl FaultProxy {
                 count: u64::MAX,
             }),
             requests: AtomicU64::new(0),
+            first: Mutex::default(),
         });
         let st = state.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -181,6 +187,31 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
                     "application/json",
                     &[],
                     WRONG_SHAPE.as_bytes(),
+                )
+                .await
+            }
+            Fault::Stale => {
+                let path = req.target.split('?').next().unwrap_or_default().to_owned();
+                let cached = state
+                    .first
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&path)
+                    .cloned();
+                let up = match cached {
+                    Some(up) => Some(up),
+                    None => forward(&state, &req).await,
+                };
+                let Some(up) = up else {
+                    let _ = write_answer(&mut sock, 502, "text/plain", &[], b"upstream down").await;
+                    return;
+                };
+                write_answer(
+                    &mut sock,
+                    up.status,
+                    &up.content_type,
+                    &up.headers,
+                    &up.body,
                 )
                 .await
             }
@@ -285,6 +316,7 @@ async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Request
     }
 }
 
+#[derive(Clone)]
 struct Upstream {
     status: u16,
     content_type: String,
@@ -329,12 +361,22 @@ async fn forward(state: &State, req: &Request) -> Option<Upstream> {
         }
     }
     let body = resp.bytes().await.ok()?.to_vec();
-    Some(Upstream {
+    let up = Upstream {
         status,
         content_type,
         headers,
         body,
-    })
+    };
+    if req.method == "GET" && up.status == 200 {
+        let path = req.target.split('?').next().unwrap_or_default().to_owned();
+        state
+            .first
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(path)
+            .or_insert_with(|| up.clone());
+    }
+    Some(up)
 }
 
 fn head(status: u16, content_type: &str, headers: &[(String, String)], len: usize) -> String {

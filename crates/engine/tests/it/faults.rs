@@ -83,6 +83,7 @@ fn says(fault: Fault) -> &'static str {
         Fault::WrongShape => "with a JSON object with keys data, message",
         Fault::Truncate | Fault::Reset => "broke during the request",
         Fault::SlowBody(_) => "did not answer within",
+        Fault::Stale => "the answer says it is page",
         Fault::Pass => "",
     }
 }
@@ -238,4 +239,54 @@ async fn a_flaky_lumos_still_gives_the_clean_answer(db: Db) {
 both!(
     a_flaky_lumos_still_gives_the_clean_answer,
     a_flaky_lumos_still_gives_the_clean_answer
+);
+
+/// A stale cache in front of Lumos answers every page after the first with an earlier page:
+/// a walk refuses it, saying what came back, and no listing completes with items repeated
+/// and others missing.
+async fn a_stale_page_never_makes_a_listing(db: Db) {
+    let sim = Simulator::start(SimConfig::default()).await.expect("sim");
+    let proxy = FaultProxy::start(&sim.base_url).await;
+    let engine = engine_at(&db, &proxy.base_url, quick()).await;
+    for (id, inputs) in cases(&engine).await {
+        if inputs.get("all").is_none() {
+            continue;
+        }
+        let before = proxy.requests();
+        let clean = run(&engine, id, &inputs).await;
+        assert_eq!(
+            clean.status,
+            RunStatus::Completed,
+            "{id}: {:?}",
+            clean.error
+        );
+        let requests = proxy.requests() - before;
+        let pages = clean.output_info.as_ref().map_or(0, |i| i.items);
+        // From the second request of the walk on, every page is the first one again.
+        proxy.fail_from(proxy.requests() + 2, Fault::Stale);
+        let out = run(&engine, id, &inputs).await;
+        proxy.heal();
+        match out.status {
+            RunStatus::Failed => {
+                let error = out.error.unwrap_or_default();
+                assert!(
+                    error.contains("the answer says it is page")
+                        || error.contains("begins with the same item as page"),
+                    "{id}: {error}"
+                );
+            }
+            // Only a run that makes one request, which has no second page to go stale,
+            // completes.
+            RunStatus::Completed => {
+                assert_eq!(requests, 1, "{id} completed under a stale cache");
+                assert_eq!(out.output_info.map(|i| i.items), Some(pages), "{id}");
+            }
+            other => panic!("{id}: {other}"),
+        }
+    }
+    sim.stop().await;
+}
+both!(
+    a_stale_page_never_makes_a_listing,
+    a_stale_page_never_makes_a_listing
 );

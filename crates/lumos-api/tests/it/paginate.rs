@@ -294,3 +294,50 @@ async fn limit_offset_and_cursor_walks() {
         .collect();
     assert_eq!(ids, [json!("e1"), json!("e2")]);
 }
+
+/// A stale answer (page N served with page 1's body) never makes a listing: the page says
+/// it is another, or begins like an earlier one, and the walk stops saying so.
+#[tokio::test]
+async fn a_page_that_is_another_page_is_refused() {
+    let server = MockServer::start().await;
+    mount_page(&server, 1, page(0..2, json!(6), 1, 2, json!(3))).await;
+    // Page 2 is page 1 again, as a stale cache would serve it.
+    mount_page(&server, 2, page(0..2, json!(6), 1, 2, json!(3))).await;
+    mount_page(&server, 3, page(4..6, json!(6), 3, 2, json!(3))).await;
+    let got: Vec<_> = client(&server)
+        .paginate("listUsers", &params(json!({"size": 2})))
+        .collect()
+        .await;
+    let err = got
+        .into_iter()
+        .find_map(Result::err)
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("page 2 was asked for and the answer says it is page 1"),
+        "{err}"
+    );
+    // The same without the page number: it begins like page 1.
+    let server = MockServer::start().await;
+    let unnumbered = |ids: std::ops::Range<u32>| {
+        let items: Vec<Value> = ids.map(|i| json!({"id": format!("u{i}")})).collect();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"items": items, "total": 6, "size": 2, "pages": 3}))
+    };
+    mount_page(&server, 1, unnumbered(0..2)).await;
+    mount_page(&server, 2, unnumbered(0..2)).await;
+    mount_page(&server, 3, unnumbered(4..6)).await;
+    let got: Vec<_> = client(&server)
+        .paginate("listUsers", &params(json!({"size": 2})))
+        .collect()
+        .await;
+    let err = got
+        .into_iter()
+        .find_map(Result::err)
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("page 2 begins with the same item as page 1 (u0)"),
+        "{err}"
+    );
+}
