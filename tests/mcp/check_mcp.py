@@ -125,6 +125,8 @@ async def exercise(session: ClientSession) -> None:
     # The run-status tool, and the argument naming whom the agent acts for.
     assert "get-run-status" in names, names
     gated_tool = next(t for t in tools if t.name == "gated-lookup")
+    assert "held for approval first" in gated_tool.description, gated_tool.description
+    assert cancel_tool.annotations.idempotent_hint is False, cancel_tool.annotations
     assert "requested_for" in gated_tool.input_schema["properties"], gated_tool.input_schema
 
     # A held run is not an error: it says where it waits, and for whom it was asked.

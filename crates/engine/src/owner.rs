@@ -60,6 +60,15 @@ pub fn orphan_reason(holder: Option<&str>) -> String {
     )
 }
 
+/// Whether a run ended for a reason outside its workflow: its process stopped (a crash, a
+/// lost lease) or its server shut down. Such a run may be asked for again.
+pub fn interrupted(run: &store::Run) -> bool {
+    let error = run.error.as_deref().unwrap_or_default();
+    (run.status == store::RunStatus::Failed && error.starts_with("the process running it stopped"))
+        || (run.status == store::RunStatus::Canceled
+            && run.canceled_by.as_deref() == Some("server shutdown"))
+}
+
 /// Whether a process with this pid runs on this machine. Without `/proc` nothing can be
 /// told, so it is taken as alive and the lease decides.
 pub fn pid_alive(pid: u32) -> bool {

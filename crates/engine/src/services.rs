@@ -43,6 +43,7 @@ impl Engine {
                     .await?
             {
                 tracing::warn!(run = %held.id, holder, "failed a run whose process on this host is gone");
+                self.crash_failed(&held.id).await;
                 failed += 1;
             }
         }
@@ -68,6 +69,30 @@ impl Engine {
         Ok(failed + self.sweep().await?)
     }
 
+    /// A run failed because its process is gone is as loud as any failed run: its notice,
+    /// its count in the metrics, and an audit event.
+    async fn crash_failed(&self, run_id: &str) {
+        let Ok(Some(run)) = self.store.run(run_id).await else {
+            return;
+        };
+        if let Some(f) = &self.observers.on_run {
+            let secs = match (run.started_at, run.finished_at) {
+                (Some(a), Some(b)) => (b - a).num_milliseconds().max(0) as f64 / 1000.0,
+                _ => 0.0,
+            };
+            f(&run.workflow_id, run.status, secs);
+        }
+        self.audit(
+            &crate::actor::Actor::system("lumosflow"),
+            "run.interrupted",
+            run_id,
+            Some(serde_json::json!({"workflow": run.workflow_id, "error": run.error})),
+        )
+        .await;
+        self.notify("run.failed", &run, serde_json::json!({"interrupted": true}))
+            .await;
+    }
+
     /// Fail running runs whose lease ran out (their process stopped renewing it).
     pub async fn sweep(&self) -> Result<u64> {
         let now = chrono::Utc::now();
@@ -80,6 +105,7 @@ impl Engine {
                 .await?
             {
                 tracing::warn!(run = %held.id, holder, "failed a run whose lease ran out");
+                self.crash_failed(&held.id).await;
                 failed += 1;
             }
         }

@@ -475,14 +475,20 @@ impl Engine {
             {
                 Receipt::New => {}
                 Receipt::Seen(Some(run_id)) => {
-                    let status = self.existing(&run_id).await?.status;
-                    return Ok(Fired {
-                        run_id,
-                        status,
-                        duplicate: true,
-                        workflow_id: t.workflow_id.clone(),
-                        auth: t.auth.clone(),
-                    });
+                    let first = self.existing(&run_id).await?;
+                    // The first run was cut off by a crash or a shutdown, not by its
+                    // workflow: the sender's retry starts the work again (below), and the
+                    // key then names the new run.
+                    if !crate::owner::interrupted(&first) {
+                        return Ok(Fired {
+                            run_id,
+                            status: first.status,
+                            duplicate: true,
+                            workflow_id: t.workflow_id.clone(),
+                            auth: t.auth.clone(),
+                        });
+                    }
+                    tracing::info!(trigger = %t.name, run = %run_id, "a retried hook starts again the run a crash interrupted");
                 }
                 Receipt::Seen(None) => {
                     return Err(HookError::Unprocessable(format!(

@@ -281,7 +281,8 @@ impl WorkflowTools {
                 .def
                 .description
                 .clone()
-                .unwrap_or_else(|| wf.name().to_owned());
+                .unwrap_or_else(|| wf.name().to_owned())
+                + &gated_note(&wf).unwrap_or_default();
             let mut tool = Tool::new(
                 l.id.clone(),
                 description,
@@ -407,11 +408,29 @@ fn annotations(
     }
     base.read_only(false)
         .destructive(methods.iter().any(|m| m.eq_ignore_ascii_case("DELETE")))
-        .idempotent(
-            methods
-                .iter()
-                .all(|m| m.eq_ignore_ascii_case("PUT") || m.eq_ignore_ascii_case("DELETE")),
-        )
+        // A repeated DELETE (a cancel) answers an error, not the same result: only PUTs
+        // repeat without more effect.
+        .idempotent(methods.iter().all(|m| m.eq_ignore_ascii_case("PUT")))
+}
+
+/// A gated workflow's description says so: who decides, and what to tell the person.
+fn gated_note(wf: &engine::workflow::Workflow) -> Option<String> {
+    let spec = &wf.def.approval.as_ref()?.value;
+    let summary = spec.summary();
+    let who: Vec<String> = summary["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["who"].as_str().map(str::to_owned))
+        .collect();
+    Some(format!(
+        " Every run is held for approval first (decided by {}); nothing changes until then. Tell the person their request waits for that approval, and check on it with get-run-status.",
+        if who.is_empty() {
+            "an admin".to_owned()
+        } else {
+            who.join(", then ")
+        }
+    ))
 }
 
 /// What every tool result's structured content is: an object with the run id, and the

@@ -613,3 +613,52 @@ async fn saving_the_same_file_again_is_the_same_version() {
         2
     );
 }
+
+/// A run failed because its process is gone is as loud as any failed run: a run.failed
+/// notice is queued, the metrics count it, and the audit trail says it was interrupted.
+#[tokio::test]
+async fn crash_failed_runs_are_told() {
+    let s = setup().await;
+    let store = &s.store;
+    let op = engine::Actor::operator();
+    s.engine
+        .add_notification_target(
+            "ops",
+            "https://hooks.example-corp.com/lumosflow",
+            engine::notify::NoticeFormat::Json,
+            &["run.failed".to_owned()],
+            None,
+            &op,
+        )
+        .await
+        .expect("target");
+    let counted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = counted.clone();
+    let restarted = engine::Engine::new(store.clone()).with_observers(engine::Observers {
+        on_step: None,
+        on_run: Some(std::sync::Arc::new(
+            move |wf: &str, status: RunStatus, _| {
+                seen.lock().expect("lock").push((wf.to_owned(), status));
+            },
+        )),
+    });
+    let expired = running_run(store, "web-2/4242/abc", -1).await;
+    assert_eq!(restarted.sweep().await.expect("sweep"), 1);
+    assert_eq!(
+        *counted.lock().expect("lock"),
+        vec![("list-lumos-users".to_owned(), RunStatus::Failed)]
+    );
+    let deliveries = restarted.deliveries(10).await.expect("deliveries");
+    assert!(
+        deliveries
+            .iter()
+            .any(|d| d.event == "run.failed" && d.run_id.as_deref() == Some(expired.as_str())),
+        "{deliveries:?}"
+    );
+    let events = restarted
+        .audit_events(Some("run.interrupted"), 10)
+        .await
+        .expect("audit");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].target.as_deref(), Some(expired.as_str()));
+}

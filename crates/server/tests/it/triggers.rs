@@ -158,6 +158,39 @@ async fn webhooks_start_runs_once_and_only_when_proven() {
         "{again}"
     );
     assert_eq!(again["run_id"], run_id.as_str());
+    // The first run was cut off by a crash (its process stopped): the sender's retry starts
+    // the work again, and the key then names the new run.
+    let _ = engine.wait(&run_id, None, "test").await;
+    env._db
+        .exec(&format!(
+            "UPDATE runs SET status = 'failed', error = 'the process running it stopped (host web-1, pid 7) — not resumed: its Lumos calls may have had effects' WHERE id = '{run_id}'"
+        ))
+        .await;
+    let (s, retried) = hook(
+        &env,
+        &url,
+        &signed(&secret, now + 2, &body),
+        "application/json",
+        &body,
+    )
+    .await;
+    assert_eq!(
+        (s, retried["duplicate"].as_bool()),
+        (StatusCode::ACCEPTED, Some(false)),
+        "{retried}"
+    );
+    let new_run = retried["run_id"].as_str().expect("run").to_owned();
+    assert_ne!(new_run, run_id);
+    let (_, later) = hook(
+        &env,
+        &url,
+        &signed(&secret, now + 3, &body),
+        "application/json",
+        &body,
+    )
+    .await;
+    assert_eq!(later["run_id"], new_run.as_str(), "{later}");
+    assert_eq!(later["duplicate"], true);
     // Wrong secret, old timestamp, no signature, unknown trigger.
     let other = jira("IT-8", "bob@example-corp.com");
     for (headers, says) in [
