@@ -48,6 +48,12 @@ pub enum KeysCommand {
         /// service key (an integration).
         #[arg(long, value_name = "EMAIL")]
         owner: Option<String>,
+        /// Only workflows that change nothing (reads).
+        #[arg(long)]
+        read_only: bool,
+        /// Only these workflows, comma-separated (installed ids).
+        #[arg(long, value_delimiter = ',')]
+        workflows: Option<Vec<String>>,
     },
     /// List keys (never the keys themselves).
     List {
@@ -62,10 +68,20 @@ pub async fn keys(engine: &engine::Engine, cmd: KeysCommand) -> anyhow::Result<(
     let mut out = std::io::stdout().lock();
     let me = crate::operator::me();
     match cmd {
-        KeysCommand::Create { name, role, owner } => {
+        KeysCommand::Create {
+            name,
+            role,
+            owner,
+            read_only,
+            workflows,
+        } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let scope = engine::KeyScope {
+                read_only,
+                workflows,
+            };
             let key = engine
-                .create_owned_key(&name, role, owner.as_deref(), &me)
+                .create_scoped_key(&name, role, owner.as_deref(), &scope, &me)
                 .await?;
             writeln!(out, "{key}")?;
         }
@@ -80,6 +96,7 @@ pub async fn keys(engine: &engine::Engine, cmd: KeysCommand) -> anyhow::Result<(
                     "name",
                     "role",
                     "owner",
+                    "may run",
                     "key starts",
                     "created",
                     "last used",
@@ -94,6 +111,13 @@ pub async fn keys(engine: &engine::Engine, cmd: KeysCommand) -> anyhow::Result<(
                         k.name,
                         k.role,
                         k.owner.unwrap_or_else(|| "(service)".to_owned()),
+                        format!(
+                            "{}{}",
+                            k.workflows
+                                .map(|w| format!("only {w}"))
+                                .unwrap_or_else(|| "any workflow".to_owned()),
+                            if k.read_only { ", reads only" } else { "" }
+                        ),
                         format!("{}…", k.prefix),
                         t(Some(k.created_at)),
                         t(k.last_used_at),

@@ -22,6 +22,58 @@ pub struct Actor {
     /// matters who someone is (self-approval, separation of duties).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made_by: Option<String>,
+    /// What the key it acts through may do beyond its role (none: what the role allows).
+    #[serde(default, skip_serializing_if = "KeyScope::is_open")]
+    pub scope: KeyScope,
+}
+
+/// A key's scope: only workflows that change nothing, only the workflows named. Narrows,
+/// never widens, what the role allows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct KeyScope {
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflows: Option<Vec<String>>,
+}
+
+impl KeyScope {
+    pub fn is_open(&self) -> bool {
+        !self.read_only && self.workflows.is_none()
+    }
+
+    /// Whether a key of this scope may see or run workflow `id` (before knowing whether it
+    /// changes anything).
+    pub fn lists(&self, id: &str) -> bool {
+        self.workflows
+            .as_ref()
+            .is_none_or(|w| w.iter().any(|x| x == id))
+    }
+
+    /// Why `by` (acting through a key of this scope) may not run workflow `id`, whose first
+    /// change is `changes` (none: it changes nothing), if it may not.
+    pub fn refusal(&self, by: &str, id: &str, changes: Option<&str>) -> Option<String> {
+        if !self.lists(id) {
+            let allowed = self.workflows.as_deref().unwrap_or_default().join(", ");
+            return Some(format!(
+                "{by} may run only these workflows: {allowed}; not '{id}'"
+            ));
+        }
+        match changes {
+            Some(first) if self.read_only => Some(format!(
+                "{by} is read-only, and '{id}' changes Lumos or the world ({first})"
+            )),
+            _ => None,
+        }
+    }
+}
+
+impl Actor {
+    /// This actor, acting through a key of `scope`.
+    pub fn scoped(mut self, scope: KeyScope) -> Actor {
+        self.scope = scope;
+        self
+    }
 }
 
 /// Who a person is, as records and the console show them.
@@ -47,6 +99,7 @@ impl Actor {
             key_id: None,
             person: None,
             made_by: None,
+            scope: KeyScope::default(),
         }
     }
 
@@ -58,6 +111,7 @@ impl Actor {
             key_id: None,
             person: None,
             made_by: None,
+            scope: KeyScope::default(),
         }
     }
 
@@ -69,6 +123,7 @@ impl Actor {
             key_id: Some(id.to_owned()),
             person: None,
             made_by: made_by.map(str::to_lowercase),
+            scope: KeyScope::default(),
         }
     }
 
@@ -83,6 +138,7 @@ impl Actor {
                 name: name.map(str::to_owned),
             }),
             made_by: None,
+            scope: KeyScope::default(),
         }
     }
 

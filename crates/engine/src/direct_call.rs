@@ -37,6 +37,12 @@ impl Engine {
                 by.label, by.role
             )));
         }
+        if !by.scope.is_open() {
+            return Err(EngineError::Forbidden(format!(
+                "{} acts through a key that may do less than its role: it runs workflows, it does not call Lumos directly",
+                by.label
+            )));
+        }
         self.check_connection_use(call.connection, by).await?;
         let client = self.client(call.connection).await?;
         let op = client.operation(call.operation).ok();

@@ -49,7 +49,7 @@ pub use store::{
     StepStatus, Store, Trigger, WorkflowRow, WorkflowVersion,
 };
 
-pub use access::{Actor, Role};
+pub use access::{Actor, KeyScope, Role};
 pub use config::EngineConfig;
 pub use error::{EngineError, Result};
 pub use health::Health;

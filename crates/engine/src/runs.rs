@@ -50,8 +50,22 @@ impl Engine {
             .inputs
             .values()
             .any(|s| s.value.for_whom == Some(workflow_lang::definition::ForWhom::Me));
+        let scoped = !req.actor.scope.is_open();
+        let changes = if marks_me || scoped {
+            Some(self.changes_or_all(&workflow).await)
+        } else {
+            None
+        };
+        // A key that may do less than its role: only its workflows, only reads.
+        if let Some(why) = req.actor.scope.refusal(
+            &req.actor.label,
+            id,
+            changes.as_ref().and_then(|c| c.describe_first()).as_deref(),
+        ) {
+            return Err(EngineError::Forbidden(why));
+        }
         let may_look_for_others =
-            marks_me && req.actor.may(Role::Admin) && !self.changes_or_all(&workflow).await.any();
+            marks_me && req.actor.may(Role::Admin) && !changes.as_ref().is_some_and(|c| c.any());
         let given = inputs::bind_person(
             &workflow.def.inputs,
             given,

@@ -46,6 +46,12 @@ impl Engine {
         // A try is a run without a record: it may send a change only where a run of the
         // same file could without anyone's approval, and only for whoever may save it.
         let changes = std::sync::Arc::new(self.changes_or_all(&wf).await);
+        if !by.scope.is_open() && (by.scope.workflows.is_some() || (!dry_run && changes.any())) {
+            return Err(EngineError::Forbidden(format!(
+                "{} acts through a key that may do less than its role; trying workflow files needs a key without a scope",
+                by.label
+            )));
+        }
         if !dry_run && let Some(first) = changes.describe_first() {
             if wf.def.approval.is_some() {
                 return Err(EngineError::Forbidden(format!(

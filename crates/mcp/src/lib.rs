@@ -542,10 +542,22 @@ impl ServerHandler for WorkflowTools {
         if self.watching.set(()).is_ok() {
             self.watch(context.peer.clone()).await;
         }
+        let caller = self.caller(&context);
         let tools = self
             .tools()
             .await
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?
+            .into_iter()
+            // A scoped key sees only the tools it may call: its workflows, only reads.
+            .filter(|t| {
+                t.name == RUN_STATUS_TOOL
+                    || (caller.scope.lists(&t.name)
+                        && !(caller.scope.read_only
+                            && t.annotations
+                                .as_ref()
+                                .is_some_and(|a| a.read_only_hint == Some(false))))
+            })
+            .collect();
         Ok(ListToolsResult::with_all_items(tools))
     }
 

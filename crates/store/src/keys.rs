@@ -28,6 +28,10 @@ pub struct ApiKey {
     /// The person who made the key (their email), when a person did: a service key counts
     /// as them for self-approval and separation of duties.
     pub created_by: Option<String>,
+    /// Only workflows that change nothing.
+    pub read_only: bool,
+    /// Only these workflows (comma-separated); none: any.
+    pub workflows: Option<String>,
 }
 
 /// A key to save: only its hash is kept, and the first characters to recognise it.
@@ -42,10 +46,13 @@ pub struct NewApiKey<'a> {
     pub owner_id: Option<&'a str>,
     /// The email of the person who made it.
     pub created_by: Option<&'a str>,
+    pub read_only: bool,
+    /// Comma-separated workflow ids; none: any.
+    pub workflows: Option<&'a str>,
 }
 
 const COLUMNS: &str = "k.id, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at, \
-     p.email AS owner, p.role AS owner_role, p.name AS owner_name, k.created_by";
+     p.email AS owner, p.role AS owner_role, p.name AS owner_name, k.created_by, k.read_only, k.workflows";
 const FROM: &str = "api_keys k LEFT JOIN people p ON p.id = k.owner_id";
 
 impl Store {
@@ -59,13 +66,15 @@ impl Store {
             hash,
             owner_id,
             created_by,
+            read_only,
+            workflows,
         } = *k;
         with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             // A revoked key's name may be reused.
             sqlx::query("DELETE FROM api_keys WHERE name = $1 AND revoked_at IS NOT NULL").bind(name).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO api_keys (id, name, role, prefix, key_hash, created_at, owner_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(id).bind(name).bind(role).bind(prefix).bind(hash).bind(Utc::now()).bind(owner_id).bind(created_by)
+            sqlx::query("INSERT INTO api_keys (id, name, role, prefix, key_hash, created_at, owner_id, created_by, read_only, workflows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(id).bind(name).bind(role).bind(prefix).bind(hash).bind(Utc::now()).bind(owner_id).bind(created_by).bind(read_only).bind(workflows)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
         });

@@ -15,6 +15,9 @@ pub struct LiveSession {
     pub key_role: Option<String>,
     /// Who made the key (a service key counts as them for self-approval).
     pub key_made_by: Option<String>,
+    /// The key's scope (see `ApiKey`).
+    pub key_read_only: Option<bool>,
+    pub key_workflows: Option<String>,
     pub person_id: Option<String>,
     pub email: Option<String>,
     pub person_name: Option<String>,
@@ -69,7 +72,7 @@ impl Store {
         idle: Duration,
     ) -> Result<Option<LiveSession>> {
         let sql = format!(
-            "SELECT s.key_id, k.name AS key_name, k.role AS key_role, k.created_by AS key_made_by, p.id AS person_id, p.email, \
+            "SELECT s.key_id, k.name AS key_name, k.role AS key_role, k.created_by AS key_made_by, k.read_only AS key_read_only, k.workflows AS key_workflows, p.id AS person_id, p.email, \
              p.name AS person_name, p.role AS person_role, s.last_seen_at {WHO} WHERE s.id_hash = $3 AND {LIVE}"
         );
         let found: Option<LiveSession> = with_pool!(&self.pool, p => sqlx::query_as::<_, LiveSession>(sqlx::AssertSqlSafe(sql.as_str()))

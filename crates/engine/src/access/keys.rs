@@ -3,7 +3,7 @@
 use store::ApiKey;
 
 use super::secret;
-use crate::actor::Actor;
+use crate::actor::{Actor, KeyScope};
 use crate::engine::Engine;
 use crate::error::{EngineError, KeyError, Result};
 use workflow_lang::Role;
@@ -36,6 +36,32 @@ impl Engine {
         owner: Option<&str>,
         by: &Actor,
     ) -> Result<String> {
+        self.create_scoped_key(name, role, owner, &KeyScope::default(), by)
+            .await
+    }
+
+    /// Create a key that may do less than its role: only workflows that change nothing
+    /// (`read_only`), only the workflows named. Named workflows must be installed.
+    pub async fn create_scoped_key(
+        &self,
+        name: &str,
+        role: Role,
+        owner: Option<&str>,
+        scope: &KeyScope,
+        by: &Actor,
+    ) -> Result<String> {
+        for id in scope.workflows.iter().flatten() {
+            if self.store.workflow(id).await?.is_none() {
+                return Err(EngineError::Inputs(vec![format!(
+                    "--workflows: '{id}' is not an installed workflow"
+                )]));
+            }
+        }
+        if scope.workflows.as_ref().is_some_and(Vec::is_empty) {
+            return Err(EngineError::Inputs(vec![
+                "--workflows: name at least one workflow".into(),
+            ]));
+        }
         check_name(name)?;
         if self
             .store
@@ -63,13 +89,18 @@ impl Engine {
                 hash: &secret::hash(&key),
                 owner_id: owner.as_ref().map(|p| p.id.as_str()),
                 created_by: made_by.as_deref(),
+                read_only: scope.read_only,
+                workflows: scope.workflows.as_ref().map(|w| w.join(",")).as_deref(),
             })
             .await?;
         self.audit(
             by,
             "key.create",
             name,
-            Some(serde_json::json!({"role": role, "owner": owner.map(|p| p.email)})),
+            Some(
+                serde_json::json!({"role": role, "owner": owner.map(|p| p.email),
+                "read_only": scope.read_only, "workflows": scope.workflows}),
+            ),
         )
         .await;
         Ok(key)
@@ -108,9 +139,27 @@ impl Engine {
     }
 }
 
+/// A key's scope as stored.
+pub(crate) fn scope_of(read_only: bool, workflows: Option<&str>) -> KeyScope {
+    KeyScope {
+        read_only,
+        workflows: workflows.map(|w| {
+            w.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }),
+    }
+}
+
 /// The actor a key is: its owner (never above the owner's current role), or itself as a
-/// service key.
+/// service key; in either case within the key's scope.
 pub(crate) fn key_actor(key: &store::ApiKey) -> Actor {
+    key_actor_unscoped(key).scoped(scope_of(key.read_only, key.workflows.as_deref()))
+}
+
+fn key_actor_unscoped(key: &store::ApiKey) -> Actor {
     let role: Role = key.role.parse().unwrap_or(Role::Viewer);
     match &key.owner {
         Some(email) => {

@@ -8,7 +8,7 @@ mod people;
 pub(crate) mod secret;
 mod sessions;
 
-pub use crate::actor::{Actor, PersonRef};
+pub use crate::actor::{Actor, KeyScope, PersonRef};
 pub use crate::config::{SESSION_IDLE, SESSION_LIFETIME, SessionTimes};
 pub use crate::error::{KeyError, PersonError};
 pub use people::check_email;

@@ -21,6 +21,11 @@ fn chrono(d: Duration) -> chrono::Duration {
 }
 
 fn actor_of(s: LiveSession) -> Actor {
+    let scope = super::keys::scope_of(s.key_read_only.unwrap_or(false), s.key_workflows.as_deref());
+    actor_unscoped(s).scoped(scope)
+}
+
+fn actor_unscoped(s: LiveSession) -> Actor {
     let key_role: Option<Role> = s.key_role.as_deref().and_then(|r| r.parse().ok());
     let person_role: Option<Role> = s.person_role.as_deref().and_then(|r| r.parse().ok());
     match (s.email, s.key_id, s.key_name) {

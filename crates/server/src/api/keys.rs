@@ -26,6 +26,12 @@ pub struct NewKeyBody {
     /// service key.
     #[serde(default)]
     pub owner: Option<String>,
+    /// Only workflows that change nothing.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Only these workflows (installed ids); none: any.
+    #[serde(default)]
+    pub workflows: Option<Vec<String>>,
 }
 
 /// A new key: the only time it is shown.
@@ -43,7 +49,16 @@ pub async fn create_key(
     let owner = b.owner.as_deref().map(str::trim).filter(|o| !o.is_empty());
     let key = s
         .engine
-        .create_owned_key(b.name.trim(), b.role, owner, &by)
+        .create_scoped_key(
+            b.name.trim(),
+            b.role,
+            owner,
+            &engine::KeyScope {
+                read_only: b.read_only,
+                workflows: b.workflows.clone(),
+            },
+            &by,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

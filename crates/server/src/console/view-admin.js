@@ -118,7 +118,9 @@ export async function keys(notice) {
   field("k-owner", "Acts as (email, optional)", owner, "A key with an owner acts as that person and never above their role; without one it is a service key."),
   h("div", {}, submit));
   show("API keys", h("h1", {}, "API keys"), out,
-    listTable("API keys", ["Name", "Role", "Acts as", "Starts with", "Last used", ""], live.map((k) => [
-      h("b", {}, k.name), k.role, k.owner || "service key", h("span", { class: "mono" }, `${k.prefix}…`), when(k.last_used_at) || "never", revoke(k)]), "No live key."),
+    listTable("API keys", ["Name", "Role", "Acts as", "May run", "Starts with", "Last used", ""], live.map((k) => [
+      h("b", {}, k.name), k.role, k.owner || "service key",
+      [k.workflows ? `only ${k.workflows.split(",").join(", ")}` : "any workflow", k.read_only ? ", reads only" : ""].join(""),
+      h("span", { class: "mono" }, `${k.prefix}…`), when(k.last_used_at) || "never", revoke(k)]), "No live key."),
     h("h2", {}, "Create a key"), form);
 }

@@ -1168,3 +1168,142 @@ async fn slow_bodies_cannot_take_the_server() {
     }
     srv.stop().await;
 }
+
+/// The JSON-RPC answer in an MCP HTTP reply (plain JSON, or the `data:` of an SSE event).
+fn rpc_answer(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .find(|v| v.get("id").is_some())
+            .unwrap_or(Value::Null)
+    })
+}
+
+// Keys scoped to what an agent may do: `read_only` (only workflows that change nothing) and
+// an allow-list of workflows. The run core refuses the rest at every door; MCP lists only
+// the tools the key may call.
+#[tokio::test]
+async fn scoped_keys_see_and_run_only_their_workflows() {
+    let env = Env::new(testkit::sqlite()).await;
+    env.connect().await;
+    env.call(
+        Some(Admin),
+        Method::POST,
+        "/api/v1/workflows/install",
+        Some(json!({"all": true})),
+    )
+    .await;
+    let (s, made) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/keys",
+            Some(
+                json!({"name": "desk-bot", "role": "agent", "read_only": true,
+                        "workflows": ["list-lumos-users", "cancel-lumos-access-request"]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let key = made["key"].as_str().expect("key").to_owned();
+    // Over the API: its workflow runs; another, or a change, is refused.
+    let run = |workflow: &str, inputs: Value| {
+        let (http, base, key) = (&env.http, &env.server.base_url, &key);
+        let workflow = workflow.to_owned();
+        async move {
+            let resp = http
+                .post(format!("{base}/api/v1/workflows/{workflow}/runs?wait=true"))
+                .bearer_auth(key)
+                .json(&json!({"inputs": inputs}))
+                .send()
+                .await
+                .expect("run");
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, v) = run("list-lumos-users", json!({"size": 2})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = run("list-lumos-groups", json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v.to_string().contains("may run only these workflows"),
+        "{v}"
+    );
+    let (s, v) = run("cancel-lumos-access-request", json!({"request_id": "x"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(v.to_string().contains("is read-only"), "{v}");
+    // Over MCP: only the tools it may call are listed.
+    let mcp = |session: Option<String>, body: Value| {
+        let mut rb = env
+            .http
+            .post(format!("{}/mcp", env.server.base_url))
+            .bearer_auth(&key)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(s) = session {
+            rb = rb
+                .header("mcp-session-id", s)
+                .header("mcp-protocol-version", "2025-06-18");
+        }
+        rb.send()
+    };
+    let resp = mcp(
+        None,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+    )
+    .await
+    .expect("initialize");
+    let session = resp
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("session")
+        .to_owned();
+    let _ = resp.text().await;
+    mcp(
+        Some(session.clone()),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await
+    .expect("initialized");
+    let listed = mcp(
+        Some(session.clone()),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    )
+    .await
+    .expect("list");
+    let listed = rpc_answer(&listed.text().await.unwrap_or_default());
+    let mut names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["get-run-status", "list-lumos-users"], "{listed}");
+    let called = mcp(
+        Some(session),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "list-lumos-groups", "arguments": {}}}),
+    )
+    .await
+    .expect("call");
+    let called = rpc_answer(&called.text().await.unwrap_or_default());
+    assert!(
+        called.to_string().contains("may run only these workflows"),
+        "{called}"
+    );
+    // It calls no Lumos operation directly.
+    let resp = env
+        .http
+        .post(format!("{}/api/v1/lumos/call", env.server.base_url))
+        .bearer_auth(&key)
+        .json(&json!({"operation": "listUsers"}))
+        .send()
+        .await
+        .expect("call");
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    env.stop().await;
+}
