@@ -168,8 +168,14 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
                 );
             }
             eprintln!(
-                "run {} is waiting for approval: lumosflow runs approve {} (or deny)",
-                outcome.run_id, outcome.run_id
+                "run {} is waiting for approval{}: lumosflow runs approve {} (or deny)",
+                outcome.run_id,
+                if args.dry_run {
+                    " (a dry run: approved, it still sends nothing)"
+                } else {
+                    ""
+                },
+                outcome.run_id
             );
             return Ok(());
         }
@@ -182,6 +188,12 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
             outcome.run_id,
             outcome.error.unwrap_or_default()
         ),
+    }
+    if args.dry_run {
+        // On stderr: stdout stays the output alone.
+        eprintln!(
+            "a dry run: the reads were made; each change was described (its steps show what would be sent), nothing was sent"
+        );
     }
     let output = outcome.output.unwrap_or(Value::Null);
     match (style, outcome.items_apart) {

@@ -256,13 +256,26 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                 serde_json::to_writer(&mut out, &o)?;
                 writeln!(out)?;
             } else {
+                let dry = engine
+                    .run_detail(&o.run_id)
+                    .await
+                    .is_ok_and(|d| d.run.dry_run);
                 writeln!(
                     out,
-                    "run {} approved and {}{}",
+                    "run {} approved and {}{}{}",
                     o.run_id,
                     o.status,
+                    if dry {
+                        " (a dry run: its changes were described, nothing was sent)"
+                    } else {
+                        ""
+                    },
                     o.error.map(|e| format!(": {e}")).unwrap_or_default()
                 )?;
+                if let Some(output) = o.output.filter(|_| o.status == RunStatus::Completed) {
+                    serde_json::to_writer_pretty(&mut out, &output)?;
+                    writeln!(out)?;
+                }
             }
         }
         RunsCommand::Deny { id, comment } => {

@@ -169,6 +169,18 @@ impl Engine {
         before: chrono::DateTime<chrono::Utc>,
     ) -> Result<u64> {
         admin(by, "pruning the audit trail")?;
+        if before > chrono::Utc::now() {
+            return Err(EngineError::Inputs(vec![format!(
+                "{before} is in the future: pruning deletes events written before a time that has passed"
+            )]));
+        }
+        // Never over a broken chain: pruning would hide where it breaks.
+        if let Some(b) = self.store.verify_audit().await?.broken {
+            return Err(EngineError::Conflict(format!(
+                "the audit trail is broken at event {}: {}; pruning would hide it (export it and look into it first)",
+                b.seq, b.why
+            )));
+        }
         let n = self.store.prune_audit(before).await?;
         self.audit(
             by,

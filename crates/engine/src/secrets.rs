@@ -18,8 +18,9 @@ use workflow_lang::secret_refs::names_in;
 
 /// A host as `--hosts` takes it: a DNS name or an address, optionally `:port`.
 fn is_host(h: &str) -> bool {
-    url::Url::parse(&format!("https://{h}/"))
-        .is_ok_and(|u| u.host_str().is_some() && u.path() == "/" && u.username().is_empty())
+    !h.contains('*')
+        && url::Url::parse(&format!("https://{h}/"))
+            .is_ok_and(|u| u.host_str().is_some() && u.path() == "/" && u.username().is_empty())
         && !h.contains(['/', '@', '?', '#'])
 }
 
@@ -91,7 +92,7 @@ impl Engine {
         for h in &rule.hosts {
             if !is_host(h) {
                 problems.push(format!(
-                    "'{h}' is not a host (a name or address, optionally :port; no scheme or path)"
+                    "'{h}' is not a host (a name or address, optionally :port; no scheme, path or wildcard)"
                 ));
             }
         }
@@ -103,7 +104,12 @@ impl Engine {
         if !problems.is_empty() {
             return Err(EngineError::Inputs(problems));
         }
-        let hosts: Vec<String> = rule.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        let mut hosts: Vec<String> = Vec::new();
+        for h in rule.hosts.iter().map(|h| h.to_ascii_lowercase()) {
+            if !hosts.contains(&h) {
+                hosts.push(h);
+            }
+        }
         let workflows = rule.workflows.as_ref().map(|w| w.join(","));
         let scope = store::SecretScope {
             hosts: &hosts.join(","),

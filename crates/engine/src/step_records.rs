@@ -67,7 +67,8 @@ pub(crate) async fn audit_change(store: &Store, who: &Who, run_id: &str, r: &Ste
         _ => return,
     };
     let details = serde_json::json!({"run_id": run_id, "step": r.step_id, "iteration": r.iteration,
-        "method": r.method, "path": r.path, "status": r.http_status, "outcome": r.status,
+        "method": r.method, "path": r.path, "params": r.params, "body": r.sent,
+        "status": r.http_status, "outcome": r.status,
         "origin": who.origin, "requested_for": who.requested_for});
     if let Err(e) = store
         .audit(&who.actor, action, r.operation.as_deref(), Some(&details))

@@ -200,7 +200,7 @@ pub fn bind_person(
                 }
                 (None, _) => {
                     return Err(format!(
-                        "input '{name}' is the person running the workflow, and {} is not a person: run it as one, or on someone's behalf (requested_for)",
+                        "input '{name}' is the person running the workflow, and {} is not a person: run it as one (on the CLI, LUMOSFLOW_ACTOR=you@example-corp.com), or on someone's behalf (requested_for, --for)",
                         people.requester_label
                     ));
                 }

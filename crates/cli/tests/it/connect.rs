@@ -228,6 +228,12 @@ fn secrets_are_set_from_stdin_and_kept_sealed() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("is not a host"), "{}", stderr(&out));
     let out = home.with_stdin(
+        &["secrets", "set", "SLACK_TOKEN", "--hosts", "*.slack.com"],
+        &format!("{value}\n"),
+    );
+    assert!(!out.status.success(), "no wildcard hosts");
+    assert!(stderr(&out).contains("wildcard"), "{}", stderr(&out));
+    let out = home.with_stdin(
         &[
             "secrets",
             "set",

@@ -611,7 +611,15 @@ fn the_audit_trail_verifies_exports_and_prunes() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown format 'xml'"));
     // Pruned: what remains (the pruning itself) verifies from the checkpoint.
-    let out = d.ok(&["audit", "prune", "--before", "2999-01-01"]);
+    // Not into the future, which would delete what is written next.
+    let out = d
+        .cmd(&["audit", "prune", "--before", "2999-01-01"])
+        .output()
+        .expect("prune");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is in the future"));
+    let now = chrono::Utc::now().to_rfc3339();
+    let out = d.ok(&["audit", "prune", "--before", &now]);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(&format!("{} audit events", lines.len())),
         "{out:?}"
@@ -646,6 +654,17 @@ fn the_audit_trail_verifies_exports_and_prunes() {
         assert!(!out.status.success());
         assert!(
             String::from_utf8_lossy(&out.stdout).contains("was changed after it was written"),
+            "{out:?}"
+        );
+        // Pruning never hides a broken chain.
+        let now = chrono::Utc::now().to_rfc3339();
+        let out = d
+            .cmd(&["audit", "prune", "--before", &now])
+            .output()
+            .expect("prune");
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("pruning would hide it"),
             "{out:?}"
         );
     }

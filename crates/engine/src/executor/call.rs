@@ -78,6 +78,9 @@ impl Executor<'_> {
         rec.method = Some(op.method.clone());
         rec.path = Some(prepared.path.clone());
         rec.changed = op.is_mutating();
+        if rec.changed {
+            rec.sent = body.clone();
+        }
         if paginate {
             let sink = match (&self.options.sink, stream) {
                 (Some(sink), true) => Some(sink.as_ref()),

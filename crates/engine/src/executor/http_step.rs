@@ -123,6 +123,9 @@ impl Executor<'_> {
                 .map_err(|reason| fail(format!("not sent: {reason}")))?;
         }
         rec.changed = spec.mutates();
+        if rec.changed {
+            rec.sent = body.as_ref().map(|b| redact.value(b));
+        }
         let mut req = env.client.request(verb, parsed);
         for (k, v) in &headers {
             req = req.header(k.as_str(), v.as_str());

@@ -464,6 +464,7 @@ impl Executor<'_> {
             status: StepStatus::Completed,
             kind: StepKind::Local,
             changed: false,
+            sent: None,
             operation: None,
             params: None,
             method: None,

@@ -29,6 +29,8 @@ pub struct StepRecord {
     /// Whether a request that changes something went out (a Lumos write, an http write):
     /// what the audit trail records.
     pub changed: bool,
+    /// The body of such a request (secrets taken out), for the audit trail.
+    pub sent: Option<Value>,
     pub operation: Option<String>,
     pub params: Option<Value>,
     /// The request that went to Lumos (method and path, no query), once one did.

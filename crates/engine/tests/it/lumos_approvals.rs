@@ -128,7 +128,10 @@ async fn assignees_decide_lumos_requests_and_nobody_else() {
     let out = listed.output.expect("output");
     let mut want = Vec::new();
     for t in &tasks {
-        if deciders(&s, t).await.contains(&approver.to_lowercase()) {
+        let theirs = t["target_user"]["email"]
+            .as_str()
+            .is_some_and(|e| e.eq_ignore_ascii_case(&approver));
+        if !theirs && deciders(&s, t).await.contains(&approver.to_lowercase()) {
             want.push(t["id"].as_str().expect("id").to_owned());
         }
     }
@@ -231,13 +234,15 @@ async fn assignees_decide_lumos_requests_and_nobody_else() {
     // A member of an assigned group who is not named on the task themself.
     let mut picked = None;
     for t in open_tasks(&s).await {
-        let named: Vec<String> = t["assignees"]
+        let mut named: Vec<String> = t["assignees"]
             .as_array()
             .expect("assignees")
             .iter()
             .filter(|x| x["type"] == "USER")
             .filter_map(|x| x["email"].as_str().map(str::to_lowercase))
             .collect();
+        // Nor the person the request is for: they never decide it.
+        named.extend(t["target_user"]["email"].as_str().map(str::to_lowercase));
         if let Some(m) = deciders(&s, &t)
             .await
             .into_iter()
@@ -298,12 +303,16 @@ async fn tasks_are_reassigned_and_commented_on() {
         .call("listUsers", &obj(json!({"size": 50})), None)
         .await
         .expect("users");
+    let target_email = t["target_user"]["email"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let other = users["items"]
         .as_array()
         .expect("items")
         .iter()
         .filter_map(|u| u["email"].as_str())
-        .find(|e| *e != assignee)
+        .find(|e| *e != assignee && *e != target_email)
         .expect("another person")
         .to_owned();
     // Not an assignee, not an admin: refused.
@@ -321,6 +330,25 @@ async fn tasks_are_reassigned_and_commented_on() {
             .error
             .unwrap_or_default()
             .contains("may not reassign")
+    );
+    // Never to the person the request is for: they would decide their own request.
+    let target = t["target_user"]["email"]
+        .as_str()
+        .expect("target")
+        .to_owned();
+    let own = run_as(
+        &s,
+        "reassign-lumos-approval-task",
+        json!({"task_id": id, "to": target, "comment": "you do it"}),
+        person(&assignee),
+        None,
+    )
+    .await;
+    assert_eq!(own.status, RunStatus::Failed);
+    assert!(
+        own.error
+            .unwrap_or_default()
+            .contains("cannot be handed to them")
     );
     let done = run_as(
         &s,
@@ -372,20 +400,33 @@ async fn access_reviews_are_created_with_apps_by_name() {
         .filter_map(|a| a["user_friendly_label"].as_str().map(str::to_owned))
         .collect();
     let admin = Actor::person("ada@example-corp.com", None, Role::Admin, None);
-    // Every run of it is held first for an admin, like any gated workflow.
-    let bad = run_as(
-        &s,
-        "create-lumos-access-review",
-        json!({"name": "Q3 review", "apps": "No Such App", "deadline": "2026-12-31"}),
-        admin.clone(),
-        None,
-    )
-    .await;
-    assert_eq!(bad.status, RunStatus::PendingApproval, "held first");
+    // App names and the deadline are checked before anyone is asked to approve.
+    for (inputs, says) in [
+        (
+            json!({"name": "Q3 review", "apps": "No Such App", "deadline": "2099-12-31"}),
+            "No Such App: no single Lumos app has that name",
+        ),
+        (
+            json!({"name": "Q3 review", "apps": names[0], "deadline": "2020-01-01"}),
+            "the deadline 2020-01-01 has passed",
+        ),
+    ] {
+        let bad = run_as(
+            &s,
+            "create-lumos-access-review",
+            inputs,
+            admin.clone(),
+            None,
+        )
+        .await;
+        assert_eq!(bad.status, RunStatus::Failed);
+        let e = bad.error.unwrap_or_default();
+        assert!(e.contains(says), "{e}");
+    }
     let held = run_as(
         &s,
         "create-lumos-access-review",
-        json!({"name": "Q3 review", "apps": names[..2].join(","), "deadline": "2026-12-31", "account_status": "ACTIVE"}),
+        json!({"name": "Q3 review", "apps": names[..2].join(","), "deadline": "2099-12-31", "account_status": "ACTIVE"}),
         admin,
         None,
     )
