@@ -48,6 +48,18 @@ impl Workflow {
         }
         problems.sort_by_key(|p| (p.line, p.column));
         problems.dedup();
+        // A value that fits no form of an either-or block (an approval policy) is reported
+        // at each line the reader tried: once is the mistake, the rest are echoes.
+        let mut seen_untagged = false;
+        problems.retain(|p| {
+            if !p
+                .message
+                .contains("did not match any variant of untagged enum")
+            {
+                return true;
+            }
+            !std::mem::replace(&mut seen_untagged, true)
+        });
         Invalid { problems }
     }
 
