@@ -1,7 +1,8 @@
 //! Scheduled runs: workflows with `schedule: {every | cron, inputs}` run on a timer while a
 //! server runs. A compare-and-set on the last firing time makes exactly one replica fire
 //! each time, however many share the database; a firing is skipped (and the skip recorded in
-//! the audit trail) while the previous scheduled run of the same workflow has not ended.
+//! the audit trail) while the previous scheduled run of the same workflow has not ended, and a
+//! firing that cannot start (a full queue) is recorded as missed.
 
 use chrono::{DateTime, Utc};
 
@@ -129,8 +130,22 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
         };
         match engine.submit(&row.id, &schedule.inputs, req).await {
             Ok(s) => submitted.push(s),
+            // The firing time is already taken, so this occurrence is not retried: say so
+            // where an operator looks (the audit trail), not only in the log.
             Err(e) => {
-                tracing::warn!(workflow = %row.id, error = %e, "scheduled run could not start")
+                tracing::warn!(workflow = %row.id, error = %e, "scheduled run could not start");
+                engine
+                    .audit(
+                        &crate::actor::Actor::system(REQUESTED_BY),
+                        "schedule.miss",
+                        &row.id,
+                        Some(serde_json::json!({
+                            "at": fire_at,
+                            "why": e.to_string(),
+                            "retried": false,
+                        })),
+                    )
+                    .await;
             }
         }
     }

@@ -573,11 +573,38 @@ async fn schedules_fire_once_per_interval_whoever_asks() {
             .is_none(),
         "a run is claimed once"
     );
+    // A replica whose queue is full cannot start the next firing: the miss is in the audit
+    // trail with why, and the occurrence is not fired again.
+    let full = engine::Engine::with_config(
+        s.store.clone(),
+        engine::EngineConfig {
+            queue_limit: 0,
+            ..engine::EngineConfig::default()
+        },
+    );
+    assert!(
+        engine::schedule::submit_due(&full, now + chrono::Duration::seconds(122))
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let missed = s
+        .engine
+        .audit_events(Some("schedule.miss"), 10)
+        .await
+        .expect("audit");
+    assert_eq!(missed.len(), 1, "{missed:?}");
+    assert_eq!(missed[0].target.as_deref(), Some("nightly-user-count"));
+    let why = missed[0].details.as_ref().expect("details").0.to_string();
+    assert!(
+        why.contains("queue") && why.contains("\"retried\":false"),
+        "{why}"
+    );
     let detail = s.engine.run_detail(&out.run_id).await.expect("detail").run;
     assert_eq!(detail.requested_by.as_deref(), Some("schedule"));
     assert_eq!(detail.inputs.0["size"], 1);
     assert_eq!(
-        engine::schedule::submit_due(&s.engine, now + chrono::Duration::seconds(122))
+        engine::schedule::submit_due(&s.engine, now + chrono::Duration::seconds(183))
             .await
             .expect("due")
             .len(),
