@@ -47,9 +47,20 @@ pub fn next_firing(
     }
 }
 
+/// What one look at the schedules did: runs queued (and the workflows they are of), and the
+/// workflows whose firing was skipped (the previous run had not ended) or missed (the run
+/// could not start).
+#[derive(Debug, Default)]
+pub struct Firings {
+    pub submitted: Vec<Submitted>,
+    pub fired: Vec<String>,
+    pub skipped: Vec<String>,
+    pub missed: Vec<String>,
+}
+
 /// Queue every scheduled run that is due at `now`.
-pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submitted>> {
-    let mut submitted = Vec::new();
+pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Firings> {
+    let mut firings = Firings::default();
     for row in engine.store.workflows().await? {
         let (wf, _) = match engine.load(&row.id, None).await {
             Ok(w) => w,
@@ -121,6 +132,7 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
                     Some(serde_json::json!({"at": fire_at, "why": "the previous scheduled run has not ended"})),
                 )
                 .await;
+            firings.skipped.push(row.id);
             continue;
         }
         let req = RunRequest {
@@ -129,7 +141,10 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
             ..RunRequest::default()
         };
         match engine.submit(&row.id, &schedule.inputs, req).await {
-            Ok(s) => submitted.push(s),
+            Ok(s) => {
+                firings.submitted.push(s);
+                firings.fired.push(row.id);
+            }
             // The firing time is already taken, so this occurrence is not retried: say so
             // where an operator looks (the audit trail), not only in the log.
             Err(e) => {
@@ -146,10 +161,11 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Vec<Submi
                         })),
                     )
                     .await;
+                firings.missed.push(row.id);
             }
         }
     }
-    Ok(submitted)
+    Ok(firings)
 }
 
 /// A scheduled workflow and when it fires next.

@@ -292,6 +292,7 @@ impl Server {
         }
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
+        let sched_metrics = metrics.clone();
         let (router, health) = app(
             engine.clone(),
             metrics,
@@ -311,10 +312,9 @@ impl Server {
                     () = sched_stop.cancelled() => break,
                     _ = tick.tick() => {}
                 }
-                if let Err(e) =
-                    engine::schedule::submit_due(&sched_engine, chrono::Utc::now()).await
-                {
-                    tracing::warn!(error = %e, "schedule check failed");
+                match engine::schedule::submit_due(&sched_engine, chrono::Utc::now()).await {
+                    Ok(firings) => sched_metrics.firings(&firings),
+                    Err(e) => tracing::warn!(error = %e, "schedule check failed"),
                 }
             }
         });

@@ -1,5 +1,5 @@
 //! Prometheus metrics: runs by workflow and status, Lumos calls by operation and status,
-//! their latencies, and the run queue (depth, age of the oldest queued run, runs executing
+//! their latencies, scheduled firings (fired, skipped, missed), and the run queue (depth, age of the oldest queued run, runs executing
 //! in this process).
 
 use std::sync::Mutex;
@@ -20,6 +20,12 @@ struct RunLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WorkflowLabel {
     workflow: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FiringLabels {
+    workflow: String,
+    outcome: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -47,6 +53,7 @@ pub struct Metrics {
     queue_oldest: Gauge<f64, std::sync::atomic::AtomicU64>,
     executing: Gauge,
     mcp_listeners: Gauge,
+    firings: Family<FiringLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -92,6 +99,12 @@ impl Metrics {
         let queue_oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         let executing = Gauge::default();
         let mcp_listeners = Gauge::default();
+        let firings = Family::<FiringLabels, Counter>::default();
+        registry.register(
+            "schedule_firings",
+            "Scheduled firings by workflow and outcome: fired, skipped (the previous run had not ended) or missed (the run could not start; not retried)",
+            firings.clone(),
+        );
         registry.register(
             "mcp_sessions_watching",
             "MCP sessions listening for tool-list changes",
@@ -122,6 +135,7 @@ impl Metrics {
             queue_oldest,
             executing,
             mcp_listeners,
+            firings,
         }
     }
 
@@ -152,6 +166,21 @@ impl Metrics {
                 operation: operation.to_owned(),
             })
             .observe(seconds);
+    }
+
+    /// One look at the schedules, counted on the replica that made it.
+    pub fn firings(&self, f: &engine::schedule::Firings) {
+        let fired = f.fired.iter().map(|w| (w, "fired"));
+        let skipped = f.skipped.iter().map(|w| (w, "skipped"));
+        let missed = f.missed.iter().map(|w| (w, "missed"));
+        for (workflow, outcome) in fired.chain(skipped).chain(missed) {
+            self.firings
+                .get_or_create(&FiringLabels {
+                    workflow: workflow.clone(),
+                    outcome: outcome.to_owned(),
+                })
+                .inc();
+        }
     }
 
     pub fn mcp_listeners(&self, n: usize) {

@@ -531,7 +531,8 @@ async fn schedules_fire_once_per_interval_whoever_asks() {
     let now = chrono::Utc::now();
     let first = engine::schedule::submit_due(&s.engine, now)
         .await
-        .expect("due");
+        .expect("due")
+        .submitted;
     assert_eq!(first.len(), 1, "never fired yet: due now");
     assert_eq!(first[0].status, RunStatus::Queued);
     // A second replica asking at the same moment gets nothing.
@@ -540,21 +541,22 @@ async fn schedules_fire_once_per_interval_whoever_asks() {
         engine::schedule::submit_due(&other, now)
             .await
             .expect("due")
+            .submitted
             .is_empty()
     );
     assert!(
         engine::schedule::submit_due(&s.engine, now + chrono::Duration::seconds(30))
             .await
             .expect("due")
+            .submitted
             .is_empty()
     );
     // Due again, but the previous scheduled run has not ended: skipped.
-    assert!(
-        engine::schedule::submit_due(&s.engine, now + chrono::Duration::seconds(61))
-            .await
-            .expect("due")
-            .is_empty()
-    );
+    let skipped = engine::schedule::submit_due(&s.engine, now + chrono::Duration::seconds(61))
+        .await
+        .expect("due");
+    assert!(skipped.submitted.is_empty());
+    assert_eq!(skipped.skipped, ["nightly-user-count"]);
     let out = s
         .engine
         .execute_queued(&first[0].run_id)
@@ -582,12 +584,11 @@ async fn schedules_fire_once_per_interval_whoever_asks() {
             ..engine::EngineConfig::default()
         },
     );
-    assert!(
-        engine::schedule::submit_due(&full, now + chrono::Duration::seconds(122))
-            .await
-            .expect("due")
-            .is_empty()
-    );
+    let missed = engine::schedule::submit_due(&full, now + chrono::Duration::seconds(122))
+        .await
+        .expect("due");
+    assert!(missed.submitted.is_empty());
+    assert_eq!(missed.missed, ["nightly-user-count"]);
     let missed = s
         .engine
         .audit_events(Some("schedule.miss"), 10)
@@ -607,6 +608,7 @@ async fn schedules_fire_once_per_interval_whoever_asks() {
         engine::schedule::submit_due(&s.engine, now + chrono::Duration::seconds(183))
             .await
             .expect("due")
+            .submitted
             .len(),
         1
     );

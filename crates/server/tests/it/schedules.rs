@@ -1,6 +1,6 @@
 //! Cron schedules on two replicas sharing one database: a 6-field pattern firing every 2 s
 //! starts exactly one run per occurrence; a schedule whose run outlasts its interval skips
-//! (and records the skip) instead of piling up.
+//! (and records the skip, in the audit trail and the metrics) instead of piling up.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -113,6 +113,26 @@ async fn cron_fires_once_per_occurrence_across_replicas_and_skips_while_running(
             .any(|e| e.target.as_deref() == Some("slow-tick")),
         "skips recorded: {skipped:?}"
     );
+    // Each replica counts the firings it made: between the two, the skips and the fired runs.
+    let mut scraped = String::new();
+    for base in [&env.server.base_url, &second.base_url] {
+        let text = env
+            .http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        scraped.push_str(&text);
+    }
+    for series in [
+        "lumosflow_schedule_firings_total{workflow=\"slow-tick\",outcome=\"skipped\"}",
+        "lumosflow_schedule_firings_total{workflow=\"every-two\",outcome=\"fired\"}",
+    ] {
+        assert!(scraped.contains(series), "{series} in {scraped}");
+    }
     let slow = engine
         .runs(&engine::RunFilter {
             workflow: Some("slow-tick"),
