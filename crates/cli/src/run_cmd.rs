@@ -128,6 +128,28 @@ async fn run_until_done(
     outcome
 }
 
+/// A listing already streamed as JSON is closed as a whole document that says the run did not
+/// complete (`"complete": false`, its status and error), so a reader never holds truncated
+/// JSON; the exit code says it too. NDJSON and CSV lines already printed stay whole lines.
+fn close_unfinished(
+    style: Style,
+    printed: &mut print::Printed,
+    run_id: &str,
+    status: RunStatus,
+    error: Option<&str>,
+) {
+    if let (Style::Machine(Format::Json), Some(f)) = (style, printed.formatter.as_mut()) {
+        f.end(Some(&serde_json::json!({
+            "run_id": run_id,
+            "status": status.as_str(),
+            "error": error,
+            "complete": false,
+        })));
+        print::emit(&f.take());
+        printed.formatter = None;
+    }
+}
+
 pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
     let inputs = parse_inputs(&args)?;
     let style = args.style();
@@ -144,19 +166,43 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
     // Listening before the run is recorded: a Ctrl-C from then on cancels it.
     let ctrl_c = interrupts()?;
     let mut started = engine.start(&args.workflow, &inputs, req).await?;
+    let run_id = started.run_id.clone();
     let columns = started.columns();
     let stdout_closed = CancellationToken::new();
     let (tap, printer) = print::spawn(style, columns.clone(), stdout_closed.clone());
     started.set_tap(tap);
     let outcome = run_until_done(engine, started, &stdout_closed, ctrl_c).await;
-    let printed = printer.await?;
+    let mut printed = printer.await?;
     if let Some((bar, _)) = bar {
         bar.finish_and_clear();
     }
-    let outcome = outcome?;
     if printed.closed {
         // The reader went away (`| head`): what it wanted was printed.
+        outcome?;
         return Ok(());
+    }
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            let error = e.to_string();
+            close_unfinished(
+                style,
+                &mut printed,
+                &run_id,
+                RunStatus::Failed,
+                Some(&error),
+            );
+            return Err(e.into());
+        }
+    };
+    if matches!(outcome.status, RunStatus::Canceled | RunStatus::Failed) {
+        close_unfinished(
+            style,
+            &mut printed,
+            &run_id,
+            outcome.status,
+            outcome.error.as_deref(),
+        );
     }
     match outcome.status {
         RunStatus::Completed => {}

@@ -1,6 +1,6 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -203,23 +203,18 @@ fn bad_input_and_bad_files_say_why_and_change_nothing() {
 
 #[test]
 fn ctrl_c_cancels_and_records_the_run() {
-    let d = Desk::new(&["--latency-ms", "150"]);
-    let child = d
+    let d = Desk::new(&["--latency-ms", "150", "--users", "3000"]);
+    let mut child = d
         .cmd(&["run", "list-lumos-accounts", "-i", "all=true", "--json"])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run");
-    // Wait until the run is recorded as running, then interrupt it.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let runs = d.json(&["runs", "list", "--status", "running", "--json"]);
-        if runs.as_array().is_some_and(|r| !r.is_empty()) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the run never started");
-        std::thread::yield_now();
-    }
+    // The first items are on stdout (18,000 accounts at 150 ms a page take far longer): the
+    // run is under way; interrupt it.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut printed = vec![0u8; 1];
+    std::io::Read::read_exact(&mut stdout, &mut printed).expect("the run printed items");
     assert!(
         Command::new("kill")
             .args(["-INT", &child.id().to_string()])
@@ -227,6 +222,7 @@ fn ctrl_c_cancels_and_records_the_run() {
             .expect("kill")
             .success()
     );
+    std::io::Read::read_to_end(&mut stdout, &mut printed).expect("rest of stdout");
     let out = child.wait_with_output().expect("exit");
     assert_eq!(
         out.status.code(),
@@ -234,8 +230,24 @@ fn ctrl_c_cancels_and_records_the_run() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // What was printed is one whole JSON document that says the run did not complete.
+    let doc: Value = serde_json::from_slice(&printed).unwrap_or_else(|e| {
+        panic!(
+            "not one JSON document ({e}): …{}",
+            String::from_utf8_lossy(&printed[printed.len().saturating_sub(200)..])
+        )
+    });
+    assert_eq!(
+        (&doc["status"], &doc["complete"]),
+        (&Value::from("canceled"), &Value::from(false)),
+        "{}",
+        doc["status"]
+    );
+    let items = doc["items"].as_array().map_or(0, Vec::len);
+    assert!(items > 0 && items < 18_000, "{items} items");
     let runs = d.json(&["runs", "list", "--json"]);
     assert_eq!(runs[0]["status"], "canceled");
+    assert_eq!(runs[0]["id"], doc["run_id"]);
 }
 
 #[test]
