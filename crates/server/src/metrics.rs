@@ -43,8 +43,20 @@ fn seconds_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 16))
 }
 
+/// When Lumos last answered this process, and when a call last got no answer (or a 5xx):
+/// `/healthz` reports their age so a stale connection check does not read as a live Lumos.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LumosSeen {
+    pub last_answer_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_failure_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `503`, or `no answer`.
+    pub last_failure: Option<String>,
+}
+
 pub struct Metrics {
     registry: Mutex<Registry>,
+    seen: Mutex<LumosSeen>,
+    answer_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     runs: Family<RunLabels, Counter>,
     run_seconds: Family<WorkflowLabel, Histogram, fn() -> Histogram>,
     calls: Family<CallLabels, Counter>,
@@ -125,8 +137,16 @@ impl Metrics {
             "Runs executing in this process",
             executing.clone(),
         );
+        let answer_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "lumos_last_answer_age_seconds",
+            "Seconds since Lumos last answered a call from this process (-1 before the first)",
+            answer_age.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
+            seen: Mutex::new(LumosSeen::default()),
+            answer_age,
             runs,
             run_seconds,
             calls,
@@ -154,6 +174,17 @@ impl Metrics {
     }
 
     pub fn lumos_call(&self, operation: &str, status: Option<u16>, seconds: f64) {
+        if let Ok(mut seen) = self.seen.lock() {
+            let now = chrono::Utc::now();
+            match status {
+                Some(s) if s < 500 => seen.last_answer_at = Some(now),
+                other => {
+                    seen.last_failure_at = Some(now);
+                    seen.last_failure =
+                        Some(other.map_or_else(|| "no answer".to_owned(), |s| s.to_string()));
+                }
+            }
+        }
         let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
         self.calls
             .get_or_create(&CallLabels {
@@ -183,6 +214,11 @@ impl Metrics {
         }
     }
 
+    /// What this process last heard from Lumos.
+    pub fn lumos_seen(&self) -> LumosSeen {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
     pub fn mcp_listeners(&self, n: usize) {
         self.mcp_listeners.set(n as i64);
     }
@@ -195,6 +231,10 @@ impl Metrics {
         });
         self.queue_oldest.set(age);
         self.executing.set(executing as i64);
+        let age = self.lumos_seen().last_answer_at.map_or(-1.0, |t| {
+            (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        self.answer_age.set(age);
     }
 
     pub fn encode(&self) -> String {

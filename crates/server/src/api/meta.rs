@@ -35,7 +35,18 @@ pub async fn healthz(State(s): State<AppState>, headers: axum::http::HeaderMap) 
         .map(|c| json!({"name": c.name, "base_url": c.base_url, "last_check_status": c.last_check_status, "last_check_at": c.last_check_at}))
         .collect();
     let ok = h.database.is_ok();
+    // A connection's last check can be old; what this process last heard from Lumos is not.
+    let seen = s.metrics.lumos_seen();
+    let age = seen
+        .last_answer_at
+        .map(|t| (chrono::Utc::now() - t).num_seconds().max(0));
     let body = json!({
+        "lumos": {
+            "last_answer_at": seen.last_answer_at,
+            "last_answer_age_seconds": age,
+            "last_failure_at": seen.last_failure_at,
+            "last_failure": seen.last_failure,
+        },
         "status": if ok { "ok" } else { "unavailable" },
         "database": {"backend": h.backend, "status": match &h.database { Ok(()) => "ok".to_owned(), Err(e) => e.clone() }},
         "connections": connections,

@@ -454,6 +454,12 @@ async fn openapi_lists_every_route_and_health_and_metrics_answer() {
     }
     let (s, health) = env.call(None, Method::GET, "/healthz", None).await;
     assert_eq!((s, health["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (_, health) = env.call(Some(Admin), Method::GET, "/healthz", None).await;
+    assert_eq!(
+        health["lumos"]["last_answer_at"],
+        Value::Null,
+        "nothing heard from Lumos yet: {health}"
+    );
     connect(&env).await;
     env.call(
         Some(Admin),
@@ -480,6 +486,19 @@ async fn openapi_lists_every_route_and_health_and_metrics_answer() {
         "{text}"
     );
     assert!(text.contains("lumosflow_lumos_call_duration_seconds_bucket"));
+    assert!(
+        text.contains("lumosflow_lumos_last_answer_age_seconds ")
+            && !text.contains("lumosflow_lumos_last_answer_age_seconds -1"),
+        "{text}"
+    );
+    let (_, health) = env.call(Some(Admin), Method::GET, "/healthz", None).await;
+    assert!(
+        health["lumos"]["last_answer_at"].is_string()
+            && health["lumos"]["last_answer_age_seconds"]
+                .as_i64()
+                .is_some_and(|a| a < 60),
+        "the run's calls were heard: {health}"
+    );
     let resp = env
         .http
         .get(format!("{}/healthz", env.server.base_url))
