@@ -3,6 +3,7 @@
 mod api_cmd;
 mod approvals_cmd;
 mod audit_cmd;
+mod backup_cmd;
 mod connect_cmd;
 mod eval_cmd;
 mod notifications_cmd;
@@ -92,6 +93,8 @@ enum Command {
     Sessions(people_cmd::SessionsCommand),
     /// The audit trail: who did what, newest first.
     Audit(audit_cmd::AuditArgs),
+    /// Copy the SQLite database to a new file while it is in use (PostgreSQL: pg_dump).
+    Backup(backup_cmd::BackupArgs),
     /// Everything at once, nothing to configure: simulator, server, bundles, an admin key.
     Demo(serve_cmd::DemoArgs),
     /// Serve installed workflows as MCP tools over standard input/output.
@@ -206,6 +209,9 @@ fn main() -> ExitCode {
                 people_cmd::sessions(&engine(&cli.database_url).await?, cmd).await
             }
             Command::Audit(args) => audit_cmd::audit(&engine(&cli.database_url).await?, args).await,
+            Command::Backup(args) => {
+                backup_cmd::backup(&engine(&cli.database_url).await?, args).await
+            }
             Command::Demo(args) => serve_cmd::demo(args).await,
             Command::Eval(args) => eval_cmd::eval(args),
             Command::Mcp => {

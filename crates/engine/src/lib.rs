@@ -6,6 +6,7 @@ mod active;
 mod actor;
 pub mod approval;
 pub mod audit;
+mod backup;
 pub mod bundles;
 mod caches;
 pub mod changes;

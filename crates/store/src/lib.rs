@@ -6,6 +6,7 @@
 
 mod approvals;
 mod audit;
+mod backup;
 mod clean;
 mod connections;
 mod crypto;
@@ -34,6 +35,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use approvals::{AfterApproval, Decided, Decision, NewDecision};
 pub use audit::{AuditCheck, AuditEvent, AuditHead, Broken};
+pub use backup::Backup;
 pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};
 pub use keys::{ApiKey, NewApiKey};
@@ -70,6 +72,10 @@ pub enum StoreError {
     Url(String),
     #[error("{0} not found")]
     NotFound(String),
+    #[error("this database was written by lumosflow {written_by} (schema {schema}); this is lumosflow {this}, which does not know that schema: run lumosflow {written_by} or newer, or restore a backup taken before the upgrade", this = env!("CARGO_PKG_VERSION"))]
+    Newer { written_by: String, schema: i64 },
+    #[error("cannot back up: {0}")]
+    Backup(String),
     #[error("cannot create the data directory {path}: {reason}")]
     Dir { path: String, reason: String },
 }
@@ -142,8 +148,10 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            sqlx::migrate!("migrations/postgres").run(&pool).await?;
-            Pool::Postgres(pool)
+            let migrated = sqlx::migrate!("migrations/postgres").run(&pool).await;
+            let pool = Pool::Postgres(pool);
+            Self::refuse_newer(&pool, migrated).await?;
+            pool
         } else {
             let path = location::sqlite_path(url)?;
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -169,18 +177,42 @@ impl Store {
                 .max_connections(8)
                 .connect_with(opts)
                 .await?;
-            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-            Pool::Sqlite(pool)
+            let migrated = sqlx::migrate!("migrations/sqlite").run(&pool).await;
+            let pool = Pool::Sqlite(pool);
+            Self::refuse_newer(&pool, migrated).await?;
+            pool
         };
         let backend = match pool {
             Pool::Sqlite(_) => "sqlite",
             Pool::Postgres(_) => "postgres",
         };
+        // Who wrote it last, for the refusal above when an older version opens it later.
+        with_pool!(&pool, p => sqlx::query("INSERT INTO meta (key, value) VALUES ('written_by', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(env!("CARGO_PKG_VERSION")).execute(p).await.map(|r| r.rows_affected()))?;
         let key = Self::load_key(&pool, &key).await?;
         let store = Store { pool, key, backend };
         store.upgrade_version_hashes().await?;
         store.chain_old_audit_events().await?;
         Ok(store)
+    }
+
+    /// A database migrated by a newer version (a schema this one does not know) is refused in
+    /// words that say which version wrote it, not as sqlx's "migration N is missing".
+    async fn refuse_newer(
+        pool: &Pool,
+        migrated: std::result::Result<(), sqlx::migrate::MigrateError>,
+    ) -> Result<()> {
+        match migrated {
+            Err(sqlx::migrate::MigrateError::VersionMissing(schema)) => {
+                let written_by = Self::meta(pool, "written_by")
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| "a newer version".to_owned());
+                Err(StoreError::Newer { written_by, schema })
+            }
+            other => Ok(other?),
+        }
     }
 
     async fn load_key(pool: &Pool, source: &KeySource) -> Result<MasterKey> {

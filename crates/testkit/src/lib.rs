@@ -49,15 +49,14 @@ impl Db {
     }
 
     pub async fn exec(&self, sql: &str) {
-        let sql = sqlx::AssertSqlSafe(sql.to_owned());
         if self.is_sqlite() {
-            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", self.url))
-                .await
-                .expect("sqlite");
-            sqlx::raw_sql(sql).execute(&mut c).await.expect("sql");
+            sqlite_exec(std::path::Path::new(&self.url), sql).await;
         } else {
             let mut c = sqlx::PgConnection::connect(&self.url).await.expect("pg");
-            sqlx::raw_sql(sql).execute(&mut c).await.expect("sql");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&mut c)
+                .await
+                .expect("sql");
         }
     }
 }
@@ -105,6 +104,17 @@ impl Drop for Db {
             .join();
         }
     }
+}
+
+/// Run SQL straight against a SQLite file (a backup, a copy), beside any store.
+pub async fn sqlite_exec(path: &std::path::Path, sql: &str) {
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("sqlite");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut c)
+        .await
+        .expect("sql");
 }
 
 pub fn sqlite() -> Db {

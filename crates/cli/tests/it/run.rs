@@ -681,3 +681,35 @@ fn the_audit_trail_verifies_exports_and_prunes() {
         );
     }
 }
+
+#[test]
+fn a_backup_restores_with_its_history_and_says_what_it_did() {
+    let d = Desk::new(&["--users", "30"]);
+    d.ok(&["run", "list-lumos-apps", "--json"]);
+    let copy = d.home.path().join("copy.db");
+    let copy_arg = copy.to_str().unwrap_or_default();
+    let out = d.ok(&["backup", copy_arg]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("backed up to") && said.contains("master key"),
+        "{said}"
+    );
+    // The copy is the database now: its runs are there, and it verifies.
+    let runs: Value = serde_json::from_slice(
+        &d.ok(&["--database-url", copy_arg, "runs", "list", "--json"])
+            .stdout,
+    )
+    .expect("json");
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
+    assert_eq!(runs[0]["status"], "completed");
+    let out = d.ok(&["--database-url", copy_arg, "audit", "verify"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("the audit trail is whole"));
+    // Never over an existing file.
+    let again = d.cmd(&["backup", copy_arg]).output().expect("runs");
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists already"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}

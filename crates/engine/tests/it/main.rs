@@ -2,6 +2,7 @@
 
 mod access;
 mod approvals;
+mod backup;
 mod connections;
 mod cookbook;
 mod custom;
