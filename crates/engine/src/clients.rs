@@ -31,6 +31,10 @@ impl Engine {
             self.config.lumos_timeout,
         )
         .await?;
+        let client = match &self.observers.on_request {
+            Some(w) => client.watched(w.clone()),
+            None => client,
+        };
         if let Ok(mut m) = self.clients.by_name.lock() {
             m.insert(name.to_owned(), (conn.updated_at, client.clone()));
         }

@@ -20,11 +20,13 @@ pub type StepHook = Arc<dyn Fn(&str, &StepRecord) + Send + Sync>;
 /// Called with (workflow id, final status, seconds).
 pub type RunHook = Arc<dyn Fn(&str, RunStatus, f64) + Send + Sync>;
 
-/// Hooks for metrics: each step record, and each finished run.
+/// Hooks for metrics: each step record, each finished run, and each request sent to Lumos
+/// (retries and pages included).
 #[derive(Clone, Default)]
 pub struct Observers {
     pub on_step: Option<StepHook>,
     pub on_run: Option<RunHook>,
+    pub on_request: Option<Arc<dyn lumos_api::Watch>>,
 }
 
 pub struct Engine {

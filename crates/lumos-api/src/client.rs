@@ -122,6 +122,7 @@ impl ClientBuilder {
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Client {
             fence: None,
+            watch: None,
             inner: Arc::new(Inner {
                 http,
                 base_url: base.as_str().trim_end_matches('/').to_owned(),
@@ -187,11 +188,19 @@ pub trait Fence: Send + Sync {
     fn check(&self) -> Result<(), String>;
 }
 
+/// Told of every request a client sent (each attempt, each page, retries included): the
+/// operation, the HTTP status (`None`: no answer) and how long it took. Metrics and health
+/// count what went over the wire, not only what a step asked for.
+pub trait Watch: Send + Sync {
+    fn answered(&self, operation: &str, status: Option<u16>, elapsed: Duration);
+}
+
 /// A Lumos API client. Cheap to clone; clones share connections and rate-limit pacing.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
     fence: Option<Arc<dyn Fence>>,
+    watch: Option<Arc<dyn Watch>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -218,6 +227,16 @@ impl Client {
         Client {
             inner: self.inner.clone(),
             fence: Some(fence),
+            watch: self.watch.clone(),
+        }
+    }
+
+    /// This client with `watch` told of every request it sends.
+    pub fn watched(&self, watch: Arc<dyn Watch>) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            fence: self.fence.clone(),
+            watch: Some(watch),
         }
     }
 
@@ -501,8 +520,16 @@ impl Client {
                 .body(bytes.clone()),
             Payload::Form(v) => rb.multipart(to_multipart(v)),
         };
-        let resp = rb.send().await.map_err(|e| self.transport_error(e))?;
+        let sent = Instant::now();
+        let resp = match rb.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.tell(x, None, sent);
+                return Err(self.transport_error(e));
+            }
+        };
         let status = resp.status().as_u16();
+        self.tell(x, Some(status), sent);
         let headers = resp.headers().clone();
         self.inner.pacer.observe(&headers).await;
         if resp.status().is_redirection() {
@@ -518,6 +545,12 @@ impl Client {
             return take(x, status, &headers, bytes);
         }
         Err(self.failure(status, &headers, &bytes).await)
+    }
+
+    fn tell(&self, x: &Exchange<'_>, status: Option<u16>, sent: Instant) {
+        if let Some(w) = &self.watch {
+            w.answered(x.op.name(), status, sent.elapsed());
+        }
     }
 
     async fn failure(&self, status: u16, headers: &HeaderMap, bytes: &[u8]) -> Error {

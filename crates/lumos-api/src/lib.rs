@@ -19,7 +19,7 @@ pub mod schemas;
 mod token;
 
 pub use catalog::{Catalog, Operation, Pagination, Param, ParamKind, ResponseSpec, Shape};
-pub use client::{CallOptions, Client, ClientBuilder, DEFAULT_BASE_URL, Fence, Response};
+pub use client::{CallOptions, Client, ClientBuilder, DEFAULT_BASE_URL, Fence, Response, Watch};
 pub use error::{Error, ValidationDetail};
 pub use listing::RawPage;
 pub use params::{ParamProblem, PreparedRequest, ProblemKind};

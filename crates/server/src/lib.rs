@@ -62,6 +62,7 @@ pub fn engine_with_metrics(
         on_run: Some(Arc::new(move |wf: &str, status: RunStatus, secs: f64| {
             m2.run_finished(wf, status.as_str(), secs)
         })),
+        on_request: Some(metrics.clone()),
     };
     (
         Arc::new(Engine::with_config(store, config).with_observers(observers)),

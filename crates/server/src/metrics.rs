@@ -66,6 +66,7 @@ pub struct Metrics {
     executing: Gauge,
     mcp_listeners: Gauge,
     firings: Family<FiringLabels, Counter>,
+    requests: Family<CallLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -111,6 +112,12 @@ impl Metrics {
         let queue_oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         let executing = Gauge::default();
         let mcp_listeners = Gauge::default();
+        let requests = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "lumos_requests",
+            "Requests sent to Lumos by operation and HTTP status (error: no answer), each retry and page counted",
+            requests.clone(),
+        );
         let firings = Family::<FiringLabels, Counter>::default();
         registry.register(
             "schedule_firings",
@@ -156,6 +163,7 @@ impl Metrics {
             executing,
             mcp_listeners,
             firings,
+            requests,
         }
     }
 
@@ -174,17 +182,6 @@ impl Metrics {
     }
 
     pub fn lumos_call(&self, operation: &str, status: Option<u16>, seconds: f64) {
-        if let Ok(mut seen) = self.seen.lock() {
-            let now = chrono::Utc::now();
-            match status {
-                Some(s) if s < 500 => seen.last_answer_at = Some(now),
-                other => {
-                    seen.last_failure_at = Some(now);
-                    seen.last_failure =
-                        Some(other.map_or_else(|| "no answer".to_owned(), |s| s.to_string()));
-                }
-            }
-        }
         let status = status.map_or_else(|| "error".to_owned(), |s| s.to_string());
         self.calls
             .get_or_create(&CallLabels {
@@ -243,5 +240,28 @@ impl Metrics {
             let _ = prometheus_client::encoding::text::encode(&mut out, &r);
         }
         out
+    }
+}
+
+/// Every request a Lumos client sends: counted, and what `/healthz` says Lumos last did.
+impl lumos_api::Watch for Metrics {
+    fn answered(&self, operation: &str, status: Option<u16>, _elapsed: std::time::Duration) {
+        self.requests
+            .get_or_create(&CallLabels {
+                operation: operation.to_owned(),
+                status: status.map_or_else(|| "error".to_owned(), |s| s.to_string()),
+            })
+            .inc();
+        if let Ok(mut seen) = self.seen.lock() {
+            let now = chrono::Utc::now();
+            match status {
+                Some(s) if s < 500 => seen.last_answer_at = Some(now),
+                other => {
+                    seen.last_failure_at = Some(now);
+                    seen.last_failure =
+                        Some(other.map_or_else(|| "no answer".to_owned(), |s| s.to_string()));
+                }
+            }
+        }
     }
 }

@@ -670,6 +670,7 @@ async fn crash_failed_runs_are_told() {
                 seen.lock().expect("lock").push((wf.to_owned(), status));
             },
         )),
+        on_request: None,
     });
     let expired = running_run(store, "web-2/4242/abc", -1).await;
     assert_eq!(restarted.sweep().await.expect("sweep"), 1);

@@ -189,7 +189,18 @@ async fn post_is_not_retried_on_503_but_get_is() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "u1"})))
         .mount(&server)
         .await;
-    let c = client(&server);
+    // Every request sent is told, retries included: one POST, then three GETs.
+    #[derive(Default)]
+    struct Heard(std::sync::Mutex<Vec<(String, Option<u16>)>>);
+    impl lumos_api::Watch for Heard {
+        fn answered(&self, op: &str, status: Option<u16>, _: std::time::Duration) {
+            if let Ok(mut h) = self.0.lock() {
+                h.push((op.to_owned(), status));
+            }
+        }
+    }
+    let heard = std::sync::Arc::new(Heard::default());
+    let c = client(&server).watched(heard.clone());
     let e = c
         .call(
             "createAccessRequest",
@@ -204,6 +215,17 @@ async fn post_is_not_retried_on_503_but_get_is() {
         .await
         .expect("GET retried through two 503s");
     assert_eq!(ok["id"], "u1");
+    let told = heard.0.lock().map(|h| h.clone()).unwrap_or_default();
+    let want: Vec<(String, Option<u16>)> = [
+        ("createAccessRequest", 503),
+        ("currentUser", 503),
+        ("currentUser", 503),
+        ("currentUser", 200),
+    ]
+    .into_iter()
+    .map(|(o, s)| (o.to_owned(), Some(s)))
+    .collect();
+    assert_eq!(told, want);
 }
 
 #[tokio::test]

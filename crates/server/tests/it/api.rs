@@ -487,6 +487,10 @@ async fn openapi_lists_every_route_and_health_and_metrics_answer() {
     );
     assert!(text.contains("lumosflow_lumos_call_duration_seconds_bucket"));
     assert!(
+        text.contains("lumosflow_lumos_requests_total{operation=\"listApps\",status=\"200\"}"),
+        "each request sent is counted: {text}"
+    );
+    assert!(
         text.contains("lumosflow_lumos_last_answer_age_seconds ")
             && !text.contains("lumosflow_lumos_last_answer_age_seconds -1"),
         "{text}"
