@@ -35,6 +35,11 @@ impl Engine {
         self.store.check_writable().await.map_err(|e| e.to_string())
     }
 
+    /// Approvals waiting, notice deliveries, the database's size: for metrics.
+    pub async fn operator_stats(&self) -> Result<store::OperatorStats> {
+        Ok(self.store.operator_stats().await?)
+    }
+
     pub async fn queue_stats(&self) -> Result<QueueStats> {
         Ok(self.store.queue_stats().await?)
     }

@@ -45,8 +45,8 @@ pub mod webhook;
 pub use workflow_lang::{dates, definition, inputs, plan, template, validate, workflow};
 
 pub use store::{
-    ApiKey, AuditCheck, AuditEvent, Connection, KeySource, OutputInfo, OutputKind, Person,
-    PersonStatus, QueueStats, Run, RunFilter, RunProgress, RunStatus, SessionRow, StepRow,
+    ApiKey, AuditCheck, AuditEvent, Connection, KeySource, OperatorStats, OutputInfo, OutputKind,
+    Person, PersonStatus, QueueStats, Run, RunFilter, RunProgress, RunStatus, SessionRow, StepRow,
     StepStatus, Store, Trigger, WorkflowRow, WorkflowVersion,
 };
 

@@ -29,6 +29,11 @@ struct FiringLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     operation: String,
     status: String,
@@ -67,6 +72,11 @@ pub struct Metrics {
     mcp_listeners: Gauge,
     firings: Family<FiringLabels, Counter>,
     requests: Family<CallLabels, Counter>,
+    approvals_pending: Gauge,
+    approvals_oldest: Gauge<f64, std::sync::atomic::AtomicU64>,
+    deliveries: Family<StatusLabel, Gauge>,
+    delivery_attempts: Family<StatusLabel, Gauge>,
+    database_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -118,6 +128,36 @@ impl Metrics {
             "Requests sent to Lumos by operation and HTTP status (error: no answer), each retry and page counted",
             requests.clone(),
         );
+        let approvals_pending = Gauge::default();
+        registry.register(
+            "approvals_pending",
+            "Runs waiting for approval (all replicas)",
+            approvals_pending.clone(),
+        );
+        let approvals_oldest = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "approvals_oldest_pending_seconds",
+            "Age of the oldest run waiting for approval, 0 when none waits",
+            approvals_oldest.clone(),
+        );
+        let deliveries = Family::<StatusLabel, Gauge>::default();
+        registry.register(
+            "notification_deliveries",
+            "Notice deliveries kept, by status: pending, sent, failed (all replicas)",
+            deliveries.clone(),
+        );
+        let delivery_attempts = Family::<StatusLabel, Gauge>::default();
+        registry.register(
+            "notification_delivery_attempts",
+            "Attempts made for the notice deliveries kept, by their status",
+            delivery_attempts.clone(),
+        );
+        let database_bytes = Gauge::default();
+        registry.register(
+            "database_bytes",
+            "Size of the database (SQLite file pages, or PostgreSQL's pg_database_size)",
+            database_bytes.clone(),
+        );
         let firings = Family::<FiringLabels, Counter>::default();
         registry.register(
             "schedule_firings",
@@ -164,6 +204,11 @@ impl Metrics {
             mcp_listeners,
             firings,
             requests,
+            approvals_pending,
+            approvals_oldest,
+            deliveries,
+            delivery_attempts,
+            database_bytes,
         }
     }
 
@@ -232,6 +277,23 @@ impl Metrics {
             (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
         });
         self.answer_age.set(age);
+    }
+
+    /// Approvals, deliveries and the database's size as read at scrape time.
+    pub fn operator(&self, s: &engine::OperatorStats) {
+        self.approvals_pending.set(s.pending_approvals);
+        self.approvals_oldest
+            .set(s.oldest_pending_approval.map_or(0.0, |t| {
+                (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
+            }));
+        for d in &s.deliveries {
+            let label = StatusLabel {
+                status: d.status.clone(),
+            };
+            self.deliveries.get_or_create(&label).set(d.deliveries);
+            self.delivery_attempts.get_or_create(&label).set(d.attempts);
+        }
+        self.database_bytes.set(s.database_bytes);
     }
 
     pub fn encode(&self) -> String {

@@ -91,6 +91,10 @@ pub async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) 
         Ok(q) => s.metrics.queue(q, s.engine.active_runs()),
         Err(e) => tracing::warn!(error = %e, "cannot read the run queue for metrics"),
     }
+    match s.engine.operator_stats().await {
+        Ok(o) => s.metrics.operator(&o),
+        Err(e) => tracing::warn!(error = %e, "cannot read approvals and deliveries for metrics"),
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

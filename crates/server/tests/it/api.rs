@@ -490,6 +490,13 @@ async fn openapi_lists_every_route_and_health_and_metrics_answer() {
         text.contains("lumosflow_lumos_requests_total{operation=\"listApps\",status=\"200\"}"),
         "each request sent is counted: {text}"
     );
+    for series in [
+        "lumosflow_approvals_pending 0",
+        "lumosflow_approvals_oldest_pending_seconds 0",
+        "lumosflow_database_bytes ",
+    ] {
+        assert!(text.contains(series), "{series}: {text}");
+    }
     assert!(
         text.contains("lumosflow_lumos_last_answer_age_seconds ")
             && !text.contains("lumosflow_lumos_last_answer_age_seconds -1"),
@@ -534,6 +541,21 @@ async fn approvals_over_the_api() {
         "{run}"
     );
     let id = run["id"].as_str().expect("id").to_owned();
+    // An operator sees it waiting in the metrics.
+    let text = env
+        .http
+        .get(format!("{}/metrics", env.server.base_url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        text.contains("lumosflow_approvals_pending 1\n")
+            && !text.contains("lumosflow_approvals_oldest_pending_seconds 0.0\n"),
+        "{text}"
+    );
     let (s, _) = env
         .call(
             Some(Builder),

@@ -211,5 +211,27 @@ async fn notices_are_signed_retried_and_say_who_asked() {
         ("sent", 2),
         "{deliveries:?}"
     );
+    // The metrics count the deliveries and every attempt (the retried one counts twice).
+    let sent = deliveries.iter().filter(|d| d.status == "sent").count();
+    let attempts: i64 = deliveries
+        .iter()
+        .filter(|d| d.status == "sent")
+        .map(|d| i64::from(d.attempts))
+        .sum();
+    let text = env
+        .http
+        .get(format!("{}/metrics", env.server.base_url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for series in [
+        format!("lumosflow_notification_deliveries{{status=\"sent\"}} {sent}\n"),
+        format!("lumosflow_notification_delivery_attempts{{status=\"sent\"}} {attempts}\n"),
+    ] {
+        assert!(text.contains(&series), "{series}: {text}");
+    }
     env.stop().await;
 }

@@ -286,3 +286,15 @@ both!(
     sessions_expire_by_idle_time_and_lifetime,
     sessions_expire_by_idle_time_and_lifetime
 );
+
+/// What `/metrics` reads at scrape time answers on both databases.
+async fn operator_stats(db: Db) {
+    let store = db.open().await;
+    let stats = store.operator_stats().await.expect("stats");
+    assert_eq!(stats.pending_approvals, 0);
+    assert!(stats.oldest_pending_approval.is_none());
+    assert!(stats.deliveries.is_empty(), "{:?}", stats.deliveries);
+    assert!(stats.database_bytes > 0);
+}
+
+both!(operator_stats_answer, operator_stats);
