@@ -16,6 +16,9 @@ use workflow_lang::workflow::Workflow;
 pub(crate) struct Library {
     pub(crate) parsed: Mutex<HashMap<String, Arc<Workflow>>>,
     pub(crate) bundled: OnceLock<HashMap<&'static str, Arc<Workflow>>>,
+    /// Installed workflows seen to have no schedule, by (id, version, updated_at): the
+    /// scheduler looks every second and need not load them again until they change.
+    pub(crate) unscheduled: Mutex<std::collections::HashSet<(String, i32, DateTime<Utc>)>>,
 }
 
 /// One client per connection.

@@ -62,6 +62,15 @@ pub struct Firings {
 pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Firings> {
     let mut firings = Firings::default();
     for row in engine.store.workflows().await? {
+        let seen = (row.id.clone(), row.current_version, row.updated_at);
+        let known_unscheduled = engine
+            .library
+            .unscheduled
+            .lock()
+            .is_ok_and(|u| u.contains(&seen));
+        if known_unscheduled {
+            continue;
+        }
         let (wf, _) = match engine.load(&row.id, None).await {
             Ok(w) => w,
             Err(e) => {
@@ -69,10 +78,15 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Firings> 
                 continue;
             }
         };
-        let Some(schedule) = wf.def.schedule.as_ref().map(|s| &s.value) else {
-            continue;
-        };
-        let Ok(timing) = schedule.timing() else {
+        let timed = wf
+            .def
+            .schedule
+            .as_ref()
+            .and_then(|s| s.value.timing().ok().map(|t| (&s.value, t)));
+        let Some((schedule, timing)) = timed else {
+            if let Ok(mut u) = engine.library.unscheduled.lock() {
+                u.insert(seen);
+            }
             continue;
         };
         let key = format!("schedule:{}", row.id);

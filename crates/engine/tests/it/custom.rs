@@ -524,10 +524,27 @@ output: "{{ steps.users.output.total }}"
 #[tokio::test]
 async fn schedules_fire_once_per_interval_whoever_asks() {
     let s = setup().await;
+    // Seen first without a schedule (the scheduler stops loading it), then edited to have
+    // one: the edit is noticed.
+    let unscheduled = SCHEDULED.replace("schedule: { every: 1m, inputs: { size: 1 } }\n", "");
     s.engine
-        .create(SCHEDULED, &engine::Actor::operator())
+        .create(&unscheduled, &engine::Actor::operator())
         .await
         .expect("create");
+    let before = chrono::Utc::now() - chrono::Duration::hours(1);
+    for _ in 0..2 {
+        assert!(
+            engine::schedule::submit_due(&s.engine, before)
+                .await
+                .expect("due")
+                .submitted
+                .is_empty()
+        );
+    }
+    s.engine
+        .edit("nightly-user-count", SCHEDULED, &engine::Actor::operator())
+        .await
+        .expect("edit");
     let now = chrono::Utc::now();
     let first = engine::schedule::submit_due(&s.engine, now)
         .await
