@@ -3,6 +3,7 @@
 mod api;
 mod connect;
 mod demo;
+mod deploy;
 mod mcp;
 mod replicas;
 mod run;
