@@ -542,15 +542,7 @@ async fn approvals_over_the_api() {
     );
     let id = run["id"].as_str().expect("id").to_owned();
     // An operator sees it waiting in the metrics.
-    let text = env
-        .http
-        .get(format!("{}/metrics", env.server.base_url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = env.metrics_of(&env.server.base_url).await;
     assert!(
         text.contains("lumosflow_approvals_pending 1\n")
             && !text.contains("lumosflow_approvals_oldest_pending_seconds 0.0\n"),

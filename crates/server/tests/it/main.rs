@@ -74,6 +74,18 @@ impl Env {
         }
     }
 
+    /// What `/metrics` at `base` (this server or another replica) shows, as text.
+    pub async fn metrics_of(&self, base: &str) -> String {
+        self.http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     pub async fn call(
         &self,
         role: Option<Role>,

@@ -218,15 +218,7 @@ async fn notices_are_signed_retried_and_say_who_asked() {
         .filter(|d| d.status == "sent")
         .map(|d| i64::from(d.attempts))
         .sum();
-    let text = env
-        .http
-        .get(format!("{}/metrics", env.server.base_url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = env.metrics_of(&env.server.base_url).await;
     for series in [
         format!("lumosflow_notification_deliveries{{status=\"sent\"}} {sent}\n"),
         format!("lumosflow_notification_delivery_attempts{{status=\"sent\"}} {attempts}\n"),

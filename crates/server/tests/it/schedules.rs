@@ -116,16 +116,7 @@ async fn cron_fires_once_per_occurrence_across_replicas_and_skips_while_running(
     // Each replica counts the firings it made: between the two, the skips and the fired runs.
     let mut scraped = String::new();
     for base in [&env.server.base_url, &second.base_url] {
-        let text = env
-            .http
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
-        scraped.push_str(&text);
+        scraped.push_str(&env.metrics_of(base).await);
     }
     for series in [
         "lumosflow_schedule_firings_total{workflow=\"slow-tick\",outcome=\"skipped\"}",
