@@ -112,15 +112,25 @@ pub async fn audit(engine: &engine::Engine, args: AuditArgs) -> anyhow::Result<(
     table
         .load_style(UTF8_FULL_CONDENSED)
         .set_header(["at", "who", "action", "target", "details"]);
+    let mut shortened = false;
     for e in events {
+        let details = e.details.map(|d| d.0.to_string()).unwrap_or_default();
+        let shown = crate::print::cell_text(details.clone());
+        shortened |= shown != details;
         table.add_row([
             e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
             e.actor,
             e.action,
             e.target.unwrap_or_default(),
-            e.details.map(|d| d.0.to_string()).unwrap_or_default(),
+            shown,
         ]);
     }
     writeln!(out, "{table}")?;
+    if shortened {
+        writeln!(
+            out,
+            "details cut short (…): lumosflow audit --json shows them whole"
+        )?;
+    }
     Ok(())
 }

@@ -108,6 +108,19 @@ fn table_columns(items: &[Value]) -> Vec<String> {
     cols
 }
 
+/// The longest cell a table shows a person; the whole value is in `--json` / `--csv`.
+const CELL_CHARS: usize = 100;
+
+/// `text` cut to what a table cell shows, marked with `…` when cut.
+pub fn cell_text(text: String) -> String {
+    if text.chars().count() <= CELL_CHARS {
+        return text;
+    }
+    let mut cut: String = text.chars().take(CELL_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// A table of `rows` (the first of `count` items) for a person.
 pub fn table(out: &mut impl Write, rows: &[Value], count: u64) -> std::io::Result<()> {
     if rows.is_empty() {
@@ -122,14 +135,14 @@ pub fn table(out: &mut impl Write, rows: &[Value], count: u64) -> std::io::Resul
         // A list of plain values (texts, numbers): one column of them.
         table.set_header(["value"]);
         for item in rows {
-            table.add_row([value_cell(Some(item))]);
+            table.add_row([cell_text(value_cell(Some(item)))]);
         }
     } else {
         table.set_header(cols.clone());
         for item in rows {
             table.add_row(
                 cols.iter()
-                    .map(|c| value_cell(item.get(c)))
+                    .map(|c| cell_text(value_cell(item.get(c))))
                     .collect::<Vec<_>>(),
             );
         }

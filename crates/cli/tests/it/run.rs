@@ -588,6 +588,14 @@ fn the_cli_doors_keep_the_run_cores_rules() {
 #[test]
 fn the_audit_trail_verifies_exports_and_prunes() {
     let d = Desk::new(&["--users", "30"]);
+    // A person's table stays readable: installing every bundle is one event with long
+    // details, cut short with a pointer to the whole.
+    let table = String::from_utf8_lossy(&d.ok(&["audit"]).stdout).into_owned();
+    assert!(table.lines().all(|l| l.chars().count() < 260), "{table}");
+    assert!(
+        table.contains("workflows.install") && table.contains("audit --json shows them whole"),
+        "{table}"
+    );
     let out = d.ok(&["audit", "verify"]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.starts_with("the audit trail is whole: "), "{said}");
