@@ -34,9 +34,22 @@ pub async fn schedules(engine: &Engine, cmd: SchedulesCommand) -> anyhow::Result
         "schedule",
         "last fired",
         "next",
+        "skipped",
+        "missed",
     ]);
     for s in list {
-        table.add_row([s.workflow_id, s.schedule, t(s.last_fired), t(s.next)]);
+        let missed = match s.last_missed {
+            Some(at) => format!("{} (last {})", s.missed, t(Some(at))),
+            None => s.missed.to_string(),
+        };
+        table.add_row([
+            s.workflow_id,
+            s.schedule,
+            t(s.last_fired),
+            t(s.next),
+            s.skipped.to_string(),
+            missed,
+        ]);
     }
     writeln!(out, "{table}")?;
     Ok(())

@@ -190,6 +190,11 @@ pub struct ScheduleView {
     pub schedule: String,
     pub last_fired: Option<DateTime<Utc>>,
     pub next: Option<DateTime<Utc>>,
+    /// Firings skipped because the previous scheduled run had not ended.
+    pub skipped: i64,
+    /// Firings that could not start (not retried), and when the last was.
+    pub missed: i64,
+    pub last_missed: Option<DateTime<Utc>>,
 }
 
 impl Engine {
@@ -216,11 +221,16 @@ impl Engine {
                 (_, Some(c)) => format!("cron {c} ({})", s.timezone.as_deref().unwrap_or("UTC")),
                 _ => String::new(),
             };
+            let (skipped, _) = self.store.audit_tally("schedule.skip", &row.id).await?;
+            let (missed, last_missed) = self.store.audit_tally("schedule.miss", &row.id).await?;
             out.push(ScheduleView {
                 workflow_id: row.id,
                 schedule,
                 last_fired: last,
                 next: next_firing(&timing, last, now),
+                skipped,
+                missed,
+                last_missed,
             });
         }
         Ok(out)

@@ -177,6 +177,18 @@ impl Store {
         )
     }
 
+    /// How often `action` was recorded for `target`, and when last: a schedule's skips and
+    /// misses for `schedules list`.
+    pub async fn audit_tally(
+        &self,
+        action: &str,
+        target: &str,
+    ) -> Result<(i64, Option<DateTime<Utc>>)> {
+        Ok(with_pool!(&self.pool, p => sqlx::query_as(
+            "SELECT COUNT(*), MAX(at) FROM audit_events WHERE action = $1 AND target = $2",
+        ).bind(action).bind(target).fetch_one(p).await)?)
+    }
+
     /// Events in chain order after `after_seq`, from `since` on: for export and checking.
     pub async fn audit_after(
         &self,

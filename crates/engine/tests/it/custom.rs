@@ -618,6 +618,21 @@ async fn schedules_fire_once_per_interval_whoever_asks() {
         why.contains("queue") && why.contains("\"retried\":false"),
         "{why}"
     );
+    // The schedule's own history says so too.
+    let view = s.engine.schedules().await.expect("schedules");
+    let nightly = view
+        .iter()
+        .find(|v| v.workflow_id == "nightly-user-count")
+        .expect("listed");
+    assert_eq!(
+        (
+            nightly.skipped,
+            nightly.missed,
+            nightly.last_missed.is_some()
+        ),
+        (1, 1, true),
+        "{nightly:?}"
+    );
     let detail = s.engine.run_detail(&out.run_id).await.expect("detail").run;
     assert_eq!(detail.requested_by.as_deref(), Some("schedule"));
     assert_eq!(detail.inputs.0["size"], 1);
