@@ -591,6 +591,24 @@ fn the_audit_trail_verifies_exports_and_prunes() {
     // A person's table stays readable: installing every bundle is one event with long
     // details, cut short with a pointer to the whole.
     let table = String::from_utf8_lossy(&d.ok(&["audit"]).stdout).into_owned();
+    // Without USER and friends (cron, systemd-run), the operator is still named.
+    let named = d.home.path().join("named.db");
+    let backed = d
+        .cmd(&["backup", named.to_str().unwrap_or_default()])
+        .env_remove("USER")
+        .env_remove("USERNAME")
+        .env_remove("LOGNAME")
+        .env_remove("LUMOSFLOW_ACTOR")
+        .output()
+        .expect("backup");
+    assert!(backed.status.success());
+    let last: serde_json::Value =
+        serde_json::from_slice(&d.ok(&["audit", "--json", "--limit", "1"]).stdout).expect("json");
+    let who = last[0]["actor"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        who.starts_with("cli:") && who != "cli:unknown" && who.len() > 4,
+        "{who}"
+    );
     assert!(table.lines().all(|l| l.chars().count() < 260), "{table}");
     assert!(
         table.contains("workflows.install") && table.contains("audit --json shows them whole"),
