@@ -361,19 +361,13 @@ async fn a_gate_before_changes_reads_first_and_sends_only_after_approval() {
     assert_eq!(s.access_requests().await, before);
 
     // Approved: it goes on from where it stopped, the reads not made again.
-    let Approved::Ran(done) = s
-        .engine
-        .approve(
+    let done = s
+        .approve_here(
             &held.run_id,
             &person("boss@example-corp.com", Role::Admin),
             Some("looks right"),
-            ApproveThen::RunHere(engine::Attach::default()),
         )
-        .await
-        .expect("approve")
-    else {
-        panic!("ran here")
-    };
+        .await;
     assert_eq!(done.status, RunStatus::Completed, "{:?}", done.error);
     assert_eq!(s.access_requests().await, before + 1);
     let detail = s.engine.run_detail(&held.run_id).await.expect("detail");

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use engine::{Actor, ApproveThen, Approved, Role, RunRequest, RunStatus};
+use engine::{Actor, Role, RunRequest, RunStatus};
 use serde_json::{Value, json};
 
 use crate::docs::workflows_in;
@@ -195,19 +195,13 @@ async fn access_is_requested_once_it_approves_what_it_will_send() {
         "Onboarding"
     );
     assert_eq!(s.access_requests().await, before);
-    let Approved::Ran(done) = s
-        .engine
-        .approve(
+    let done = s
+        .approve_here(
             &held.run_id,
             &Actor::person("it@example-corp.com", None, Role::Admin, None),
             None,
-            ApproveThen::RunHere(engine::Attach::default()),
         )
-        .await
-        .expect("approve")
-    else {
-        panic!("ran here")
-    };
+        .await;
     assert_eq!(done.status, RunStatus::Completed, "{:?}", done.error);
     let out = done.output.expect("output");
     assert_eq!(s.access_requests().await, before + 1);

@@ -1,6 +1,6 @@
 //! Custom workflows: chaining operations, acting with dry-run, cancellation, crashes, versions.
 
-use engine::{ApproveThen, Approved, RunStatus};
+use engine::{ApproveThen, RunStatus};
 
 use std::time::Duration;
 
@@ -423,19 +423,7 @@ async fn approval_gate_holds_runs_until_an_admin_decides() {
             .is_empty()
     );
 
-    let Approved::Ran(done) = s
-        .engine
-        .approve(
-            &held.run_id,
-            &boss(),
-            None,
-            ApproveThen::RunHere(engine::Attach::default()),
-        )
-        .await
-        .expect("approve")
-    else {
-        panic!("approved to run here")
-    };
+    let done = s.approve_here(&held.run_id, &boss(), None).await;
     assert_eq!(done.status, RunStatus::Completed, "{:?}", done.error);
     assert_eq!(done.output.expect("output")[0]["app_id"], app);
     assert_eq!(count().await, before + 1);

@@ -4,7 +4,7 @@
 //! nothing sent, reassigning hands a task over, an agent acts only as the person it acts
 //! for, and reviews are created and extended with apps named as in Lumos.
 
-use engine::{Actor, ApproveThen, Role, RunRequest, RunStatus};
+use engine::{Actor, Role, RunRequest, RunStatus};
 use serde_json::{Value, json};
 
 use crate::{Setup, obj, setup};
@@ -433,19 +433,7 @@ async fn access_reviews_are_created_with_apps_by_name() {
     .await;
     assert_eq!(held.status, RunStatus::PendingApproval);
     let boss = Actor::person("boss@example-corp.com", None, Role::Admin, None);
-    let ran = s
-        .engine
-        .approve(
-            &held.run_id,
-            &boss,
-            None,
-            ApproveThen::RunHere(engine::Attach::default()),
-        )
-        .await
-        .expect("approve");
-    let engine::Approved::Ran(out) = ran else {
-        panic!("ran here");
-    };
+    let out = s.approve_here(&held.run_id, &boss, None).await;
     assert_eq!(out.status, RunStatus::Completed, "{:?}", out.error);
     let created = out.output.expect("output");
     assert_eq!(created["errors"], json!([]), "{created}");
@@ -499,19 +487,7 @@ async fn access_reviews_are_created_with_apps_by_name() {
     )
     .await;
     assert_eq!(held.status, RunStatus::PendingApproval);
-    let ran = s
-        .engine
-        .approve(
-            &held.run_id,
-            &boss,
-            None,
-            ApproveThen::RunHere(engine::Attach::default()),
-        )
-        .await
-        .expect("approve");
-    let engine::Approved::Ran(out) = ran else {
-        panic!("ran here");
-    };
+    let out = s.approve_here(&held.run_id, &boss, None).await;
     assert_eq!(out.status, RunStatus::Completed, "{:?}", out.error);
     assert_eq!(out.output.expect("output")["apps"], json!(names));
 }

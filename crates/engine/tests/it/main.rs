@@ -70,6 +70,29 @@ pub fn obj(v: Value) -> Map<String, Value> {
 }
 
 impl Setup {
+    /// Approve a held run as `approver` and run it here, to its end.
+    pub async fn approve_here(
+        &self,
+        run_id: &str,
+        approver: &engine::Actor,
+        comment: Option<&str>,
+    ) -> engine::RunOutcome {
+        let approved = self
+            .engine
+            .approve(
+                run_id,
+                approver,
+                comment,
+                engine::ApproveThen::RunHere(engine::Attach::default()),
+            )
+            .await
+            .expect("approve");
+        let engine::Approved::Ran(out) = approved else {
+            panic!("approved to run here, but it was queued");
+        };
+        out
+    }
+
     /// The id of an app in the AppStore.
     pub async fn store_app(&self) -> Value {
         let apps = self

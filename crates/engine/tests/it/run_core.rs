@@ -8,8 +8,7 @@
 use std::time::Duration;
 
 use engine::{
-    Actor, ApproveThen, Approved, Attach, Engine, EngineConfig, EngineError, Role, RunRequest,
-    RunStatus,
+    Actor, ApproveThen, Attach, Engine, EngineConfig, EngineError, Role, RunRequest, RunStatus,
 };
 use serde_json::{Value, json};
 use testkit::FaultProxy;
@@ -96,19 +95,7 @@ async fn an_approved_dry_run_stays_dry_and_is_recorded_as_its_requester() {
     assert_eq!(held.status, RunStatus::PendingApproval);
     // Approved and run here, as `lumosflow runs approve` does: still a dry run.
     let approver = person("boss@example-corp.com", Role::Admin);
-    let ran = s
-        .engine
-        .approve(
-            &held.run_id,
-            &approver,
-            None,
-            ApproveThen::RunHere(Attach::default()),
-        )
-        .await
-        .expect("approve");
-    let Approved::Ran(out) = ran else {
-        panic!("expected the run to go on here");
-    };
+    let out = s.approve_here(&held.run_id, &approver, None).await;
     assert_eq!(out.status, RunStatus::Completed, "{:?}", out.error);
     assert_eq!(s.access_requests().await, before, "a dry run sent nothing");
     let detail = s.engine.run_detail(&held.run_id).await.expect("detail");
@@ -458,43 +445,32 @@ async fn a_key_minted_by_an_admin_is_them_when_approving() {
         .expect("auth")
         .expect("live");
     assert_eq!(bot.label, "key:ada-bot");
-    let held = s
-        .engine
-        .run(
-            "gated-request",
-            &obj(json!({"app_id": app_id})),
-            RunRequest {
-                actor: admin.clone(),
-                ..RunRequest::default()
-            },
-        )
-        .await
-        .expect("run");
-    let e = s
-        .engine
-        .approve(&held.run_id, &bot, None, ApproveThen::Queue)
-        .await
-        .expect_err("refused");
-    assert!(e.to_string().contains("cannot decide on it"), "{e}");
-    // And the other way round: a run the key asked for is not approved by its maker.
-    let held = s
-        .engine
-        .run(
-            "gated-request",
-            &obj(json!({"app_id": app_id})),
-            RunRequest {
-                actor: bot.clone(),
-                ..RunRequest::default()
-            },
-        )
-        .await
-        .expect("run");
-    let e = s
-        .engine
-        .approve(&held.run_id, &admin, None, ApproveThen::Queue)
-        .await
-        .expect_err("refused");
-    assert!(e.to_string().contains("cannot decide on it"), "{e}");
+    // Asked by the person and approved by their key, or the other way round: refused.
+    for (asker, approver) in [(&admin, &bot), (&bot, &admin)] {
+        let held = s
+            .engine
+            .run(
+                "gated-request",
+                &obj(json!({"app_id": app_id})),
+                RunRequest {
+                    actor: asker.clone(),
+                    ..RunRequest::default()
+                },
+            )
+            .await
+            .expect("run");
+        let e = s
+            .engine
+            .approve(&held.run_id, approver, None, ApproveThen::Queue)
+            .await
+            .expect_err("refused");
+        assert!(
+            e.to_string().contains("cannot decide on it"),
+            "{} approving {}: {e}",
+            approver.label,
+            asker.label
+        );
+    }
 }
 
 #[tokio::test]

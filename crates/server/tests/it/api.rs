@@ -312,13 +312,7 @@ async fn every_role_against_every_endpoint_class() {
 async fn bad_requests_are_clear_4xx_never_500() {
     let env = Env::new(testkit::sqlite()).await;
     connect(&env).await;
-    env.call(
-        Some(Admin),
-        Method::POST,
-        "/api/v1/workflows/install",
-        Some(json!({"all": true})),
-    )
-    .await;
+    env.install_all().await;
     let raw = |path: &str, body: &'static str| {
         env.http
             .post(format!("{}{}", env.server.base_url, path))
@@ -461,13 +455,7 @@ async fn openapi_lists_every_route_and_health_and_metrics_answer() {
         "nothing heard from Lumos yet: {health}"
     );
     connect(&env).await;
-    env.call(
-        Some(Admin),
-        Method::POST,
-        "/api/v1/workflows/install",
-        Some(json!({"all": true})),
-    )
-    .await;
+    env.install_all().await;
     env.run(Agent, "list-lumos-apps", None, true).await;
     let resp = env
         .http
@@ -652,13 +640,7 @@ async fn shutdown_lets_in_flight_runs_finish() {
     };
     let env = Env::with_sim(testkit::sqlite(), cfg).await;
     connect(&env).await;
-    env.call(
-        Some(Admin),
-        Method::POST,
-        "/api/v1/workflows/install",
-        Some(json!({"all": true})),
-    )
-    .await;
+    env.install_all().await;
     let (s, started) = env
         .run(
             Agent,

@@ -127,6 +127,19 @@ impl Env {
     }
 
     /// Connect the simulator as `default` over the API; the token is never echoed.
+    /// Every bundled workflow installed, as an admin would.
+    pub async fn install_all(&self) {
+        let (s, body) = self
+            .call(
+                Some(Role::Admin),
+                Method::POST,
+                "/api/v1/workflows/install",
+                Some(serde_json::json!({"all": true})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+
     pub async fn connect(&self) {
         let (s, body) = self
             .call(

@@ -27,13 +27,7 @@ async fn total_requests(env: &Env) -> u64 {
 async fn http_doors_keep_the_run_cores_rules(db: Db) {
     let env = Env::new(db).await;
     env.connect().await;
-    env.call(
-        Some(Admin),
-        Method::POST,
-        "/api/v1/workflows/install",
-        Some(json!({"all": true})),
-    )
-    .await;
+    env.install_all().await;
     let (s, v) = env
         .call(
             Some(Admin),

@@ -843,13 +843,7 @@ async fn health_metrics_and_cookies_give_nothing_away() {
 async fn runs_are_seen_and_stopped_only_by_those_they_belong_to(db: Db) {
     let env = Env::new(db).await;
     env.connect().await;
-    env.call(
-        Some(Admin),
-        Method::POST,
-        "/api/v1/workflows/install",
-        Some(json!({"all": true})),
-    )
-    .await;
+    env.install_all().await;
     let (s, v) = env
         .call(
             Some(Admin),
@@ -1187,13 +1181,7 @@ fn rpc_answer(text: &str) -> Value {
 async fn scoped_keys_see_and_run_only_their_workflows() {
     let env = Env::new(testkit::sqlite()).await;
     env.connect().await;
-    env.call(
-        Some(Admin),
-        Method::POST,
-        "/api/v1/workflows/install",
-        Some(json!({"all": true})),
-    )
-    .await;
+    env.install_all().await;
     let (s, made) = env
         .call(
             Some(Admin),

@@ -331,13 +331,7 @@ async fn a_slack_slash_command_is_answered_at_once_and_told_the_result() {
 
     let env = Env::new(testkit::sqlite()).await;
     env.connect().await;
-    env.call(
-        Some(Admin),
-        Method::POST,
-        "/api/v1/workflows/install",
-        Some(json!({"all": true})),
-    )
-    .await;
+    env.install_all().await;
     let slack = env
         .server
         .engine

@@ -13,13 +13,7 @@ use crate::Env;
 
 async fn ready(env: &Env) {
     env.connect().await;
-    env.call(
-        Some(Admin),
-        Method::POST,
-        "/api/v1/workflows/install",
-        Some(json!({"all": true})),
-    )
-    .await;
+    env.install_all().await;
 }
 
 async fn raw_get(env: &Env, path: &str) -> (StatusCode, Value) {
