@@ -296,6 +296,17 @@ impl Client {
                 p.insert("offset".into(), offset.into());
                 let page = async {
                     let raw = client.fetch_raw(op, &p, None).await?;
+                    // What the page says it is must be what was asked for.
+                    if let Some(said) = raw.offset
+                        && said != offset
+                    {
+                        return Err(incomplete(
+                            op,
+                            format!(
+                                "offset {offset} was asked for and the answer says it starts at offset {said} (a stale or misrouted answer); nothing was kept from it"
+                            ),
+                        ));
+                    }
                     let got = raw.len() as u64;
                     let next = offset + got;
                     // Lumos may serve fewer per page than asked; its own `limit` says.
@@ -376,7 +387,6 @@ fn as_u64(v: &Value) -> Option<u64> {
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
-/// Yield the first error, then end: a half-walked listing must not look complete.
 /// Whatever the pagination: a page that begins with the same item as an earlier page is
 /// that page again (a stale cache, a misrouted answer, a cursor that did not move), so the
 /// walk stops there saying so, instead of repeating items and missing others. Only each
@@ -405,6 +415,7 @@ fn no_repeated_pages(op: &'static Operation, s: PageStream) -> PageStream {
     .boxed()
 }
 
+/// Yield the first error, then end: a half-walked listing must not look complete.
 fn stop_after_error(s: PageStream) -> PageStream {
     s.scan(false, |failed, page| {
         if *failed {

@@ -21,6 +21,20 @@ pub(crate) fn opt_text(s: Option<&str>) -> Option<Cow<'_, str>> {
     s.map(text)
 }
 
+/// A `LIKE … ESCAPE '\'` pattern for "starts with `prefix`": `%`, `_` and `\` in it stand for
+/// themselves (a host named `build_01` matches only its own processes).
+pub(crate) fn starts_with(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + 2);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 /// A JSON value with NULs replaced in every string and key; borrowed when there are none.
 pub(crate) fn json(v: &Value) -> Cow<'_, Value> {
     if has_nul(v) {
@@ -57,6 +71,29 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_prefix_pattern_matches_its_own_characters_only() {
+        assert_eq!(starts_with("build_01/"), "build\\_01/%");
+        assert_eq!(starts_with("a%b\\"), "a\\%b\\\\%");
+    }
+
+    #[tokio::test]
+    async fn the_pattern_means_starts_with_in_sqlite() {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("sqlite");
+        for (holder, want) in [("build_01/7/x", true), ("buildX01/7/x", false)] {
+            let (m,): (bool,) = sqlx::query_as("SELECT $1 LIKE $2 ESCAPE '\\'")
+                .bind(holder)
+                .bind(starts_with("build_01/"))
+                .fetch_one(&mut c)
+                .await
+                .expect("query");
+            assert_eq!(m, want, "{holder}");
+        }
+    }
 
     #[test]
     fn nul_is_replaced_everywhere_and_nothing_else_changes() {

@@ -57,9 +57,9 @@ impl Store {
 
     /// Running runs whose holder's name starts with `prefix` (the processes of one host).
     pub async fn runs_held_with_prefix(&self, prefix: &str) -> Result<Vec<HeldRun>> {
-        let pattern = format!("{}%", prefix.replace(['%', '_'], ""));
+        let pattern = crate::clean::starts_with(prefix);
         Ok(with_pool!(&self.pool, p => sqlx::query_as::<_, HeldRun>(
-            "SELECT id, locked_by FROM runs WHERE status = 'running' AND locked_by LIKE $1",
+            "SELECT id, locked_by FROM runs WHERE status = 'running' AND locked_by LIKE $1 ESCAPE '\\'",
         ).bind(pattern).fetch_all(p).await)?)
     }
 

@@ -184,9 +184,9 @@ impl Store {
 
     /// The processes whose names start with `prefix` (one host's) that hold deliveries.
     pub async fn delivery_holders_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
-        let pattern = format!("{}%", prefix.replace(['%', '_'], ""));
+        let pattern = crate::clean::starts_with(prefix);
         let rows: Vec<(String,)> = with_pool!(&self.pool, p => sqlx::query_as(
-            "SELECT DISTINCT locked_by FROM notification_deliveries WHERE locked_by LIKE $1 AND status = 'pending'",
+            "SELECT DISTINCT locked_by FROM notification_deliveries WHERE locked_by LIKE $1 ESCAPE '\\' AND status = 'pending'",
         ).bind(pattern).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }

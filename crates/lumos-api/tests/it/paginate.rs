@@ -219,6 +219,30 @@ async fn a_short_offset_page_before_the_total_is_an_error() {
 }
 
 #[tokio::test]
+async fn an_offset_page_that_says_it_is_another_is_an_error() {
+    let server = MockServer::start().await;
+    // The second request is answered with the first page again, which says so.
+    for offset in [0u32, 2] {
+        let items: Vec<Value> = (0..2u32).map(log).collect();
+        Mock::given(method("GET"))
+            .and(path("/activity_logs"))
+            .and(query_param("offset", offset.to_string()))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"items": items, "total": 9, "limit": 2, "offset": 0})),
+            )
+            .mount(&server)
+            .await;
+    }
+    let (items, err) = walk_until_error(&server, "getActivityLogs", json!({"limit": 2})).await;
+    assert_eq!(items.len(), 2, "only the first page is kept");
+    assert!(
+        err.contains("offset 2 was asked for and the answer says it starts at offset 0"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn survives_null_total_by_walking_until_a_short_page() {
     let server = MockServer::start().await;
     mount_page(&server, 1, page(0..2, Value::Null, 1, 2, Value::Null)).await;
