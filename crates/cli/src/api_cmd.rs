@@ -171,27 +171,27 @@ async fn client(db: &Option<String>, args: &CallArgs) -> anyhow::Result<Client> 
     }
     let store = crate::connect_cmd::open_store(db).await?;
     let config = engine::EngineConfig::from_env()?;
-    engine::connections::client_for(
-        &store,
-        &args.connection,
-        config.retry,
-        config.lumos_timeout,
+    engine::connections::client_for(&store, &args.connection, config.retry, config.lumos_timeout)
+        .await
+        .with_context(|| cant_call(args))
+}
+
+fn cant_call(args: &CallArgs) -> String {
+    format!(
+        "cannot call {} through the connection '{}' (connect one with `lumosflow connect`, or set LUMOS_API_TOKEN and --base-url)",
+        args.operation, args.connection
     )
-    .await
-    .with_context(|| {
-        format!(
-            "cannot call {} through the connection '{}' (connect one with `lumosflow connect`, or set LUMOS_API_TOKEN and --base-url)",
-            args.operation, args.connection
-        )
-    })
 }
 
 async fn call(db: &Option<String>, args: CallArgs) -> anyhow::Result<()> {
     let params = parse_params(&args.params)?;
     let body = args.body.as_deref().map(read_body).transpose()?;
-    let client = client(db, &args).await?;
     let mut out = std::io::stdout().lock();
+    // With LUMOS_API_TOKEN (or an operation that needs none) this is a plain Lumos client
+    // that uses no lumosflow database.
+    let plain = token_from_env()?.is_some() || !needs_token(&args.operation);
     if args.all {
+        let client = client(db, &args).await?;
         // Items as Lumos wrote them, one per line, page by page as they arrive.
         let mut pages = client.pages(&args.operation, &params);
         while let Some(page) = pages.next().await {
@@ -206,14 +206,13 @@ async fn call(db: &Option<String>, args: CallArgs) -> anyhow::Result<()> {
         retry_non_idempotent: args.retry_unsafe,
     };
     // Through a stored connection the call goes through lumosflow's one place for direct
-    // calls (its role rule and audit trail), as it does from the HTTP API. With
-    // LUMOS_API_TOKEN it is a plain Lumos client that uses no lumosflow database.
-    let resp = if token_from_env()?.is_some() || !needs_token(&args.operation) {
-        client
+    // calls (its role rule and audit trail), as it does from the HTTP API.
+    let resp = if plain {
+        client(db, &args)
+            .await?
             .call_with(&args.operation, &params, body.as_ref(), opts)
             .await?
     } else {
-        drop(client);
         let engine = crate::engine(db).await?;
         engine
             .call_lumos(
@@ -227,7 +226,14 @@ async fn call(db: &Option<String>, args: CallArgs) -> anyhow::Result<()> {
                     origin: engine::Origin::Cli,
                 },
             )
-            .await??
+            .await
+            .map_err(|e| match e {
+                // The connection itself: the same words as without a database.
+                e @ engine::EngineError::Connection(_) => {
+                    anyhow::Error::new(e).context(cant_call(&args))
+                }
+                e => e.into(),
+            })??
     };
     match resp.body {
         Value::String(s) => writeln!(out, "{s}")?,

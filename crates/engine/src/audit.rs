@@ -44,17 +44,6 @@ pub fn parse_since(s: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>
         .ok_or_else(|| format!("'{s}' is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))
 }
 
-fn admin(by: &Actor, what: &str) -> Result<()> {
-    if by.may(Role::Admin) {
-        Ok(())
-    } else {
-        Err(EngineError::Forbidden(format!(
-            "{what} needs the admin role; {} has {}",
-            by.label, by.role
-        )))
-    }
-}
-
 impl Engine {
     /// Append to the audit trail. A failure to write is logged, never hides the action's
     /// own outcome.
@@ -78,7 +67,7 @@ impl Engine {
 
     /// Check the whole chain; the first event that does not fit, if any.
     pub async fn verify_audit(&self, by: &Actor) -> Result<AuditCheck> {
-        admin(by, "checking the audit trail")?;
+        crate::access::need(by, Role::Admin, "checking the audit trail")?;
         Ok(self.store.verify_audit().await?)
     }
 
@@ -90,7 +79,7 @@ impl Engine {
         format: AuditFormat,
         out: &mut dyn Write,
     ) -> Result<u64> {
-        admin(by, "exporting the audit trail")?;
+        crate::access::need(by, Role::Admin, "exporting the audit trail")?;
         let fail = |e: &dyn std::fmt::Display| {
             EngineError::Conflict(format!("cannot write the export: {e}"))
         };
@@ -168,7 +157,7 @@ impl Engine {
         by: &Actor,
         before: chrono::DateTime<chrono::Utc>,
     ) -> Result<u64> {
-        admin(by, "pruning the audit trail")?;
+        crate::access::need(by, Role::Admin, "pruning the audit trail")?;
         if before > chrono::Utc::now() {
             return Err(EngineError::Inputs(vec![format!(
                 "{before} is in the future: pruning deletes events written before a time that has passed"

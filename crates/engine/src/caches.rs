@@ -1,5 +1,6 @@
 //! What the engine keeps in memory between calls, each with the rule that keeps it true:
-//! parsed workflows by content hash (the same text is the same workflow), one Lumos client
+//! parsed workflows by content hash (the same text is the same workflow) and by version (a
+//! saved version is never rewritten), one Lumos client
 //! per connection (rebuilt when the connection is saved again), notification targets for
 //! a second.
 
@@ -16,9 +17,8 @@ use workflow_lang::workflow::Workflow;
 pub(crate) struct Library {
     pub(crate) parsed: Mutex<HashMap<String, Arc<Workflow>>>,
     pub(crate) bundled: OnceLock<HashMap<&'static str, Arc<Workflow>>>,
-    /// Installed workflows seen to have no schedule, by (id, version, updated_at): the
-    /// scheduler looks every second and need not load them again until they change.
-    pub(crate) unscheduled: Mutex<std::collections::HashSet<(String, i32, DateTime<Utc>)>>,
+    /// Parsed workflows by (id, version): a saved version never changes.
+    pub(crate) by_version: Mutex<HashMap<(String, i32), Arc<Workflow>>>,
 }
 
 /// One client per connection.

@@ -31,12 +31,7 @@ impl Engine {
         by: &Actor,
         call: DirectCall<'_>,
     ) -> Result<std::result::Result<Response, lumos_api::Error>> {
-        if !by.may(Role::Admin) {
-            return Err(EngineError::Forbidden(format!(
-                "calling Lumos directly needs the admin role; {} has {}",
-                by.label, by.role
-            )));
-        }
+        crate::access::need(by, Role::Admin, "calling Lumos directly")?;
         if !by.scope.is_open() {
             return Err(EngineError::Forbidden(format!(
                 "{} acts through a key that may do less than its role: it runs workflows, it does not call Lumos directly",

@@ -33,12 +33,14 @@ impl Engine {
             tracing::warn!(error = %e, "cannot open the secrets of workflow {}", wf.id());
             Default::default()
         });
+        let secrets = opened
+            .iter()
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect();
         Some(crate::executor::HttpEnv {
             allowed_hosts: self.config.http_allowed_hosts.clone(),
-            secrets: opened
-                .iter()
-                .map(|(k, (v, _))| (k.clone(), v.clone()))
-                .collect(),
+            redact: workflow_lang::secret_refs::Redactor::new(&secrets),
+            secrets,
             rules: opened.into_iter().map(|(k, (_, r))| (k, r)).collect(),
             client: crate::webhook::client(std::time::Duration::from_secs(30)),
         })
@@ -82,7 +84,6 @@ impl Engine {
             ChunkWriter::new(self.store.clone(), &run_id),
             req.tap.clone(),
         ));
-        let changes = Arc::new(self.changes_or_all(&wf).await);
         // This process's lease on the run, asked before every request the run sends.
         let fence: Option<Arc<dyn lumos_api::Fence>> = self
             .active
@@ -112,6 +113,12 @@ impl Engine {
             None
         };
         let held_inputs = gate_changes.then(|| inputs.clone());
+        // What the workflow changes, worked out only when a gate holds before the first.
+        let hold_before_changes = if gate_changes {
+            Some(Arc::new(self.changes_or_all(&wf).await))
+        } else {
+            None
+        };
         let http = self.http_env(&wf).await;
         let subs = SubRunner {
             engine: self,
@@ -136,8 +143,7 @@ impl Engine {
                 progress: Some(progress),
                 fuel: self.config.run_fuel,
                 max_bytes: self.config.run_max_bytes,
-                hold_before_changes: gate_changes,
-                changes,
+                hold_before_changes,
                 resume,
                 fence,
             },
@@ -421,13 +427,7 @@ impl Engine {
             .await
             .map_err(|e| format!("connection '{connection}': {e}"))?;
         let inputs = run.inputs.0.as_object().cloned().unwrap_or_default();
-        let req = Self::request_of(
-            &run,
-            crate::run_types::Attach {
-                cancel,
-                ..Default::default()
-            },
-        );
+        let req = Self::request_of(&run, crate::run_types::Attach { cancel });
         Ok(Started {
             run_id: run.id,
             status: RunStatus::Running,

@@ -30,6 +30,11 @@ impl Engine {
         }
     }
 
+    /// Whether the database answers a read; `Err` says why not.
+    pub async fn database_answers(&self) -> std::result::Result<(), String> {
+        self.store.ping().await.map_err(|e| e.to_string())
+    }
+
     /// Readiness: the database takes a write; `Err` says why not.
     pub async fn ready(&self) -> std::result::Result<(), String> {
         self.store.check_writable().await.map_err(|e| e.to_string())

@@ -238,12 +238,7 @@ impl Engine {
     /// an edit that removes or changes an approval gate, needs an admin: otherwise a builder
     /// could give themselves an admin's power over Lumos, or take away the check on it.
     async fn may_save(&self, new: &Workflow, current: Option<&Workflow>, by: &Actor) -> Result<()> {
-        if !by.may(Role::Builder) {
-            return Err(EngineError::Forbidden(format!(
-                "saving workflows needs the builder role; {} has {}",
-                by.label, by.role
-            )));
-        }
+        crate::access::need(by, Role::Builder, "saving workflows")?;
         if by.may(Role::Admin) {
             return Ok(());
         }
@@ -430,12 +425,7 @@ impl Engine {
     /// Uninstall a workflow. Its versions are kept, so a later workflow of the same id
     /// continues their numbering and runs keep pointing at what they ran.
     pub async fn uninstall(&self, id: &str, by: &Actor) -> Result<()> {
-        if !by.may(Role::Builder) {
-            return Err(EngineError::Forbidden(format!(
-                "uninstalling workflows needs the builder role; {} has {}",
-                by.label, by.role
-            )));
-        }
+        crate::access::need(by, Role::Builder, "uninstalling workflows")?;
         self.installed_row(id).await?;
         // Uninstalling takes as much as installing: a builder cannot remove what only an
         // admin may put back (a workflow that changes Lumos, or one with an approval gate).
@@ -461,8 +451,28 @@ impl Engine {
     pub async fn load(&self, id: &str, version: Option<i32>) -> Result<(Arc<Workflow>, i32)> {
         let row = self.installed_row(id).await?;
         let want = version.unwrap_or(row.current_version);
-        let v = self.store.workflow_version(id, Some(want)).await?;
-        Ok((self.parsed(&v.yaml, &v.hash)?, v.version))
+        Ok((self.load_version(id, want).await?, want))
+    }
+
+    /// Version `version` of workflow `id`, read from the store once: a saved version is never
+    /// rewritten (saving adds the next one), so (id, version) always names the same text.
+    pub(crate) async fn load_version(&self, id: &str, version: i32) -> Result<Arc<Workflow>> {
+        let key = (id.to_owned(), version);
+        let cached = self
+            .library
+            .by_version
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned());
+        if let Some(wf) = cached {
+            return Ok(wf);
+        }
+        let v = self.store.workflow_version(id, Some(version)).await?;
+        let wf = self.parsed(&v.yaml, &v.hash)?;
+        if let Ok(mut m) = self.library.by_version.lock() {
+            m.insert(key, wf.clone());
+        }
+        Ok(wf)
     }
 
     /// A stored version by its content hash, whether or not the workflow is still installed:

@@ -56,14 +56,14 @@ impl Engine {
 
     /// A run's detail, for someone who may see it.
     pub async fn run_detail_for(&self, id: &str, by: &Actor) -> Result<RunDetail> {
-        self.run_for(id, by).await?;
-        self.run_detail(id).await
+        let run = self.run_for(id, by).await?;
+        self.detail_of(run).await
     }
 
     /// A run's stored output, for someone who may see it.
     pub async fn stored_output_for(&self, id: &str, by: &Actor) -> Result<StoredOutput> {
-        self.run_for(id, by).await?;
-        self.stored_output(id).await
+        let run = self.run_for(id, by).await?;
+        self.output_of(run)
     }
 
     /// The runs `by` may see, newest first: as many as the filter's limit, reading on past
@@ -101,12 +101,7 @@ impl Engine {
     /// any they can see.
     pub async fn cancel_for(&self, id: &str, by: &Actor) -> Result<Run> {
         let run = self.run_for(id, by).await?;
-        if !by.may(Role::Agent) {
-            return Err(EngineError::Forbidden(format!(
-                "canceling runs needs the agent role; {} has {}",
-                by.label, by.role
-            )));
-        }
+        crate::access::need(by, Role::Agent, "canceling runs")?;
         if !by.may(Role::Builder) {
             let names = by.names();
             let theirs = |who: &Option<String>| {

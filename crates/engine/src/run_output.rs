@@ -16,17 +16,25 @@ impl Engine {
     /// A completed run's output, to read; a run that has not completed has none.
     pub async fn stored_output(&self, run_id: &str) -> Result<StoredOutput> {
         let run = self.existing(run_id).await?;
+        self.output_of(run)
+    }
+
+    pub(crate) fn output_of(&self, run: store::Run) -> Result<StoredOutput> {
         StoredOutput::new(run, self.store.clone()).map_err(EngineError::Conflict)
     }
 
     /// A run with its steps; a completed run's output with its first items.
     pub async fn run_detail(&self, id: &str) -> Result<RunDetail> {
-        let mut run = self.existing(id).await?;
-        let steps = self.store.run_steps(id).await?;
+        let run = self.existing(id).await?;
+        self.detail_of(run).await
+    }
+
+    /// The detail of a run already read.
+    pub(crate) async fn detail_of(&self, mut run: store::Run) -> Result<RunDetail> {
+        let steps = self.store.run_steps(&run.id).await?;
         let mut items = None;
         if run.status == store::RunStatus::Completed {
-            let stored = StoredOutput::new(run.clone(), self.store.clone())
-                .map_err(EngineError::Conflict)?;
+            let stored = self.output_of(run.clone())?;
             if stored.has_items() {
                 let preview = stored.preview(PREVIEW_ITEMS).await?;
                 let count = stored.info.items;
@@ -49,14 +57,19 @@ impl Engine {
     /// A completed run's whole output as one value, refused when it is larger than
     /// `max_bytes` (read those in pieces: `stored_output`).
     pub async fn output_value(&self, run_id: &str, max_bytes: u64) -> Result<Value> {
-        let stored = self.stored_output(run_id).await?;
-        if stored.info.bytes > max_bytes {
+        self.stored_output(run_id).await?.whole(max_bytes).await
+    }
+}
+
+impl StoredOutput {
+    /// The output as one value, refused when it is larger than `max_bytes`.
+    pub async fn whole(&self, max_bytes: u64) -> Result<Value> {
+        if self.info.bytes > max_bytes {
             return Err(EngineError::Conflict(format!(
-                "the output of run {run_id} is {} bytes, more than the {max_bytes} asked for; read it in pages or as a download",
-                stored.info.bytes
+                "the output of run {} is {} bytes, more than the {max_bytes} asked for; read it in pages or as a download",
+                self.run.id, self.info.bytes
             )));
         }
-        let items = stored.info.items;
-        stored.preview(items).await.map_err(Into::into)
+        self.preview(self.info.items).await.map_err(Into::into)
     }
 }

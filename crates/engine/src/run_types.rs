@@ -43,21 +43,6 @@ pub enum Origin {
     Try,
 }
 
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Api => "api",
-            Origin::Cli => "cli",
-            Origin::Mcp => "mcp",
-            Origin::Hook => "hook",
-            Origin::Schedule => "schedule",
-            Origin::LumosEvent => "lumos_event",
-            Origin::Workflow => "workflow",
-            Origin::Try => "try",
-        }
-    }
-}
-
 /// Who asked for a run, as the run keeps it: the whole actor (role, key, the person behind
 /// it) at request time, and the door. The queue, approvals, sub-runs and the audit read it
 /// from the run, so nothing that resumes a run can change who it runs as.
@@ -69,13 +54,11 @@ pub struct Requester {
     pub origin: Origin,
 }
 
-/// What a caller that runs an approved run here attaches to it: how to stop it and where
-/// to show it. Nothing in it changes what the run does: that is the run's own.
+/// What a caller that runs an approved run here attaches to it: how to stop it. Nothing in
+/// it changes what the run does: that is the run's own.
 #[derive(Clone, Default)]
 pub struct Attach {
     pub cancel: CancellationToken,
-    pub tap: Option<mpsc::Sender<Arc<lumos_api::RawPage>>>,
-    pub progress: Option<Progress>,
 }
 
 /// How to run.

@@ -51,7 +51,8 @@ impl Engine {
             .values()
             .any(|s| s.value.for_whom == Some(workflow_lang::definition::ForWhom::Me));
         let scoped = !req.actor.scope.is_open();
-        let changes = if marks_me || scoped {
+        // Read only where it decides something: a scoped key, or an admin looking for others.
+        let changes = if scoped || (marks_me && req.actor.may(Role::Admin)) {
             Some(self.changes_or_all(&workflow).await)
         } else {
             None
@@ -371,8 +372,8 @@ impl Engine {
             event: run.event.as_ref().map(|e| e.0.clone()),
             dry_run: run.dry_run,
             cancel: attach.cancel,
-            tap: attach.tap,
-            progress: attach.progress,
+            tap: None,
+            progress: None,
             version: Some(run.workflow_version),
             parent: None,
         }

@@ -13,6 +13,10 @@ use workflow_lang::definition::Timing;
 
 /// Who scheduled runs are recorded as started by.
 pub const REQUESTED_BY: &str = "schedule";
+/// The audit actions of a firing skipped (the previous run had not ended) and missed (the
+/// run could not start).
+const SKIP: &str = "schedule.skip";
+const MISS: &str = "schedule.miss";
 
 /// The last occurrence of a cron schedule at or before `now`, and the next one after it.
 fn cron_around(
@@ -61,17 +65,9 @@ pub struct Firings {
 /// Queue every scheduled run that is due at `now`.
 pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Firings> {
     let mut firings = Firings::default();
+    // One query a second: each installed version is parsed once and kept.
     for row in engine.store.workflows().await? {
-        let seen = (row.id.clone(), row.current_version, row.updated_at);
-        let known_unscheduled = engine
-            .library
-            .unscheduled
-            .lock()
-            .is_ok_and(|u| u.contains(&seen));
-        if known_unscheduled {
-            continue;
-        }
-        let (wf, _) = match engine.load(&row.id, None).await {
+        let wf = match engine.load_version(&row.id, row.current_version).await {
             Ok(w) => w,
             Err(e) => {
                 tracing::warn!(workflow = %row.id, error = %e, "cannot load a scheduled workflow");
@@ -84,9 +80,6 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Firings> 
             .as_ref()
             .and_then(|s| s.value.timing().ok().map(|t| (&s.value, t)));
         let Some((schedule, timing)) = timed else {
-            if let Ok(mut u) = engine.library.unscheduled.lock() {
-                u.insert(seen);
-            }
             continue;
         };
         let key = format!("schedule:{}", row.id);
@@ -141,7 +134,7 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Firings> 
             engine
                 .audit(
                     &crate::actor::Actor::system(REQUESTED_BY),
-                    "schedule.skip",
+                    SKIP,
                     &row.id,
                     Some(serde_json::json!({"at": fire_at, "why": "the previous scheduled run has not ended"})),
                 )
@@ -166,7 +159,7 @@ pub async fn submit_due(engine: &Engine, now: DateTime<Utc>) -> Result<Firings> 
                 engine
                     .audit(
                         &crate::actor::Actor::system(REQUESTED_BY),
-                        "schedule.miss",
+                        MISS,
                         &row.id,
                         Some(serde_json::json!({
                             "at": fire_at,
@@ -201,9 +194,10 @@ impl Engine {
     /// Every installed workflow with a schedule, and its next firing.
     pub async fn schedules(&self) -> Result<Vec<ScheduleView>> {
         let now = Utc::now();
+        let tallies = self.store.audit_tally(&[SKIP, MISS]).await?;
         let mut out = Vec::new();
         for row in self.store.workflows().await? {
-            let Ok((wf, _)) = self.load(&row.id, None).await else {
+            let Ok(wf) = self.load_version(&row.id, row.current_version).await else {
                 continue;
             };
             let Some(s) = wf.def.schedule.as_ref().map(|s| &s.value) else {
@@ -221,8 +215,13 @@ impl Engine {
                 (_, Some(c)) => format!("cron {c} ({})", s.timezone.as_deref().unwrap_or("UTC")),
                 _ => String::new(),
             };
-            let (skipped, _) = self.store.audit_tally("schedule.skip", &row.id).await?;
-            let (missed, last_missed) = self.store.audit_tally("schedule.miss", &row.id).await?;
+            let tally = |action: &str| {
+                tallies
+                    .iter()
+                    .find(|t| t.action == action && t.target == row.id)
+            };
+            let skipped = tally(SKIP).map_or(0, |t| t.count);
+            let (missed, last_missed) = tally(MISS).map_or((0, None), |t| (t.count, t.last));
             out.push(ScheduleView {
                 workflow_id: row.id,
                 schedule,

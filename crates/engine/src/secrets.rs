@@ -57,17 +57,6 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-fn admin(by: &Actor, what: &str) -> Result<()> {
-    if by.may(Role::Admin) {
-        Ok(())
-    } else {
-        Err(EngineError::Forbidden(format!(
-            "{what} needs the admin role; {} has {}",
-            by.label, by.role
-        )))
-    }
-}
-
 impl Engine {
     /// Set (or replace) a secret and where it may go; its value is never shown again.
     pub async fn set_secret(
@@ -77,7 +66,7 @@ impl Engine {
         rule: &SecretRule,
         by: &Actor,
     ) -> Result<()> {
-        admin(by, "setting secrets")?;
+        crate::access::need(by, Role::Admin, "setting secrets")?;
         check_name(name)?;
         let value = value.trim_end_matches(['\r', '\n']);
         let mut problems = Vec::new();
@@ -128,12 +117,12 @@ impl Engine {
     }
 
     pub async fn secrets(&self, by: &Actor) -> Result<Vec<SecretInfo>> {
-        admin(by, "listing secrets")?;
+        crate::access::need(by, Role::Admin, "listing secrets")?;
         Ok(self.store.secrets().await?)
     }
 
     pub async fn remove_secret(&self, name: &str, by: &Actor) -> Result<()> {
-        admin(by, "removing secrets")?;
+        crate::access::need(by, Role::Admin, "removing secrets")?;
         if !self.store.remove_secret(name).await? {
             return Err(EngineError::NotFound(format!("no secret named '{name}'")));
         }

@@ -13,6 +13,14 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::owner::{self, Owner};
 
+/// Whether `holder`, a process on this host other than `mine`, has died.
+fn gone(holder: &str, mine: &str) -> bool {
+    holder != mine
+        && owner::parse_holder(holder)
+            .pid
+            .is_some_and(|pid| !owner::pid_alive(pid))
+}
+
 impl Engine {
     /// Fail runs whose process is gone: at once those of a dead process on this host (a
     /// restart within the lease), and any whose lease ran out. Returns how many.
@@ -27,11 +35,7 @@ impl Engine {
             let Some(holder) = held.locked_by.as_deref() else {
                 continue;
             };
-            let dead = owner::parse_holder(holder)
-                .pid
-                .is_some_and(|pid| !owner::pid_alive(pid));
-            if holder != mine
-                && dead
+            if gone(holder, mine)
                 && self
                     .store
                     .fail_orphaned_run(
@@ -54,10 +58,7 @@ impl Engine {
             .delivery_holders_with_prefix(&Owner::host_prefix())
             .await?
         {
-            let dead = owner::parse_holder(&holder)
-                .pid
-                .is_some_and(|pid| !owner::pid_alive(pid));
-            if holder != mine && dead {
+            if gone(&holder, mine) {
                 let n = self.store.release_deliveries(&holder).await?;
                 tracing::warn!(
                     holder,

@@ -45,7 +45,7 @@ impl Engine {
         self.check_connection_use(connection, by).await?;
         // A try is a run without a record: it may send a change only where a run of the
         // same file could without anyone's approval, and only for whoever may save it.
-        let changes = std::sync::Arc::new(self.changes_or_all(&wf).await);
+        let changes = self.changes_or_all(&wf).await;
         if !by.scope.is_open() && (by.scope.workflows.is_some() || (!dry_run && changes.any())) {
             return Err(EngineError::Forbidden(format!(
                 "{} acts through a key that may do less than its role; trying workflow files needs a key without a scope",
@@ -81,8 +81,7 @@ impl Engine {
                 progress: None,
                 fuel: self.config.run_fuel,
                 max_bytes: self.config.run_max_bytes,
-                hold_before_changes: false,
-                changes,
+                hold_before_changes: None,
                 resume: None,
                 fence: None,
             },

@@ -244,8 +244,10 @@ impl WorkflowTools {
             .unwrap_or_else(|| self.actor.clone())
     }
 
-    /// The tools: `get-run-status`, then one per installed workflow.
-    pub async fn tools(&self) -> Result<Vec<Tool>, EngineError> {
+    /// The tools `caller` may call: `get-run-status`, then one per installed workflow its key
+    /// scope allows (the run core's own rule, `KeyScope::refusal`, so what is listed is what
+    /// may be called).
+    pub async fn tools(&self, caller: &Actor) -> Result<Vec<Tool>, EngineError> {
         let mut status = Tool::new(
             RUN_STATUS_TOOL,
             "Where a run stands: its status; for a held run, the approval step it waits at and who decides; for a finished one, its output (first items) or error",
@@ -274,9 +276,17 @@ impl WorkflowTools {
             .list()
             .await?
             .into_iter()
-            .filter(|l| l.installed && l.id != RUN_STATUS_TOOL)
+            .filter(|l| l.installed && l.id != RUN_STATUS_TOOL && caller.scope.lists(&l.id))
         {
             let (wf, _) = self.engine.load(&l.id, None).await?;
+            let changes = self.engine.changes(&wf).await?;
+            if caller
+                .scope
+                .refusal(&caller.label, &l.id, changes.describe_first().as_deref())
+                .is_some()
+            {
+                continue;
+            }
             let description = wf
                 .def
                 .description
@@ -289,7 +299,7 @@ impl WorkflowTools {
                 Arc::new(input_schema(&wf.def.inputs)),
             );
             tool.title = Some(wf.name().to_owned());
-            tool.annotations = Some(annotations(&wf, &self.engine.changes(&wf).await?));
+            tool.annotations = Some(annotations(&wf, &changes));
             tool.output_schema = Some(Arc::new(output_schema()));
             tools.push(tool);
         }
@@ -542,22 +552,10 @@ impl ServerHandler for WorkflowTools {
         if self.watching.set(()).is_ok() {
             self.watch(context.peer.clone()).await;
         }
-        let caller = self.caller(&context);
         let tools = self
-            .tools()
+            .tools(&self.caller(&context))
             .await
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?
-            .into_iter()
-            // A scoped key sees only the tools it may call: its workflows, only reads.
-            .filter(|t| {
-                t.name == RUN_STATUS_TOOL
-                    || (caller.scope.lists(&t.name)
-                        && !(caller.scope.read_only
-                            && t.annotations
-                                .as_ref()
-                                .is_some_and(|a| a.read_only_hint == Some(false))))
-            })
-            .collect();
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         Ok(ListToolsResult::with_all_items(tools))
     }
 
@@ -656,7 +654,6 @@ pub async fn serve_stdio(engine: Arc<Engine>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The streamable HTTP service to mount at `/mcp` (put authentication in front of it).
 /// MCP's live sessions over HTTP, shared with the server so it can tell a session that
 /// ended (or never began) from one that is open.
 pub type HttpSessions =
@@ -671,6 +668,7 @@ pub async fn session_open(sessions: &HttpSessions, id: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The streamable HTTP service to mount at `/mcp` (put authentication in front of it).
 pub fn http_service(
     engine: Arc<Engine>,
     watch: Arc<ToolsWatch>,

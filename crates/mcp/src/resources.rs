@@ -40,20 +40,17 @@ pub async fn read(engine: &Engine, uri: &str, by: &Actor) -> Result<ResourceCont
     }
     let parts: Vec<&str> = parsed.path().trim_start_matches('/').split('/').collect();
     let (run_id, what) = match parts.as_slice() {
-        [id, what] => (*id, *what),
+        [id, what @ ("output" | "items")] => (*id, *what),
         _ => return Err(read_error(uri)),
     };
     // Only a run the caller may see (the run core decides; others are "not found").
-    engine
-        .run_for(run_id, by)
+    let stored = engine
+        .stored_output_for(run_id, by)
         .await
         .map_err(|e| e.to_string())?;
     let text = match what {
         "output" => {
-            let v = engine
-                .output_value(run_id, WHOLE_MAX)
-                .await
-                .map_err(|e| e.to_string())?;
+            let v = stored.whole(WHOLE_MAX).await.map_err(|e| e.to_string())?;
             serde_json::to_string(&v).map_err(|e| e.to_string())?
         }
         "items" => {
@@ -69,10 +66,6 @@ pub async fn read(engine: &Engine, uri: &str, by: &Actor) -> Result<ResourceCont
                     other => return Err(format!("unknown parameter '{other}' (offset, limit)")),
                 }
             }
-            let stored = engine
-                .stored_output(run_id)
-                .await
-                .map_err(|e| e.to_string())?;
             if !stored.has_items() {
                 return Err(format!(
                     "run {run_id}'s output has no items; read lumosflow://runs/{run_id}/output"

@@ -31,13 +31,13 @@ pub fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-fn unauthorized(message: &str) -> Response {
+pub(crate) fn unauthorized(message: &str) -> Response {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).into_response()
 }
 
 /// Who is calling: a key, or a console session (which needs the CSRF header to change
 /// anything). `Err` is the answer to give instead.
-async fn caller(
+pub(crate) async fn caller(
     state: &AppState,
     headers: &axum::http::HeaderMap,
     method: &str,

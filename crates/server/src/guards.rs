@@ -111,27 +111,21 @@ pub async fn unauthenticated_cap(
         return next.run(req).await;
     }
     let Ok(_permit) = slots.try_acquire() else {
-        let mut r = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "too many requests without credentials at once; try again shortly",
-        )
-        .into_response();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
-        return r;
+        return busy_answer("too many requests without credentials at once; try again shortly");
     };
     next.run(req).await
 }
 
 /// What a connection on the reserve lane gets for anything but a health check.
 pub async fn busy() -> Response {
-    let mut r = ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "busy",
+    busy_answer(
         "the server is at its connection limit; only /healthz and /readyz answer on this connection",
     )
-    .into_response();
+}
+
+/// 503 `busy`, to come back in 5 seconds.
+fn busy_answer(message: &str) -> Response {
+    let mut r = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).into_response();
     r.headers_mut()
         .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
     r

@@ -117,6 +117,7 @@ impl ServerOptions {
             o.metrics_token = Some(t.trim().to_owned());
         }
         for (var, field) in [
+            ("LUMOSFLOW_MAX_CONNECTIONS", &mut o.net.max_connections),
             ("LUMOSFLOW_MAX_CONNECTIONS_PER_IP", &mut o.net.max_per_ip),
             (
                 "LUMOSFLOW_MAX_UNAUTHENTICATED",
@@ -129,11 +130,6 @@ impl ServerOptions {
                         format!("{var}: '{n}' is not a whole number of at least 1")
                     })?;
             }
-        }
-        if let Ok(n) = std::env::var("LUMOSFLOW_MAX_CONNECTIONS") {
-            o.net.max_connections = n.trim().parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                format!("LUMOSFLOW_MAX_CONNECTIONS: '{n}' is not a whole number of at least 1")
-            })?;
         }
         o.sso = sso::SsoConfig::from_lookup(|k| std::env::var(k).ok())?;
         if let Ok(v) = std::env::var("LUMOSFLOW_CONSOLE_KEY_SIGNIN") {

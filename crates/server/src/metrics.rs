@@ -58,6 +58,11 @@ pub struct LumosSeen {
     pub last_failure: Option<String>,
 }
 
+/// Seconds since `t` (0 for a time ahead of this clock).
+pub fn age_secs(t: chrono::DateTime<chrono::Utc>) -> f64 {
+    (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
+}
+
 pub struct Metrics {
     registry: Mutex<Registry>,
     seen: Mutex<LumosSeen>,
@@ -256,6 +261,12 @@ impl Metrics {
         }
     }
 
+    /// How long ago Lumos last answered, as read at scrape time (-1: never yet).
+    pub fn lumos_age(&self) {
+        let age = self.lumos_seen().last_answer_at.map_or(-1.0, age_secs);
+        self.answer_age.set(age);
+    }
+
     /// What this process last heard from Lumos.
     pub fn lumos_seen(&self) -> LumosSeen {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
@@ -268,24 +279,16 @@ impl Metrics {
     /// The queue as read at scrape time.
     pub fn queue(&self, stats: engine::QueueStats, executing: usize) {
         self.queue_depth.set(stats.depth);
-        let age = stats.oldest.map_or(0.0, |t| {
-            (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
-        });
+        let age = stats.oldest.map_or(0.0, age_secs);
         self.queue_oldest.set(age);
         self.executing.set(executing as i64);
-        let age = self.lumos_seen().last_answer_at.map_or(-1.0, |t| {
-            (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
-        });
-        self.answer_age.set(age);
     }
 
     /// Approvals, deliveries and the database's size as read at scrape time.
     pub fn operator(&self, s: &engine::OperatorStats) {
         self.approvals_pending.set(s.pending_approvals);
         self.approvals_oldest
-            .set(s.oldest_pending_approval.map_or(0.0, |t| {
-                (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
-            }));
+            .set(s.oldest_pending_approval.map_or(0.0, age_secs));
         for d in &s.deliveries {
             let label = StatusLabel {
                 status: d.status.clone(),

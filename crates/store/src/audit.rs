@@ -33,6 +33,15 @@ pub struct AuditEvent {
     pub hash: Option<String>,
 }
 
+/// How often an action was recorded for a target, and when last.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditTally {
+    pub action: String,
+    pub target: String,
+    pub count: i64,
+    pub last: Option<DateTime<Utc>>,
+}
+
 /// Where the chain stands: its last event, and what pruning left as its start.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct AuditHead {
@@ -101,14 +110,6 @@ pub fn canonical(
     .to_string()
 }
 
-fn sha256_hex(s: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 const EVENT_COLUMNS: &str = "id, seq, at, actor, action, target, details, prev_hash, hash";
 
 impl Store {
@@ -134,7 +135,7 @@ impl Store {
             )
             .fetch_one(&mut *tx).await?;
             let line = canonical(seq, at, &actor, action, target.as_deref(), details.as_deref(), &prev);
-            let hash = sha256_hex(&line);
+            let hash = crate::workflows::content_hash(&line);
             sqlx::query(
                 "INSERT INTO audit_events (at, actor, action, target, details, seq, prev_hash, hash) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -177,16 +178,18 @@ impl Store {
         )
     }
 
-    /// How often `action` was recorded for `target`, and when last: a schedule's skips and
-    /// misses for `schedules list`.
-    pub async fn audit_tally(
-        &self,
-        action: &str,
-        target: &str,
-    ) -> Result<(i64, Option<DateTime<Utc>>)> {
-        Ok(with_pool!(&self.pool, p => sqlx::query_as(
-            "SELECT COUNT(*), MAX(at) FROM audit_events WHERE action = $1 AND target = $2",
-        ).bind(action).bind(target).fetch_one(p).await)?)
+    /// How often each of `actions` was recorded for each target, and when last, in one read:
+    /// the schedules' skips and misses for `schedules list`.
+    pub async fn audit_tally(&self, actions: &[&str]) -> Result<Vec<AuditTally>> {
+        let mut out = Vec::new();
+        for action in actions {
+            let rows: Vec<AuditTally> = with_pool!(&self.pool, p => sqlx::query_as(
+                "SELECT action, target, COUNT(*) AS count, MAX(at) AS last FROM audit_events \
+                 WHERE action = $1 AND target IS NOT NULL GROUP BY action, target",
+            ).bind(action).fetch_all(p).await)?;
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     /// Events in chain order after `after_seq`, from `since` on: for export and checking.
@@ -266,7 +269,7 @@ impl Store {
                     e.details.as_ref().map(|d| &d.0),
                     &prev,
                 );
-                let hash = sha256_hex(&line);
+                let hash = crate::workflows::content_hash(&line);
                 if Some(&hash) != e.hash.as_ref() {
                     return Ok(AuditCheck {
                         checked,
@@ -331,6 +334,13 @@ impl Store {
     /// Link events written before the chain existed (in the order they were written), once,
     /// at open.
     pub(crate) async fn chain_old_audit_events(&self) -> Result<()> {
+        // Only the first open after the chain came has work; every other open reads one row.
+        let unchained: Option<(i64,)> = with_pool!(&self.pool, p => sqlx::query_as(
+            "SELECT id FROM audit_events WHERE seq IS NULL LIMIT 1",
+        ).fetch_optional(p).await)?;
+        if unchained.is_none() {
+            return Ok(());
+        }
         with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             let unchained: Vec<(i64,)> = sqlx::query_as(
@@ -349,7 +359,7 @@ impl Store {
                 seq += 1;
                 let at = at.trunc_subsecs(6);
                 let line = canonical(seq, at, &actor, &action, target.as_deref(), details.as_ref().map(|d| &d.0), &prev);
-                let hash = sha256_hex(&line);
+                let hash = crate::workflows::content_hash(&line);
                 sqlx::query("UPDATE audit_events SET seq = $2, prev_hash = $3, hash = $4, at = $5 WHERE id = $1")
                     .bind(id).bind(seq).bind(&prev).bind(&hash).bind(at)
                     .execute(&mut *tx).await?;

@@ -66,10 +66,6 @@ impl Store {
         .execute(&copy)
         .await?
         .rows_affected();
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('backup_taken_at', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(now.to_rfc3339())
-            .execute(&copy)
-            .await?;
         copy.close().await;
         Ok(Backup { interrupted })
     }

@@ -35,7 +35,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use approvals::{AfterApproval, Decided, Decision, NewDecision};
-pub use audit::{AuditCheck, AuditEvent, AuditHead, Broken};
+pub use audit::{AuditCheck, AuditEvent, AuditHead, AuditTally, Broken};
 pub use backup::Backup;
 pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};
@@ -188,9 +188,13 @@ impl Store {
             Pool::Sqlite(_) => "sqlite",
             Pool::Postgres(_) => "postgres",
         };
-        // Who wrote it last, for the refusal above when an older version opens it later.
-        with_pool!(&pool, p => sqlx::query("INSERT INTO meta (key, value) VALUES ('written_by', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(env!("CARGO_PKG_VERSION")).execute(p).await.map(|r| r.rows_affected()))?;
+        // Who wrote it last, for the refusal above when an older version opens it later
+        // (written only when it changes: most opens take no write lock).
+        let this = env!("CARGO_PKG_VERSION");
+        if Self::meta(&pool, "written_by").await?.as_deref() != Some(this) {
+            with_pool!(&pool, p => sqlx::query("INSERT INTO meta (key, value) VALUES ('written_by', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .bind(this).execute(p).await.map(|r| r.rows_affected()))?;
+        }
         let key = Self::load_key(&pool, &key).await?;
         let store = Store { pool, key, backend };
         store.upgrade_version_hashes().await?;

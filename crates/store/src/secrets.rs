@@ -62,15 +62,22 @@ impl Store {
     /// A secret's value, to send, and where it may go; `None` when there is none of that
     /// name.
     pub async fn secret(&self, name: &str) -> Result<Option<(Zeroizing<String>, SecretInfo)>> {
-        let row: Option<(Vec<u8>, Vec<u8>)> = with_pool!(&self.pool, p => sqlx::query_as(
-            "SELECT nonce, ciphertext FROM secrets WHERE name = $1",
-        ).bind(name).fetch_optional(p).await)?;
-        let Some((nonce, ciphertext)) = row else {
+        // One read: the rule and the sealed value of the same row.
+        let found: Option<(SecretInfo, Vec<u8>, Vec<u8>)> = with_pool!(&self.pool, p => {
+            let row = sqlx::query(
+                "SELECT name, created_at, created_by, hosts, allow_http, workflows, nonce, ciphertext FROM secrets WHERE name = $1",
+            ).bind(name).fetch_optional(p).await?;
+            match row {
+                None => None,
+                Some(r) => {
+                    use sqlx::{FromRow, Row as _};
+                    Some((SecretInfo::from_row(&r)?, r.try_get("nonce")?, r.try_get("ciphertext")?))
+                }
+            }
+        });
+        let Some((info, nonce, ciphertext)) = found else {
             return Ok(None);
         };
-        let info = with_pool!(&self.pool, p => sqlx::query_as::<_, SecretInfo>(
-            "SELECT name, created_at, created_by, hosts, allow_http, workflows FROM secrets WHERE name = $1",
-        ).bind(name).fetch_one(p).await)?;
         let bytes = self
             .key
             .open(&format!("{name}:secret"), &Sealed { nonce, ciphertext })?;

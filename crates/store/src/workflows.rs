@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{Result, Store, StoreError, with_pool};
 
 /// The content hash a version is known by (SHA-256 of its text, hex): runs pin the exact
-/// definition they were requested with.
+/// definition they were requested with. The audit chain hashes its events with it too.
 pub fn content_hash(yaml: &str) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(yaml.as_bytes())

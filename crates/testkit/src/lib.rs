@@ -37,8 +37,6 @@ impl Db {
         self.pg_admin.is_none()
     }
 
-    /// Run SQL straight against the database, beside the store: how tests make a table
-    /// refuse writes (a trigger) the way a full disk or a broken table would.
     /// Another empty database of the same kind.
     pub async fn fresh(&self) -> Db {
         if self.is_sqlite() {
@@ -48,6 +46,8 @@ impl Db {
         }
     }
 
+    /// Run SQL straight against the database, beside the store: how tests make a table
+    /// refuse writes (a trigger) the way a full disk or a broken table would.
     pub async fn exec(&self, sql: &str) {
         if self.is_sqlite() {
             sqlite_exec(std::path::Path::new(&self.url), sql).await;

@@ -13,3 +13,14 @@ pub use crate::config::{SESSION_IDLE, SESSION_LIFETIME, SessionTimes};
 pub use crate::error::{KeyError, PersonError};
 pub use people::check_email;
 pub use workflow_lang::Role;
+
+/// Refuse `by` doing `what` below `role`, in the words every door shows.
+pub(crate) fn need(by: &Actor, role: Role, what: &str) -> crate::error::Result<()> {
+    if by.may(role) {
+        return Ok(());
+    }
+    Err(crate::error::EngineError::Forbidden(format!(
+        "{what} needs the {role} role; {} has {}",
+        by.label, by.role
+    )))
+}

@@ -107,12 +107,14 @@ impl Engine {
         }))
     }
 
-    /// Why `by` may not decide on `run` at `step`, if they may not.
+    /// Why `by` may not decide on `run` at `step`, given the run's decisions so far, if they
+    /// may not.
     async fn refusal(
         &self,
         run: &Run,
         policy: &RunPolicy,
         step: &RunStep,
+        decisions: &[Decision],
         by: &Actor,
     ) -> Result<Option<String>> {
         let email = by.email();
@@ -121,7 +123,7 @@ impl Engine {
         let is_them = |who: &str| names.iter().any(|n| n.eq_ignore_ascii_case(who));
         // Separation of duties: whoever approved one step of a run does not approve another.
         let index = run.approval_step.unwrap_or(0).max(0);
-        if let Some(earlier) = self.store.decisions(&run.id).await?.iter().find(|d| {
+        if let Some(earlier) = decisions.iter().find(|d| {
             d.step < index && d.approved && (is_them(&d.by_key) || is_them(&d.decided_by))
         }) {
             let name = policy
@@ -283,7 +285,8 @@ impl Engine {
                 run.id
             )));
         };
-        if let Some(why) = self.refusal(run, &policy, step, by).await? {
+        let decisions = self.store.decisions(&run.id).await?;
+        if let Some(why) = self.refusal(run, &policy, step, &decisions, by).await? {
             return Err(EngineError::Forbidden(why));
         }
         let comment = comment.map(str::trim).filter(|c| !c.is_empty());
@@ -378,21 +381,24 @@ impl Engine {
             })
             .await?;
         let mut mine = Vec::new();
+        let me = by.person_key();
         for run in held {
             let policy = Self::policy_of(&run);
             let index = run.approval_step.unwrap_or(0).max(0) as usize;
             let Some(step) = policy.steps.get(index) else {
                 continue;
             };
-            let me = by.person_key();
-            let decided = self
-                .store
-                .decisions(&run.id)
-                .await?
+            let decisions = self.store.decisions(&run.id).await?;
+            let decided = decisions
                 .iter()
                 .any(|d| d.step == index as i32 && d.by_key.eq_ignore_ascii_case(&me));
             // A Lumos that cannot be read hides the run from this list; deciding says why.
-            if !decided && matches!(self.refusal(&run, &policy, step, by).await, Ok(None)) {
+            if !decided
+                && matches!(
+                    self.refusal(&run, &policy, step, &decisions, by).await,
+                    Ok(None)
+                )
+            {
                 mine.push(run);
             }
         }

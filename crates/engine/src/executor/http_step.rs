@@ -29,7 +29,7 @@ impl Executor<'_> {
                 "http steps run only in recorded runs (install the workflow and run it)".into(),
             ));
         };
-        let redact = secret_refs::Redactor::new(&env.secrets);
+        let redact = &env.redact;
         // A nonce new for this request: only the definition's own `{{ secrets.NAME }}`
         // become places for a secret, never text that data renders into the request.
         let marks =

@@ -103,10 +103,9 @@ pub struct RunOptions {
     pub fuel: u64,
     /// Bytes of step outputs the run may hold.
     pub max_bytes: u64,
-    /// Stop before the first step that changes Lumos (an approval gate `before_changes`).
-    pub hold_before_changes: bool,
-    /// Which steps change something (followed through `workflow:` steps).
-    pub changes: Arc<workflow_lang::changes::Changes>,
+    /// With an approval gate `before_changes`: which steps change something (followed
+    /// through `workflow:` steps); the run stops before the first of them.
+    pub hold_before_changes: Option<Arc<workflow_lang::changes::Changes>>,
     /// Go on from where a held run stopped, its approval given.
     pub resume: Option<Hold>,
     /// The run's lease, asked before every request that leaves the run (the Lumos client
@@ -160,6 +159,8 @@ pub struct HttpEnv {
     pub secrets: std::collections::HashMap<String, zeroize::Zeroizing<String>>,
     /// Where each of those secrets may go.
     pub rules: std::collections::HashMap<String, workflow_lang::secret_refs::SecretRule>,
+    /// Every form of those secrets, taken out of what the run records (built once a run).
+    pub redact: workflow_lang::secret_refs::Redactor,
     pub client: reqwest::Client,
 }
 
@@ -270,9 +271,12 @@ impl Executor<'_> {
                         ..self.blank(&id, 0)
                     });
                     None
-                } else if self.options.hold_before_changes
-                    && self.options.resume.is_none()
-                    && self.options.changes.at(index)
+                } else if self.options.resume.is_none()
+                    && self
+                        .options
+                        .hold_before_changes
+                        .as_ref()
+                        .is_some_and(|c| c.at(index))
                 {
                     let preview = self.preview(step, &ctx, &held).await?;
                     return Err(RunError::Held(Box::new(Hold {
@@ -420,7 +424,7 @@ impl Executor<'_> {
                 dry_run: true,
                 sink: None,
                 progress: None,
-                hold_before_changes: false,
+                hold_before_changes: None,
                 resume: None,
                 ..self.options.clone()
             },

@@ -12,13 +12,10 @@ use crate::state::AppState;
 /// Liveness: cheap, open, no writes. Says whether the database answers a read; what is
 /// behind it (connections, their Lumos URLs, the backend) only to a caller with an API key.
 pub async fn healthz(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    let h = s.engine.health().await;
-    let known = match crate::auth::bearer(&headers) {
-        Some(key) => matches!(s.engine.authenticate_key(&key).await, Ok(Some(_))),
-        None => false,
-    };
+    // Who asks decides what is read: a probe without credentials costs one round trip.
+    let known = matches!(crate::auth::caller(&s, &headers, "GET").await, Ok(Some(_)));
     if !known {
-        let ok = h.database.is_ok();
+        let ok = s.engine.database_answers().await.is_ok();
         return (
             if ok {
                 StatusCode::OK
@@ -29,6 +26,7 @@ pub async fn healthz(State(s): State<AppState>, headers: axum::http::HeaderMap) 
         )
             .into_response();
     }
+    let h = s.engine.health().await;
     let connections: Vec<Value> = h
         .connections
         .iter()
@@ -39,7 +37,7 @@ pub async fn healthz(State(s): State<AppState>, headers: axum::http::HeaderMap) 
     let seen = s.metrics.lumos_seen();
     let age = seen
         .last_answer_at
-        .map(|t| (chrono::Utc::now() - t).num_seconds().max(0));
+        .map(|t| crate::metrics::age_secs(t) as i64);
     let body = json!({
         "lumos": {
             "last_answer_at": seen.last_answer_at,
@@ -78,15 +76,18 @@ pub async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) 
     if let Some(want) = &s.metrics_token {
         let given = crate::auth::bearer(&headers).map(|t| crate::auth::digest(&t));
         if given.as_ref() != Some(want) {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
-                Json(json!({"error": {"code": "unauthorized", "message": "/metrics needs the bearer token set in LUMOSFLOW_METRICS_TOKEN"}})),
-            )
-                .into_response();
+            let mut answer = crate::auth::unauthorized(
+                "/metrics needs the bearer token set in LUMOSFLOW_METRICS_TOKEN",
+            );
+            answer.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+            return answer;
         }
     }
     s.metrics.mcp_listeners(s.mcp_watch.listeners());
+    s.metrics.lumos_age();
     match s.engine.queue_stats().await {
         Ok(q) => s.metrics.queue(q, s.engine.active_runs()),
         Err(e) => tracing::warn!(error = %e, "cannot read the run queue for metrics"),

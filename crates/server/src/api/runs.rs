@@ -427,14 +427,8 @@ pub async fn run_items(
     Ok(Json(ItemsAnswer { page, next }).into_response())
 }
 
-/// `since`: a time (RFC 3339) or a day (`YYYY-MM-DD`, from its start in UTC).
+/// `since`: a time (RFC 3339) or a day (`YYYY-MM-DD`, from its start in UTC), read as the
+/// audit trail reads it.
 fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-        .ok_or_else(|| format!("since: '{s}' is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))
+    engine::audit::parse_since(s).map_err(|e| format!("since: {e}"))
 }
