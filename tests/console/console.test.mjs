@@ -456,6 +456,11 @@ try {
   await readable(ap, "the audit trail");
   await audit(ap, "the audit trail");
   await shot(ap, "audit");
+  // A service key acts for nobody: no Lumos task is theirs, and the page says so calmly.
+  await ap.goto(`${base}/#/approvals`);
+  const keyInLumos = ap.getByRole("region", { name: "Waiting for you in Lumos" });
+  await keyInLumos.getByText(/is a service key that acts for nobody/).waitFor();
+  assert.equal(await keyInLumos.locator(".bad").count(), 0, "no error box for a service key");
 
   // ------------------------------------------------------------------ a viewer
   const viewer = await person();

@@ -24,6 +24,13 @@ pub async fn schedules(engine: &Engine, cmd: SchedulesCommand) -> anyhow::Result
         writeln!(out)?;
         return Ok(());
     }
+    if list.is_empty() {
+        writeln!(
+            out,
+            "no installed workflow has a schedule (give one `schedule: {{every: 15m}}` or `{{cron: \"0 9 * * MON-FRI\"}}`; see docs/workflows.md)"
+        )?;
+        return Ok(());
+    }
     let t = |d: Option<chrono::DateTime<chrono::Utc>>| {
         d.map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
             .unwrap_or_default()

@@ -44,7 +44,14 @@ pub async fn mcp_sessions(
         ))
         .into_response();
     }
-    next.run(req).await
+    let ending = req.method() == axum::http::Method::DELETE;
+    let mut answer = next.run(req).await;
+    // A session ended on request answers 204 No Content, as MCP clients expect (the
+    // transport says 202, which the official SDK reports as a failed termination).
+    if ending && answer.status() == StatusCode::ACCEPTED {
+        *answer.status_mut() = StatusCode::NO_CONTENT;
+    }
+    answer
 }
 
 /// Largest request body read: past it, 413 (routes take up to 2 MiB; MCP messages less).

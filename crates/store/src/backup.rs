@@ -39,7 +39,13 @@ impl Store {
         }
         // Created empty and private first: the copy holds encrypted secrets and the people's
         // names, so only the owner reads it (VACUUM INTO accepts an empty file).
-        crate::sqlite_file::create_private(dest)?;
+        crate::sqlite_file::create_private(dest).map_err(|e| {
+            let reason = match e {
+                StoreError::Dir { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            StoreError::Backup(format!("cannot write {}: {reason}", dest.display()))
+        })?;
         let target = dest.display().to_string();
         if let Err(e) = sqlx::query("VACUUM INTO $1")
             .bind(&target)

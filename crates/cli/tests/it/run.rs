@@ -730,6 +730,23 @@ fn a_backup_restores_with_its_history_and_says_what_it_did() {
     assert_eq!(runs[0]["status"], "completed");
     let out = d.ok(&["--database-url", copy_arg, "audit", "verify"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("the audit trail is whole"));
+    // No bundled workflow has a schedule: the list says so and how to add one.
+    let none = String::from_utf8_lossy(&d.ok(&["schedules", "list"]).stdout).into_owned();
+    assert!(
+        none.starts_with("no installed workflow has a schedule"),
+        "{none}"
+    );
+    // A place it cannot write says so, naming the file.
+    let nowhere = d
+        .cmd(&["backup", "/nonexistent-dir/copy.db"])
+        .output()
+        .expect("runs");
+    assert!(!nowhere.status.success());
+    let said = String::from_utf8_lossy(&nowhere.stderr);
+    assert!(
+        said.contains("cannot back up: cannot write /nonexistent-dir/copy.db"),
+        "{said}"
+    );
     // Never over an existing file.
     let again = d.cmd(&["backup", copy_arg]).output().expect("runs");
     assert!(!again.status.success());

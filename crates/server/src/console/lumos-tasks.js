@@ -44,6 +44,12 @@ function task(t, onDecided) {
 export async function lumosTasks(onDecided) {
   if (!session.installed || !session.installed.has(LIST) || !session.installed.has(DECIDE) || !can("agent")) return null;
   const section = h("section", { "aria-label": "Waiting for you in Lumos" }, h("h2", {}, "Waiting for you in Lumos"));
+  // Lumos assigns tasks to people: a service key acts for nobody, so there is nothing to
+  // match (not an error).
+  if (!session.me.email) {
+    section.append(h("p", { class: "muted" }, `Lumos assigns approval tasks to people, and ${session.me.name} is a service key that acts for nobody. Sign in as yourself (single sign-on), or with a key made for you (lumosflow keys create --owner you@example.com), to see yours.`));
+    return section;
+  }
   try {
     const mine = await run(LIST, {});
     section.append(...(mine.items.length ? mine.items.map((t) => task(t, onDecided)) : [h("p", { class: "muted" }, "No Lumos approval task waits for you.")]));

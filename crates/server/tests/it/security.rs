@@ -1008,8 +1008,10 @@ async fn mcp_edges_answer_as_the_specifications_say() {
         }
         rb.send()
     };
+    // Ended on request: 204, which the official SDK takes as a clean end (202 it reports
+    // as "Session termination failed").
     let closed = delete(Some(&session)).await.expect("delete");
-    assert!(closed.status().is_success(), "{}", closed.status());
+    assert_eq!(closed.status(), StatusCode::NO_CONTENT);
     for (s, want) in [
         (Some(session.as_str()), StatusCode::NOT_FOUND),
         (Some("never-began"), StatusCode::NOT_FOUND),
@@ -1164,6 +1166,68 @@ async fn slow_bodies_cannot_take_the_server() {
 }
 
 /// The JSON-RPC answer in an MCP HTTP reply (plain JSON, or the `data:` of an SSE event).
+/// A new MCP session for `key`, and the answers to `calls` (each a method and its params)
+/// made in it, in order.
+async fn mcp_rpc(env: &Env, key: &str, calls: &[Value]) -> Vec<Value> {
+    let post = |session: Option<&str>, body: Value| {
+        let mut rb = env
+            .http
+            .post(format!("{}/mcp", env.server.base_url))
+            .bearer_auth(key)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(s) = session {
+            rb = rb
+                .header("mcp-session-id", s)
+                .header("mcp-protocol-version", "2025-06-18");
+        }
+        rb.send()
+    };
+    let resp = post(
+        None,
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+    )
+    .await
+    .expect("initialize");
+    let session = resp
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("session")
+        .to_owned();
+    let _ = resp.text().await;
+    post(
+        Some(&session),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await
+    .expect("initialized");
+    let mut answers = Vec::new();
+    for (i, call) in calls.iter().enumerate() {
+        let mut body = call.clone();
+        body["jsonrpc"] = json!("2.0");
+        body["id"] = json!(i + 1);
+        let resp = post(Some(&session), body).await.expect("call");
+        answers.push(rpc_answer(&resp.text().await.unwrap_or_default()));
+    }
+    answers
+}
+
+/// The tool names of a `tools/list` answer, sorted.
+fn tool_names(listed: &Value) -> Vec<String> {
+    let mut names: Vec<String> = listed["result"]["tools"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort_unstable();
+    names
+}
+
 fn rpc_answer(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| {
         text.lines()
@@ -1222,66 +1286,28 @@ async fn scoped_keys_see_and_run_only_their_workflows() {
     let (s, v) = run("cancel-lumos-access-request", json!({"request_id": "x"})).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert!(v.to_string().contains("is read-only"), "{v}");
-    // Over MCP: only the tools it may call are listed.
-    let mcp = |session: Option<String>, body: Value| {
-        let mut rb = env
-            .http
-            .post(format!("{}/mcp", env.server.base_url))
-            .bearer_auth(&key)
-            .header("accept", "application/json, text/event-stream")
-            .json(&body);
-        if let Some(s) = session {
-            rb = rb
-                .header("mcp-session-id", s)
-                .header("mcp-protocol-version", "2025-06-18");
-        }
-        rb.send()
-    };
-    let resp = mcp(
-        None,
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+    // Over MCP: only the tools it may call are listed, and another is refused.
+    let answers = mcp_rpc(
+        &env,
+        &key,
+        &[
+            json!({"method": "tools/list"}),
+            json!({"method": "tools/call", "params": {"name": "list-lumos-groups", "arguments": {}}}),
+        ],
     )
-    .await
-    .expect("initialize");
-    let session = resp
-        .headers()
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .expect("session")
-        .to_owned();
-    let _ = resp.text().await;
-    mcp(
-        Some(session.clone()),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    )
-    .await
-    .expect("initialized");
-    let listed = mcp(
-        Some(session.clone()),
-        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
-    )
-    .await
-    .expect("list");
-    let listed = rpc_answer(&listed.text().await.unwrap_or_default());
-    let mut names: Vec<&str> = listed["result"]["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
-    names.sort_unstable();
-    assert_eq!(names, ["get-run-status", "list-lumos-users"], "{listed}");
-    let called = mcp(
-        Some(session),
-        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "list-lumos-groups", "arguments": {}}}),
-    )
-    .await
-    .expect("call");
-    let called = rpc_answer(&called.text().await.unwrap_or_default());
+    .await;
+    assert_eq!(
+        tool_names(&answers[0]),
+        ["get-run-status", "list-lumos-users"],
+        "{}",
+        answers[0]
+    );
     assert!(
-        called.to_string().contains("may run only these workflows"),
-        "{called}"
+        answers[1]
+            .to_string()
+            .contains("may run only these workflows"),
+        "{}",
+        answers[1]
     );
     // It calls no Lumos operation directly.
     let resp = env
@@ -1293,5 +1319,82 @@ async fn scoped_keys_see_and_run_only_their_workflows() {
         .await
         .expect("call");
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    // The read-only rule at every door a key reaches, for a change hidden in a `workflow:`
+    // step: the API, MCP (neither listed nor callable), and the console session of the key.
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": WRAPPER})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, made) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/keys",
+            Some(json!({"name": "reader", "role": "agent", "read_only": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let reader = made["key"].as_str().expect("key").to_owned();
+    let inputs = json!({"inputs": {"request_id": "x"}});
+    let api = env
+        .http
+        .post(format!(
+            "{}/api/v1/workflows/wrapper/runs?wait=true",
+            env.server.base_url
+        ))
+        .bearer_auth(&reader)
+        .json(&inputs)
+        .send()
+        .await
+        .expect("run");
+    assert_eq!(api.status(), StatusCode::FORBIDDEN);
+    let said = api.text().await.unwrap_or_default();
+    assert!(
+        said.contains("is read-only") && said.contains("cancelAccessRequest"),
+        "{said}"
+    );
+    let answers = mcp_rpc(
+        &env,
+        &reader,
+        &[
+            json!({"method": "tools/list"}),
+            json!({"method": "tools/call", "params": {"name": "wrapper", "arguments": {"request_id": "x"}}}),
+        ],
+    )
+    .await;
+    let names = tool_names(&answers[0]);
+    assert!(
+        names.contains(&"list-lumos-users".to_owned())
+            && !names.contains(&"wrapper".to_owned())
+            && !names.contains(&"cancel-lumos-access-request".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        answers[1].to_string().contains("is read-only"),
+        "{}",
+        answers[1]
+    );
+    let cookie = sign_in(&env, &reader).await;
+    let console = env
+        .http
+        .post(format!(
+            "{}/api/v1/workflows/wrapper/runs?wait=true",
+            env.server.base_url
+        ))
+        .header("cookie", &cookie)
+        .header("x-lumosflow-csrf", "1")
+        .json(&inputs)
+        .send()
+        .await
+        .expect("run");
+    assert_eq!(console.status(), StatusCode::FORBIDDEN);
     env.stop().await;
 }
+
+const WRAPPER: &str = "id: wrapper\nname: Looks harmless\ninputs:\n  request_id: { type: text, required: true }\nsteps:\n  - id: sub\n    workflow: cancel-lumos-access-request\n    inputs: { request_id: \"{{ inputs.request_id }}\" }\n";
