@@ -150,13 +150,26 @@ impl MasterKey {
     }
 }
 
+/// Create the key file so that no reader ever sees it half-written: the key is written and
+/// synced under a private temporary name, then hard-linked into place, which fails atomically
+/// if another process got there first (then theirs is used).
 fn create_key_file(path: &Path) -> Result<MasterKey, StoreError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Key(format!("cannot create {}: {e}", dir.display())))?;
-    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StoreError::Key(format!("cannot create {}: {e}", dir.display())))?;
     let key: Zeroizing<[u8; 32]> = Zeroizing::new(Key::generate().into());
     let text = Zeroizing::new(B64.encode(key.as_slice()));
+    let cannot_write = |e: std::io::Error| {
+        StoreError::Key(format!(
+            "cannot write the master key file {}: {e}",
+            path.display()
+        ))
+    };
+    let staged = dir.join(format!(
+        ".master.key.{}.{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -164,16 +177,17 @@ fn create_key_file(path: &Path) -> Result<MasterKey, StoreError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    match opts.open(path) {
-        Ok(mut f) => {
-            f.write_all(text.as_bytes())
-                .and_then(|()| f.sync_all())
-                .map_err(|e| {
-                    StoreError::Key(format!(
-                        "cannot write the master key file {}: {e}",
-                        path.display()
-                    ))
-                })?;
+    let written = opts
+        .open(&staged)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&staged);
+        return Err(cannot_write(e));
+    }
+    let placed = std::fs::hard_link(&staged, path);
+    let _ = std::fs::remove_file(&staged);
+    match placed {
+        Ok(()) => {
             tracing::info!(path = %path.display(), "created a new master key file");
             MasterKey::from_bytes(key.as_slice())
         }
