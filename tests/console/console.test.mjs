@@ -268,6 +268,28 @@ try {
   await audit(page, "run page");
   await shot(page, "run-page");
 
+  // A loop over 3,000 items is one card: its counts, and the few items the record keeps.
+  const loopRun = await page.evaluate(async () => {
+    const headers = { "content-type": "application/json", "x-lumosflow-csrf": "1" };
+    const yaml = "id: every-number\nname: Every number\nsteps:\n  - id: each\n    for_each: \"{{ range(3000) | list }}\"\n    transform: \"{{ item * 2 }}\"\noutput: \"{{ steps.each.output | length }}\"\n";
+    const made = await fetch("/api/v1/workflows", { method: "POST", headers, body: JSON.stringify({ yaml }) });
+    if (!made.ok) throw new Error(`create: ${made.status} ${await made.text()}`);
+    const run = await fetch("/api/v1/workflows/every-number/runs?wait=true", { method: "POST", headers, body: "{}" });
+    const done = await run.json();
+    if (done.status !== "completed") throw new Error(`the loop run: ${JSON.stringify(done).slice(0, 500)}`);
+    return done.id;
+  });
+  await page.goto(`${base}/#/runs/${loopRun}`);
+  await page.getByRole("heading", { name: /^Run [0-9a-f]{8} of Every number$/ }).waitFor();
+  const loopCard = page.getByRole("list", { name: "Steps" }).locator(":scope > li").first();
+  await loopCard.waitFor();
+  assert.match(await loopCard.innerText(), /^each\ntransform\n?|^each\n/, await page.locator("main").innerText());
+  assert.match(await loopCard.innerText(), /3,000 items: 3,000 completed · \d+ ms/, await page.locator("main").innerText());
+  await loopCard.getByText("Items (10 kept: the first completed and the first failures)").click();
+  assert.equal(await loopCard.locator(".iterations li").count(), 10, "a loop keeps a sample of its items");
+  await readable(page, "a loop's run page");
+  await shot(page, "run-loop");
+
   // Links between things: an app's row opens Get Lumos App for it, run at once.
   await page.goto(`${base}/#/run/list-lumos-apps`);
   await page.getByRole("heading", { name: "List Lumos Apps" }).waitFor();

@@ -221,3 +221,12 @@ pub fn progress_bar() -> (indicatif::ProgressBar, engine::executor::Progress) {
     });
     (bar, report)
 }
+
+/// A step record's `#`: the item of a loop, or `loop` for the record that sums a loop up.
+pub fn iteration(i: i32) -> String {
+    if i == engine::executor::LOOP_SUMMARY {
+        "loop".into()
+    } else {
+        i.to_string()
+    }
+}

@@ -181,7 +181,7 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
             for s in &d.steps {
                 table.add_row([
                     s.step_id.clone(),
-                    s.iteration.to_string(),
+                    crate::print::iteration(s.iteration),
                     s.status.to_string(),
                     s.operation.clone().unwrap_or_default(),
                     s.http_status.map(|h| h.to_string()).unwrap_or_default(),
@@ -200,7 +200,9 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                     writeln!(
                         out,
                         "── {} #{} ({}):\n{what}",
-                        s.step_id, s.iteration, s.status
+                        s.step_id,
+                        crate::print::iteration(s.iteration),
+                        s.status
                     )?;
                 }
             }

@@ -200,7 +200,10 @@ pub async fn run(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<()> {
                 writeln!(
                     out,
                     "── {} #{} {}{op}{http} {} ms",
-                    s.step_id, s.iteration, s.status, s.duration_ms
+                    s.step_id,
+                    crate::print::iteration(s.iteration),
+                    s.status,
+                    s.duration_ms
                 )?;
                 if let Some(e) = &s.error {
                     writeln!(out, "error: {e}")?;

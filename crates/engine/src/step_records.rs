@@ -8,10 +8,11 @@ use store::{RunProgress, StepRow, Store};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::executor::{Progress, StepRecord};
+use crate::executor::{LoopSample, Progress, StepRecord};
 
-/// Write each step record as it comes, off the executor's path. Every change a run makes
-/// also goes to the audit trail, as the run's requester.
+/// Write each step record as it comes, off the executor's path; of a loop's items only a
+/// sample (its summary record has the counts). Every change a run makes also goes to the
+/// audit trail, as the run's requester, sampled or not.
 pub(crate) fn recorder(
     store: Arc<Store>,
     run_id: String,
@@ -21,11 +22,15 @@ pub(crate) fn recorder(
 ) -> (mpsc::UnboundedSender<StepRecord>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<StepRecord>();
     let handle = tokio::spawn(async move {
+        let mut sample = LoopSample::default();
         while let Some(r) = rx.recv().await {
             if let Some(f) = &on_step {
                 f(&workflow_id, &r);
             }
             audit_change(&store, &who, &run_id, &r).await;
+            if !sample.keep(&r) {
+                continue;
+            }
             let row = StepRow {
                 step_id: r.step_id,
                 iteration: r.iteration,

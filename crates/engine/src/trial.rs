@@ -93,21 +93,27 @@ impl Engine {
         let result = executor.run(inputs, run_info, Value::Null).await;
         drop(executor);
         let mut steps = Vec::new();
+        let mut sample = crate::executor::LoopSample::default();
         let who = crate::step_records::Who {
             actor: by.label.clone(),
             origin: crate::run_types::Origin::Try,
             requested_for: None,
         };
+        let mut changes = 0;
         while let Some(r) = recorded.recv().await {
             crate::step_records::audit_change(&self.store, &who, "try", &r).await;
-            steps.push(r);
+            changes += usize::from(r.changed);
+            if sample.keep(&r) {
+                steps.push(r);
+            }
         }
         // Every try that reached Lumos or the world is on the record, what it changed above.
-        let reached: Vec<&str> = steps
+        let mut reached: Vec<&str> = steps
             .iter()
             .filter(|r| r.kind != crate::executor::StepKind::Local)
             .map(|r| r.step_id.as_str())
             .collect();
+        reached.dedup();
         if !reached.is_empty() {
             self.audit(
                 by,
@@ -115,7 +121,7 @@ impl Engine {
                 wf.id(),
                 Some(
                     json!({"connection": connection, "dry_run": dry_run, "steps": reached,
-                    "changes": steps.iter().filter(|r| r.changed).count()}),
+                    "changes": changes}),
                 ),
             )
             .await;

@@ -8,6 +8,7 @@ mod approvals;
 mod audit;
 mod backup;
 mod clean;
+mod compressed;
 mod connections;
 mod crypto;
 mod keys;
@@ -80,6 +81,8 @@ pub enum StoreError {
     Backup(String),
     #[error("cannot create the data directory {path}: {reason}")]
     Dir { path: String, reason: String },
+    #[error("a stored record is damaged: {0}")]
+    Corrupt(String),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
 
+use crate::compressed::{self, Packed};
 use crate::outputs::{OutputInfo, RunProgress};
 use crate::status::{RunStatus, StepStatus};
 use crate::{Result, Store, clean, with_pool};
@@ -64,7 +65,7 @@ pub struct Run {
     pub parent_run_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StepRow {
     pub step_id: String,
     pub iteration: i32,
@@ -79,6 +80,42 @@ pub struct StepRow {
     pub output: Option<Json<Value>>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A step record as stored: its output in one of two columns (see `compressed`).
+#[derive(sqlx::FromRow)]
+struct StoredStep {
+    step_id: String,
+    iteration: i32,
+    status: StepStatus,
+    operation: Option<String>,
+    params: Option<Json<Value>>,
+    http_status: Option<i32>,
+    duration_ms: Option<i64>,
+    error: Option<String>,
+    output: Option<Json<Value>>,
+    output_z: Option<Vec<u8>>,
+    started_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl StoredStep {
+    fn row(self) -> Result<StepRow> {
+        let output = compressed::unpack(self.output.map(|j| j.0), self.output_z.as_deref())?;
+        Ok(StepRow {
+            step_id: self.step_id,
+            iteration: self.iteration,
+            status: self.status,
+            operation: self.operation,
+            params: self.params,
+            http_status: self.http_status,
+            duration_ms: self.duration_ms,
+            error: self.error,
+            output: output.map(Json),
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+        })
+    }
 }
 
 /// Which runs to list; `None` fields do not filter.
@@ -209,17 +246,23 @@ impl Store {
     pub async fn add_step(&self, run_id: &str, s: &StepRow) -> Result<()> {
         let params = s.params.as_ref().map(|p| clean::json(&p.0));
         let output = s.output.as_ref().map(|o| clean::json(&o.0));
+        let (output, output_z) = match output.as_deref().map(compressed::pack).transpose()? {
+            None => (None, None),
+            Some(Packed::Json(v)) => (Some(Json(v)), None),
+            Some(Packed::Zstd(z)) => (None, Some(z)),
+        };
         let error = clean::opt_text(s.error.as_deref());
         with_pool!(&self.pool, p => sqlx::query(
             "INSERT INTO run_steps (run_id, step_id, iteration, status, operation, params, http_status, duration_ms, error, \
-             output, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             output, output_z, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (run_id, step_id, iteration) DO UPDATE SET status = excluded.status, http_status = excluded.http_status, \
-             duration_ms = excluded.duration_ms, error = excluded.error, output = excluded.output, finished_at = excluded.finished_at",
+             duration_ms = excluded.duration_ms, error = excluded.error, output = excluded.output, output_z = excluded.output_z, \
+             finished_at = excluded.finished_at",
         )
         .bind(run_id).bind(&s.step_id).bind(s.iteration).bind(s.status).bind(&s.operation)
         .bind(params.as_ref().map(|v| Json(v.as_ref())))
         .bind(s.http_status).bind(s.duration_ms).bind(error.as_deref())
-        .bind(output.as_ref().map(|v| Json(v.as_ref()))).bind(s.started_at).bind(s.finished_at)
+        .bind(output).bind(output_z.as_deref()).bind(s.started_at).bind(s.finished_at)
         .execute(p).await.map(|x| x.rows_affected()))?;
         Ok(())
     }
@@ -232,10 +275,11 @@ impl Store {
     }
 
     pub async fn run_steps(&self, id: &str) -> Result<Vec<StepRow>> {
-        Ok(with_pool!(&self.pool, p => sqlx::query_as::<_, StepRow>(
-            "SELECT step_id, iteration, status, operation, params, http_status, duration_ms, error, output, started_at, finished_at \
-             FROM run_steps WHERE run_id = $1 ORDER BY started_at, step_id, iteration",
-        ).bind(id).fetch_all(p).await)?)
+        let rows = with_pool!(&self.pool, p => sqlx::query_as::<_, StoredStep>(
+            "SELECT step_id, iteration, status, operation, params, http_status, duration_ms, error, output, output_z, \
+             started_at, finished_at FROM run_steps WHERE run_id = $1 ORDER BY started_at, step_id, iteration",
+        ).bind(id).fetch_all(p).await)?;
+        rows.into_iter().map(StoredStep::row).collect()
     }
 
     /// Newest first.

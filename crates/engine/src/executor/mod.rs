@@ -25,7 +25,10 @@ mod http_step;
 mod record;
 mod sub_run;
 
-pub use record::{StepKind, StepRecord, approx_size, step_output};
+pub use record::{
+    LOOP_SAMPLE_COMPLETED, LOOP_SAMPLE_FAILED, LOOP_SUMMARY, LoopCounts, LoopSample, StepKind,
+    StepRecord, approx_size, step_output,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -465,6 +468,7 @@ impl Executor<'_> {
         StepRecord {
             step_id: id.to_owned(),
             iteration,
+            loop_item: false,
             status: StepStatus::Completed,
             kind: StepKind::Local,
             changed: false,
@@ -502,6 +506,7 @@ impl Executor<'_> {
         };
         let started = Instant::now();
         let mut rec = self.blank(id, iteration);
+        rec.loop_item = step.each.is_some();
         let err = RunError::at(id);
         let result = match &step.action {
             Action::Transform(t) => self

@@ -23,7 +23,12 @@ pub enum StepKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct StepRecord {
     pub step_id: String,
+    /// Which item of a `for_each:` step this is (from 0); 0 for a step without a loop, and
+    /// [`LOOP_SUMMARY`] for the record that sums a loop up.
     pub iteration: i32,
+    /// One item of a `for_each:` step: kept only as a sample (see [`LoopSample`]).
+    #[serde(skip)]
+    pub loop_item: bool,
     pub status: StepStatus,
     pub kind: StepKind,
     /// Whether a request that changes something went out (a Lumos write, an http write):
@@ -42,6 +47,69 @@ pub struct StepRecord {
     pub started_at: DateTime<Utc>,
     /// What the step gave, bounded (see [`step_output`]), for debugging from the record.
     pub output: Option<Value>,
+}
+
+/// The iteration of the record that sums a `for_each:` step up: it sorts before the items.
+pub const LOOP_SUMMARY: i32 = -1;
+
+/// What a `for_each:` step did, kept as its summary record's output, so a loop over 20,000
+/// users is one record with counts and a few samples, not 20,000 rows.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct LoopCounts {
+    /// Items in the list.
+    pub items: usize,
+    /// Items an `if:` left out.
+    pub skipped: usize,
+    pub completed: usize,
+    pub failed: usize,
+    /// Items that never ran: the loop stopped at a failure or was canceled.
+    pub not_run: usize,
+}
+
+/// Item records kept per loop: the first completed ones and the first failures; the rest are
+/// only counted (their changes still go to the audit trail one by one).
+pub const LOOP_SAMPLE_COMPLETED: usize = 10;
+pub const LOOP_SAMPLE_FAILED: usize = 20;
+
+/// Which item records of each loop are kept: one per run (or try), fed every record in order.
+#[derive(Default)]
+pub struct LoopSample {
+    steps: std::collections::HashMap<String, Kept>,
+}
+
+/// One loop's sample: how many completed and failed items it holds, and which items (a
+/// retried item's later attempts replace its kept record, so its final state is what shows).
+#[derive(Default)]
+struct Kept {
+    completed: usize,
+    failed: usize,
+    items: std::collections::HashSet<i32>,
+}
+
+impl LoopSample {
+    /// Whether to keep this record: every record that is not a loop item; loop items up to
+    /// the sample sizes, and every later attempt of an item already kept.
+    pub fn keep(&mut self, r: &StepRecord) -> bool {
+        if !r.loop_item {
+            return true;
+        }
+        let kept = self.steps.entry(r.step_id.clone()).or_default();
+        if kept.items.contains(&r.iteration) {
+            return true;
+        }
+        let (n, max) = match r.status {
+            StepStatus::Completed | StepStatus::DryRun | StepStatus::Skipped => {
+                (&mut kept.completed, LOOP_SAMPLE_COMPLETED)
+            }
+            StepStatus::Failed | StepStatus::Canceled => (&mut kept.failed, LOOP_SAMPLE_FAILED),
+        };
+        if *n >= max {
+            return false;
+        }
+        *n += 1;
+        kept.items.insert(r.iteration);
+        true
+    }
 }
 
 /// Largest step output recorded whole; bigger ones are summarised.

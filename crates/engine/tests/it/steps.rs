@@ -473,3 +473,94 @@ async fn a_call_keeps_only_the_fields_it_names() {
         "{e}"
     );
 }
+
+const BIG_LOOPS: &str = r#"
+id: big-loops
+name: Big loops
+steps:
+  - id: each
+    for_each: "{{ range(3000) | list }}"
+    concurrency: 8
+    transform: "{{ item * 2 }}"
+  - id: picky
+    for_each: "{{ range(300) | list }}"
+    if: "{{ item % 10 == 0 }}"
+    fail_fast: false
+    fail: "item {{ item }} is not welcome"
+    continue_on_error: true
+  - id: after
+    transform: "{{ steps.each.output | length }}"
+"#;
+
+/// A loop is one summary record with its counts and a bounded sample of its items (the first
+/// completed ones, the first failures), however many items it has; its output stays whole.
+#[tokio::test]
+async fn a_big_loop_is_one_summary_and_a_sample() {
+    let s = setup().await;
+    s.engine
+        .create(BIG_LOOPS, &engine::Actor::operator())
+        .await
+        .expect("create");
+    let out = s
+        .engine
+        .run("big-loops", &obj(json!({})), RunRequest::default())
+        .await
+        .expect("run");
+    let detail = s.engine.run_detail(&out.run_id).await.expect("detail");
+    let of = |id: &str| -> Vec<&engine::StepRow> {
+        detail.steps.iter().filter(|x| x.step_id == id).collect()
+    };
+    let summary = |id: &str| {
+        of(id)
+            .into_iter()
+            .find(|x| x.iteration == engine::executor::LOOP_SUMMARY)
+            .unwrap_or_else(|| panic!("no summary of {id}"))
+            .clone()
+    };
+    // 3,000 items: the summary and the first 10, in order; the output has all 3,000.
+    let each = summary("each");
+    assert_eq!(each.status, engine::StepStatus::Completed);
+    assert_eq!(
+        each.output.as_ref().map(|o| o.0.clone()),
+        Some(
+            json!({"loop": {"items": 3000, "skipped": 0, "completed": 3000, "failed": 0, "not_run": 0}})
+        )
+    );
+    assert_eq!(
+        of("each").len(),
+        1 + engine::executor::LOOP_SAMPLE_COMPLETED
+    );
+    assert_eq!(
+        detail
+            .steps
+            .iter()
+            .find(|x| x.step_id == "after")
+            .and_then(|x| x.output.as_ref())
+            .map(|o| o.0.clone()),
+        Some(json!(3000))
+    );
+    // 30 chosen by `if:`, all failing and going on: every failure counted, 20 kept, the
+    // error names them all.
+    let picky = summary("picky");
+    assert_eq!(picky.status, engine::StepStatus::Failed);
+    assert_eq!(
+        picky.output.as_ref().map(|o| o.0["loop"].clone()),
+        Some(json!({"items": 300, "skipped": 270, "completed": 0, "failed": 30, "not_run": 0}))
+    );
+    let failed = of("picky");
+    assert_eq!(failed.len(), 1 + engine::executor::LOOP_SAMPLE_FAILED);
+    assert!(failed.iter().filter(|x| x.iteration >= 0).all(|x| {
+        x.status == engine::StepStatus::Failed
+            && x.error
+                .as_deref()
+                .is_some_and(|e| e.contains("is not welcome"))
+    }));
+    let error = picky.error.unwrap_or_default();
+    assert!(
+        error.contains("30 of 30 items failed") && error.contains("item 290"),
+        "{error}"
+    );
+    // The step records of such a run are few, and their outputs are whole again when read
+    // back, compressed or not.
+    assert!(detail.steps.len() < 40, "{} records", detail.steps.len());
+}

@@ -72,7 +72,18 @@ async fn a_loop_stops_at_its_first_failure(db: Db) {
         .await
         .expect("detail")
         .steps;
-    assert_eq!(steps.iter().filter(|st| st.step_id == "request").count(), 3);
+    let request: Vec<_> = steps.iter().filter(|st| st.step_id == "request").collect();
+    assert_eq!(request.iter().filter(|st| st.iteration >= 0).count(), 3);
+    // The loop's summary says what happened to all five.
+    let summary = request
+        .iter()
+        .find(|st| st.iteration == engine::executor::LOOP_SUMMARY)
+        .and_then(|st| st.output.as_ref())
+        .map(|o| o.0["loop"].clone());
+    assert_eq!(
+        summary,
+        Some(json!({"items": 5, "skipped": 0, "completed": 2, "failed": 1, "not_run": 2}))
+    );
 
     let out = s
         .engine

@@ -13,10 +13,9 @@ function progressLine(run) {
     ` ${p.items.toLocaleString()}${of} items · ${p.pages} ${p.pages === 1 ? "page" : "pages"}`);
 }
 
-const SHOWN_ITERATIONS = 20;
-
-/** One card per step; a loop's elements as one card with counts, its first elements
- *  (and every failure) listed inside, so a 3,000-element loop stays one card. */
+/** One card per step; a loop as one card with its counts (from the record that sums it up,
+ *  iteration -1) and the items the server kept: the first completed ones and the first
+ *  failures, so a 20,000-item loop stays one card. */
 function stepsList(run) {
   if (!run.steps.length) return h("p", { class: "muted" }, isFinal(run.status) ? "No step ran." : "No step has started yet.");
   const groups = new Map();
@@ -24,23 +23,30 @@ function stepsList(run) {
     if (!groups.has(s.step_id)) groups.set(s.step_id, []);
     groups.get(s.step_id).push(s);
   }
-  return h("ol", { class: "flow", "aria-label": "Steps" }, [...groups.values()].map((records) => records.length === 1 ? stepCard(records[0]) : loopCard(records)));
+  return h("ol", { class: "flow", "aria-label": "Steps" }, [...groups.values()].map((records) => records.some((r) => r.iteration === -1) || records.length > 1 ? loopCard(records) : stepCard(records[0])));
 }
 
 function loopCard(records) {
-  const counts = {};
-  for (const r of records) counts[r.status] = (counts[r.status] || 0) + 1;
-  const failed = records.filter((r) => r.status === "failed");
-  const status = failed.length ? "failed" : records.every((r) => r.status === "completed") ? "completed" : records[0].status;
-  const listed = [...records.slice(0, SHOWN_ITERATIONS), ...failed.filter((f) => records.indexOf(f) >= SHOWN_ITERATIONS)];
+  const summary = records.find((r) => r.iteration === -1);
+  const items = records.filter((r) => r.iteration !== -1);
+  const loop = summary && summary.output && summary.output.loop;
+  const first = summary || items[0];
+  // A loop still running has no summary yet: count the items recorded so far.
+  const counts = loop
+    ? { completed: loop.completed, failed: loop.failed, "left out by if": loop.skipped, "not run": loop.not_run }
+    : items.reduce((c, r) => ({ ...c, [r.status]: (c[r.status] || 0) + 1 }), {});
+  const total = loop ? loop.items : items.length;
+  const status = summary ? summary.status : items.some((r) => r.status === "failed") ? "failed" : "running";
+  const error = summary && summary.error ? summary.error : (items.find((r) => r.status === "failed") || {}).error;
+  const said = Object.entries(counts).filter(([, n]) => n).map(([k, n]) => `${n.toLocaleString()} ${k.replace("_", " ")}`).join(", ");
   return h("li", { class: `step ${status}` },
-    h("b", {}, records[0].step_id),
-    records[0].operation ? h("div", { class: "mono" }, records[0].operation) : null,
-    h("div", { class: "muted" }, `${records.length.toLocaleString()} elements: ${Object.entries(counts).map(([k, n]) => `${n.toLocaleString()} ${k}`).join(", ")}`),
-    failed.length ? h("div", { class: "status-failed" }, failed[0].error) : null,
-    h("details", { class: "step-output" }, h("summary", {}, records.length > listed.length ? `Elements (the first ${SHOWN_ITERATIONS} and every failure)` : "Elements"),
+    h("b", {}, first.step_id),
+    first.operation ? h("div", { class: "mono" }, first.operation) : null,
+    h("div", { class: "muted" }, `${total.toLocaleString()} ${total === 1 ? "item" : "items"}${said ? `: ${said}` : ""}${summary && summary.duration_ms != null ? ` · ${summary.duration_ms} ms` : ""}`),
+    error ? h("div", { class: "status-failed" }, error) : null,
+    items.length ? h("details", { class: "step-output" }, h("summary", {}, items.length < total ? `Items (${items.length} kept: the first completed and the first failures)` : "Items"),
       // Numbered as the run's errors number them ("item 3"): from 0.
-      h("ol", { class: "iterations" }, listed.map((r) => h("li", {}, `item ${r.iteration}: ${r.status.replace("_", " ")}${r.http_status ? ` · HTTP ${r.http_status}` : ""}${r.error ? ` — ${r.error}` : ""}`)))));
+      h("ul", { class: "iterations" }, items.map((r) => h("li", {}, `item ${r.iteration}: ${r.status.replace("_", " ")}${r.http_status ? ` · HTTP ${r.http_status}` : ""}${r.error ? ` — ${r.error}` : ""}`)))) : null);
 }
 
 function stepCard(s) {
