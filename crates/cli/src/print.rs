@@ -222,6 +222,37 @@ pub fn progress_bar() -> (indicatif::ProgressBar, engine::executor::Progress) {
     (bar, report)
 }
 
+/// A step record's status, with a loop's counts on the record that sums it up
+/// (`completed: 300 items, 300 completed`).
+pub fn step_status(s: &engine::StepRow) -> String {
+    let counts = (s.iteration == engine::executor::LOOP_SUMMARY)
+        .then(|| s.output.as_ref().map(|o| &o.0["loop"]))
+        .flatten()
+        .filter(|l| l.is_object());
+    let Some(l) = counts else {
+        return s.status.to_string();
+    };
+    let n = |k: &str| l[k].as_u64().unwrap_or(0);
+    let said: Vec<String> = [
+        ("completed", "completed"),
+        ("failed", "failed"),
+        ("skipped", "left out by if"),
+        ("not_run", "not run"),
+    ]
+    .iter()
+    .filter(|(k, _)| n(k) > 0)
+    .map(|(k, words)| format!("{} {words}", n(k)))
+    .collect();
+    let items = n("items");
+    format!(
+        "{}: {items} item{}{}{}",
+        s.status,
+        if items == 1 { "" } else { "s" },
+        if said.is_empty() { "" } else { ", " },
+        said.join(", ")
+    )
+}
+
 /// A step record's `#`: the item of a loop, or `loop` for the record that sums a loop up.
 pub fn iteration(i: i32) -> String {
     if i == engine::executor::LOOP_SUMMARY {

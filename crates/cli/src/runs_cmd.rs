@@ -182,7 +182,7 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                 table.add_row([
                     s.step_id.clone(),
                     crate::print::iteration(s.iteration),
-                    s.status.to_string(),
+                    crate::print::step_status(s),
                     s.operation.clone().unwrap_or_default(),
                     s.http_status.map(|h| h.to_string()).unwrap_or_default(),
                     s.duration_ms.map(|d| d.to_string()).unwrap_or_default(),

@@ -756,3 +756,35 @@ fn a_backup_restores_with_its_history_and_says_what_it_did() {
         String::from_utf8_lossy(&again.stderr)
     );
 }
+
+/// `runs show` prints a loop as one line with its counts and a sample of its items, not a
+/// line per item.
+#[test]
+fn runs_show_sums_a_loop_up() {
+    let d = Desk::new(&[]);
+    let file = d.home.path().join("loop.yaml");
+    std::fs::write(
+        &file,
+        "id: every-number\nname: Every number\nsteps:\n  - id: each\n    for_each: \"{{ range(300) | list }}\"\n    transform: \"{{ item * 2 }}\"\n  - id: picky\n    for_each: \"{{ range(30) | list }}\"\n    if: \"{{ item % 10 == 0 }}\"\n    fail: \"item {{ item }} is not welcome\"\n    continue_on_error: true\noutput: \"{{ steps.each.output | length }}\"\n",
+    )
+    .expect("write");
+    d.ok(&["workflows", "create", file.to_str().expect("path")]);
+    d.ok(&["run", "every-number"]);
+    let runs = d.json(&["runs", "list", "--json"]);
+    let id = runs[0]["id"].as_str().expect("id");
+    let shown = d.ok(&["runs", "show", id]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("completed: 300 items, 300 completed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("failed: 30 items, 1 failed, 27 left out by if, 2 not run"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.contains(" each ")).count(),
+        11,
+        "the loop's line and 10 items:\n{text}"
+    );
+}
