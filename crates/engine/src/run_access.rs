@@ -1,8 +1,11 @@
 //! Who may see and stop which runs, decided here for every door. A run is seen by those who
-//! may use its connection (viewers see what agents see), so runs on a connection kept for
-//! admins stay with admins. An agent cancels the runs they asked for or that are for them;
-//! builders and admins cancel any run they can see. A run someone may not see is "not
-//! found" to them, as if it did not exist.
+//! may use its connection, so runs on a connection kept for admins stay with admins. An
+//! agent (a help-desk key or person acting for others) sees only the runs they asked for or
+//! that are for them, and the held runs they may decide now: one person's requests are not
+//! another's business. Viewers (observers, auditors) see every run their connections allow.
+//! An agent cancels the runs they asked for or that are for them; builders and admins cancel
+//! any run they can see. A run someone may not see is "not found" to them, as if it did not
+//! exist.
 
 use std::collections::HashMap;
 
@@ -37,7 +40,26 @@ impl Engine {
     async fn sees(&self, open: &mut OpenTo, run: &Run, by: &Actor) -> Result<bool> {
         let connection = run.connection.as_deref().unwrap_or("default");
         let roles = self.open_to(open, connection).await?;
-        Ok(roles.contains(&by.role.max(Role::Agent)))
+        if !roles.contains(&by.role.max(Role::Agent)) {
+            return Ok(false);
+        }
+        if by.role != Role::Agent || Self::is_theirs(run, by) {
+            return Ok(true);
+        }
+        // An approver who is an agent sees the held run they are to decide.
+        Ok(run.status == store::RunStatus::PendingApproval && self.may_decide_now(run, by).await?)
+    }
+
+    /// Whether `by` asked for `run` (as themselves or through their key) or it is for them.
+    fn is_theirs(run: &Run, by: &Actor) -> bool {
+        let names = by.names();
+        let theirs = |who: &Option<String>| {
+            who.as_deref()
+                .is_some_and(|w| names.iter().any(|n| n.eq_ignore_ascii_case(w)))
+        };
+        theirs(&run.requested_by)
+            || theirs(&run.requested_for)
+            || names.contains(&Self::requester_of(run).actor.person_key())
     }
 
     /// Whether `by` may see `run`.
@@ -102,21 +124,12 @@ impl Engine {
     pub async fn cancel_for(&self, id: &str, by: &Actor) -> Result<Run> {
         let run = self.run_for(id, by).await?;
         crate::access::need(by, Role::Agent, "canceling runs")?;
-        if !by.may(Role::Builder) {
-            let names = by.names();
-            let theirs = |who: &Option<String>| {
-                who.as_deref()
-                    .is_some_and(|w| names.iter().any(|n| n.eq_ignore_ascii_case(w)))
-            };
-            let asked = Self::requester_of(&run).actor.person_key();
-            if !(theirs(&run.requested_by) || theirs(&run.requested_for) || names.contains(&asked))
-            {
-                return Err(EngineError::Forbidden(format!(
-                    "{} may cancel only runs they asked for or that are for them; run '{id}' was asked for by {}",
-                    by.label,
-                    run.requested_by.as_deref().unwrap_or("someone else")
-                )));
-            }
+        if !by.may(Role::Builder) && !Self::is_theirs(&run, by) {
+            return Err(EngineError::Forbidden(format!(
+                "{} may cancel only runs they asked for or that are for them; run '{id}' was asked for by {}",
+                by.label,
+                run.requested_by.as_deref().unwrap_or("someone else")
+            )));
         }
         let run = self.cancel(id, &by.label).await?;
         self.audit(by, "run.cancel", id, None).await;

@@ -370,6 +370,26 @@ impl Engine {
         Ok(outcome)
     }
 
+    /// Whether `by` may decide held `run` at its current step now (and has not yet).
+    pub(crate) async fn may_decide_now(&self, run: &Run, by: &Actor) -> Result<bool> {
+        let policy = Self::policy_of(run);
+        let index = run.approval_step.unwrap_or(0).max(0) as usize;
+        let Some(step) = policy.steps.get(index) else {
+            return Ok(false);
+        };
+        let decisions = self.store.decisions(&run.id).await?;
+        let me = by.person_key();
+        let decided = decisions
+            .iter()
+            .any(|d| d.step == index as i32 && d.by_key.eq_ignore_ascii_case(&me));
+        // A Lumos that cannot be read hides the run; deciding says why.
+        Ok(!decided
+            && matches!(
+                self.refusal(run, &policy, step, &decisions, by).await,
+                Ok(None)
+            ))
+    }
+
     /// Held runs the actor may decide on now (at most `limit` looked at, newest first).
     pub async fn decidable_by(&self, by: &Actor, limit: i64) -> Result<Vec<Run>> {
         let held = self
@@ -381,24 +401,8 @@ impl Engine {
             })
             .await?;
         let mut mine = Vec::new();
-        let me = by.person_key();
         for run in held {
-            let policy = Self::policy_of(&run);
-            let index = run.approval_step.unwrap_or(0).max(0) as usize;
-            let Some(step) = policy.steps.get(index) else {
-                continue;
-            };
-            let decisions = self.store.decisions(&run.id).await?;
-            let decided = decisions
-                .iter()
-                .any(|d| d.step == index as i32 && d.by_key.eq_ignore_ascii_case(&me));
-            // A Lumos that cannot be read hides the run from this list; deciding says why.
-            if !decided
-                && matches!(
-                    self.refusal(&run, &policy, step, &decisions, by).await,
-                    Ok(None)
-                )
-            {
+            if self.may_decide_now(&run, by).await? {
                 mine.push(run);
             }
         }

@@ -837,9 +837,9 @@ async fn health_metrics_and_cookies_give_nothing_away() {
     srv.stop().await;
 }
 
-// Review 3, 7: a run is seen by those who may use its connection (viewers see what agents
-// see), in lists, details and outputs; an agent cancels only runs they asked for or that
-// are for them; builders and admins cancel any they can see.
+// Review 3, 7: a run is seen by those who may use its connection, in lists, details and
+// outputs; an agent sees and cancels only runs they asked for or that are for them (at the
+// API and MCP); builders and admins cancel any they can see.
 async fn runs_are_seen_and_stopped_only_by_those_they_belong_to(db: Db) {
     let env = Env::new(db).await;
     env.connect().await;
@@ -917,22 +917,63 @@ async fn runs_are_seen_and_stopped_only_by_those_they_belong_to(db: Db) {
         r["id"].as_str().expect("id").to_owned()
     };
     let run_a = held(Agent).await;
-    let resp = env
-        .http
-        .post(format!(
-            "{}/api/v1/runs/{run_a}/cancel",
-            env.server.base_url
-        ))
-        .bearer_auth(&other)
-        .send()
+    // Another agent does not see it at any door: the API's run, its list, cancel, and MCP's
+    // get-run-status and items resource; a viewer (an observer) and the agent who asked do.
+    let as_other = |method: reqwest::Method, path: String| {
+        let rb = env
+            .http
+            .request(method, format!("{}{path}", env.server.base_url))
+            .bearer_auth(&other);
+        async move { rb.send().await.expect("send") }
+    };
+    for (method, path) in [
+        (reqwest::Method::GET, format!("/api/v1/runs/{run_a}")),
+        (reqwest::Method::GET, format!("/api/v1/runs/{run_a}/items")),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/runs/{run_a}/cancel"),
+        ),
+    ] {
+        let resp = as_other(method.clone(), path.clone()).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    let listed = as_other(reqwest::Method::GET, "/api/v1/runs".into())
         .await
-        .expect("cancel");
-    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    let said = resp.text().await.unwrap_or_default();
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(!listed.contains(&run_a), "another agent lists it: {listed}");
+    let answers = mcp_rpc(
+        env,
+        &other,
+        &[
+            json!({"method": "tools/call", "params": {"name": "get-run-status", "arguments": {"run_id": run_a}}}),
+            json!({"method": "resources/read", "params": {"uri": format!("lumosflow://runs/{run_a}/items?offset=0&limit=10")}}),
+        ],
+    )
+    .await;
+    assert_eq!(answers[0]["result"]["isError"], true, "{}", answers[0]);
     assert!(
-        said.contains("may cancel only runs they asked for"),
-        "{said}"
+        answers[0].to_string().contains("not found"),
+        "{}",
+        answers[0]
     );
+    assert!(
+        answers[1]["error"].to_string().contains("not found"),
+        "{}",
+        answers[1]
+    );
+    for role in [Viewer, Agent] {
+        let (s, _) = env
+            .call(
+                Some(role),
+                Method::GET,
+                &format!("/api/v1/runs/{run_a}"),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{role:?}");
+    }
     let (s, v) = env
         .call(
             Some(Agent),
