@@ -65,7 +65,27 @@ async def exercise(session: ClientSession) -> None:
     assert request_tool.annotations.destructive_hint is False, request_tool.annotations
     cancel_tool = next(t for t in tools if t.name == "cancel-lumos-access-request")
     assert cancel_tool.annotations.destructive_hint is True, cancel_tool.annotations
-    assert users.output_schema["type"] == "object", users.output_schema
+    # Each tool's output schema is its own: a listing's items typed from the operation's
+    # response (the SDK validates every result against it); the run's state is run_status.
+    assert users.output_schema["required"] == ["run_id", "run_status"], users.output_schema
+    user_item = users.output_schema["properties"]["items"]["items"]
+    assert user_item["properties"]["email"] == {"anyOf": [{"type": "string"}, {"type": "null"}]}, user_item
+    assert "ACTIVE" in json.dumps(user_item["properties"]["status"]), user_item
+    assert out["run_status"] == "completed", {k: v for k, v in out.items() if k != "items"}
+    app_schema = app.output_schema["properties"]
+    assert "user_friendly_label" in app_schema and "run_status" in app_schema, app_schema
+    # Big answers: access requests carry the fields most answers need (the workflow's
+    # columns) unless the agent asks for all of them.
+    requests_tool = next(t for t in tools if t.name == "list-lumos-access-requests")
+    assert "all_fields" in requests_tool.input_schema["properties"], requests_tool.input_schema
+    request_fields = set(requests_tool.output_schema["properties"]["items"]["items"]["properties"])
+    assert request_fields == {"id", "app_name", "status", "requester_user", "target_user", "requested_at", "expires_at"}, request_fields
+    slim = (await session.call_tool("list-lumos-access-requests", {"size": 50})).structured_content
+    whole = (await session.call_tool("list-lumos-access-requests", {"size": 50, "all_fields": True})).structured_content
+    assert slim["items"] and all(set(r) <= request_fields for r in slim["items"]), slim["items"][0]
+    assert [r["id"] for r in slim["items"]] == [r["id"] for r in whole["items"]]
+    assert any("tasks" in r for r in whole["items"]), whole["items"][0]
+    assert len(json.dumps(slim)) * 2 < len(json.dumps(whole)), (len(json.dumps(slim)), len(json.dumps(whole)))
 
     # Access for the person the agent helps: found by name, requested, followed.
     person = (await session.call_tool("list-lumos-users", {"size": 1})).structured_content["items"][0]["email"]
@@ -94,7 +114,7 @@ async def exercise(session: ClientSession) -> None:
     status = (await session.call_tool("get-lumos-access-request", {"request_id": req["request_id"]})).structured_content
     assert status["request_id"] == req["request_id"] and status["status"] == req["status"], status
     run = (await session.call_tool("get-run-status", {"run_id": req["run_id"]})).structured_content
-    assert run["status"] == "completed", run
+    assert run["run_status"] == "completed" and "status" not in run, run
     # Asking for someone else than the person helped is refused, saying why.
     other = await session.call_tool(
         "request-lumos-app-access",
@@ -133,11 +153,11 @@ async def exercise(session: ClientSession) -> None:
     held = await session.call_tool("gated-lookup", {"requested_for": "zoe@example-corp.com"})
     assert not held.is_error, held
     h = held.structured_content
-    assert h["status"] == "pending_approval", h
+    assert h["run_status"] == "pending_approval" and "status" not in h, h
     assert h["waiting_for"]["step"] == "IT security" and h["waiting_for"]["who"] == "any admin", h
     assert "Nothing has been changed in Lumos" in h["message"], h
     later = await session.call_tool("get-run-status", {"run_id": h["run_id"]})
-    assert not later.is_error and later.structured_content["status"] == "pending_approval", later
+    assert not later.is_error and later.structured_content["run_status"] == "pending_approval", later
     unknown = await session.call_tool("get-run-status", {"run_id": "not-a-run"})
     assert unknown.is_error and "not found" in unknown.content[0].text, unknown
 

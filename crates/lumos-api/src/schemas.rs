@@ -105,6 +105,80 @@ impl Schemas {
     }
 }
 
+impl Schemas {
+    /// A self-contained, lenient JSON Schema for an object of schema `name`: its fields and
+    /// their types, nested objects to `depth` levels (deeper ones are any JSON), enums as
+    /// text naming their values (Lumos may add values), no required fields (an answer is
+    /// described, not judged), other fields allowed. Only `fields` when given. For tools'
+    /// output schemas, where a whole `$defs` of the spec per tool would be far too big.
+    pub fn inline(&self, name: &str, fields: Option<&[String]>, depth: usize) -> Value {
+        let Some(schema) = self.get(name) else {
+            return serde_json::json!({});
+        };
+        if let Some(values) = self.enums.get(name) {
+            return serde_json::json!({"type": "string", "description": format!("one of {}", values.join(", "))});
+        }
+        let mut out = serde_json::Map::new();
+        out.insert("type".into(), "object".into());
+        if let Some(d) = schema.get("description") {
+            out.insert("description".into(), d.clone());
+        }
+        let props = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|props| {
+                props
+                    .iter()
+                    .filter(|(k, _)| fields.is_none_or(|f| f.iter().any(|x| x == *k)))
+                    .map(|(k, v)| (k.clone(), self.resolved(v, depth)))
+                    .collect::<serde_json::Map<_, _>>()
+            })
+            .unwrap_or_default();
+        out.insert("properties".into(), Value::Object(props));
+        Value::Object(out)
+    }
+
+    /// A property's schema with its references replaced by what they name.
+    fn resolved(&self, schema: &Value, depth: usize) -> Value {
+        match schema {
+            Value::Object(m) => {
+                if let Some(Value::String(name)) = m.get("ref") {
+                    if self.enums.contains_key(name) {
+                        return self.inline(name, None, 0);
+                    }
+                    return if depth == 0 {
+                        serde_json::json!({})
+                    } else {
+                        self.inline(name, None, depth - 1)
+                    };
+                }
+                Value::Object(
+                    m.iter()
+                        .filter(|(k, _)| k.as_str() != "required")
+                        .map(|(k, v)| match k.as_str() {
+                            "properties" => (
+                                k.clone(),
+                                Value::Object(
+                                    v.as_object()
+                                        .into_iter()
+                                        .flatten()
+                                        .map(|(p, s)| (p.clone(), self.resolved(s, depth)))
+                                        .collect(),
+                                ),
+                            ),
+                            _ => (k.clone(), self.resolved(v, depth)),
+                        })
+                        .collect(),
+                )
+            }
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|i| self.resolved(i, depth)).collect())
+            }
+            other => other.clone(),
+        }
+    }
+}
+
 /// A stored schema as standard JSON Schema: its `ref` keywords back to `$ref`.
 fn standard(schema: &Value) -> Value {
     match schema {
@@ -137,6 +211,32 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn inline_schemas_describe_fields_without_references() {
+        let s = Schemas::lumos();
+        let account = s.inline("Account", None, 1);
+        let text = account.to_string();
+        assert!(
+            !text.contains("\"ref\"") && !text.contains("$ref"),
+            "{text}"
+        );
+        assert_eq!(account["properties"]["id"], json!({"type": "string"}));
+        // An enum is text naming its values; a nested app is described one level down.
+        assert!(
+            account["properties"]["status"]["anyOf"][0]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("SUSPENDED")),
+            "{text}"
+        );
+        assert_eq!(account["properties"]["app"]["anyOf"][0]["type"], "object");
+        let only = s.inline("Account", Some(&["id".to_owned(), "email".to_owned()]), 1);
+        assert_eq!(
+            only["properties"].as_object().map(|m| m.len()),
+            Some(2),
+            "{only}"
+        );
+    }
 
     #[test]
     fn embedded_schemas_parse_and_tell_fits_from_misfits() {

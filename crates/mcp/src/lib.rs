@@ -13,6 +13,7 @@ use engine::definition::{InputSpec, InputType};
 use engine::{Actor, Engine, EngineError, RunRequest};
 mod prompts;
 mod resources;
+mod schemas;
 
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
@@ -187,7 +188,7 @@ impl WorkflowTools {
         let mut out = serde_json::Map::new();
         out.insert("run_id".into(), json!(d.run.id));
         out.insert("workflow_id".into(), json!(d.run.workflow_id));
-        out.insert("status".into(), json!(d.run.status));
+        out.insert("run_status".into(), json!(d.run.status));
         if let Some(a) = &d.approval
             && let Some(step) = a.step.and_then(|i| a.steps.get(i))
         {
@@ -269,7 +270,7 @@ impl WorkflowTools {
                 .read_only(true)
                 .open_world(false),
         );
-        status.output_schema = Some(Arc::new(output_schema()));
+        status.output_schema = Some(Arc::new(schemas::for_run_status()));
         let mut tools = vec![status];
         for l in self
             .engine
@@ -293,14 +294,20 @@ impl WorkflowTools {
                 .clone()
                 .unwrap_or_else(|| wf.name().to_owned())
                 + &gated_note(&wf).unwrap_or_default();
-            let mut tool = Tool::new(
-                l.id.clone(),
-                description,
-                Arc::new(input_schema(&wf.def.inputs)),
-            );
+            let mut inputs = input_schema(&wf.def.inputs);
+            if wf.def.columns.is_some() && !wf.def.inputs.contains_key(schemas::ALL_FIELDS) {
+                if let Some(Value::Object(p)) = inputs.get_mut("properties") {
+                    p.insert(
+                        schemas::ALL_FIELDS.into(),
+                        json!({"type": "boolean", "default": false,
+                            "description": "Every field of each item; by default only the fields most answers need"}),
+                    );
+                }
+            }
+            let mut tool = Tool::new(l.id.clone(), description, Arc::new(inputs));
             tool.title = Some(wf.name().to_owned());
             tool.annotations = Some(annotations(&wf, &changes));
-            tool.output_schema = Some(Arc::new(output_schema()));
+            tool.output_schema = Some(Arc::new(schemas::for_workflow(&wf)));
             tools.push(tool);
         }
         Ok(tools)
@@ -443,27 +450,6 @@ fn gated_note(wf: &engine::workflow::Workflow) -> Option<String> {
     ))
 }
 
-/// What every tool result's structured content is: an object with the run id, and the
-/// output's fields (a listing: its first items, the total and where the rest are; any
-/// other value under `result`).
-fn output_schema() -> Map<String, Value> {
-    json!({
-        "type": "object",
-        "properties": {
-            "run_id": {"type": "string", "description": "The run, for get-run-status and the run's output"},
-            "status": {"type": "string"},
-            "items": {"type": "array", "description": "A listing's first items"},
-            "total": {"type": ["integer", "null"]},
-            "more": {"type": "string", "description": "Where the rest of a listing is"},
-            "result": {"description": "An output that is not an object"},
-        },
-        "additionalProperties": true
-    })
-    .as_object()
-    .cloned()
-    .unwrap_or_default()
-}
-
 fn structured(v: Value) -> CallToolResponse {
     // Structured content is an object; other outputs travel under `result`.
     let v = match v {
@@ -584,6 +570,27 @@ impl ServerHandler for WorkflowTools {
                 .and_then(|v| v.as_str().map(str::to_owned)),
             _ => None,
         };
+        // Every field of a listing's items, or only the workflow's columns (the default).
+        let columns = match self.engine.load(&request.name, None).await {
+            Ok((wf, _)) if !wf.def.inputs.contains_key(schemas::ALL_FIELDS) => {
+                let all = match args.remove(schemas::ALL_FIELDS) {
+                    None | Some(Value::Null) => false,
+                    Some(Value::Bool(b)) => b,
+                    Some(other) => {
+                        return Ok(tool_error(format!(
+                            "{} must be true or false, not {other}",
+                            schemas::ALL_FIELDS
+                        )));
+                    }
+                };
+                wf.def
+                    .columns
+                    .as_ref()
+                    .filter(|_| !all)
+                    .map(|c| c.value.clone())
+            }
+            _ => None,
+        };
         let req = RunRequest {
             actor: actor.clone(),
             origin: engine::Origin::Mcp,
@@ -599,13 +606,17 @@ impl ServerHandler for WorkflowTools {
                     .await
                     .map_err(|e| McpError::internal_error(e.to_string(), None))?;
                 // Every result names its run, for get-run-status and the run's output.
-                let output = match output {
+                let mut output = match output {
                     Value::Object(mut m) => {
                         m.entry("run_id").or_insert(Value::String(run_id));
                         Value::Object(m)
                     }
                     other => json!({"result": other, "run_id": run_id}),
                 };
+                output["run_status"] = json!(RunStatus::Completed);
+                if let Some(columns) = &columns {
+                    schemas::only_columns(&mut output, columns);
+                }
                 Ok(structured(output))
             }
             // Held: not an error, a run that waits; the agent can check on it later.

@@ -6,6 +6,7 @@
 mod chunks;
 mod format;
 mod read;
+mod schema;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use tokio::sync::mpsc;
 pub(crate) use chunks::ChunkWriter;
 pub use format::{Format, Formatter, cell, defuse_cell, envelope, split, value_cell};
 pub use read::{ItemBlock, StoredItems};
+pub use schema::output_schema;
 
 use workflow_lang::plan::Action;
 use workflow_lang::size::approx_size;
