@@ -177,6 +177,66 @@ async fn get_app_and_approvers_of_a_known_app() {
         .map(|u| &u["id"])
         .collect();
     assert_eq!(admins, want_admins);
+
+    // By name, in any case, the same answer; a name no app has says so.
+    let name = app["user_friendly_label"].as_str().expect("name");
+    let same_name = api(
+        &s,
+        "getAppStoreApps",
+        json!({"all_visibilities": true, "name_search": name, "size": 100}),
+    )
+    .await["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|a| {
+            a["user_friendly_label"].as_str().map(str::to_lowercase) == Some(name.to_lowercase())
+        })
+        .count();
+    if same_name == 1 {
+        let by_name = run(
+            &s,
+            "get-lumos-app-approvers",
+            json!({"app_id": name.to_uppercase()}),
+        )
+        .await;
+        assert_eq!(by_name, got);
+        assert_eq!(by_name["app_name"], app["user_friendly_label"]);
+    } else {
+        let out = s
+            .engine
+            .run(
+                "get-lumos-app-approvers",
+                &obj(json!({"app_id": name})),
+                RunRequest::default(),
+            )
+            .await
+            .expect("run");
+        assert!(
+            out.error
+                .as_deref()
+                .is_some_and(|e| e.contains(&format!("names {same_name} AppStore apps"))),
+            "{:?}",
+            out.error
+        );
+    }
+    let none = s
+        .engine
+        .run(
+            "get-lumos-app-approvers",
+            &obj(json!({"app_id": "No Such App Anywhere"})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(none.status, RunStatus::Failed);
+    assert!(
+        none.error.as_deref().is_some_and(
+            |e| e.contains("no AppStore app has the name or id 'No Such App Anywhere'")
+        ),
+        "{:?}",
+        none.error
+    );
     s.sim.stop().await;
 }
 
