@@ -183,6 +183,30 @@ async fn access_is_requested_by_name_followed_and_canceled() {
         (got["status"].clone(), got["user"].clone()),
         (direct["status"].clone(), json!(email))
     );
+    // Who must approve now: the request's open approval tasks as Lumos lists them.
+    let tasks = s
+        .api
+        .call(
+            "listTasks",
+            &crate::obj(json!({"show_all_tasks": true, "access_request_id": id, "status": "PENDING", "expand": ["assignees"], "size": 100})),
+            None,
+        )
+        .await
+        .expect("tasks");
+    let open: Vec<Value> = tasks["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|t| t["task_category"] != "PROVISIONING")
+        .map(|t| json!({"task_id": t["id"], "stage": t["task_category"], "approvers": t["assignees"]}))
+        .collect();
+    assert!(!open.is_empty(), "a new request waits for someone: {tasks}");
+    assert_eq!(got["waiting_for"], json!(open));
+    assert!(
+        got["waiting_for"][0]["approvers"][0]["name"].is_string(),
+        "{}",
+        got["waiting_for"]
+    );
     let listed = run(
         "list-lumos-access-requests",
         json!({"user_email": email, "all": true}),
