@@ -172,7 +172,7 @@ try {
   // Bundles: installing says what it did, and stays said; installed bundles look installed.
   await page.getByRole("link", { name: "Workflows", exact: true }).click();
   await page.getByRole("button", { name: "Install Directory & Apps" }).click();
-  await page.getByRole("status").getByText(/Directory & Apps: 5 workflows installed/).waitFor();
+  await page.getByRole("status").getByText(/Directory & Apps: 6 workflows installed/).waitFor();
   await page.getByRole("region", { name: "Directory & Apps bundle" }).getByText("installed", { exact: true }).waitFor();
   await page.getByRole("button", { name: "Install Access Requests" }).click();
   await page.getByRole("status").getByText(/Access Requests: 5 workflows installed/).waitFor();
@@ -213,6 +213,8 @@ try {
   await detail.getByRole("heading", { name: "Row 1" }).waitFor();
   await detail.getByText("Given name").waitFor();
   await detail.getByRole("link", { name: "Access requests" }).waitFor();
+  const accessHref = await detail.getByRole("link", { name: "Access", exact: true }).getAttribute("href");
+  assert.match(accessHref, /^#\/run\/list-lumos-user-access\?user_email=[^&]*hannah[^&]*&autorun=1$/i, accessHref);
   await readable(page, "a run's results");
   await audit(page, "run form and results");
   await shot(page, "run");
@@ -289,6 +291,17 @@ try {
   assert.equal(await loopCard.locator(".iterations li").count(), 10, "a loop keeps a sample of its items");
   await readable(page, "a loop's run page");
   await shot(page, "run-loop");
+
+  // "What does Hannah have?": the user row's Access link answers with her accounts by app.
+  await page.goto(`${base}/${accessHref}`);
+  await page.getByRole("heading", { name: "List Lumos User Access" }).waitFor();
+  await page.getByRole("heading", { name: "Answer" }).waitFor();
+  const access = await page.locator("main").innerText();
+  assert.match(access, /hannah/i, access.slice(0, 1500));
+  assert.match(access, /Accounts/, access.slice(0, 1500));
+  await readable(page, "a person's access");
+  await page.getByRole("heading", { name: "Answer" }).evaluate((el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 10));
+  await shot(page, "user-access");
 
   // Links between things: an app's row opens Get Lumos App for it, run at once.
   await page.goto(`${base}/#/run/list-lumos-apps`);

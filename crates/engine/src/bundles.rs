@@ -26,6 +26,7 @@ pub const BUNDLES: &[Bundle] = &[
             "list-lumos-groups",
             "list-lumos-apps",
             "get-lumos-app",
+            "list-lumos-user-access",
         ],
     },
     Bundle {
@@ -76,6 +77,7 @@ const SOURCES: &[(&str, &str)] = embedded!(
     "list-lumos-groups",
     "list-lumos-apps",
     "get-lumos-app",
+    "list-lumos-user-access",
     "search-lumos-appstore",
     "request-lumos-app-access",
     "get-lumos-access-request",

@@ -43,7 +43,7 @@ async fn demo_serves_the_api_with_both_bundles_and_an_admin_key_then_stops_on_si
         .json()
         .await
         .expect("json");
-    assert_eq!(list.as_array().map(Vec::len), Some(21));
+    assert_eq!(list.as_array().map(Vec::len), Some(22));
     let run: Value = http
         .post(format!(
             "{base}/api/v1/workflows/list-lumos-users/runs?wait=true"

@@ -69,7 +69,7 @@ fn list_install_and_run_in_every_format() {
     let d = Desk::new(&["--users", "230"]);
     let list = d.json(&["workflows", "list", "--json"]);
     let items = list.as_array().expect("array");
-    assert_eq!(items.len(), 21);
+    assert_eq!(items.len(), 22);
     for w in items {
         assert_eq!(w["installed"], true);
         assert!(
@@ -197,7 +197,7 @@ fn bad_input_and_bad_files_say_why_and_change_nothing() {
         d.json(&["workflows", "list", "--installed", "--json"])
             .as_array()
             .map(Vec::len),
-        Some(21)
+        Some(22)
     );
 }
 

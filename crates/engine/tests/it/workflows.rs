@@ -380,3 +380,91 @@ async fn upstream_errors_fail_the_run_with_the_step_and_status() {
     assert_eq!(detail.steps[0].operation.as_deref(), Some("getApp"));
     s.sim.stop().await;
 }
+
+/// "What does Ann have?" and "is Ann's X account active?": a person's accounts by email, as
+/// Lumos lists them, all or in one app (by name, any case, or id); an app no one has is a
+/// clear zero, an app that does not exist an error.
+#[tokio::test]
+async fn a_persons_access_is_their_accounts_as_lumos_lists_them() {
+    let s = setup().await;
+    let account = api(&s, "getAccounts", json!({"size": 50})).await["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|a| a["user_id"].is_string())
+        .expect("an account with a user")
+        .clone();
+    let user = api(&s, "getUser", json!({"user_id": account["user_id"]})).await;
+    let email = user["email"].as_str().expect("email");
+    let direct = api(
+        &s,
+        "getUserAccounts",
+        json!({"user_id": user["id"], "expand": ["app"], "size": 100}),
+    )
+    .await;
+    let got = run(
+        &s,
+        "list-lumos-user-access",
+        json!({"user_email": email.to_uppercase()}),
+    )
+    .await;
+    assert_eq!(got["user"], user["email"]);
+    assert_eq!(got["count"], direct["total"], "{got}");
+    let accounts: Vec<(Value, Value, Value)> = got["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| (a["app_id"].clone(), a["status"].clone(), a["app"].clone()))
+        .collect();
+    let want: Vec<(Value, Value, Value)> = direct["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| {
+            (
+                a["app_id"].clone(),
+                a["status"].clone(),
+                a["app"]["user_friendly_label"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(accounts, want);
+
+    // One app, by its name in another case, and by id.
+    let app_name = want[0].2.as_str().expect("app name");
+    let in_app = run(
+        &s,
+        "list-lumos-user-access",
+        json!({"user_email": email, "app": app_name.to_lowercase()}),
+    )
+    .await;
+    let expected = want.iter().filter(|w| w.2 == want[0].2).count();
+    assert_eq!(in_app["count"], json!(expected), "{in_app}");
+    let by_id = run(
+        &s,
+        "list-lumos-user-access",
+        json!({"user_email": email, "app": want[0].0}),
+    )
+    .await;
+    assert!(by_id["count"].as_u64().is_some_and(|n| n >= 1), "{by_id}");
+
+    // An app that does not exist is an error, not "no access".
+    let typo = s
+        .engine
+        .run(
+            "list-lumos-user-access",
+            &obj(json!({"user_email": email, "app": "Salesforcee Typo"})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(typo.status, RunStatus::Failed);
+    assert!(
+        typo.error
+            .as_deref()
+            .is_some_and(|e| e.contains("no Lumos app is named 'Salesforcee Typo'")),
+        "{:?}",
+        typo.error
+    );
+    s.sim.stop().await;
+}

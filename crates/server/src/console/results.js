@@ -30,7 +30,12 @@ export function relatedLinks(row, workflowId) {
     add("list-lumos-accounts", { app_id: appId }, "Accounts");
     add("list-lumos-groups", { app_id: appId }, "Groups");
   }
-  if (workflowId === "list-lumos-users" && typeof row.email === "string") add("list-lumos-access-requests", { user_email: row.email }, "Access requests");
+  if (workflowId === "list-lumos-users" && typeof row.email === "string") {
+    add("list-lumos-user-access", { user_email: row.email }, "Access");
+    add("list-lumos-access-requests", { user_email: row.email }, "Access requests");
+  }
+  // An account of a known person: what else that person has.
+  if (workflowId === "list-lumos-accounts" && typeof row.email === "string" && row.user_id) add("list-lumos-user-access", { user_email: row.email }, "Person's access");
   const requestWorkflows = ["list-lumos-access-requests", "request-lumos-app-access"];
   const requestId = row.request_id || (requestWorkflows.includes(workflowId) ? row.id : null);
   if (typeof requestId === "string" && workflowId !== "get-lumos-access-request") add("get-lumos-access-request", { request_id: requestId }, "Request status");

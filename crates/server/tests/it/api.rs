@@ -62,7 +62,7 @@ async fn end_to_end(db: Db) {
         )
         .await;
     let installable = catalog.as_array().expect("list");
-    assert_eq!(installable.len(), 21);
+    assert_eq!(installable.len(), 22);
     assert!(installable.iter().all(|w| w["bundle"]["id"].is_string()));
     let (_, wf) = env
         .call(
