@@ -3,10 +3,14 @@
     python3 tests/mcp/check_mcp.py stdio <lumosflow binary> <LUMOSFLOW_HOME>
     python3 tests/mcp/check_mcp.py http <http://host:port/mcp> <API key>
     python3 tests/mcp/check_mcp.py oauth <http://host:port/mcp> <issuer> <client id> <client secret>
+    python3 tests/mcp/check_mcp.py author <http://host:port/mcp> <builder API key>
 
 `oauth` follows the MCP authorization flow with the SDK's client credentials provider: the
 401's protected resource metadata, the issuer's metadata, a token for the resource, then a
 short session (the tools, one call).
+
+`author` is a scripted client with no model: it goes from a broken workflow file to a saved,
+working tool using only the authoring tools, by following the validator's messages.
 
 Exits 0 and prints one JSON line when every check passes.
 """
@@ -14,12 +18,88 @@ Exits 0 and prints one JSON line when every check passes.
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
+
+import urllib.parse
+import urllib.request
 
 from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
+
+
+def lumos(path: str, **query) -> dict:
+    """Ask the Lumos the server talks to directly (LUMOS_URL, LUMOS_TOKEN), to check answers."""
+    q = urllib.parse.urlencode(query, doseq=True)
+    req = urllib.request.Request(
+        f"{os.environ['LUMOS_URL']}{path}{'?' + q if q else ''}",
+        headers={"Authorization": f"Bearer {os.environ['LUMOS_TOKEN']}"},
+    )
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read())
+
+
+def every(path: str, **query) -> list:
+    """Every item of a Lumos listing, page by page."""
+    items, page = [], 1
+    while True:
+        got = lumos(path, page=page, size=100, **query)
+        items += got["items"]
+        if not got["items"] or len(items) >= got["total"]:
+            return items
+        page += 1
+
+
+async def read_all(session: ClientSession, first: dict) -> list:
+    """A listing's items as an agent reads them: the result's first items, then the rest from
+    the resource its `more` names, following `next`."""
+    items = list(first["items"])
+    uri = re.search(r"lumosflow://\S+", first["more"]).group(0) if "more" in first else None
+    while uri:
+        page = json.loads((await session.read_resource(uri)).contents[0].text)
+        assert page["offset"] == len(items), (page["offset"], len(items))
+        items += page["items"]
+        uri = page["next"]
+    return items
+
+
+async def six_messages(session: ClientSession, tools: dict) -> dict:
+    """What help-desk employees ask, through the tools alone, checked against Lumos itself."""
+    # "Who approves Zoom?" — an app by its name.
+    apps = every("/appstore/apps", all_visibilities="true")
+    names = [a["user_friendly_label"] for a in apps]
+    app = next(a for a in apps if names.count(a["user_friendly_label"]) == 1)
+    who = await session.call_tool("get-lumos-app-approvers", {"app_id": app["user_friendly_label"]})
+    assert not who.is_error, who
+    flow = lumos(f"/appstore/apps/{app['id']}/settings")["request_flow"]
+    got = [a["id"] for a in who.structured_content["stage_1_approvers"] if a["type"] == "USER"]
+    assert got == [u["id"] for u in flow["approvers"]["users"]], (got, flow["approvers"])
+    assert who.structured_content["app_id"] == app["id"], who.structured_content
+
+    # "Is Ann's <app> account active?" — a person's access by email, one app by name.
+    account = next(a for a in lumos("/accounts", size=100, expand="app")["items"] if a.get("user_id") and a.get("app"))
+    person = lumos(f"/users/{account['user_id']}")
+    app_name = account["app"]["user_friendly_label"]
+    asked = await session.call_tool("list-lumos-user-access", {"user_email": person["email"], "app": app_name})
+    assert not asked.is_error, asked
+    theirs = [a for a in every(f"/users/{person['id']}/accounts", expand="app") if (a.get("app") or {}).get("user_friendly_label", "").lower() == app_name.lower()]
+    answer = asked.structured_content
+    assert [(a["app_id"], a["status"]) for a in answer["accounts"]] == [(a["app_id"], a["status"]) for a in theirs], (answer, theirs)
+    assert answer["count"] == len(theirs) >= 1, answer
+
+    # "List every account of <app>" — the app with the most accounts, through paging, nothing
+    # skipped or repeated.
+    counts: dict = {}
+    for a in every("/accounts"):
+        counts[a["app_id"]] = counts.get(a["app_id"], 0) + 1
+    busiest = max(counts, key=counts.get)
+    first = (await session.call_tool("list-lumos-accounts", {"app_id": busiest, "all": True})).structured_content
+    read = await read_all(session, first)
+    ids = [a["id"] for a in read]
+    assert len(ids) == len(set(ids)) == counts[busiest] == first["total"], (len(ids), len(set(ids)), counts[busiest])
+    return {"approvers_of": app["user_friendly_label"], "access_checked": person["email"], "every_account": len(ids)}
 
 
 async def exercise(session: ClientSession) -> None:
@@ -141,9 +221,20 @@ async def exercise(session: ClientSession) -> None:
     assert as_other.is_error and "it acts only as them" in as_other.content[0].text, as_other
     mine = await session.call_tool("get-lumos-access-request", {"request_id": req["request_id"], "requested_for": person})
     assert not mine.is_error and mine.structured_content["status"] == req["status"], mine
+    # "Status?" — who must approve now, as Lumos's open tasks say.
+    open_tasks = [t for t in lumos("/tasks", show_all_tasks="true", access_request_id=req["request_id"], status="PENDING", expand="assignees", size=100)["items"] if t["task_category"] != "PROVISIONING"]
+    waiting = mine.structured_content["pending_approvals"]
+    assert [w["task_id"] for w in waiting] == [t["id"] for t in open_tasks] and waiting, (waiting, open_tasks)
+    assert waiting[0]["approvers"] and waiting[0]["approvers"][0]["name"], waiting
+    # "Cancel it" — for the person it is for; Lumos says it is canceled.
+    gone = await session.call_tool("cancel-lumos-access-request", {"request_id": req["request_id"], "reason": "No longer needed", "requested_for": person})
+    assert not gone.is_error, gone
+    assert lumos(f"/appstore/access_requests/{req['request_id']}")["status"] == "CANCELLED"
 
-    # The run-status tool, and the argument naming whom the agent acts for.
+    # The run-status tool, and the argument naming whom the agent acts for; writing
+    # workflows is for builders.
     assert "get-run-status" in names, names
+    assert not {"validate-workflow", "try-workflow", "save-workflow"} & names, names
     gated_tool = next(t for t in tools if t.name == "gated-lookup")
     assert "held for approval first" in gated_tool.description, gated_tool.description
     assert cancel_tool.annotations.idempotent_hint is False, cancel_tool.annotations
@@ -184,11 +275,12 @@ async def exercise(session: ClientSession) -> None:
     except Exception as e:  # the SDK raises the server's error
         assert "needs the argument 'app'" in str(e), e
 
+    asked = await six_messages(session, {t.name: t for t in tools})
     bad = await session.call_tool("get-lumos-app", {})
     assert bad.is_error, bad
     message = bad.content[0].text
     assert "missing required input 'app_id'" in message, message
-    print(json.dumps({"tools": len(tools), "users_found": out["total"], "tool_error": message}))
+    print(json.dumps({"tools": len(tools), "users_found": out["total"], "tool_error": message, **asked}))
 
 
 class MemoryTokens:
@@ -229,10 +321,92 @@ async def oauth(target: str, issuer: str, client_id: str, secret: str) -> None:
                 print(json.dumps({"oauth": True, "tools": len(names), "users_found": res.structured_content["total"]}))
 
 
+BROKEN = """id: active-user-emails
+name: Active user emails
+description: The emails of active users, from a page of users.
+inputs:
+  size: { type: integer, default: 50, min: 1, max: 100 }
+steps:
+  - id: users
+    call: listUser
+    params: { size: "{{ inputs.size }}" }
+    fields: [id, emial, status]
+  - id: active
+    transform: "{{ steps.users.output['items'] | selectattr('status', 'equalto', 'ACTIVE') | map(attribute='email') | list }}"
+output:
+  emails: "{{ steps.active.output }}"
+  count: "{{ steps.active.output | lenght }}"
+"""
+
+CHANGES = """id: request-zoom-for-me
+name: Request Zoom for me
+steps:
+  - id: request
+    call: createAccessRequest
+    body: { app_id: "00000000-0000-4000-8000-000000000001", target_user_id: "x", business_justification: "y" }
+"""
+
+
+async def author(session: ClientSession) -> None:
+    await session.initialize()
+    tools = {t.name: t for t in (await session.list_tools()).tools}
+    assert {"validate-workflow", "try-workflow", "save-workflow"} <= set(tools), sorted(tools)
+    ops = json.loads((await session.read_resource("lumosflow://operations")).contents[0].text)
+    assert any(o["name"] == "listUsers" and not o["changes_lumos"] for o in ops), ops[:3]
+    one = json.loads((await session.read_resource("lumosflow://operations/listUsers")).contents[0].text)
+    assert "email" in one["response"]["item_fields"]["properties"], one
+    guide = await session.get_prompt("write-workflow", {"task": "list the emails of active users"})
+    text = guide.messages[0].content.text
+    assert "validate-workflow" in text and "for_each" in text, text[:500]
+
+    # Follow the validator until the file is valid: each message names what is wrong and,
+    # where it can, what was meant.
+    yaml, rounds, seen = BROKEN, 0, []
+    while True:
+        rounds += 1
+        assert rounds <= 6, seen
+        checked = await session.call_tool("validate-workflow", {"yaml": yaml})
+        if not checked.is_error:
+            break
+        message = checked.content[0].text
+        seen.append(message)
+        fixes = re.findall(r"'([^']+)' \(did you mean ([\w-]+)", message)
+        assert fixes, message
+        for wrong, meant in fixes:
+            yaml = re.sub(rf"\b{re.escape(wrong)}\b", meant, yaml, count=1)
+    assert any("line " in m and "column " in m for m in seen), seen
+    valid = checked.structured_content
+    assert valid["valid"] and valid["id"] == "active-user-emails" and "changes nothing" in valid["saving"], valid
+
+    tried = (await session.call_tool("try-workflow", {"yaml": yaml, "inputs": {"size": 20}})).structured_content
+    assert tried["ok"], tried
+    assert tried["output"]["count"] == len(tried["output"]["emails"]) > 0, tried["output"]
+    assert [s["step"] for s in tried["steps"] if s["iteration"] == 0][:1] == ["users"], tried["steps"]
+    bad_inputs = await session.call_tool("try-workflow", {"yaml": yaml, "inputs": {"size": 1000}})
+    assert bad_inputs.is_error and "size" in bad_inputs.content[0].text, bad_inputs
+
+    # A builder may not save a workflow that changes Lumos; this one changes nothing.
+    refused = await session.call_tool("save-workflow", {"yaml": CHANGES})
+    assert refused.is_error and "admin" in refused.content[0].text, refused
+    saved = (await session.call_tool("save-workflow", {"yaml": yaml})).structured_content
+    assert saved["id"] == "active-user-emails" and saved["version"] == 1, saved
+    names = {t.name for t in (await session.list_tools()).tools}
+    assert "active-user-emails" in names, sorted(names)
+    ran = (await session.call_tool("active-user-emails", {"size": 20})).structured_content
+    assert ran["run_status"] == "completed" and ran["count"] == tried["output"]["count"], ran
+    print(json.dumps({"author": True, "rounds": rounds, "problems": len(seen), "count": ran["count"]}))
+
+
 async def main() -> None:
     mode, target, extra = sys.argv[1], sys.argv[2], sys.argv[3]
     if mode == "oauth":
         await oauth(target, extra, sys.argv[4], sys.argv[5])
+        return
+    if mode == "author":
+        async with create_mcp_http_client(headers={"Authorization": f"Bearer {extra}"}) as http:
+            async with streamable_http_client(target, http_client=http) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await author(session)
         return
     if mode == "stdio":
         env = dict(os.environ, LUMOSFLOW_HOME=extra)

@@ -11,6 +11,7 @@ use std::time::Duration;
 use engine::RunStatus;
 use engine::definition::{InputSpec, InputType};
 use engine::{Actor, Engine, EngineError, RunRequest};
+mod authoring;
 mod prompts;
 mod resources;
 mod schemas;
@@ -272,13 +273,16 @@ impl WorkflowTools {
         );
         status.output_schema = Some(Arc::new(schemas::for_run_status()));
         let mut tools = vec![status];
-        for l in self
-            .engine
-            .list()
-            .await?
-            .into_iter()
-            .filter(|l| l.installed && l.id != RUN_STATUS_TOOL && caller.scope.lists(&l.id))
-        {
+        let authors = authoring::offered_to(caller);
+        if authors {
+            tools.extend(authoring::tools());
+        }
+        for l in self.engine.list().await?.into_iter().filter(|l| {
+            l.installed
+                && l.id != RUN_STATUS_TOOL
+                && !(authors && authoring::is_authoring(&l.id))
+                && caller.scope.lists(&l.id)
+        }) {
             let (wf, _) = self.engine.load(&l.id, None).await?;
             let changes = self.engine.changes(&wf).await?;
             if caller
@@ -295,14 +299,15 @@ impl WorkflowTools {
                 .unwrap_or_else(|| wf.name().to_owned())
                 + &gated_note(&wf).unwrap_or_default();
             let mut inputs = input_schema(&wf.def.inputs);
-            if wf.def.columns.is_some() && !wf.def.inputs.contains_key(schemas::ALL_FIELDS) {
-                if let Some(Value::Object(p)) = inputs.get_mut("properties") {
-                    p.insert(
-                        schemas::ALL_FIELDS.into(),
-                        json!({"type": "boolean", "default": false,
-                            "description": "Every field of each item; by default only the fields most answers need"}),
-                    );
-                }
+            if wf.def.columns.is_some()
+                && !wf.def.inputs.contains_key(schemas::ALL_FIELDS)
+                && let Some(Value::Object(p)) = inputs.get_mut("properties")
+            {
+                p.insert(
+                    schemas::ALL_FIELDS.into(),
+                    json!({"type": "boolean", "default": false,
+                        "description": "Every field of each item; by default only the fields most answers need"}),
+                );
             }
             let mut tool = Tool::new(l.id.clone(), description, Arc::new(inputs));
             tool.title = Some(wf.name().to_owned());
@@ -559,6 +564,13 @@ impl ServerHandler for WorkflowTools {
             return match self.status(id, &actor).await {
                 Ok(v) => Ok(structured(v)),
                 Err(e @ EngineError::RunNotFound(_)) => Ok(tool_error(e.to_string())),
+                Err(e) => Err(McpError::internal_error(e.to_string(), None)),
+            };
+        }
+        if authoring::is_authoring(&request.name) && authoring::offered_to(&actor) {
+            return match authoring::call(&self.engine, &request.name, &args, &actor).await {
+                Ok(authoring::Answer::Ok(v)) => Ok(structured(v)),
+                Ok(authoring::Answer::Refused(m)) => Ok(tool_error(m)),
                 Err(e) => Err(McpError::internal_error(e.to_string(), None)),
             };
         }

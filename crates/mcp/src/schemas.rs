@@ -66,7 +66,15 @@ pub fn for_workflow(wf: &Workflow) -> Map<String, Value> {
         }
         if let Some(Value::Object(fields)) = out.remove("properties") {
             for (k, v) in fields {
-                props.entry(k).or_insert(v);
+                // A field the output shares with the run's own (a `message`, say) may be
+                // either: a held run's answer has the run's, a finished one the output's.
+                match props.get_mut(&k) {
+                    None => {
+                        props.insert(k, v);
+                    }
+                    Some(run) if *run != v => *run = json!({"anyOf": [run.clone(), v]}),
+                    Some(_) => {}
+                }
             }
         }
     }

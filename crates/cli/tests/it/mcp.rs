@@ -28,9 +28,11 @@ fn script() -> String {
         .to_string()
 }
 
-/// A home with a connection to a simulator and both bundles installed.
-fn home() -> (tempfile::TempDir, Killed) {
-    let (child, url, token) = spawn_sim(&[]);
+/// A home with a connection to a simulator and every bundle installed; the simulator's URL
+/// and token go to the Python check (LUMOS_URL, LUMOS_TOKEN) to compare answers with Lumos.
+fn home() -> (tempfile::TempDir, Killed, [(&'static str, String); 2]) {
+    // 1,250 users with an account in each of 4 apps: apps of 1,250 accounts to page through.
+    let (child, url, token) = spawn_sim(&["--users", "1250", "--apps", "4"]);
     let home = tempfile::tempdir().expect("tempdir");
     let run = |args: &[&str], input: Option<&str>| {
         let mut c = bin()
@@ -63,7 +65,11 @@ fn home() -> (tempfile::TempDir, Killed) {
     )
     .expect("write");
     run(&["workflows", "create", &gated.display().to_string()], None);
-    (home, Killed(child))
+    (
+        home,
+        Killed(child),
+        [("LUMOS_URL", url), ("LUMOS_TOKEN", token)],
+    )
 }
 
 #[test]
@@ -71,8 +77,9 @@ fn stdio_with_the_python_sdk() {
     if !python_sdk() {
         return;
     }
-    let (home, _sim) = home();
+    let (home, _sim, lumos) = home();
     let out = Command::new("python3")
+        .envs(lumos.clone())
         .args([
             &script(),
             "stdio",
@@ -103,18 +110,8 @@ fn stdio_with_the_python_sdk() {
     );
 }
 
-#[test]
-fn http_with_the_python_sdk_and_an_api_key() {
-    if !python_sdk() {
-        return;
-    }
-    let (home, _sim) = home();
-    let key_out = bin()
-        .args(["keys", "create", "--name", "ai-agent", "--role", "agent"])
-        .env("LUMOSFLOW_HOME", home.path())
-        .output()
-        .expect("key");
-    let key = String::from_utf8_lossy(&key_out.stdout).trim().to_owned();
+/// `serve` on a free port over `home`: the process and its base URL.
+fn serve(home: &tempfile::TempDir) -> (Killed, String) {
     let mut server = bin()
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env("LUMOSFLOW_HOME", home.path())
@@ -126,13 +123,75 @@ fn http_with_the_python_sdk_and_an_api_key() {
     BufReader::new(server.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("line");
-    let _server = Killed(server);
     let base = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
         .expect("url")
         .to_owned();
+    (Killed(server), base)
+}
+
+/// A builder's MCP client, with no model, goes from a broken file to a saved, working tool
+/// using only the authoring tools and following the validator's messages; a change to Lumos
+/// is not a builder's to save.
+#[test]
+fn a_scripted_client_writes_a_workflow_with_the_authoring_tools() {
+    if !python_sdk() {
+        return;
+    }
+    let (home, _sim, lumos) = home();
+    let key_out = bin()
+        .args(["keys", "create", "--name", "author", "--role", "builder"])
+        .env("LUMOSFLOW_HOME", home.path())
+        .output()
+        .expect("key");
+    let key = String::from_utf8_lossy(&key_out.stdout).trim().to_owned();
+    let (_server, base) = serve(&home);
     let out = Command::new("python3")
+        .envs(lumos.clone())
+        .args([&script(), "author", &format!("{base}/mcp"), &key])
+        .output()
+        .expect("python");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {said}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(said.lines().last().unwrap_or_default()).expect("report");
+    assert!(
+        report["problems"].as_u64().is_some_and(|n| n >= 1),
+        "{report}"
+    );
+    // Saved as the builder, recorded in the audit trail.
+    let audit = bin()
+        .args(["audit", "--json"])
+        .env("LUMOSFLOW_HOME", home.path())
+        .output()
+        .expect("audit");
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    assert!(
+        audit.contains("active-user-emails") && audit.contains("key:author"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn http_with_the_python_sdk_and_an_api_key() {
+    if !python_sdk() {
+        return;
+    }
+    let (home, _sim, lumos) = home();
+    let key_out = bin()
+        .args(["keys", "create", "--name", "ai-agent", "--role", "agent"])
+        .env("LUMOSFLOW_HOME", home.path())
+        .output()
+        .expect("key");
+    let key = String::from_utf8_lossy(&key_out.stdout).trim().to_owned();
+    let (_server, base) = serve(&home);
+    let out = Command::new("python3")
+        .envs(lumos.clone())
         .args([&script(), "http", &format!("{base}/mcp"), &key])
         .output()
         .expect("python");
@@ -141,6 +200,17 @@ fn http_with_the_python_sdk_and_an_api_key() {
         "stdout: {}\nstderr: {}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+    // The six messages were answered as Lumos answers them, every account of an app of
+    // over 1,200 read through paging.
+    let said = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = said
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no report in {said}"));
+    assert!(
+        report["every_account"].as_u64().is_some_and(|n| n >= 1200),
+        "{report}"
     );
     // Without a key: 401.
     let status = Command::new("python3")

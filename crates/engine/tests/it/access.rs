@@ -201,11 +201,11 @@ async fn access_is_requested_by_name_followed_and_canceled() {
         .map(|t| json!({"task_id": t["id"], "stage": t["task_category"], "approvers": t["assignees"]}))
         .collect();
     assert!(!open.is_empty(), "a new request waits for someone: {tasks}");
-    assert_eq!(got["waiting_for"], json!(open));
+    assert_eq!(got["pending_approvals"], json!(open));
     assert!(
-        got["waiting_for"][0]["approvers"][0]["name"].is_string(),
+        got["pending_approvals"][0]["approvers"][0]["name"].is_string(),
         "{}",
-        got["waiting_for"]
+        got["pending_approvals"]
     );
     let listed = run(
         "list-lumos-access-requests",

@@ -48,11 +48,11 @@ async fn end_to_end(db: Db) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{out}");
-    assert_eq!(out.as_array().map(Vec::len), Some(8));
+    assert_eq!(out.as_array().map(Vec::len), Some(9));
     let (_, installed) = env
         .call(Some(Viewer), Method::GET, "/api/v1/workflows", None)
         .await;
-    assert_eq!(installed.as_array().map(Vec::len), Some(8));
+    assert_eq!(installed.as_array().map(Vec::len), Some(9));
     let (_, catalog) = env
         .call(
             Some(Viewer),
