@@ -85,6 +85,13 @@ async fn start(db: &testkit::Db, options: ServerOptions) -> Server {
     .expect("server")
 }
 
+/// `fut`, or a failure naming `what` when it takes more than 30 s (a hang says where).
+async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(30), fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what} took more than 30 s"))
+}
+
 /// Who `/console/me` says the session is, or the status.
 async fn me(base: &str, session: &str) -> Result<serde_json::Value, StatusCode> {
     let r = reqwest::Client::new()
@@ -113,12 +120,19 @@ async fn people_sign_in_with_sso_and_stay_signed_in_across_restarts_and_replicas
         .await
         .expect("bind");
     let public_url = format!("http://{}", listener.local_addr().expect("addr"));
-    let (mut idp, issuer) = provider(&format!("{public_url}/console/oidc/callback")).await;
-    let a = Server::start_on(
-        Arc::new(db.open().await),
-        listener,
-        engine::EngineConfig::default(),
-        options(&issuer, &public_url),
+    let (mut idp, issuer) = within(
+        "starting the identity provider",
+        provider(&format!("{public_url}/console/oidc/callback")),
+    )
+    .await;
+    let a = within(
+        "starting the first replica",
+        Server::start_on(
+            Arc::new(db.open().await),
+            listener,
+            engine::EngineConfig::default(),
+            options(&issuer, &public_url),
+        ),
     )
     .await
     .expect("server");
@@ -176,11 +190,21 @@ async fn people_sign_in_with_sso_and_stay_signed_in_across_restarts_and_replicas
     );
 
     // A restart keeps the session; a second replica on the same database shares it.
-    a.stop().await;
-    let b = start(&db, options(&issuer, &public_url)).await;
-    let c = start(&db, options(&issuer, &public_url)).await;
+    within("stopping the first replica", a.stop()).await;
+    let b = within(
+        "starting replica b",
+        start(&db, options(&issuer, &public_url)),
+    )
+    .await;
+    let c = within(
+        "starting replica c",
+        start(&db, options(&issuer, &public_url)),
+    )
+    .await;
     for s in [&b, &c] {
-        let who = me(&s.base_url, &ann).await.expect("still signed in");
+        let who = within("me after the restart", me(&s.base_url, &ann))
+            .await
+            .expect("still signed in");
         assert_eq!(who["email"], "ann-admin@example-corp.com");
         assert_eq!(who["role"], "admin");
     }
@@ -192,7 +216,9 @@ async fn people_sign_in_with_sso_and_stay_signed_in_across_restarts_and_replicas
         .await
         .expect("set role");
     assert_eq!(
-        me(&c.base_url, &dan2).await.expect("dan")["role"],
+        within("me after the role change", me(&c.base_url, &dan2))
+            .await
+            .expect("dan")["role"],
         "builder"
     );
     b.engine
@@ -200,11 +226,18 @@ async fn people_sign_in_with_sso_and_stay_signed_in_across_restarts_and_replicas
         .await
         .expect("deactivate");
     assert_eq!(
-        me(&c.base_url, &dan2).await.unwrap_err(),
+        within("me after deactivation", me(&c.base_url, &dan2))
+            .await
+            .unwrap_err(),
         StatusCode::UNAUTHORIZED
     );
-    assert!(me(&c.base_url, &ann).await.is_ok(), "others stay signed in");
-    b.stop().await;
-    c.stop().await;
+    assert!(
+        within("me of another person", me(&c.base_url, &ann))
+            .await
+            .is_ok(),
+        "others stay signed in"
+    );
+    within("stopping replica b", b.stop()).await;
+    within("stopping replica c", c.stop()).await;
     let _ = idp.kill().await;
 }
