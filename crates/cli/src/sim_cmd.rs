@@ -34,6 +34,10 @@ pub struct SimArgs {
     /// Delay added to every response.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// The simulator's "now" (RFC 3339 or YYYY-MM-DD): the seeded history (access requests
+    /// of the last 90 days, last activity, discovery) ends here. Default: the real time.
+    #[arg(long)]
+    now: Option<String>,
 }
 
 impl SimArgs {
@@ -47,6 +51,22 @@ impl SimArgs {
         for t in &self.tokens {
             lumos_api::ApiToken::parse(t).with_context(|| "--token".to_owned())?;
         }
+        let now = match &self.now {
+            None => None,
+            Some(text) => Some(
+                chrono::DateTime::parse_from_rfc3339(text)
+                    .map(|t| t.timestamp())
+                    .or_else(|_| {
+                        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                            .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
+                    })
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "--now must be a time (2026-12-07T09:00:00Z) or a date (2026-12-07), not '{text}'"
+                        )
+                    })?,
+            ),
+        };
         Ok(SimConfig {
             addr: self.addr.clone(),
             tokens: self.tokens.clone(),
@@ -60,6 +80,7 @@ impl SimArgs {
             rate_limit: self.rate_limit.filter(|&n| n > 0),
             fault_rate: self.fault_rate,
             latency: Duration::from_millis(self.latency_ms),
+            now,
         })
     }
 }

@@ -128,6 +128,19 @@ pub const ACCESS_LENGTHS: &[&str] = &[
     "Unlimited",
 ];
 
+/// The seconds of a length of that vocabulary ("7 days"); `None` for "Unlimited".
+pub fn length_seconds(label: &str) -> Option<i64> {
+    let (n, unit) = label.split_once(' ')?;
+    let n: i64 = n.parse().ok()?;
+    Some(
+        n * if unit.starts_with("hour") {
+            3600
+        } else {
+            86_400
+        },
+    )
+}
+
 pub const PERMISSIONS: &[&str] = &[
     "Admin",
     "Member",

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use crate::ids::Kind;
 use crate::names;
-use crate::org::{Account, App, Group, Org, SYNC_SECONDS, User};
-use crate::time::{BASE_EPOCH, ts};
+use crate::org::{Account, App, Group, Org, Owner, SYNC_SECONDS, User};
+use crate::time::ts;
 
 /// `None` leaves the field out (schemas without it); `Some(None)` writes `null` (not expanded).
 type Expandable<T> = Option<Option<T>>;
@@ -117,8 +117,20 @@ pub struct GroupOut<'a> {
     pub source_app_id: &'a str,
 }
 
+/// An email as a person typed it elsewhere: each part of the name capitalised.
+fn other_case(email: &str) -> String {
+    let mut out = String::with_capacity(email.len());
+    let mut start = true;
+    for c in email.chars() {
+        out.push(if start { c.to_ascii_uppercase() } else { c });
+        start = matches!(c, '.' | '@' | '-');
+    }
+    out
+}
+
 pub fn group<'a>(org: &'a Org, g: &'a Group) -> GroupOut<'a> {
     let app = &org.apps[g.app as usize].id;
+    let source = &org.apps[g.source as usize].id;
     GroupOut {
         id: &g.id,
         app_id: app,
@@ -126,7 +138,7 @@ pub fn group<'a>(org: &'a Org, g: &'a Group) -> GroupOut<'a> {
         name: &g.name,
         description: &g.description,
         group_lifecycle: g.lifecycle,
-        source_app_id: app,
+        source_app_id: source,
     }
 }
 
@@ -137,9 +149,9 @@ pub struct AccountOut<'a> {
     pub account_type: &'static str,
     pub status: &'static str,
     pub app: Option<AppOut<'a>>,
-    pub unique_identifier: &'a str,
-    pub email: &'a str,
-    pub user_id: &'a str,
+    pub unique_identifier: std::borrow::Cow<'a, str>,
+    pub email: std::borrow::Cow<'a, str>,
+    pub user_id: Option<&'a str>,
     pub discovered_at: String,
     pub last_login: Option<String>,
     pub last_activity: Option<String>,
@@ -153,9 +165,16 @@ pub fn account<'a>(
     acc: &Account,
     expand_app: bool,
 ) -> AccountOut<'a> {
-    let user = &org.users[acc.user as usize];
     let app = &org.apps[acc.app as usize];
-    let discovered = BASE_EPOCH - i64::from(acc.discovered);
+    let (email, user_id): (std::borrow::Cow<'a, str>, Option<&'a str>) = match acc.owner {
+        Owner::User => {
+            let user = &org.users[acc.user as usize];
+            (user.email.as_str().into(), Some(user.id.as_str()))
+        }
+        Owner::OtherCase => (other_case(&org.users[acc.user as usize].email).into(), None),
+        Owner::Orphan => (org.orphans[acc.user as usize].as_str().into(), None),
+    };
+    let discovered = org.clock.start - i64::from(acc.discovered);
     let login = (acc.last_login > 0).then(|| ts(discovered + i64::from(acc.last_login)));
     AccountOut {
         id: org.ids.id(Kind::Account, idx),
@@ -163,9 +182,9 @@ pub fn account<'a>(
         account_type: names::account_types()[acc.kind as usize].as_str(),
         status: names::account_statuses()[acc.status as usize].as_str(),
         app: expand_app.then(|| self::app(base, app, None)),
-        unique_identifier: &user.email,
-        email: &user.email,
-        user_id: &user.id,
+        unique_identifier: email.clone(),
+        email,
+        user_id,
         discovered_at: ts(discovered),
         last_activity: login.clone(),
         last_login: login,

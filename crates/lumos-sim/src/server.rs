@@ -44,6 +44,9 @@ pub struct SimConfig {
     /// Share of requests answered with a 5xx, 0.0–1.0.
     pub fault_rate: f64,
     pub latency: Duration,
+    /// The simulator's "now" (seconds since the epoch): the seeded history ends here and the
+    /// clock runs on from it. `None`: the real time.
+    pub now: Option<i64>,
 }
 
 impl Default for SimConfig {
@@ -56,6 +59,7 @@ impl Default for SimConfig {
             rate_limit: None,
             fault_rate: 0.0,
             latency: Duration::ZERO,
+            now: None,
         }
     }
 }
@@ -107,7 +111,11 @@ impl Simulator {
             user: 1,
             admin: false,
         });
-        let org = Org::generate(cfg.seed, &cfg.size);
+        let org = Org::generate(
+            cfg.seed,
+            &cfg.size,
+            cfg.now.unwrap_or_else(crate::time::wall),
+        );
         let sim = Arc::new(Sim {
             org: RwLock::new(org),
             routes: Routes::new(Catalog::lumos()),

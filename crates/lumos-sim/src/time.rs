@@ -1,7 +1,26 @@
-//! Timestamps as Lumos writes them: naive UTC `YYYY-MM-DDTHH:MM:SS`.
+//! Timestamps as Lumos writes them (naive UTC `YYYY-MM-DDTHH:MM:SS`), and the simulator's
+//! clock: the seeded history is laid out back from its "now" (the real time unless
+//! `--now` sets it), and records made through the API are stamped with that clock as it runs.
 
-/// The simulated "now" of generated history: 2026-06-01T00:00:00Z, so data is the same every run.
-pub const BASE_EPOCH: i64 = 1_780_272_000;
+/// The simulator's clock: its "now" at start, moving on with real time.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub start: i64,
+    began: std::time::Instant,
+}
+
+impl Clock {
+    pub fn starting_at(start: i64) -> Clock {
+        Clock {
+            start,
+            began: std::time::Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.start + self.began.elapsed().as_secs() as i64
+    }
+}
 
 pub fn ts(epoch: i64) -> String {
     chrono::DateTime::from_timestamp(epoch, 0)
@@ -10,8 +29,8 @@ pub fn ts(epoch: i64) -> String {
         .to_string()
 }
 
-/// Wall-clock now, for records created through the API.
-pub fn now() -> i64 {
+/// Wall-clock now.
+pub fn wall() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
@@ -30,10 +49,13 @@ pub fn parse(s: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    /// 2026-06-01T00:00:00Z.
+    const BASE_EPOCH: i64 = 1_780_272_000;
+
     #[test]
     fn formats_naive_utc() {
-        assert_eq!(super::ts(super::BASE_EPOCH), "2026-06-01T00:00:00");
-        assert_eq!(super::parse("2026-06-01T00:00:00"), Some(super::BASE_EPOCH));
-        assert_eq!(super::parse("2026-06-01"), Some(super::BASE_EPOCH));
+        assert_eq!(super::ts(BASE_EPOCH), "2026-06-01T00:00:00");
+        assert_eq!(super::parse("2026-06-01T00:00:00"), Some(BASE_EPOCH));
+        assert_eq!(super::parse("2026-06-01"), Some(BASE_EPOCH));
     }
 }

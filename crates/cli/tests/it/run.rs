@@ -331,7 +331,9 @@ fn export(
 
 #[test]
 fn exports_print_every_item_in_flat_memory() {
-    const ACCOUNTS: usize = 100_000;
+    // 10 accounts each of 10,000 people, and 300 Lumos linked to nobody (orphans, another
+    // case of an email).
+    const ACCOUNTS: usize = 100_000 + 300;
     let d = Desk::new(&["--users", "10000", "--accounts-per-user", "10"]);
     let run = ["run", "list-lumos-accounts", "-i", "all=true"];
     let (ndjson, ndjson_peak) = export(&d, &[&run[..], &["--ndjson"]].concat(), |out| {

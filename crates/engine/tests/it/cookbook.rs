@@ -336,6 +336,7 @@ async fn stale_access_requests_without_a_date_input() {
     )
     .await;
     let now = chrono::Utc::now();
+    let all_pending = pending.len();
     let expected: Vec<Value> = pending
         .into_iter()
         .filter(|r| {
@@ -350,7 +351,13 @@ async fn stale_access_requests_without_a_date_input() {
             (now - at).num_days() > days
         })
         .collect();
-    assert!(!expected.is_empty(), "the sample has stale requests");
+    // The seeded history is recent (the last 90 days), so "stale" is a real question: some
+    // pending requests are, some are not.
+    assert!(
+        !expected.is_empty() && expected.len() < all_pending,
+        "{} of {all_pending} pending requests are stale",
+        expected.len()
+    );
     assert_eq!(
         ids(out["items"].as_array().expect("items"), "id"),
         ids(&expected, "id")

@@ -95,16 +95,35 @@ impl Setup {
 
     /// The id of an app in the AppStore.
     pub async fn store_app(&self) -> Value {
+        // One that also grants access for good, so a request may name no duration.
         let apps = self
             .api
             .call(
                 "getAppStoreApps",
-                &obj(serde_json::json!({"all_visibilities": true, "size": 1})),
+                &obj(serde_json::json!({"all_visibilities": true, "size": 100})),
                 None,
             )
             .await
             .expect("apps");
-        apps["items"][0]["id"].clone()
+        for app in apps["items"].as_array().into_iter().flatten() {
+            let settings = self
+                .api
+                .call(
+                    "getAppStoreAppSettings",
+                    &obj(serde_json::json!({"app_id": app["id"]})),
+                    None,
+                )
+                .await
+                .expect("settings");
+            let lengths = &settings["provisioning"]["time_based_access"];
+            if lengths
+                .as_array()
+                .is_some_and(|l| l.iter().any(|x| x == "Unlimited"))
+            {
+                return app["id"].clone();
+            }
+        }
+        panic!("no AppStore app grants access for good")
     }
 
     /// How many access requests Lumos holds.

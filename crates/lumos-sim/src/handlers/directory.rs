@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 use super::{Ctx, find};
 use crate::ids::Kind;
 use crate::names;
-use crate::org::{App, Org};
+use crate::org::{Account, App, Org, Owner};
 use crate::org::{Job, JobKind};
 use crate::render;
-use crate::time::{self, BASE_EPOCH};
+use crate::time;
 use crate::wire::{self, PageOut, Reply, Result, SimError, json, matches, object, opt_str, window};
 
 fn app_idx(org: &Org, id: &str) -> Result<usize> {
@@ -129,12 +129,18 @@ pub fn get_user(org: &Org, ctx: &Ctx) -> Result<Reply> {
 pub fn user_accounts(org: &Org, ctx: &Ctx) -> Result<Reply> {
     let u = user_idx(org, ctx.path("user_id"))?;
     let (page, size) = ctx.query.page();
-    let range = org.user_accounts[u] as usize..org.user_accounts[u + 1] as usize;
-    let total = range.len();
+    let seeded = org.user_accounts[u] as usize..org.user_accounts[u + 1] as usize;
+    let later = org
+        .later_accounts_of
+        .get(&(u as u32))
+        .map_or(&[][..], Vec::as_slice);
+    let all: Vec<usize> = seeded.chain(later.iter().map(|&i| i as usize)).collect();
+    let total = all.len();
     let w = window(total, page, size);
     let expand = ctx.query.has("expand", "app");
-    let items: Vec<_> = (range.start + w.start..range.start + w.end)
-        .map(|i| render::account(org, ctx.base_url, i, &org.accounts[i], expand))
+    let items: Vec<_> = all[w]
+        .iter()
+        .map(|&i| render::account(org, ctx.base_url, i, &org.accounts[i], expand))
         .collect();
     Ok(json(200, &PageOut::new(items, total, page, size)))
 }
@@ -189,7 +195,7 @@ pub fn accounts(org: &Org, ctx: &Ctx) -> Result<Reply> {
     }
     let keep = |i: usize| {
         let a = &org.accounts[i];
-        let discovered = BASE_EPOCH - i64::from(a.discovered);
+        let discovered = org.clock.start - i64::from(a.discovered);
         (statuses.is_empty() || statuses.contains(&a.status))
             && (sources.is_empty() || sources.contains(&a.source))
             && before.is_none_or(|b| discovered < b)
@@ -599,7 +605,6 @@ pub fn trigger_sync(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
 pub fn post_accounts(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     ctx.require_admin()?;
     let body = object(&ctx.body)?;
-    app_idx(org, wire::req_str(body, "app_id")?)?;
     if body
         .get("accounts")
         .is_some_and(|v| !v.is_array() && !v.is_null())
@@ -609,6 +614,80 @@ pub fn post_accounts(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
             "Input should be a valid list",
             "list_type",
         ));
+    }
+    // The accounts appear in the app at once (the job is done when it answers), linked to
+    // the user with the same email (any case) or to nobody Lumos knows.
+    let app = app_idx(org, wire::req_str(body, "app_id")?)?;
+    let inputs = body
+        .get("accounts")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (k, a) in inputs.iter().enumerate() {
+        let field = |f: &str| a.get(f).and_then(Value::as_str);
+        let Some(id) = field("unique_identifier") else {
+            return Err(SimError::body_field(
+                &format!("accounts.{k}.unique_identifier"),
+                "Field required",
+                "missing",
+            ));
+        };
+        let email = field("email").unwrap_or(id);
+        let status = match field("status") {
+            None => 3,
+            Some(s) => names::account_statuses()
+                .iter()
+                .position(|x| x == s)
+                .map(|p| p as u8)
+                .ok_or_else(|| {
+                    SimError::body_field(
+                        &format!("accounts.{k}.status"),
+                        "Input should be an AccountLifecycleStatus",
+                        "enum",
+                    )
+                })?,
+        };
+        let already = org.accounts_by_app[app].iter().any(|&i| {
+            let acc = &org.accounts[i as usize];
+            match acc.owner {
+                Owner::Orphan => org.orphans[acc.user as usize].eq_ignore_ascii_case(email),
+                _ => org.users[acc.user as usize]
+                    .email
+                    .eq_ignore_ascii_case(email),
+            }
+        });
+        if already {
+            continue;
+        }
+        let user = org
+            .users
+            .iter()
+            .position(|u| u.email.eq_ignore_ascii_case(email));
+        let (who, owner) = match user {
+            Some(u) => (u as u32, Owner::User),
+            None => {
+                org.orphans.push(email.to_owned());
+                ((org.orphans.len() - 1) as u32, Owner::Orphan)
+            }
+        };
+        let idx = org.accounts.len() as u32;
+        org.accounts.push(Account {
+            user: who,
+            owner,
+            app: app as u16,
+            status,
+            kind: 0,
+            source: names::discovery_sources()
+                .iter()
+                .position(|s| s == "MANUAL")
+                .unwrap_or(0) as u8,
+            discovered: 0,
+            last_login: 0,
+        });
+        org.accounts_by_app[app].push(idx);
+        if owner == Owner::User {
+            org.later_accounts_of.entry(who).or_default().push(idx);
+        }
     }
     let job = org.new_job(JobKind::AccountsUpload, "SUCCESS");
     Ok(json(200, &json!({"job_id": job, "state": "SUCCESS"})))

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use super::{Ctx, find};
 use crate::ids::Kind;
 use crate::org::Org;
-use crate::time::{now, ts};
+use crate::time::ts;
 use crate::wire::{self, Reply, Result, SimError, json, object, opt_str, req_str};
 
 pub const ART: &str = "  *  Lumos  *\n /\\_/\\  (simulated)\n( o.o )\n > ^ <\n";
@@ -212,7 +212,7 @@ pub fn create_review(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     let name = name.to_owned();
     let (added, errors) = review_apps(org, &apps)?;
     let idx = org.access_reviews.len();
-    let at = ts(now());
+    let at = ts(org.clock.now());
     let review = json!({
         "id": org.ids.id(Kind::AccessReview, idx), "name": name, "status": "IN_PREPARATION", "creation_path": "API",
         "owner_id": owner, "created_by_id": org.users[ctx.user() as usize].id, "deadline_at": deadline,
@@ -285,7 +285,7 @@ pub fn update_review(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
             entry["scope_filters"] = f.clone();
         }
     }
-    review["updated_at"] = Value::from(ts(now()));
+    review["updated_at"] = Value::from(ts(org.clock.now()));
     org.access_reviews[i] = Some(review.clone());
     Ok(json(200, &review))
 }
@@ -407,7 +407,7 @@ const SCOPES: &[&str] = &[
     "IDENTITY_INTELLIGENCE",
 ];
 
-fn apply_knowledge(k: &mut Value, body: &Map<String, Value>) -> Result<()> {
+fn apply_knowledge(k: &mut Value, body: &Map<String, Value>, at: i64) -> Result<()> {
     for field in ["title", "content"] {
         if let Some(v) = opt_str(body, field)? {
             k[field] = Value::from(v);
@@ -441,7 +441,7 @@ fn apply_knowledge(k: &mut Value, body: &Map<String, Value>) -> Result<()> {
     if body.get("clear_attachment").and_then(Value::as_str) == Some("true") {
         k["file_url"] = Value::Null;
     }
-    k["updated_at"] = Value::from(ts(now()));
+    k["updated_at"] = Value::from(ts(at));
     Ok(())
 }
 
@@ -449,12 +449,12 @@ pub fn create_knowledge(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     let body = object(&ctx.body)?;
     req_str(body, "title")?;
     let idx = org.knowledge.len();
-    let at = ts(now());
+    let at = ts(org.clock.now());
     let mut k = json!({
         "id": org.ids.id(Kind::Knowledge, idx), "title": "", "content": null, "file_url": null,
         "generic_tags": [], "application_tags": [], "product_scopes": [], "created_at": at, "updated_at": at,
     });
-    apply_knowledge(&mut k, body)?;
+    apply_knowledge(&mut k, body, org.clock.now())?;
     org.knowledge.push(Some(k.clone()));
     Ok(json(201, &k))
 }
@@ -467,7 +467,7 @@ pub fn update_knowledge(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
         _ => &empty,
     };
     let mut k = org.knowledge[i].clone().unwrap_or_default();
-    apply_knowledge(&mut k, body)?;
+    apply_knowledge(&mut k, body, org.clock.now())?;
     org.knowledge[i] = Some(k.clone());
     Ok(json(200, &k))
 }
@@ -518,8 +518,34 @@ pub fn create_order(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
         .and_then(|v| v.get("name"))
         .and_then(Value::as_str)
         .ok_or_else(|| SimError::missing_body_field("vendor"))?;
+    // Dates are calendar dates (`format: date`): "2024-13-01" is refused, as Lumos's
+    // validation refuses it, never stored and answered back.
+    let date = |field: &str, text: &str| -> Result<()> {
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(|_| ())
+            .map_err(|_| {
+                SimError::body_field(
+                    field,
+                    "Input should be a valid date in the format YYYY-MM-DD",
+                    "date_from_datetime_parsing",
+                )
+            })
+    };
     let start = req_str(body, "start_date")?;
     let end = req_str(body, "end_date")?;
+    date("start_date", start)?;
+    date("end_date", end)?;
+    match body.get("opt_out_date") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(d)) => date("opt_out_date", d)?,
+        Some(_) => {
+            return Err(SimError::body_field(
+                "opt_out_date",
+                "Input should be a valid date in the format YYYY-MM-DD",
+                "date_type",
+            ));
+        }
+    }
     if !body.get("auto_renewal").is_some_and(Value::is_boolean) {
         return Err(SimError::missing_body_field("auto_renewal"));
     }

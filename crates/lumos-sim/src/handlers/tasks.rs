@@ -7,7 +7,7 @@ use super::{Ctx, find};
 use crate::ids::Kind;
 use crate::lifecycle;
 use crate::org::{Assignee, Org};
-use crate::time::{now, ts};
+use crate::time::ts;
 use crate::wire::{self, Reply, Result, SimError, json, object, req_str};
 
 fn task_idx(org: &Org, id: &str) -> Result<usize> {
@@ -94,9 +94,9 @@ fn acting(org: &Org, ctx: &Ctx) -> Result<usize> {
 pub fn resolve(org: &mut Org, ctx: &Ctx, complete: bool) -> Result<Reply> {
     let t = acting(org, ctx)?;
     let result = if complete {
-        lifecycle::complete_task(org, t, ctx.user(), now())
+        lifecycle::complete_task(org, t, ctx.user(), org.clock.now())
     } else {
-        lifecycle::dismiss_task(org, t, ctx.user(), now())
+        lifecycle::dismiss_task(org, t, ctx.user(), org.clock.now())
     };
     result.map_err(SimError::conflict)?;
     Ok(Reply::Empty(204))
@@ -113,8 +113,8 @@ pub fn perform(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
         )));
     }
     let result = match action.as_str() {
-        "APPROVE" => lifecycle::complete_task(org, t, ctx.user(), now()),
-        "DENY" => lifecycle::dismiss_task(org, t, ctx.user(), now()),
+        "APPROVE" => lifecycle::complete_task(org, t, ctx.user(), org.clock.now()),
+        "DENY" => lifecycle::dismiss_task(org, t, ctx.user(), org.clock.now()),
         other => {
             return Err(SimError::Status(
                 400,
@@ -158,7 +158,7 @@ pub fn reassign(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     } else {
         task.assignees.extend(new);
     }
-    task.updated_at = now();
+    task.updated_at = org.clock.now();
     Ok(Reply::Empty(204))
 }
 
@@ -182,7 +182,7 @@ pub fn comment(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     }
     let text = text.to_owned();
     let t = task_idx(org, ctx.path("task_id"))?;
-    let at = now();
+    let at = org.clock.now();
     org.tasks[t].comments.push((text.clone(), ctx.user(), at));
     Ok(json(
         201,

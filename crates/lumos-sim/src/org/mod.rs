@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{Value, json};
 
 use crate::ids::{IdSpace, Kind};
-use crate::time::{BASE_EPOCH, ts};
+use crate::time::{Clock, ts};
 
 /// How big an organization to generate.
 #[derive(Debug, Clone)]
@@ -69,6 +69,9 @@ pub const SYNC_SECONDS: u64 = 2;
 pub struct Group {
     pub id: String,
     pub app: u32,
+    /// The app the group is synced from (usually `app`; an Okta group used in another app
+    /// names Okta).
+    pub source: u32,
     pub integration_specific_id: String,
     pub name: String,
     pub description: String,
@@ -77,10 +80,24 @@ pub struct Group {
     pub member_count: u32,
 }
 
-/// 16 bytes per account: a million of them fit in 16 MB.
+/// Whose an account is, as Lumos links it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Owner {
+    /// The user at `Account::user`.
+    User,
+    /// The user at `Account::user` by email, but in another case ("Ann.Smith@Example-Corp.com"),
+    /// so Lumos did not link it: no `user_id`.
+    OtherCase,
+    /// Nobody Lumos knows: `Account::user` indexes `Org::orphans` (a former contractor, a
+    /// shared mailbox).
+    Orphan,
+}
+
+/// 20 bytes per account: a million of them fit in 20 MB.
 #[derive(Clone, Copy)]
 pub struct Account {
     pub user: u32,
+    pub owner: Owner,
     pub app: u16,
     pub status: u8,
     pub kind: u8,
@@ -165,6 +182,8 @@ pub struct Job {
 }
 
 pub struct Org {
+    /// The simulator's clock; the seeded history ends at its start.
+    pub clock: Clock,
     pub ids: IdSpace,
     pub users: Vec<User>,
     pub apps: Vec<App>,
@@ -173,6 +192,10 @@ pub struct Org {
     /// Accounts of user `u` are `accounts[user_accounts[u]..user_accounts[u + 1]]`.
     pub user_accounts: Vec<u32>,
     pub accounts_by_app: Vec<Vec<u32>>,
+    /// Emails of accounts whose owner Lumos does not know.
+    pub orphans: Vec<String>,
+    /// Accounts linked to a user after the seed (uploads), by user.
+    pub later_accounts_of: HashMap<u32, Vec<u32>>,
     /// AppStore settings by app index (`AppSettingOutput` without `in_app_store`).
     pub appstore: BTreeMap<u32, Value>,
     pub permissions: Vec<Permission>,
@@ -199,7 +222,7 @@ impl Org {
         self.identity_events.push(json!({
             "id": self.ids.id(Kind::IdentityEvent, i),
             "user_id": self.users[u].id,
-            "detected_time": ts(crate::time::now()),
+            "detected_time": ts(self.clock.now()),
             "changed_field": field,
             "old_field_value": old,
             "new_field_value": new,
@@ -219,7 +242,7 @@ impl Org {
             "outcome": "SUCCESS",
             "targets": targets,
             "actor": {"type": "user", "id": self.users[actor].id, "email": self.users[actor].email},
-            "event_began_at": ts(crate::time::now()),
+            "event_began_at": ts(self.clock.now()),
             "event_metadata": {},
         }));
     }
@@ -232,6 +255,35 @@ impl Org {
     pub fn user_in_group(&self, user: u32, group: &Group) -> bool {
         let n = self.users.len() as u32;
         (user + n - group.member_start) % n < group.member_count
+    }
+
+    /// The access lengths a request for `app` (and `permission`) may ask for: the
+    /// permission's own list when it overrides the app's, else the app's.
+    pub fn durations(&self, app: u32, permission: Option<usize>) -> Vec<String> {
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        };
+        if let Some(p) = permission {
+            let fulfil = &self.permissions[p].config["request_fulfillment_config"];
+            if fulfil["time_based_access_override"].as_bool() == Some(true) {
+                return strings(&fulfil["time_based_access"]);
+            }
+        }
+        self.appstore
+            .get(&app)
+            .map(|s| strings(&s["provisioning"]["time_based_access"]))
+            .unwrap_or_default()
+    }
+
+    /// Whether `app`'s AppStore page hides its permissions (granted to the whole app).
+    pub fn grants_whole_app(&self, app: u32) -> bool {
+        self.appstore.get(&app).is_some_and(|s| {
+            s["provisioning"]["groups_provisioning"].as_str() == Some("DIRECT_TO_USER")
+        })
     }
 
     pub fn live_permissions_of(&self, app: u32) -> Vec<usize> {
@@ -251,10 +303,11 @@ impl Org {
     pub fn group_json(&self, g: usize) -> Value {
         let group = &self.groups[g];
         let app = &self.apps[group.app as usize].id;
+        let source = &self.apps[group.source as usize].id;
         json!({
             "id": group.id, "app_id": app, "integration_specific_id": group.integration_specific_id,
             "name": group.name, "description": group.description, "group_lifecycle": group.lifecycle,
-            "source_app_id": app,
+            "source_app_id": source,
         })
     }
 
@@ -276,8 +329,8 @@ impl Org {
             "domain_app_sources": a.sources,
             "status": status,
             "review_type": "ENTITLEMENTS",
-            "app_last_synced_at": ts(BASE_EPOCH - 3600),
-            "last_synced_at": ts(BASE_EPOCH - 3600),
+            "app_last_synced_at": ts(self.clock.start - 3600),
+            "last_synced_at": ts(self.clock.start - 3600),
             "account_count": self.accounts_by_app.get(app).map_or(0, Vec::len),
             "launched_at": null,
             "completed_at": null,

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::ids::{IdSpace, Kind};
 use crate::names;
-use crate::time::{BASE_EPOCH, ts};
+use crate::time::{Clock, ts};
 
 fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T]) -> &'a T {
     &items[rng.usize(..items.len())]
@@ -22,17 +22,19 @@ fn token_chars(rng: &mut fastrand::Rng, n: usize) -> String {
 }
 
 impl Org {
-    pub fn generate(seed: u64, size: &OrgSize) -> Org {
+    /// The organization of `seed` at `size`, its history laid out back from `now`.
+    pub fn generate(seed: u64, size: &OrgSize, now: i64) -> Org {
         let mut rng = fastrand::Rng::with_seed(seed);
         let ids = IdSpace::new(seed);
         let n_users = size.users.max(2);
         let n_apps = size.apps.clamp(3, u16::MAX as usize);
-        let users = gen_users(&mut rng, &ids, n_users);
+        let users = gen_users(&mut rng, &ids, n_users, now);
         let apps = gen_apps(&mut rng, &ids, n_apps);
         let groups = gen_groups(&mut rng, &ids, size.groups.max(1), n_users, n_apps);
         let (accounts, user_accounts, accounts_by_app) =
             gen_accounts(&mut rng, n_users, &users, n_apps, size.accounts_per_user);
         let mut org = Org {
+            clock: Clock::starting_at(now),
             ids,
             users,
             apps,
@@ -40,6 +42,8 @@ impl Org {
             accounts,
             user_accounts,
             accounts_by_app,
+            orphans: Vec::new(),
+            later_accounts_of: HashMap::new(),
             appstore: BTreeMap::new(),
             permissions: Vec::new(),
             access_requests: Vec::new(),
@@ -57,6 +61,7 @@ impl Org {
             next_job: 0,
             next_review_app: 0,
         };
+        org.gen_stray_accounts(&mut rng);
         org.gen_webhooks();
         org.gen_appstore(&mut rng);
         org.gen_access_requests(&mut rng);
@@ -64,6 +69,57 @@ impl Org {
         org.gen_logs(&mut rng);
         org.roles.insert(0, BTreeSet::from(["Admin".to_owned()]));
         org
+    }
+
+    /// Accounts Lumos could not link to a person: orphans (an email no user has: a former
+    /// contractor, a shared mailbox) and accounts whose email is a user's in another case.
+    /// They come after every user's accounts, in no user's list.
+    fn gen_stray_accounts(&mut self, rng: &mut fastrand::Rng) {
+        const WHO: &[&str] = &[
+            "former.contractor",
+            "shared-mailbox",
+            "it-testing",
+            "old.intern",
+            "vendor.support",
+        ];
+        let n_orphans = (self.users.len() / 50).max(3);
+        let n_other_case = (self.users.len() / 100).max(2);
+        let n_apps = self.apps.len();
+        for i in 0..n_orphans + n_other_case {
+            let (user, owner) = if i < n_orphans {
+                self.orphans.push(format!(
+                    "{}{}@{}",
+                    WHO[i % WHO.len()],
+                    i / WHO.len() + 1,
+                    if i % 3 == 0 {
+                        "gmail.com"
+                    } else {
+                        names::EMAIL_DOMAIN
+                    }
+                ));
+                (i as u32, Owner::Orphan)
+            } else {
+                (rng.usize(..self.users.len()) as u32, Owner::OtherCase)
+            };
+            let app = rng.usize(..n_apps);
+            let idx = self.accounts.len();
+            let discovered = rng.u32(86_400..86_400 * 400);
+            self.accounts.push(Account {
+                user,
+                owner,
+                app: app as u16,
+                status: 3,
+                kind: 0,
+                source: rng.u8(..names::discovery_sources().len() as u8),
+                discovered,
+                last_login: if rng.bool() {
+                    rng.u32(1..discovered)
+                } else {
+                    0
+                },
+            });
+            self.accounts_by_app[app].push(idx as u32);
+        }
     }
 
     fn gen_webhooks(&mut self) {
@@ -116,8 +172,20 @@ impl Org {
             };
             let tba_len = rng.usize(2..6);
             let start = rng.usize(..names::ACCESS_LENGTHS.len() - tba_len);
-            let tba: Vec<&str> = names::ACCESS_LENGTHS[start..start + tba_len].to_vec();
+            let mut tba: Vec<&str> = names::ACCESS_LENGTHS[start..start + tba_len].to_vec();
+            // Half the apps also grant access for good (birthright tools); the others only
+            // for a while.
+            if a % 2 == 0 && !tba.contains(&"Unlimited") {
+                tba.push("Unlimited");
+            }
             let manual = rng.u8(..100) < 20;
+            // Every way an app offers itself: the whole app (permissions hidden), a
+            // permission Lumos picks, or one the requester picks.
+            let mode = match rng.u8(..100) {
+                0..30 => "DIRECT_TO_USER",
+                30..50 => "GROUPS_AND_HIDDEN",
+                _ => "GROUPS_AND_VISIBLE",
+            };
             let label = self.apps[a].label.clone();
             let settings = json!({
                 "custom_request_instructions": format!("Explain what you need {label} for."),
@@ -136,7 +204,7 @@ impl Org {
                     "request_validation_inline_webhook": null,
                 },
                 "provisioning": {
-                    "groups_provisioning": if rng.bool() { "GROUPS_AND_VISIBLE" } else { "DIRECT_TO_USER" },
+                    "groups_provisioning": mode,
                     "time_based_access": tba,
                     "allow_multiple_permission_selection": self.apps[a].allow_multi,
                     "manual_steps_needed": manual,
@@ -178,7 +246,8 @@ impl Org {
                     kind: if k == n_perms - 1 && rng.bool() { "NATIVE" } else { "SYNCED" },
                     integration_specific_id: format!("perm-{}", token_chars(rng, 10)),
                     config: json!({
-                        "appstore_visibility": if rng.u8(..100) < 80 { "VISIBLE" } else { "HIDDEN" },
+                        // Both GROUPS_* modes need a visible permission: the first one is.
+                        "appstore_visibility": if k == 0 || rng.u8(..100) < 80 { "VISIBLE" } else { "HIDDEN" },
                         "allowed_groups_override": false,
                         "allowed_groups": null,
                         "request_approval_config": approval,
@@ -214,14 +283,24 @@ impl Org {
                 rng.usize(..self.users.len()) as u32
             };
             let perms: Vec<usize> = self.live_permissions_of(app).into_iter().take(1).collect();
-            let at = BASE_EPOCH - 86_400 * 120 + (i as i64) * 86_400 * 120 / count as i64;
+            // Over the last 90 days, so "pending for more than a week" and "expiring this
+            // week" both have answers.
+            let at = self.clock.start - 86_400 * 90 + (i as i64) * 86_400 * 90 / count as i64;
+            let lengths = self.durations(app, perms.first().copied());
+            let limited: Vec<&String> = lengths.iter().filter(|l| *l != "Unlimited").collect();
+            let expiration = if limited.is_empty() || (lengths.len() > limited.len() && rng.bool())
+            {
+                None
+            } else {
+                names::length_seconds(pick(rng, &limited).as_str())
+            };
             let req = crate::lifecycle::create(
                 self,
                 app,
                 requester,
                 target,
                 perms,
-                None,
+                expiration,
                 Some("Needed for my project".into()),
                 at,
             );
@@ -297,14 +376,14 @@ impl Org {
                 "creation_path": "UI",
                 "owner_id": self.users[0].id,
                 "created_by_id": self.users[0].id,
-                "deadline_at": ts(BASE_EPOCH + 86_400 * 30 * (i as i64 + 1)),
-                "started_at": ts(BASE_EPOCH - 86_400 * 10),
-                "completed_at": if i == 1 { Value::from(ts(BASE_EPOCH - 86_400)) } else { Value::Null },
+                "deadline_at": ts(self.clock.start + 86_400 * 30 * (i as i64 + 1)),
+                "started_at": ts(self.clock.start - 86_400 * 10),
+                "completed_at": if i == 1 { Value::from(ts(self.clock.start - 86_400)) } else { Value::Null },
                 "target_launch_date": null,
                 "recurrence_config": null,
                 "recurrence_days_frequency": 90,
-                "created_at": ts(BASE_EPOCH - 86_400 * 20),
-                "updated_at": ts(BASE_EPOCH - 86_400 * 2),
+                "created_at": ts(self.clock.start - 86_400 * 20),
+                "updated_at": ts(self.clock.start - 86_400 * 2),
                 "apps": apps,
             })));
         }
@@ -325,8 +404,8 @@ impl Org {
                 "generic_tags": ["it", "how-to"],
                 "application_tags": [],
                 "product_scopes": [scope],
-                "created_at": ts(BASE_EPOCH - 86_400 * (30 + i as i64)),
-                "updated_at": ts(BASE_EPOCH - 86_400 * (i as i64)),
+                "created_at": ts(self.clock.start - 86_400 * (30 + i as i64)),
+                "updated_at": ts(self.clock.start - 86_400 * (i as i64)),
             })));
         }
         for i in 0..self.apps.len().min(12) {
@@ -372,7 +451,7 @@ impl Org {
                 "outcome": if rng.u8(..100) < 95 { "SUCCESS" } else { "FAILURE" },
                 "targets": [{"type": "user", "id": self.users[u].id}],
                 "actor": {"type": "user", "id": self.users[u].id, "email": self.users[u].email},
-                "event_began_at": ts(BASE_EPOCH - 86_400 * 60 + (i as i64) * 86_400 * 60 / n as i64),
+                "event_began_at": ts(self.clock.start - 86_400 * 60 + (i as i64) * 86_400 * 60 / n as i64),
                 "event_metadata": {"ip": format!("10.0.{}.{}", rng.u8(..255), rng.u8(1..255))},
             }));
         }
@@ -388,7 +467,7 @@ impl Org {
             self.identity_events.push(json!({
                 "id": self.ids.id(Kind::IdentityEvent, i),
                 "user_id": self.users[u].id,
-                "detected_time": ts(BASE_EPOCH - 86_400 * 90 + (i as i64) * 86_400 * 90 / m as i64),
+                "detected_time": ts(self.clock.start - 86_400 * 90 + (i as i64) * 86_400 * 90 / m as i64),
                 "changed_field": field,
                 "old_field_value": old,
                 "new_field_value": new,
@@ -397,7 +476,7 @@ impl Org {
     }
 }
 
-fn gen_users(rng: &mut fastrand::Rng, ids: &IdSpace, n: usize) -> Vec<User> {
+fn gen_users(rng: &mut fastrand::Rng, ids: &IdSpace, n: usize, now: i64) -> Vec<User> {
     let mut seen: HashMap<String, u32> = HashMap::with_capacity(n);
     let mut users = Vec::with_capacity(n);
     for i in 0..n {
@@ -438,7 +517,7 @@ fn gen_users(rng: &mut fastrand::Rng, ids: &IdSpace, n: usize) -> Vec<User> {
                 Some(((i - 1) / 8) as u32)
             },
             department: names::DEPARTMENTS[rng.usize(..names::DEPARTMENTS.len())],
-            started: BASE_EPOCH - 86_400 * i64::from(rng.u32(30..2500)),
+            started: now - 86_400 * i64::from(rng.u32(30..2500)),
             search,
         });
     }
@@ -567,19 +646,32 @@ fn gen_groups(
         let dept = names::DEPARTMENTS[i % names::DEPARTMENTS.len()];
         let suffix = SUFFIX[(i / names::DEPARTMENTS.len()) % SUFFIX.len()];
         let round = i / (names::DEPARTMENTS.len() * SUFFIX.len());
-        let name = if round == 0 {
-            format!("{dept} {suffix}")
-        } else {
-            format!("{dept} {suffix} {round}")
+        // A real directory's mess: three near-duplicates of one team, made by different
+        // people in different places.
+        let name = match (i, n >= 12) {
+            (9, true) => "Eng-Platform".to_owned(),
+            (10, true) => "eng platform".to_owned(),
+            (11, true) => "Engineering Platform".to_owned(),
+            _ if round == 0 => format!("{dept} {suffix}"),
+            _ => format!("{dept} {suffix} {round}"),
         };
         let isid = if app == 0 {
             format!("00g{}", token_chars(rng, 17))
         } else {
             format!("grp-{}", token_chars(rng, 10))
         };
+        // Some groups of other apps are Okta groups pushed there: synced from Okta.
+        let source = if app != 0 && rng.u8(..100) < 15 {
+            0
+        } else {
+            app
+        };
+        // One group in twenty is empty (a team that was reorganised away).
+        let empty = i % 20 == 13;
         groups.push(Group {
             id: ids.id(Kind::Group, i),
             app: app as u32,
+            source: source as u32,
             integration_specific_id: isid,
             description: format!(
                 "{name} ({})",
@@ -596,7 +688,11 @@ fn gen_groups(
                 "NATIVE"
             },
             member_start: rng.usize(..n_users) as u32,
-            member_count: rng.usize(3..60).min(n_users) as u32,
+            member_count: if empty {
+                0
+            } else {
+                rng.usize(3..60).min(n_users) as u32
+            },
         });
     }
     groups
@@ -637,7 +733,13 @@ fn gen_accounts(
             let status = if idx < names::account_statuses().len() {
                 idx as u8
             } else if user.status == "INACTIVE" || user.status == "SUSPENDED" {
-                if rng.bool() { 6 } else { 5 }
+                // People who left: most accounts suspended or removed, but one in four still
+                // active (what a leaver review is for).
+                match rng.u8(..100) {
+                    0..25 => 3,
+                    25..60 => 6,
+                    _ => 5,
+                }
             } else {
                 match rng.u8(..100) {
                     0..72 => 3,
@@ -661,6 +763,7 @@ fn gen_accounts(
             let discovered = rng.u32(0..86_400 * 900);
             accounts.push(Account {
                 user: u as u32,
+                owner: Owner::User,
                 app: app as u16,
                 status,
                 kind,

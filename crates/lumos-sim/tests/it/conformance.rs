@@ -151,6 +151,7 @@ async fn every_operation_answers_with_its_declared_schema() {
         .as_str()
         .expect("job id")
         .to_owned();
+    let length = crate::a_length(&c, &json!(store_app)).await;
     let requests: Vec<Value> = {
         let mut v = Vec::new();
         for _ in 0..5 {
@@ -158,7 +159,7 @@ async fn every_operation_answers_with_its_declared_schema() {
                 .call(
                     "createAccessRequest",
                     &p(json!({})),
-                    Some(&json!({"app_id": store_app})),
+                    Some(&json!({"app_id": store_app, "access_length": length})),
                 )
                 .await
                 .expect("request");
@@ -345,7 +346,7 @@ async fn every_operation_answers_with_its_declared_schema() {
             (
                 json!({}),
                 Some(
-                    json!({"app_id": store_app, "business_justification": "Project X", "target_user_id": user}),
+                    json!({"app_id": store_app, "business_justification": "Project X", "target_user_id": user, "access_length": length}),
                 ),
             ),
         ),

@@ -32,8 +32,9 @@ async fn create_approve_through_every_stage_then_conflict() {
     )
     .await
     .expect("settings");
+    let length = crate::a_length(&c, &app).await;
     let created = c
-        .call("createAccessRequest", &p(json!({})), Some(&json!({"app_id": app, "target_user_id": someone, "business_justification": "Project"})))
+        .call("createAccessRequest", &p(json!({})), Some(&json!({"app_id": app, "target_user_id": someone, "business_justification": "Project", "access_length": length})))
         .await
         .expect("created");
     let req = created[0].clone();
@@ -89,11 +90,12 @@ async fn dismiss_denies_and_cancel_withdraws() {
     let sim = sim().await;
     let c = admin(&sim);
     let app = crate::store_app(&c).await;
+    let length = crate::a_length(&c, &app).await;
     let a = c
         .call(
             "createAccessRequest",
             &p(json!({})),
-            Some(&json!({"app_id": app})),
+            Some(&json!({"app_id": app, "access_length": length})),
         )
         .await
         .expect("a")[0]
@@ -115,7 +117,7 @@ async fn dismiss_denies_and_cancel_withdraws() {
         .call(
             "createAccessRequest",
             &p(json!({})),
-            Some(&json!({"app_id": app})),
+            Some(&json!({"app_id": app, "access_length": length})),
         )
         .await
         .expect("b")[0]
@@ -141,7 +143,7 @@ async fn dismiss_denies_and_cancel_withdraws() {
         .call(
             "createAccessRequest",
             &p(json!({})),
-            Some(&json!({"app_id": app})),
+            Some(&json!({"app_id": app, "access_length": length})),
         )
         .await
         .expect("c")[0]
@@ -157,7 +159,7 @@ async fn dismiss_denies_and_cancel_withdraws() {
         .call(
             "createAccessRequest",
             &p(json!({})),
-            Some(&json!({"app_id": app, "requester_user_id": admin_id})),
+            Some(&json!({"app_id": app, "requester_user_id": admin_id, "access_length": length})),
         )
         .await
         .expect_err("403");

@@ -5,6 +5,7 @@ mod conformance;
 mod fuzz;
 mod knobs;
 mod lifecycle;
+mod mess;
 
 use lumos_api::{ApiToken, Client, RetryPolicy};
 use lumos_sim::{DEFAULT_TOKEN, SimConfig, Simulator, USER_TOKEN};
@@ -54,6 +55,19 @@ pub async fn raw(
     let headers = resp.headers().clone();
     let body = resp.json().await.unwrap_or(Value::Null);
     (status, headers, body)
+}
+
+/// An access length `app` offers (its first), for requests that must name one.
+pub async fn a_length(c: &Client, app: &Value) -> Value {
+    let settings = c
+        .call(
+            "getAppStoreAppSettings",
+            &p(serde_json::json!({"app_id": app})),
+            None,
+        )
+        .await
+        .expect("settings");
+    settings["provisioning"]["time_based_access"][0].clone()
 }
 
 /// The id of an app in the AppStore, whatever its visibility.

@@ -16,6 +16,7 @@ id: request-after-looking
 name: Request after looking
 inputs:
   app_id: { type: text, required: true }
+  duration: { type: text }
 approval:
   reason: Files an access request
   gate: before_changes
@@ -25,7 +26,7 @@ steps:
     params: { app_id: "{{ inputs.app_id }}" }
   - id: request
     call: createAccessRequest
-    body: { app_id: "{{ steps.app.output.id }}", business_justification: "Looked first" }
+    body: { app_id: "{{ steps.app.output.id }}", access_length: "{{ inputs.duration }}", business_justification: "Looked first" }
 "#;
 
 async fn status_of(env: &Env, id: &str) -> Value {
@@ -63,12 +64,23 @@ async fn held_runs_wait_in_the_inbox_with_their_changes(db: Db) {
         .as_str()
         .unwrap_or_else(|| panic!("an app: {apps}"))
         .to_owned();
+    // A length the app offers (Lumos refuses a request without one where access is only
+    // for a while).
+    let (_, settings) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/lumos/call",
+            Some(json!({"operation": "getAppStoreAppSettings", "params": {"app_id": app_id}})),
+        )
+        .await;
+    let duration = settings["body"]["provisioning"]["time_based_access"][0].clone();
 
     let (s, run) = env
         .run(
             Agent,
             "request-after-looking",
-            Some(json!({"inputs": {"app_id": app_id}})),
+            Some(json!({"inputs": {"app_id": app_id, "duration": duration}})),
             false,
         )
         .await;

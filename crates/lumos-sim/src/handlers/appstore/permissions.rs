@@ -55,8 +55,20 @@ pub fn permission_json(org: &Org, p: usize, inherit: bool) -> Value {
             fulfil["manual_steps_needed"] = settings["provisioning"]["manual_steps_needed"].clone();
         }
     }
+    // An app granted whole (DIRECT_TO_USER) shows none of its permissions in the AppStore.
+    if !visible(org, p) {
+        config["appstore_visibility"] = Value::from("HIDDEN");
+    }
     out["request_config"] = config;
     out
+}
+
+/// Whether the AppStore shows permission `p`: its own visibility, unless its app is granted
+/// whole, which hides every permission.
+fn visible(org: &Org, p: usize) -> bool {
+    let perm = &org.permissions[p];
+    perm.config["appstore_visibility"].as_str() == Some("VISIBLE")
+        && !org.grants_whole_app(perm.app)
 }
 
 pub(super) fn permission_idx(org: &Org, id: &str) -> Result<usize> {
@@ -95,10 +107,7 @@ pub fn list_permissions(org: &Org, ctx: &Ctx) -> Result<Reply> {
                 matches(&p.label, t, exact) || matches(&p.integration_specific_id, t, exact)
             })
         })
-        .filter(|(_, p)| {
-            q.bool("in_app_store")
-                .is_none_or(|v| (p.config["appstore_visibility"].as_str() == Some("VISIBLE")) == v)
-        })
+        .filter(|(i, _)| q.bool("in_app_store").is_none_or(|v| visible(org, *i) == v))
         .map(|(i, _)| permission_json(org, i, inherit))
         .collect();
     Ok(wire::page_of(items, q))

@@ -6,8 +6,9 @@ use super::*;
 use crate::handlers::{Ctx, find};
 use crate::ids::Kind;
 use crate::lifecycle;
+use crate::names;
 use crate::org::Org;
-use crate::time::{now, ts};
+use crate::time::ts;
 use crate::wire::{
     self, PageOut, Reply, Result, SimError, json, object, opt_int, opt_str, req_str, window,
 };
@@ -150,25 +151,65 @@ pub fn create_request(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
         }
         perms.push(p);
     }
-    let allowed: Vec<String> = org.appstore[&a]["provisioning"]["time_based_access"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
-    let mut expiration = opt_int(body, "expiration_in_seconds")?;
-    if let Some(length) = opt_str(body, "access_length")? {
-        if !allowed.iter().any(|l| l == length) {
-            return Err(SimError::Status(
-                400,
-                format!(
-                    "Access length '{length}' is not offered for this app (offered: {})",
-                    allowed.join(", ")
-                ),
-            ));
+    // What may be asked for: each permission's own lengths where it overrides the app's,
+    // else the app's; a request must fit every permission it names.
+    let lists: Vec<Vec<String>> = if perms.is_empty() {
+        vec![org.durations(a, None)]
+    } else {
+        perms.iter().map(|&p| org.durations(a, Some(p))).collect()
+    };
+    let offered = |label: &str| lists.iter().all(|l| l.iter().any(|x| x == label));
+    let allowed: Vec<&String> = lists[0].iter().filter(|l| offered(l)).collect();
+    let say = |allowed: &[&String]| {
+        allowed
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let refuse = |what: String| Err(SimError::Status(400, what));
+    let expiration = match (
+        opt_str(body, "access_length")?,
+        opt_int(body, "expiration_in_seconds")?,
+    ) {
+        (Some(length), seconds) => {
+            if !offered(length) {
+                return refuse(format!(
+                    "Access length '{length}' is not offered for this request (offered: {})",
+                    say(&allowed)
+                ));
+            }
+            let of_length = names::length_seconds(length);
+            if seconds.is_some() && seconds != of_length {
+                return refuse(format!(
+                    "expiration_in_seconds {} does not match access_length '{length}'",
+                    seconds.unwrap_or_default()
+                ));
+            }
+            of_length
         }
-        expiration = expiration.or_else(|| length_seconds(length));
-    }
+        (None, Some(seconds)) => {
+            if !allowed
+                .iter()
+                .any(|l| names::length_seconds(l) == Some(seconds))
+            {
+                return refuse(format!(
+                    "expiration_in_seconds {seconds} is none of the lengths offered for this request ({})",
+                    say(&allowed)
+                ));
+            }
+            Some(seconds)
+        }
+        (None, None) => {
+            if !allowed.is_empty() && !offered("Unlimited") {
+                return refuse(format!(
+                    "This request needs an access length: permanent access is not offered (offered: {})",
+                    say(&allowed)
+                ));
+            }
+            None
+        }
+    };
     let justification = opt_str(body, "business_justification")?
         .or(opt_str(body, "note")?)
         .map(str::to_owned);
@@ -180,7 +221,7 @@ pub fn create_request(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
         perms,
         expiration,
         justification,
-        now(),
+        org.clock.now(),
     );
     let targets = json!([
         {"type": "user", "id": org.users[target as usize].id},
@@ -195,18 +236,6 @@ pub fn create_request(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     Ok(json(201, &vec![request_json(org, r, false, false)]))
 }
 
-pub(super) fn length_seconds(label: &str) -> Option<i64> {
-    let (n, unit) = label.split_once(' ')?;
-    let n: i64 = n.parse().ok()?;
-    Some(
-        n * if unit.starts_with("hour") {
-            3600
-        } else {
-            86_400
-        },
-    )
-}
-
 pub fn cancel_request(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     let r = request_idx(org, ctx.path("id"))?;
     if !ctx.is_admin() && !involved(org, r, ctx.user()) {
@@ -214,8 +243,13 @@ pub fn cancel_request(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
             "Only the requester, the target user or an admin can cancel this request",
         ));
     }
-    lifecycle::cancel(org, r, ctx.query.str("reason").map(str::to_owned), now())
-        .map_err(SimError::conflict)?;
+    lifecycle::cancel(
+        org,
+        r,
+        ctx.query.str("reason").map(str::to_owned),
+        org.clock.now(),
+    )
+    .map_err(SimError::conflict)?;
     org.record_activity(
         "ACCESS_REQUEST_CANCELED",
         "Access request canceled",
