@@ -22,7 +22,8 @@ pub struct Routes {
 
 pub enum Miss {
     NotFound,
-    MethodNotAllowed,
+    /// The path exists with these methods only.
+    MethodNotAllowed(Vec<&'static str>),
 }
 
 pub struct Matched {
@@ -62,7 +63,7 @@ impl Routes {
         let Some(routes) = self.by_len.get(&parts.len()) else {
             return Err(Miss::NotFound);
         };
-        let mut path_matched = false;
+        let mut allowed: Vec<&'static str> = Vec::new();
         for r in routes {
             let fits = r.segs.iter().zip(&parts).all(|(s, p)| match s {
                 Seg::Lit(l) => l == p,
@@ -71,8 +72,10 @@ impl Routes {
             if !fits {
                 continue;
             }
-            path_matched = true;
             if r.op.method != method {
+                if !allowed.contains(&r.op.method.as_str()) {
+                    allowed.push(r.op.method.as_str());
+                }
                 continue;
             }
             let path = r
@@ -91,10 +94,10 @@ impl Routes {
                 .collect();
             return Ok(Matched { op: r.op, path });
         }
-        Err(if path_matched {
-            Miss::MethodNotAllowed
-        } else {
+        Err(if allowed.is_empty() {
             Miss::NotFound
+        } else {
+            Miss::MethodNotAllowed(allowed)
         })
     }
 }

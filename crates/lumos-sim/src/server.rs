@@ -176,23 +176,36 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
         Err(Miss::NotFound) => {
             return finish(&sim, None, Err(SimError::Status(404, "Not Found".into())));
         }
-        Err(Miss::MethodNotAllowed) => {
-            return finish(
+        Err(Miss::MethodNotAllowed(allowed)) => {
+            // A 405 says which methods the path has (RFC 9110).
+            let mut resp = finish(
                 &sim,
                 None,
                 Err(SimError::Status(405, "Method Not Allowed".into())),
             );
+            if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+                resp.headers_mut().insert(header::ALLOW, v);
+            }
+            return resp;
         }
     };
     let op = matched.op;
     let token = bearer(req.headers());
+    // The knowledge API answers its errors as `ApiError` (detail, type, code), 401s too.
+    let unauthenticated = |detail: &str, code: &'static str| {
+        if op.path.starts_with("/v1/knowledge") {
+            SimError::Api(401, "authentication", code, detail.to_owned())
+        } else {
+            SimError::Status(401, detail.to_owned())
+        }
+    };
     let caller = if op.auth {
         match token.as_deref() {
             None => {
                 return finish(
                     &sim,
                     None,
-                    Err(SimError::Status(401, "Not authenticated".into())),
+                    Err(unauthenticated("Not authenticated", "not_authenticated")),
                 );
             }
             Some(t) => match sim.tokens.get(t) {
@@ -201,7 +214,10 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
                     return finish(
                         &sim,
                         None,
-                        Err(SimError::Status(401, "Invalid or expired API token".into())),
+                        Err(unauthenticated(
+                            "Invalid or expired API token",
+                            "invalid_token",
+                        )),
                     );
                 }
             },

@@ -625,14 +625,18 @@ pub fn post_accounts(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
         .unwrap_or_default();
     for (k, a) in inputs.iter().enumerate() {
         let field = |f: &str| a.get(f).and_then(Value::as_str);
-        let Some(id) = field("unique_identifier") else {
+        // Required, but may be null: the email then names the account; one with neither
+        // names nobody and is left out.
+        if a.get("unique_identifier").is_none() {
             return Err(SimError::body_field(
                 &format!("accounts.{k}.unique_identifier"),
                 "Field required",
                 "missing",
             ));
+        }
+        let Some(email) = field("email").or(field("unique_identifier")) else {
+            continue;
         };
-        let email = field("email").unwrap_or(id);
         let status = match field("status") {
             None => 3,
             Some(s) => names::account_statuses()

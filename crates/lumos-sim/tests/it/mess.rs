@@ -413,3 +413,52 @@ async fn requests_keep_to_the_durations_offered_and_uploads_appear() {
     assert!(e.to_string().contains("end_date"), "{e}");
     sim.stop().await;
 }
+
+/// Edges schemathesis's coverage and stateful phases found: the knowledge API's 401s are
+/// `ApiError`s, a 405 says which methods the path has, and an upload's `unique_identifier`
+/// may be null (the email names the account).
+#[tokio::test]
+async fn error_shapes_and_edges_follow_the_document() {
+    let sim = at_now().await;
+    let (s, _, body) = crate::raw(&sim, "/v1/knowledge/context", None).await;
+    assert_eq!(s, 401);
+    assert_eq!(
+        (
+            body["type"].as_str(),
+            body["code"].as_str(),
+            body["detail"].is_string()
+        ),
+        (Some("authentication"), Some("not_authenticated"), true),
+        "{body}"
+    );
+    let (s, _, body) = crate::raw(&sim, "/users/current", None).await;
+    assert_eq!((s, body), (401, json!({"detail": "Not authenticated"})));
+    let resp = reqwest::Client::new()
+        .request(reqwest::Method::TRACE, format!("{}/info", sim.base_url))
+        .send()
+        .await
+        .expect("trace");
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(
+        resp.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET")
+    );
+    let c = admin(&sim);
+    let app = c
+        .call("listApps", &p(json!({"size": 1})), None)
+        .await
+        .expect("apps")["items"][0]["id"]
+        .clone();
+    let job = c
+        .call(
+            "postAccounts",
+            &p(json!({})),
+            Some(&json!({"app_id": app, "accounts": [{"unique_identifier": null, "email": "null.id@example.org"}]})),
+        )
+        .await
+        .expect("a null unique_identifier is allowed");
+    assert_eq!(job["state"], "SUCCESS");
+    let listed = every(&c, "getAccounts", json!({"app_id": app})).await;
+    assert!(listed.iter().any(|a| a["email"] == "null.id@example.org"));
+    sim.stop().await;
+}
