@@ -337,6 +337,23 @@ try {
   await page.getByRole("button", { name: "Filter" }).click();
   await page.getByText("2 runs").waitFor();
   for (const r of await history.locator("tbody tr").allInnerTexts()) assert.match(r, /List Lumos Users/);
+  // "Requested by" matches any part, any case; "Until" a day keeps that whole day. Each
+  // Filter draws the page again: wait for the old one to go before reading the new.
+  const filterAgain = async () => {
+    const old = await page.getByRole("form", { name: "Filter runs" }).elementHandle();
+    await page.getByRole("button", { name: "Filter" }).click();
+    await old.waitForElementState("hidden");
+  };
+  await page.fill("#f-requested_by", "ROO");
+  await page.fill("#f-until", new Date().toISOString().slice(0, 10));
+  await filterAgain();
+  await page.getByText("2 runs").waitFor();
+  for (const r of await history.locator("tbody tr").allInnerTexts()) assert.match(r, /key:root/);
+  await page.fill("#f-until", "2020-01-01");
+  await filterAgain();
+  await page.getByText("No run matches these filters.").waitFor();
+  await page.getByRole("link", { name: "Clear" }).click();
+  await page.getByText("No run matches these filters.").waitFor({ state: "detached" });
   await audit(page, "runs");
   await shot(page, "runs");
 

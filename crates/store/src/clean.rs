@@ -35,6 +35,12 @@ pub(crate) fn starts_with(prefix: &str) -> String {
     out
 }
 
+/// A `LIKE … ESCAPE '\'` pattern for "contains `part`": `%`, `_` and `\` in it stand for
+/// themselves.
+pub(crate) fn contains(part: &str) -> String {
+    format!("%{}", starts_with(part))
+}
+
 /// A JSON value with NULs replaced in every string and key; borrowed when there are none.
 pub(crate) fn json(v: &Value) -> Cow<'_, Value> {
     if has_nul(v) {

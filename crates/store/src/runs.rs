@@ -123,12 +123,16 @@ impl StoredStep {
 pub struct RunFilter<'a> {
     pub workflow: Option<&'a str>,
     pub status: Option<RunStatus>,
+    /// Requested by someone whose name contains this, in any case ("ann" finds
+    /// `ann.brown@…`; `key:desk` finds `key:desk-bot`).
     pub requested_by: Option<&'a str>,
     pub requested_for: Option<&'a str>,
     /// Only runs older than this run (its id): the next page after it, newest first.
     pub before: Option<&'a str>,
     /// Only runs created at or after this time.
     pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only runs created before this time.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
     pub limit: i64,
 }
 
@@ -141,6 +145,7 @@ impl Default for RunFilter<'_> {
             requested_for: None,
             before: None,
             since: None,
+            until: None,
             limit: 50,
         }
     }
@@ -286,17 +291,18 @@ impl Store {
     pub async fn runs(&self, f: &RunFilter<'_>) -> Result<Vec<Run>> {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE ($1 IS NULL OR workflow_id = $1) AND ($2 IS NULL OR status = $2) \
-             AND ($3 IS NULL OR requested_by = $3) AND ($5 IS NULL OR LOWER(requested_for) = LOWER($5)) \
+             AND ($3 IS NULL OR LOWER(requested_by) LIKE $3 ESCAPE '\\') AND ($5 IS NULL OR LOWER(requested_for) = LOWER($5)) \
              AND ($6 IS NULL OR (created_at, id) < (SELECT b.created_at, b.id FROM runs b WHERE b.id = $6)) \
-             AND ($7 IS NULL OR created_at >= $7) \
+             AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at < $8) \
              ORDER BY created_at DESC, id DESC LIMIT $4"
         );
         // `before` is keyset paging on the order itself, so a page never skips or repeats a
         // run when new ones arrive meanwhile.
+        let by = f.requested_by.map(|b| clean::contains(&b.to_lowercase()));
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, Run>(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(f.workflow).bind(f.status).bind(f.requested_by).bind(f.limit).bind(f.requested_for)
-            .bind(f.before).bind(f.since).fetch_all(p).await)?,
+            .bind(f.workflow).bind(f.status).bind(by.as_deref()).bind(f.limit).bind(f.requested_for)
+            .bind(f.before).bind(f.since).bind(f.until).fetch_all(p).await)?,
         )
     }
 

@@ -169,7 +169,8 @@ pub struct RunsQuery {
     workflow: Option<String>,
     /// Only runs in this state.
     status: Option<RunStatus>,
-    /// Only runs requested by this: a person's email, or `key:NAME` for a service key.
+    /// Only runs requested by someone whose name contains this, in any case (a person's
+    /// email, `key:NAME` for a service key): `ann` finds `ann.brown@…`.
     requested_by: Option<String>,
     /// Only runs requested on behalf of this person (an email, any case).
     requested_for: Option<String>,
@@ -177,8 +178,21 @@ pub struct RunsQuery {
     before: Option<String>,
     /// Only runs created at or after this time (RFC 3339, or a date `YYYY-MM-DD`).
     since: Option<String>,
+    /// Only runs created before this time (RFC 3339), or up to the end of this day
+    /// (`YYYY-MM-DD`).
+    until: Option<String>,
     /// At most this many (default 50, at most 500).
     limit: Option<i64>,
+}
+
+/// The end of `until`: a time as given, a date through its last second.
+fn parse_until(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let t = engine::audit::parse_since(text)?;
+    Ok(if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() {
+        t + chrono::Duration::days(1)
+    } else {
+        t
+    })
 }
 
 pub async fn list_runs(
@@ -201,6 +215,14 @@ pub async fn list_runs(
                     .map(parse_since)
                     .transpose()
                     .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", m))?,
+                until: q
+                    .until
+                    .as_deref()
+                    .map(parse_until)
+                    .transpose()
+                    .map_err(|m| {
+                        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("until: {m}"))
+                    })?,
                 limit: q.limit.unwrap_or(50).clamp(1, 500),
             },
             &c,

@@ -3,7 +3,7 @@ import { h, api, show, message, statusBadge, when, runLink, shortId, currentRout
 import { runPanel, runFacts, inputsQuery } from "./run-panel.js";
 
 const STATUSES = ["queued", "running", "pending_approval", "completed", "failed", "canceled", "denied", "expired"];
-const FILTERS = ["workflow", "status", "requested_by", "requested_for", "since"];
+const FILTERS = ["workflow", "status", "requested_by", "requested_for", "since", "until"];
 const PAGE = 50;
 
 export async function runs() {
@@ -27,9 +27,10 @@ export async function runs() {
   select("f-workflow", "Workflow", workflows.map((w) => [w.id, w.name]), params.get("workflow")),
   select("f-status", "Status", STATUSES.map((s) => [s, s.replace("_", " ")]), params.get("status")),
   h("div", { class: "field" }, h("label", { for: "f-requested_by" }, "Requested by"),
-    h("input", { id: "f-requested_by", name: "requested_by", type: "text", value: params.get("requested_by") || "", autocomplete: "off", placeholder: "email or key:NAME" })),
+    h("input", { id: "f-requested_by", name: "requested_by", type: "text", value: params.get("requested_by") || "", autocomplete: "off", placeholder: "any part of an email or key:NAME" })),
   input("f-requested_for", "For", "text", params.get("requested_for")),
   input("f-since", "Since", "date", params.get("since")),
+  input("f-until", "Until", "date", params.get("until")),
   h("div", { class: "row" }, h("button", { type: "submit" }, "Filter"), query.toString() ? h("a", { href: "#/runs" }, "Clear") : null));
 
   const names = Object.fromEntries(workflows.map((w) => [w.id, w.name]));
