@@ -390,6 +390,16 @@ async def author(session: ClientSession) -> None:
     assert refused.is_error and "admin" in refused.content[0].text, refused
     saved = (await session.call_tool("save-workflow", {"yaml": yaml})).structured_content
     assert saved["id"] == "active-user-emails" and saved["version"] == 1, saved
+    # An id already installed is not replaced by accident; the same file again is unchanged.
+    again = await session.call_tool("save-workflow", {"yaml": yaml})
+    assert again.is_error and "replace: true" in again.content[0].text, again
+    bundled = await session.call_tool("save-workflow", {"yaml": yaml.replace("id: active-user-emails", "id: list-lumos-users")})
+    assert bundled.is_error and "already installed" in bundled.content[0].text, bundled
+    same = (await session.call_tool("save-workflow", {"yaml": yaml, "replace": True})).structured_content
+    assert same["version"] == 1 and same["saved"].startswith("unchanged"), same
+    # Stopping early answers with that step's output, not the workflow's.
+    part = (await session.call_tool("try-workflow", {"yaml": yaml, "inputs": {"size": 5}, "until_step": "users"})).structured_content
+    assert part["ok"] and len(part["output"]["items"]) == 5, part
     names = {t.name for t in (await session.list_tools()).tools}
     assert "active-user-emails" in names, sorted(names)
     ran = (await session.call_tool("active-user-emails", {"size": 20})).structured_content

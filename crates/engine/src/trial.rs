@@ -39,6 +39,9 @@ impl Engine {
                 )]));
             };
             wf.plan.truncate(i + 1);
+            // Stopping early, the workflow's output (which may read later steps) is not
+            // made: the try answers with that step's output.
+            wf.def.output = None;
         }
         let inputs =
             workflow_lang::inputs::resolve(&wf.def.inputs, given).map_err(EngineError::Inputs)?;
@@ -55,13 +58,13 @@ impl Engine {
         if !dry_run && let Some(first) = changes.describe_first() {
             if wf.def.approval.is_some() {
                 return Err(EngineError::Forbidden(format!(
-                    "'{}' changes Lumos or the world ({first}) behind an approval gate: a try would send it unapproved. Try it with --dry-run, or install it and run it to have it held for approval",
+                    "'{}' changes Lumos or the world ({first}) behind an approval gate: a try would send it unapproved. Try it as a dry run, or install it and run it to have it held for approval",
                     wf.id()
                 )));
             }
             if !by.may(Role::Admin) {
                 return Err(EngineError::Forbidden(format!(
-                    "trying '{}' sends its changes ({first}); that needs the admin role (try it with --dry-run)",
+                    "trying '{}' sends its changes ({first}); that needs the admin role (try it as a dry run)",
                     wf.id()
                 )));
             }

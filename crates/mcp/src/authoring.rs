@@ -64,11 +64,11 @@ pub fn tools() -> Vec<Tool> {
     );
     let mut save = Tool::new(
         SAVE,
-        "Save a workflow file: installs it (a new tool appears) or, for an id already installed, saves a new version. Only admins may save a workflow that changes Lumos.",
-        schema(
-            json!({"type": "object", "properties": {"yaml": {"type": "string", "description": YAML}},
-            "required": ["yaml"], "additionalProperties": false}),
-        ),
+        "Save a workflow file: installs it (a new tool appears). For an id already installed, it saves a new version only with replace: true (other agents use that tool: say so to the person first). Only admins may save a workflow that changes Lumos.",
+        schema(json!({"type": "object", "properties": {
+            "yaml": {"type": "string", "description": YAML},
+            "replace": {"type": "boolean", "default": false, "description": "Save a new version of a workflow already installed under this id"}},
+            "required": ["yaml"], "additionalProperties": false})),
     );
     save.annotations = Some(
         ToolAnnotations::with_title("Save a workflow")
@@ -177,19 +177,31 @@ pub async fn call(
                 Ok(wf) => wf.id().to_owned(),
                 Err(invalid) => return Ok(Answer::Refused(invalid.to_string())),
             };
-            let installed = engine.load(&id, None).await.is_ok();
-            let saved = if installed {
-                engine
+            let current = engine.load(&id, None).await.ok().map(|(_, v)| v);
+            let replace = args
+                .get("replace")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            if let (Some(v), false) = (current, replace) {
+                return Ok(Answer::Refused(format!(
+                    "'{id}' is already installed (version {v}), and other agents may use it: give the file another id, or pass replace: true to save a new version of it"
+                )));
+            }
+            let saved = match current {
+                Some(_) => engine
                     .edit(&id, yaml, caller)
                     .await
-                    .map(|v| (id.clone(), v))
-            } else {
-                engine.create(yaml, caller).await
+                    .map(|v| (id.clone(), v)),
+                None => engine.create(yaml, caller).await,
             };
             match saved {
                 Ok((id, version)) => Ok(Answer::Ok(json!({
                     "id": id, "version": version,
-                    "saved": if installed { "a new version" } else { "installed: the tool appears in the list" },
+                    "saved": match current {
+                        None => "installed: the tool appears in the list",
+                        Some(v) if v == version => "unchanged: the installed version is this file",
+                        Some(_) => "a new version",
+                    },
                 }))),
                 Err(e) => refused(e),
             }

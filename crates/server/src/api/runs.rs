@@ -188,11 +188,13 @@ pub struct RunsQuery {
 /// The end of `until`: a time as given, a date through its last second.
 fn parse_until(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     let t = engine::audit::parse_since(text)?;
-    Ok(if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() {
-        t + chrono::Duration::days(1)
-    } else {
-        t
-    })
+    Ok(
+        if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() {
+            t + chrono::Duration::days(1)
+        } else {
+            t
+        },
+    )
 }
 
 pub async fn list_runs(
@@ -221,7 +223,11 @@ pub async fn list_runs(
                     .map(parse_until)
                     .transpose()
                     .map_err(|m| {
-                        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("until: {m}"))
+                        ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_query",
+                            format!("until: {m}"),
+                        )
                     })?,
                 limit: q.limit.unwrap_or(50).clamp(1, 500),
             },
