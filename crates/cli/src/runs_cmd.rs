@@ -190,6 +190,29 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                 ]);
             }
             writeln!(out, "{table}")?;
+            // A loop keeps a sample of its items: say so where the table lists fewer.
+            for s in d
+                .steps
+                .iter()
+                .filter(|s| s.iteration == engine::executor::LOOP_SUMMARY)
+            {
+                let ran = s.output.as_ref().map_or(0, |o| {
+                    let n = |k: &str| o.0["loop"][k].as_u64().unwrap_or(0);
+                    n("completed") + n("failed")
+                });
+                let listed = d
+                    .steps
+                    .iter()
+                    .filter(|x| x.step_id == s.step_id && x.iteration >= 0)
+                    .count() as u64;
+                if listed < ran {
+                    writeln!(
+                        out,
+                        "{}: {listed} of the {ran} items that ran are listed (the first completed and the first failures are kept)",
+                        s.step_id
+                    )?;
+                }
+            }
             if steps {
                 for s in &d.steps {
                     let what = s

@@ -789,4 +789,8 @@ fn runs_show_sums_a_loop_up() {
         11,
         "the loop's line and 10 items:\n{text}"
     );
+    assert!(
+        text.contains("each: 10 of the 300 items that ran are listed"),
+        "{text}"
+    );
 }

@@ -329,6 +329,15 @@ impl Org {
                     crate::lifecycle::cancel(self, req, Some("No longer needed".into()), at + 7200);
             }
         }
+        // Access granted for a while and already over has ended, as Lumos marks it.
+        let now = self.clock.start;
+        for r in &mut self.access_requests {
+            if r.expires_at.is_some_and(|t| t <= now)
+                && matches!(r.status, "COMPLETED" | "PROVISIONED" | "APPROVED")
+            {
+                r.status = "TIME_BASED_EXPIRED";
+            }
+        }
     }
 
     fn gen_governance(&mut self, rng: &mut fastrand::Rng) {

@@ -156,6 +156,20 @@ async fn the_seeded_organization_has_a_real_ones_mess() {
         stale >= 3 && expiring >= 1,
         "{stale} stale pending, {expiring} expiring within a week"
     );
+    // Access whose time is over has ended.
+    let over: Vec<&Value> = requests
+        .iter()
+        .filter(|r| epoch(&r["expires_at"]).is_some_and(|t| t <= NOW))
+        .collect();
+    assert!(!over.is_empty());
+    assert!(
+        over.iter().all(|r| !matches!(
+            r["status"].as_str(),
+            Some("COMPLETED" | "PROVISIONED" | "APPROVED")
+        )),
+        "granted access past its end is marked ended"
+    );
+    assert!(over.iter().any(|r| r["status"] == "TIME_BASED_EXPIRED"));
 
     // AppStore apps in every mode; permissions whose durations override their app's; an app
     // granted whole shows none of its permissions.
