@@ -131,6 +131,36 @@ fn serve(home: &tempfile::TempDir) -> (Killed, String) {
     (Killed(server), base)
 }
 
+/// The check script in `mode` against `serve` on `home` as a new key of `role`: its stdout,
+/// and the server (still serving) with its base URL.
+fn check_over_http(
+    home: &tempfile::TempDir,
+    lumos: &[(&'static str, String); 2],
+    mode: &str,
+    key_name: &str,
+    role: &str,
+) -> (String, Killed, String) {
+    let key_out = bin()
+        .args(["keys", "create", "--name", key_name, "--role", role])
+        .env("LUMOSFLOW_HOME", home.path())
+        .output()
+        .expect("key");
+    let key = String::from_utf8_lossy(&key_out.stdout).trim().to_owned();
+    let (server, base) = serve(home);
+    let out = Command::new("python3")
+        .envs(lumos.clone())
+        .args([&script(), mode, &format!("{base}/mcp"), &key])
+        .output()
+        .expect("python");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "stdout: {said}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (said, server, base)
+}
+
 /// A builder's MCP client, with no model, goes from a broken file to a saved, working tool
 /// using only the authoring tools and following the validator's messages; a change to Lumos
 /// is not a builder's to save.
@@ -140,24 +170,7 @@ fn a_scripted_client_writes_a_workflow_with_the_authoring_tools() {
         return;
     }
     let (home, _sim, lumos) = home();
-    let key_out = bin()
-        .args(["keys", "create", "--name", "author", "--role", "builder"])
-        .env("LUMOSFLOW_HOME", home.path())
-        .output()
-        .expect("key");
-    let key = String::from_utf8_lossy(&key_out.stdout).trim().to_owned();
-    let (_server, base) = serve(&home);
-    let out = Command::new("python3")
-        .envs(lumos.clone())
-        .args([&script(), "author", &format!("{base}/mcp"), &key])
-        .output()
-        .expect("python");
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "stdout: {said}\nstderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (said, _server, _) = check_over_http(&home, &lumos, "author", "author", "builder");
     let report: serde_json::Value =
         serde_json::from_str(said.lines().last().unwrap_or_default()).expect("report");
     assert!(
@@ -183,27 +196,9 @@ fn http_with_the_python_sdk_and_an_api_key() {
         return;
     }
     let (home, _sim, lumos) = home();
-    let key_out = bin()
-        .args(["keys", "create", "--name", "ai-agent", "--role", "agent"])
-        .env("LUMOSFLOW_HOME", home.path())
-        .output()
-        .expect("key");
-    let key = String::from_utf8_lossy(&key_out.stdout).trim().to_owned();
-    let (_server, base) = serve(&home);
-    let out = Command::new("python3")
-        .envs(lumos.clone())
-        .args([&script(), "http", &format!("{base}/mcp"), &key])
-        .output()
-        .expect("python");
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (said, _server, base) = check_over_http(&home, &lumos, "http", "ai-agent", "agent");
     // The six messages were answered as Lumos answers them, every account of an app of
     // over 1,200 read through paging.
-    let said = String::from_utf8_lossy(&out.stdout);
     let report: serde_json::Value = said
         .lines()
         .find_map(|l| serde_json::from_str(l).ok())

@@ -3,7 +3,6 @@
 
 use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
-use store::StepStatus;
 use workflow_lang::plan::{Action, ForEach, Planned};
 use workflow_lang::template::EvalCtx;
 
@@ -37,12 +36,7 @@ impl Executor<'_> {
         rec.duration_ms = started.elapsed().as_millis() as u64;
         rec.output = Some(step_output(&serde_json::json!({ "loop": counts })));
         if let Err(e) = &result {
-            rec.status = if matches!(e, RunError::Canceled) {
-                StepStatus::Canceled
-            } else {
-                StepStatus::Failed
-            };
-            rec.error = Some(e.to_string());
+            e.mark(&mut rec);
         }
         self.record(rec);
         result

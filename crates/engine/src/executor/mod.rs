@@ -58,6 +58,16 @@ pub struct Hold {
 }
 
 impl RunError {
+    /// Mark a step's record as ended by this error: canceled, or failed with its message.
+    fn mark(&self, rec: &mut StepRecord) {
+        rec.status = if matches!(self, RunError::Canceled) {
+            StepStatus::Canceled
+        } else {
+            StepStatus::Failed
+        };
+        rec.error = Some(self.to_string());
+    }
+
     /// What turns a message into step `step`'s error.
     fn at(step: &str) -> impl Fn(String) -> RunError + Copy + '_ {
         move |message| RunError::Step {
@@ -546,14 +556,7 @@ impl Executor<'_> {
         rec.duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok((c, _)) => rec.output = Some(step_output(&c.value)),
-            Err(e) => {
-                rec.status = if matches!(e, RunError::Canceled) {
-                    StepStatus::Canceled
-                } else {
-                    StepStatus::Failed
-                };
-                rec.error = Some(e.to_string());
-            }
+            Err(e) => e.mark(&mut rec),
         }
         self.record(rec);
         result
