@@ -186,7 +186,14 @@ pub async fn run(engine: &Engine, cmd: WorkflowsCommand) -> anyhow::Result<()> {
                     step.as_deref(),
                     &crate::operator::me(),
                 )
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    // A try that may not send its changes: here, the way to try it is a flag.
+                    engine::EngineError::Forbidden(m) if !dry_run => {
+                        anyhow::anyhow!("{m} (workflows try --dry-run)")
+                    }
+                    e => e.into(),
+                })?;
             for s in &trial.steps {
                 let op = s
                     .operation
