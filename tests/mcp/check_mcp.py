@@ -131,6 +131,15 @@ async def exercise(session: ClientSession) -> None:
     assert len(big["items"]) == 50 and big["total"] > 50, head
     assert big["run_id"] and f"first 50 of {big['total']} items" in big["more"], head
     assert f"lumosflow://runs/{big['run_id']}/items?offset=50" in big["more"], head
+    # Checking on it later says the same: where the items not shown are.
+    later_big = (await session.call_tool("get-run-status", {"run_id": big["run_id"]})).structured_content
+    assert f"lumosflow://runs/{big['run_id']}/items?offset=" in later_big["more"], {k: v for k, v in later_big.items() if k != "output"}
+    whole = None
+    try:
+        await session.read_resource(f"lumosflow://runs/{big['run_id']}/output")
+    except Exception as e:  # too big to give whole: the error names the items resource
+        whole = str(e)
+    assert whole is None or "/items?offset=0" in whole, whole
     # A page larger than a result shows: no next_page that would skip what is not shown.
     page2 = (await session.call_tool("list-lumos-users", {"page": 2, "size": 100})).structured_content
     assert len(page2["items"]) == 50 and "next_page" not in page2, {k: v for k, v in page2.items() if k != "items"}
@@ -351,6 +360,8 @@ async def author(session: ClientSession) -> None:
     await session.initialize()
     tools = {t.name: t for t in (await session.list_tools()).tools}
     assert {"validate-workflow", "try-workflow", "save-workflow"} <= set(tools), sorted(tools)
+    listed = [r.uri for r in (await session.list_resources()).resources]
+    assert "lumosflow://operations" in [str(u) for u in listed], listed
     ops = json.loads((await session.read_resource("lumosflow://operations")).contents[0].text)
     assert any(o["name"] == "listUsers" and not o["changes_lumos"] for o in ops), ops[:3]
     one = json.loads((await session.read_resource("lumosflow://operations/listUsers")).contents[0].text)

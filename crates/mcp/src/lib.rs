@@ -21,7 +21,7 @@ use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
     GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListToolsResult, PaginatedRequestParams,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities,
     ServerConfig, Tool, ToolAnnotations,
 };
@@ -219,6 +219,15 @@ impl WorkflowTools {
                     "items".into(),
                     json!({"count": items.count, "shown": items.shown}),
                 );
+                if items.count > items.shown {
+                    out.insert(
+                        "more".into(),
+                        json!(format!(
+                            "the output shows the first {} of {} items; read the rest with the resource lumosflow://runs/{}/items?offset={}&limit=100 (its `next` gives the offset after that)",
+                            items.shown, items.count, d.run.id, items.shown
+                        )),
+                    );
+                }
             }
         }
         if let Some(e) = &d.run.error {
@@ -491,6 +500,14 @@ impl ServerHandler for WorkflowTools {
                  resource lumosflow://runs/{run_id}/items. Pass requested_for (the email of the \
                  person you help) on every call.",
         )
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(resources::fixed()))
     }
 
     async fn list_resource_templates(

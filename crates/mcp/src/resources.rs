@@ -6,7 +6,7 @@
 //! (its parameters, body and the fields of its answer).
 
 use engine::{Actor, Engine};
-use rmcp::model::{ResourceContents, ResourceTemplate};
+use rmcp::model::{Resource, ResourceContents, ResourceTemplate};
 use serde_json::{Value, json};
 
 /// Largest output `…/output` returns whole; bigger ones are read in pages.
@@ -30,6 +30,15 @@ pub fn templates() -> Vec<ResourceTemplate> {
         ResourceTemplate::new("lumosflow://operations/{name}", "operation")
             .with_title("One Lumos operation in full")
             .with_description("An operation's parameters (type, required, allowed values), request body and the fields of its answer, for writing a `call:` step"),
+    ]
+}
+
+/// Resources that exist whatever runs there are: the operation catalog.
+pub fn fixed() -> Vec<Resource> {
+    vec![
+        Resource::new("lumosflow://operations", "operations")
+            .with_title("The Lumos operations a workflow step can call")
+            .with_mime_type("application/json"),
     ]
 }
 
@@ -100,6 +109,12 @@ pub async fn read(engine: &Engine, uri: &str, by: &Actor) -> Result<ResourceCont
         .map_err(|e| e.to_string())?;
     let text = match what {
         "output" => {
+            if stored.info.bytes > WHOLE_MAX {
+                return Err(format!(
+                    "run {run_id}'s output is {} bytes, more than the {WHOLE_MAX} this resource gives whole; read its items in pages from lumosflow://runs/{run_id}/items?offset=0&limit=100",
+                    stored.info.bytes
+                ));
+            }
             let v = stored.whole(WHOLE_MAX).await.map_err(|e| e.to_string())?;
             serde_json::to_string(&v).map_err(|e| e.to_string())?
         }
