@@ -298,7 +298,11 @@ try {
   await page.getByRole("heading", { name: "Answer" }).waitFor();
   const access = await page.locator("main").innerText();
   assert.match(access, /hannah/i, access.slice(0, 1500));
-  assert.match(access, /Accounts/, access.slice(0, 1500));
+  // Her accounts are a table, by app, with status and last activity.
+  const accountsTable = page.getByRole("table", { name: "Results of List Lumos User Access" });
+  await accountsTable.getByRole("columnheader", { name: /App/ }).first().waitFor();
+  await accountsTable.getByRole("columnheader", { name: /Last activity/ }).waitFor();
+  assert.ok(await accountsTable.locator("tbody tr:not(.spacer)").count() >= 1, "her accounts are listed");
   await readable(page, "a person's access");
   await page.getByRole("heading", { name: "Answer" }).evaluate((el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 10));
   await shot(page, "user-access");

@@ -86,7 +86,7 @@ async def six_messages(session: ClientSession, tools: dict) -> dict:
     assert not asked.is_error, asked
     theirs = [a for a in every(f"/users/{person['id']}/accounts", expand="app") if (a.get("app") or {}).get("user_friendly_label", "").lower() == app_name.lower()]
     answer = asked.structured_content
-    assert [(a["app_id"], a["status"]) for a in answer["accounts"]] == [(a["app_id"], a["status"]) for a in theirs], (answer, theirs)
+    assert [(a["app_id"], a["status"]) for a in answer["items"]] == [(a["app_id"], a["status"]) for a in theirs], (answer, theirs)
     assert answer["count"] == len(theirs) >= 1, answer
 
     # "List every account of <app>" — the app with the most accounts, through paging, nothing

@@ -415,7 +415,7 @@ async fn a_persons_access_is_their_accounts_as_lumos_lists_them() {
     .await;
     assert_eq!(got["user"], user["email"]);
     assert_eq!(got["count"], direct["total"], "{got}");
-    let accounts: Vec<(Value, Value, Value)> = got["accounts"]
+    let accounts: Vec<(Value, Value, Value)> = got["items"]
         .as_array()
         .expect("accounts")
         .iter()

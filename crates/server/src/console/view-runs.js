@@ -27,7 +27,7 @@ export async function runs() {
   select("f-workflow", "Workflow", workflows.map((w) => [w.id, w.name]), params.get("workflow")),
   select("f-status", "Status", STATUSES.map((s) => [s, s.replace("_", " ")]), params.get("status")),
   h("div", { class: "field" }, h("label", { for: "f-requested_by" }, "Requested by"),
-    h("input", { id: "f-requested_by", name: "requested_by", type: "text", value: params.get("requested_by") || "", autocomplete: "off", placeholder: "any part of an email or key:NAME" })),
+    h("input", { id: "f-requested_by", name: "requested_by", type: "text", value: params.get("requested_by") || "", autocomplete: "off", placeholder: "part of an email or key" })),
   input("f-requested_for", "For", "text", params.get("requested_for")),
   input("f-since", "Since", "date", params.get("since")),
   input("f-until", "Until", "date", params.get("until")),
