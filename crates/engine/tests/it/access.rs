@@ -161,6 +161,40 @@ async fn access_is_requested_by_name_followed_and_canceled() {
     );
     assert_eq!(s.access_requests().await, before, "nothing was sent");
 
+    // A dry run sends nothing and says what it would file, in names.
+    let dry = s
+        .engine
+        .run(
+            "request-lumos-app-access",
+            &obj(base.clone()),
+            RunRequest {
+                dry_run: true,
+                ..RunRequest::default()
+            },
+        )
+        .await
+        .expect("dry run");
+    assert_eq!(dry.status, RunStatus::Completed, "{:?}", dry.error);
+    let said = dry.output.expect("output");
+    assert_eq!(
+        (
+            &said["app"],
+            &said["user"],
+            &said["permissions"],
+            &said["dry_run"],
+            &said["request_id"]
+        ),
+        (
+            &json!(label),
+            &json!(email),
+            &json!([perm["label"]]),
+            &json!(true),
+            &Value::Null
+        ),
+        "{said}"
+    );
+    assert_eq!(s.access_requests().await, before, "a dry run sends nothing");
+
     // The request, for the person the run is for, as Lumos records it.
     let made = run(
         "request-lumos-app-access",
@@ -270,4 +304,11 @@ async fn access_is_requested_by_name_followed_and_canceled() {
         .clone();
     // The permission's own lengths where it overrides the app's.
     assert_eq!(offered["durations"], lengths);
+    // Who approves, by name.
+    assert!(
+        hit["approvers"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(|p| p["name"].is_string())),
+        "{hit}"
+    );
 }
