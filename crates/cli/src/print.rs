@@ -121,12 +121,21 @@ pub fn cell_text(text: String) -> String {
     cut
 }
 
-/// A table of `rows` (the first of `count` items) for a person.
-pub fn table(out: &mut impl Write, rows: &[Value], count: u64) -> std::io::Result<()> {
+/// A table of `rows` (the first of `count` items) for a person: the workflow's `columns:`
+/// when it declares them (what most answers need), else every field the rows have.
+pub fn table(
+    out: &mut impl Write,
+    rows: &[Value],
+    count: u64,
+    declared: Option<&[String]>,
+) -> std::io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "(no items)");
     }
-    let cols = table_columns(rows);
+    let cols = match declared {
+        Some(c) if rows.iter().any(Value::is_object) => c.to_vec(),
+        _ => table_columns(rows),
+    };
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
@@ -156,7 +165,11 @@ pub fn table(out: &mut impl Write, rows: &[Value], count: u64) -> std::io::Resul
 
 /// A whole output for a person: a listing or list as a table (with its paging), anything
 /// else as indented JSON.
-pub fn output_table(out: &mut impl Write, output: &Value) -> std::io::Result<()> {
+pub fn output_table(
+    out: &mut impl Write,
+    output: &Value,
+    declared: Option<&[String]>,
+) -> std::io::Result<()> {
     let items = match output {
         Value::Array(items) => items,
         Value::Object(m) => match m.get("items") {
@@ -167,7 +180,7 @@ pub fn output_table(out: &mut impl Write, output: &Value) -> std::io::Result<()>
     };
     let shown = &items[..items.len().min(TABLE_ROWS)];
     let total = output.get("total").and_then(Value::as_u64);
-    table(out, shown, items.len() as u64)?;
+    table(out, shown, items.len() as u64, declared)?;
     match (
         output.get("page").and_then(Value::as_u64),
         output.get("pages").and_then(Value::as_u64),

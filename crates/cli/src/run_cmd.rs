@@ -168,6 +168,12 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
     let mut started = engine.start(&args.workflow, &inputs, req).await?;
     let run_id = started.run_id.clone();
     let columns = started.columns();
+    // The columns the workflow declares are what a person's table shows.
+    let declared = engine
+        .load(&args.workflow, None)
+        .await
+        .ok()
+        .and_then(|(wf, _)| wf.def.columns.as_ref().map(|c| c.value.clone()));
     let stdout_closed = CancellationToken::new();
     let (tap, printer) = print::spawn(style, columns.clone(), stdout_closed.clone());
     started.set_tap(tap);
@@ -257,7 +263,7 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
         }
         (Style::Table, true) => {
             let mut out = std::io::stdout().lock();
-            print::table(&mut out, &printed.rows, printed.items)?;
+            print::table(&mut out, &printed.rows, printed.items, declared.as_deref())?;
             if printed.items <= printed.rows.len() as u64 {
                 writeln!(out, "{} items", printed.items)?;
             }
@@ -270,7 +276,7 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
             eprintln!("run {}", outcome.run_id);
         }
         (Style::Table, false) => {
-            print::output_table(&mut std::io::stdout().lock(), &output)?;
+            print::output_table(&mut std::io::stdout().lock(), &output, declared.as_deref())?;
             eprintln!("run {}", outcome.run_id);
         }
     }

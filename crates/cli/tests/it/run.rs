@@ -142,6 +142,17 @@ fn list_install_and_run_in_every_format() {
     assert_eq!(shown["status"], "completed");
     assert_eq!(shown["steps"][0]["operation"], "getGroups");
     assert_eq!(shown["steps"][0]["http_status"], 200);
+
+    // A workflow's declared columns are what its table shows.
+    let table = d.ok(&["run", "list-lumos-access-requests", "-i", "size=3"]);
+    let t = String::from_utf8_lossy(&table.stdout);
+    let header = t.lines().nth(1).unwrap_or_default();
+    assert!(
+        header.contains("app_name")
+            && header.contains("requested_at")
+            && !t.contains("custom_fields"),
+        "{t}"
+    );
 }
 
 #[test]
