@@ -161,6 +161,11 @@ try {
   await page.getByRole("button", { name: "Create key" }).click();
   const madeKey = (await page.locator(".secret").innerText()).trim();
   assert.match(madeKey, /^lfk_[0-9a-f]{64}$/);
+  // Copied whole with one press.
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  await page.getByRole("button", { name: "Copy the key" }).click();
+  await page.getByText("Copied.").waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), madeKey, "the key is copied whole");
   await page.getByRole("table", { name: "API keys" }).getByText("kiosk").waitFor();
   await audit(page, "API keys");
   page.once("dialog", (d) => d.accept());

@@ -102,6 +102,17 @@ export function when(t) { return t ? new Date(t).toLocaleString() : ""; }
 /** Run ids are time-ordered (UUIDv7): their first characters are the same for every run of
  *  the same minute, so the short form is the random end. */
 export function shortId(id) { return id ? id.slice(-8) : ""; }
+/** A button that copies `text` and says so beside it (a secret shown once is copied whole,
+ *  not half-selected by hand). */
+export function copyButton(text, what) {
+  const said = h("span", { class: "muted", role: "status" });
+  const button = h("button", { type: "button", class: "secondary small", "aria-label": `Copy ${what}`, onclick: async () => {
+    try { await navigator.clipboard.writeText(text); said.textContent = " Copied."; }
+    catch { said.textContent = " Select it and copy it by hand: this browser did not let the page copy."; }
+  } }, "Copy");
+  return h("span", {}, button, said);
+}
+
 export function runLink(id) { return h("a", { href: `#/runs/${encodeURIComponent(id)}`, class: "mono", title: id, "aria-label": `Run ${shortId(id)}` }, shortId(id)); }
 
 const WORDS = { id: "ID", url: "URL", api: "API", sso: "SSO", mfa: "MFA", ui: "UI" };

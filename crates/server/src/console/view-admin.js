@@ -1,6 +1,6 @@
 // Admin pages: people (role, deactivate), sign-in sessions (revoke) and triggers (add, with
 // the secret shown once; enable, disable, rotate, remove).
-import { h, api, show, message, when, busy, listTable, field, put, session } from "./lib.js";
+import { h, api, show, message, when, busy, listTable, field, put, session, copyButton } from "./lib.js";
 
 const ROLES = ["viewer", "agent", "builder", "admin"];
 
@@ -87,7 +87,8 @@ export async function triggers(notice) {
 
 function secretNotice(r) {
   return h("div", { class: "msg ok", role: "status" }, h("p", {}, `Trigger '${r.name}' is ready. Its URL and secret are shown this once:`),
-    h("dl", { class: "fields" }, h("dt", {}, "URL"), h("dd", { class: "mono" }, new URL(r.url, location.origin).href), h("dt", {}, "Secret"), h("dd", { class: "mono" }, r.secret)));
+    h("dl", { class: "fields" }, h("dt", {}, "URL"), h("dd", {}, h("span", { class: "mono" }, new URL(r.url, location.origin).href), " ", copyButton(new URL(r.url, location.origin).href, "the trigger's URL")),
+      h("dt", {}, "Secret"), h("dd", {}, h("span", { class: "mono" }, r.secret), " ", copyButton(r.secret, "the trigger's secret"))));
 }
 
 
@@ -110,7 +111,7 @@ export async function keys(notice) {
     busy(submit, async () => {
       try {
         const r = await api("POST", "/api/v1/keys", { name: name.value, role: role.value, owner: owner.value.trim() || null });
-        await keys(h("div", { class: "msg ok", role: "status" }, h("p", {}, `Key '${r.name}' created. Copy it now: it is shown this once.`), h("p", { class: "mono secret" }, r.key)));
+        await keys(h("div", { class: "msg ok", role: "status" }, h("p", {}, `Key '${r.name}' created. Copy it now: it is shown this once.`), h("p", {}, h("span", { class: "mono secret" }, r.key), " ", copyButton(r.key, "the key"))));
       } catch (err) { put(out, message("bad", err.message)); }
     }, "Creating…");
   } },
