@@ -1,8 +1,8 @@
 //! Who may see and stop which runs, decided here for every door. A run is seen by those who
 //! may use its connection, so runs on a connection kept for admins stay with admins. An
 //! agent (a help-desk key or person acting for others) sees only the runs they asked for or
-//! that are for them, and the held runs they may decide now: one person's requests are not
-//! another's business. Viewers (observers, auditors) see every run their connections allow.
+//! that are for them, and, opened from their Approvals, the held runs they may decide now
+//! (lists never ask Lumos who approves): one person's requests are not another's business. Viewers (observers, auditors) see every run their connections allow.
 //! An agent cancels the runs they asked for or that are for them; builders and admins cancel
 //! any run they can see. A run someone may not see is "not found" to them, as if it did not
 //! exist.
@@ -37,17 +37,26 @@ impl Engine {
         Ok(roles)
     }
 
-    async fn sees(&self, open: &mut OpenTo, run: &Run, by: &Actor) -> Result<bool> {
+    /// Whether `by` sees `run` in a list: its connection is open to them and, for an agent,
+    /// the run is theirs. Cheap: a list never asks Lumos who approves.
+    async fn listed(&self, open: &mut OpenTo, run: &Run, by: &Actor) -> Result<bool> {
         let connection = run.connection.as_deref().unwrap_or("default");
         let roles = self.open_to(open, connection).await?;
-        if !roles.contains(&by.role.max(Role::Agent)) {
-            return Ok(false);
-        }
-        if by.role != Role::Agent || Self::is_theirs(run, by) {
+        Ok(roles.contains(&by.role.max(Role::Agent))
+            && (by.role != Role::Agent || Self::is_theirs(run, by)))
+    }
+
+    /// Whether `by` sees `run` when they ask for it: as listed, or, for an agent who is to
+    /// decide a held run (their Approvals list links to it), that run.
+    async fn sees(&self, open: &mut OpenTo, run: &Run, by: &Actor) -> Result<bool> {
+        if self.listed(open, run, by).await? {
             return Ok(true);
         }
-        // An approver who is an agent sees the held run they are to decide.
-        Ok(run.status == store::RunStatus::PendingApproval && self.may_decide_now(run, by).await?)
+        let connection = run.connection.as_deref().unwrap_or("default");
+        Ok(by.role == Role::Agent
+            && self.open_to(open, connection).await?.contains(&Role::Agent)
+            && run.status == store::RunStatus::PendingApproval
+            && self.may_decide_now(run, by).await?)
     }
 
     /// Whether `by` asked for `run` (as themselves or through their key) or it is for them.
@@ -106,7 +115,7 @@ impl Engine {
             let full = batch.len() as i64 == limit;
             before = batch.last().map(|r| r.id.clone());
             for run in batch {
-                if self.sees(&mut open, &run, by).await? {
+                if self.listed(&mut open, &run, by).await? {
                     out.push(run);
                     if out.len() as i64 == limit {
                         return Ok(out);
