@@ -237,6 +237,42 @@ async fn get_app_and_approvers_of_a_known_app() {
         "{:?}",
         none.error
     );
+    // A Lumos app outside the AppStore is named as such, not "no app".
+    let store: Vec<Value> = api(
+        &s,
+        "getAppStoreApps",
+        json!({"all_visibilities": true, "size": 100}),
+    )
+    .await["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| a["id"].clone())
+        .collect();
+    let outside = api(&s, "listApps", json!({"size": 100})).await["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|a| !store.contains(&a["id"]))
+        .expect("an app outside the AppStore")
+        .clone();
+    let label = outside["user_friendly_label"].as_str().expect("label");
+    let out = s
+        .engine
+        .run(
+            "get-lumos-app-approvers",
+            &obj(json!({"app_id": label.to_lowercase()})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert!(
+        out.error.as_deref().is_some_and(
+            |e| e.contains(&format!("{label} is a Lumos app but not in the AppStore"))
+        ),
+        "{:?}",
+        out.error
+    );
     s.sim.stop().await;
 }
 
