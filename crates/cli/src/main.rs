@@ -17,6 +17,7 @@ mod schedules_cmd;
 mod secrets_cmd;
 mod serve_cmd;
 mod sim_cmd;
+mod slack_cmd;
 mod triggers_cmd;
 mod workflows_cmd;
 
@@ -80,6 +81,9 @@ enum Command {
     /// Secrets for http steps ({{ secrets.NAME }}): set (from standard input), list, remove.
     #[command(subcommand)]
     Secrets(secrets_cmd::SecretsCommand),
+    /// The Slack app: set up its signing secret and bot token, say what is set.
+    #[command(subcommand)]
+    Slack(slack_cmd::SlackCommand),
     /// Serve the HTTP API, health and metrics.
     Serve(serve_cmd::ServeArgs),
     /// API keys for the HTTP API.
@@ -200,6 +204,7 @@ fn main() -> ExitCode {
             Command::Secrets(cmd) => {
                 secrets_cmd::secrets(&engine(&cli.database_url).await?, cmd).await
             }
+            Command::Slack(cmd) => slack_cmd::slack(&engine(&cli.database_url).await?, cmd).await,
             Command::Serve(args) => serve_cmd::serve(&cli.database_url, args).await,
             Command::Keys(cmd) => serve_cmd::keys(&engine(&cli.database_url).await?, cmd).await,
             Command::People(cmd) => {

@@ -18,9 +18,13 @@ pub enum NotificationsCommand {
         name: String,
         /// The webhook URL. Without it, read from standard input (a Slack webhook URL is a
         /// secret: keep it out of the command line).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "channel")]
         url: Option<String>,
-        /// slack (incoming-webhook messages) or json (signed event bodies).
+        /// For slack-app: the Slack channel (C0123ABC) or person (U0123ABC) the bot posts to.
+        #[arg(long)]
+        channel: Option<String>,
+        /// slack (incoming-webhook messages), slack-app (the Slack app's bot, with Approve
+        /// and Deny buttons; see `lumosflow slack setup`) or json (signed event bodies).
         #[arg(long, default_value = "json")]
         format: NoticeFormat,
         /// Comma-separated: approval.requested, approval.decided, run.failed, run.completed,
@@ -57,14 +61,22 @@ pub async fn notifications(engine: &Engine, cmd: NotificationsCommand) -> anyhow
         NotificationsCommand::Add {
             name,
             url,
+            channel,
             format,
             events,
             workflow,
             json,
         } => {
-            let url = match url {
-                Some(u) => u,
-                None => {
+            let url = match (url, channel, format) {
+                (_, Some(c), NoticeFormat::SlackApp) => c,
+                (_, None, NoticeFormat::SlackApp) => {
+                    anyhow::bail!("--format slack-app posts to a channel: give --channel C0123ABC")
+                }
+                (_, Some(_), _) => {
+                    anyhow::bail!("--channel is for --format slack-app; webhooks take --url")
+                }
+                (Some(u), None, _) => u,
+                (None, None, _) => {
                     let mut line = String::new();
                     std::io::stdin().lock().read_line(&mut line)?;
                     line.trim().to_owned()

@@ -44,6 +44,8 @@ pub struct EngineConfig {
     pub notice_retry_base: Duration,
     /// How often `serve` looks for new Lumos events (`LUMOSFLOW_EVENT_POLL`).
     pub event_poll: Duration,
+    /// The Slack Web API's base (`LUMOSFLOW_SLACK_API_URL`; tests point it at a stand-in).
+    pub slack_api_url: String,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +67,7 @@ impl Default for EngineConfig {
             notice_poll: Duration::from_secs(1),
             notice_retry_base: Duration::from_secs(5),
             event_poll: Duration::from_secs(15),
+            slack_api_url: "https://slack.com/api".to_owned(),
         }
     }
 }
@@ -140,6 +143,16 @@ impl EngineConfig {
         }
         if let Some(v) = get("LUMOSFLOW_EVENT_POLL") {
             c.event_poll = duration("LUMOSFLOW_EVENT_POLL", &v, Duration::from_secs(1))?;
+        }
+        if let Some(v) = get("LUMOSFLOW_SLACK_API_URL").filter(|v| !v.trim().is_empty()) {
+            let v = v.trim().trim_end_matches('/');
+            if !url::Url::parse(v).is_ok_and(|u| u.has_host()) {
+                return Err(ConfigError {
+                    var: "LUMOSFLOW_SLACK_API_URL",
+                    message: format!("'{v}' is not a URL like https://slack.com/api"),
+                });
+            }
+            c.slack_api_url = v.to_owned();
         }
         if let Some(v) = get("LUMOSFLOW_SESSION_IDLE") {
             c.sessions.idle = duration("LUMOSFLOW_SESSION_IDLE", &v, Duration::from_secs(1))?;

@@ -45,6 +45,8 @@ pub enum EngineError {
     Store(StoreError),
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
+    #[error(transparent)]
+    Slack(#[from] crate::slack::SlackError),
 }
 
 impl From<StoreError> for EngineError {

@@ -35,6 +35,7 @@ mod runs;
 pub mod schedule;
 pub mod secrets;
 mod services;
+pub mod slack;
 mod step_records;
 mod sub_runner;
 mod trial;

@@ -32,6 +32,9 @@ pub const EVENTS: [&str; 5] = [
 pub enum NoticeFormat {
     /// A Slack incoming-webhook message.
     Slack,
+    /// A message the Slack app's bot posts to a channel or a person, with Approve and Deny
+    /// buttons where a decision is possible.
+    SlackApp,
     /// A documented JSON body, signed.
     Json,
 }
@@ -40,6 +43,7 @@ impl NoticeFormat {
     pub fn as_str(self) -> &'static str {
         match self {
             NoticeFormat::Slack => "slack",
+            NoticeFormat::SlackApp => crate::slack::SLACK_APP_FORMAT,
             NoticeFormat::Json => "json",
         }
     }
@@ -50,8 +54,9 @@ impl std::str::FromStr for NoticeFormat {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s {
             "slack" => Ok(NoticeFormat::Slack),
+            "slack-app" => Ok(NoticeFormat::SlackApp),
             "json" => Ok(NoticeFormat::Json),
-            _ => Err(format!("unknown format '{s}' (slack or json)")),
+            _ => Err(format!("unknown format '{s}' (slack, slack-app or json)")),
         }
     }
 }
@@ -64,6 +69,9 @@ pub struct CreatedTarget {
     pub secret: String,
 }
 
+/// How a `slack-app` target keeps its channel where others keep their URL.
+const SLACK_PREFIX: &str = "slack:";
+
 /// How long sending is retried.
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
@@ -73,6 +81,7 @@ fn url_hint(url: &url::Url) -> String {
 
 impl Engine {
     /// Add a target; its signing secret is returned once and stored sealed, like its URL.
+    /// For `slack-app`, `url` is the Slack channel (or person) the bot posts to.
     pub async fn add_notification_target(
         &self,
         name: &str,
@@ -84,12 +93,32 @@ impl Engine {
     ) -> Result<CreatedTarget> {
         let bad = |m: String| EngineError::Inputs(vec![m]);
         check_name(name).map_err(bad)?;
-        let parsed = url::Url::parse(url).map_err(|e| bad(format!("invalid URL: {e}")))?;
-        if !url_allowed(&parsed) {
-            return Err(bad(
-                "the URL must use https (plain http only to this machine)".into(),
-            ));
-        }
+        let (url, hint) = if format == NoticeFormat::SlackApp {
+            let channel = url.trim();
+            let ok = channel.len() >= 3
+                && channel.len() <= 24
+                && channel.starts_with(['C', 'G', 'D', 'U', 'W'])
+                && channel
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            if !ok {
+                return Err(bad(format!(
+                    "'{channel}' is not a Slack channel or member id (like C0123ABC or U0123ABC: in Slack, a channel's details show it)"
+                )));
+            }
+            (
+                format!("{SLACK_PREFIX}{channel}"),
+                format!("Slack {channel}"),
+            )
+        } else {
+            let parsed = url::Url::parse(url).map_err(|e| bad(format!("invalid URL: {e}")))?;
+            if !url_allowed(&parsed) {
+                return Err(bad(
+                    "the URL must use https (plain http only to this machine)".into(),
+                ));
+            }
+            (url.to_owned(), url_hint(&parsed))
+        };
         if events.is_empty() {
             return Err(bad(format!("name the events (of {})", EVENTS.join(", "))));
         }
@@ -99,7 +128,7 @@ impl Engine {
                 EVENTS.join(", ")
             )));
         }
-        if events.iter().any(|e| e == "audit") && format == NoticeFormat::Slack {
+        if events.iter().any(|e| e == "audit") && format != NoticeFormat::Json {
             return Err(bad(
                 "the audit feed is JSON for a SIEM: use --format json".into()
             ));
@@ -123,8 +152,8 @@ impl Engine {
                 id: &id,
                 name,
                 format: format.as_str(),
-                url,
-                url_hint: &url_hint(&parsed),
+                url: &url,
+                url_hint: &hint,
                 secret: &secret,
                 events: &events.join(","),
                 workflow_id: workflow,
@@ -203,13 +232,19 @@ impl Engine {
     /// a notice that cannot be queued is logged.
     pub(crate) async fn notify(&self, event: &str, run: &Run, extra: Value) {
         for t in self.targets_for(event, &run.workflow_id).await {
-            let body = self.notice_body(&t, event, run, &extra);
-            if let Err(e) = self
-                .store
-                .queue_delivery(&t.id, event, Some(&run.id), &body)
-                .await
-            {
-                tracing::warn!(error = %e, event, target = %t.name, "cannot queue a notice");
+            let bodies = if t.format == crate::slack::SLACK_APP_FORMAT {
+                self.slack_app_notices(event, run, &extra).await
+            } else {
+                vec![self.notice_body(&t, event, run, &extra)]
+            };
+            for body in bodies {
+                if let Err(e) = self
+                    .store
+                    .queue_delivery(&t.id, event, Some(&run.id), &body)
+                    .await
+                {
+                    tracing::warn!(error = %e, event, target = %t.name, "cannot queue a notice");
+                }
             }
         }
     }
@@ -221,9 +256,53 @@ impl Engine {
             .map(|u| format!("{}/#/runs/{}", u.trim_end_matches('/'), run.id))
     }
 
+    /// What the Slack app posts: a held run with buttons; each open Lumos approval task a
+    /// completed run listed (`list-my-lumos-approval-tasks`), with buttons; else the
+    /// notice in words.
+    async fn slack_app_notices(&self, event: &str, run: &Run, extra: &Value) -> Vec<String> {
+        use crate::slack::messages;
+        let link = self.run_link(run);
+        if event == "approval.requested" {
+            return vec![messages::held_run(run, extra, link.as_deref()).to_string()];
+        }
+        if event == "run.completed" {
+            // The whole output: a list's items may be stored apart from the run.
+            let output = match self.output_value(&run.id, 4 << 20).await {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(error = %e, run = %run.id, "cannot read a run's output for Slack");
+                    Value::Null
+                }
+            };
+            let tasks: Vec<String> = output["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(messages::lumos_task)
+                .map(|m| m.to_string())
+                .collect();
+            if !tasks.is_empty() {
+                return tasks;
+            }
+        }
+        let text = serde_json::from_str::<Value>(&self.slack_text(event, run, extra, link))
+            .ok()
+            .and_then(|v| v["text"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        vec![messages::plain(&text).to_string()]
+    }
+
     fn notice_body(&self, t: &NotificationTarget, event: &str, run: &Run, extra: &Value) -> String {
         let link = self.run_link(run);
         if t.format == "slack" {
+            return self.slack_text(event, run, extra, link);
+        }
+        self.json_body(event, run, extra, link)
+    }
+
+    /// An incoming-webhook message: the notice in words.
+    fn slack_text(&self, event: &str, run: &Run, extra: &Value, link: Option<String>) -> String {
+        {
             let who = run.requested_by.as_deref().unwrap_or("someone");
             let whom = run
                 .requested_for
@@ -266,8 +345,11 @@ impl Engine {
             if let Some(l) = link {
                 lines.push(format!("<{l}|Open run {}>", run.id));
             }
-            return json!({"text": lines.join("\n")}).to_string();
+            json!({"text": lines.join("\n")}).to_string()
         }
+    }
+
+    fn json_body(&self, event: &str, run: &Run, extra: &Value, link: Option<String>) -> String {
         json!({
             "event": event,
             "at": chrono::Utc::now(),
@@ -325,6 +407,18 @@ impl Engine {
             .ok()
             .and_then(|b| b["delivery_id"].as_str().map(str::to_owned))
             .unwrap_or_else(|| format!("notice-{}", d.id));
+        if let Some(channel) = target.url.strip_prefix(SLACK_PREFIX) {
+            let sent = match serde_json::from_str::<Value>(&d.body) {
+                Ok(message) => match self.slack_api().await {
+                    Ok(api) => api.post(channel, &message).await.map(|_| ()),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(crate::slack::SlackError::Payload(e.to_string())),
+            };
+            self.sent_or_retry(&d, sent.err().map(|e| e.to_string()))
+                .await;
+            return;
+        }
         let mut req = http
             .post(target.url.as_str())
             .header("content-type", "application/json")
@@ -343,6 +437,11 @@ impl Engine {
                 "could not connect".to_owned()
             }),
         };
+        self.sent_or_retry(&d, failure).await;
+    }
+
+    /// Record a delivery sent, or when to try it again (for a day).
+    async fn sent_or_retry(&self, d: &store::DueDelivery, failure: Option<String>) {
         let result = match failure {
             None => self.store.delivery_sent(d.id).await,
             Some(why) => {

@@ -33,8 +33,10 @@ pub enum Origin {
     Api,
     Cli,
     Mcp,
-    /// A trigger's hook (webhooks, Slack).
+    /// A trigger's hook (webhooks, a Slack slash command).
     Hook,
+    /// The Slack app: a button, a modal.
+    Slack,
     Schedule,
     LumosEvent,
     /// A `workflow:` step of another run.

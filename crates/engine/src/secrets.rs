@@ -118,11 +118,15 @@ impl Engine {
 
     pub async fn secrets(&self, by: &Actor) -> Result<Vec<SecretInfo>> {
         crate::access::need(by, Role::Admin, "listing secrets")?;
-        Ok(self.store.secrets().await?)
+        // The Slack app's are kept apart: `lumosflow slack status` tells of them.
+        let mut all = self.store.secrets().await?;
+        all.retain(|s| !store::is_slack_secret(&s.name));
+        Ok(all)
     }
 
     pub async fn remove_secret(&self, name: &str, by: &Actor) -> Result<()> {
         crate::access::need(by, Role::Admin, "removing secrets")?;
+        check_name(name)?;
         if !self.store.remove_secret(name).await? {
             return Err(EngineError::NotFound(format!("no secret named '{name}'")));
         }

@@ -66,6 +66,10 @@ pub struct TriggerMap {
     pub requested_for: Option<String>,
     #[serde(default)]
     pub dedupe_key: Option<String>,
+    /// For a Slack slash command: open a modal made from the workflow's inputs (the Slack
+    /// app must be set up) instead of starting a run from the command's text.
+    #[serde(default)]
+    pub modal: bool,
 }
 
 /// A trigger as created or with a new secret: shown this once.
@@ -107,8 +111,17 @@ pub struct Fired {
     pub auth: String,
 }
 
+/// What a hook request did.
+#[derive(Debug, Clone)]
+pub enum HookOutcome {
+    /// Started a run (or found the one its dedupe key started).
+    Run(Fired),
+    /// Opened a request modal in Slack (a slash command to a `modal: true` trigger).
+    ModalOpened,
+}
+
 /// Equal, in time that does not depend on where they differ (digests are compared).
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())
 }
 
@@ -312,7 +325,7 @@ impl Engine {
         id: &str,
         headers: &HashMap<String, String>,
         body: &[u8],
-    ) -> std::result::Result<Fired, HookError> {
+    ) -> std::result::Result<HookOutcome, HookError> {
         let t = match self.store.trigger(id).await.map_err(EngineError::from)? {
             Some(t) if t.enabled && t.id == id => t,
             _ => return Err(HookError::NotFound),
@@ -391,7 +404,18 @@ impl Engine {
                 ));
             }
         }
-        match self.map_and_start(&t, headers, body).await {
+        let modal = auth == TriggerAuth::Slack
+            && t.mapping
+                .as_deref()
+                .is_some_and(|m| self.check_map(m).is_ok_and(|m| m.modal));
+        let done = if modal {
+            self.open_modal(&t, headers, body).await
+        } else {
+            self.map_and_start(&t, headers, body)
+                .await
+                .map(HookOutcome::Run)
+        };
+        match done {
             Ok(f) => {
                 let _ = self.store.trigger_fired(&t.id, None).await;
                 Ok(f)
@@ -402,6 +426,20 @@ impl Engine {
             }
             Err(e) => Err(e),
         }
+    }
+
+    async fn open_modal(
+        &self,
+        t: &Trigger,
+        headers: &HashMap<String, String>,
+        body: &[u8],
+    ) -> std::result::Result<HookOutcome, HookError> {
+        let content_type = header(headers, "content-type").unwrap_or("application/json");
+        let payload = parse_payload(content_type, body).map_err(HookError::Unprocessable)?;
+        self.slack_open_request(t, &payload)
+            .await
+            .map_err(HookError::Unprocessable)?;
+        Ok(HookOutcome::ModalOpened)
     }
 
     async fn map_and_start(

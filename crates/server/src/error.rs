@@ -139,6 +139,7 @@ impl From<EngineError> for ApiError {
             EngineError::Connection(c) => c.into(),
             EngineError::Store(s) => ApiError::internal(s),
             EngineError::Output(o) => ApiError::internal(o),
+            EngineError::Slack(_) => ApiError::new(StatusCode::BAD_GATEWAY, "slack", msg),
         }
     }
 }

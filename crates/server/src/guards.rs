@@ -112,6 +112,7 @@ pub async fn unauthenticated_cap(
 ) -> Response {
     let path = req.uri().path();
     let open = path.starts_with("/hooks/")
+        || path.starts_with("/slack/")
         || path.starts_with("/console/login")
         || path.starts_with("/console/oidc/");
     if !open {

@@ -460,6 +460,26 @@ pub(crate) fn table() -> Routes<AppState> {
     );
     r.add(
         doc(
+            "POST",
+            "/slack/interactivity",
+            None,
+            "slack",
+            "The Slack app's interactivity: Approve and Deny buttons, modals (signed by Slack)",
+        ),
+        api::slack_interactivity,
+    );
+    r.add(
+        doc(
+            "POST",
+            "/slack/options",
+            None,
+            "slack",
+            "The Slack app's select menus: apps and people by name (signed by Slack)",
+        ),
+        api::slack_options,
+    );
+    r.add(
+        doc(
             "GET",
             "/api/v1/triggers",
             Some(Admin),

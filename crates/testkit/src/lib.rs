@@ -1,9 +1,12 @@
 //! Test support: throwaway databases (a SQLite file in a temporary directory, or a fresh
-//! database on the PostgreSQL server named by `LUMOSFLOW_TEST_PG_URL`) and a fault proxy.
+//! database on the PostgreSQL server named by `LUMOSFLOW_TEST_PG_URL`), a fault proxy, and a
+//! stand-in for Slack's Web API.
 
 mod fault_proxy;
+mod slack_standin;
 
 pub use fault_proxy::{Fault, FaultProxy};
+pub use slack_standin::{Message, SlackStandIn};
 
 use std::path::PathBuf;
 

@@ -11,7 +11,7 @@ mod sessions;
 pub use crate::actor::{Actor, KeyScope, PersonRef};
 pub use crate::config::{SESSION_IDLE, SESSION_LIFETIME, SessionTimes};
 pub use crate::error::{KeyError, PersonError};
-pub use people::check_email;
+pub use people::{check_email, role_of};
 pub use workflow_lang::Role;
 
 /// Refuse `by` doing `what` below `role`, in the words every door shows.

@@ -370,6 +370,41 @@ impl Engine {
         Ok(outcome)
     }
 
+    /// Why `by` may not decide on held run `run_id` now, if they may not: for a door that
+    /// asks before it collects a denial's comment. The decision itself checks again.
+    pub async fn decision_refusal(&self, run_id: &str, by: &Actor) -> Result<Option<String>> {
+        let run = self.existing(run_id).await?;
+        if run.status != RunStatus::PendingApproval {
+            return Ok(Some(
+                EngineError::NotPending {
+                    id: run.id.clone(),
+                    status: run.status,
+                }
+                .to_string(),
+            ));
+        }
+        let policy = Self::policy_of(&run);
+        let index = run.approval_step.unwrap_or(0).max(0) as usize;
+        let Some(step) = policy.steps.get(index) else {
+            return Ok(Some(format!(
+                "run '{}' waits at approval step {index}, which its policy does not have",
+                run.id
+            )));
+        };
+        let decisions = self.store.decisions(&run.id).await?;
+        let me = by.person_key();
+        if decisions
+            .iter()
+            .any(|d| d.step == index as i32 && d.by_key.eq_ignore_ascii_case(&me))
+        {
+            return Ok(Some(format!(
+                "{} already decided at step '{}' of run '{}'",
+                by.label, step.name, run.id
+            )));
+        }
+        self.refusal(&run, &policy, step, &decisions, by).await
+    }
+
     /// Whether `by` may decide held `run` at its current step now (and has not yet).
     pub(crate) async fn may_decide_now(&self, run: &Run, by: &Actor) -> Result<bool> {
         let policy = Self::policy_of(run);

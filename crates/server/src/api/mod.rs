@@ -8,6 +8,7 @@ mod lumos;
 mod meta;
 mod people;
 mod runs;
+mod slack;
 mod triggers;
 mod workflows;
 
@@ -24,6 +25,7 @@ pub use lumos::*;
 pub use meta::*;
 pub use people::*;
 pub use runs::*;
+pub use slack::{interactivity as slack_interactivity, options as slack_options};
 pub use triggers::*;
 pub use workflows::*;
 

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use engine::Actor;
-use engine::triggers::{Fired, HookError, TriggerAuth};
+use engine::triggers::{Fired, HookError, HookOutcome, TriggerAuth};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -113,13 +113,12 @@ pub async fn hook(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let map: HashMap<String, String> = headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned())))
-        .collect();
+    let map = lower_headers(&headers);
     match s.engine.fire_trigger(&id, &map, &body).await {
-        Ok(f) if f.auth == "slack" => slack_answer(&s, f, &map, &body),
-        Ok(f) => {
+        // The modal is open: Slack wants an empty answer.
+        Ok(HookOutcome::ModalOpened) => StatusCode::OK.into_response(),
+        Ok(HookOutcome::Run(f)) if f.auth == "slack" => slack_answer(&s, f, &map, &body),
+        Ok(HookOutcome::Run(f)) => {
             let status = if f.duplicate {
                 StatusCode::OK
             } else {
@@ -136,6 +135,14 @@ pub async fn hook(
         }
         Err(HookError::Engine(e)) => ApiError::from(e).into_response(),
     }
+}
+
+/// A request's headers, names lower-cased, values that are text.
+pub(crate) fn lower_headers(headers: &HeaderMap) -> HashMap<String, String> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned())))
+        .collect()
 }
 
 /// Slack wants an answer within 3 s: say the run started, and post how it ended to the
@@ -173,7 +180,7 @@ fn slack_answer(
         let run_id = f.run_id.clone();
         s.tasks.spawn(async move {
             let text = match engine.wait(&run_id, None, "slack").await {
-                Ok(o) => ending(&engine, &o).await,
+                Ok(o) => engine::slack::ending(&engine, &o).await,
                 Err(e) => format!("Run {run_id}: {e}"),
             };
             let _ = reqwest::Client::new()
@@ -191,36 +198,4 @@ fn slack_answer(
 fn slack_url(u: &str) -> Option<String> {
     let parsed = url::Url::parse(u).ok()?;
     engine::webhook::url_allowed(&parsed).then(|| u.to_owned())
-}
-
-/// How a run ended, in one Slack message.
-async fn ending(engine: &engine::Engine, o: &engine::RunOutcome) -> String {
-    match o.status {
-        engine::RunStatus::Completed => {
-            let count = o.output_info.as_ref().map(|i| i.items).unwrap_or(0);
-            let detail = if count > 0 {
-                format!("{count} items")
-            } else {
-                let v = o.output.clone().unwrap_or(Value::Null).to_string();
-                v.chars().take(500).collect()
-            };
-            format!("Run {} completed: {detail}", o.run_id)
-        }
-        engine::RunStatus::PendingApproval => {
-            let who = match engine.run_detail(&o.run_id).await {
-                Ok(d) => d
-                    .approval
-                    .and_then(|a| a.step.and_then(|i| a.steps.get(i).cloned()))
-                    .map(|s| format!(" at step '{}' by {}", s.name, s.who))
-                    .unwrap_or_default(),
-                Err(_) => String::new(),
-            };
-            format!("Run {} is waiting for approval{who}", o.run_id)
-        }
-        other => format!(
-            "Run {} {other}: {}",
-            o.run_id,
-            o.error.clone().unwrap_or_default()
-        ),
-    }
 }

@@ -11,6 +11,7 @@ mod people;
 mod run_core;
 mod schedules;
 mod security;
+mod slack;
 mod sso;
 mod triggers;
 mod trust;

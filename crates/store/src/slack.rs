@@ -1,0 +1,63 @@
+//! What the Slack app integration keeps: its signing secret and bot token (sealed in the
+//! secrets table under names no `http:` step can write or read), and receipts of the signed
+//! interactions acted on (each once).
+
+use chrono::{Duration, Utc};
+use zeroize::Zeroizing;
+
+use crate::{Result, SecretScope, Store, with_pool};
+
+/// The reserved secret names: a `:` is never in a name `lumosflow secrets set` accepts.
+pub const SLACK_SIGNING_SECRET: &str = "slack:signing_secret";
+pub const SLACK_BOT_TOKEN: &str = "slack:bot_token";
+
+/// Whether a secret name is one of the Slack app's (kept out of `secrets list`).
+pub fn is_slack_secret(name: &str) -> bool {
+    name.starts_with("slack:")
+}
+
+impl Store {
+    /// Keep the Slack app's signing secret and bot token, replacing any before.
+    pub async fn set_slack_app(
+        &self,
+        signing_secret: &str,
+        bot_token: &str,
+        by: &str,
+    ) -> Result<()> {
+        // Sent nowhere by http steps: no hosts, and no step can name them.
+        let scope = SecretScope {
+            hosts: "",
+            allow_http: false,
+            workflows: Some(""),
+        };
+        self.set_secret(SLACK_SIGNING_SECRET, signing_secret, scope, by)
+            .await?;
+        self.set_secret(SLACK_BOT_TOKEN, bot_token, scope, by).await
+    }
+
+    /// The Slack app's signing secret and bot token, if set.
+    pub async fn slack_app(&self) -> Result<Option<(Zeroizing<String>, Zeroizing<String>)>> {
+        let Some((signing, _)) = self.secret(SLACK_SIGNING_SECRET).await? else {
+            return Ok(None);
+        };
+        let Some((token, _)) = self.secret(SLACK_BOT_TOKEN).await? else {
+            return Ok(None);
+        };
+        Ok(Some((signing, token)))
+    }
+
+    /// Record an interaction's `key`; false when it was seen within `window` (a replay).
+    pub async fn slack_receipt(&self, key: &str, window: Duration) -> Result<bool> {
+        let now = Utc::now();
+        Ok(with_pool!(&self.pool, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM slack_receipts WHERE at <= $1")
+                .bind(now - window).execute(&mut *tx).await?;
+            let inserted = sqlx::query(
+                "INSERT INTO slack_receipts (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            ).bind(key).bind(now).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            inserted > 0
+        }))
+    }
+}
