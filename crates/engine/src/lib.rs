@@ -39,7 +39,9 @@ pub mod slack;
 mod step_records;
 mod sub_runner;
 mod trial;
+mod trigger_reply;
 pub mod triggers;
+pub use trigger_reply::{MAX_WAIT, Reply, ReplyState};
 pub mod webhook;
 
 // The workflow language, as the doors and tests have always named it through the engine.

@@ -46,11 +46,13 @@ impl Engine {
             }
         }
         let approval = self.approval_view(&run).await?;
+        let reply = self.reply_state(&run.id).await;
         Ok(RunDetail {
             run,
             steps,
             items,
             approval,
+            reply,
         })
     }
 

@@ -108,6 +108,9 @@ pub struct RunDetail {
     /// For a gated run: its policy, the step it waits at, who may decide, every decision.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<crate::approval::ApprovalView>,
+    /// For a run a trigger started with a reply: whether it was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<crate::trigger_reply::ReplyState>,
 }
 
 /// A recorded run that has not executed yet: `running` (held by this process) or

@@ -25,7 +25,7 @@ fn is_host(h: &str) -> bool {
 }
 
 /// Where a stored secret may go.
-fn rule_of(info: &SecretInfo) -> SecretRule {
+pub(crate) fn rule_of(info: &SecretInfo) -> SecretRule {
     let list = |s: &str| -> Vec<String> {
         s.split(',')
             .map(str::trim)

@@ -120,6 +120,7 @@ impl Engine {
         tokio::spawn(self.clone().take_from_queue(stop.clone(), tasks));
         tokio::spawn(self.clone().sweep_forever(stop.clone()));
         tokio::spawn(self.clone().send_notices_forever(stop.clone()));
+        tokio::spawn(self.clone().send_replies_forever(stop.clone()));
         tokio::spawn(self.clone().follow_events_forever(stop.clone()));
         if let Some(age) = self.config.retention {
             tokio::spawn(self.clone().prune_forever(age, stop));

@@ -70,6 +70,14 @@ pub struct TriggerMap {
     /// app must be set up) instead of starting a run from the command's text.
     #[serde(default)]
     pub modal: bool,
+    /// Where the answer goes when the run ends (Slack triggers: the command's
+    /// `response_url` unless said otherwise).
+    #[serde(default)]
+    pub reply: Option<crate::trigger_reply::Reply>,
+    /// How long a caller may wait for the run's end on the same request (`?wait=30s`, up
+    /// to 5 minutes); none: callers are answered at once.
+    #[serde(default)]
+    pub wait: Option<String>,
 }
 
 /// A trigger as created or with a new secret: shown this once.
@@ -109,6 +117,12 @@ pub struct Fired {
     /// The trigger's auth, so the server can answer Slack its way.
     #[serde(skip)]
     pub auth: String,
+    /// When the caller waited (`?wait=`) and the run ended in time: its output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// … or its error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// What a hook request did.
@@ -171,7 +185,7 @@ impl Engine {
 
     /// Check a mapping's YAML: its shape, and that its templates only read `payload` and
     /// `headers`.
-    fn check_map(&self, yaml: &str) -> Result<TriggerMap> {
+    pub(crate) fn check_map(&self, yaml: &str) -> Result<TriggerMap> {
         let bad = |m: String| EngineError::Inputs(vec![m]);
         let map: TriggerMap =
             serde_saphyr::from_str(yaml).map_err(|e| bad(format!("the mapping: {e}")))?;
@@ -198,6 +212,25 @@ impl Engine {
                 }
             }
         }
+        if let Some(reply) = &map.reply {
+            if let Some(p) = reply.problem() {
+                return Err(bad(p));
+            }
+            for s in reply.texts() {
+                let names = self
+                    .templates
+                    .references(&s)
+                    .map_err(|e| bad(format!("the mapping's reply: bad template '{s}': {e}")))?;
+                if let Some(n) = names.iter().find(|n| {
+                    !n.starts_with("payload") && !n.starts_with("headers") && !n.starts_with("run")
+                }) {
+                    return Err(bad(format!(
+                        "the mapping's reply: '{n}' is unknown (replies read payload.…, headers.… and run.…)"
+                    )));
+                }
+            }
+        }
+        wait_of(&map).map_err(bad)?;
         Ok(map)
     }
 
@@ -230,8 +263,13 @@ impl Engine {
         }
         crate::webhook::check_name(name).map_err(bad)?;
         self.load(workflow, None).await?;
-        if let Some(m) = mapping {
-            self.check_map(m)?;
+        if let Some(m) = mapping
+            && self.check_map(m)?.modal
+            && auth != TriggerAuth::Slack
+        {
+            return Err(bad(
+                "modal: true opens a form in Slack: it is for Slack triggers (--auth slack)".into(),
+            ));
         }
         if self.store.trigger(name).await?.is_some() {
             return Err(EngineError::Conflict(format!(
@@ -320,11 +358,14 @@ impl Engine {
 
     /// A request to `/hooks/{id}`: check who sent it, map its payload, start (or find) the
     /// run. `headers` have lower-case names.
+    /// `wait`: how long the caller waits for the run's end (at most what the trigger
+    /// allows; asking more is refused before anything starts).
     pub async fn fire_trigger(
         &self,
         id: &str,
         headers: &HashMap<String, String>,
         body: &[u8],
+        wait: Option<std::time::Duration>,
     ) -> std::result::Result<HookOutcome, HookError> {
         let t = match self.store.trigger(id).await.map_err(EngineError::from)? {
             Some(t) if t.enabled && t.id == id => t,
@@ -411,7 +452,7 @@ impl Engine {
         let done = if modal {
             self.open_modal(&t, headers, body).await
         } else {
-            self.map_and_start(&t, headers, body)
+            self.map_and_start(&t, headers, body, wait)
                 .await
                 .map(HookOutcome::Run)
         };
@@ -447,6 +488,7 @@ impl Engine {
         t: &Trigger,
         headers: &HashMap<String, String>,
         body: &[u8],
+        wait: Option<std::time::Duration>,
     ) -> std::result::Result<Fired, HookError> {
         let content_type = header(headers, "content-type").unwrap_or("application/json");
         let payload = parse_payload(content_type, body).map_err(HookError::Unprocessable)?;
@@ -456,6 +498,25 @@ impl Engine {
                 .map_err(|e| HookError::Unprocessable(e.to_string()))?,
             None => TriggerMap::default(),
         };
+        if let Some(asked) = wait {
+            let allowed = wait_of(&map).map_err(HookError::Unprocessable)?;
+            match allowed {
+                None => {
+                    return Err(HookError::Unprocessable(format!(
+                        "trigger '{}' answers at once: its mapping's wait: lets callers wait (e.g. wait: 30s)",
+                        t.name
+                    )));
+                }
+                Some(max) if asked > max => {
+                    return Err(HookError::Unprocessable(format!(
+                        "trigger '{}' lets callers wait at most {}",
+                        t.name,
+                        humantime::format_duration(max)
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
         // Secrets the caller sent never reach templates or records.
         let visible: Map<String, Value> = headers
             .iter()
@@ -524,6 +585,8 @@ impl Engine {
                             duplicate: true,
                             workflow_id: t.workflow_id.clone(),
                             auth: t.auth.clone(),
+                            output: None,
+                            error: None,
                         });
                     }
                     tracing::info!(trigger = %t.name, run = %run_id, "a retried hook starts again the run a crash interrupted");
@@ -561,14 +624,52 @@ impl Engine {
                 .receipt_run(&t.id, "dedupe", key, Some(&submitted.run_id))
                 .await;
         }
-        Ok(Fired {
+        let reply = map.reply.clone().or_else(|| {
+            (t.auth == TriggerAuth::Slack.as_str() && payload["response_url"].is_string())
+                .then(crate::trigger_reply::Reply::slack_default)
+        });
+        if reply.is_some() {
+            self.keep_reply(&submitted.run_id, &t.id, &scope).await;
+        }
+        let mut fired = Fired {
             run_id: submitted.run_id,
             status: submitted.status,
             duplicate: false,
             workflow_id: t.workflow_id.clone(),
             auth: t.auth.clone(),
-        })
+            output: None,
+            error: None,
+        };
+        if let Some(w) = wait
+            && let Ok(Ok(o)) = tokio::time::timeout(w, self.wait(&fired.run_id, None, "hook")).await
+            && o.status.is_final()
+        {
+            fired.status = o.status;
+            fired.output = if o.items_apart {
+                Some(
+                    self.output_value(&fired.run_id, 16 << 20)
+                        .await
+                        .unwrap_or_else(|e| json!({"error": e.to_string()})),
+                )
+            } else {
+                o.output
+            };
+            fired.error = o.error;
+        }
+        Ok(fired)
     }
+}
+
+/// How long a trigger lets callers wait for the run's end.
+fn wait_of(map: &TriggerMap) -> std::result::Result<Option<std::time::Duration>, String> {
+    let Some(w) = &map.wait else {
+        return Ok(None);
+    };
+    let d = crate::config::parse_duration(w).map_err(|e| format!("the mapping's wait: {e}"))?;
+    if d > crate::trigger_reply::MAX_WAIT {
+        return Err("the mapping's wait: at most 5m".into());
+    }
+    Ok(Some(d))
 }
 
 /// Every string inside a value.

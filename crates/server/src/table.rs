@@ -453,8 +453,9 @@ pub(crate) fn table() -> Routes<AppState> {
             "/hooks/{id}",
             None,
             "triggers",
-            "A trigger's webhook: signed (hmac, Slack) or with its shared secret; starts a run",
+            "A trigger's webhook: signed (hmac, Slack) or with its shared secret; starts a run (with ?wait=, answers with its result if it ends in time)",
         )
+        .query(schema::<api::HookQuery>)
         .status(202),
         api::hook,
     );

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use store::StepStatus;
 use workflow_lang::template::EvalCtx;
 
+use super::http_request::{Prepared, prepare};
 use super::record::{StepKind, StepRecord};
 use super::{Executor, RunError, short};
 
@@ -22,7 +23,6 @@ impl Executor<'_> {
         ctx: &EvalCtx<'_>,
         rec: &mut StepRecord,
     ) -> Result<Value, RunError> {
-        use workflow_lang::secret_refs;
         let fail = RunError::at(id);
         let Some(env) = self.http else {
             return Err(fail(
@@ -30,72 +30,14 @@ impl Executor<'_> {
             ));
         };
         let redact = &env.redact;
-        // A nonce new for this request: only the definition's own `{{ secrets.NAME }}`
-        // become places for a secret, never text that data renders into the request.
-        let marks =
-            secret_refs::Marks::new(&uuid::Uuid::new_v4().simple().to_string()).map_err(fail)?;
-        let render = |v: &Value| -> Result<Value, RunError> {
-            let mut out = self
-                .templates
-                .eval(&marks.mark(v), ctx)
-                .map_err(|m| fail(redact.text(&m)))?;
-            marks
-                .fill(&mut out, &env.secrets)
-                .map_err(|e| fail(e.to_string()))?;
-            Ok(out)
-        };
-        let method = spec.method();
-        let url = match render(&Value::String(spec.url.clone()))? {
-            Value::String(s) => s,
-            other => other.to_string(),
-        };
-        let shown = redact.text(&url);
-        let parsed = url::Url::parse(&url)
-            .map_err(|e| fail(format!("http.url '{shown}' is not a URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(fail(format!("http.url '{shown}' is not http or https")));
-        }
-        let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
-        let with_port = parsed.port().map(|p| format!("{host}:{p}"));
-        if !env
-            .allowed_hosts
-            .iter()
-            .any(|a| *a == host || with_port.as_deref() == Some(a.as_str()))
-        {
-            return Err(fail(format!(
-                "{host} is not a host http steps may call; an admin allows hosts with LUMOSFLOW_HTTP_ALLOWED_HOSTS (now: {})",
-                if env.allowed_hosts.is_empty() {
-                    "none".to_owned()
-                } else {
-                    env.allowed_hosts.join(", ")
-                }
-            )));
-        }
-        // Each secret this request carries goes only where an admin lets it.
-        let spec_value = serde_json::to_value(spec).unwrap_or_default();
-        for name in secret_refs::names_in(&spec_value) {
-            let Some(rule) = env.rules.get(&name) else {
-                return Err(fail(secret_refs::FillError::Unset(name).to_string()));
-            };
-            if let Some(why) = rule.refusal(
-                &name,
-                self.workflow.id(),
-                parsed.scheme(),
-                &host,
-                parsed.port(),
-            ) {
-                return Err(fail(why));
-            }
-        }
-        let mut headers = Vec::new();
-        for (k, v) in spec.headers.iter().flatten() {
-            let value = match render(v)? {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            headers.push((k.clone(), value));
-        }
-        let body = spec.body.as_ref().map(&render).transpose()?;
+        let Prepared {
+            method,
+            url: parsed,
+            shown,
+            host,
+            headers,
+            body,
+        } = prepare(spec, self.templates, ctx, env, self.workflow.id()).map_err(fail)?;
         rec.operation = Some(format!("http {method} {host}"));
         rec.kind = StepKind::Http;
         rec.method = Some(method.clone());

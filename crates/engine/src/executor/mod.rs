@@ -21,6 +21,7 @@ use workflow_lang::workflow::Workflow;
 mod attempt;
 mod call;
 mod for_each;
+pub(crate) mod http_request;
 mod http_step;
 mod record;
 mod sub_run;

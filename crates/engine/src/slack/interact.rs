@@ -44,10 +44,6 @@ pub enum Tell {
         by: String,
         response_url: Option<String>,
     },
-    /// An interaction's `response_url` (the channel a slash command was typed in).
-    ResponseUrl(String),
-    /// A direct message to the person.
-    Person(String),
 }
 
 /// The answer to a submitted modal and what follows it.
@@ -453,16 +449,16 @@ impl Engine {
         match self.submit(&trigger.workflow_id, &values, req).await {
             Ok(s) => {
                 let _ = self.store.trigger_fired(&trigger.id, None).await;
-                let tell = match metadata["response_url"].as_str() {
-                    Some(u) => Tell::ResponseUrl(u.to_owned()),
-                    None => Tell::Person(text(metadata, &["user"]).unwrap_or_default().to_owned()),
-                };
+                // The trigger's reply, as for a command typed with its text: by default
+                // how the run ended, where the command was typed.
+                let scope = json!({"payload": {"response_url": metadata["response_url"],
+                                               "user_id": metadata["user"]}, "headers": {}});
+                if metadata["response_url"].is_string() {
+                    self.keep_reply(&s.run_id, &trigger.id, &scope).await;
+                }
                 ViewAnswer {
                     body: json!({}),
-                    then: Some(FollowUp {
-                        run_id: s.run_id,
-                        tell,
-                    }),
+                    then: None,
                 }
             }
             Err(EngineError::Inputs(problems)) => {
@@ -591,13 +587,6 @@ impl Engine {
     pub async fn slack_follow_up(&self, f: FollowUp) {
         let outcome = self.wait(&f.run_id, None, "slack").await;
         let sent = match &f.tell {
-            Tell::ResponseUrl(url) => {
-                let ending = match &outcome {
-                    Ok(o) => super::ending(self, o).await,
-                    Err(e) => format!("Run {}: {e}", f.run_id),
-                };
-                respond(url, &json!({"response_type": "ephemeral", "text": ending})).await
-            }
             Tell::Message {
                 channel,
                 ts,
@@ -650,16 +639,6 @@ impl Engine {
                         }
                     }
                     (None, Err(_)) => Ok(()),
-                }
-            }
-            Tell::Person(user) => {
-                let ending = match &outcome {
-                    Ok(o) => super::ending(self, o).await,
-                    Err(e) => format!("Run {}: {e}", f.run_id),
-                };
-                match self.slack_api().await {
-                    Ok(api) => api.post(user, &messages::plain(&ending)).await.map(|_| ()),
-                    Err(e) => Err(e),
                 }
             }
         };

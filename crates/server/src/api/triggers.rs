@@ -12,7 +12,7 @@ use engine::Actor;
 use engine::triggers::{Fired, HookError, HookOutcome, TriggerAuth};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Body;
 use crate::error::{ApiError, ApiResult};
@@ -106,20 +106,38 @@ pub async fn remove_trigger(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[derive(Deserialize, JsonSchema)]
+pub struct HookQuery {
+    /// Wait up to this long (`30s`, at most what the trigger's mapping allows) and answer
+    /// with the run's result if it ends in time.
+    #[serde(default)]
+    wait: Option<String>,
+}
+
 /// `POST /hooks/{id}`: a ticketing tool's rule, a Slack slash command.
 pub async fn hook(
     State(s): State<AppState>,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<HookQuery>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     let map = lower_headers(&headers);
-    match s.engine.fire_trigger(&id, &map, &body).await {
+    let wait = match q
+        .wait
+        .as_deref()
+        .map(engine::config::parse_duration)
+        .transpose()
+    {
+        Ok(w) => w,
+        Err(e) => return ApiError::bad_request(format!("wait: {e}")).into_response(),
+    };
+    match s.engine.fire_trigger(&id, &map, &body, wait).await {
         // The modal is open: Slack wants an empty answer.
         Ok(HookOutcome::ModalOpened) => StatusCode::OK.into_response(),
-        Ok(HookOutcome::Run(f)) if f.auth == "slack" => slack_answer(&s, f, &map, &body),
+        Ok(HookOutcome::Run(f)) if f.auth == "slack" => slack_answer(&s, f),
         Ok(HookOutcome::Run(f)) => {
-            let status = if f.duplicate {
+            let status = if f.duplicate || f.status.is_final() {
                 StatusCode::OK
             } else {
                 StatusCode::ACCEPTED
@@ -145,19 +163,9 @@ pub(crate) fn lower_headers(headers: &HeaderMap) -> HashMap<String, String> {
         .collect()
 }
 
-/// Slack wants an answer within 3 s: say the run started, and post how it ended to the
-/// command's `response_url` later.
-fn slack_answer(
-    s: &AppState,
-    f: Fired,
-    headers: &HashMap<String, String>,
-    body: &[u8],
-) -> Response {
-    let payload = engine::triggers::parse_payload(
-        headers.get("content-type").map_or("", String::as_str),
-        body,
-    )
-    .unwrap_or(Value::Null);
+/// Slack wants an answer within 3 s: say the run started (how it ended is the trigger's
+/// reply, posted to the command's `response_url` when it ends).
+fn slack_answer(s: &AppState, f: Fired) -> Response {
     let link = s
         .engine
         .config()
@@ -173,29 +181,5 @@ fn slack_answer(
     } else {
         format!("Started `{}` — run {}{link}", f.workflow_id, f.run_id)
     };
-    if let Some(url) = payload["response_url"].as_str().and_then(slack_url)
-        && !f.duplicate
-    {
-        let engine = s.engine.clone();
-        let run_id = f.run_id.clone();
-        s.tasks.spawn(async move {
-            let text = match engine.wait(&run_id, None, "slack").await {
-                Ok(o) => engine::slack::ending(&engine, &o).await,
-                Err(e) => format!("Run {run_id}: {e}"),
-            };
-            let _ = reqwest::Client::new()
-                .post(url)
-                .timeout(std::time::Duration::from_secs(10))
-                .json(&json!({"response_type": "ephemeral", "text": text}))
-                .send()
-                .await;
-        });
-    }
     Json(json!({"response_type": "ephemeral", "text": text})).into_response()
-}
-
-/// A `response_url` we will post to: Slack's own (https), or this machine in tests.
-fn slack_url(u: &str) -> Option<String> {
-    let parsed = url::Url::parse(u).ok()?;
-    engine::webhook::url_allowed(&parsed).then(|| u.to_owned())
 }

@@ -444,3 +444,181 @@ async fn a_trigger_url_points_where_the_server_listens() {
     );
     env.stop().await;
 }
+
+/// A ticketing tool that records what it is sent: (path, Authorization, body).
+async fn ticketing() -> (String, Arc<Mutex<Vec<(String, String, Value)>>>) {
+    let got: Arc<Mutex<Vec<(String, String, Value)>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let host = listener.local_addr().expect("addr").to_string();
+    let app = axum::Router::new()
+        .route(
+            "/{*path}",
+            axum::routing::post(
+                |State(g): State<Arc<Mutex<Vec<(String, String, Value)>>>>,
+                 axum::extract::Path(path): axum::extract::Path<String>,
+                 headers: axum::http::HeaderMap,
+                 axum::Json(v): axum::Json<Value>| async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|h| h.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    g.lock().expect("lock").push((path, auth, v));
+                    (StatusCode::CREATED, "{}")
+                },
+            ),
+        )
+        .with_state(got.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (host, got)
+}
+
+/// A trigger answers on the same request when the run ends within the wait it allows, and
+/// its reply (a comment on the ticket, with a secret) reaches the ticketing tool once the
+/// run ends, from the database, with the secret in no record.
+#[tokio::test]
+async fn triggers_answer_back_on_the_request_and_on_the_ticket() {
+    let (jira_host, got) = ticketing().await;
+    let config = engine::EngineConfig {
+        http_allowed_hosts: vec![jira_host.clone()],
+        notice_poll: Duration::from_millis(50),
+        ..engine::EngineConfig::default()
+    };
+    let env = Env::custom(testkit::sqlite(), SimConfig::default(), config).await;
+    env.connect().await;
+    env.install_all().await;
+    let engine = &env.server.engine;
+    let op = engine::Actor::operator();
+    let token = "jira-token-5b1d9c0e7a";
+    engine
+        .set_secret(
+            "JIRA_TOKEN",
+            token,
+            &engine::secrets::SecretRule {
+                hosts: vec![jira_host.clone()],
+                allow_http: true,
+                workflows: None,
+            },
+            &op,
+        )
+        .await
+        .expect("secret");
+    let map = format!(
+        r#"
+inputs:
+  search: "{{{{ payload.issue.fields.reporter.emailAddress }}}}"
+dedupe_key: "{{{{ payload.issue.key }}}}"
+wait: 20s
+reply:
+  http:
+    method: POST
+    url: "http://{jira_host}/rest/api/2/issue/{{{{ payload.issue.key }}}}/comment"
+    headers: {{ Authorization: "Bearer {{{{ secrets.JIRA_TOKEN }}}}" }}
+    body: {{ body: "lumosflow: {{{{ run.summary }}}} ({{{{ run.status }}}})" }}
+"#
+    );
+    // A reply that reads what it cannot is refused when the trigger is made.
+    let e = engine
+        .add_trigger(
+            "bad-reply",
+            "list-lumos-users",
+            TriggerAuth::Hmac,
+            Some("reply:\n  response_url: \"{{ inputs.x }}\"\n"),
+            None,
+            &op,
+        )
+        .await
+        .expect_err("refused");
+    assert!(e.to_string().contains("replies read payload"), "{e}");
+    let t = engine
+        .add_trigger(
+            "jira-reply",
+            "list-lumos-users",
+            TriggerAuth::Hmac,
+            Some(&map),
+            None,
+            &op,
+        )
+        .await
+        .expect("trigger");
+    let path = |q: &str| {
+        let id = t.url.split_once("/hooks/").map(|(_, id)| id).expect("id");
+        format!("{}/hooks/{id}{q}", env.server.base_url)
+    };
+    let send = |q: &'static str, key: &'static str, ts: i64| {
+        let body = jira(key, "ann@example-corp.com");
+        let sig = engine::notify::signature(&t.secret, ts, &body);
+        let url = path(q);
+        let http = env.http.clone();
+        async move {
+            let resp = http
+                .post(url)
+                .header("content-type", "application/json")
+                .header("lumosflow-signature", sig)
+                .body(body)
+                .send()
+                .await
+                .expect("send");
+            let s = resp.status();
+            (s, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    // Asking to wait longer than the trigger allows: refused, nothing started.
+    let before = engine
+        .runs(&engine::RunFilter::default())
+        .await
+        .expect("runs")
+        .len();
+    let (s, v) = send("?wait=10m", "IT-9", now).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("at most 20s"), "{v}");
+    let (s, v) = send("?wait=soon", "IT-9", now + 1).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(
+        engine
+            .runs(&engine::RunFilter::default())
+            .await
+            .expect("runs")
+            .len(),
+        before,
+        "nothing started"
+    );
+    // Within the wait: the result on the same request.
+    let (s, v) = send("?wait=20s", "IT-9", now + 2).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "completed", "{v}");
+    assert!(v["output"].is_object() || v["output"].is_array(), "{v}");
+    let run_id = v["run_id"].as_str().expect("run").to_owned();
+    // The comment reaches the ticket, with the secret, once.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (p, auth, body) = loop {
+        if let Some(x) = got.lock().expect("lock").first().cloned() {
+            break x;
+        }
+        assert!(Instant::now() < deadline, "the ticket never heard back");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(p, "rest/api/2/issue/IT-9/comment");
+    assert_eq!(auth, format!("Bearer {token}"));
+    let text = body["body"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with("lumosflow: Run ") && text.ends_with("(completed)"),
+        "{text}"
+    );
+    let detail = loop {
+        let d = engine.run_detail(&run_id).await.expect("detail");
+        if d.reply.as_ref().is_some_and(|r| r.status == "sent") {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "the reply never counted as sent");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    let shown = serde_json::to_string(&detail).expect("json");
+    assert!(!shown.contains(token), "no secret in the run's record");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(got.lock().expect("lock").len(), 1, "sent once");
+    env.stop().await;
+}
