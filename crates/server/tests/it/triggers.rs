@@ -445,9 +445,12 @@ async fn a_trigger_url_points_where_the_server_listens() {
     env.stop().await;
 }
 
-/// A ticketing tool that records what it is sent: (path, Authorization, body).
-async fn ticketing() -> (String, Arc<Mutex<Vec<(String, String, Value)>>>) {
-    let got: Arc<Mutex<Vec<(String, String, Value)>>> = Arc::default();
+/// What a ticketing tool was sent: (path, Authorization, body).
+type Sent = Arc<Mutex<Vec<(String, String, Value)>>>;
+
+/// A ticketing tool that records what it is sent.
+async fn ticketing() -> (String, Sent) {
+    let got: Sent = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -456,7 +459,7 @@ async fn ticketing() -> (String, Arc<Mutex<Vec<(String, String, Value)>>>) {
         .route(
             "/{*path}",
             axum::routing::post(
-                |State(g): State<Arc<Mutex<Vec<(String, String, Value)>>>>,
+                |State(g): State<Sent>,
                  axum::extract::Path(path): axum::extract::Path<String>,
                  headers: axum::http::HeaderMap,
                  axum::Json(v): axum::Json<Value>| async move {
