@@ -8,6 +8,7 @@ mod mcp;
 mod replicas;
 mod run;
 mod sim;
+mod slack;
 mod trust;
 
 use std::io::{BufRead, BufReader};

@@ -720,3 +720,40 @@ async fn lumos_approval_tasks_are_decided_from_their_notices() {
     assert_ne!(task["body"]["status"], "PENDING", "{task}");
     env.stop().await;
 }
+
+/// The trigger mappings docs/slack.md shows are ones lumosflow accepts.
+#[tokio::test]
+async fn the_mappings_in_the_slack_docs_are_accepted() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/slack.md"))
+        .expect("docs/slack.md");
+    let maps: Vec<&str> = text
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .filter(|b| b.starts_with("# mapping"))
+        .collect();
+    assert_eq!(maps.len(), 2, "the form and the Jira reply");
+    let env = Env::new(testkit::sqlite()).await;
+    env.connect().await;
+    env.install_all().await;
+    for (i, m) in maps.iter().enumerate() {
+        let auth = if m.contains("modal: true") {
+            TriggerAuth::Slack
+        } else {
+            TriggerAuth::Hmac
+        };
+        env.server
+            .engine
+            .add_trigger(
+                &format!("doc-{i}"),
+                "request-lumos-app-access",
+                auth,
+                Some(m),
+                Some(SIGNING),
+                &engine::Actor::operator(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{m}"));
+    }
+    env.stop().await;
+}
