@@ -2,23 +2,26 @@
 //! clock: the seeded history is laid out back from its "now" (the real time unless
 //! `--now` sets it), and records made through the API are stamped with that clock as it runs.
 
-/// The simulator's clock: its "now" at start, moving on with real time.
+/// The simulator's clock: its "now" at start, moving on with real time. Kept as an offset
+/// from the wall clock in whole seconds, so a simulator on real time stamps exactly what a
+/// client's clock reads (counting seconds from a truncated start lagged it by up to a second,
+/// and a client following events from "now" missed the ones stamped in that second).
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     pub start: i64,
-    began: std::time::Instant,
+    offset: i64,
 }
 
 impl Clock {
     pub fn starting_at(start: i64) -> Clock {
-        Clock {
-            start,
-            began: std::time::Instant::now(),
-        }
+        let w = wall();
+        // A start within a second of the wall clock is the real time (read a moment ago).
+        let offset = if (start - w).abs() <= 1 { 0 } else { start - w };
+        Clock { start, offset }
     }
 
     pub fn now(&self) -> i64 {
-        self.start + self.began.elapsed().as_secs() as i64
+        wall() + self.offset
     }
 }
 

@@ -45,35 +45,65 @@ async fn slack_setup_and_status_from_the_command_line() {
         tokio::task::spawn_blocking(move || with_stdin(&h, &api, args, &input))
     };
 
-    let o = run(&["slack", "status"], String::new()).await.expect("status");
+    let o = run(&["slack", "status"], String::new())
+        .await
+        .expect("status");
     let (out, _) = text(&o);
     assert!(o.status.success());
-    assert!(out.contains("Slack app: not set up (lumosflow slack setup)"), "{out}");
+    assert!(
+        out.contains("Slack app: not set up (lumosflow slack setup)"),
+        "{out}"
+    );
 
     // One line only: says which is missing, keeps nothing.
-    let o = run(&["slack", "setup"], format!("{signing}\n")).await.expect("setup");
+    let o = run(&["slack", "setup"], format!("{signing}\n"))
+        .await
+        .expect("setup");
     let (_, err) = text(&o);
     assert!(!o.status.success());
     assert!(err.contains("before the bot token (line 2)"), "{err}");
     // A token Slack refuses.
-    let o = run(&["slack", "setup"], format!("{signing}\nxoxb-wrong\n")).await.expect("setup");
-    let (_, err) = text(&o);
-    assert!(!o.status.success());
-    assert!(err.contains("Slack refused auth.test: invalid_auth"), "{err}");
-    assert!(!err.contains("xoxb-wrong"), "{err}");
-
-    let o = run(&["slack", "setup"], format!("{signing}\n{}\n", standin.bot_token))
+    let o = run(&["slack", "setup"], format!("{signing}\nxoxb-wrong\n"))
         .await
         .expect("setup");
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("Slack refused auth.test: invalid_auth"),
+        "{err}"
+    );
+    assert!(!err.contains("xoxb-wrong"), "{err}");
+
+    let o = run(
+        &["slack", "setup"],
+        format!("{signing}\n{}\n", standin.bot_token),
+    )
+    .await
+    .expect("setup");
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
-    assert!(out.contains("Slack app set up: bot lumosflow in workspace Example Corp"), "{out}");
+    assert!(
+        out.contains("Slack app set up: bot lumosflow in workspace Example Corp"),
+        "{out}"
+    );
     assert!(out.contains("/slack/interactivity"), "{out}");
-    assert!(!out.contains(signing) && !out.contains(&standin.bot_token), "{out}");
+    assert!(
+        !out.contains(signing) && !out.contains(&standin.bot_token),
+        "{out}"
+    );
 
     // A slack-app target wants a channel; then it is listed, and status names it.
     let o = run(
-        &["notifications", "add", "--name", "desk", "--format", "slack-app", "--events", "approval.requested"],
+        &[
+            "notifications",
+            "add",
+            "--name",
+            "desk",
+            "--format",
+            "slack-app",
+            "--events",
+            "approval.requested",
+        ],
         String::new(),
     )
     .await
@@ -82,21 +112,44 @@ async fn slack_setup_and_status_from_the_command_line() {
     assert!(!o.status.success());
     assert!(err.contains("give --channel C0123ABC"), "{err}");
     let o = run(
-        &["notifications", "add", "--name", "desk", "--format", "slack-app", "--channel", "C0123ABC", "--events", "approval.requested"],
+        &[
+            "notifications",
+            "add",
+            "--name",
+            "desk",
+            "--format",
+            "slack-app",
+            "--channel",
+            "C0123ABC",
+            "--events",
+            "approval.requested",
+        ],
         String::new(),
     )
     .await
     .expect("add");
     assert!(o.status.success(), "{}", text(&o).1);
-    let o = run(&["slack", "status"], String::new()).await.expect("status");
+    let o = run(&["slack", "status"], String::new())
+        .await
+        .expect("status");
     let (out, _) = text(&o);
     assert!(out.contains("Slack app: set up"), "{out}");
-    assert!(out.contains("Notices through the app (slack-app): desk"), "{out}");
-    assert!(!out.contains(signing) && !out.contains(&standin.bot_token), "{out}");
+    assert!(
+        out.contains("Notices through the app (slack-app): desk"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(signing) && !out.contains(&standin.bot_token),
+        "{out}"
+    );
     // Not among the secrets http steps use, and not removable as one.
-    let o = run(&["secrets", "list"], String::new()).await.expect("list");
+    let o = run(&["secrets", "list"], String::new())
+        .await
+        .expect("list");
     assert!(!text(&o).0.contains("slack"), "{}", text(&o).0);
-    let o = run(&["secrets", "remove", "slack:bot_token"], String::new()).await.expect("rm");
+    let o = run(&["secrets", "remove", "slack:bot_token"], String::new())
+        .await
+        .expect("rm");
     assert!(!o.status.success());
     // The database holds neither in plain text.
     let mut raw = Vec::new();
