@@ -6,11 +6,21 @@ use crate::engine::Engine;
 use crate::error::Result;
 
 impl Engine {
+    /// A connection's row (none: there is no such connection), read at most every half
+    /// second (see `ConnectionRows`).
+    pub(crate) async fn connection_row(&self, name: &str) -> Result<Option<store::Connection>> {
+        if let Some(row) = self.connection_rows.fresh(name) {
+            return Ok(row);
+        }
+        let row = self.store.connection(name).await?;
+        self.connection_rows.keep(name, row.clone());
+        Ok(row)
+    }
+
     /// The client of a saved connection.
     pub async fn client(&self, name: &str) -> Result<lumos_api::Client> {
         let conn = self
-            .store
-            .connection(name)
+            .connection_row(name)
             .await?
             .ok_or_else(|| ConnectError::NotFound(name.to_owned()))?;
         let cached = self
@@ -50,7 +60,7 @@ impl Engine {
         name: &str,
         actor: &crate::actor::Actor,
     ) -> Result<()> {
-        let Some(conn) = self.store.connection(name).await? else {
+        let Some(conn) = self.connection_row(name).await? else {
             return Ok(());
         };
         let allowed = connections::allowed_roles(&conn);
@@ -77,7 +87,8 @@ impl Engine {
         if !self
             .store
             .set_connection_roles(name, text.as_deref())
-            .await?
+            .await
+            .inspect(|_| self.connection_rows.forget())?
         {
             return Err(ConnectError::NotFound(name.to_owned()).into());
         }

@@ -19,6 +19,7 @@ impl Engine {
         by: &Actor,
     ) -> Result<Connection> {
         let conn = connections::connect(&self.store, name, base_url, token).await?;
+        self.connection_rows.forget();
         self.audit(
             by,
             "connection.save",
@@ -36,12 +37,16 @@ impl Engine {
 
     /// Verify a connection with Lumos now and record the outcome.
     pub async fn check_connection(&self, name: &str) -> Result<Connection> {
-        Ok(connections::check(&self.store, name).await?)
+        let checked = connections::check(&self.store, name).await;
+        self.connection_rows.forget();
+        Ok(checked?)
     }
 
     /// Remove a connection and its sealed token.
     pub async fn remove_connection(&self, name: &str, by: &Actor) -> Result<()> {
-        if !self.store.remove_connection(name).await? {
+        let removed = self.store.remove_connection(name).await;
+        self.connection_rows.forget();
+        if !removed? {
             return Err(ConnectError::NotFound(name.to_owned()).into());
         }
         self.audit(by, "connection.remove", name, None).await;

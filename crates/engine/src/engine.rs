@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use workflow_lang::template::Templates;
 
 use crate::active::{Active, Keeper};
-use crate::caches::{Clients, Library, TargetCache};
+use crate::caches::{Clients, ConnectionRows, Library, QueueDepth, TargetCache};
 use crate::config::EngineConfig;
 use crate::executor::StepRecord;
 use crate::owner::Owner;
@@ -46,6 +46,10 @@ pub struct Engine {
     /// Notification targets, read at most once a second (a run's end must not cost a query
     /// when nobody listens).
     pub(crate) targets: TargetCache,
+    /// The queue's depth, read at most every quarter second while far from its limit.
+    pub(crate) queue_depth: QueueDepth,
+    /// Connection rows, read at most every half second.
+    pub(crate) connection_rows: ConnectionRows,
 }
 
 impl Drop for Engine {
@@ -72,6 +76,8 @@ impl Engine {
             wake_queue: Arc::default(),
             stop: CancellationToken::new(),
             targets: TargetCache::default(),
+            queue_depth: QueueDepth::default(),
+            connection_rows: ConnectionRows::default(),
         }
     }
 

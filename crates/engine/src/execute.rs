@@ -313,7 +313,15 @@ impl Engine {
             )
             .await;
         let cause = match first {
-            Ok(_) => return self.recorded(run_id, status, error).await,
+            // Our outcome is the record: nothing to read back.
+            Ok(true) => {
+                return Recorded {
+                    status,
+                    error: error.map(str::to_owned),
+                };
+            }
+            // Ended elsewhere first (a cancel, a failure): the record wins.
+            Ok(false) => return self.recorded(run_id, status, error).await,
             Err(e) => e,
         };
         tracing::error!(run = run_id, error = %cause, "could not record the end of a run; recording the failure instead");

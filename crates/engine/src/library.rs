@@ -325,7 +325,7 @@ impl Engine {
 
     async fn save(&self, wf: &Workflow, origin: &str, by: &Actor) -> Result<i32> {
         let hash = Workflow::hash(&wf.yaml);
-        Ok(self
+        let saved = self
             .store
             .save_workflow(&SaveWorkflow {
                 id: wf.id(),
@@ -336,7 +336,9 @@ impl Engine {
                 hash: &hash,
                 by: Some(&by.label),
             })
-            .await?)
+            .await;
+        self.library.forget_rows();
+        Ok(saved?)
     }
 
     /// Save a new custom workflow; its id must be free.
@@ -403,7 +405,12 @@ impl Engine {
         if !crate::ids::is_workflow_id(id) {
             return Err(not_installed());
         }
-        self.store.workflow(id).await?.ok_or_else(not_installed)
+        if let Some(row) = self.library.fresh_row(id) {
+            return Ok(row);
+        }
+        let row = self.store.workflow(id).await?.ok_or_else(not_installed)?;
+        self.library.keep_row(&row);
+        Ok(row)
     }
 
     /// Every saved version of a workflow, oldest first.
@@ -442,7 +449,9 @@ impl Engine {
                 )));
             }
         }
-        self.store.uninstall_workflow(id).await?;
+        let gone = self.store.uninstall_workflow(id).await;
+        self.library.forget_rows();
+        gone?;
         self.audit(by, "workflow.uninstall", id, None).await;
         Ok(())
     }
@@ -483,6 +492,18 @@ impl Engine {
         version: i32,
         hash: &str,
     ) -> Result<Option<Arc<Workflow>>> {
+        // The hash is of the definition's text: parsed once, it is that definition (the
+        // caller has checked the workflow was not uninstalled since).
+        if let Some(wf) = self
+            .library
+            .parsed
+            .lock()
+            .ok()
+            .and_then(|m| m.get(hash).cloned())
+            .filter(|wf| wf.id() == id)
+        {
+            return Ok(Some(wf));
+        }
         let v = match self.store.workflow_version(id, Some(version)).await {
             Ok(v) => v,
             Err(store::StoreError::NotFound(_)) => return Ok(None),

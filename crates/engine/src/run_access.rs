@@ -29,7 +29,7 @@ impl Engine {
             return Ok(r.clone());
         }
         // A connection removed since: its runs stay with admins.
-        let roles = match self.store.connection(connection).await? {
+        let roles = match self.connection_row(connection).await? {
             Some(c) => allowed_roles(&c),
             None => vec![Role::Admin],
         };

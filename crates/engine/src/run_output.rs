@@ -46,7 +46,16 @@ impl Engine {
             }
         }
         let approval = self.approval_view(&run).await?;
-        let reply = self.reply_state(&run.id).await;
+        // Only a run a hook or Slack started can have a reply: others cost no query.
+        let origin = Self::requester_of(&run).origin;
+        let reply = if matches!(
+            origin,
+            crate::run_types::Origin::Hook | crate::run_types::Origin::Slack
+        ) {
+            self.reply_state(&run.id).await
+        } else {
+            None
+        };
         Ok(RunDetail {
             run,
             steps,

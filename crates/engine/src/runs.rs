@@ -255,10 +255,18 @@ impl Engine {
         req: RunRequest,
     ) -> Result<Submitted> {
         let p = self.prepare(id, given, &req).await?;
-        let stats = self.store.queue_stats().await?;
-        if stats.depth >= self.config.queue_limit {
+        let limit = self.config.queue_limit;
+        let depth = match self.queue_depth.estimate(limit) {
+            Some(d) => d,
+            None => {
+                let d = self.store.queue_stats().await?.depth;
+                self.queue_depth.keep(d);
+                d
+            }
+        };
+        if depth >= limit {
             return Err(EngineError::QueueFull {
-                depth: stats.depth,
+                depth,
                 retry_after: Duration::from_secs(5),
             });
         }
@@ -270,6 +278,7 @@ impl Engine {
         };
         self.record(&run_id, id, &p, &req, status).await?;
         if status == RunStatus::Queued {
+            self.queue_depth.queued_one();
             self.wake_queue.notify_one();
             self.store.signal_queued(&run_id).await;
         }

@@ -134,33 +134,48 @@ impl Engine {
         let slots = Arc::new(Semaphore::new(self.config.max_concurrent_runs));
         let lease = crate::active::chrono_lease(&self.config);
         loop {
-            let permit = tokio::select! {
+            // One free slot at least, then every other free one: claimed together.
+            let first = tokio::select! {
                 () = stop.cancelled() => return,
                 p = slots.clone().acquire_owned() => match p {
                     Ok(p) => p,
                     Err(_) => return,
                 },
             };
-            match self.store.claim_next_run(self.owner.as_str(), lease).await {
-                Ok(Some(run)) => {
-                    let engine = self.clone();
-                    tasks.spawn(async move {
-                        engine.execute_claimed(run).await;
-                        drop(permit);
-                    });
-                }
-                Ok(None) => {
-                    drop(permit);
-                    // A local submit or a notification wakes us at once; the poll covers
-                    // other SQLite processes and lost notifications.
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        () = self.wake_queue.notified() => {}
-                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            let mut permits = vec![first];
+            while let Ok(p) = slots.clone().try_acquire_owned() {
+                permits.push(p);
+            }
+            let wanted = permits.len();
+            match self
+                .store
+                .claim_next_runs(self.owner.as_str(), lease, wanted as u32)
+                .await
+            {
+                Ok(runs) => {
+                    let emptied = runs.len() < wanted;
+                    for run in runs {
+                        let Some(permit) = permits.pop() else { break };
+                        let engine = self.clone();
+                        tasks.spawn(async move {
+                            engine.execute_claimed(run).await;
+                            drop(permit);
+                        });
+                    }
+                    drop(permits);
+                    if emptied {
+                        // The queue is empty: a local submit or a notification wakes us
+                        // at once; the poll covers other SQLite processes and lost
+                        // notifications.
+                        tokio::select! {
+                            () = stop.cancelled() => return,
+                            () = self.wake_queue.notified() => {}
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
                     }
                 }
                 Err(e) => {
-                    drop(permit);
+                    drop(permits);
                     tracing::warn!(error = %e, "cannot take a run from the queue");
                     tokio::select! {
                         () = stop.cancelled() => return,

@@ -1,7 +1,8 @@
 //! The run queue: runs wait as `queued` rows until a replica with a free slot claims one.
 //! A claim is atomic across processes: `FOR UPDATE SKIP LOCKED` on PostgreSQL (replicas
 //! never wait on each other), a write transaction taken up front on SQLite (one claimer at
-//! a time). A queued run belongs to nobody, so a replica that dies leaves nothing behind.
+//! a time). Workers claim as many runs as they have free slots in one statement. A queued
+//! run belongs to nobody, so a replica that dies leaves nothing behind.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -16,11 +17,6 @@ pub struct QueueStats {
 }
 
 impl Store {
-    /// Claim the oldest queued run for `owner`, moving it to `running`.
-    pub async fn claim_next_run(&self, owner: &str, lease: Duration) -> Result<Option<Run>> {
-        self.claim(None, owner, lease).await
-    }
-
     /// Claim queued run `id` for `owner`; `None` when it is not queued (any more).
     pub async fn claim_run(&self, id: &str, owner: &str, lease: Duration) -> Result<Option<Run>> {
         self.claim(Some(id), owner, lease).await
@@ -67,6 +63,45 @@ impl Store {
             }
         };
         Ok(run)
+    }
+
+    /// Claim up to `n` queued runs, oldest first, in one statement: fewer than `n` back
+    /// means the queue is empty now, so a worker need not ask again until woken.
+    pub async fn claim_next_runs(&self, owner: &str, lease: Duration, n: u32) -> Result<Vec<Run>> {
+        let now = Utc::now();
+        let lock = if matches!(self.pool, Pool::Postgres(_)) {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE runs SET status = 'running', locked_by = $1, locked_until = $2, started_at = $3 \
+             WHERE status = 'queued' AND id IN (SELECT id FROM runs WHERE status = 'queued' \
+             ORDER BY created_at, id LIMIT $4{lock}) RETURNING {RUN_COLUMNS}"
+        );
+        // Typed per database: the query is built twice, once for each.
+        macro_rules! query {
+            () => {
+                sqlx::query_as::<_, Run>(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(owner)
+                    .bind(now + lease)
+                    .bind(now)
+                    .bind(i64::from(n.max(1)))
+            };
+        }
+        let mut runs = match &self.pool {
+            Pool::Postgres(p) => query!().fetch_all(p).await?,
+            Pool::Sqlite(p) => {
+                // The write lock first, as for one claim.
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                let runs = query!().fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                runs
+            }
+        };
+        // RETURNING gives no order: oldest first, as queued.
+        runs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(runs)
     }
 
     pub async fn queue_stats(&self) -> Result<QueueStats> {

@@ -1,0 +1,186 @@
+//! What a run costs the database: every SQL statement lumosflow sends while `POST
+//! /api/v1/workflows/{id}/runs?wait=true` runs a one-call workflow through the queue and
+//! answers with its detail, counted from sqlx's statement log (its own test binary, so no
+//! other test's statements are counted). A change that adds statements to every run fails
+//! here; the breakdown printed says which.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+
+/// Statements per request the budget allows: the run itself (insert, claim, the workflow
+/// check, its step, its end, one look by the waiter) and the request around it (the API
+/// key, the detail answered). See BENCHMARKS.md.
+const BUDGET: f64 = 9.5;
+/// Of which writes (INSERT, UPDATE, DELETE).
+const WRITE_BUDGET: f64 = 4.0;
+const RUNS: usize = 40;
+
+#[derive(Clone, Default)]
+struct Counter(Arc<Mutex<BTreeMap<String, usize>>>);
+
+struct Statement(Option<String>);
+
+impl Visit for Statement {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "db.statement" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "db.statement" && self.0.is_none() {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counter {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut v = Statement(None);
+        event.record(&mut v);
+        let Some(sql) = v.0 else { return };
+        // The statement's first words name it well enough.
+        let key: String = sql
+            .split_whitespace()
+            .take(6)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim_matches('"')
+            .to_owned();
+        if let Ok(mut m) = self.0.lock() {
+            *m.entry(key).or_default() += 1;
+        }
+    }
+}
+
+impl Counter {
+    fn take(&self) -> BTreeMap<String, usize> {
+        self.0
+            .lock()
+            .map(|mut m| std::mem::take(&mut *m))
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_call_run_costs_few_statements() {
+    let counter = Counter::default();
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("sqlx::query", tracing::Level::DEBUG);
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(counter.clone().with_filter(filter)),
+    )
+    .expect("the only subscriber in this binary");
+
+    let sim = lumos_sim::Simulator::start(lumos_sim::SimConfig::default())
+        .await
+        .expect("sim");
+    let db = testkit::sqlite();
+    let store = Arc::new(db.open().await);
+    let key = engine::Engine::new(store.clone())
+        .create_key("bench", engine::Role::Admin, &engine::Actor::operator())
+        .await
+        .expect("key");
+    // Quiet background work: no notices, events or replies are looked for during the runs.
+    let config = engine::EngineConfig {
+        notice_poll: Duration::from_secs(3600),
+        event_poll: Duration::from_secs(3600),
+        lease: Duration::from_secs(120),
+        ..engine::EngineConfig::default()
+    };
+    let server = server::Server::start_with(
+        store,
+        "127.0.0.1:0",
+        config,
+        server::ServerOptions::default(),
+    )
+    .await
+    .expect("server");
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Value| {
+        http.request(method, format!("{}{path}", server.base_url))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let r = call(
+        reqwest::Method::POST,
+        "/api/v1/connections",
+        json!({"name": "default", "base_url": sim.base_url, "token": sim.token}),
+    )
+    .await
+    .expect("connect");
+    assert!(r.status().is_success());
+    let r = call(
+        reqwest::Method::POST,
+        "/api/v1/workflows/install",
+        json!({"workflows": ["get-lumos-app"]}),
+    )
+    .await
+    .expect("install");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    let apps: Value = call(
+        reqwest::Method::POST,
+        "/api/v1/lumos/call",
+        json!({"operation": "listApps", "params": {"size": 1}}),
+    )
+    .await
+    .expect("apps")
+    .json()
+    .await
+    .expect("json");
+    let app = apps["body"]["items"][0]["id"].clone();
+    let run = || {
+        call(
+            reqwest::Method::POST,
+            "/api/v1/workflows/get-lumos-app/runs?wait=true",
+            json!({"inputs": {"app_id": app}}),
+        )
+    };
+    // Warm: the first run reads what later ones find cached (the workflow's definition).
+    let first: Value = run().await.expect("run").json().await.expect("json");
+    assert_eq!(first["status"], "completed", "{first}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    counter.take();
+
+    for _ in 0..RUNS {
+        let r: Value = run().await.expect("run").json().await.expect("json");
+        assert_eq!(r["status"], "completed", "{r}");
+    }
+    let seen = counter.take();
+    let total: usize = seen.values().sum();
+    let writes: usize = seen
+        .iter()
+        .filter(|(k, _)| {
+            ["INSERT", "UPDATE", "DELETE"]
+                .iter()
+                .any(|w| k.trim_start_matches(['\\', 'n', ' ']).starts_with(w))
+        })
+        .map(|(_, n)| n)
+        .sum();
+    let per_run = total as f64 / RUNS as f64;
+    let writes_per_run = writes as f64 / RUNS as f64;
+    let breakdown: Vec<String> = seen
+        .iter()
+        .map(|(k, n)| format!("{:6.2}  {k}", *n as f64 / RUNS as f64))
+        .collect();
+    eprintln!(
+        "statements per run: {per_run:.2} ({writes_per_run:.2} writes)\n{}",
+        breakdown.join("\n")
+    );
+    assert!(
+        per_run <= BUDGET && writes_per_run <= WRITE_BUDGET,
+        "a one-call run costs {per_run:.2} statements ({writes_per_run:.2} writes); the budget is {BUDGET} ({WRITE_BUDGET}):\n{}",
+        breakdown.join("\n")
+    );
+    server.stop().await;
+    sim.stop().await;
+}
