@@ -19,11 +19,29 @@ fn validator(name: &str) -> Option<Arc<Validator>> {
     map.entry(name.to_owned())
         .or_insert_with(|| {
             Schemas::lumos().get(name)?;
-            jsonschema::validator_for(&Schemas::lumos().json_schema(name))
+            jsonschema::options()
+                .should_validate_formats(true)
+                .with_format("date-time", is_datetime)
+                .with_format("date", is_date)
+                .build(&Schemas::lumos().json_schema(name))
                 .ok()
                 .map(Arc::new)
         })
         .clone()
+}
+
+/// A date-time as pydantic reads one: RFC 3339 with or without an offset (naive times are
+/// what Lumos writes itself), or a calendar date alone.
+fn is_datetime(s: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(s).is_ok()
+        || chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+        || chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").is_ok()
+        || is_date(s)
+}
+
+/// A date of the calendar: `YYYY-MM-DD`, no thirteenth month.
+fn is_date(s: &str) -> bool {
+    s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
 fn pydantic_type(kind: &ValidationErrorKind) -> (&'static str, String) {
@@ -53,6 +71,14 @@ fn pydantic_type(kind: &ValidationErrorKind) -> (&'static str, String) {
             "union_type",
             "Input should match one of the allowed shapes".to_owned(),
         ),
+        ValidationErrorKind::Format { format } if format == "date" => (
+            "date_from_datetime_parsing",
+            "Input should be a valid date".to_owned(),
+        ),
+        ValidationErrorKind::Format { .. } => (
+            "datetime_from_date_parsing",
+            "Input should be a valid datetime".to_owned(),
+        ),
         _ => ("value_error", "Input is not valid".to_owned()),
     }
 }
@@ -62,6 +88,13 @@ pub fn check(op: &Operation, body: &Value) -> Result<(), SimError> {
     let Some(name) = op.body.as_ref().and_then(|b| b.schema.as_deref()) else {
         return Ok(());
     };
+    check_as(name, body, &[])
+}
+
+/// Check `value` against schema `name`, its problems located under `at` in the body (for
+/// a body whose schema is written inline, checked part by part by its handler).
+pub fn check_as(name: &str, value: &Value, at: &[Value]) -> Result<(), SimError> {
+    let body = value;
     let Some(v) = validator(name) else {
         return Ok(());
     };
@@ -69,6 +102,7 @@ pub fn check(op: &Operation, body: &Value) -> Result<(), SimError> {
         .iter_errors(body)
         .map(|e| {
             let mut loc: Vec<Value> = vec![json!("body")];
+            loc.extend(at.iter().cloned());
             loc.extend(e.instance_path().into_iter().map(|seg| match seg {
                 jsonschema::paths::LocationSegment::Property(p) => json!(p),
                 jsonschema::paths::LocationSegment::Index(i) => json!(i),

@@ -63,8 +63,9 @@ impl IdSpace {
 
     /// The index behind `id` if it is an id of `kind` in this organization.
     pub fn parse(&self, kind: Kind, id: &str) -> Option<usize> {
-        let b = id.as_bytes();
-        if b.len() != 36 || !id.is_char_boundary(9) {
+        // Ids are ASCII: anything else is no id, and slicing it by bytes could cut a
+        // character in two.
+        if id.len() != 36 || !id.is_ascii() {
             return None;
         }
         let tag = u32::from_str_radix(&id[0..8], 16).ok()?;
@@ -90,5 +91,12 @@ mod tests {
         assert_eq!(IdSpace::new(43).parse(Kind::User, &id), None);
         assert_eq!(ids.parse(Kind::User, "nope"), None);
         assert_eq!(ids.parse(Kind::User, "ééééééééééééééééééé-ééééééééé"), None);
+        // A multi-byte character across any of the places an id is cut.
+        for at in [7, 8, 12, 13, 23, 24, 34] {
+            let mut bad = id.clone();
+            bad.replace_range(at..at + 2, "é");
+            assert_eq!(bad.len(), 36);
+            assert_eq!(ids.parse(Kind::User, &bad), None, "{bad}");
+        }
     }
 }

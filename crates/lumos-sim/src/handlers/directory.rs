@@ -605,10 +605,7 @@ pub fn trigger_sync(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
 pub fn post_accounts(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     ctx.require_admin()?;
     let body = object(&ctx.body)?;
-    if body
-        .get("accounts")
-        .is_some_and(|v| !v.is_array() && !v.is_null())
-    {
+    if body.get("accounts").is_some_and(|v| !v.is_array()) {
         return Err(SimError::body_field(
             "accounts",
             "Input should be a valid list",
@@ -623,6 +620,10 @@ pub fn post_accounts(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    // The body's schema is written inline: each account is checked against its own.
+    for (k, a) in inputs.iter().enumerate() {
+        crate::body_check::check_as("AccountInput", a, &[json!("accounts"), json!(k)])?;
+    }
     for (k, a) in inputs.iter().enumerate() {
         let field = |f: &str| a.get(f).and_then(Value::as_str);
         // Required, but may be null: the email then names the account; one with neither

@@ -438,8 +438,20 @@ fn apply_knowledge(k: &mut Value, body: &Map<String, Value>, at: i64) -> Result<
         }
         k["product_scopes"] = Value::Array(list);
     }
-    if body.get("clear_attachment").and_then(Value::as_str) == Some("true") {
-        k["file_url"] = Value::Null;
+    // A form field: a boolean as pydantic reads one, anything else refused.
+    match body.get("clear_attachment").and_then(Value::as_str) {
+        None => {}
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" | "t" | "y" => k["file_url"] = Value::Null,
+            "false" | "0" | "no" | "off" | "f" | "n" => {}
+            _ => {
+                return Err(SimError::body_field(
+                    "clear_attachment",
+                    "Input should be a valid boolean, unable to interpret input",
+                    "bool_parsing",
+                ));
+            }
+        },
     }
     k["updated_at"] = Value::from(ts(at));
     Ok(())

@@ -476,3 +476,121 @@ async fn error_shapes_and_edges_follow_the_document() {
     assert!(listed.iter().any(|a| a["email"] == "null.id@example.org"));
     sim.stop().await;
 }
+
+async fn send(sim: &Simulator, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .request(method, format!("{}{path}", sim.base_url))
+        .bearer_auth(&sim.token)
+        .json(&body)
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// What schemathesis's four phases found after the edges above: an id with a multi-byte
+/// character cut the connection (the handler panicked slicing it); dates and nested ids in
+/// bodies were taken unchecked; an upload's accounts were not checked against their schema.
+#[tokio::test]
+async fn ids_dates_and_nested_references_are_checked_like_lumos() {
+    let sim = at_now().await;
+    let c = admin(&sim);
+    // A multi-byte character anywhere in an id: an unknown id (404), never a crash.
+    for path in [
+        "/users/0000000%C3%A90001-4000-8000-000000000000",
+        "/apps/2feb6e9%C3%A9-0002-4000-8000-000000000000",
+        "/groups/2feb6e95-000%C3%A9-4000-8000-000000000000",
+        "/access_reviews/2feb6e95-0002-4000-8000-0000000000%C3%A9",
+    ] {
+        let (s, _, body) = crate::raw(&sim, path, Some(&sim.token)).await;
+        assert_eq!(s, 404, "{path}: {body}");
+    }
+    let app = c
+        .call("listApps", &p(json!({"size": 1})), None)
+        .await
+        .expect("apps")["items"][0]["id"]
+        .clone();
+    let post = reqwest::Method::POST;
+    // An upload's accounts are AccountInput: wrong types and statuses refused, and a list.
+    let (s, body) = send(
+        &sim,
+        post.clone(),
+        "/accounts/upload",
+        json!({"app_id": app, "accounts": [{"unique_identifier": {}, "status": "AAA", "email": {}}]}),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    let locs = body.to_string();
+    assert!(
+        locs.contains("unique_identifier") && locs.contains("status"),
+        "{body}"
+    );
+    let (s, body) = send(
+        &sim,
+        post.clone(),
+        "/accounts/upload",
+        json!({"app_id": app, "accounts": null}),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    // Dates are dates: an empty timestamp, a line item ending on "AAA".
+    let (s, body) = send(
+        &sim,
+        post.clone(),
+        "/activity_records",
+        json!({"records": [{"account": {"email": "a@example.org"}, "event": {"type": "LOGIN"}, "timestamp": "", "source_app_id": app}]}),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        body["detail"][0]["loc"],
+        json!(["body", "records", 0, "timestamp"]),
+        "{body}"
+    );
+    // …while a naive time, as Lumos writes them, is a time.
+    let (s, body) = send(
+        &sim,
+        post.clone(),
+        "/activity_records",
+        json!({"records": [{"account": {"email": "a@example.org"}, "event": {"type": "LOGIN"}, "timestamp": "2026-12-06T10:00:00", "source_app_id": app}]}),
+    )
+    .await;
+    assert!(s < 300, "{s} {body}");
+    // A requestable permission's webhook and stage approvers must exist; once they do, the
+    // answer shows them whole.
+    let (s, body) = send(
+        &sim,
+        post.clone(),
+        "/appstore/requestable_permissions",
+        json!({"app_id": app, "label": "p1", "request_config": {"request_fulfillment_config": {"provisioning_webhook": {"id": ""}}}}),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    let (s, body) = send(
+        &sim,
+        post.clone(),
+        "/appstore/requestable_permissions",
+        json!({"app_id": app, "label": "p2", "request_config": {"request_approval_config": {"request_approval_stages": [{"approvers": [{}]}]}}}),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    let user = c
+        .call("listUsers", &p(json!({"size": 1})), None)
+        .await
+        .expect("users")["items"][0]
+        .clone();
+    let (s, body) = send(
+        &sim,
+        post,
+        "/appstore/requestable_permissions",
+        json!({"app_id": app, "label": "p3", "request_config": {"request_approval_config": {"request_approval_stages": [{"approvers": [{"type": "USER", "user": {"id": user["id"]}}]}]}}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+    let shown = &body["request_config"]["request_approval_config"]["request_approval_stages"][0]["approvers"]
+        [0];
+    assert_eq!(shown["type"], "USER", "{body}");
+    assert_eq!(shown["user"]["email"], user["email"], "{body}");
+    sim.stop().await;
+}

@@ -164,6 +164,23 @@ pub(super) fn permission_config(org: &Org, input: Option<&Value>, base: Value) -
                         "approvers" | "approvers_stage_2" => {
                             out.insert(ak.clone(), resolve_principals(org, av, ak)?);
                         }
+                        // Each stage's approvers resolved like the others: Lumos refuses
+                        // people and groups it does not know.
+                        "request_approval_stages" if av.is_array() => {
+                            let mut stages = Vec::new();
+                            for (i, stage) in av.as_array().into_iter().flatten().enumerate() {
+                                let mut approvers = Vec::new();
+                                let given = stage.get("approvers").and_then(Value::as_array);
+                                for (j, a) in given.into_iter().flatten().enumerate() {
+                                    let field = format!(
+                                        "request_config.request_approval_config.request_approval_stages.{i}.approvers.{j}"
+                                    );
+                                    approvers.push(stage_approver(org, a, &field)?);
+                                }
+                                stages.push(json!({"approvers": approvers}));
+                            }
+                            out.insert(ak.clone(), Value::Array(stages));
+                        }
                         _ => {
                             out.insert(ak.clone(), av.clone());
                         }
@@ -174,10 +191,18 @@ pub(super) fn permission_config(org: &Org, input: Option<&Value>, base: Value) -
             "request_fulfillment_config" => {
                 let mut out = config[k].as_object().cloned().unwrap_or_default();
                 for (fk, fv) in v.as_object().into_iter().flatten() {
-                    if fk == "provisioning_group" {
-                        continue;
+                    match fk.as_str() {
+                        "provisioning_group" => continue,
+                        // A webhook Lumos knows, as it shows one; an unknown id is refused.
+                        "provisioning_webhook" => {
+                            let field =
+                                "request_config.request_fulfillment_config.provisioning_webhook";
+                            out.insert(fk.clone(), webhook_ref(org, fv, field)?);
+                        }
+                        _ => {
+                            out.insert(fk.clone(), fv.clone());
+                        }
                     }
-                    out.insert(fk.clone(), fv.clone());
                 }
                 out.entry("time_based_access").or_insert_with(|| json!([]));
                 config[k] = Value::Object(out);
@@ -189,6 +214,43 @@ pub(super) fn permission_config(org: &Org, input: Option<&Value>, base: Value) -
         }
     }
     Ok(config)
+}
+
+/// One approver of a stage (`ApproverInput`) as Lumos shows it: its type, and the whole
+/// user or group it names; an unknown one, or none, is refused.
+fn stage_approver(org: &Org, a: &Value, field: &str) -> Result<Value> {
+    let (key, kind, len) = match a.get("type").and_then(Value::as_str) {
+        Some("USER") => ("user", Kind::User, org.users.len()),
+        Some("GROUP") => ("group", Kind::Group, org.groups.len()),
+        Some(_) => {
+            return Err(SimError::body_field(
+                &format!("{field}.type"),
+                "Input should be 'USER' or 'GROUP'",
+                "enum",
+            ));
+        }
+        None => {
+            return Err(SimError::body_field(
+                &format!("{field}.type"),
+                "Field required",
+                "missing",
+            ));
+        }
+    };
+    let id = a[key]["id"].as_str().unwrap_or_default();
+    let Some(i) = org.ids.parse(kind, id).filter(|&i| i < len) else {
+        return Err(SimError::body_field(
+            &format!("{field}.{key}"),
+            &format!("Unknown {key} id '{id}'"),
+            "value_error",
+        ));
+    };
+    let whole = if kind == Kind::User {
+        org.user_json(i)
+    } else {
+        org.group_json(i)
+    };
+    Ok(json!({"type": a["type"], key: whole}))
 }
 
 pub(super) fn empty_config() -> Value {
