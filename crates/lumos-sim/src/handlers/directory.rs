@@ -332,7 +332,8 @@ pub fn identity_events(org: &Org, ctx: &Ctx) -> Result<Reply> {
     let start = q.str("start_time").and_then(time::parse);
     let end = q.str("end_time").and_then(time::parse);
     let limit = q.int("limit").unwrap_or(100).clamp(0, 1000) as usize;
-    let offset = match q.str("cursor") {
+    // An empty cursor is no cursor: the first page.
+    let offset = match q.str("cursor").filter(|c| !c.is_empty()) {
         None => 0,
         Some(c) => c
             .strip_prefix("ev_")
@@ -585,10 +586,17 @@ pub fn trigger_sync(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     let kind = wire::opt_enum(body, "sync_type", &["full_sync"])?
         .ok_or_else(|| SimError::missing_body_field("sync_type"))?;
     let app = &mut org.apps[a];
-    if app.disconnected || app.sources == ["MANUAL"] {
+    // As the document says: a manual app cannot be synced (422); a disconnected one is not
+    // in a syncable state (409).
+    if app.sources == ["MANUAL"] {
         return Err(SimError::Status(
             422,
-            "This app cannot be synced (disconnected or uploaded by hand)".into(),
+            "This app is uploaded by hand and cannot be synced".into(),
+        ));
+    }
+    if app.disconnected {
+        return Err(SimError::conflict(
+            "This app is not in a syncable state: it is disconnected",
         ));
     }
     if render::sync_status(app) == Some("SYNCING") {

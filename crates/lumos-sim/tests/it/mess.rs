@@ -594,3 +594,35 @@ async fn ids_dates_and_nested_references_are_checked_like_lumos() {
     assert_eq!(shown["user"]["email"], user["email"], "{body}");
     sim.stop().await;
 }
+
+/// A disconnected app is "not in a syncable state" (409), as the document says; an empty
+/// cursor of identity events is the first page.
+#[tokio::test]
+async fn sync_states_and_empty_cursors_answer_as_documented() {
+    let sim = at_now().await;
+    let c = admin(&sim);
+    let apps = every(&c, "listApps", json!({})).await;
+    let disconnected = apps
+        .iter()
+        .find(|a| a["disconnected"] == true && a["sources"] != json!(["MANUAL"]))
+        .expect("the seed has a disconnected app")["id"]
+        .clone();
+    let (s, body) = send(
+        &sim,
+        reqwest::Method::POST,
+        &format!("/apps/{}/sync", disconnected.as_str().expect("id")),
+        json!({"sync_type": "full_sync"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not in a syncable state"),
+        "{body}"
+    );
+    let (s, _, body) = crate::raw(&sim, "/identity_events?cursor=", Some(&sim.token)).await;
+    assert_eq!(s, 200, "{body}");
+    sim.stop().await;
+}
