@@ -123,6 +123,14 @@ async fn who_approves_an_app_found_by_its_name() {
     let name = unique["user_friendly_label"].as_str().expect("label");
     let out = run(&s, "who-approves-app", json!({"app": name})).await;
     assert_eq!(out["app_id"], unique["id"]);
+    // As people type it: any case, stray spaces.
+    let typed = run(
+        &s,
+        "who-approves-app",
+        json!({"app": format!(" {} ", name.to_lowercase())}),
+    )
+    .await;
+    assert_eq!(typed["app_id"], unique["id"]);
     // The same answer as the bundled workflow for that app id.
     let bundled = run(
         &s,
@@ -291,6 +299,21 @@ async fn stale_requests_are_posted_to_slack() {
         .await
         .expect("secret");
     let stale = run(&s, "stale-access-requests", json!({"days": 3})).await;
+    // A dry run says what it would post, posts nothing, and answers `posted: false`.
+    let dry = engine
+        .run(
+            "post-stale-requests",
+            &obj(json!({"days": 3})),
+            RunRequest {
+                dry_run: true,
+                ..RunRequest::default()
+            },
+        )
+        .await
+        .expect("dry run");
+    assert_eq!(dry.status, RunStatus::Completed, "{:?}", dry.error);
+    assert_eq!(dry.output.expect("output")["posted"], false);
+    assert!(seen.lock().expect("lock").is_empty(), "nothing posted");
     let out = engine
         .run(
             "post-stale-requests",
