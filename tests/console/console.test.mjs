@@ -203,7 +203,7 @@ try {
   assert.ok(rows.length > 0, "some users");
   for (const r of rows) assert.match(r.toLowerCase(), /ann/);
   await results.getByRole("columnheader", { name: "Given name" }).waitFor();
-  assert.match(page.url(), /#\/run\/list-lumos-users\?search=ann/, "the address holds the inputs, to share");
+  assert.match(page.url(), /#\/runs\/[0-9a-f-]{36}$/, "after Run, the address is the run's own");
   // Sort by a header (keyboard), filter, and open a row's details.
   await results.getByRole("button", { name: "Email" }).focus();
   await page.keyboard.press("Enter");
@@ -266,8 +266,22 @@ try {
   const csv = readFileSync(await download.path(), "utf8").trimEnd().split("\n");
   assert.equal(csv.length, bigCount + 1, "a header and every account");
 
-  // The run's own page: its answer, steps and facts, in words.
-  await page.getByRole("link", { name: /^Run [0-9a-f]{8}$/ }).first().click();
+  // After Run the address is the run's: a refresh shows its answer, Back is the form with
+  // the inputs it ran with, Forward the answer again.
+  const runUrl = page.url();
+  assert.match(runUrl, /#\/runs\/[0-9a-f-]{36}$/, "after Run, the address is the run's own");
+  await page.reload();
+  await page.getByRole("heading", { name: /^Run [0-9a-f]{8} of List Lumos Accounts$/ }).waitFor();
+  await page.getByRole("heading", { name: "Answer" }).waitFor();
+  await page.goBack();
+  await page.getByRole("heading", { name: "List Lumos Accounts", exact: true }).waitFor();
+  assert.match(page.url(), /#\/run\/list-lumos-accounts\?(.*&)?all=true(&|$)/, "Back: the form, with the inputs it ran with");
+  assert.equal(await page.isChecked("#in-all"), true);
+  await page.goForward();
+  await page.getByRole("heading", { name: /^Run [0-9a-f]{8} of List Lumos Accounts$/ }).waitFor();
+  assert.equal(page.url(), runUrl);
+
+  // The run's own page (where Forward brought us): its answer, steps and facts, in words.
   await page.getByRole("heading", { name: /^Run [0-9a-f]{8} of List Lumos Accounts$/ }).waitFor();
   await page.getByRole("heading", { name: "Answer" }).waitFor();
   await page.getByRole("list", { name: "Steps" }).getByText(/completed · HTTP 200/).first().waitFor();

@@ -138,6 +138,9 @@ export async function runView(id) {
       if (forWhom.value.trim()) body.requested_for = forWhom.value.trim();
       if (connectionList.length > 1) body.connection = connection.value;
       const run = await api("POST", `/api/v1/workflows/${encodeURIComponent(id)}/runs`, body);
+      // The run is the page: its own address from now on, so refresh, a shared link and
+      // Back after leaving show this answer; Back from here is the form with these inputs.
+      history.pushState(null, "", `#/runs/${encodeURIComponent(run.id)}`);
       let done;
       const finished = new Promise((resolve) => { done = resolve; });
       put(results, runPanel(run.id, { title: `Results of ${wf.name}`, onSettled: done, controls: pager }));
