@@ -77,10 +77,31 @@ pub(crate) struct Active {
     runs: Mutex<HashMap<String, (CancellationToken, Arc<RunLease>)>>,
     /// Callers waiting for a run to end, handed its outcome when it ends here.
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<RunOutcome>>>>,
+    /// Runs queued by this process whose PostgreSQL notification has not come back: the
+    /// workers were woken already, and a second wake would only make an empty claim.
+    queued_here: Mutex<std::collections::HashSet<String>>,
     keeper: OnceLock<()>,
 }
 
+/// More than this many notifications not come back: the channel is down; start over.
+const QUEUED_HERE_MAX: usize = 10_000;
+
 impl Active {
+    /// A run this process queued (and woke its workers for).
+    pub(crate) fn queued_here(&self, id: &str) {
+        if let Ok(mut s) = self.queued_here.lock() {
+            if s.len() >= QUEUED_HERE_MAX {
+                s.clear();
+            }
+            s.insert(id.to_owned());
+        }
+    }
+
+    /// Whether a queue notification is for a run this process queued (then forgotten).
+    pub(crate) fn was_queued_here(&self, id: &str) -> bool {
+        self.queued_here.lock().is_ok_and(|mut s| s.remove(id))
+    }
+
     /// Hold a run here: its cancellation, and a lease that starts now.
     pub(crate) fn insert(&self, id: &str, cancel: CancellationToken, lease: Duration) {
         if let Ok(mut m) = self.runs.lock() {
@@ -239,7 +260,12 @@ impl Keeper {
                     Ok(Signal::Canceled(id)) => {
                         self.active.cancel(&id);
                     }
-                    Ok(Signal::Queued(_)) => self.wake_queue.notify_one(),
+                    // Our own runs woke the workers when they were queued.
+                    Ok(Signal::Queued(id)) => {
+                        if !self.active.was_queued_here(&id) {
+                            self.wake_queue.notify_one();
+                        }
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "lost the notification channel; polling until it is back");
                         tokio::select! {

@@ -279,6 +279,7 @@ impl Engine {
         self.record(&run_id, id, &p, &req, status).await?;
         if status == RunStatus::Queued {
             self.queue_depth.queued_one();
+            self.active.queued_here(&run_id);
             self.wake_queue.notify_one();
             self.store.signal_queued(&run_id).await;
         }

@@ -15,8 +15,10 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 
 /// Statements per request the budget allows: the run itself (insert, claim, the workflow
 /// check, its step, its end, one look by the waiter) and the request around it (the API
-/// key, the detail answered). See BENCHMARKS.md.
+/// key, the detail answered); PostgreSQL also tells the other replicas a run is queued.
+/// See BENCHMARKS.md.
 const BUDGET: f64 = 9.5;
+const PG_BUDGET: f64 = 10.5;
 /// Of which writes (INSERT, UPDATE, DELETE).
 const WRITE_BUDGET: f64 = 4.0;
 const RUNS: usize = 40;
@@ -24,17 +26,30 @@ const RUNS: usize = 40;
 #[derive(Clone, Default)]
 struct Counter(Arc<Mutex<BTreeMap<String, usize>>>);
 
-struct Statement(Option<String>);
+/// The statement's text; sqlx leaves `db.statement` empty when the whole statement fits in
+/// its `summary`.
+#[derive(Default)]
+struct Statement {
+    text: Option<String>,
+    summary: Option<String>,
+}
 
 impl Visit for Statement {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "db.statement" {
-            self.0 = Some(value.to_owned());
+        match field.name() {
+            "db.statement" if !value.trim().is_empty() => self.text = Some(value.to_owned()),
+            "summary" => self.summary = Some(value.to_owned()),
+            _ => {}
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "db.statement" && self.0.is_none() {
-            self.0 = Some(format!("{value:?}"));
+        let v = format!("{value:?}");
+        match field.name() {
+            "db.statement" if self.text.is_none() && v.trim_matches('"').trim().len() > 0 => {
+                self.text = Some(v)
+            }
+            "summary" if self.summary.is_none() => self.summary = Some(v),
+            _ => {}
         }
     }
 }
@@ -44,9 +59,11 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counter {
         if event.metadata().target() != "sqlx::query" {
             return;
         }
-        let mut v = Statement(None);
+        let mut v = Statement::default();
         event.record(&mut v);
-        let Some(sql) = v.0 else { return };
+        let Some(sql) = v.text.or(v.summary) else {
+            return;
+        };
         // The statement's first words name it well enough.
         let key: String = sql
             .split_whitespace()
@@ -55,6 +72,11 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counter {
             .join(" ")
             .trim_matches('"')
             .to_owned();
+        let key = if key.is_empty() {
+            format!("(no statement text: {sql:?})")
+        } else {
+            key
+        };
         if let Ok(mut m) = self.0.lock() {
             *m.entry(key).or_default() += 1;
         }
@@ -70,6 +92,8 @@ impl Counter {
     }
 }
 
+/// One test, both databases in turn (one global subscriber per process): SQLite, then
+/// PostgreSQL when `LUMOSFLOW_TEST_PG_URL` names a server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_call_run_costs_few_statements() {
     let counter = Counter::default();
@@ -79,11 +103,17 @@ async fn a_one_call_run_costs_few_statements() {
         tracing_subscriber::registry().with(counter.clone().with_filter(filter)),
     )
     .expect("the only subscriber in this binary");
+    measure(&counter, testkit::sqlite(), "SQLite").await;
+    match testkit::postgres().await {
+        Some(db) => measure(&counter, db, "PostgreSQL").await,
+        None => eprintln!("PostgreSQL: LUMOSFLOW_TEST_PG_URL not set, not measured"),
+    }
+}
 
+async fn measure(counter: &Counter, db: testkit::Db, kind: &str) {
     let sim = lumos_sim::Simulator::start(lumos_sim::SimConfig::default())
         .await
         .expect("sim");
-    let db = testkit::sqlite();
     let store = Arc::new(db.open().await);
     let key = engine::Engine::new(store.clone())
         .create_key("bench", engine::Role::Admin, &engine::Actor::operator())
@@ -166,6 +196,11 @@ async fn a_one_call_run_costs_few_statements() {
         })
         .map(|(_, n)| n)
         .sum();
+    let budget = if kind == "PostgreSQL" {
+        PG_BUDGET
+    } else {
+        BUDGET
+    };
     let per_run = total as f64 / RUNS as f64;
     let writes_per_run = writes as f64 / RUNS as f64;
     let breakdown: Vec<String> = seen
@@ -173,12 +208,12 @@ async fn a_one_call_run_costs_few_statements() {
         .map(|(k, n)| format!("{:6.2}  {k}", *n as f64 / RUNS as f64))
         .collect();
     eprintln!(
-        "statements per run: {per_run:.2} ({writes_per_run:.2} writes)\n{}",
+        "{kind}: statements per run: {per_run:.2} ({writes_per_run:.2} writes)\n{}",
         breakdown.join("\n")
     );
     assert!(
-        per_run <= BUDGET && writes_per_run <= WRITE_BUDGET,
-        "a one-call run costs {per_run:.2} statements ({writes_per_run:.2} writes); the budget is {BUDGET} ({WRITE_BUDGET}):\n{}",
+        per_run <= budget && writes_per_run <= WRITE_BUDGET,
+        "{kind}: a one-call run costs {per_run:.2} statements ({writes_per_run:.2} writes); the budget is {budget} ({WRITE_BUDGET}):\n{}",
         breakdown.join("\n")
     );
     server.stop().await;
