@@ -45,7 +45,7 @@ impl Visit for Statement {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         let v = format!("{value:?}");
         match field.name() {
-            "db.statement" if self.text.is_none() && v.trim_matches('"').trim().len() > 0 => {
+            "db.statement" if self.text.is_none() && !v.trim_matches('"').trim().is_empty() => {
                 self.text = Some(v)
             }
             "summary" if self.summary.is_none() => self.summary = Some(v),
