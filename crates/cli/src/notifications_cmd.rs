@@ -12,7 +12,8 @@ use crate::operator::me;
 
 #[derive(Subcommand)]
 pub enum NotificationsCommand {
-    /// Send notices to a webhook. Prints the signing secret once.
+    /// Send notices to a webhook (prints its signing secret once), or through the Slack
+    /// app to a channel.
     Add {
         #[arg(long)]
         name: String,
@@ -89,6 +90,13 @@ pub async fn notifications(engine: &Engine, cmd: NotificationsCommand) -> anyhow
             if json {
                 serde_json::to_writer(&mut out, &created)?;
                 writeln!(out)?;
+            } else if format == NoticeFormat::SlackApp {
+                // Posted by the bot: nothing for a receiver to check a signature with.
+                writeln!(
+                    out,
+                    "added {}: the Slack app posts to {url} (needs `lumosflow slack setup`)",
+                    created.name
+                )?;
             } else {
                 writeln!(out, "added {} — signing secret (shown once):", created.name)?;
                 writeln!(out, "{}", created.secret)?;

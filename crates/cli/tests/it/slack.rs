@@ -129,6 +129,10 @@ async fn slack_setup_and_status_from_the_command_line() {
     .await
     .expect("add");
     assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(
+        text(&o).0.trim(),
+        "added desk: the Slack app posts to C0123ABC (needs `lumosflow slack setup`)"
+    );
     let o = run(&["slack", "status"], String::new())
         .await
         .expect("status");
