@@ -408,13 +408,7 @@ impl Engine {
             .and_then(|b| b["delivery_id"].as_str().map(str::to_owned))
             .unwrap_or_else(|| format!("notice-{}", d.id));
         if let Some(channel) = target.url.strip_prefix(SLACK_PREFIX) {
-            let sent = match serde_json::from_str::<Value>(&d.body) {
-                Ok(message) => match self.slack_api().await {
-                    Ok(api) => api.post(channel, &message).await.map(|_| ()),
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(crate::slack::SlackError::Payload(e.to_string())),
-            };
+            let sent = self.send_slack(channel, &d).await;
             self.sent_or_retry(&d, sent.err().map(|e| e.to_string()))
                 .await;
             return;
@@ -438,6 +432,69 @@ impl Engine {
             }),
         };
         self.sent_or_retry(&d, failure).await;
+    }
+
+    /// Post a Slack app notice, or update the one it names (`{"update": {channel, ts},
+    /// "message"}`); a held run's notice is remembered, so decisions update it in place.
+    async fn send_slack(
+        &self,
+        channel: &str,
+        d: &store::DueDelivery,
+    ) -> std::result::Result<(), crate::slack::SlackError> {
+        let body: Value = serde_json::from_str(&d.body)
+            .map_err(|e| crate::slack::SlackError::Payload(e.to_string()))?;
+        let api = self.slack_api().await?;
+        if let (Some(c), Some(ts)) = (
+            body["update"]["channel"].as_str(),
+            body["update"]["ts"].as_str(),
+        ) {
+            return api.update(c, ts, &body["message"]).await;
+        }
+        let ts = api.post(channel, &body).await?;
+        if d.event == "approval.requested"
+            && let Some(run) = &d.run_id
+            && let Err(e) = self
+                .store
+                .keep_slack_notice(run, &d.target_id, channel, &ts)
+                .await
+        {
+            tracing::warn!(error = %e, run = %run, "cannot remember a Slack notice");
+        }
+        Ok(())
+    }
+
+    /// Queue an update of every Slack notice of held run `run` (now as it stands), with
+    /// `line` saying what was decided; its buttons stay while it still waits.
+    pub(crate) async fn queue_slack_updates(&self, run: &Run, extra: &Value, line: &str) {
+        let notices = match self.store.slack_notices(&run.id).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, run = %run.id, "cannot read a run's Slack notices");
+                return;
+            }
+        };
+        if notices.is_empty() {
+            return;
+        }
+        let link = self.run_link(run);
+        let waiting = run.status == store::RunStatus::PendingApproval;
+        let notice = crate::slack::messages::held_run(run, extra, link.as_deref());
+        let message = crate::slack::messages::with_outcome(&notice["blocks"], line, waiting);
+        for (target, channel, ts) in notices {
+            let body = json!({"update": {"channel": channel, "ts": ts}, "message": message});
+            if let Err(e) = self
+                .store
+                .queue_delivery(
+                    &target,
+                    "approval.decided",
+                    Some(&run.id),
+                    &body.to_string(),
+                )
+                .await
+            {
+                tracing::warn!(error = %e, run = %run.id, "cannot queue a Slack notice's update");
+            }
+        }
     }
 
     /// Record a delivery sent, or when to try it again (for a day).

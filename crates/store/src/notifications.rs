@@ -62,6 +62,8 @@ pub struct Delivery {
 pub struct DueDelivery {
     pub id: i64,
     pub target_id: String,
+    pub event: String,
+    pub run_id: Option<String>,
     pub body: String,
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
@@ -177,7 +179,7 @@ impl Store {
                SELECT id FROM notification_deliveries WHERE status = 'pending' AND next_at <= $1 \
                AND (locked_until IS NULL OR locked_until <= $1) ORDER BY next_at LIMIT 1) \
              AND (locked_until IS NULL OR locked_until <= $1) \
-             RETURNING id, target_id, body, attempts, created_at",
+             RETURNING id, target_id, event, run_id, body, attempts, created_at",
         ).bind(now).bind(now + lock).bind(owner).fetch_optional(p).await)?,
         )
     }

@@ -60,4 +60,26 @@ impl Store {
             inserted > 0
         }))
     }
+
+    /// Remember the Slack message that told target `target_id` of held run `run_id`.
+    pub async fn keep_slack_notice(
+        &self,
+        run_id: &str,
+        target_id: &str,
+        channel: &str,
+        ts: &str,
+    ) -> Result<()> {
+        with_pool!(&self.pool, p => sqlx::query(
+            "INSERT INTO slack_notices (run_id, target_id, channel, ts) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (run_id, target_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts",
+        ).bind(run_id).bind(target_id).bind(channel).bind(ts).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The Slack messages that told of run `run_id`: (target, channel, ts).
+    pub async fn slack_notices(&self, run_id: &str) -> Result<Vec<(String, String, String)>> {
+        Ok(with_pool!(&self.pool, p => sqlx::query_as(
+            "SELECT target_id, channel, ts FROM slack_notices WHERE run_id = $1",
+        ).bind(run_id).fetch_all(p).await)?)
+    }
 }

@@ -365,7 +365,33 @@ impl Engine {
                 "step": next.as_ref().map(|n| n.0.clone()),
                 "who": next.map(|n| n.1),
             });
-            self.notify("approval.decided", &now, details).await;
+            self.notify("approval.decided", &now, details.clone()).await;
+            // The Slack notices of the run say it too, in place, wherever it was decided.
+            let line = match &outcome {
+                Outcome::Denied => format!(
+                    ":no_entry: Denied by {}{}",
+                    by.label,
+                    comment.map(|c| format!(": {c}")).unwrap_or_default()
+                ),
+                Outcome::Opened => format!(
+                    ":white_check_mark: Approved by {}; the run goes on",
+                    by.label
+                ),
+                Outcome::NextStep(next) => format!(
+                    ":ballot_box_with_check: Approved by {}; now waiting at step '{next}'",
+                    by.label
+                ),
+                Outcome::Counted {
+                    step,
+                    approvals,
+                    min,
+                } => format!(
+                    ":ballot_box_with_check: Approved by {} ({approvals} of {min} at step '{step}')",
+                    by.label
+                ),
+            };
+            self.queue_slack_updates(&now, &details, &crate::slack::messages::escape(&line))
+                .await;
         }
         Ok(outcome)
     }

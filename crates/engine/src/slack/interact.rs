@@ -14,10 +14,9 @@ use super::error::SlackError;
 use super::messages::{self, DENY_VIEW, REQUEST_VIEW, RUN_BLOCK, TASK_BLOCK};
 use super::web_api::{SlackApi, respond};
 use crate::actor::{Actor, KeyScope};
-use crate::approval::Outcome;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::run_types::{ApproveThen, Approved, Origin, RunRequest};
+use crate::run_types::{ApproveThen, Origin, RunRequest};
 use crate::triggers::{TOLERANCE_SECS, same, slack_signature};
 use workflow_lang::Role;
 
@@ -197,39 +196,14 @@ impl Engine {
             .or_else(|| text(payload, &["message", "ts"]))
             .unwrap_or_default()
             .to_owned();
-        let blocks = payload["message"]["blocks"].clone();
-        let head = head_of(&blocks);
-        let update = |line: String, keep: bool| {
-            let message = messages::with_outcome(&blocks, &line, keep);
-            let (api, channel, ts) = (&api, channel.clone(), ts.clone());
-            async move {
-                if let Err(e) = api.update(&channel, &ts, &message).await {
-                    tracing::warn!(error = %e, "cannot update a Slack notice");
-                }
-            }
-        };
+        let head = head_of(&payload["message"]["blocks"]);
         let who = person.label.clone();
         match (block, action_id) {
             (RUN_BLOCK, "approve") => {
-                match self.approve(value, &person, None, ApproveThen::Queue).await {
-                    Ok(Approved::Waiting(Outcome::Counted {
-                        step,
-                        approvals,
-                        min,
-                    })) => {
-                        update(format!(":ballot_box_with_check: Approved by {who} ({approvals} of {min} at step '{step}')"), true).await;
-                    }
-                    Ok(Approved::Waiting(Outcome::NextStep(next))) => {
-                        update(format!(":ballot_box_with_check: Approved by {who}; now waiting at step '{next}'"), true).await;
-                    }
-                    Ok(_) => {
-                        update(
-                            format!(":white_check_mark: Approved by {who}; the run goes on"),
-                            false,
-                        )
-                        .await;
-                    }
-                    Err(e) => say(e.to_string()).await,
+                // The notice is updated in place by the decision itself (as from any door);
+                // only a refusal is said here, to the presser alone.
+                if let Err(e) = self.approve(value, &person, None, ApproveThen::Queue).await {
+                    say(e.to_string()).await;
                 }
                 None
             }
@@ -348,10 +322,7 @@ impl Engine {
             Err(why) => return refuse(first_block(view), why),
         };
         match text(view, &["callback_id"]) {
-            Some(DENY_VIEW) => {
-                self.deny_from_modal(&api, &person, &metadata, &values)
-                    .await
-            }
+            Some(DENY_VIEW) => self.deny_from_modal(&person, &metadata, &values).await,
             Some(REQUEST_VIEW) => self.request_from_modal(&person, &metadata, values).await,
             _ => ViewAnswer {
                 body: json!({}),
@@ -362,7 +333,6 @@ impl Engine {
 
     async fn deny_from_modal(
         &self,
-        api: &SlackApi,
         person: &Actor,
         metadata: &Value,
         values: &Map<String, Value>,
@@ -383,18 +353,12 @@ impl Engine {
         let head = metadata["head"].as_str().unwrap_or_default().to_owned();
         let who = person.label.clone();
         match metadata["kind"].as_str() {
+            // The notice is updated in place by the decision itself.
             Some("run") => match self.deny(id, person, Some(&comment)).await {
-                Ok(_) => {
-                    let line =
-                        format!(":no_entry: Denied by {who}: {}", messages::escape(&comment));
-                    if let Err(e) = api.update(&channel, &ts, &decided(&head, &line)).await {
-                        tracing::warn!(error = %e, "cannot update a Slack notice");
-                    }
-                    ViewAnswer {
-                        body: json!({}),
-                        then: None,
-                    }
-                }
+                Ok(_) => ViewAnswer {
+                    body: json!({}),
+                    then: None,
+                },
                 Err(e) => refuse(e.to_string()),
             },
             Some("task") => {

@@ -440,13 +440,36 @@ async fn approvers_decide_held_runs_from_slack_buttons_and_nobody_else() {
     assert_eq!(v, json!({}), "the modal closes");
     assert_eq!(status_of(&env, &id2).await, "denied");
     let updated = standin
-        .messages()
-        .into_iter()
-        .find(|m| m.ts == notice2.ts)
-        .expect("the notice");
+        .wait_for("the denied notice", |s| {
+            s.messages()
+                .into_iter()
+                .find(|m| m.ts == notice2.ts && m.updates > 0)
+        })
+        .await;
     let text = updated.text();
     assert!(
         text.contains("Denied by lead@example-corp.com: Not for a contractor"),
+        "{text}"
+    );
+    assert!(updated.buttons().is_empty());
+
+    // Decided at another door (the console, the CLI, the API): the notice says so too.
+    let (id3, notice3) = held_run(&env, &standin, "cho").await;
+    let lead = engine::Actor::person(LEAD.1, Some(LEAD.2), engine::Role::Viewer, None);
+    engine
+        .approve(&id3, &lead, None, engine::ApproveThen::Queue)
+        .await
+        .expect("approved in the console");
+    let updated = standin
+        .wait_for("the notice of a run approved elsewhere", |s| {
+            s.messages()
+                .into_iter()
+                .find(|m| m.ts == notice3.ts && m.updates > 0)
+        })
+        .await;
+    let text = updated.text();
+    assert!(
+        text.contains("Approved by lead@example-corp.com; the run goes on"),
         "{text}"
     );
     assert!(updated.buttons().is_empty());

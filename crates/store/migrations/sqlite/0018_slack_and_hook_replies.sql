@@ -23,3 +23,13 @@ CREATE TABLE hook_replies (
     last_error   TEXT
 );
 CREATE INDEX hook_replies_due ON hook_replies (status, next_at);
+
+-- The Slack messages that told of a held run, so a decision made anywhere (console, CLI,
+-- API, MCP, Slack) updates them in place.
+CREATE TABLE slack_notices (
+    run_id    TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    target_id TEXT NOT NULL,
+    channel   TEXT NOT NULL,
+    ts        TEXT NOT NULL,
+    PRIMARY KEY (run_id, target_id)
+);
