@@ -107,9 +107,12 @@ fn call_against_the_simulator_with_params_and_all() {
 
 #[test]
 fn token_problems_are_one_clear_line_and_never_echo_the_token() {
+    // A home of its own: never the machine's real database (and its connections).
+    let home = tempfile::tempdir().expect("home");
     let out = bin()
         .args(["api", "call", "listUsers"])
         .env_remove("LUMOS_API_TOKEN")
+        .env("LUMOSFLOW_HOME", home.path())
         .output()
         .expect("runs");
     assert!(!out.status.success());
@@ -117,6 +120,7 @@ fn token_problems_are_one_clear_line_and_never_echo_the_token() {
     let out = bin()
         .args(["api", "call", "listUsers"])
         .env("LUMOS_API_TOKEN", "sk_live_supersecret")
+        .env("LUMOSFLOW_HOME", home.path())
         .output()
         .expect("runs");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -127,6 +131,7 @@ fn token_problems_are_one_clear_line_and_never_echo_the_token() {
     let out = bin()
         .args(["api", "call", "listUsers", "--base-url", &url])
         .env("LUMOS_API_TOKEN", "lsk_wrong_token_1234567")
+        .env("LUMOSFLOW_HOME", home.path())
         .output()
         .expect("runs");
     let err = String::from_utf8_lossy(&out.stderr);
