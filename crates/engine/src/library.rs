@@ -494,14 +494,7 @@ impl Engine {
     ) -> Result<Option<Arc<Workflow>>> {
         // The hash is of the definition's text: parsed once, it is that definition (the
         // caller has checked the workflow was not uninstalled since).
-        if let Some(wf) = self
-            .library
-            .parsed
-            .lock()
-            .ok()
-            .and_then(|m| m.get(hash).cloned())
-            .filter(|wf| wf.id() == id)
-        {
+        if let Some(wf) = self.parsed_before(hash).filter(|wf| wf.id() == id) {
             return Ok(Some(wf));
         }
         let v = match self.store.workflow_version(id, Some(version)).await {
@@ -515,15 +508,18 @@ impl Engine {
         Ok(Some(self.parsed(&v.yaml, &v.hash)?))
     }
 
-    /// Parse a definition once per content hash: the same text is the same workflow.
-    fn parsed(&self, yaml: &str, hash: &str) -> Result<Arc<Workflow>> {
-        if let Some(wf) = self
-            .library
+    /// The definition of content hash `hash`, if parsed before.
+    fn parsed_before(&self, hash: &str) -> Option<Arc<Workflow>> {
+        self.library
             .parsed
             .lock()
             .ok()
             .and_then(|m| m.get(hash).cloned())
-        {
+    }
+
+    /// Parse a definition once per content hash: the same text is the same workflow.
+    fn parsed(&self, yaml: &str, hash: &str) -> Result<Arc<Workflow>> {
+        if let Some(wf) = self.parsed_before(hash) {
             return Ok(wf);
         }
         let wf = Arc::new(self.validate(yaml)?);

@@ -1,22 +1,21 @@
-//! What Slack sends to the app's endpoints, acted on through the run core like any door:
-//! a button pressed on a notice (approve; deny after a modal asks why), a modal submitted (a
-//! denial's comment, a request made from a workflow's inputs), a picker asking for options.
-//! Every request is checked first: Slack's v0 signature with the app's signing secret,
+//! What Slack sends to the app's endpoints, acted on through the run core like any door
+//! (buttons in `buttons`, modals and menus in `views`), and what they share. Every request
+//! is checked first: Slack's v0 signature with the app's signing secret,
 //! within 5 minutes, each signature once. The Slack user is the lumosflow person with the
 //! email of their Slack profile; every rule of the run core applies to them.
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use store::PersonStatus;
 
 use super::error::SlackError;
-use super::messages::{self, DENY_VIEW, REQUEST_VIEW, RUN_BLOCK, TASK_BLOCK};
+use super::messages;
 use super::web_api::{SlackApi, respond};
 use crate::actor::{Actor, KeyScope};
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::run_types::{ApproveThen, Origin, RunRequest};
+use crate::run_types::{Origin, RunRequest};
 use crate::triggers::{TOLERANCE_SECS, same, slack_signature};
 use workflow_lang::Role;
 
@@ -55,7 +54,7 @@ fn header<'a>(headers: &'a HashMap<String, String>, name: &str) -> Option<&'a st
     headers.get(name).map(String::as_str)
 }
 
-fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+pub(super) fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut at = v;
     for p in path {
         at = &at[*p];
@@ -66,7 +65,7 @@ fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 /// The person, allowed to run the one workflow a button or a command of the Slack app
 /// runs: the app is offered to the whole workspace for it, and the workflow binds what it
 /// does to the person (`for: me`).
-fn for_workflow(actor: Actor, workflow: &str) -> Actor {
+pub(super) fn for_workflow(actor: Actor, workflow: &str) -> Actor {
     let mut a = actor;
     a.role = a.role.max(Role::Agent);
     a.scoped(KeyScope {
@@ -121,7 +120,7 @@ impl Engine {
 
     /// The lumosflow person a Slack user is, by the email of their Slack profile; why not,
     /// in words for them.
-    async fn slack_person(&self, api: &SlackApi, user: &str) -> Result<Actor, String> {
+    pub(super) async fn slack_person(&self, api: &SlackApi, user: &str) -> Result<Actor, String> {
         let u = api
             .user(user)
             .await
@@ -147,142 +146,12 @@ impl Engine {
         }
     }
 
-    /// A button pressed on a notice. Slack has had its answer already; a refusal is said to
-    /// the presser alone, an outcome replaces the notice for everyone.
-    pub async fn slack_button(&self, payload: &Value) -> Option<FollowUp> {
-        let action = &payload["actions"][0];
-        let (Some(action_id), Some(value), Some(block)) = (
-            text(action, &["action_id"]),
-            text(action, &["value"]),
-            text(action, &["block_id"]),
-        ) else {
-            return None;
-        };
-        let response_url = text(payload, &["response_url"]).map(str::to_owned);
-        let say = |msg: String| {
-            let url = response_url.clone();
-            async move {
-                if let Some(url) = url {
-                    let body = json!({"response_type": "ephemeral", "replace_original": false,
-                                      "text": format!(":no_entry: {msg}")});
-                    if let Err(e) = respond(&url, &body).await {
-                        tracing::warn!(error = %e, "cannot answer a Slack button");
-                    }
-                }
-            }
-        };
-        let api = match self.slack_api().await {
-            Ok(a) => a,
-            Err(e) => {
-                say(e.to_string()).await;
-                return None;
-            }
-        };
-        let person = match self
-            .slack_person(&api, text(payload, &["user", "id"]).unwrap_or_default())
-            .await
-        {
-            Ok(p) => p,
-            Err(why) => {
-                say(why).await;
-                return None;
-            }
-        };
-        let channel = text(payload, &["container", "channel_id"])
-            .or_else(|| text(payload, &["channel", "id"]))
-            .unwrap_or_default()
-            .to_owned();
-        let ts = text(payload, &["container", "message_ts"])
-            .or_else(|| text(payload, &["message", "ts"]))
-            .unwrap_or_default()
-            .to_owned();
-        let head = head_of(&payload["message"]["blocks"]);
-        let who = person.label.clone();
-        match (block, action_id) {
-            (RUN_BLOCK, "approve") => {
-                // The notice is updated in place by the decision itself (as from any door);
-                // only a refusal is said here, to the presser alone.
-                if let Err(e) = self.approve(value, &person, None, ApproveThen::Queue).await {
-                    say(e.to_string()).await;
-                }
-                None
-            }
-            (RUN_BLOCK, "deny") => {
-                match self.decision_refusal(value, &person).await {
-                    Ok(None) => {}
-                    Ok(Some(why)) => {
-                        say(why).await;
-                        return None;
-                    }
-                    Err(e) => {
-                        say(e.to_string()).await;
-                        return None;
-                    }
-                }
-                let metadata =
-                    json!({"kind": "run", "id": value, "channel": channel, "ts": ts, "head": head});
-                self.open_deny(&api, payload, &format!("run {value}"), &metadata, say)
-                    .await;
-                None
-            }
-            (TASK_BLOCK, "approve") => {
-                let inputs = json!({"task_id": value, "decision": "approve"});
-                match self.decide_task(&person, &inputs).await {
-                    Ok(run_id) => Some(FollowUp {
-                        run_id,
-                        tell: Tell::Message {
-                            channel,
-                            ts,
-                            head,
-                            by: who,
-                            response_url,
-                        },
-                    }),
-                    Err(e) => {
-                        say(e).await;
-                        None
-                    }
-                }
-            }
-            (TASK_BLOCK, "deny") => {
-                let metadata = json!({"kind": "task", "id": value, "channel": channel, "ts": ts,
-                                      "head": head, "response_url": response_url});
-                self.open_deny(
-                    &api,
-                    payload,
-                    &format!("Lumos task {value}"),
-                    &metadata,
-                    say,
-                )
-                .await;
-                None
-            }
-            _ => None,
-        }
-    }
-
-    async fn open_deny<F, Fut>(
-        &self,
-        api: &SlackApi,
-        payload: &Value,
-        what: &str,
-        metadata: &Value,
-        say: F,
-    ) where
-        F: Fn(String) -> Fut,
-        Fut: std::future::Future<Output = ()>,
-    {
-        let trigger = text(payload, &["trigger_id"]).unwrap_or_default();
-        if let Err(e) = api
-            .open_view(trigger, &messages::deny_modal(what, metadata))
-            .await
-        {
-            say(e.to_string()).await;
-        }
-    }
-
     /// Start the run that decides a Lumos task as `person`; why not, in words.
-    async fn decide_task(&self, person: &Actor, inputs: &Value) -> Result<String, String> {
+    pub(super) async fn decide_task(
+        &self,
+        person: &Actor,
+        inputs: &Value,
+    ) -> Result<String, String> {
         let actor = for_workflow(person.clone(), DECIDE_TASK);
         let req = RunRequest {
             actor,
@@ -299,252 +168,13 @@ impl Engine {
         }
     }
 
-    /// A modal submitted: a denial's comment, or a request.
-    pub async fn slack_view(&self, payload: &Value) -> ViewAnswer {
-        let view = &payload["view"];
-        let metadata: Value = text(view, &["private_metadata"])
-            .and_then(|m| serde_json::from_str(m).ok())
-            .unwrap_or(Value::Null);
-        let values = messages::submitted_values(view);
-        let refuse = |block: &str, why: String| ViewAnswer {
-            body: json!({"response_action": "errors", "errors": {block: clip(&why)}}),
-            then: None,
-        };
-        let api = match self.slack_api().await {
-            Ok(a) => a,
-            Err(e) => return refuse(first_block(view), e.to_string()),
-        };
-        let person = match self
-            .slack_person(&api, text(payload, &["user", "id"]).unwrap_or_default())
-            .await
-        {
-            Ok(p) => p,
-            Err(why) => return refuse(first_block(view), why),
-        };
-        match text(view, &["callback_id"]) {
-            Some(DENY_VIEW) => self.deny_from_modal(&person, &metadata, &values).await,
-            Some(REQUEST_VIEW) => self.request_from_modal(&person, &metadata, values).await,
-            _ => ViewAnswer {
-                body: json!({}),
-                then: None,
-            },
-        }
-    }
-
-    async fn deny_from_modal(
-        &self,
-        person: &Actor,
-        metadata: &Value,
-        values: &Map<String, Value>,
-    ) -> ViewAnswer {
-        let comment = values
-            .get("comment")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        let refuse = |why: String| ViewAnswer {
-            body: json!({"response_action": "errors", "errors": {"comment": clip(&why)}}),
-            then: None,
-        };
-        let id = metadata["id"].as_str().unwrap_or_default();
-        let channel = metadata["channel"].as_str().unwrap_or_default().to_owned();
-        let ts = metadata["ts"].as_str().unwrap_or_default().to_owned();
-        let head = metadata["head"].as_str().unwrap_or_default().to_owned();
-        let who = person.label.clone();
-        match metadata["kind"].as_str() {
-            // The notice is updated in place by the decision itself.
-            Some("run") => match self.deny(id, person, Some(&comment)).await {
-                Ok(_) => ViewAnswer {
-                    body: json!({}),
-                    then: None,
-                },
-                Err(e) => refuse(e.to_string()),
-            },
-            Some("task") => {
-                if comment.is_empty() {
-                    return refuse("a denial needs a comment saying why".into());
-                }
-                let inputs = json!({"task_id": id, "decision": "deny", "comment": comment});
-                match self.decide_task(person, &inputs).await {
-                    Ok(run_id) => ViewAnswer {
-                        body: json!({}),
-                        then: Some(FollowUp {
-                            run_id,
-                            tell: Tell::Message {
-                                channel,
-                                ts,
-                                head,
-                                by: who,
-                                response_url: metadata["response_url"].as_str().map(str::to_owned),
-                            },
-                        }),
-                    },
-                    Err(why) => refuse(why),
-                }
-            }
-            _ => refuse("this form no longer says what to deny; press Deny again".into()),
-        }
-    }
-
-    async fn request_from_modal(
-        &self,
-        person: &Actor,
-        metadata: &Value,
-        values: Map<String, Value>,
-    ) -> ViewAnswer {
-        let refuse = |block: &str, why: String| ViewAnswer {
-            body: json!({"response_action": "errors", "errors": {block: clip(&why)}}),
-            then: None,
-        };
-        let trigger = match self
-            .modal_trigger(metadata["trigger"].as_str().unwrap_or_default())
-            .await
-        {
-            Ok(t) => t,
-            Err(why) => return refuse(values.keys().next().map_or("", String::as_str), why),
-        };
-        let first = values.keys().next().cloned().unwrap_or_default();
-        let req = RunRequest {
-            actor: for_workflow(person.clone(), &trigger.workflow_id),
-            origin: Origin::Slack,
-            ..RunRequest::default()
-        };
-        match self.submit(&trigger.workflow_id, &values, req).await {
-            Ok(s) => {
-                let _ = self.store.trigger_fired(&trigger.id, None).await;
-                // The trigger's reply, as for a command typed with its text: by default
-                // how the run ended, where the command was typed.
-                let scope = json!({"payload": {"response_url": metadata["response_url"],
-                                               "user_id": metadata["user"]}, "headers": {}});
-                if metadata["response_url"].is_string() {
-                    self.keep_reply(&s.run_id, &trigger.id, &scope).await;
-                }
-                ViewAnswer {
-                    body: json!({}),
-                    then: None,
-                }
-            }
-            Err(EngineError::Inputs(problems)) => {
-                // Each problem beside the input it names, else at the first.
-                let mut errors = Map::new();
-                for p in problems {
-                    let block = values
-                        .keys()
-                        .chain(std::iter::once(&first))
-                        .find(|k| p.contains(&format!("'{k}'")))
-                        .cloned()
-                        .unwrap_or_else(|| first.clone());
-                    errors.entry(block).or_insert(json!(clip(&p)));
-                }
-                ViewAnswer {
-                    body: json!({"response_action": "errors", "errors": errors}),
-                    then: None,
-                }
-            }
-            Err(e) => refuse(&first, e.to_string()),
-        }
-    }
-
     /// An enabled Slack trigger that opens a request modal.
-    async fn modal_trigger(&self, id: &str) -> Result<store::Trigger, String> {
+    pub(super) async fn modal_trigger(&self, id: &str) -> Result<store::Trigger, String> {
         match self.store.trigger(id).await {
             Ok(Some(t)) if t.id == id && t.enabled && t.auth == "slack" => Ok(t),
             Ok(_) => Err("this request form's command was removed or disabled".into()),
             Err(e) => Err(e.to_string()),
         }
-    }
-
-    /// Options for a picker in a request modal: apps or people whose name has the text.
-    pub async fn slack_options(&self, payload: &Value) -> Value {
-        let none = json!({"options": []});
-        let Some(input) = text(payload, &["action_id"]) else {
-            return none;
-        };
-        let Some(kind) = messages::PICKERS
-            .iter()
-            .find(|(n, _)| *n == input)
-            .map(|p| p.1)
-        else {
-            return none;
-        };
-        let metadata: Value = text(payload, &["view", "private_metadata"])
-            .and_then(|m| serde_json::from_str(m).ok())
-            .unwrap_or(Value::Null);
-        let Ok(trigger) = self
-            .modal_trigger(metadata["trigger"].as_str().unwrap_or_default())
-            .await
-        else {
-            return none;
-        };
-        let Ok(api) = self.slack_api().await else {
-            return none;
-        };
-        let Ok(person) = self
-            .slack_person(&api, text(payload, &["user", "id"]).unwrap_or_default())
-            .await
-        else {
-            return none;
-        };
-        let actor = for_workflow(person, &trigger.workflow_id);
-        let typed = text(payload, &["value"]).unwrap_or_default();
-        let found = match self.lookup(kind, typed, &actor).await {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::info!(error = %e, "a Slack picker found nothing");
-                return none;
-            }
-        };
-        let by_email = matches!(input, "email" | "user_email");
-        let options: Vec<Value> = found
-            .into_iter()
-            .filter_map(|f| {
-                let value = if by_email { f.email.clone()? } else { f.id.clone() };
-                let label = [Some(f.label.clone()), f.email.clone().filter(|e| !by_email && *e != f.label), f.detail.clone()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" · ");
-                Some(json!({"text": {"type": "plain_text", "text": label.chars().take(75).collect::<String>()},
-                            "value": value}))
-            })
-            .take(100)
-            .collect();
-        json!({"options": options})
-    }
-
-    /// A slash command to a trigger that asks with a modal: open it, made from the
-    /// workflow's inputs.
-    pub(crate) async fn slack_open_request(
-        &self,
-        t: &store::Trigger,
-        payload: &Value,
-    ) -> Result<(), String> {
-        let api = self.slack_api().await.map_err(|e| e.to_string())?;
-        let (wf, _) = self
-            .load(&t.workflow_id, None)
-            .await
-            .map_err(|e| e.to_string())?;
-        let def = &wf.def;
-        let inputs: Vec<_> = def
-            .inputs
-            .iter()
-            .map(|(k, v)| (k.clone(), v.value.clone()))
-            .collect();
-        let metadata = json!({
-            "trigger": t.id,
-            "response_url": text(payload, &["response_url"]),
-            "user": text(payload, &["user_id"]),
-        });
-        let view = messages::request_modal(
-            &def.name.value,
-            def.description.as_deref(),
-            &inputs,
-            &metadata,
-        );
-        api.open_view(text(payload, &["trigger_id"]).unwrap_or_default(), &view)
-            .await
-            .map_err(|e| e.to_string())
     }
 
     /// Wait for a run a Slack interaction started and say how it ended.
@@ -613,7 +243,7 @@ impl Engine {
 }
 
 /// The first text of a notice (what it is about), kept when the notice is replaced.
-fn head_of(blocks: &Value) -> String {
+pub(super) fn head_of(blocks: &Value) -> String {
     blocks
         .as_array()
         .into_iter()
@@ -632,7 +262,7 @@ fn decided(head: &str, line: &str) -> Value {
     )
 }
 
-fn first_block(view: &Value) -> &str {
+pub(super) fn first_block(view: &Value) -> &str {
     view["blocks"]
         .as_array()
         .into_iter()
@@ -642,6 +272,6 @@ fn first_block(view: &Value) -> &str {
         .unwrap_or("comment")
 }
 
-fn clip(s: &str) -> String {
+pub(super) fn clip(s: &str) -> String {
     s.chars().take(2000).collect()
 }

@@ -3,10 +3,12 @@
 //! modal, and answers posted back where people asked. Slash commands themselves are
 //! triggers (`auth: slack`, see `triggers`).
 
+mod buttons;
 mod error;
 pub mod interact;
 pub mod messages;
 mod setup;
+mod views;
 pub mod web_api;
 
 pub use error::SlackError;
