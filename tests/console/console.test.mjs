@@ -425,6 +425,20 @@ try {
   await page.getByLabel("Differences").getByText("+ description: Reads one Lumos app once IT security approves.").waitFor();
   await shot(page, "yaml");
 
+  // From a waiting request's status: Cancel, naming what it cancels, as a form to confirm.
+  await page.goto(`${base}/#/run/list-lumos-access-requests?status=PENDING_APPROVAL&autorun=1`);
+  const waitingRequests = page.getByRole("table", { name: "Results of List Lumos Access Requests" });
+  await waitingRequests.getByRole("button", { name: "Details of row 1", exact: true }).click();
+  await page.getByRole("complementary", { name: "Row details" }).getByRole("link", { name: "Request status" }).click();
+  await page.getByRole("heading", { name: "Get Lumos Access Request" }).waitFor();
+  const cancelLink = page.getByRole("link", { name: /^Cancel the request \(.+ for .+@.+\)…$/ });
+  await cancelLink.waitFor();
+  const cancelsBefore = (await runsOf(page, "cancel-lumos-access-request")).length;
+  await cancelLink.click();
+  await page.getByRole("heading", { name: "Cancel Lumos Access Request" }).waitFor();
+  assert.match(await page.inputValue("#in-request_id"), /^[0-9a-f-]{36}$/, "the request is filled in");
+  assert.equal((await runsOf(page, "cancel-lumos-access-request")).length, cancelsBefore, "nothing cancelled before the click");
+
   // Sign out: nothing of the session stays on screen.
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("heading", { name: "Sign in" }).waitFor();

@@ -39,6 +39,16 @@ export function relatedLinks(row, workflowId) {
   const requestWorkflows = ["list-lumos-access-requests", "request-lumos-app-access"];
   const requestId = row.request_id || (requestWorkflows.includes(workflowId) ? row.id : null);
   if (typeof requestId === "string" && workflowId !== "get-lumos-access-request") add("get-lumos-access-request", { request_id: requestId }, "Request status");
+  // A request still waiting can be cancelled: the link opens the cancel form filled in,
+  // naming what it cancels; it changes Lumos, so it runs only when the person presses Run.
+  const waiting = typeof row.status === "string" && row.status.startsWith("PENDING");
+  if (typeof requestId === "string" && waiting && installed.has("cancel-lumos-access-request")) {
+    const app = row.app || row.app_name;
+    const whom = row.user || (row.target_user && row.target_user.email);
+    const what = [app, whom ? `for ${whom}` : null].filter(Boolean).join(" ");
+    out.push(h("a", { class: "button secondary small", href: `#/run/cancel-lumos-access-request?${new URLSearchParams({ request_id: requestId })}` },
+      what ? `Cancel the request (${what})…` : "Cancel the request…"));
+  }
   return out;
 }
 
