@@ -285,68 +285,62 @@ impl Engine {
                 return tasks;
             }
         }
-        let text = serde_json::from_str::<Value>(&self.slack_text(event, run, extra, link))
-            .ok()
-            .and_then(|v| v["text"].as_str().map(str::to_owned))
-            .unwrap_or_default();
-        vec![messages::plain(&text).to_string()]
+        vec![messages::plain(&self.slack_text(event, run, extra, link)).to_string()]
     }
 
     fn notice_body(&self, t: &NotificationTarget, event: &str, run: &Run, extra: &Value) -> String {
         let link = self.run_link(run);
         if t.format == "slack" {
-            return self.slack_text(event, run, extra, link);
+            return json!({"text": self.slack_text(event, run, extra, link)}).to_string();
         }
         self.json_body(event, run, extra, link)
     }
 
-    /// An incoming-webhook message: the notice in words.
+    /// The notice in words, as Slack's mrkdwn.
     fn slack_text(&self, event: &str, run: &Run, extra: &Value, link: Option<String>) -> String {
-        {
-            let who = run.requested_by.as_deref().unwrap_or("someone");
-            let whom = run
-                .requested_for
-                .as_deref()
-                .map(|f| format!(" for {f}"))
-                .unwrap_or_default();
-            let head = match event {
-                "approval.requested" => format!(
-                    ":raised_hand: *Approval needed* — `{}` requested by {who}{whom}",
-                    run.workflow_id
-                ),
-                "approval.decided" => format!(
-                    ":white_check_mark: *Decision* on `{}` (requested by {who}{whom}): {}",
-                    run.workflow_id,
-                    extra["decision"].as_str().unwrap_or("")
-                ),
-                "run.failed" => format!(
-                    ":x: *Run failed* — `{}` requested by {who}{whom}",
-                    run.workflow_id
-                ),
-                _ => format!(
-                    ":white_check_mark: *Run completed* — `{}` requested by {who}{whom}",
-                    run.workflow_id
-                ),
-            };
-            let mut lines = vec![head];
-            if let Some(r) = extra["reason"].as_str().filter(|r| !r.is_empty()) {
-                lines.push(format!("> {r}"));
-            }
-            if let Some(step) = extra["step"].as_str() {
-                lines.push(format!(
-                    "Step: {step} — {}",
-                    extra["who"].as_str().unwrap_or("")
-                ));
-            }
-            lines.push(format!("Inputs: `{}`", run.inputs.0));
-            if let Some(e) = &run.error {
-                lines.push(format!("Error: {e}"));
-            }
-            if let Some(l) = link {
-                lines.push(format!("<{l}|Open run {}>", run.id));
-            }
-            json!({"text": lines.join("\n")}).to_string()
+        let who = run.requested_by.as_deref().unwrap_or("someone");
+        let whom = run
+            .requested_for
+            .as_deref()
+            .map(|f| format!(" for {f}"))
+            .unwrap_or_default();
+        let head = match event {
+            "approval.requested" => format!(
+                ":raised_hand: *Approval needed* — `{}` requested by {who}{whom}",
+                run.workflow_id
+            ),
+            "approval.decided" => format!(
+                ":white_check_mark: *Decision* on `{}` (requested by {who}{whom}): {}",
+                run.workflow_id,
+                extra["decision"].as_str().unwrap_or("")
+            ),
+            "run.failed" => format!(
+                ":x: *Run failed* — `{}` requested by {who}{whom}",
+                run.workflow_id
+            ),
+            _ => format!(
+                ":white_check_mark: *Run completed* — `{}` requested by {who}{whom}",
+                run.workflow_id
+            ),
+        };
+        let mut lines = vec![head];
+        if let Some(r) = extra["reason"].as_str().filter(|r| !r.is_empty()) {
+            lines.push(format!("> {r}"));
         }
+        if let Some(step) = extra["step"].as_str() {
+            lines.push(format!(
+                "Step: {step} — {}",
+                extra["who"].as_str().unwrap_or("")
+            ));
+        }
+        lines.push(format!("Inputs: `{}`", run.inputs.0));
+        if let Some(e) = &run.error {
+            lines.push(format!("Error: {e}"));
+        }
+        if let Some(l) = link {
+            lines.push(format!("<{l}|Open run {}>", run.id));
+        }
+        lines.join("\n")
     }
 
     fn json_body(&self, event: &str, run: &Run, extra: &Value, link: Option<String>) -> String {

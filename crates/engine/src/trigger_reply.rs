@@ -73,25 +73,9 @@ impl Reply {
             out.push(u.clone());
         }
         if let Some(h) = &self.http {
-            let mut v = serde_json::to_value(h).unwrap_or_default();
-            // Secrets are put in at the end; they are no template.
-            strip_secrets(&mut v);
-            collect(&v, &mut out);
+            collect(&serde_json::to_value(h).unwrap_or_default(), &mut out);
         }
         out
-    }
-}
-
-fn strip_secrets(v: &mut Value) {
-    match v {
-        Value::String(s) => {
-            for name in secret_refs::names_in(&json!(s.clone())) {
-                *s = s.replace(&format!("{{{{ secrets.{name} }}}}"), "");
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(strip_secrets),
-        Value::Object(m) => m.values_mut().for_each(strip_secrets),
-        _ => {}
     }
 }
 
@@ -190,10 +174,10 @@ impl Engine {
             (None, "slack") => Reply::slack_default(),
             (None, _) => return Err("its trigger no longer has a reply".into()),
         };
-        let outcome = self
-            .wait(&d.run_id, None, "reply")
-            .await
-            .map_err(|e| e.to_string())?;
+        // The run has ended (the queue hands out only those): its record is the outcome.
+        let outcome = crate::outcome::RunOutcome::of_run(
+            self.existing(&d.run_id).await.map_err(|e| e.to_string())?,
+        );
         let summary = crate::slack::ending(self, &outcome).await;
         let output = match (&outcome.output, outcome.items_apart) {
             (_, true) => self

@@ -221,8 +221,12 @@ impl Engine {
                     .templates
                     .references(&s)
                     .map_err(|e| bad(format!("the mapping's reply: bad template '{s}': {e}")))?;
+                // `secrets` as an http step reads them: whole, filled in at the last moment
+                // (`problem` refused every other use).
                 if let Some(n) = names.iter().find(|n| {
-                    !n.starts_with("payload") && !n.starts_with("headers") && !n.starts_with("run")
+                    !["payload", "headers", "run", "secrets"]
+                        .iter()
+                        .any(|root| n.starts_with(root))
                 }) {
                     return Err(bad(format!(
                         "the mapping's reply: '{n}' is unknown (replies read payload.…, headers.… and run.…)"
@@ -445,17 +449,27 @@ impl Engine {
                 ));
             }
         }
-        let modal = auth == TriggerAuth::Slack
-            && t.mapping
-                .as_deref()
-                .is_some_and(|m| self.check_map(m).is_ok_and(|m| m.modal));
-        let done = if modal {
-            self.open_modal(&t, headers, body).await
-        } else {
-            self.map_and_start(&t, headers, body, wait)
+        // The payload and the mapping, read once; what fails here is the trigger's error.
+        let done = async {
+            let content_type = header(headers, "content-type").unwrap_or("application/json");
+            let payload = parse_payload(content_type, body).map_err(HookError::Unprocessable)?;
+            let map = match &t.mapping {
+                Some(m) => self
+                    .check_map(m)
+                    .map_err(|e| HookError::Unprocessable(e.to_string()))?,
+                None => TriggerMap::default(),
+            };
+            if map.modal && auth == TriggerAuth::Slack {
+                self.slack_open_request(&t, &payload)
+                    .await
+                    .map_err(HookError::Unprocessable)?;
+                return Ok(HookOutcome::ModalOpened);
+            }
+            self.map_and_start(&t, &map, payload, headers, wait)
                 .await
                 .map(HookOutcome::Run)
-        };
+        }
+        .await;
         match done {
             Ok(f) => {
                 let _ = self.store.trigger_fired(&t.id, None).await;
@@ -469,37 +483,16 @@ impl Engine {
         }
     }
 
-    async fn open_modal(
-        &self,
-        t: &Trigger,
-        headers: &HashMap<String, String>,
-        body: &[u8],
-    ) -> std::result::Result<HookOutcome, HookError> {
-        let content_type = header(headers, "content-type").unwrap_or("application/json");
-        let payload = parse_payload(content_type, body).map_err(HookError::Unprocessable)?;
-        self.slack_open_request(t, &payload)
-            .await
-            .map_err(HookError::Unprocessable)?;
-        Ok(HookOutcome::ModalOpened)
-    }
-
     async fn map_and_start(
         &self,
         t: &Trigger,
+        map: &TriggerMap,
+        payload: Value,
         headers: &HashMap<String, String>,
-        body: &[u8],
         wait: Option<std::time::Duration>,
     ) -> std::result::Result<Fired, HookError> {
-        let content_type = header(headers, "content-type").unwrap_or("application/json");
-        let payload = parse_payload(content_type, body).map_err(HookError::Unprocessable)?;
-        let map = match &t.mapping {
-            Some(m) => self
-                .check_map(m)
-                .map_err(|e| HookError::Unprocessable(e.to_string()))?,
-            None => TriggerMap::default(),
-        };
         if let Some(asked) = wait {
-            let allowed = wait_of(&map).map_err(HookError::Unprocessable)?;
+            let allowed = wait_of(map).map_err(HookError::Unprocessable)?;
             match allowed {
                 None => {
                     return Err(HookError::Unprocessable(format!(

@@ -3,7 +3,6 @@
 //! interactions acted on (each once).
 
 use chrono::{Duration, Utc};
-use zeroize::Zeroizing;
 
 use crate::{Result, SecretScope, Store, with_pool};
 
@@ -33,17 +32,6 @@ impl Store {
         self.set_secret(SLACK_SIGNING_SECRET, signing_secret, scope, by)
             .await?;
         self.set_secret(SLACK_BOT_TOKEN, bot_token, scope, by).await
-    }
-
-    /// The Slack app's signing secret and bot token, if set.
-    pub async fn slack_app(&self) -> Result<Option<(Zeroizing<String>, Zeroizing<String>)>> {
-        let Some((signing, _)) = self.secret(SLACK_SIGNING_SECRET).await? else {
-            return Ok(None);
-        };
-        let Some((token, _)) = self.secret(SLACK_BOT_TOKEN).await? else {
-            return Ok(None);
-        };
-        Ok(Some((signing, token)))
     }
 
     /// Record an interaction's `key`; false when it was seen within `window` (a replay).

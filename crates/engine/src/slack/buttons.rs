@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::interact::{FollowUp, Tell, head_of, text};
+use super::interact::{FollowUp, head_of, text};
 use super::messages::{self, RUN_BLOCK, TASK_BLOCK};
 use super::web_api::{SlackApi, respond};
 use crate::engine::Engine;
@@ -94,13 +94,11 @@ impl Engine {
                 match self.decide_task(&person, &inputs).await {
                     Ok(run_id) => Some(FollowUp {
                         run_id,
-                        tell: Tell::Message {
-                            channel,
-                            ts,
-                            head,
-                            by: who,
-                            response_url,
-                        },
+                        channel,
+                        ts,
+                        head,
+                        by: who,
+                        response_url,
                     }),
                     Err(e) => {
                         say(e).await;

@@ -22,26 +22,17 @@ use workflow_lang::Role;
 /// The bundled workflow a Lumos approval task's buttons run.
 pub const DECIDE_TASK: &str = "decide-lumos-access-request";
 
-/// What to do once Slack has had its answer: wait for a run and say how it ended, in the
-/// message the button was on or where the request was asked.
+/// What to do once Slack has had its answer: wait for the run that decides a Lumos task
+/// and say how it ended — in place of the notice the button was on (`head` is its first
+/// lines), or, refused, to the presser alone (`response_url`).
 #[derive(Debug, Clone)]
 pub struct FollowUp {
     pub run_id: String,
-    pub tell: Tell,
-}
-
-/// Where an ending is said.
-#[derive(Debug, Clone)]
-pub enum Tell {
-    /// Replace the notice (`head` is its first lines) with them and the ending, once
-    /// decided; a refusal goes to the presser alone (`response_url`).
-    Message {
-        channel: String,
-        ts: String,
-        head: String,
-        by: String,
-        response_url: Option<String>,
-    },
+    pub channel: String,
+    pub ts: String,
+    pub head: String,
+    pub by: String,
+    pub response_url: Option<String>,
 }
 
 /// The answer to a submitted modal and what follows it.
@@ -179,60 +170,54 @@ impl Engine {
 
     /// Wait for a run a Slack interaction started and say how it ended.
     pub async fn slack_follow_up(&self, f: FollowUp) {
-        let outcome = self.wait(&f.run_id, None, "slack").await;
-        let sent = match &f.tell {
-            Tell::Message {
-                channel,
-                ts,
-                head,
-                by,
-                response_url,
-            } => {
-                let refusal = match &outcome {
-                    Ok(o) if o.status == store::RunStatus::Completed => None,
-                    Ok(o) => Some(format!(
+        let sent = match self.wait(&f.run_id, None, "slack").await {
+            Ok(o) if o.status == store::RunStatus::Completed => {
+                let out = o.output.unwrap_or(Value::Null);
+                let done = if out["decision"] == "deny" {
+                    ":no_entry: Denied"
+                } else {
+                    ":white_check_mark: Approved"
+                };
+                let status = out["status"]
+                    .as_str()
+                    .map(|s| format!("; the request is {s}"))
+                    .unwrap_or_default();
+                let why = out["comment"]
+                    .as_str()
+                    .filter(|c| !c.is_empty())
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default();
+                let line = format!("{done} in Lumos by {}{why}{status}", f.by);
+                match self.slack_api().await {
+                    Ok(api) => {
+                        api.update(
+                            &f.channel,
+                            &f.ts,
+                            &decided(&f.head, &messages::escape(&line)),
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            // Refused: the presser alone hears why; the notice stays for others.
+            ended => {
+                let why = match ended {
+                    Ok(o) => format!(
                         "run {} {}: {}",
                         o.run_id,
                         o.status,
-                        o.error.clone().unwrap_or_default()
-                    )),
-                    Err(e) => Some(e.to_string()),
+                        o.error.unwrap_or_default()
+                    ),
+                    Err(e) => e.to_string(),
                 };
-                match (refusal, outcome) {
-                    // Refused: the presser alone hears why; the notice stays for others.
-                    (Some(why), _) => match response_url {
-                        Some(url) => {
-                            let text = format!(":no_entry: You could not decide in Lumos ({why})");
-                            respond(url, &json!({"response_type": "ephemeral", "replace_original": false, "text": text})).await
-                        }
-                        None => Ok(()),
-                    },
-                    (None, Ok(o)) => {
-                        let out = o.output.clone().unwrap_or(Value::Null);
-                        let done = if out["decision"] == "deny" {
-                            ":no_entry: Denied"
-                        } else {
-                            ":white_check_mark: Approved"
-                        };
-                        let status = out["status"]
-                            .as_str()
-                            .map(|s| format!("; the request is {s}"))
-                            .unwrap_or_default();
-                        let why = out["comment"]
-                            .as_str()
-                            .filter(|c| !c.is_empty())
-                            .map(|c| format!(": {c}"))
-                            .unwrap_or_default();
-                        let line = format!("{done} in Lumos by {by}{why}{status}");
-                        match self.slack_api().await {
-                            Ok(api) => {
-                                api.update(channel, ts, &decided(head, &messages::escape(&line)))
-                                    .await
-                            }
-                            Err(e) => Err(e),
-                        }
+                match &f.response_url {
+                    Some(url) => {
+                        let text = format!(":no_entry: You could not decide in Lumos ({why})");
+                        respond(url, &json!({"response_type": "ephemeral", "replace_original": false, "text": text}))
+                            .await
                     }
-                    (None, Err(_)) => Ok(()),
+                    None => Ok(()),
                 }
             }
         };

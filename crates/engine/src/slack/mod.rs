@@ -12,7 +12,7 @@ mod views;
 pub mod web_api;
 
 pub use error::SlackError;
-pub use interact::{FollowUp, Tell, ViewAnswer};
+pub use interact::{FollowUp, ViewAnswer};
 pub use setup::{SlackStatus, SlackVerified};
 
 use serde_json::Value;

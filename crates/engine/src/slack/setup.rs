@@ -80,13 +80,10 @@ impl Engine {
     }
 
     pub async fn slack_status(&self) -> Result<SlackStatus> {
-        let kept = self
-            .store
-            .secrets()
-            .await?
-            .into_iter()
-            .find(|s| s.name == store::SLACK_BOT_TOKEN);
-        let configured = kept.is_some() && self.store.slack_app().await?.is_some();
+        let secrets = self.store.secrets().await?;
+        let has = |name: &str| secrets.iter().any(|s| s.name == name);
+        let configured = has(store::SLACK_SIGNING_SECRET) && has(store::SLACK_BOT_TOKEN);
+        let kept = secrets.iter().find(|s| s.name == store::SLACK_BOT_TOKEN);
         let channels = self
             .store
             .notification_targets()
@@ -105,20 +102,18 @@ impl Engine {
             .collect();
         Ok(SlackStatus {
             configured,
-            set_at: kept.as_ref().map(|k| k.created_at),
-            set_by: kept.map(|k| k.created_by),
+            set_at: kept.map(|k| k.created_at),
+            set_by: kept.map(|k| k.created_by.clone()),
             api_url: self.config.slack_api_url.clone(),
             channels,
             commands,
         })
     }
 
-    /// The signing secret, to check a request to `/slack/…`.
-    pub(crate) async fn slack_signing_secret(
-        &self,
-    ) -> std::result::Result<Zeroizing<String>, SlackError> {
-        match self.store.slack_app().await {
-            Ok(Some((signing, _))) => Ok(signing),
+    /// One of the Slack app's secrets, opened.
+    async fn slack_secret(&self, name: &str) -> std::result::Result<Zeroizing<String>, SlackError> {
+        match self.store.secret(name).await {
+            Ok(Some((value, _))) => Ok(value),
             Ok(None) => Err(SlackError::NotSetUp),
             Err(e) => Err(SlackError::Unreachable {
                 method: "the database".into(),
@@ -127,15 +122,16 @@ impl Engine {
         }
     }
 
+    /// The signing secret, to check a request to `/slack/…`.
+    pub(crate) async fn slack_signing_secret(
+        &self,
+    ) -> std::result::Result<Zeroizing<String>, SlackError> {
+        self.slack_secret(store::SLACK_SIGNING_SECRET).await
+    }
+
     /// A Web API client with the bot token.
     pub(crate) async fn slack_api(&self) -> std::result::Result<SlackApi, SlackError> {
-        match self.store.slack_app().await {
-            Ok(Some((_, token))) => Ok(SlackApi::new(&self.config.slack_api_url, token)),
-            Ok(None) => Err(SlackError::NotSetUp),
-            Err(e) => Err(SlackError::Unreachable {
-                method: "the database".into(),
-                why: e.to_string(),
-            }),
-        }
+        let token = self.slack_secret(store::SLACK_BOT_TOKEN).await?;
+        Ok(SlackApi::new(&self.config.slack_api_url, token))
     }
 }

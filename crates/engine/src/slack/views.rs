@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::interact::{FollowUp, Tell, ViewAnswer, clip, first_block, for_workflow, text};
+use super::interact::{FollowUp, ViewAnswer, clip, first_block, for_workflow, text};
 use super::messages::{self, DENY_VIEW, REQUEST_VIEW};
 use crate::actor::Actor;
 use crate::engine::Engine;
@@ -83,13 +83,11 @@ impl Engine {
                         body: json!({}),
                         then: Some(FollowUp {
                             run_id,
-                            tell: Tell::Message {
-                                channel,
-                                ts,
-                                head,
-                                by: who,
-                                response_url: metadata["response_url"].as_str().map(str::to_owned),
-                            },
+                            channel,
+                            ts,
+                            head,
+                            by: who,
+                            response_url: metadata["response_url"].as_str().map(str::to_owned),
                         }),
                     },
                     Err(why) => refuse(why),
