@@ -1,5 +1,5 @@
 //! The run core's rules through the HTTP doors: the API and hooks. The engine's tests hold
-//! each rule for every path a run takes; the CLI's and MCP's tests hold them at theirs.
+//! each rule for every path a run takes; the CLI's, MCP's and Slack's tests (`slack.rs`) hold them at theirs.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -780,3 +780,193 @@ async fn the_mappings_in_the_slack_docs_are_accepted() {
     }
     env.stop().await;
 }
+
+/// The run core's rules at the Slack door, as at every other: a held dry run approved from a
+/// button stays a dry run (nothing reaches Lumos), and a request form cannot make a run act
+/// as someone else than the person who submits it.
+#[tokio::test]
+async fn the_run_cores_rules_hold_at_the_slack_door() {
+    const GATED: &str = "id: gated-request\nname: Gated request\ninputs:\n  app_id: { type: text, required: true }\napproval: Files an access request\nsteps:\n  - id: request\n    call: createAccessRequest\n    body: { app_id: \"{{ inputs.app_id }}\", business_justification: Slack }\n";
+    let standin = SlackStandIn::start(&[LEAD, ANN, EVE]).await;
+    let env = start(&standin).await;
+    let engine = &env.server.engine;
+    let op = engine::Actor::operator();
+    engine
+        .set_slack_app(SIGNING, &standin.bot_token, &op)
+        .await
+        .expect("set up");
+    // The lead is an admin (the gate's approvers), known to lumosflow by their email.
+    engine
+        .sign_in_person(LEAD.1, Some(LEAD.2), engine::Role::Admin, "Test IdP")
+        .await
+        .expect("lead");
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows",
+            Some(json!({"yaml": GATED})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    engine
+        .add_notification_target(
+            "desk",
+            "C0DESK",
+            NoticeFormat::SlackApp,
+            &["approval.requested".into()],
+            None,
+            &op,
+        )
+        .await
+        .expect("target");
+    let (_, apps) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/lumos/call",
+            Some(json!({"operation": "getAppStoreApps", "params": {"size": 1}})),
+        )
+        .await;
+    let app = apps["body"]["items"][0]["id"].clone();
+    let requests = |env: &Env| {
+        let http = env.http.clone();
+        let url = format!("{}/api/v1/lumos/call", env.server.base_url);
+        let key = env.keys[&Admin].clone();
+        async move {
+            let v: Value = http
+                .post(url)
+                .bearer_auth(key)
+                .json(&json!({"operation": "getAccessRequests", "params": {"size": 1}}))
+                .send()
+                .await
+                .expect("call")
+                .json()
+                .await
+                .expect("json");
+            v["body"]["total"].as_u64().expect("total")
+        }
+    };
+    let before = requests(&env).await;
+    let ann = engine::Actor::person(ANN.1, Some(ANN.2), engine::Role::Agent, None);
+    let held = engine
+        .submit(
+            "gated-request",
+            &json!({"app_id": app}).as_object().cloned().expect("inputs"),
+            engine::RunRequest {
+                actor: ann,
+                dry_run: true,
+                ..engine::RunRequest::default()
+            },
+        )
+        .await
+        .expect("held");
+    let notice = standin
+        .wait_for("the dry run's notice", |s| {
+            s.messages()
+                .into_iter()
+                .find(|m| m.text().contains(held.run_id.as_str()))
+        })
+        .await;
+    assert!(
+        notice
+            .text()
+            .contains("a dry run: approving changes nothing"),
+        "{}",
+        notice.text()
+    );
+    let (s, _) = send(
+        &env,
+        "/slack/interactivity",
+        &standin.press(&notice, "approve", LEAD.0, 30),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while status_of(&env, &held.run_id).await == "pending_approval" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never approved: {:?}",
+            standin.responses()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(settled(&env, &held.run_id).await, "completed");
+    let run = engine.run_detail(&held.run_id).await.expect("run");
+    assert!(run.run.dry_run, "still a dry run");
+    assert_eq!(run.steps[0].status, engine::StepStatus::DryRun);
+    assert_eq!(requests(&env).await, before, "nothing reached Lumos");
+
+    // A form for "my Lumos tasks": whose tasks is the person who submits it, never another.
+    let t = engine
+        .add_trigger(
+            "my-tasks",
+            "list-my-lumos-approval-tasks",
+            TriggerAuth::Slack,
+            Some("modal: true\n"),
+            Some(SIGNING),
+            &op,
+        )
+        .await
+        .expect("trigger");
+    let command = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("command", "/my-tasks")
+        .append_pair("user_id", EVE.0)
+        .append_pair("trigger_id", "trigger-tasks")
+        .append_pair("response_url", &standin.response_url(31))
+        .finish();
+    let ts = chrono::Utc::now().timestamp();
+    let path = t
+        .url
+        .split_once("/hooks/")
+        .map(|(_, id)| format!("/hooks/{id}"))
+        .expect("path");
+    let (s, v) = post_raw(
+        &env,
+        &path,
+        &command,
+        &[
+            ("x-slack-request-timestamp", ts.to_string()),
+            (
+                "x-slack-signature",
+                slack_signature(SIGNING, ts, command.as_bytes()),
+            ),
+            ("content-type", "application/x-www-form-urlencoded".into()),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, modal) = standin
+        .wait_for("the form", |s| {
+            s.views().into_iter().find(|(t, _)| t == "trigger-tasks")
+        })
+        .await;
+    assert!(
+        !modal["blocks"]
+            .to_string()
+            .contains("\"block_id\":\"email\""),
+        "the person is not asked who they are: {modal}"
+    );
+    // A submission naming someone else (as a tampered form would): refused, nothing runs.
+    let mut forged = standin.submit(&modal, &[], EVE.0);
+    forged["view"]["state"]["values"]["email"] =
+        json!({"email": {"type": "plain_text_input", "value": LEAD.1}});
+    let runs_before = engine
+        .runs(&engine::RunFilter::default())
+        .await
+        .expect("runs")
+        .len();
+    let (s, v) = send(&env, "/slack/interactivity", &forged).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["response_action"], "errors", "{v}");
+    assert!(v.to_string().contains("it acts only as them"), "{v}");
+    assert_eq!(
+        engine
+            .runs(&engine::RunFilter::default())
+            .await
+            .expect("runs")
+            .len(),
+        runs_before
+    );
+    env.stop().await;
+}
