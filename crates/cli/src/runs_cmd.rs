@@ -168,6 +168,15 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                 }
                 (None, None) => {}
             }
+            // A trigger's answer (to Slack, to a ticket): whether it went out.
+            if let Some(r) = &d.reply {
+                let why = r
+                    .last_error
+                    .as_deref()
+                    .map(|e| format!(" — {e}"))
+                    .unwrap_or_default();
+                writeln!(out, "reply: {}{why}", r.status)?;
+            }
             let mut table = Table::new();
             table.load_style(UTF8_FULL_CONDENSED).set_header([
                 "step",
