@@ -50,6 +50,8 @@ pub struct Engine {
     pub(crate) queue_depth: QueueDepth,
     /// Connection rows, read at most every half second.
     pub(crate) connection_rows: ConnectionRows,
+    /// Filtered and sorted views of stored listings, kept while people scroll them.
+    pub(crate) views: crate::output::ViewCache,
 }
 
 impl Drop for Engine {
@@ -78,6 +80,7 @@ impl Engine {
             targets: TargetCache::default(),
             queue_depth: QueueDepth::default(),
             connection_rows: ConnectionRows::default(),
+            views: Default::default(),
         }
     }
 

@@ -25,6 +25,9 @@ pub enum EngineError {
     Inputs(Vec<String>),
     #[error("{0}")]
     Conflict(String),
+    /// A request that cannot be read as asked (a query naming no column).
+    #[error("{0}")]
+    BadRequest(String),
     #[error("run '{id}' already finished ({status})")]
     AlreadyFinished { id: String, status: RunStatus },
     #[error("run '{id}' is not waiting for approval ({status})")]

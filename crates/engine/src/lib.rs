@@ -58,7 +58,7 @@ pub use config::EngineConfig;
 pub use error::{EngineError, Result};
 pub use health::Health;
 pub use library::{BundleRef, InstallOutcome, InstallResult, Listing};
-pub use run_output::PREVIEW_ITEMS;
+pub use run_output::{PREVIEW_ITEMS, ViewQuery};
 pub use run_types::{
     ApproveThen, Approved, Attach, ItemsShown, Origin, Requester, RunDetail, RunOutcome,
     RunRequest, Started, Submitted,

@@ -12,6 +12,15 @@ use crate::run_types::RunDetail;
 /// Items of an output shown with a run's detail.
 pub const PREVIEW_ITEMS: u64 = 100;
 
+/// How a page of a listing is asked for: as stored, or filtered (`filter`, looking in
+/// `columns`, comma-separated) and sorted (`sort`: a field, or `-field` for descending).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ViewQuery<'a> {
+    pub filter: Option<&'a str>,
+    pub columns: Option<&'a str>,
+    pub sort: Option<&'a str>,
+}
+
 impl Engine {
     /// A completed run's output, to read; a run that has not completed has none.
     pub async fn stored_output(&self, run_id: &str) -> Result<StoredOutput> {
@@ -63,6 +72,37 @@ impl Engine {
             approval,
             reply,
         })
+    }
+
+    /// A page of a completed run's listing as `by` may see it: as stored, or filtered and
+    /// sorted on the server (`spec`).
+    pub async fn items_page_for(
+        &self,
+        id: &str,
+        by: &crate::actor::Actor,
+        view: &ViewQuery<'_>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<crate::output::ItemsPage> {
+        let stored = self.stored_output_for(id, by).await?;
+        if !stored.has_items() {
+            return Err(EngineError::Conflict(format!(
+                "the output of run {id} is one value, not a list of items: GET /api/v1/runs/{id} shows it"
+            )));
+        }
+        let spec = crate::output::ViewSpec::parse(
+            view.filter,
+            view.columns,
+            view.sort,
+            stored.info.columns.as_deref(),
+        )
+        .map_err(EngineError::BadRequest)?;
+        let page = if spec.is_plain() {
+            stored.page(offset, limit).await?
+        } else {
+            stored.view_page(&spec, offset, limit, &self.views).await?
+        };
+        Ok(page)
     }
 
     /// A completed run's whole output as one value, refused when it is larger than

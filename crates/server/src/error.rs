@@ -110,6 +110,7 @@ impl From<EngineError> for ApiError {
             )
             .details(json!(list)),
             EngineError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", msg),
+            EngineError::BadRequest(_) => ApiError::bad_request(msg),
             EngineError::AlreadyFinished { status, .. }
             | EngineError::NotPending { status, .. } => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", msg)

@@ -7,6 +7,7 @@ mod chunks;
 mod format;
 mod read;
 mod schema;
+mod view;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ pub(crate) use chunks::ChunkWriter;
 pub use format::{Format, Formatter, cell, defuse_cell, envelope, split, value_cell};
 pub use read::{ItemBlock, StoredItems};
 pub use schema::output_schema;
+pub use view::{SortBy, ViewCache, ViewSpec, natural};
 
 use workflow_lang::plan::Action;
 use workflow_lang::size::approx_size;
@@ -200,6 +202,9 @@ pub struct ItemsPage {
     pub offset: u64,
     /// Items in the whole output.
     pub count: u64,
+    /// Items that match the filter, when the page is of a filtered or sorted view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<u64>,
     /// The offset of the next page, when there is one.
     pub next_offset: Option<u64>,
 }
@@ -275,6 +280,7 @@ impl StoredOutput {
             items,
             offset,
             count,
+            matched: None,
             next_offset: (end < count).then_some(end),
         })
     }

@@ -81,17 +81,7 @@ impl StoredItems {
                 first + count
             )));
         }
-        let raw = zstd::bulk::decompress(&chunk.data, chunk.raw_bytes as usize).map_err(|e| {
-            OutputError::Corrupt(format!(
-                "a chunk of items from {first} on cannot be read: {e}"
-            ))
-        })?;
-        let lines = raw.iter().filter(|b| **b == b'\n').count() as u64;
-        if lines != count {
-            return Err(OutputError::Corrupt(format!(
-                "the chunk of items from {first} on holds {lines} items where {count} were stored"
-            )));
-        }
+        let raw = decode(&chunk)?;
         let skip = self.next - first;
         let take = (count - skip).min(self.end - self.next);
         let block = if skip == 0 && take == count {
@@ -108,6 +98,24 @@ impl StoredItems {
         self.next += take;
         Ok(Some(block))
     }
+}
+
+/// A chunk's items as NDJSON, checked to hold as many items as it says.
+pub(super) fn decode(chunk: &OutputChunk) -> Result<Vec<u8>, OutputError> {
+    let first = chunk.first_item;
+    let raw = zstd::bulk::decompress(&chunk.data, chunk.raw_bytes as usize).map_err(|e| {
+        OutputError::Corrupt(format!(
+            "a chunk of items from {first} on cannot be read: {e}"
+        ))
+    })?;
+    let lines = memchr::memchr_iter(b'\n', &raw).count() as u64;
+    if lines != chunk.items as u64 {
+        return Err(OutputError::Corrupt(format!(
+            "the chunk of items from {first} on holds {lines} items where {} were stored",
+            chunk.items
+        )));
+    }
+    Ok(raw)
 }
 
 /// Where line `n` (from 0) starts; the end of the text past the last.

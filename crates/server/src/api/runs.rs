@@ -413,6 +413,47 @@ pub struct ItemsQuery {
     /// Items per page (default 100, at most 1000).
     #[serde(default)]
     limit: Option<u64>,
+    /// Only items with a value containing this text, in any case (the answer's `matched`
+    /// counts them).
+    #[serde(default)]
+    filter: Option<String>,
+    /// The fields the filter looks in, comma-separated (default: all).
+    #[serde(default)]
+    columns: Option<String>,
+    /// Sort by this field (`-field`: descending); numbers by value, text in any case with
+    /// numbers in it read as numbers, items without it last.
+    #[serde(default)]
+    sort: Option<String>,
+}
+
+impl ItemsQuery {
+    fn view(&self) -> engine::ViewQuery<'_> {
+        engine::ViewQuery {
+            filter: self.filter.as_deref(),
+            columns: self.columns.as_deref(),
+            sort: self.sort.as_deref(),
+        }
+    }
+
+    /// The link to the page at `offset` of the same view.
+    fn link(&self, id: &str, offset: u64, limit: u64) -> String {
+        let mut link = items_link(id, offset, limit);
+        for (k, v) in [
+            ("filter", &self.filter),
+            ("columns", &self.columns),
+            ("sort", &self.sort),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                link.push_str(&format!("&{k}={}", urlencoding(v)));
+            }
+        }
+        link
+    }
+}
+
+/// `v` for a query string.
+fn urlencoding(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 /// A page of a run's output items.
@@ -437,21 +478,11 @@ pub async fn run_items(
             "limit must be between 1 and 1000, got {limit}"
         )));
     }
-    let stored = s.engine.stored_output_for(&id, &c).await?;
-    if !stored.has_items() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!(
-                "the output of run {id} is one value, not a list of items: GET /api/v1/runs/{id} shows it"
-            ),
-        ));
-    }
-    let page = stored
-        .page(q.offset, limit)
-        .await
-        .map_err(ApiError::internal)?;
-    let next = page.next_offset.map(|o| items_link(&id, o, limit));
+    let page = s
+        .engine
+        .items_page_for(&id, &c, &q.view(), q.offset, limit)
+        .await?;
+    let next = page.next_offset.map(|o| q.link(&id, o, limit));
     Ok(Json(ItemsAnswer { page, next }).into_response())
 }
 

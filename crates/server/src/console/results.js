@@ -1,11 +1,10 @@
 // A run's answer as people read it. A listing is a table drawn a screenful at a time, its
 // rows fetched from the server as they scroll into view, so a million rows stay smooth;
-// sorting and the filter work on the whole listing when it fits in the page (up to
-// ALL_IN_PAGE rows), and "Export all" always downloads the complete stored output.
+// the filter and sorting of a stored listing are done by the server over every row (only
+// the rows in view come back), and "Export all" downloads the complete stored output.
 // Anything else is shown as fields, with the raw JSON a click away.
 import { h, api, label, session, put } from "./lib.js";
 
-const ALL_IN_PAGE = 5000;
 /** Id columns hold long opaque values: drawn narrow (the whole value in the tooltip and
  *  the row's details), so names and emails get the room. */
 const isId = (c) => c === "id" || c.endsWith("_id");
@@ -115,10 +114,15 @@ function listing(run, out, title, controls, exports) {
   if (!columns.length) for (const it of out.items.slice(0, 200)) for (const k of Object.keys(it || {})) if (!columns.includes(k)) columns.push(k);
   // Columns empty in every loaded row start hidden; the chooser brings them back.
   const hidden = new Set(columns.filter((c) => out.items.length && out.items.every((it) => it == null || it[c] === null || it[c] === undefined)));
-  let view = null; // indexes into `all` after filter and sort, when everything is loaded
-  let all = null;
+  // A stored listing is filtered and sorted by the server; an answer whose rows all came
+  // with the run (a workflow's own list) is filtered and sorted here.
+  const stored = !!run.items;
+  let view = null; // indexes into `all` after filter and sort, for an answer held here
+  const all = stored ? null : out.items;
   let sortCol = null, asc = true, filterText = "";
-  const wholeFits = count <= ALL_IN_PAGE;
+  let query = ""; // the server view's query ("": the listing as stored)
+  let shown = count; // rows in the server's view; null while the server works on it
+  let generation = 0; // pages asked for an older view are dropped
 
   const status = h("p", { class: "muted", role: "status", "aria-live": "polite" });
   const table = h("table", { class: "grid", "aria-label": title, "aria-rowcount": String(count + 1) });
@@ -130,13 +134,13 @@ function listing(run, out, title, controls, exports) {
   const failed = h("div");
 
   const visibleColumns = () => columns.filter((c) => !hidden.has(c));
-  const rowCount = () => (view ? view.length : count);
+  const rowCount = () => (view ? view.length : shown ?? 0);
   const itemAt = (i) => (view ? all[view[i]] : cache.get(i));
 
   const headers = () => {
     put(thead, h("tr", {}, h("th", { scope: "col", class: "num" }, h("span", { class: "sr-only" }, "Row")),
       visibleColumns().map((c) => h("th", { scope: "col", "data-col": c, "aria-sort": sortCol === c ? (asc ? "ascending" : "descending") : null },
-        h("button", { type: "button", disabled: !wholeFits || null, title: wholeFits ? `Sort by ${label(c)}` : "Sorting needs the whole listing: export it",
+        h("button", { type: "button", title: `Sort by ${label(c)}`,
           onclick: () => {
             asc = sortCol === c ? !asc : true; sortCol = c; refilter();
             // The header was drawn again: keep the focus where the person is.
@@ -195,14 +199,18 @@ function listing(run, out, title, controls, exports) {
   let pending = new Set();
   const fetchRange = async (from) => {
     const offset = Math.floor(from / PAGE) * PAGE;
-    if (pending.has(offset)) return;
-    pending.add(offset);
+    const asked = generation;
+    if (pending.has(`${asked}:${offset}`)) return;
+    pending.add(`${asked}:${offset}`);
     try {
-      const page = await api("GET", `/api/v1/runs/${encodeURIComponent(run.id)}/items?offset=${offset}&limit=${PAGE}`);
+      const page = await api("GET", `/api/v1/runs/${encodeURIComponent(run.id)}/items?offset=${offset}&limit=${PAGE}${query}`);
+      if (asked !== generation) return;
       page.items.forEach((it, i) => cache.set(offset + i, it));
+      shown = page.matched ?? page.count;
+      put(failed);
       draw();
-    } catch (err) { put(failed, h("div", { class: "msg bad", role: "alert" }, `Could not load rows: ${err.message}`)); }
-    finally { pending.delete(offset); }
+    } catch (err) { if (asked === generation) put(failed, h("div", { class: "msg bad", role: "alert" }, `Could not load rows: ${err.message}`)); }
+    finally { pending.delete(`${asked}:${offset}`); }
   };
 
   // Draw only the rows in view (plus a margin); spacer rows keep the scrollbar true.
@@ -224,15 +232,20 @@ function listing(run, out, title, controls, exports) {
     }
     if (last < n) rows.push(spacer((n - last) * ROW_PX));
     put(tbody, ...rows);
-    if (missing !== null && !view && !wholeFits) fetchRange(missing);
+    if (missing !== null && stored) fetchRange(missing);
     freeze();
     // The rows really in view (the drawn ones include a margin).
-    const seenFrom = Math.min(n, Math.floor(scroller.scrollTop / ROW_PX) + 1);
+    // Rows start below the (sticky) header: a row counts once it is wholly in view.
+    const head = thead.getBoundingClientRect().height || ROW_PX;
+    const seenFrom = Math.min(n, Math.ceil(scroller.scrollTop / ROW_PX) + 1);
     const height = scroller.clientHeight || WINDOW_ROWS * ROW_PX;
-    const seenTo = Math.min(n, Math.max(seenFrom, Math.floor((scroller.scrollTop + height) / ROW_PX) - 1));
-    status.textContent = view && filterText
-      ? `${n.toLocaleString()} of ${count.toLocaleString()} rows match “${filterText}”`
-      : `${count.toLocaleString()} ${count === 1 ? "row" : "rows"}${n > seenTo ? ` — rows ${seenFrom.toLocaleString()}–${seenTo.toLocaleString()} on screen` : ""}`;
+    const seenTo = Math.min(n, Math.max(seenFrom, Math.floor((scroller.scrollTop + height - head) / ROW_PX)));
+    const onScreen = n > seenTo ? ` — rows ${seenFrom.toLocaleString()}–${seenTo.toLocaleString()} on screen` : "";
+    status.textContent = shown === null && stored
+      ? `${filterText ? "Filtering" : "Sorting"} ${count.toLocaleString()} rows…`
+      : filterText
+        ? `${n.toLocaleString()} of ${count.toLocaleString()} rows match “${filterText}”${onScreen}`
+        : `${count.toLocaleString()} ${count === 1 ? "row" : "rows"}${onScreen}`;
   };
   let frame = 0;
   const redraw = () => { cancelAnimationFrame(frame); frame = requestAnimationFrame(draw); };
@@ -240,8 +253,22 @@ function listing(run, out, title, controls, exports) {
   // Drawn first before it is on the page: drawn again once it has a size (and when resized).
   new ResizeObserver(redraw).observe(scroller);
 
+  // A stored listing: ask the server for the view (the filter looks in the columns shown).
+  const reload = () => {
+    const p = new URLSearchParams();
+    if (filterText) { p.set("filter", filterText); p.set("columns", visibleColumns().join(",")); }
+    if (sortCol) p.set("sort", `${asc ? "" : "-"}${sortCol}`);
+    query = p.toString() ? `&${p}` : "";
+    generation += 1;
+    cache.clear();
+    if (query) shown = null; else { shown = count; out.items.forEach((it, i) => cache.set(i, it)); }
+    scroller.scrollTop = 0;
+    headers(); draw();
+    if (query) fetchRange(0);
+  };
+
   const refilter = () => {
-    if (!all) return;
+    if (stored) { reload(); return; }
     const f = filterText.toLowerCase();
     view = all.map((_, i) => i).filter((i) => !f || visibleColumns().some((c) => text(all[i][c]).toLowerCase().includes(f)));
     if (sortCol) view.sort((a, b) => text(all[a][sortCol]).localeCompare(text(all[b][sortCol]), undefined, { numeric: true }) * (asc ? 1 : -1));
@@ -249,32 +276,28 @@ function listing(run, out, title, controls, exports) {
     headers(); draw();
   };
 
-  const filter = h("input", { type: "search", id: `filter-${run.id}`, placeholder: "Filter rows", disabled: !wholeFits || null,
-    oninput: (e) => { filterText = e.target.value.trim(); refilter(); } });
+  let typing = 0;
+  const filter = h("input", { type: "search", id: `filter-${run.id}`, placeholder: "Filter rows",
+    oninput: (e) => {
+      filterText = e.target.value.trim();
+      // The server reads every row for a filter: wait until the person stops typing.
+      clearTimeout(typing);
+      typing = setTimeout(refilter, stored ? 300 : 0);
+    } });
   const chooser = h("details", { class: "chooser" }, h("summary", {}, "Columns"),
     h("fieldset", {}, h("legend", { class: "sr-only" }, "Columns shown"), columns.map((c) => h("label", { class: "check" },
-      h("input", { type: "checkbox", checked: !hidden.has(c), onchange: (e) => { if (e.target.checked) hidden.delete(c); else hidden.add(c); unfreeze(); headers(); draw(); } }), label(c)))));
-
-  // A listing that fits in the page is loaded whole, so sorting and the filter see every row.
-  const loadAll = async () => {
-    const items = [];
-    for (let offset = 0; offset < count; offset += 1000) {
-      if (offset < out.items.length && out.items.length >= Math.min(count, offset + 1000)) { items.push(...out.items.slice(offset, offset + 1000)); continue; }
-      const page = await api("GET", `/api/v1/runs/${encodeURIComponent(run.id)}/items?offset=${offset}&limit=1000`);
-      items.push(...page.items);
-    }
-    all = items;
-    all.forEach((it, i) => cache.set(i, it));
-    refilter();
-  };
+      h("input", { type: "checkbox", checked: !hidden.has(c), onchange: (e) => {
+        if (e.target.checked) hidden.delete(c); else hidden.add(c);
+        unfreeze();
+        // The filter looks in the columns shown: a filtered view follows the choice.
+        if (filterText) refilter(); else { headers(); draw(); }
+      } }), label(c)))));
 
   headers(); draw();
-  if (wholeFits && count > out.items.length) loadAll().catch((err) => put(failed, h("div", { class: "msg bad", role: "alert" }, `Could not load rows: ${err.message}`)));
-  else if (wholeFits) { all = out.items; view = all.map((_, i) => i); draw(); }
+  if (!stored) { view = all.map((_, i) => i); draw(); }
 
   const summary = extra.length ? h("p", { class: "muted" }, extra.map(([k, v], i) => [i ? " · " : "", `${label(k)}: ${typeof v === "number" ? v.toLocaleString() : text(v)}`])) : null;
   return h("section", { class: "results", "aria-label": title },
     h("div", { class: "row toolbar" }, controls, h("label", { class: "sr-only", for: filter.id }, "Filter rows"), filter, chooser, exports),
-    wholeFits ? null : h("p", { class: "muted" }, `Sorting and the filter need the whole listing in the page; this one has ${count.toLocaleString()} rows: scroll through it here, or export it.`),
     summary, status, failed, h("div", { class: "grid-wrap" }, scroller, detail));
 }

@@ -91,6 +91,91 @@ async fn to_file(mut resp: reqwest::Response) -> tempfile::NamedTempFile {
     file
 }
 
+/// Text as people sort it, written apart from the server's: runs of digits by value.
+fn natural_key(s: &str) -> Vec<(String, u128)> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let mut chars = s
+        .to_lowercase()
+        .chars()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut n = c.to_digit(10).unwrap_or(0) as u128;
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                n = n * 10 + d as u128;
+                chars.next();
+            }
+            out.push((std::mem::take(&mut text), n));
+        } else {
+            text.push(c);
+        }
+    }
+    out.push((text, 0));
+    out
+}
+
+/// The listing filtered by part of an email in any case and sorted by email, on the server:
+/// every page, followed by its `next` link, against the listing read whole.
+async fn filtered_and_sorted_on_the_server(env: &Env, id: &str, emails: &[Option<String>]) {
+    let some = emails.iter().flatten().nth(1234).expect("an email");
+    let needle = some.split('@').next().expect("local part")[..4].to_uppercase();
+    let expected = emails
+        .iter()
+        .flatten()
+        .filter(|e| e.to_lowercase().contains(&needle.to_lowercase()))
+        .count() as u64;
+    assert!(expected > 1, "{needle} matches more than one account");
+    let mut link =
+        format!("/api/v1/runs/{id}/items?filter={needle}&columns=email&sort=-email&limit=50");
+    let mut got: Vec<String> = Vec::new();
+    loop {
+        let (s, page) = env.call(Some(Role::Viewer), Method::GET, &link, None).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert_eq!(page["matched"], expected, "{link}");
+        assert_eq!(page["count"], ACCOUNTS);
+        for it in page["items"].as_array().expect("items") {
+            got.push(it["email"].as_str().expect("an email").to_owned());
+        }
+        match page["next"].as_str() {
+            Some(n) => link = n.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(got.len() as u64, expected);
+    assert!(
+        got.iter()
+            .all(|e| e.to_lowercase().contains(&needle.to_lowercase()))
+    );
+    for pair in got.windows(2) {
+        assert!(
+            natural_key(&pair[0]) >= natural_key(&pair[1]),
+            "descending by email: {} before {}",
+            pair[0],
+            pair[1]
+        );
+    }
+    // A column the listing does not have: a clear error, no page.
+    let (s, refused) = env
+        .call(
+            Some(Role::Viewer),
+            Method::GET,
+            &format!("/api/v1/runs/{id}/items?sort=mail"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no column 'mail'"),
+        "{refused}"
+    );
+}
+
 async fn download(env: &Env, workflow: &str, run: &str, format: &str) -> reqwest::Response {
     let resp = env
         .http
@@ -227,6 +312,7 @@ async fn every_account_in_every_format(db: Db) {
 
     // NDJSON, line by line.
     let mut ndjson = Ids::new();
+    let mut emails: Vec<Option<String>> = Vec::new();
     let mut resp = download(&env, "list-lumos-accounts", &id, "ndjson").await;
     let mut rest = Vec::new();
     while let Some(chunk) = resp.chunk().await.expect("chunk") {
@@ -238,6 +324,7 @@ async fn every_account_in_every_format(db: Db) {
         {
             let item: Value = serde_json::from_slice(line).expect("a JSON line");
             ndjson.add(item["id"].as_str().expect("id"));
+            emails.push(item["email"].as_str().map(str::to_owned));
         }
         rest.drain(..complete);
     }
@@ -248,6 +335,9 @@ async fn every_account_in_every_format(db: Db) {
         (ACCOUNTS, ACCOUNTS),
         "every account once"
     );
+
+    filtered_and_sorted_on_the_server(&env, &id, &emails).await;
+    drop(emails);
 
     // JSON: the output object, every item in `items` (read from a file, keeping only ids).
     let file = to_file(download(&env, "list-lumos-accounts", &id, "json").await).await;
