@@ -194,8 +194,14 @@ impl Engine {
         if let Ok(Some(run)) = self.store.run(run_id).await {
             let policy = Self::policy_of(&run);
             let first = policy.steps.first();
+            let changes = run
+                .resume
+                .as_ref()
+                .map(|r| crate::approval::words::held_changes(&r.0));
             let details = serde_json::json!({
                 "reason": policy.reason,
+                "requester_reason": crate::approval::words::requester_reason(&run.inputs.0),
+                "changes": changes,
                 "step": first.map(|s| s.name.clone()),
                 "who": first.map(|s| s.who()),
                 "expires_at": expires,

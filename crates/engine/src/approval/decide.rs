@@ -19,7 +19,15 @@ use workflow_lang::policy::{RunPolicy, RunStep};
 /// A held run as approvers see it.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ApprovalView {
+    /// The policy's reason for the gate.
     pub reason: String,
+    /// Why the requester asked: the run's `reason` (or `justification`,
+    /// `business_justification`) input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester_reason: Option<String>,
+    /// The requester's name, when lumosflow knows them as a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_by_name: Option<String>,
     /// The step the run waits at (0 is the first), while it waits.
     pub step: Option<usize>,
     pub steps: Vec<StepView>,
@@ -27,8 +35,9 @@ pub struct ApprovalView {
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub decisions: Vec<Decision>,
     /// For a run held before its first change: the step it stopped before, the calls it
-    /// will make once approved (method, path, body), and when the reads behind them were
-    /// made.
+    /// will make once approved (method, path, body), when the reads behind them were made,
+    /// each call in words (`summary`) and the names of the ids they send (`names`, from
+    /// what the run read).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<serde_json::Value>")]
     pub changes: Option<Value>,
@@ -102,8 +111,22 @@ impl Engine {
             expires_at: run.approval_expires_at,
             decisions: self.store.decisions(&run.id).await?,
             changes: run.resume.as_ref().map(|r| {
-                json!({"before_step": r.0["step"], "calls": r.0["preview"], "reads_taken_at": r.0["taken_at"]})
+                let names = super::words::names(&r.0["preview"], &r.0["steps"]);
+                let summary = super::words::describe(&r.0["preview"], &names);
+                json!({"before_step": r.0["step"], "calls": r.0["preview"], "reads_taken_at": r.0["taken_at"],
+                       "summary": summary, "names": names})
             }),
+            requester_reason: super::words::requester_reason(&run.inputs.0),
+            requested_by_name: match run.requested_by.as_deref() {
+                Some(by) if by.contains('@') => self
+                    .store
+                    .person_by_email(by)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|p| p.name),
+                _ => None,
+            },
         }))
     }
 

@@ -79,7 +79,21 @@ pub fn held_run(run: &Run, extra: &Value, link: Option<&str>) -> Value {
         escape(who)
     );
     let mut blocks = vec![section(&head)];
-    if let Some(r) = extra["reason"].as_str().filter(|r| !r.trim().is_empty()) {
+    // What approving sends to Lumos, in words; then why the requester asked.
+    let changes: Vec<String> = extra["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|c| format!("*{}*", escape(c)))
+        .collect();
+    if !changes.is_empty() {
+        blocks.push(section(&clip(&changes.join("\n"), 2900)));
+    }
+    if let Some(r) = extra["requester_reason"]
+        .as_str()
+        .filter(|r| !r.trim().is_empty())
+    {
         blocks.push(section(&format!("> {}", escape(r))));
     }
     let fields: Vec<Value> = run
@@ -97,6 +111,9 @@ pub fn held_run(run: &Run, extra: &Value, link: Option<&str>) -> Value {
         blocks.push(json!({"type": "section", "fields": fields}));
     }
     let mut about = Vec::new();
+    if let Some(r) = extra["reason"].as_str().filter(|r| !r.trim().is_empty()) {
+        about.push(format!("Policy: {}", escape(r)));
+    }
     if let Some(step) = extra["step"].as_str() {
         about.push(format!(
             "Step *{}*: {}",

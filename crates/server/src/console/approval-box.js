@@ -6,12 +6,15 @@ import { fields } from "./results.js";
 
 function calls(changes, waiting) {
   const list = Array.isArray(changes.calls) ? changes.calls : changes.calls ? [changes.calls] : [];
+  const words = Array.isArray(changes.summary) ? changes.summary : [];
   return h("div", { class: "changes" },
-    h("p", {}, `It stopped before step `, h("b", {}, String(changes.before_step ?? "?")),
-      changes.reads_taken_at ? ` (reads made ${when(changes.reads_taken_at)})` : "",
-      waiting ? `; once approved it sends ${list.length} ${list.length === 1 ? "change" : "changes"} to Lumos:` : `; the ${list.length === 1 ? "change" : "changes"} it was held for:`),
-    h("ol", {}, list.map((c) => h("li", {}, h("code", {}, `${c.method || ""} ${c.path || ""}`),
-      c.body !== undefined && c.body !== null ? h("pre", { class: "json" }, JSON.stringify(c.body, null, 2)) : null))));
+    h("p", {}, waiting ? `Once approved it sends ${list.length === 1 ? "this change" : `these ${list.length} changes`} to Lumos` : `The ${list.length === 1 ? "change" : "changes"} it was held for`,
+      changes.reads_taken_at ? ` (from what it read ${when(changes.reads_taken_at)})` : "", ":"),
+    words.length ? h("ul", { class: "in-words" }, words.map((w) => h("li", {}, h("b", {}, w)))) : null,
+    // The exact calls, one click away; a long body scrolls (and takes the keyboard's focus).
+    h("details", {}, h("summary", {}, `The exact ${list.length === 1 ? "call" : "calls"} (before step ${changes.before_step ?? "?"})`),
+      h("ol", {}, list.map((c) => h("li", {}, h("code", {}, `${c.method || ""} ${c.path || ""}`),
+        c.body !== undefined && c.body !== null ? h("pre", { class: "json", tabindex: "0", "aria-label": `Body of ${c.method || ""} ${c.path || ""}` }, JSON.stringify(c.body, null, 2)) : null)))));
 }
 
 /** Why the signed-in person sees no Approve button, as precisely as the console knows. */
@@ -65,10 +68,14 @@ export async function approvalBox(held, { onDecided, mayDecide = null } = {}) {
   return h("section", { class: "approval card", "aria-label": "Approval" },
     h("h3", {}, waiting ? "Waiting for approval" : "Approval", held.dry_run ? h("span", { class: "badge" }, " dry run") : null),
     held.dry_run ? h("p", { class: "msg warn" }, "A dry run: approved, it makes its reads and only describes its changes; nothing is sent to Lumos.") : null,
-    h("p", {}, h("b", {}, "Why: "), a.reason || "—"),
+    held.requested_by ? h("p", { class: "asked" }, "Asked by ", h("b", {}, a.requested_by_name || held.requested_by),
+      a.requested_by_name ? ` (${held.requested_by})` : "", held.requested_for ? [" for ", h("b", {}, held.requested_for)] : "",
+      a.requester_reason ? [": ", h("q", {}, a.requester_reason)] : "") : null,
+    a.changes ? calls(a.changes, waiting) : null,
+    a.reason ? h("p", {}, h("b", {}, "Policy: "), a.reason) : null,
     a.expires_at && waiting ? h("p", { class: "muted" }, `Expires ${when(a.expires_at)} if not decided.`) : null,
     a.self_approval ? h("p", { class: "muted" }, "The requester may approve it too.") : null,
-    steps, a.changes ? calls(a.changes, waiting) : null,
+    steps,
     h("h4", {}, "Decisions"), decisions,
     held.inputs && held.status === undefined ? [h("h4", {}, "Inputs"), Object.keys(held.inputs).length ? fields(held.inputs) : h("p", {}, "none")] : null,
     waiting && !mayDecide ? h("p", { class: "muted" }, whyNot(held)) : null,

@@ -24,7 +24,7 @@ export async function approvals(notice) {
   const names = Object.fromEntries((await api("GET", "/api/v1/workflows")).map((w) => [w.id, w.name]));
   const items = await Promise.all(held.map(async (r) => h("article", { class: "held", "aria-label": `${names[r.workflow_id] || r.workflow_id}, run ${r.id.slice(-8)}` },
     h("h2", {}, names[r.workflow_id] || r.workflow_id, " ", runLink(r.id)),
-    h("p", {}, `Asked by ${r.requested_by || "?"}`, r.requested_for ? ` for ${r.requested_for}` : "", ` · ${when(r.created_at)}`),
+    h("p", { class: "muted" }, `Asked ${when(r.created_at)}`),
     await approvalBox(r, { mayDecide: mine ? mine.has(r.id) : true, onDecided: async (run) => {
       await refreshInboxCount();
       const what = run.status === "denied" ? "denied" : run.status === "pending_approval" ? "approved; it waits for more approvals" : "approved; the run goes on";

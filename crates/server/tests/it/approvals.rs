@@ -17,6 +17,7 @@ name: Request after looking
 inputs:
   app_id: { type: text, required: true }
   duration: { type: text }
+  reason: { type: text }
 approval:
   reason: Files an access request
   gate: before_changes
@@ -26,7 +27,7 @@ steps:
     params: { app_id: "{{ inputs.app_id }}" }
   - id: request
     call: createAccessRequest
-    body: { app_id: "{{ steps.app.output.id }}", access_length: "{{ inputs.duration }}", business_justification: "Looked first" }
+    body: { app_id: "{{ steps.app.output.id }}", access_length: "{{ inputs.duration }}", business_justification: "{{ inputs.reason }}" }
 "#;
 
 async fn status_of(env: &Env, id: &str) -> Value {
@@ -80,7 +81,7 @@ async fn held_runs_wait_in_the_inbox_with_their_changes(db: Db) {
         .run(
             Agent,
             "request-after-looking",
-            Some(json!({"inputs": {"app_id": app_id, "duration": duration}})),
+            Some(json!({"inputs": {"app_id": app_id, "duration": duration, "reason": "on-call webinar host"}})),
             false,
         )
         .await;
@@ -101,6 +102,22 @@ async fn held_runs_wait_in_the_inbox_with_their_changes(db: Db) {
         held["approval"]["changes"]["calls"][0]["method"], "POST",
         "{held}"
     );
+    // In words for the approver: the app by the name the run read, not its id; the
+    // requester's own reason beside the policy's.
+    let label = apps["body"]["items"][0]["user_friendly_label"]
+        .as_str()
+        .expect("a label");
+    assert_eq!(
+        held["approval"]["changes"]["summary"],
+        json!([format!(
+            "Request {label} · {}",
+            duration.as_str().expect("a length")
+        )]),
+        "{held}"
+    );
+    assert_eq!(held["approval"]["changes"]["names"][&app_id], label);
+    assert_eq!(held["approval"]["requester_reason"], "on-call webinar host");
+    assert_eq!(held["approval"]["reason"], "Files an access request");
 
     // In an admin's inbox, with the calls it will make; not in the requester's.
     let (_, inbox) = env
