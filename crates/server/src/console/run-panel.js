@@ -17,7 +17,11 @@ function progressLine(run) {
  *  iteration -1) and the items the server kept: the first completed ones and the first
  *  failures, so a 20,000-item loop stays one card. */
 function stepsList(run) {
-  if (!run.steps.length) return h("p", { class: "muted" }, isFinal(run.status) ? "No step ran." : "No step has started yet.");
+  if (!run.steps.length) {
+    const fetching = run.progress && run.progress.items;
+    return h("p", { class: "muted" }, isFinal(run.status) ? "No step ran."
+      : fetching ? `Fetching: ${run.progress.items.toLocaleString()} items so far.` : "No step has started yet.");
+  }
   const groups = new Map();
   for (const s of run.steps) {
     if (!groups.has(s.step_id)) groups.set(s.step_id, []);
@@ -60,6 +64,18 @@ function stepCard(s) {
     s.output !== null && s.output !== undefined ? h("details", { class: "step-output" }, h("summary", {}, "Output"), h("pre", { class: "json" }, JSON.stringify(s.output, null, 2))) : null);
 }
 
+/** The steps in one line: how many, and how they went ("22 steps: 20 completed, 2 left out"). */
+function stepsLine(run) {
+  const last = new Map();
+  for (const s of run.steps) if (s.iteration <= 0 || !last.has(s.step_id)) last.set(s.step_id, s.status);
+  const words = { completed: "completed", failed: "failed", skipped: "left out", dry_run: "described (dry run)", running: "running", canceled: "canceled" };
+  const counts = {};
+  for (const st of last.values()) counts[st] = (counts[st] || 0) + 1;
+  const said = Object.entries(counts).map(([k, n]) => `${n} ${words[k] || k.replace("_", " ")}`).join(", ");
+  const ms = run.finished_at && run.started_at ? ` · ${((new Date(run.finished_at) - new Date(run.started_at)) / 1000).toFixed(1)} s` : "";
+  return last.size ? `${last.size} ${last.size === 1 ? "step" : "steps"}: ${said}${ms}` : "Steps";
+}
+
 /** Query parameters that open the workflow's form with these inputs. */
 export function inputsQuery(inputs) {
   const q = new URLSearchParams();
@@ -76,10 +92,14 @@ export function runPanel(id, { title = "Results", onSettled, controls = () => []
   const head = h("div", { class: "run-head" });
   const live = h("div", { "aria-live": "polite" });
   const approval = h("div");
+  // The answer first; the steps fold into one line once the run has ended well (open while
+  // it runs, and when it failed, to show where).
   const steps = h("div");
+  const stepsSummary = h("summary", {}, "Steps");
+  const stepsBox = h("details", { class: "steps-box", open: true }, stepsSummary, steps);
   const answer = h("div");
   const panel = h("section", { class: "run-panel", "aria-label": `Run ${shortId(id)}` }, head, live, approval,
-    h("h2", {}, "Steps"), steps, answer);
+    answer, h("h2", { class: "sr-only" }, "Steps"), stepsBox);
   let lastStatus = null;
   let lastSteps = null;
   let lastLive = null;
@@ -118,6 +138,8 @@ export function runPanel(id, { title = "Results", onSettled, controls = () => []
       lastSteps = stepsKey;
       put(steps, stepsList(run));
     }
+    stepsSummary.textContent = stepsLine(run);
+    if (changed) stepsBox.open = !["completed", "pending_approval"].includes(run.status);
     lastStatus = run.status;
     if (isFinal(run.status) && !ended) {
       ended = true;
