@@ -5,7 +5,8 @@
 //   node tests/console/console.test.mjs <server url> <sim url> <sim token> <screenshots dir>
 // with the keys in the environment (never in argv): LF_ADMIN_KEY (a service key),
 // LF_REQUESTER_KEY (agent, owned by ann.requester@example-corp.com), LF_APPROVER_KEY
-// (admin, owned by sec.lead@example-corp.com), LF_VIEWER_KEY.
+// (admin, owned by sec.lead@example-corp.com), LF_VIEWER_KEY, LF_AUDITOR_KEY (viewer,
+// owned by ida.audit@example-corp.com, made an auditor here by the admin).
 // Exits 0 when every check passes.
 import assert from "node:assert/strict";
 import { readFileSync, mkdirSync } from "node:fs";
@@ -43,7 +44,7 @@ async function settled(page) {
 }
 
 const [base, simUrl, simToken, shots] = process.argv.slice(2);
-const keys = { admin: process.env.LF_ADMIN_KEY, requester: process.env.LF_REQUESTER_KEY, approver: process.env.LF_APPROVER_KEY, viewer: process.env.LF_VIEWER_KEY, lumosApprover: process.env.LF_LUMOS_APPROVER_KEY };
+const keys = { admin: process.env.LF_ADMIN_KEY, requester: process.env.LF_REQUESTER_KEY, approver: process.env.LF_APPROVER_KEY, viewer: process.env.LF_VIEWER_KEY, lumosApprover: process.env.LF_LUMOS_APPROVER_KEY, auditor: process.env.LF_AUDITOR_KEY };
 for (const [k, v] of Object.entries(keys)) assert.ok(v, `missing the ${k} key`);
 mkdirSync(shots, { recursive: true });
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -333,6 +334,12 @@ try {
   // The run's own page (where Forward brought us): its answer, steps and facts, in words.
   await page.getByRole("heading", { name: /^Run [0-9a-f]{8} of List Lumos Accounts$/ }).waitFor();
   await page.getByRole("heading", { name: "Answer" }).waitFor();
+  // The answer first; the steps fold into one line, opened by a click.
+  const stepsLine = page.locator("details.steps-box > summary");
+  assert.match(await stepsLine.innerText(), /^\d+ steps?: \d+ completed/);
+  const [answerTop, stepsTop] = await Promise.all([page.getByRole("heading", { name: "Answer" }), stepsLine].map((l) => l.evaluate((el) => el.getBoundingClientRect().top)));
+  assert.ok(answerTop < stepsTop, "the answer is above the steps");
+  await stepsLine.click();
   await page.getByRole("list", { name: "Steps" }).getByText(/completed · HTTP 200/).first().waitFor();
   await readable(page, "a run's page");
   await audit(page, "run page");
@@ -351,6 +358,7 @@ try {
   });
   await page.goto(`${base}/#/runs/${loopRun}`);
   await page.getByRole("heading", { name: /^Run [0-9a-f]{8} of Every number$/ }).waitFor();
+  await page.locator("details.steps-box > summary").getByText("1 step: 1 completed").click();
   const loopCard = page.getByRole("list", { name: "Steps" }).locator(":scope > li").first();
   await loopCard.waitFor();
   assert.match(await loopCard.innerText(), /^each\ntransform\n?|^each\n/, await page.locator("main").innerText());
@@ -577,26 +585,57 @@ try {
   await lp.getByRole("status").getByText(/^Approved in Lumos: /).waitFor();
   await expectSoon(async () => (await pendingFor()) === before - 1, "the Lumos task is decided");
 
+  // ------------------------------------------------------------------ an auditor
+  // A viewer sees no audit trail until an admin makes them an auditor on the People page.
   const auditor = await person();
-  await signIn(auditor.page, keys.admin);
+  await signIn(auditor.page, keys.auditor);
   const { page: ap } = auditor;
+  assert.equal(await ap.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).count(), 0, "no Audit link before the grant");
   await ap.goto(`${base}/#/audit`);
+  await ap.getByRole("heading", { name: "Auditors only" }).waitFor();
+  const admin = await person();
+  await signIn(admin.page, keys.approver);
+  await admin.page.goto(`${base}/#/people`);
+  await admin.page.getByRole("checkbox", { name: "ida.audit@example-corp.com reads the audit trail" }).check();
+  await admin.page.getByText("ida.audit@example-corp.com may now read, check and export the audit trail.").waitFor();
+  await readable(admin.page, "the people page");
+  await audit(admin.page, "the people page");
+  await ap.goto(`${base}/#/workflows`);
+  await ap.reload();
+  await ap.getByText(/\(viewer, auditor\)/).waitFor();
+  await ap.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit" }).click();
   await ap.getByRole("heading", { name: "Audit trail" }).waitFor();
   await ap.getByText(/The audit trail is whole: \d+ events checked/).waitFor();
   const auditRows = ap.getByRole("table", { name: "Audit events" });
-  await auditRows.getByRole("cell", { name: "run.approve", exact: true }).first().waitFor();
-  await ap.fill("#audit-action", "run.approve");
+  // The grant itself is in the trail, with who gave it.
+  await auditRows.getByRole("row").filter({ hasText: "person.auditor" }).filter({ hasText: "sec.lead@example-corp.com" }).first().waitFor();
+  // Who approved what: the approver's decisions, each with its run.
+  await ap.fill("#a-actor", "SEC.LEAD");
+  await ap.fill("#a-action", "run.approve");
   await ap.getByRole("button", { name: "Filter" }).click();
   await expectSoon(async () => {
-    const actions = await auditRows.locator("tbody tr td:nth-child(4)").allInnerTexts();
-    return actions.length > 0 && actions.every((a) => a.trim() === "run.approve");
-  }, "only run.approve events after filtering");
+    const rows = await auditRows.locator("tbody tr").allInnerTexts();
+    return rows.length > 0 && rows.every((r) => r.includes("run.approve") && r.includes("sec.lead@example-corp.com"));
+  }, "only the approver's run.approve events after filtering");
+  assert.match(ap.url(), /#\/audit\?actor=SEC.LEAD&action=run.approve$/, "the filters are in the address");
+  const approvedRun = auditRows.locator("tbody tr").first().getByRole("link", { name: /^Run [0-9a-f]{8}$/ });
+  await approvedRun.waitFor();
   await readable(ap, "the audit trail");
   await audit(ap, "the audit trail");
   await shot(ap, "audit");
+  const [trail] = await Promise.all([ap.waitForEvent("download"), ap.getByRole("link", { name: "Export the trail (CSV)" }).click()]);
+  const trailCsv = readFileSync(await trail.path(), "utf8").trimEnd().split("\n");
+  assert.equal(trailCsv[0], "seq,at,actor,action,target,details,prev_hash,hash");
+  assert.ok(trailCsv.some((l) => l.includes("person.auditor")), "the export has the grant");
+  await approvedRun.click();
+  await ap.getByRole("heading", { name: /^Run [0-9a-f]{8} of / }).waitFor();
+  await ap.getByRole("list", { name: "Decisions" }).getByText(/Approved by sec\.lead@example-corp\.com/).waitFor();
+
+  const keyHolder = await person();
+  await signIn(keyHolder.page, keys.admin);
   // A service key acts for nobody: no Lumos task is theirs, and the page says so calmly.
-  await ap.goto(`${base}/#/approvals`);
-  const keyInLumos = ap.getByRole("region", { name: "Waiting for you in Lumos" });
+  await keyHolder.page.goto(`${base}/#/approvals`);
+  const keyInLumos = keyHolder.page.getByRole("region", { name: "Waiting for you in Lumos" });
   await keyInLumos.getByText(/is a service key that acts for nobody/).waitFor();
   assert.equal(await keyInLumos.locator(".bad").count(), 0, "no error box for a service key");
 

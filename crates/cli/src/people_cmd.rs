@@ -24,6 +24,13 @@ pub enum PeopleCommand {
     },
     /// Change a person's role (viewer, agent, builder or admin); their keys never exceed it.
     SetRole { email: String, role: Role },
+    /// Give (yes) or take (no) the auditor grant: reading, checking and exporting the audit
+    /// trail without the admin role.
+    SetAuditor {
+        email: String,
+        #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new(), value_name = "yes|no")]
+        auditor: bool,
+    },
     /// Deactivate a person: their sessions end and their keys are revoked at once.
     Deactivate { email: String },
 }
@@ -51,10 +58,16 @@ fn describe(out: &mut impl Write, p: &Person) -> std::io::Result<()> {
         p.email,
         p.name.as_deref().unwrap_or("(no name)")
     )?;
-    writeln!(out, "role: {}", p.role)?;
+    writeln!(
+        out,
+        "role: {}{}",
+        p.role,
+        if p.auditor { " (and auditor)" } else { "" }
+    )?;
     writeln!(out, "status: {}", p.status.as_str())?;
     writeln!(out, "since: {}", time(Some(p.created_at)))?;
-    writeln!(out, "last sign-in: {}", time(p.last_sign_in_at))
+    writeln!(out, "last sign-in: {}", time(p.last_sign_in_at))?;
+    writeln!(out, "last key use: {}", time(p.last_key_used_at))
 }
 
 pub async fn people(engine: &Engine, cmd: PeopleCommand) -> anyhow::Result<()> {
@@ -72,16 +85,20 @@ pub async fn people(engine: &Engine, cmd: PeopleCommand) -> anyhow::Result<()> {
                 "email",
                 "name",
                 "role",
+                "auditor",
                 "status",
                 "last sign-in",
+                "last key use",
             ]);
             for p in people {
                 table.add_row([
                     p.email,
                     p.name.unwrap_or_default(),
                     p.role,
+                    if p.auditor { "yes" } else { "" }.to_owned(),
                     p.status.as_str().to_owned(),
                     time(p.last_sign_in_at),
+                    time(p.last_key_used_at),
                 ]);
             }
             writeln!(out, "{table}")?;
@@ -98,6 +115,18 @@ pub async fn people(engine: &Engine, cmd: PeopleCommand) -> anyhow::Result<()> {
         PeopleCommand::SetRole { email, role } => {
             let p = engine.set_person_role(&email, role, &me()).await?;
             writeln!(out, "{} is now {}", p.email, p.role)?;
+        }
+        PeopleCommand::SetAuditor { email, auditor } => {
+            let p = engine.set_person_auditor(&email, auditor, &me()).await?;
+            if p.auditor {
+                writeln!(
+                    out,
+                    "{} may now read, check and export the audit trail",
+                    p.email
+                )?;
+            } else {
+                writeln!(out, "{} no longer reads the audit trail", p.email)?;
+            }
         }
         PeopleCommand::Deactivate { email } => {
             let p = engine.deactivate_person(&email, &me()).await?;

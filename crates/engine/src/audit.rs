@@ -57,7 +57,47 @@ impl Engine {
         }
     }
 
-    /// The audit trail, newest first.
+    /// Whether `by` may read, check and export the audit trail: admins, and people with the
+    /// auditor grant (through SSO or a key of their own, never a key scoped to workflows).
+    pub async fn may_read_audit(&self, by: &Actor) -> Result<bool> {
+        if by.may(Role::Admin) {
+            return Ok(true);
+        }
+        let (Some(p), None) = (&by.person, &by.scope.workflows) else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .person_by_email(&p.email)
+            .await?
+            .is_some_and(|p| p.auditor && p.status == store::PersonStatus::Active))
+    }
+
+    async fn need_audit(&self, by: &Actor, what: &str) -> Result<()> {
+        if self.may_read_audit(by).await? {
+            return Ok(());
+        }
+        Err(EngineError::Forbidden(format!(
+            "{what} needs the admin role or the auditor grant (an admin gives it: lumosflow people set-auditor EMAIL yes); {} has neither",
+            by.label
+        )))
+    }
+
+    /// A page of the audit trail as `by` may read it, newest first.
+    pub async fn audit_page(
+        &self,
+        by: &Actor,
+        f: &store::AuditFilter<'_>,
+    ) -> Result<Vec<AuditEvent>> {
+        self.need_audit(by, "reading the audit trail").await?;
+        let f = store::AuditFilter {
+            limit: f.limit.clamp(1, 1000),
+            ..*f
+        };
+        Ok(self.store.audit_page(&f).await?)
+    }
+
+    /// The audit trail, newest first, unchecked: for the local operator and tests.
     pub async fn audit_events(&self, action: Option<&str>, limit: i64) -> Result<Vec<AuditEvent>> {
         Ok(self
             .store
@@ -67,25 +107,25 @@ impl Engine {
 
     /// Check the whole chain; the first event that does not fit, if any.
     pub async fn verify_audit(&self, by: &Actor) -> Result<AuditCheck> {
-        crate::access::need(by, Role::Admin, "checking the audit trail")?;
+        self.need_audit(by, "checking the audit trail").await?;
         Ok(self.store.verify_audit().await?)
     }
 
     /// Write every event from `since` on, in the order written, to `out`; how many.
-    pub async fn export_audit(
+    pub async fn export_audit<W: Write>(
         &self,
         by: &Actor,
         since: Option<chrono::DateTime<chrono::Utc>>,
         format: AuditFormat,
-        out: &mut dyn Write,
+        out: &mut W,
     ) -> Result<u64> {
-        crate::access::need(by, Role::Admin, "exporting the audit trail")?;
+        self.need_audit(by, "exporting the audit trail").await?;
         let fail = |e: &dyn std::fmt::Display| {
             EngineError::Conflict(format!("cannot write the export: {e}"))
         };
-        enum Sink<'a> {
-            Csv(Box<csv::Writer<&'a mut dyn Write>>),
-            Ndjson(&'a mut dyn Write),
+        enum Sink<'a, W: Write> {
+            Csv(Box<csv::Writer<&'a mut W>>),
+            Ndjson(&'a mut W),
         }
         let mut sink = match format {
             AuditFormat::Csv => {

@@ -48,9 +48,9 @@ pub mod webhook;
 pub use workflow_lang::{dates, definition, inputs, plan, template, validate, workflow};
 
 pub use store::{
-    ApiKey, AuditCheck, AuditEvent, Connection, KeySource, OperatorStats, OutputInfo, OutputKind,
-    Person, PersonStatus, QueueStats, Run, RunFilter, RunProgress, RunStatus, SessionRow, StepRow,
-    StepStatus, Store, Trigger, WorkflowRow, WorkflowVersion,
+    ApiKey, AuditCheck, AuditEvent, AuditFilter, Connection, KeySource, OperatorStats, OutputInfo,
+    OutputKind, Person, PersonStatus, QueueStats, Run, RunFilter, RunProgress, RunStatus,
+    SessionRow, StepRow, StepStatus, Store, Trigger, WorkflowRow, WorkflowVersion,
 };
 
 pub use access::{Actor, KeyScope, Role};

@@ -61,7 +61,11 @@ pub async fn login(
         ));
     };
     let cookie = session_cookie(&secret, crate::cookie::cookie_secure(&s, &headers));
-    Ok(([(header::SET_COOKIE, cookie)], Json(Me::of(&actor, "key"))).into_response())
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(Me::of(&s, &actor).await?),
+    )
+        .into_response())
 }
 
 /// The session cookie: HttpOnly, SameSite=Strict, as long as a session may live.
@@ -82,24 +86,29 @@ pub struct Me {
     role: engine::Role,
     /// `person` or `key`.
     kind: &'static str,
+    /// May read the audit trail (admins, and people with the auditor grant).
+    audit: bool,
 }
 
 impl Me {
-    fn of(a: &engine::Actor, _via: &str) -> Me {
-        match &a.person {
+    async fn of(s: &AppState, a: &engine::Actor) -> ApiResult<Me> {
+        let audit = s.engine.may_read_audit(a).await?;
+        Ok(match &a.person {
             Some(p) => Me {
                 name: p.name.clone().unwrap_or_else(|| p.email.clone()),
                 email: Some(p.email.clone()),
                 role: a.role,
                 kind: "person",
+                audit,
             },
             None => Me {
                 name: a.label.trim_start_matches("key:").to_owned(),
                 email: None,
                 role: a.role,
                 kind: "key",
+                audit,
             },
-        }
+        })
     }
 }
 
@@ -134,7 +143,7 @@ pub async fn me(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Resp
         None => None,
     };
     match actor {
-        Some(a) => Ok(Json(Me::of(&a, "")).into_response()),
+        Some(a) => Ok(Json(Me::of(&s, &a).await?).into_response()),
         None => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",

@@ -6,10 +6,10 @@ use engine::{AuditEvent, Connection, InstallOutcome, Listing, Person, Run, Sessi
 
 use crate::Role::{Admin, Agent, Builder, Viewer};
 use crate::api::{
-    ApprovalsQuery, AuditQuery, CallAnswer, CallBody, ConnectBody, ConnectionRoles, DecisionBody,
-    Held, InstallBody, ItemsAnswer, ItemsQuery, ListQuery, OutputQuery, PersonRoleBody, RolesBody,
-    RunBody, RunStarted, RunView, RunsQuery, Saved, TriggerBody, Validated, VersionQuery,
-    WaitQuery, YamlBody,
+    ApprovalsQuery, AuditExportQuery, AuditQuery, CallAnswer, CallBody, ConnectBody,
+    ConnectionRoles, DecisionBody, Held, InstallBody, ItemsAnswer, ItemsQuery, ListQuery,
+    OutputQuery, PersonAuditorBody, PersonRoleBody, RolesBody, RunBody, RunStarted, RunView,
+    RunsQuery, Saved, TriggerBody, Validated, VersionQuery, WaitQuery, YamlBody,
 };
 use crate::console::{LoginBody, Me, SignInOptions};
 use crate::routes::{RouteDoc, Routes, schema};
@@ -288,9 +288,9 @@ pub(crate) fn table() -> Routes<AppState> {
         doc(
             "GET",
             "/api/v1/audit",
-            Some(Admin),
+            Some(Viewer),
             "audit",
-            "The audit trail, newest first",
+            "The audit trail, newest first (admins and auditors)",
         )
         .query(schema::<AuditQuery>)
         .response(schema::<Vec<AuditEvent>>),
@@ -300,12 +300,24 @@ pub(crate) fn table() -> Routes<AppState> {
         doc(
             "GET",
             "/api/v1/audit/verify",
-            Some(Admin),
+            Some(Viewer),
             "audit",
             "Check the audit trail's hash chain: events checked, its head, the first event deleted, moved or changed",
         )
         .response(schema::<engine::AuditCheck>),
         api::verify_audit,
+    );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/audit/export",
+            Some(Viewer),
+            "audit",
+            "The whole audit trail (from `since` on) as a download, in chain order: CSV or NDJSON (admins and auditors)",
+        )
+        .query(schema::<AuditExportQuery>)
+        .produces(&["text/csv", "application/x-ndjson"]),
+        api::export_audit,
     );
     r.add(
         doc(
@@ -640,6 +652,18 @@ pub(crate) fn table() -> Routes<AppState> {
         .body(schema::<PersonRoleBody>)
         .response(schema::<Person>),
         api::set_person_role,
+    );
+    r.add(
+        doc(
+            "PUT",
+            "/api/v1/people/{email}/auditor",
+            Some(Admin),
+            "people",
+            "Give or take the auditor grant: reading, checking and exporting the audit trail without the admin role",
+        )
+        .body(schema::<PersonAuditorBody>)
+        .response(schema::<Person>),
+        api::set_person_auditor,
     );
     r.add(
         doc(

@@ -16,6 +16,22 @@ use sqlx::types::Json;
 
 use crate::{Result, Store, with_pool};
 
+/// Which audit events to show: each given field narrows the page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditFilter<'a> {
+    /// This action exactly (`lumos.call`).
+    pub action: Option<&'a str>,
+    /// Who did it: any part of the actor, any case.
+    pub actor: Option<&'a str>,
+    /// What it was done to: any part of the target, any case.
+    pub target: Option<&'a str>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Older than this event (its `id`): the next page.
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct AuditEvent {
     pub id: i64,
@@ -175,6 +191,23 @@ impl Store {
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, AuditEvent>(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(action).bind(limit).fetch_all(p).await)?,
+        )
+    }
+
+    /// A page of the audit trail, newest first, narrowed by `f`.
+    pub async fn audit_page(&self, f: &AuditFilter<'_>) -> Result<Vec<AuditEvent>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE ($1 IS NULL OR action = $1) \
+             AND ($2 IS NULL OR LOWER(actor) LIKE $2 ESCAPE '\\') \
+             AND ($3 IS NULL OR LOWER(COALESCE(target, '')) LIKE $3 ESCAPE '\\') \
+             AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5) AND ($6 IS NULL OR id < $6) \
+             ORDER BY id DESC LIMIT $7"
+        );
+        let part = |s: Option<&str>| s.map(|s| crate::clean::contains(&s.to_lowercase()));
+        Ok(
+            with_pool!(&self.pool, p => sqlx::query_as::<_, AuditEvent>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(f.action).bind(part(f.actor)).bind(part(f.target)).bind(f.since).bind(f.until)
+            .bind(f.before).bind(f.limit).fetch_all(p).await)?,
         )
     }
 

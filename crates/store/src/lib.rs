@@ -38,7 +38,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use approvals::{AfterApproval, Decided, Decision, NewDecision};
-pub use audit::{AuditCheck, AuditEvent, AuditHead, AuditTally, Broken};
+pub use audit::{AuditCheck, AuditEvent, AuditFilter, AuditHead, AuditTally, Broken};
 pub use backup::Backup;
 pub use connections::{Connection, NewConnection};
 pub use crypto::{KeySource, generate_key_base64};

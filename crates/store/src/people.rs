@@ -17,9 +17,14 @@ pub struct Person {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// When a key of theirs was last used (people who work through keys never sign in).
+    pub last_key_used_at: Option<DateTime<Utc>>,
+    /// May read, check and export the audit trail without being an admin.
+    pub auditor: bool,
 }
 
-const COLUMNS: &str = "id, email, name, role, status, created_at, updated_at, last_sign_in_at";
+const COLUMNS: &str = "id, email, name, role, status, created_at, updated_at, last_sign_in_at, auditor, \
+     (SELECT MAX(k.last_used_at) FROM api_keys k WHERE k.owner_id = people.id) AS last_key_used_at";
 
 /// The key a person is found by: their email, lower-cased.
 pub fn email_key(email: &str) -> String {
@@ -82,6 +87,13 @@ impl Store {
     pub async fn set_person_role(&self, email: &str, role: &str) -> Result<bool> {
         let n = with_pool!(&self.pool, p => sqlx::query("UPDATE people SET role = $2, updated_at = $3 WHERE email_key = $1")
             .bind(email_key(email)).bind(role).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
+    /// Give or take the auditor grant; false when there is no such person.
+    pub async fn set_person_auditor(&self, email: &str, auditor: bool) -> Result<bool> {
+        let n = with_pool!(&self.pool, p => sqlx::query("UPDATE people SET auditor = $2, updated_at = $3 WHERE email_key = $1")
+            .bind(email_key(email)).bind(auditor).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(n > 0)
     }
 

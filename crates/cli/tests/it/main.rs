@@ -5,6 +5,7 @@ mod connect;
 mod demo;
 mod deploy;
 mod mcp;
+mod people;
 mod replicas;
 mod run;
 mod sim;

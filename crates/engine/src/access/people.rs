@@ -52,6 +52,29 @@ impl Engine {
         self.person(email).await
     }
 
+    /// Give or take the auditor grant: reading, checking and exporting the audit trail
+    /// without the admin role.
+    pub async fn set_person_auditor(
+        &self,
+        email: &str,
+        auditor: bool,
+        by: &Actor,
+    ) -> Result<Person> {
+        crate::access::need(by, Role::Admin, "giving the auditor grant")?;
+        check_email(email)?;
+        if !self.store.set_person_auditor(email, auditor).await? {
+            return Err(PersonError::Unknown(email.to_owned()).into());
+        }
+        self.audit(
+            by,
+            "person.auditor",
+            email,
+            Some(serde_json::json!({"auditor": auditor})),
+        )
+        .await;
+        self.person(email).await
+    }
+
     /// Deactivate: their sessions end and their keys are revoked in the same transaction.
     pub async fn deactivate_person(&self, email: &str, by: &Actor) -> Result<Person> {
         check_email(email)?;

@@ -39,6 +39,21 @@ pub async fn set_person_role(
     Ok(Json(s.engine.set_person_role(&email, b.role, &by).await?).into_response())
 }
 
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonAuditorBody {
+    pub auditor: bool,
+}
+
+pub async fn set_person_auditor(
+    State(s): State<AppState>,
+    Extension(by): Extension<Actor>,
+    Path(email): Path<String>,
+    Body(b): Body<PersonAuditorBody>,
+) -> ApiResult<Response> {
+    Ok(Json(s.engine.set_person_auditor(&email, b.auditor, &by).await?).into_response())
+}
+
 pub async fn deactivate_person(
     State(s): State<AppState>,
     Extension(by): Extension<Actor>,

@@ -22,7 +22,7 @@ const MENU = [
   ["#/keys", "API keys", "admin", ["keys"]],
   ["#/sessions", "Sessions", "admin", ["sessions"]],
   ["#/triggers", "Triggers", "admin", ["triggers"]],
-  ["#/audit", "Audit", "admin", ["audit"]],
+  ["#/audit", "Audit", "audit", ["audit"]],
 ];
 
 function header(view) {
@@ -36,7 +36,8 @@ function header(view) {
     h("a", { href, "aria-current": views.includes(view) ? "page" : null }, text,
       text === "Approvals" ? h("span", { id: "inbox-count", class: "count", hidden: true }) : null))));
   const me = session.me;
-  who.textContent = me.email && me.email !== me.name ? `${me.name} · ${me.email} (${me.role})` : `${me.name} (${me.role})`;
+  const role = me.audit && me.role !== "admin" ? `${me.role}, auditor` : me.role;
+  who.textContent = me.email && me.email !== me.name ? `${me.name} · ${me.email} (${role})` : `${me.name} (${role})`;
   refreshInboxCount();
 }
 
@@ -67,8 +68,9 @@ async function route() {
     else if (view === "sessions" && can("admin")) await sessions();
     else if (view === "keys" && can("admin")) await keys();
     else if (view === "triggers" && can("admin")) await triggers();
-    else if (view === "audit" && can("admin")) await audit();
-    else if (["connections", "people", "sessions", "triggers", "keys", "audit"].includes(view)) show("Admins only", h("h1", {}, "Admins only"), errorMessage(new Error(`This page is for admins; you are ${session.me.role}.`)), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));
+    else if (view === "audit" && can("audit")) await audit();
+    else if (view === "audit") show("Auditors only", h("h1", {}, "Auditors only"), errorMessage(new Error("The audit trail is for admins and people an admin made auditors.")), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));
+    else if (["connections", "people", "sessions", "triggers", "keys"].includes(view)) show("Admins only", h("h1", {}, "Admins only"), errorMessage(new Error(`This page is for admins; you are ${session.me.role}.`)), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));
     else if (view === "yaml" && arg) await yamlView(arg);
     else if (view === "new" && can("builder")) await yamlView(null);
     else if (view === "new") show("Builders only", h("h1", {}, "Builders only"), errorMessage(new Error(`Creating workflows needs the builder role; you are ${session.me.role}.`)), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));

@@ -4,8 +4,10 @@
 export const session = { me: null };
 
 const ROLES = ["viewer", "agent", "builder", "admin"];
-/** Whether the signed-in person's role is at least `role`: views show only what it can do. */
+/** Whether the signed-in person's role is at least `role`: views show only what it can do.
+ *  `audit`: may read the audit trail (admins, and people with the auditor grant). */
 export function can(role) {
+  if (role === "audit") return !!session.me && (session.me.audit === true || session.me.role === "admin");
   return !!session.me && ROLES.indexOf(session.me.role) >= ROLES.indexOf(role);
 }
 

@@ -1,4 +1,4 @@
-// Admin pages: people (role, deactivate), sign-in sessions (revoke) and triggers (add, with
+// Admin pages: people (role, auditor grant, deactivate), sign-in sessions (revoke) and triggers (add, with
 // the secret shown once; enable, disable, rotate, remove).
 import { h, api, show, message, when, busy, listTable, field, put, session, copyButton } from "./lib.js";
 
@@ -18,6 +18,23 @@ export async function people(notice) {
     });
     return sel;
   };
+  const auditor = (p) => {
+    const box = h("input", { type: "checkbox", checked: p.auditor || null, disabled: p.status !== "active" || null, "aria-label": `${p.email} reads the audit trail` });
+    box.addEventListener("change", async () => {
+      try {
+        await api("PUT", `/api/v1/people/${encodeURIComponent(p.email)}/auditor`, { auditor: box.checked });
+        put(out, message("ok", box.checked ? `${p.email} may now read, check and export the audit trail.` : `${p.email} no longer reads the audit trail.`));
+      } catch (err) { box.checked = !box.checked; put(out, message("bad", err.message)); }
+    });
+    return h("label", { class: "check" }, box, h("span", { "aria-hidden": "true" }, "Auditor"));
+  };
+  // People who work through keys never sign in: their last key use says they are active.
+  const lastSeen = (p) => {
+    const signIn = p.last_sign_in_at ? new Date(p.last_sign_in_at) : null;
+    const key = p.last_key_used_at ? new Date(p.last_key_used_at) : null;
+    if (!signIn && !key) return "never";
+    return key && (!signIn || key > signIn) ? `${when(p.last_key_used_at)} (with a key)` : when(p.last_sign_in_at);
+  };
   const deactivate = (p) => p.status !== "active" ? h("span", { class: "muted" }, "deactivated") : h("button", { type: "button", class: "secondary danger small", "aria-label": `Deactivate ${p.email}`,
     onclick: (e) => busy(e.currentTarget, async () => {
       if (!confirm(`Deactivate ${p.email}? Their sessions end and their API keys are revoked at once.`)) return;
@@ -26,8 +43,9 @@ export async function people(notice) {
     }) }, "Deactivate");
   show("People", h("h1", {}, "People"),
     h("p", { class: "muted" }, "People appear when they first sign in with single sign-on or get an API key of their own."),
-    out, listTable("People", ["Email", "Name", "Role", "Last sign-in", ""],
-      list.map((p) => [p.email, p.name || "", roleSelect(p), when(p.last_sign_in_at) || "never", deactivate(p)]), "Nobody yet."));
+    h("p", { class: "muted" }, "An auditor reads, checks and exports the audit trail without being an admin; any role can be an auditor."),
+    out, listTable("People", ["Email", "Name", "Role", "Audit trail", "Last active", ""],
+      list.map((p) => [p.email, p.name || "", roleSelect(p), auditor(p), lastSeen(p), deactivate(p)]), "Nobody yet."));
 }
 
 export async function sessions(notice) {

@@ -125,6 +125,16 @@ async fn a_service_desk_can_do_the_job_in_the_console() {
         )
         .await
         .expect("lumos approver key");
+    // An auditor: a viewer whom the admin gives the auditor grant in the console.
+    let auditor_key = engine
+        .create_owned_key(
+            "ida-laptop",
+            Role::Viewer,
+            Some("ida.audit@example-corp.com"),
+            &operator,
+        )
+        .await
+        .expect("auditor key");
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/console/console.test.mjs");
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -144,7 +154,8 @@ async fn a_service_desk_can_do_the_job_in_the_console() {
             .env("LF_APPROVER_KEY", &approver)
             .env("LF_LUMOS_APPROVER_KEY", &lumos_key)
             .env("LF_LUMOS_APPROVER", &lumos_approver)
-            .env("LF_VIEWER_KEY", &env.keys[&Role::Viewer]),
+            .env("LF_VIEWER_KEY", &env.keys[&Role::Viewer])
+            .env("LF_AUDITOR_KEY", &auditor_key),
     )
     .await;
     assert!(

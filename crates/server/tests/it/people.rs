@@ -365,3 +365,234 @@ async fn keys_through_the_api(db: Db) {
     env.stop().await;
 }
 both!(keys_api, keys_through_the_api);
+
+/// An auditor reads, checks and exports the audit trail without being an admin; the grant
+/// is an admin's to give, is itself audited, and goes when it is taken back. Filters narrow
+/// the trail by who, what, about what and when.
+async fn auditors_read_the_trail_without_being_admins(db: Db) {
+    let env = Env::new(db).await;
+    env.connect().await;
+    let engine = &env.server.engine;
+    let op = engine::Actor::operator();
+    let ida = engine
+        .create_owned_key(
+            "ida-laptop",
+            Viewer,
+            Some("ida.audit@example-corp.com"),
+            &op,
+        )
+        .await
+        .expect("key");
+    let desk = engine
+        .create_owned_key("desk", Agent, Some("desk@example-corp.com"), &op)
+        .await
+        .expect("key");
+
+    // A viewer without the grant: refused everywhere, with what would let them in.
+    for path in [
+        "/api/v1/audit",
+        "/api/v1/audit/verify",
+        "/api/v1/audit/export?format=csv",
+    ] {
+        let (s, v) = with_key(&env, &ida, Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("auditor grant"),
+            "{v}"
+        );
+    }
+    // Only an admin gives it, and nobody can give it to someone unknown.
+    let (s, _) = with_key(
+        &env,
+        &desk,
+        Method::PUT,
+        "/api/v1/people/ida.audit@example-corp.com/auditor",
+        Some(json!({"auditor": true})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = env
+        .call(
+            Some(Admin),
+            Method::PUT,
+            "/api/v1/people/nobody@example-corp.com/auditor",
+            Some(json!({"auditor": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = env
+        .call(
+            Some(Admin),
+            Method::PUT,
+            "/api/v1/people/ida.audit@example-corp.com/auditor",
+            Some(json!({"auditor": "yes"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "not a boolean: {v}");
+    let (s, p) = env
+        .call(
+            Some(Admin),
+            Method::PUT,
+            "/api/v1/people/ida.audit@example-corp.com/auditor",
+            Some(json!({"auditor": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["auditor"], true);
+    assert_eq!(p["role"], "viewer", "the grant is not a role");
+
+    // Now she reads the trail, filtered.
+    let (s, all) = with_key(&env, &ida, Method::GET, "/api/v1/audit?limit=1000", None).await;
+    assert_eq!(s, StatusCode::OK, "{all}");
+    let all = all.as_array().expect("events").clone();
+    assert!(
+        all.iter()
+            .any(|e| e["action"] == "person.auditor" && e["target"] == "ida.audit@example-corp.com"),
+        "the grant is in the trail"
+    );
+    // Who gave it: found by part of their name, in any case.
+    let giver = all
+        .iter()
+        .find(|e| e["action"] == "person.auditor")
+        .and_then(|e| e["actor"].as_str())
+        .expect("who gave the grant")
+        .to_owned();
+    let part = giver[1..giver.len() - 1].to_uppercase();
+    let (_, theirs) = with_key(
+        &env,
+        &ida,
+        Method::GET,
+        &format!("/api/v1/audit?limit=1000&actor={part}"),
+        None,
+    )
+    .await;
+    let theirs = theirs.as_array().expect("events");
+    assert!(!theirs.is_empty(), "the giver's own events");
+    assert!(
+        theirs.iter().all(|e| e["actor"] == giver.as_str()),
+        "{theirs:?}"
+    );
+    assert!(theirs.len() < all.len(), "others' events are left out");
+    let (_, about) = with_key(
+        &env,
+        &ida,
+        Method::GET,
+        "/api/v1/audit?target=ida.audit",
+        None,
+    )
+    .await;
+    let about = about.as_array().expect("events");
+    assert!(about.iter().all(|e| {
+        e["target"]
+            .as_str()
+            .is_some_and(|t| t.contains("ida.audit"))
+    }));
+    assert!(!about.is_empty());
+    let (_, none) = with_key(
+        &env,
+        &ida,
+        Method::GET,
+        "/api/v1/audit?until=2000-01-01",
+        None,
+    )
+    .await;
+    assert_eq!(none, json!([]));
+    let (_, today) = with_key(
+        &env,
+        &ida,
+        Method::GET,
+        &format!(
+            "/api/v1/audit?limit=1000&since={}",
+            chrono::Utc::now().format("%Y-%m-%d")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(today.as_array().map(Vec::len), Some(all.len()));
+    // Paging: the next page starts below the last event shown.
+    let (_, first) = with_key(&env, &ida, Method::GET, "/api/v1/audit?limit=2", None).await;
+    let last = first[1]["id"].as_i64().expect("id");
+    let (_, next) = with_key(
+        &env,
+        &ida,
+        Method::GET,
+        &format!("/api/v1/audit?limit=2&before={last}"),
+        None,
+    )
+    .await;
+    assert_eq!(next[0]["id"], all[2]["id"]);
+    let (s, v) = with_key(
+        &env,
+        &ida,
+        Method::GET,
+        "/api/v1/audit?since=yesterday",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // Checks the chain and exports it whole, in chain order.
+    let (s, check) = with_key(&env, &ida, Method::GET, "/api/v1/audit/verify", None).await;
+    assert_eq!(s, StatusCode::OK, "{check}");
+    assert_eq!(check["broken"], Value::Null);
+    let resp = env
+        .http
+        .get(format!(
+            "{}/api/v1/audit/export?format=ndjson",
+            env.server.base_url
+        ))
+        .bearer_auth(&ida)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/x-ndjson",
+        "{:?}",
+        resp.headers()
+    );
+    let text = resp.text().await.expect("body");
+    let seqs: Vec<i64> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("a JSON line")["seq"]
+                .as_i64()
+                .expect("seq")
+        })
+        .collect();
+    assert!(
+        seqs.len() >= all.len(),
+        "every event: {} of {}",
+        seqs.len(),
+        all.len()
+    );
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in chain order");
+    let (s, v) = with_key(
+        &env,
+        &ida,
+        Method::GET,
+        "/api/v1/audit/export?format=xml",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // Taken back: refused again at once.
+    let (s, _) = env
+        .call(
+            Some(Admin),
+            Method::PUT,
+            "/api/v1/people/ida.audit@example-corp.com/auditor",
+            Some(json!({"auditor": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = with_key(&env, &ida, Method::GET, "/api/v1/audit", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    env.stop().await;
+}
+both!(auditors, auditors_read_the_trail_without_being_admins);
