@@ -392,12 +392,37 @@ try {
   await page.getByRole("complementary", { name: "Row details" }).getByRole("link", { name: "App", exact: true }).click();
   await page.getByRole("heading", { name: "Get Lumos App" }).waitFor();
   await page.getByRole("heading", { name: "Answer" }).waitFor();
-  const appId = new URL(page.url().replace("#/", "")).searchParams.get("app_id") || await page.inputValue("#in-app_id");
-  assert.match(appId, /^[0-9a-f-]{36}$/);
   await page.getByRole("region", { name: "Results of Get Lumos App" }).getByText("User friendly label", { exact: true }).waitFor();
+  const appId = (await page.locator('dt:text-is("ID") + dd').first().innerText()).trim();
+  assert.match(appId, /^[0-9a-f-]{36}$/);
   const appLabel = (await page.locator('dt:text-is("User friendly label") + dd').first().innerText()).trim();
   await page.getByRole("link", { name: "Approvers" }).waitFor();
   await readable(page, "an app");
+  // The link gave the app's id: the field shows the app's name, and says which app it is.
+  await expectSoon(async () => (await page.inputValue("#in-app_id")) === appLabel, "the app's name in its field");
+  await page.locator("#in-app_id-picked").getByText(`${appLabel}`).waitFor();
+  assert.match(await page.locator("#in-app_id-picked").innerText(), new RegExp(`the app with id ${appId}$`));
+  // A name typed whole, in any case, and Enter: the run is for that app, the field keeps
+  // the name; a name no app has is an error beside the form, and nothing runs.
+  const appRuns = (await runsOf(page, "get-lumos-app")).length;
+  await page.fill("#in-app_id", appLabel.toUpperCase());
+  await page.press("#in-app_id", "Enter");
+  await expectSoon(async () => (await runsOf(page, "get-lumos-app")).length === appRuns + 1, "one more run");
+  await page.getByRole("heading", { name: "Answer" }).waitFor();
+  assert.equal((await runsOf(page, "get-lumos-app"))[0].inputs.app_id, appId, "the run got the app's id");
+  assert.equal(await page.inputValue("#in-app_id"), appLabel.toUpperCase(), "the field keeps the name typed");
+  await page.fill("#in-app_id", "No Such App Anywhere");
+  await page.press("#in-app_id", "Enter");
+  await page.getByText(/^App id: no app is named “No Such App Anywhere”/).waitFor();
+  assert.equal((await runsOf(page, "get-lumos-app")).length, appRuns + 1, "nothing ran");
+  // A request's duration offers the lengths the app offers, and its help says them.
+  await page.goto(`${base}/#/run/request-lumos-app-access?app=${encodeURIComponent(appLabel)}`);
+  await page.getByRole("heading", { name: "Request Lumos App Access" }).waitFor();
+  const settings = await (await fetch(`${simUrl}/appstore/apps/${appId}/settings`, { headers: { authorization: `Bearer ${simToken}` } })).json();
+  const lengths = (settings.provisioning && settings.provisioning.time_based_access) || [];
+  await expectSoon(async () => (await page.locator("#in-duration-help").innerText()).startsWith(`${appLabel} offers`), "the duration's help names what the app offers");
+  assert.deepEqual(await page.locator("#in-duration-list option").evaluateAll((os) => os.map((o) => o.value)), lengths);
+  if (lengths.length) assert.equal(await page.locator("#in-duration-help").innerText(), `${appLabel} offers: ${lengths.join(", ")}.`);
 
   // History: runs told apart by their ids, filters, older runs page by page.
   await page.evaluate(async () => {
@@ -515,10 +540,12 @@ try {
   await requester.page.getByRole("note").getByText(/Needs approval/).waitFor();
   await requester.page.getByRole("note").getByText(/IT security — sec\.lead@example-corp\.com/).waitFor();
   // The app is found by typing part of its name: the picker offers it with its id.
+  // The app is found by typing part of its name: the picker offers it by name; choosing it
+  // keeps the name in the field and says which app it is.
   await requester.page.locator("#in-app_id").pressSequentially(appLabel.slice(0, 4), { delay: 30 });
-  await requester.page.locator(`#in-app_id-list option[value="${appId}"]`).waitFor({ state: "attached" });
-  assert.match(await requester.page.locator(`#in-app_id-list option[value="${appId}"]`).innerText(), new RegExp(appLabel));
-  await requester.page.fill("#in-app_id", appId);
+  await requester.page.locator(`#in-app_id-list option[value="${appLabel}"]`).waitFor({ state: "attached" });
+  await requester.page.fill("#in-app_id", appLabel);
+  await requester.page.locator("#in-app_id-picked").getByText(`the app with id ${appId}`).waitFor();
   await requester.page.fill("#in-ticket", "not a ticket");
   await requester.page.getByRole("button", { name: "Run", exact: true }).click();
   await requester.page.getByRole("alert").getByText(/input 'ticket': 'not a ticket' does not match the pattern/).waitFor();
@@ -651,7 +678,7 @@ try {
   // ------------------------------------------------------------------ on a phone
   const phone = await person(390, 844);
   await signIn(phone.page, keys.approver);
-  for (const [view, heading, name] of [["#/workflows", "Workflows", "workflows"], ["#/runs", "Runs", "runs"], [heldUrl, /^Run /, "run-page"], ["#/run/list-lumos-users?search=ann&autorun=1", "List Lumos Users", "run"], ["#/approvals", "Waiting for you", "approvals"]]) {
+  for (const [view, heading, name] of [["#/workflows", "Workflows", "workflows"], ["#/runs", "Runs", "runs"], [heldUrl, /^Run /, "run-page"], ["#/run/list-lumos-users?search=ann&autorun=1", "List Lumos Users", "run"], ["#/approvals", "Waiting for you", "approvals"], ["#/audit", "Audit trail", "audit"]]) {
     await phone.page.goto(`${base}/${view}`);
     await phone.page.getByRole("heading", { name: heading }).first().waitFor();
     if (view.includes("autorun")) {

@@ -582,6 +582,18 @@ pub(crate) fn table() -> Routes<AppState> {
         .response(schema::<Vec<engine::lookup::Found>>),
         api::lookup,
     );
+    r.add(
+        doc(
+            "GET",
+            "/api/v1/lumos/durations",
+            Some(Agent),
+            "lumos",
+            "The access lengths a request for an app (and permissions) may ask for, through the default connection",
+        )
+        .query(schema::<api::DurationsQuery>)
+        .response(schema::<engine::lookup::Durations>),
+        api::durations,
+    );
     // API keys.
     r.add(
         doc(

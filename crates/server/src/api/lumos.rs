@@ -118,3 +118,29 @@ pub async fn lookup(
 ) -> ApiResult<Response> {
     Ok(Json(s.engine.lookup(q.kind, &q.q, &c).await?).into_response())
 }
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DurationsQuery {
+    /// The app's id.
+    app: String,
+    /// Permissions chosen (labels or ids, comma-separated): their own lengths apply.
+    permissions: Option<String>,
+}
+
+/// The access lengths a request for an app (and permissions) may ask for: the console's
+/// duration field offers them.
+pub async fn durations(
+    State(s): State<AppState>,
+    Extension(c): Extension<Actor>,
+    axum::extract::Query(q): axum::extract::Query<DurationsQuery>,
+) -> ApiResult<Response> {
+    let permissions: Vec<String> = q
+        .permissions
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    Ok(Json(s.engine.durations(&q.app, &permissions, &c).await?).into_response())
+}

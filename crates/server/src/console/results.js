@@ -67,7 +67,19 @@ export function cell(v) {
     return JSON.stringify(v);
   }
   if (typeof v === "boolean") return v ? "yes" : "no";
+  if (typeof v === "string" && TIME.test(v)) return localTime(v);
   return String(v);
+}
+
+/** A time as Lumos writes it: with an offset, or naive (UTC). */
+const TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** A Lumos time in the viewer's local time, as the console writes every other time (the
+ *  value as Lumos sent it is in the cell's tooltip and in exports). */
+export function localTime(v) {
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(v) ? v : `${v.replace(" ", "T")}Z`;
+  const t = new Date(zoned);
+  return Number.isNaN(t.getTime()) ? v : t.toLocaleString();
 }
 
 function text(v) {
@@ -231,7 +243,14 @@ function listing(run, out, title, controls, exports) {
         cols.map((c) => h("td", { title: text(it[c]) || null, class: isId(c) ? "idcol" : null }, cell(it[c])))));
     }
     if (last < n) rows.push(spacer((n - last) * ROW_PX));
+    // Drawing anew must not drop the focus: a row's button that had it gets it back (a
+    // resize, such as closing the row details, draws the rows again).
+    const focused = tbody.contains(document.activeElement) ? document.activeElement.getAttribute("aria-label") : null;
     put(tbody, ...rows);
+    if (focused) {
+      const again = [...tbody.querySelectorAll("button")].find((b) => b.getAttribute("aria-label") === focused);
+      (again || scroller).focus({ preventScroll: true });
+    }
     if (missing !== null && stored) fetchRange(missing);
     freeze();
     // The rows really in view (the drawn ones include a margin).

@@ -60,6 +60,17 @@ export async function sessions(notice) {
       }) }, "End")]), "No live session."));
 }
 
+/** When a trigger last fired, and its last error: in red only when it is the newest thing
+ *  that happened (an error followed by a success is history, said quietly). */
+function lastFired(t) {
+  if (!t.last_fired_at) return "never";
+  if (!t.last_error) return when(t.last_fired_at);
+  const current = t.last_error_at && new Date(t.last_error_at) >= new Date(t.last_fired_at);
+  return [when(t.last_fired_at), current
+    ? h("div", { class: "status-failed" }, t.last_error)
+    : h("div", { class: "muted" }, `Earlier (${when(t.last_error_at)}): ${t.last_error}`)];
+}
+
 export async function triggers(notice) {
   const out = h("div", { "aria-live": "polite" }, notice || null);
   const [list, workflows] = await Promise.all([api("GET", "/api/v1/triggers"), api("GET", "/api/v1/workflows")]);
@@ -74,9 +85,9 @@ export async function triggers(notice) {
     }) }, text);
   const names = Object.fromEntries(workflows.map((w) => [w.id, w.name]));
   const table = listTable("Triggers", ["Name", "Workflow", "URL", "Signed with", "State", "Last fired", ""], list.map((t) => [
-    h("b", {}, t.name), names[t.workflow_id] || t.workflow_id, h("span", { class: "mono" }, `${location.origin}/hooks/${t.id}`), t.auth,
+    h("b", {}, t.name), names[t.workflow_id] || t.workflow_id, h("span", {}, h("span", { class: "mono" }, `${location.origin}/hooks/${t.id}`), " ", copyButton(`${location.origin}/hooks/${t.id}`, `the URL of ${t.name}`)), t.auth,
     t.enabled ? h("span", { class: "status-completed" }, "enabled") : h("span", { class: "status-canceled" }, "disabled"),
-    [when(t.last_fired_at) || "never", t.last_error ? h("div", { class: "status-failed" }, t.last_error) : null],
+    lastFired(t),
     h("span", { class: "row tight" }, t.enabled ? act(t, "disable", "Disable") : act(t, "enable", "Enable"), act(t, "rotate-secret", "Rotate secret"), act(t, "remove", "Remove"))]),
   "No trigger yet: add one to start a workflow from a webhook or a Slack command.");
 

@@ -44,28 +44,112 @@ const PICKERS = {
   user_email: ["users", (f) => f.email], email: ["users", (f) => f.email], user_id: ["users", (f) => f.id],
 };
 
+const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Typing part of a name offers the matching apps or people (a native datalist: keyboard
- *  and screen readers work as with any suggestion list); choosing one fills in its id or
- *  email. */
+ *  and screen readers work as with any suggestion list). The field keeps showing the name
+ *  chosen or typed, and says which app or person it stands for; the run gets the id (or
+ *  email). A name typed whole without choosing is looked up when the form is sent
+ *  (`input.resolve()`): one exact match is used, none or several is an error beside it. */
 export function picker(input, kind, valueOf) {
+  const what = kind === "apps" ? "app" : "person";
   const list = h("datalist", { id: `${input.id}-list` });
+  const said = h("span", { class: "help picked", id: `${input.id}-picked`, "aria-live": "polite" });
   input.setAttribute("list", list.id);
+  input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), said.id].filter(Boolean).join(" "));
+  const shown = new Map(); // what an option shows → the found app or person
+  let chosen = null; // { text, value }
+  const display = (f, found) => {
+    if (valueOf(f) === f.email) return f.email;
+    const twins = found.filter((x) => x.label === f.label).length > 1;
+    return f.email ? `${f.label} <${f.email}>` : twins ? `${f.label} (${f.detail || f.id.slice(-8)})` : f.label;
+  };
+  const choose = (text, f) => {
+    chosen = { text, value: valueOf(f) };
+    // Say which one it is, unless the field shows exactly what the run gets.
+    said.textContent = valueOf(f) === text ? "" : `${f.label}${f.detail ? ` (${f.detail})` : ""}: the ${what} with id ${valueOf(f)}`;
+  };
+  const offer = (found) => {
+    shown.clear();
+    for (const f of found.filter((x) => valueOf(x))) shown.set(display(f, found), f);
+    put(list, [...shown.entries()].map(([text, f]) => h("option", { value: text }, [f.detail, f.email && text !== f.email ? f.email : null].filter(Boolean).join(" · "))));
+  };
+  const ask = async (q) => api("GET", `/api/v1/lumos/lookup?kind=${kind}&q=${encodeURIComponent(q)}`);
   let timer = 0;
   let asked = "";
   input.addEventListener("input", () => {
     clearTimeout(timer);
     const q = input.value.trim();
+    if (shown.has(input.value)) { choose(input.value, shown.get(input.value)); return; }
+    if (chosen && chosen.text !== input.value) { chosen = null; said.textContent = ""; }
     // An id or an email typed whole needs no suggestions.
-    if (q.length < 2 || q === asked || /^[0-9a-f-]{36}$/.test(q)) return;
+    if (q.length < 2 || q === asked || ID.test(q)) return;
     timer = setTimeout(async () => {
       asked = q;
-      try {
-        const found = await api("GET", `/api/v1/lumos/lookup?kind=${kind}&q=${encodeURIComponent(q)}`);
-        put(list, found.filter((f) => valueOf(f)).map((f) => h("option", { value: valueOf(f) }, [f.label, f.email && valueOf(f) !== f.email ? f.email : null, f.detail].filter(Boolean).join(" · "))));
-      } catch { put(list); }
+      try { offer(await ask(q)); } catch { put(list); }
     }, 250);
   });
-  return list;
+  /** What the run gets for this field: the chosen one's id or email, an id or email typed
+   *  whole, or the one app or person whose name is exactly what was typed. */
+  input.resolve = async () => {
+    const v = input.value.trim();
+    if (!v) return "";
+    if (chosen && chosen.text === input.value) return chosen.value;
+    if (ID.test(v) || (v.includes("@") && !v.includes("<"))) return v;
+    const found = (await ask(v)).filter((f) => valueOf(f));
+    const exact = found.filter((f) => f.label.toLowerCase() === v.toLowerCase() || display(f, found).toLowerCase() === v.toLowerCase());
+    if (exact.length === 1) { choose(input.value, exact[0]); return chosen.value; }
+    offer(exact.length ? exact : found);
+    const name = input.labels && input.labels[0] ? input.labels[0].textContent.replace(" (required)", "") : input.name;
+    throw Object.assign(new Error(exact.length
+      ? `${name}: “${v}” names ${exact.length} ${what === "app" ? "apps" : "people"}; choose one from the list.`
+      : `${name}: no ${what} is named “${v}”${found.length ? `; did you mean ${found.slice(0, 5).map((f) => display(f, found)).join(", ")}?` : "."}`), { field: input });
+  };
+  /** An id in the field (from a link): show whose it is. */
+  if (ID.test(input.value.trim())) {
+    ask(input.value.trim()).then((found) => {
+      const f = found.find((x) => valueOf(x) === input.value.trim());
+      if (f && input.value.trim() === valueOf(f)) { const text = display(f, found); offer(found); input.value = text; choose(text, f); }
+    }, () => {});
+  }
+  return [list, said];
+}
+
+/** A request's duration field offers the lengths the chosen app (and permissions) allow,
+ *  and its help says them, once the app is known. */
+function offerDurations(form) {
+  const app = form.elements.app || form.elements.app_id;
+  const duration = form.elements.duration;
+  if (!app || !duration || typeof app.resolve !== "function") return;
+  const list = h("datalist", { id: `${duration.id}-list` });
+  duration.setAttribute("list", list.id);
+  duration.after(list);
+  const help = document.getElementById(`${duration.id}-help`) || form.querySelector(`#${duration.id}-help`);
+  const usual = help ? help.textContent : "";
+  let asked = "";
+  const refresh = async () => {
+    let id;
+    try { id = await app.resolve(); } catch { return; }
+    const permissions = form.elements.permissions ? form.elements.permissions.value : "";
+    if (!id || `${id}|${permissions}` === asked) return;
+    asked = `${id}|${permissions}`;
+    try {
+      const d = await api("GET", `/api/v1/lumos/durations?app=${encodeURIComponent(id)}&permissions=${encodeURIComponent(permissions)}`);
+      put(list, d.offered.map((x) => h("option", { value: x })));
+      if (help) help.textContent = d.offered.length ? `${d.of} offers: ${d.offered.join(", ")}.` : `${d.of} offers no time-limited access: leave it empty.`;
+    } catch (err) { if (help) help.textContent = `${usual} (${err.message})`; }
+  };
+  app.addEventListener("change", refresh);
+  if (form.elements.permissions) form.elements.permissions.addEventListener("change", refresh);
+  if (app.value.trim()) refresh();
+}
+
+/** Each picker field's value for the run (names looked up); the first that cannot be is
+ *  an error naming the field. */
+async function resolvePickers(form) {
+  for (const el of form.querySelectorAll("input")) {
+    if (typeof el.resolve === "function") el.resolved = await el.resolve();
+  }
 }
 
 function fieldFor(inp, value) {
@@ -88,8 +172,9 @@ function readForm(form, inputs) {
       if (list.length) values[inp.name] = list;
       continue;
     }
+    const value = typeof el.resolve === "function" && el.resolved !== undefined ? el.resolved : el.value;
     if (inp.type === "boolean") values[inp.name] = el.checked;
-    else if (el.value !== "") values[inp.name] = inp.type === "integer" || inp.type === "number" ? Number(el.value) : el.value;
+    else if (value !== "") values[inp.name] = inp.type === "integer" || inp.type === "number" ? Number(value) : value;
   }
   return values;
 }
@@ -125,17 +210,30 @@ export async function runView(id) {
     canRun ? h("div", { class: "row" }, runButton, dryButton) : h("p", { class: "muted" }, "Your role can read this workflow but not run it."));
 
   const start = async (button, dryRun, overrides = {}) => busy(button, async () => {
+    // Names typed in app and person fields become their ids (or a clear error beside them).
+    try { await resolvePickers(form); } catch (err) {
+      put(results, message("bad", err.message));
+      if (err.field) err.field.focus();
+      return;
+    }
     const inputs = { ...readForm(form, wf.inputs), ...overrides };
-    // The address now opens this form with these inputs: a link to share or come back to.
+    const requestedFor = forWhom.resolved ?? forWhom.value.trim();
+    // The address now opens this form with these inputs, as shown (names, not ids): a link
+    // to share or come back to.
     const extra = {};
-    if (forWhom.value.trim()) extra.requested_for = forWhom.value.trim();
+    if (requestedFor) extra.requested_for = requestedFor;
     if (connectionList.length > 1) extra.connection = connection.value;
-    history.replaceState(null, "", `#/run/${encodeURIComponent(id)}?${inputsQuery({ ...inputs, ...extra })}`);
+    const asShown = { ...inputs };
+    for (const inp of wf.inputs) {
+      const el = form.elements[inp.name];
+      if (el && typeof el.resolve === "function" && el.value.trim()) asShown[inp.name] = el.value.trim();
+    }
+    history.replaceState(null, "", `#/run/${encodeURIComponent(id)}?${inputsQuery({ ...asShown, ...extra })}`);
     // The previous answer goes at once: never shown as if it were this run's.
     put(results, h("p", { role: "status" }, "Starting the run…"));
     try {
       const body = { inputs, dry_run: dryRun };
-      if (forWhom.value.trim()) body.requested_for = forWhom.value.trim();
+      if (requestedFor) body.requested_for = requestedFor;
       if (connectionList.length > 1) body.connection = connection.value;
       const run = await api("POST", `/api/v1/workflows/${encodeURIComponent(id)}/runs`, body);
       // The run is the page: its own address from now on, so refresh, a shared link and
@@ -163,6 +261,7 @@ export async function runView(id) {
       h("button", { type: "button", class: "secondary", disabled: !out.next_page || null, onclick: (e) => turn(e.currentTarget, run.dry_run, out.next_page) }, "Next page"),
     ];
   };
+  offerDurations(form);
   form.addEventListener("submit", (e) => { e.preventDefault(); start(runButton, false); });
   // A field in the closed "More options" cannot show why the form will not submit: open it.
   form.addEventListener("invalid", (e) => { const d = e.target.closest("details"); if (d) d.open = true; }, true);

@@ -823,6 +823,133 @@ async fn run_history_pages(db: Db) {
 }
 both!(run_history, run_history_pages);
 
+/// What a request may ask for: the app's lengths, or, with a permission that overrides
+/// them, the permission's; an id given to the lookup finds that one app (a link's id shown
+/// by name); unknown permissions and ids are clear errors.
+#[tokio::test]
+async fn request_lengths_and_ids_are_looked_up_for_the_form() {
+    let env = Env::new(testkit::sqlite()).await;
+    env.connect().await;
+    let sim = |path: String| {
+        let (http, base, token) = (
+            env.http.clone(),
+            env.sim.base_url.clone(),
+            env.sim.token.clone(),
+        );
+        async move {
+            http.get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("sim")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    // A permission with its own lengths, in the AppStore.
+    let mut found = None;
+    for page in 1..=20 {
+        let perms = sim(format!(
+            "/appstore/requestable_permissions?in_app_store=true&size=100&page={page}"
+        ))
+        .await;
+        let items = perms["items"].as_array().cloned().unwrap_or_default();
+        found = items.into_iter().find(|p| {
+            p["request_config"]["request_fulfillment_config"]["time_based_access_override"] == true
+                && p["request_config"]["appstore_visibility"] == "VISIBLE"
+        });
+        if found.is_some() {
+            break;
+        }
+    }
+    let perm = found.expect("a permission with its own lengths");
+    let app_id = perm["app_id"].as_str().expect("app id").to_owned();
+    let label = perm["label"].as_str().expect("label").to_owned();
+    let settings = sim(format!("/appstore/apps/{app_id}/settings")).await;
+    let app = sim(format!("/appstore/apps/{app_id}")).await;
+    let name = app["user_friendly_label"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+
+    let (s, d) = env
+        .call(
+            Some(Agent),
+            Method::GET,
+            &format!("/api/v1/lumos/durations?app={app_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["offered"], settings["provisioning"]["time_based_access"]);
+    assert_eq!(d["of"], name.as_str());
+    let (s, d) = env
+        .call(
+            Some(Agent),
+            Method::GET,
+            &format!(
+                "/api/v1/lumos/durations?app={app_id}&permissions={}",
+                url::form_urlencoded::byte_serialize(label.as_bytes()).collect::<String>()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(
+        d["offered"],
+        json!(["1 day", "7 days"]),
+        "the permission's own lengths"
+    );
+    assert_eq!(d["of"], format!("{name} · {label}"));
+    let (s, bad) = env
+        .call(
+            Some(Agent),
+            Method::GET,
+            &format!("/api/v1/lumos/durations?app={app_id}&permissions=No%20Such"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert!(
+        bad.to_string()
+            .contains("has no requestable permission 'No Such'"),
+        "{bad}"
+    );
+    let (s, bad) = env
+        .call(
+            Some(Agent),
+            Method::GET,
+            "/api/v1/lumos/durations?app=Slack",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+
+    // An id looks up that one app, by name; an unknown id finds nothing.
+    let (s, one) = env
+        .call(
+            Some(Agent),
+            Method::GET,
+            &format!("/api/v1/lumos/lookup?kind=apps&q={app_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    assert_eq!(one[0]["id"], app_id.as_str(), "{one}");
+    assert!(one[0]["label"].is_string(), "{one}");
+    let (s, none) = env
+        .call(
+            Some(Agent),
+            Method::GET,
+            "/api/v1/lumos/lookup?kind=users&q=99999999-0000-4000-8000-000000000000",
+            None,
+        )
+        .await;
+    assert_eq!((s, none), (StatusCode::OK, json!([])));
+    env.stop().await;
+}
+
 /// The pickers' lookup: apps and people by part of a name, for those who may run workflows.
 #[tokio::test]
 async fn apps_and_people_are_found_by_part_of_a_name() {
