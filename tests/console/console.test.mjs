@@ -536,6 +536,12 @@ try {
   await requester.page.goto(`${base}/#/run/cancel-lumos-access-request?request_id=00000000-0000-4000-8000-000000000001&reason=x&autorun=1`);
   await requester.page.getByText("Opened from a link: check the inputs, then press Run.").waitFor();
   assert.equal((await runsOf(requester.page, "cancel-lumos-access-request")).length, 0, "nothing ran by itself");
+  // Run, it fails (no such request): the page says nothing was changed, and offers to try
+  // again because that is safe.
+  await requester.page.getByRole("button", { name: "Run", exact: true }).click();
+  await requester.page.getByText("Nothing was changed.", { exact: true }).waitFor();
+  await requester.page.getByText("Nothing was changed: it is safe to try again.").waitFor();
+  assert.match(await requester.page.getByRole("link", { name: "Try again" }).getAttribute("href"), /^#\/run\/cancel-lumos-access-request\?request_id=00000000-0000-4000-8000-000000000001/);
   await requester.page.goto(`${base}/#/run/app-lookup-approved`);
   await requester.page.getByRole("note").getByText(/Needs approval/).waitFor();
   await requester.page.getByRole("note").getByText(/IT security — sec\.lead@example-corp\.com/).waitFor();

@@ -177,6 +177,10 @@ pub async fn runs(engine: &Engine, cmd: RunsCommand) -> anyhow::Result<()> {
                     .unwrap_or_default();
                 writeln!(out, "reply: {}{why}", r.status)?;
             }
+            // A run that stopped short: what it changed, and whether trying again is safe.
+            if let Some(w) = &d.writes {
+                writeln!(out, "changes: {}", w.said)?;
+            }
             let mut table = Table::new();
             table.load_style(UTF8_FULL_CONDENSED).set_header([
                 "step",

@@ -158,6 +158,7 @@ impl Engine {
             "person": req.requested_for.clone().or_else(|| req.actor.email()),
             "role": req.actor.role,
             "dry_run": req.dry_run,
+            "started_at": started_at(),
         });
         let result = executor
             .run(
@@ -466,4 +467,10 @@ impl Engine {
 struct Recorded {
     status: RunStatus,
     error: Option<String>,
+}
+
+/// When a run begins, as Lumos writes times (UTC, to the second): `verify:` checks look for
+/// what was made since (`run.started_at`).
+pub(crate) fn started_at() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string()
 }

@@ -43,6 +43,7 @@ mod trigger_reply;
 pub mod triggers;
 pub use trigger_reply::{MAX_WAIT, Reply, ReplyState};
 pub mod webhook;
+pub mod write_outcome;
 
 // The workflow language, as the doors and tests have always named it through the engine.
 pub use workflow_lang::{dates, definition, inputs, plan, template, validate, workflow};

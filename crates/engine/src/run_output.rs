@@ -65,12 +65,14 @@ impl Engine {
         } else {
             None
         };
+        let writes = crate::write_outcome::writes_of(run.status, run.dry_run, &steps);
         Ok(RunDetail {
             run,
             steps,
             items,
             approval,
             reply,
+            writes,
         })
     }
 

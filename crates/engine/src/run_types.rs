@@ -111,6 +111,10 @@ pub struct RunDetail {
     /// For a run a trigger started with a reply: whether it was sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<crate::trigger_reply::ReplyState>,
+    /// For a run that failed or was canceled: whether it changed anything, and whether
+    /// trying again is safe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes: Option<crate::write_outcome::Writes>,
 }
 
 /// A recorded run that has not executed yet: `running` (held by this process) or

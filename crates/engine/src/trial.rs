@@ -92,7 +92,8 @@ impl Engine {
             http: http.as_ref(),
         };
         let run_info = json!({"id": "trial", "requested_by": by.label, "requested_for": null,
-            "person": by.email(), "role": by.role, "dry_run": dry_run});
+            "person": by.email(), "role": by.role, "dry_run": dry_run,
+            "started_at": crate::execute::started_at()});
         let result = executor.run(inputs, run_info, Value::Null).await;
         drop(executor);
         let mut steps = Vec::new();

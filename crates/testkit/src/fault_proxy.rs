@@ -34,10 +34,17 @@ pub enum Fault {
     /// The first answer this proxy forwarded for the same path (whatever the query asks):
     /// a stale cache answering page N with page 1.
     Stale,
+    /// `502` from a gateway in front of Lumos, the request never reaching it.
+    BadGateway,
+    /// The request reaches Lumos (which does what it asks), then the gateway answers `502`:
+    /// an answer lost after the work was done.
+    BadGatewayAfter,
 }
 
 struct Rule {
     fault: Fault,
+    /// Only requests with this method (and only they are counted for `from`/`count`).
+    method: Option<String>,
     /// 1-based number of the first request it applies to.
     from: u64,
     /// How many requests it applies to (`u64::MAX`: all from `from` on).
@@ -82,6 +89,7 @@ impl FaultProxy {
                 .expect("client"),
             rule: Mutex::new(Rule {
                 fault: Fault::Pass,
+                method: None,
                 from: 1,
                 count: u64::MAX,
             }),
@@ -136,9 +144,26 @@ impl FaultProxy {
         self.set(Fault::Pass, 1, u64::MAX);
     }
 
+    /// Answer the next request with `method` (GET, POST, …) with `fault`, once; every
+    /// other request passes.
+    pub fn fail_next(&self, method: &str, fault: Fault) {
+        let mut rule = self.state.rule.lock().unwrap_or_else(|e| e.into_inner());
+        *rule = Rule {
+            fault,
+            method: Some(method.to_ascii_uppercase()),
+            from: 1,
+            count: 1,
+        };
+    }
+
     fn set(&self, fault: Fault, from: u64, count: u64) {
         let mut rule = self.state.rule.lock().unwrap_or_else(|e| e.into_inner());
-        *rule = Rule { fault, from, count };
+        *rule = Rule {
+            fault,
+            method: None,
+            from,
+            count,
+        };
     }
 
     /// Requests seen so far.
@@ -160,15 +185,32 @@ async fn serve(mut sock: TcpStream, state: Arc<State>) {
         };
         let n = state.requests.fetch_add(1, Ordering::SeqCst) + 1;
         let fault = {
-            let rule = state.rule.lock().unwrap_or_else(|e| e.into_inner());
-            let applies = n >= rule.from && n - rule.from < rule.count;
-            if applies { rule.fault } else { Fault::Pass }
+            let mut rule = state.rule.lock().unwrap_or_else(|e| e.into_inner());
+            match rule.method.clone() {
+                // A rule for one method counts only its requests, and is used up.
+                Some(m) if m == req.method.to_ascii_uppercase() && rule.count > 0 => {
+                    rule.count -= 1;
+                    rule.fault
+                }
+                Some(_) => Fault::Pass,
+                None => {
+                    let applies = n >= rule.from && n - rule.from < rule.count;
+                    if applies { rule.fault } else { Fault::Pass }
+                }
+            }
         };
         let keep_open = match fault {
             Fault::Reset => {
                 // SO_LINGER 0: closing sends a reset instead of a clean end.
                 let _ = sock.set_zero_linger();
                 return;
+            }
+            Fault::BadGateway => {
+                write_answer(&mut sock, 502, "text/plain", &[], b"bad gateway").await
+            }
+            Fault::BadGatewayAfter => {
+                let _ = forward(&state, &req).await;
+                write_answer(&mut sock, 502, "text/plain", &[], b"bad gateway").await
             }
             Fault::Html200 => {
                 write_answer(

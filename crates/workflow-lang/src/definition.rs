@@ -328,6 +328,26 @@ pub struct Step {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub for_person: Option<Spanned<String>>,
+    /// For a call that changes Lumos: when it fails without a clear answer (a server error,
+    /// a timeout, a lost connection), a call that only reads to find whether the change was
+    /// made anyway. Found: the step completes with what was found. Not found: it fails
+    /// saying the change was not made (safe to try again).
+    #[serde(default)]
+    pub verify: Option<VerifySpec>,
+}
+
+/// `verify:` — did a change whose answer was lost happen anyway?
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySpec {
+    /// A Lumos operation that only reads, e.g. `getAccessRequests`.
+    pub call: String,
+    /// Its parameters (templates over inputs and earlier steps).
+    #[serde(default)]
+    pub params: Option<Map<String, Value>>,
+    /// A template over `output` (the check's answer): the change made, or nothing (null,
+    /// false, an empty list or text) when it was not.
+    pub found: String,
 }
 
 /// `http:` — one request to a web service.

@@ -24,6 +24,18 @@ pub struct Planned {
     pub wait: Option<Wait>,
     /// `for_person:` — whose the answer is (a template over `output`).
     pub for_person: Option<String>,
+    /// `verify:` — how to find whether a change whose answer was lost was made.
+    pub verify: Option<Verify>,
+}
+
+/// A call that only reads, made after a change's answer was lost, and what in its answer
+/// is the change made.
+#[derive(Debug, Clone)]
+pub struct Verify {
+    pub op: &'static Operation,
+    pub params: Map<String, Value>,
+    /// A template over `output`.
+    pub found: String,
 }
 
 #[derive(Debug, Clone)]
@@ -229,6 +241,16 @@ fn step(s: &Step) -> Result<Planned, String> {
             .and_then(|t| crate::duration::parse_duration(t).ok()),
         continue_on_error: s.continue_on_error,
         for_person: s.for_person.as_ref().map(|f| f.value.clone()),
+        verify: match &s.verify {
+            None => None,
+            Some(v) => Some(Verify {
+                op: Catalog::lumos()
+                    .get(&v.call)
+                    .ok_or_else(|| format!("verify: unknown operation '{}'", v.call))?,
+                params: v.params.clone().unwrap_or_default(),
+                found: v.found.clone(),
+            }),
+        },
         wait: s.wait_until.as_ref().map(|w| {
             let d = |t: &Option<String>, default: u64| {
                 t.as_deref()

@@ -21,6 +21,7 @@ const RUN_FIELDS: &[&str] = &[
     "person",
     "role",
     "dry_run",
+    "started_at",
 ];
 
 /// Functions minijinja offers that are not variables of ours.
@@ -526,6 +527,65 @@ pub fn check_source(def: &Definition, templates: &Templates, source: &str) -> Re
                 &earlier_now,
                 &["output"],
                 &format!("step '{id}' wait_until"),
+            );
+        }
+        if let Some(v) = &step.verify {
+            let changes = step
+                .call
+                .as_ref()
+                .and_then(|op| catalog.get(&op.value))
+                .is_some_and(|op| op.is_mutating());
+            if !changes || step.for_each.is_some() {
+                c.at(
+                    pos,
+                    format!(
+                        "step '{id}': verify goes with a call that changes Lumos, not in a loop"
+                    ),
+                );
+            }
+            match catalog.get(&v.call) {
+                None => c.at(
+                    pos,
+                    format!("step '{id}': verify.call: unknown operation '{}'", v.call),
+                ),
+                Some(op) if op.is_mutating() => c.at(
+                    pos,
+                    format!(
+                        "step '{id}': verify.call must only read ({} changes Lumos)",
+                        op.name()
+                    ),
+                ),
+                Some(op) => {
+                    for k in v.params.iter().flatten().map(|(k, _)| k) {
+                        if op.param(k).is_none() {
+                            let valid: Vec<&str> =
+                                op.params.iter().map(|p| p.name.as_str()).collect();
+                            c.at(
+                                pos,
+                                format!(
+                                    "step '{id}': verify: {} has no parameter '{k}' (valid: {})",
+                                    op.name(),
+                                    valid.join(", ")
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            let earlier_now = earlier.clone();
+            c.refs(
+                pos,
+                &Value::Object(v.params.clone().unwrap_or_default()),
+                &earlier_now,
+                &[],
+                &format!("step '{id}' verify.params"),
+            );
+            c.refs(
+                pos,
+                &Value::String(v.found.clone()),
+                &earlier_now,
+                &["output"],
+                &format!("step '{id}' verify.found"),
             );
         }
         if let Some(f) = &step.for_person {

@@ -25,6 +25,9 @@ pub(crate) mod http_request;
 mod http_step;
 mod record;
 mod sub_run;
+mod verify;
+
+pub(crate) use verify::refused;
 
 pub use record::{
     LOOP_SAMPLE_COMPLETED, LOOP_SAMPLE_FAILED, LOOP_SUMMARY, LoopCounts, LoopSample, StepKind,
@@ -538,10 +541,14 @@ impl Executor<'_> {
                 };
                 Err(RunError::Failed(message))
             }
-            Action::Call(call) => self
-                .call(id, call, ctx, &mut rec, stream, held)
-                .await
-                .map(|c| (c, false)),
+            Action::Call(call) => match self.call(id, call, ctx, &mut rec, stream, held).await {
+                // A change that failed: was it made? (its fate goes in the record)
+                Err(RunError::Step { message, .. }) if call.op.is_mutating() && rec.changed => self
+                    .fate(id, step.verify.as_ref(), ctx, &mut rec, &message)
+                    .await
+                    .map(|c| (c, false)),
+                other => other.map(|c| (c, false)),
+            },
             Action::Http(spec) => self
                 .http_step(id, spec, ctx, &mut rec)
                 .await
@@ -557,6 +564,8 @@ impl Executor<'_> {
         rec.duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok((c, _)) => rec.output = Some(step_output(&c.value)),
+            // A failed change's record keeps its fate (`{change: …}`, see `verify`) as its
+            // output.
             Err(e) => e.mark(&mut rec),
         }
         self.record(rec);

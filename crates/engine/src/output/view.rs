@@ -245,8 +245,8 @@ struct Pass {
     lowered: Vec<u8>,
     matched: Vec<u32>,
     keys: Vec<Key>,
-    /// The sort keys' text, one after another.
-    text: String,
+    /// The sort keys of text values, one after another (see [`sort_key`]).
+    text: Vec<u8>,
 }
 
 /// An item's sort key: nothing (sorts last either way), a number, or text (lower-cased,
@@ -271,7 +271,7 @@ impl Pass {
             lowered: Vec::new(),
             matched: Vec::new(),
             keys: Vec::new(),
-            text: String::new(),
+            text: Vec::new(),
         }
     }
 
@@ -303,7 +303,7 @@ impl Pass {
                 Some(SortValue::Number(n)) => Key::Number(n),
                 Some(SortValue::Text(t)) => {
                     let start = u32::try_from(self.text.len()).map_err(|_| too_big())?;
-                    self.text.push_str(&t.to_lowercase());
+                    sort_key(&t, &mut self.text);
                     let len = u32::try_from(self.text.len()).map_err(|_| too_big())? - start;
                     Key::Text { start, len }
                 }
@@ -330,7 +330,7 @@ impl Pass {
                 (Key::Number(_), Key::Text { .. }) => Ordering::Less,
                 (Key::Text { .. }, Key::Number(_)) => Ordering::Greater,
                 (Key::Text { start: s1, len: l1 }, Key::Text { start: s2, len: l2 }) => {
-                    natural(text(s1, l1), text(s2, l2))
+                    text(s1, l1).cmp(text(s2, l2))
                 }
             };
             let by_key = if sort.descending {
@@ -355,51 +355,48 @@ fn too_big() -> OutputError {
     )
 }
 
-/// Text compared as people read it: runs of digits by their value ("item2" before
-/// "item10"), the rest character by character.
+/// Text compared as people read it, in any case: runs of digits by their value ("item2"
+/// before "item10"), the rest character by character.
 pub fn natural(a: &str, b: &str) -> Ordering {
-    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
-    loop {
-        match (x.first(), y.first()) {
-            (None, None) => return Ordering::Equal,
-            (None, _) => return Ordering::Less,
-            (_, None) => return Ordering::Greater,
-            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
-                let run = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
-                let (n, m) = (run(x), run(y));
-                let (dx, dy) = (&x[..n], &y[..m]);
-                // Without leading zeros, a longer run is a larger number.
-                let (sx, sy) = (strip_zeros(dx), strip_zeros(dy));
-                let o = sx.len().cmp(&sy.len()).then(sx.cmp(sy)).then(n.cmp(&m));
-                if o != Ordering::Equal {
-                    return o;
-                }
-                x = &x[n..];
-                y = &y[m..];
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    sort_key(a, &mut x);
+    sort_key(b, &mut y);
+    x.cmp(&y)
+}
+
+/// Append `text`'s sort key to `out`: bytes whose plain order is the natural order of the
+/// lower-cased text, so a million keys sort by `memcmp`. A run of digits becomes `0` (it
+/// sorts against other characters as any digit does), its length without leading zeros
+/// (two bytes), those digits, and its whole length (two bytes: "2" before "02"); the
+/// length bytes are only ever compared with another run's.
+fn sort_key(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_digit() {
+            let run = bytes[i..].iter().take_while(|d| d.is_ascii_digit()).count();
+            let digits = strip_zeros(&bytes[i..i + run]);
+            let len = |n: usize| u16::try_from(n).unwrap_or(u16::MAX).to_be_bytes();
+            out.push(b'0');
+            out.extend_from_slice(&len(digits.len()));
+            out.extend_from_slice(digits);
+            out.extend_from_slice(&len(run));
+            i += run;
+        } else if b.is_ascii() {
+            out.push(b.to_ascii_lowercase());
+            i += 1;
+        } else {
+            // One character at a time, lower-cased (it may grow: 'İ' is two).
+            let c = text[i..]
+                .chars()
+                .next()
+                .unwrap_or(char::REPLACEMENT_CHARACTER);
+            let mut buf = [0u8; 4];
+            for l in c.to_lowercase() {
+                out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
             }
-            (Some(_), Some(_)) => {
-                // One character (UTF-8 sequence) at a time.
-                let len = |s: &[u8]| {
-                    let b = s[0];
-                    if b < 0x80 {
-                        1
-                    } else if b >= 0xF0 {
-                        4
-                    } else if b >= 0xE0 {
-                        3
-                    } else {
-                        2
-                    }
-                    .min(s.len())
-                };
-                let (n, m) = (len(x), len(y));
-                let o = x[..n].cmp(&y[..m]);
-                if o != Ordering::Equal {
-                    return o;
-                }
-                x = &x[n..];
-                y = &y[m..];
-            }
+            i += c.len_utf8();
         }
     }
 }
@@ -417,19 +414,19 @@ struct Wanted<'a> {
     filter: Option<&'a str>,
 }
 
-enum SortValue {
+enum SortValue<'a> {
     Number(f64),
-    Text(String),
+    Text(Cow<'a, str>),
 }
 
 /// What was found in one item: whether a value contains the filter, and the sort value.
-struct Seen {
+struct Seen<'a> {
     matches: bool,
-    sort: Option<SortValue>,
+    sort: Option<SortValue<'a>>,
 }
 
-impl Seen {
-    fn read(raw: &[u8], wanted: &Wanted<'_>) -> Result<Seen, OutputError> {
+impl<'a> Seen<'a> {
+    fn read(raw: &'a [u8], wanted: &Wanted<'_>) -> Result<Seen<'a>, OutputError> {
         let corrupt = |e: serde_json::Error| OutputError::Corrupt(format!("a stored item: {e}"));
         let mut seen = Seen {
             matches: false,
@@ -437,7 +434,7 @@ impl Seen {
         };
         if raw.first() != Some(&b'{') {
             // An item that is not an object (a list of words): the item is its one value.
-            let v: &RawValue = serde_json::from_slice(raw).map_err(corrupt)?;
+            let v: &'a RawValue = serde_json::from_slice(raw).map_err(corrupt)?;
             seen.look(v, true, wanted.filter, wanted.sort.is_some())?;
             return Ok(seen);
         }
@@ -456,31 +453,36 @@ impl Seen {
     /// Look at one value: for the filter (`filtered`), as the sort value (`sorted`).
     fn look(
         &mut self,
-        v: &RawValue,
+        v: &'a RawValue,
         filtered: bool,
         filter: Option<&str>,
         sorted: bool,
     ) -> Result<(), OutputError> {
         let text = v.get();
-        let value: Cow<'_, str> = if text.starts_with('"') {
-            Cow::Owned(
-                serde_json::from_str::<String>(text)
-                    .map_err(|e| OutputError::Corrupt(format!("a stored item: {e}")))?,
-            )
-        } else {
+        let corrupt = |e: serde_json::Error| OutputError::Corrupt(format!("a stored item: {e}"));
+        // Text without escapes is read in place; only escaped text is decoded.
+        let value: Cow<'a, str> = if !text.starts_with('"') {
             Cow::Borrowed(text)
+        } else if !text.contains('\\') {
+            Cow::Borrowed(&text[1..text.len() - 1])
+        } else {
+            Cow::Owned(serde_json::from_str::<String>(text).map_err(corrupt)?)
         };
         if filtered
             && !self.matches
             && text != "null"
             && let Some(f) = filter
         {
-            self.matches = value.to_lowercase().contains(f);
+            self.matches = if value.is_ascii() {
+                memchr::memmem::find(value.to_ascii_lowercase().as_bytes(), f.as_bytes()).is_some()
+            } else {
+                value.to_lowercase().contains(f)
+            };
         }
         if sorted && text != "null" {
             self.sort = Some(match text.parse::<f64>() {
                 Ok(n) if !text.starts_with('"') => SortValue::Number(n),
-                _ => SortValue::Text(value.into_owned()),
+                _ => SortValue::Text(value),
             });
         }
         Ok(())
@@ -488,19 +490,19 @@ impl Seen {
 }
 
 /// Reads an item's fields, looking only at those the pass needs.
-struct FieldsOf<'a, 'b> {
+struct FieldsOf<'a, 'b, 'de> {
     wanted: &'a Wanted<'a>,
-    seen: &'b mut Seen,
+    seen: &'b mut Seen<'de>,
 }
 
-impl<'de> de::DeserializeSeed<'de> for FieldsOf<'_, '_> {
+impl<'de> de::DeserializeSeed<'de> for FieldsOf<'_, '_, 'de> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for FieldsOf<'_, '_> {
+impl<'de> Visitor<'de> for FieldsOf<'_, '_, 'de> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an object")
@@ -514,7 +516,7 @@ impl<'de> Visitor<'de> for FieldsOf<'_, '_> {
                     .is_none_or(|c| c.iter().any(|x| *x == *key));
             let sorted = self.wanted.sort == Some(&*key);
             if filtered || sorted {
-                let v: &RawValue = map.next_value()?;
+                let v: &'de RawValue = map.next_value()?;
                 self.seen
                     .look(v, filtered, self.wanted.filter, sorted)
                     .map_err(de::Error::custom)?;

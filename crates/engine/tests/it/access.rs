@@ -312,3 +312,157 @@ async fn access_is_requested_by_name_followed_and_canceled() {
         "{hit}"
     );
 }
+
+/// A request whose answer is lost (a gateway's 502, after Lumos filed it or before it got
+/// there) is checked with Lumos before the run says what happened: filed (the run goes
+/// on with it), or not filed and safe to try again. A change with no check says it may
+/// have been made; a refusal says nothing was changed.
+#[tokio::test]
+async fn a_lost_answer_is_checked_before_saying_what_happened() {
+    use testkit::{Fault, FaultProxy};
+    let s = crate::setup().await;
+    let proxy = FaultProxy::start(&s.sim.base_url).await;
+    engine::connections::connect(
+        &s.store,
+        "proxied",
+        &proxy.base_url,
+        lumos_sim::DEFAULT_TOKEN,
+    )
+    .await
+    .expect("connect");
+    let app = s.store_app().await;
+    let users = s
+        .api
+        .call("listUsers", &obj(json!({"size": 1})), None)
+        .await
+        .expect("users");
+    let email = users["items"][0]["email"]
+        .as_str()
+        .expect("email")
+        .to_owned();
+    let inputs = json!({"user_email": email, "app": app, "reason": "On call this week"});
+    let proxied = || RunRequest {
+        connection: Some("proxied".into()),
+        ..RunRequest::default()
+    };
+    let detail = |id: String| {
+        let engine = &s.engine;
+        async move { engine.run_detail(&id).await.expect("detail") }
+    };
+    let before = s.access_requests().await;
+
+    // The gateway fails before Lumos: checked, not filed, safe to try again.
+    proxy.fail_next("POST", Fault::BadGateway);
+    let out = s
+        .engine
+        .run("request-lumos-app-access", &obj(inputs.clone()), proxied())
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    let error = out.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("it was not made (checked with getAccessRequests): it is safe to try again"),
+        "{error}"
+    );
+    assert_eq!(s.access_requests().await, before, "nothing was filed");
+    let d = detail(out.run_id.clone()).await;
+    let writes = serde_json::to_value(d.writes.expect("what it changed")).expect("json");
+    assert_eq!(
+        (&writes["state"], &writes["retry_safe"]),
+        (&json!("nothing"), &json!(true)),
+        "{writes}"
+    );
+
+    // Lumos files it, then the gateway answers 502: found, and the run goes on with it.
+    proxy.fail_next("POST", Fault::BadGatewayAfter);
+    let out = s
+        .engine
+        .run("request-lumos-app-access", &obj(inputs.clone()), proxied())
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Completed, "{:?}", out.error);
+    assert_eq!(s.access_requests().await, before + 1, "filed once");
+    let said = out.output.expect("output");
+    assert!(
+        said["request_id"].as_str().is_some_and(|id| id.len() == 36),
+        "{said}"
+    );
+    let d = detail(out.run_id.clone()).await;
+    let step = d
+        .steps
+        .iter()
+        .find(|r| r.step_id == "request")
+        .expect("the request step");
+    assert_eq!(step.status, store::StepStatus::Completed);
+    assert!(
+        step.error
+            .as_deref()
+            .is_some_and(|e| e.contains("then found made (checked with getAccessRequests)")),
+        "{:?}",
+        step.error
+    );
+    assert!(d.writes.is_none(), "a completed run");
+
+    // Without a check, a lost answer is said to be unknown: look before trying again.
+    let unchecked = r#"
+id: file-unchecked
+name: File unchecked
+inputs:
+  app_id: { type: text, required: true }
+steps:
+  - id: request
+    call: createAccessRequest
+    body: { app_id: "{{ inputs.app_id }}", business_justification: "unchecked" }
+"#;
+    s.engine
+        .create(unchecked, &engine::Actor::operator())
+        .await
+        .expect("create");
+    proxy.fail_next("POST", Fault::BadGatewayAfter);
+    let out = s
+        .engine
+        .run("file-unchecked", &obj(json!({"app_id": app})), proxied())
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    assert!(
+        out.error.as_deref().is_some_and(
+            |e| e.contains("Lumos may have made this change anyway: look before trying again")
+        ),
+        "{:?}",
+        out.error
+    );
+    let d = detail(out.run_id.clone()).await;
+    let writes = serde_json::to_value(d.writes.expect("what it changed")).expect("json");
+    assert_eq!(
+        (&writes["state"], &writes["retry_safe"]),
+        (&json!("unknown"), &json!(false)),
+        "{writes}"
+    );
+    assert!(
+        writes["said"]
+            .as_str()
+            .is_some_and(|w| w.contains("step 'request'")),
+        "{writes}"
+    );
+
+    // Refused by Lumos (no such app): nothing was changed.
+    let out = s
+        .engine
+        .run(
+            "file-unchecked",
+            &obj(json!({"app_id": "99999999-0000-4000-8000-000000000000"})),
+            proxied(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    let d = detail(out.run_id.clone()).await;
+    let writes = serde_json::to_value(d.writes.expect("what it changed")).expect("json");
+    assert_eq!(
+        (&writes["state"], &writes["retry_safe"]),
+        (&json!("nothing"), &json!(true)),
+        "{writes} {:?}",
+        out.error
+    );
+}

@@ -84,6 +84,7 @@ fn says(fault: Fault) -> &'static str {
         Fault::Truncate | Fault::Reset => "broke during the request",
         Fault::SlowBody(_) => "did not answer within",
         Fault::Stale => "the answer says it is page",
+        Fault::BadGateway | Fault::BadGatewayAfter => "502",
         Fault::Pass => "",
     }
 }

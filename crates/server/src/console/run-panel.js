@@ -130,7 +130,13 @@ export function runPanel(id, { title = "Results", onSettled, controls = () => []
         // Progress while it runs and once it completed; a failed run says what went wrong.
         ["failed", "canceled", "denied", "expired"].includes(run.status) ? null : progressLine(run),
         run.status === "canceled" && run.canceled_by ? message("bad", `Canceled by ${run.canceled_by} ${when(run.canceled_at)}`)
-          : run.error ? message("bad", run.error) : null);
+          : run.error ? message("bad", run.error) : null,
+        // What a run that stopped short changed, and whether trying again is safe: only
+        // then is it offered.
+        run.writes ? h("div", { class: `msg ${run.writes.retry_safe ? "ok" : "warn"}`, role: "status" },
+          h("b", {}, run.writes.state === "unknown" ? "Check before trying again. " : run.writes.state === "made" ? "Some changes were made. " : "Nothing was changed. "),
+          run.writes.said, " ",
+          run.writes.retry_safe && can("agent") ? h("a", { class: "button small", href: `#/run/${encodeURIComponent(run.workflow_id)}?${inputsQuery(run.inputs)}` }, "Try again") : null) : null);
     }
     if (run.approval && changed) put(approval, await approvalBox(run, { onDecided: refresh }));
     const stepsKey = JSON.stringify(run.steps.map((s) => [s.step_id, s.iteration, s.status, s.http_status, s.error]));

@@ -73,7 +73,8 @@ export async function runDetail(id) {
   show(`Run ${shortId(run.id)}`,
     h("h1", {}, `Run ${shortId(run.id)} of ${wfName}`),
     h("div", { class: "row" },
-      can("agent") ? h("a", { class: "button secondary", href: `#/run/${encodeURIComponent(run.workflow_id)}?${inputsQuery({ ...run.inputs, ...(run.requested_for ? { requested_for: run.requested_for } : {}), ...(run.connection && run.connection !== "default" ? { connection: run.connection } : {}) })}` }, "Run again with these inputs") : null,
+      // A run that may have changed something is not offered again (its page says why).
+      can("agent") && !(run.writes && !run.writes.retry_safe) ? h("a", { class: "button secondary", href: `#/run/${encodeURIComponent(run.workflow_id)}?${inputsQuery({ ...run.inputs, ...(run.requested_for ? { requested_for: run.requested_for } : {}), ...(run.connection && run.connection !== "default" ? { connection: run.connection } : {}) })}` }, "Run again with these inputs") : null,
       copy, copied),
     runFacts(run),
     runPanel(run.id, { title: `Output of run ${shortId(run.id)}`, link: false }));
