@@ -35,7 +35,7 @@ fn yaml_syntax_errors_have_a_line_and_column_and_no_repeated_location() {
         [
             "line 5, column 5: unknown field `colour`, expected one of id, name, if, for_each, \
           as, concurrency, fail_fast, call, params, body, paginate, fields, transform, fail, http, \
-          workflow, inputs, return, retry, timeout, continue_on_error, wait_until, for_person"
+          workflow, inputs, return, retry, timeout, continue_on_error, wait_until, for_person, verify"
         ]
     );
 }
