@@ -573,6 +573,8 @@ try {
   await held.getByText(/^Asked by ann\.requester@example-corp\.com for bo\.staff@example-corp\.com/).waitFor();
   await held.getByText("Shows an app's configuration to the service desk").waitFor();
   await held.getByText(appId).waitFor();
+  // The app the inputs give by id reads by its name.
+  await held.locator("dd b", { hasText: appLabel }).waitFor();
   await held.getByText("DESK-42").waitFor();
   await held.locator(".chip", { hasText: "Identity" }).waitFor();
   await held.getByRole("list", { name: "Approval steps" }).getByText(/IT security/).waitFor();

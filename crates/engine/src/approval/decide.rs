@@ -28,6 +28,10 @@ pub struct ApprovalView {
     /// The requester's name, when lumosflow knows them as a person.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_by_name: Option<String>,
+    /// For a run held before it ran (nothing read yet): the names of the apps and people
+    /// its inputs give by id (`app_id`, `app`, `user_id`), read from Lumos now.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub input_names: std::collections::BTreeMap<String, String>,
     /// The step the run waits at (0 is the first), while it waits.
     pub step: Option<usize>,
     pub steps: Vec<StepView>,
@@ -117,6 +121,11 @@ impl Engine {
                        "summary": summary, "names": names})
             }),
             requester_reason: super::words::requester_reason(&run.inputs.0),
+            input_names: if run.resume.is_none() && run.status == RunStatus::PendingApproval {
+                self.input_names(run).await
+            } else {
+                Default::default()
+            },
             requested_by_name: match run.requested_by.as_deref() {
                 Some(by) if by.contains('@') => self
                     .store
@@ -128,6 +137,36 @@ impl Engine {
                 _ => None,
             },
         }))
+    }
+
+    /// The names of the apps and people a held run's inputs give by id, asked of Lumos
+    /// through the run's connection (one that cannot be read keeps its id).
+    async fn input_names(&self, run: &Run) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        let Ok(client) = self
+            .client(run.connection.as_deref().unwrap_or("default"))
+            .await
+        else {
+            return out;
+        };
+        for (k, v) in run.inputs.0.as_object().into_iter().flatten() {
+            let Some(id) = v.as_str().filter(|s| uuid::Uuid::try_parse(s).is_ok()) else {
+                continue;
+            };
+            let (op, param) = match k.as_str() {
+                "app_id" | "app" => ("getApp", "app_id"),
+                "user_id" | "target_user_id" => ("getUser", "user_id"),
+                _ => continue,
+            };
+            let mut params = Map::new();
+            params.insert(param.into(), Value::from(id));
+            if let Ok(Value::Object(found)) = client.call(op, &params, None).await
+                && let Some(name) = super::words::name_of(&found)
+            {
+                out.insert(id.to_owned(), name);
+            }
+        }
+        out
     }
 
     /// Why `by` may not decide on `run` at `step`, given the run's decisions so far, if they

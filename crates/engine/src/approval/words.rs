@@ -177,7 +177,7 @@ fn find(v: &Value, wanted: &BTreeSet<String>, out: &mut BTreeMap<String, String>
 
 /// What people call an object Lumos answered: an app's label, a permission's, a person's
 /// name, else an email.
-fn name_of(m: &Map<String, Value>) -> Option<String> {
+pub(crate) fn name_of(m: &Map<String, Value>) -> Option<String> {
     let text = |k: &str| {
         m.get(k)
             .and_then(Value::as_str)

@@ -17,6 +17,16 @@ function calls(changes, waiting) {
         c.body !== undefined && c.body !== null ? h("pre", { class: "json", tabindex: "0", "aria-label": `Body of ${c.method || ""} ${c.path || ""}` }, JSON.stringify(c.body, null, 2)) : null)))));
 }
 
+/** Inputs that give an app or a person by id read by name, the id beside it, small. */
+function named(list, names) {
+  if (!names) return list;
+  for (const dd of list.querySelectorAll("dd")) {
+    const id = dd.textContent.trim();
+    if (names[id]) put(dd, h("b", {}, names[id]), " ", h("span", { class: "muted mono small-id" }, id));
+  }
+  return list;
+}
+
 /** Why the signed-in person sees no Approve button, as precisely as the console knows. */
 function whyNot(held) {
   const me = session.me || {};
@@ -77,7 +87,7 @@ export async function approvalBox(held, { onDecided, mayDecide = null } = {}) {
     a.self_approval ? h("p", { class: "muted" }, "The requester may approve it too.") : null,
     steps,
     h("h4", {}, "Decisions"), decisions,
-    held.inputs && held.status === undefined ? [h("h4", {}, "Inputs"), Object.keys(held.inputs).length ? fields(held.inputs) : h("p", {}, "none")] : null,
+    held.inputs && held.status === undefined ? [h("h4", {}, "Inputs"), Object.keys(held.inputs).length ? named(fields(held.inputs), a.input_names) : h("p", {}, "none")] : null,
     waiting && !mayDecide ? h("p", { class: "muted" }, whyNot(held)) : null,
     form, out);
 }
