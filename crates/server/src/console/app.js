@@ -76,8 +76,9 @@ async function route() {
     else if (view === "new") show("Builders only", h("h1", {}, "Builders only"), errorMessage(new Error(`Creating workflows needs the builder role; you are ${session.me.role}.`)), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));
     else await workflows();
   } catch (err) {
-    // A 401 has already sent us back to sign-in (see lumosflow:signed-out).
-    if (err.status === 401) return;
+    // A 401 has already sent us back to sign-in (see lumosflow:signed-out); a view left
+    // for another page stops without drawing.
+    if (err.status === 401 || err.stale) return;
     show("Problem", h("h1", {}, "Something went wrong"), errorMessage(err), h("p", {}, h("a", { href: "#/workflows" }, "Back to workflows")));
   }
 }

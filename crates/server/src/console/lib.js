@@ -51,9 +51,13 @@ export class ApiError extends Error {
 export async function api(method, path, body) {
   const opts = { method, credentials: "same-origin", headers: { "x-lumosflow-csrf": "1" } };
   if (body !== undefined) { opts.headers["content-type"] = "application/json"; opts.body = JSON.stringify(body); }
+  // An answer that arrives after the person went to another page is not drawn: the view
+  // that asked is gone, and drawing it would cover the page they are on.
+  const asked = nav.seq;
   let resp;
   try { resp = await fetch(path, opts); } catch { throw new ApiError("lumosflow did not answer: is the server running?", 0); }
   const text = await resp.text();
+  if (asked !== nav.seq) throw Object.assign(new ApiError("the page changed before the answer came", 0), { stale: true });
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
   if (!resp.ok) {
