@@ -413,16 +413,28 @@ try {
   assert.equal(await page.inputValue("#in-app_id"), appLabel.toUpperCase(), "the field keeps the name typed");
   await page.fill("#in-app_id", "No Such App Anywhere");
   await page.press("#in-app_id", "Enter");
-  await page.getByText(/^App id: no app is named “No Such App Anywhere”/).waitFor();
+  await page.getByRole("alert").getByText(/^App id: no app is named “No Such App Anywhere”/).waitFor();
+  await page.locator("#in-app_id-picked").getByText(/^App id: no app is named “No Such App Anywhere”/).waitFor();
   assert.equal((await runsOf(page, "get-lumos-app")).length, appRuns + 1, "nothing ran");
   // A request's duration offers the lengths the app offers, and its help says them.
-  await page.goto(`${base}/#/run/request-lumos-app-access?app=${encodeURIComponent(appLabel)}`);
+  // (An app people may request: the AppStore's, by a name no other has.)
+  const lumos = async (path) => (await fetch(`${simUrl}${path}`, { headers: { authorization: `Bearer ${simToken}` } })).json();
+  const storeApps = (await lumos("/appstore/apps?size=100")).items;
+  const storeApp = storeApps.find((a) => storeApps.filter((b) => b.user_friendly_label.toLowerCase() === a.user_friendly_label.toLowerCase()).length === 1);
+  const storeLabel = storeApp.user_friendly_label;
+  await page.goto(`${base}/#/run/request-lumos-app-access?app=${encodeURIComponent(storeLabel)}`);
   await page.getByRole("heading", { name: "Request Lumos App Access" }).waitFor();
-  const settings = await (await fetch(`${simUrl}/appstore/apps/${appId}/settings`, { headers: { authorization: `Bearer ${simToken}` } })).json();
+  const settings = await lumos(`/appstore/apps/${storeApp.id}/settings`);
   const lengths = (settings.provisioning && settings.provisioning.time_based_access) || [];
-  await expectSoon(async () => (await page.locator("#in-duration-help").innerText()).startsWith(`${appLabel} offers`), "the duration's help names what the app offers");
+  await expectSoon(async () => (await page.locator("#in-duration-help").innerText()).startsWith(`${storeLabel} offers`), "the duration's help names what the app offers");
   assert.deepEqual(await page.locator("#in-duration-list option").evaluateAll((os) => os.map((o) => o.value)), lengths);
-  if (lengths.length) assert.equal(await page.locator("#in-duration-help").innerText(), `${appLabel} offers: ${lengths.join(", ")}.`);
+  if (lengths.length) assert.equal(await page.locator("#in-duration-help").innerText(), `${storeLabel} offers: ${lengths.join(", ")}.`);
+  // An app people may not request: said beside the field, and the duration's help is the
+  // usual one again.
+  await page.fill("#in-app", "No Such App Anywhere");
+  await page.locator("#in-app").blur();
+  await page.locator("#in-app-picked").getByText(/^App: no app people may request is named “No Such App Anywhere”/).waitFor();
+  await expectSoon(async () => !(await page.locator("#in-duration-help").innerText()).includes("offers"), "the usual duration help again");
 
   // History: runs told apart by their ids, filters, older runs page by page.
   await page.evaluate(async () => {
@@ -658,7 +670,7 @@ try {
   await readable(ap, "the audit trail");
   await audit(ap, "the audit trail");
   await shot(ap, "audit");
-  const [trail] = await Promise.all([ap.waitForEvent("download"), ap.getByRole("link", { name: "Export the trail (CSV)" }).click()]);
+  const [trail] = await Promise.all([ap.waitForEvent("download"), ap.getByRole("link", { name: "Export the whole trail (CSV)" }).click()]);
   const trailCsv = readFileSync(await trail.path(), "utf8").trimEnd().split("\n");
   assert.equal(trailCsv[0], "seq,at,actor,action,target,details,prev_hash,hash");
   assert.ok(trailCsv.some((l) => l.includes("person.auditor")), "the export has the grant");

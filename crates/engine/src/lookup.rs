@@ -15,6 +15,8 @@ use crate::error::{EngineError, Result};
 pub enum LookupKind {
     /// Apps by name (`listApps`).
     Apps,
+    /// Apps people may request, by name (`getAppStoreApps`): what a request names.
+    Appstore,
     /// People by name or email (`listUsers`).
     Users,
 }
@@ -44,6 +46,11 @@ impl Engine {
         let by_id = uuid::Uuid::try_parse(text).is_ok();
         let (op, params) = match (kind, by_id) {
             (LookupKind::Apps, true) => ("getApp", json!({"app_id": text})),
+            (LookupKind::Appstore, true) => ("getAppStoreApp", json!({"app_id": text})),
+            (LookupKind::Appstore, false) => (
+                "getAppStoreApps",
+                json!({"name_search": text, "size": MATCHES}),
+            ),
             (LookupKind::Users, true) => ("getUser", json!({"user_id": text})),
             (LookupKind::Apps, false) => {
                 ("listApps", json!({"name_search": text, "size": MATCHES}))
@@ -74,7 +81,7 @@ impl Engine {
             .filter_map(|it| {
                 let id = text_of(&it["id"])?;
                 Some(match kind {
-                    LookupKind::Apps => Found {
+                    LookupKind::Apps | LookupKind::Appstore => Found {
                         label: text_of(&it["user_friendly_label"]).unwrap_or_else(|| id.clone()),
                         email: None,
                         detail: text_of(&it["app_class_id"]),
@@ -122,11 +129,31 @@ impl Engine {
         permissions: &[String],
         by: &Actor,
     ) -> Result<Durations> {
-        if uuid::Uuid::try_parse(app_id).is_err() {
-            return Err(EngineError::Inputs(vec![format!(
-                "app: '{app_id}' is not an app id"
-            )]));
-        }
+        // A name is the one AppStore app of that name, in any case.
+        let app_id = if uuid::Uuid::try_parse(app_id).is_ok() {
+            app_id.to_owned()
+        } else {
+            let found = self.lookup(LookupKind::Appstore, app_id, by).await?;
+            let same: Vec<&Found> = found
+                .iter()
+                .filter(|f| f.label.eq_ignore_ascii_case(app_id.trim()))
+                .collect();
+            match same.as_slice() {
+                [one] => one.id.clone(),
+                [] => {
+                    return Err(EngineError::Inputs(vec![format!(
+                        "app: no AppStore app is named '{app_id}'"
+                    )]));
+                }
+                many => {
+                    return Err(EngineError::Inputs(vec![format!(
+                        "app: '{app_id}' names {} AppStore apps; give one by id",
+                        many.len()
+                    )]));
+                }
+            }
+        };
+        let app_id = app_id.as_str();
         self.check_connection_use("default", by).await?;
         let client = self.client("default").await?;
         let ask = |op: &'static str, params: Value| {

@@ -19,7 +19,7 @@ use crate::{Result, Store, with_pool};
 /// Which audit events to show: each given field narrows the page.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AuditFilter<'a> {
-    /// This action exactly (`lumos.call`).
+    /// Actions holding this (any case): `lumos.call`, or `run.` for every run event.
     pub action: Option<&'a str>,
     /// Who did it: any part of the actor, any case.
     pub actor: Option<&'a str>,
@@ -197,7 +197,7 @@ impl Store {
     /// A page of the audit trail, newest first, narrowed by `f`.
     pub async fn audit_page(&self, f: &AuditFilter<'_>) -> Result<Vec<AuditEvent>> {
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE ($1 IS NULL OR action = $1) \
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE ($1 IS NULL OR LOWER(action) LIKE $1 ESCAPE '\\') \
              AND ($2 IS NULL OR LOWER(actor) LIKE $2 ESCAPE '\\') \
              AND ($3 IS NULL OR LOWER(COALESCE(target, '')) LIKE $3 ESCAPE '\\') \
              AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5) AND ($6 IS NULL OR id < $6) \
@@ -206,7 +206,7 @@ impl Store {
         let part = |s: Option<&str>| s.map(|s| crate::clean::contains(&s.to_lowercase()));
         Ok(
             with_pool!(&self.pool, p => sqlx::query_as::<_, AuditEvent>(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(f.action).bind(part(f.actor)).bind(part(f.target)).bind(f.since).bind(f.until)
+            .bind(part(f.action)).bind(part(f.actor)).bind(part(f.target)).bind(f.since).bind(f.until)
             .bind(f.before).bind(f.limit).fetch_all(p).await)?,
         )
     }

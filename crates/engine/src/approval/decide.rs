@@ -149,15 +149,27 @@ impl Engine {
         else {
             return out;
         };
+        // An id given alone, or in a list of ids or of objects with an `id` (`apps: [{id}]`).
+        let mut wanted: Vec<(&'static str, &'static str, String)> = Vec::new();
         for (k, v) in run.inputs.0.as_object().into_iter().flatten() {
-            let Some(id) = v.as_str().filter(|s| uuid::Uuid::try_parse(s).is_ok()) else {
-                continue;
-            };
             let (op, param) = match k.as_str() {
-                "app_id" | "app" => ("getApp", "app_id"),
-                "user_id" | "target_user_id" => ("getUser", "user_id"),
+                "app_id" | "app" | "app_ids" | "apps" => ("getApp", "app_id"),
+                "user_id" | "target_user_id" | "user_ids" | "users" => ("getUser", "user_id"),
                 _ => continue,
             };
+            let ids: Vec<&Value> = match v {
+                Value::Array(a) => a.iter().take(20).collect(),
+                one => vec![one],
+            };
+            for x in ids {
+                let id = x.as_str().or_else(|| x["id"].as_str());
+                if let Some(id) = id.filter(|s| uuid::Uuid::try_parse(s).is_ok()) {
+                    wanted.push((op, param, id.to_owned()));
+                }
+            }
+        }
+        for (op, param, id) in wanted {
+            let id = id.as_str();
             let mut params = Map::new();
             params.insert(param.into(), Value::from(id));
             if let Ok(Value::Object(found)) = client.call(op, &params, None).await

@@ -18,7 +18,8 @@ use crate::state::AppState;
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    /// Only this action, e.g. `lumos.call` or `run.approve`.
+    /// Only actions holding this (any case): `lumos.call`, `run.approve`, or `run.` for all
+    /// of a run's.
     action: Option<String>,
     /// Only events by someone whose name contains this (any case): an email, `key:desk-bot`.
     actor: Option<String>,

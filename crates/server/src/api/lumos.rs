@@ -104,7 +104,7 @@ pub async fn call(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupQuery {
-    /// `apps` or `users`.
+    /// `apps`, `appstore` (apps people may request) or `users`.
     kind: engine::lookup::LookupKind,
     /// Part of a name (or, for people, of an email).
     q: String,
@@ -122,7 +122,7 @@ pub async fn lookup(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DurationsQuery {
-    /// The app's id.
+    /// The app: its id, or its AppStore name.
     app: String,
     /// Permissions chosen (labels or ids, comma-separated): their own lengths apply.
     permissions: Option<String>,

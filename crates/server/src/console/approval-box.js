@@ -19,10 +19,14 @@ function calls(changes, waiting) {
 
 /** Inputs that give an app or a person by id read by name, the id beside it, small. */
 function named(list, names) {
-  if (!names) return list;
+  if (!names || !Object.keys(names).length) return list;
   for (const dd of list.querySelectorAll("dd")) {
-    const id = dd.textContent.trim();
-    if (names[id]) put(dd, h("b", {}, names[id]), " ", h("span", { class: "muted mono small-id" }, id));
+    const text = dd.textContent.trim();
+    if (names[text]) { put(dd, h("b", {}, names[text]), " ", h("span", { class: "muted mono small-id" }, text)); continue; }
+    // Ids inside a longer value (a list of apps): each read by its name.
+    if (dd.querySelector("dd")) continue;
+    const ids = Object.keys(names).filter((id) => text.includes(id));
+    if (ids.length) { dd.title = text; dd.textContent = ids.reduce((t, id) => t.split(id).join(names[id]), text); }
   }
   return list;
 }

@@ -3,7 +3,7 @@
 // the filter and sorting of a stored listing are done by the server over every row (only
 // the rows in view come back), and "Export all" downloads the complete stored output.
 // Anything else is shown as fields, with the raw JSON a click away.
-import { h, api, label, session, put } from "./lib.js";
+import { h, api, label, session, put, can } from "./lib.js";
 
 /** Id columns hold long opaque values: drawn narrow (the whole value in the tooltip and
  *  the row's details), so names and emails get the room. */
@@ -41,7 +41,7 @@ export function relatedLinks(row, workflowId) {
   // A request still waiting can be cancelled: the link opens the cancel form filled in,
   // naming what it cancels; it changes Lumos, so it runs only when the person presses Run.
   const waiting = typeof row.status === "string" && row.status.startsWith("PENDING");
-  if (typeof requestId === "string" && waiting && installed.has("cancel-lumos-access-request")) {
+  if (typeof requestId === "string" && waiting && installed.has("cancel-lumos-access-request") && can("agent")) {
     const app = row.app || row.app_name;
     const whom = row.user || (row.target_user && row.target_user.email);
     const what = [app, whom ? `for ${whom}` : null].filter(Boolean).join(" ");
@@ -254,11 +254,16 @@ function listing(run, out, title, controls, exports) {
     if (missing !== null && stored) fetchRange(missing);
     freeze();
     // The rows really in view (the drawn ones include a margin).
-    // Rows start below the (sticky) header: a row counts once it is wholly in view.
-    const head = thead.getBoundingClientRect().height || ROW_PX;
-    const seenFrom = Math.min(n, Math.ceil(scroller.scrollTop / ROW_PX) + 1);
-    const height = scroller.clientHeight || WINDOW_ROWS * ROW_PX;
-    const seenTo = Math.min(n, Math.max(seenFrom, Math.floor((scroller.scrollTop + height - head) / ROW_PX)));
+    // The rows wholly in view, measured on the page (below the sticky header), not
+    // computed from a row height that zoom and fonts change.
+    const box = scroller.getBoundingClientRect();
+    const top = box.top + (thead.getBoundingClientRect().height || 0);
+    const inView = [...tbody.querySelectorAll("tr[aria-rowindex]")].filter((tr) => {
+      const r = tr.getBoundingClientRect();
+      return r.top >= top - 1 && r.bottom <= box.top + scroller.clientHeight + 1;
+    }).map((tr) => Number(tr.getAttribute("aria-rowindex")) - 1);
+    const seenFrom = inView.length ? Math.min(...inView) : Math.min(n, Math.floor(scroller.scrollTop / ROW_PX) + 1);
+    const seenTo = inView.length ? Math.max(...inView) : seenFrom;
     const onScreen = n > seenTo ? ` — rows ${seenFrom.toLocaleString()}–${seenTo.toLocaleString()} on screen` : "";
     status.textContent = shown === null && stored
       ? `${filterText ? "Filtering" : "Sorting"} ${count.toLocaleString()} rows…`

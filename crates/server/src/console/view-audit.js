@@ -5,10 +5,11 @@ import { h, api, show, message, when, runLink, currentRoute, busy, put } from ".
 
 const FILTERS = ["action", "actor", "target", "since", "until"];
 const PAGE = 100;
-/** The actions people look for, for the filter's suggestions. */
-const ACTIONS = ["lumos.call", "run.approve", "run.deny", "run.cancel", "workflow.save", "workflow.install", "workflow.try",
-  "key.create", "key.revoke", "person.role", "person.auditor", "person.deactivate", "session.create", "connection.create",
-  "secret.set", "trigger.create", "schedule.skip", "schedule.miss", "run.interrupted"];
+/** The actions people look for, for the filter's suggestions (the filter matches any part,
+ *  so `run.` finds every decision, cancel and expiry). */
+const ACTIONS = ["lumos.call", "http.call", "run.", "run.approve", "run.deny", "run.cancel", "run.expire", "run.interrupted",
+  "workflow", "key.", "person.", "session.", "secret.", "connection.", "trigger.", "notification.", "schedule.",
+  "database.backup", "slack.setup", "audit.prune"];
 
 /** What an event's details say, short: the fields people look for first. */
 function summary(d) {
@@ -59,7 +60,7 @@ export async function audit() {
     location.hash = q.toString() ? `#/audit?${q}` : "#/audit";
   } },
   input("actor", "Who", "text", "part of an email or key"),
-  input("action", "Action", "text", "e.g. run.approve"),
+  input("action", "Action", "text", "e.g. run.approve, or run."),
   h("datalist", { id: "a-actions" }, ACTIONS.map((a) => h("option", { value: a }))),
   input("target", "About", "text", "a run id, an email…"),
   input("since", "Since", "date"), input("until", "Until", "date"),
@@ -92,8 +93,8 @@ export async function audit() {
   }, "Loading…"));
   const since = params.get("since") ? `&since=${encodeURIComponent(params.get("since"))}` : "";
   const exports = h("div", { class: "row" },
-    h("a", { class: "button secondary", href: `/api/v1/audit/export?format=csv${since}`, download: "" }, "Export the trail (CSV)"),
-    h("a", { class: "button secondary", href: `/api/v1/audit/export?format=ndjson${since}`, download: "" }, "Export the trail (NDJSON)"));
+    h("a", { class: "button secondary", href: `/api/v1/audit/export?format=csv${since}`, download: "" }, "Export the whole trail (CSV)"),
+    h("a", { class: "button secondary", href: `/api/v1/audit/export?format=ndjson${since}`, download: "" }, "Export the whole trail (NDJSON)"));
   const folded = h("details", { class: "filters-box", open: query.toString() || window.innerWidth > 760 || null }, h("summary", {}, "Filters"), filters);
   show("Audit trail", h("h1", {}, "Audit trail"), state,
     h("p", { class: "muted" }, "Every change to Lumos, every decision, and every change to workflows, keys, people, secrets, connections and triggers, with who did it. The export is the whole trail in the order it was written (from the Since day when one is set), with each event's hashes."),

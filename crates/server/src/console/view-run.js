@@ -40,7 +40,8 @@ function listValue(v) {
 
 /** Which inputs get a picker: apps by name for app ids, people for emails and user ids. */
 const PICKERS = {
-  app_id: ["apps", (f) => f.id], app: ["apps", (f) => f.id],
+  // `app` is what a request names: an AppStore app, by the name the workflow looks up.
+  app_id: ["apps", (f) => f.id], app: ["appstore", (f) => f.label],
   user_email: ["users", (f) => f.email], email: ["users", (f) => f.email], user_id: ["users", (f) => f.id],
 };
 
@@ -52,7 +53,7 @@ const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  *  email). A name typed whole without choosing is looked up when the form is sent
  *  (`input.resolve()`): one exact match is used, none or several is an error beside it. */
 export function picker(input, kind, valueOf) {
-  const what = kind === "apps" ? "app" : "person";
+  const what = kind === "users" ? "person" : kind === "appstore" ? "app people may request" : "app";
   const list = h("datalist", { id: `${input.id}-list` });
   const said = h("span", { class: "help picked", id: `${input.id}-picked`, "aria-live": "polite" });
   input.setAttribute("list", list.id);
@@ -101,9 +102,12 @@ export function picker(input, kind, valueOf) {
     if (exact.length === 1) { choose(input.value, exact[0]); return chosen.value; }
     offer(exact.length ? exact : found);
     const name = input.labels && input.labels[0] ? input.labels[0].textContent.replace(" (required)", "") : input.name;
-    throw Object.assign(new Error(exact.length
-      ? `${name}: “${v}” names ${exact.length} ${what === "app" ? "apps" : "people"}; choose one from the list.`
+    const problem = Object.assign(new Error(exact.length
+      ? `${name}: “${v}” names ${exact.length} ${kind === "users" ? "people" : "apps"}; choose one from the list.`
       : `${name}: no ${what} is named “${v}”${found.length ? `; did you mean ${found.slice(0, 5).map((f) => display(f, found)).join(", ")}?` : "."}`), { field: input });
+    // Said beside the field too, where the person looks.
+    said.textContent = problem.message;
+    throw problem;
   };
   /** An id in the field (from a link): show whose it is. */
   if (ID.test(input.value.trim())) {
@@ -129,9 +133,12 @@ function offerDurations(form) {
   let asked = "";
   const refresh = async () => {
     let id;
-    try { id = await app.resolve(); } catch { return; }
+    // No app yet, or one that cannot be found (the field says why): the usual help again.
+    const usualAgain = () => { asked = ""; put(list); if (help) help.textContent = usual; };
+    try { id = await app.resolve(); } catch { usualAgain(); return; }
     const permissions = form.elements.permissions ? form.elements.permissions.value : "";
-    if (!id || `${id}|${permissions}` === asked) return;
+    if (!id) { usualAgain(); return; }
+    if (`${id}|${permissions}` === asked) return;
     asked = `${id}|${permissions}`;
     try {
       const d = await api("GET", `/api/v1/lumos/durations?app=${encodeURIComponent(id)}&permissions=${encodeURIComponent(permissions)}`);
