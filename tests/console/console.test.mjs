@@ -713,6 +713,18 @@ try {
     await shot(phone.page, `phone-${name}`);
   }
 
+  // Each of the others' own page on a phone: the requester's runs, the viewer's workflows,
+  // the auditor's trail.
+  for (const [key, view, heading, who] of [[keys.requester, "#/runs", "Runs", "requester"], [keys.viewer, "#/workflows", "Workflows", "viewer"], [keys.auditor, "#/audit", "Audit trail", "auditor"]]) {
+    const small = await person(390, 844);
+    await signIn(small.page, key);
+    await small.page.goto(`${base}/${view}`);
+    await small.page.getByRole("heading", { name: heading, exact: true }).waitFor();
+    const width = await small.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `${view} fits a 390 px phone for the ${who} (it is ${width} px wide)`);
+    await audit(small.page, `${view} on a phone, as the ${who}`);
+  }
+
   assert.deepEqual(problems, [], "no script errors and nothing blocked");
   console.log(JSON.stringify({ ok: true }));
 } catch (err) {
