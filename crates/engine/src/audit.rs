@@ -44,6 +44,18 @@ pub fn parse_since(s: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>
         .ok_or_else(|| format!("'{s}' is neither a date (YYYY-MM-DD) nor an RFC 3339 time"))
 }
 
+/// The end of a span an auditor writes: a time as given, a date through its last second.
+pub fn parse_until(s: &str) -> std::result::Result<chrono::DateTime<chrono::Utc>, String> {
+    let t = parse_since(s)?;
+    Ok(
+        if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
+            t + chrono::Duration::days(1)
+        } else {
+            t
+        },
+    )
+}
+
 impl Engine {
     /// Append to the audit trail. A failure to write is logged, never hides the action's
     /// own outcome.

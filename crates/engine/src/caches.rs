@@ -4,9 +4,11 @@
 //! per connection (rebuilt when the connection is saved again), notification targets for
 //! a second.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use store::NotificationTarget;
@@ -22,30 +24,7 @@ pub(crate) struct Library {
     /// Installed workflows' rows as last read, for half a second: what a request is checked
     /// against. Saving or uninstalling here forgets them; a run is checked again, uncached,
     /// before it executes (`pinned`).
-    pub(crate) rows: Mutex<HashMap<String, (std::time::Instant, store::WorkflowRow)>>,
-}
-
-impl Library {
-    const ROW_TTL: Duration = Duration::from_millis(500);
-
-    pub(crate) fn fresh_row(&self, id: &str) -> Option<store::WorkflowRow> {
-        let rows = self.rows.lock().ok()?;
-        rows.get(id)
-            .filter(|(at, _)| at.elapsed() < Self::ROW_TTL)
-            .map(|(_, r)| r.clone())
-    }
-
-    pub(crate) fn keep_row(&self, row: &store::WorkflowRow) {
-        if let Ok(mut rows) = self.rows.lock() {
-            rows.insert(row.id.clone(), (std::time::Instant::now(), row.clone()));
-        }
-    }
-
-    pub(crate) fn forget_rows(&self) {
-        if let Ok(mut rows) = self.rows.lock() {
-            rows.clear();
-        }
-    }
+    pub(crate) rows: Fresh<String, store::WorkflowRow, 500>,
 }
 
 /// One client per connection.
@@ -55,34 +34,60 @@ pub(crate) struct Clients {
     pub(crate) by_name: Mutex<HashMap<String, (DateTime<Utc>, lumos_api::Client)>>,
 }
 
-/// The targets as read from the database, for a second: every run's end asks.
-#[derive(Default)]
-pub(crate) struct TargetCache {
-    held: std::sync::Mutex<Option<(std::time::Instant, Arc<Vec<NotificationTarget>>)>>,
+/// Values as last read, each kept for `MILLIS` milliseconds: what a burst of requests would
+/// otherwise read from the database again and again. Changes made here forget them at once;
+/// another replica's are seen once a value is that old.
+pub(crate) struct Fresh<K, V, const MILLIS: u64> {
+    held: Mutex<HashMap<K, (Instant, V)>>,
 }
 
-impl TargetCache {
-    const TTL: Duration = Duration::from_secs(1);
+impl<K, V, const MILLIS: u64> Default for Fresh<K, V, MILLIS> {
+    fn default() -> Self {
+        Fresh {
+            held: Mutex::default(),
+        }
+    }
+}
 
-    pub(crate) fn fresh(&self) -> Option<Arc<Vec<NotificationTarget>>> {
+impl<K: Hash + Eq, V: Clone, const MILLIS: u64> Fresh<K, V, MILLIS> {
+    const TTL: Duration = Duration::from_millis(MILLIS);
+
+    /// The value of `key`, if read within the time kept.
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let held = self.held.lock().ok()?;
-        held.as_ref()
+        held.get(key)
             .filter(|(at, _)| at.elapsed() < Self::TTL)
-            .map(|(_, t)| t.clone())
+            .map(|(_, v)| v.clone())
     }
 
-    pub(crate) fn keep(&self, targets: Arc<Vec<NotificationTarget>>) {
+    pub(crate) fn keep(&self, key: K, value: V) {
         if let Ok(mut held) = self.held.lock() {
-            *held = Some((std::time::Instant::now(), targets));
+            held.insert(key, (Instant::now(), value));
         }
     }
 
     pub(crate) fn forget(&self) {
         if let Ok(mut held) = self.held.lock() {
-            *held = None;
+            held.clear();
         }
     }
 }
+
+/// The notification targets, for a second: every run's end asks.
+pub(crate) type TargetCache = Fresh<(), Arc<Vec<NotificationTarget>>, 1000>;
+
+/// Connection rows (or that there is none), for half a second: a run reads its connection
+/// to check who may use it, to build its client and to show its detail, and a burst of runs
+/// would read the same row thousands of times a second.
+pub(crate) type ConnectionRows = Fresh<String, Option<store::Connection>, 500>;
+
+/// What people call the apps and people a held run's inputs give by id, for ten minutes:
+/// the approvals inbox is read on every page of the console, and a name rarely changes.
+pub(crate) type InputNames = Fresh<String, String, 600_000>;
 
 /// The queue's depth as last read: a submit reads it again only when the reading is older
 /// than a quarter second or the queue may be near its limit, so a burst of submits costs
@@ -90,7 +95,7 @@ impl TargetCache {
 /// reading are added to it, so a burst from this process cannot overrun the limit unseen.
 #[derive(Default)]
 pub(crate) struct QueueDepth {
-    held: std::sync::Mutex<Option<(std::time::Instant, i64)>>,
+    held: Mutex<Option<(Instant, i64)>>,
 }
 
 impl QueueDepth {
@@ -105,7 +110,7 @@ impl QueueDepth {
 
     pub(crate) fn keep(&self, depth: i64) {
         if let Ok(mut held) = self.held.lock() {
-            *held = Some((std::time::Instant::now(), depth));
+            *held = Some((Instant::now(), depth));
         }
     }
 
@@ -115,39 +120,6 @@ impl QueueDepth {
             && let Some((_, depth)) = held.as_mut()
         {
             *depth += 1;
-        }
-    }
-}
-
-/// Connection rows as last read, for half a second: a run reads its connection to check
-/// who may use it, to build its client and to show its detail, and a burst of runs would
-/// read the same row thousands of times a second. Changes made here forget them at once;
-/// another replica's change is seen within half a second.
-#[derive(Default)]
-pub(crate) struct ConnectionRows {
-    held: std::sync::Mutex<HashMap<String, (std::time::Instant, Option<store::Connection>)>>,
-}
-
-impl ConnectionRows {
-    const TTL: Duration = Duration::from_millis(500);
-
-    /// The row of `name` (or that there is none), if read recently.
-    pub(crate) fn fresh(&self, name: &str) -> Option<Option<store::Connection>> {
-        let held = self.held.lock().ok()?;
-        held.get(name)
-            .filter(|(at, _)| at.elapsed() < Self::TTL)
-            .map(|(_, row)| row.clone())
-    }
-
-    pub(crate) fn keep(&self, name: &str, row: Option<store::Connection>) {
-        if let Ok(mut held) = self.held.lock() {
-            held.insert(name.to_owned(), (std::time::Instant::now(), row));
-        }
-    }
-
-    pub(crate) fn forget(&self) {
-        if let Ok(mut held) = self.held.lock() {
-            held.clear();
         }
     }
 }

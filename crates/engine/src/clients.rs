@@ -9,11 +9,11 @@ impl Engine {
     /// A connection's row (none: there is no such connection), read at most every half
     /// second (see `ConnectionRows`).
     pub(crate) async fn connection_row(&self, name: &str) -> Result<Option<store::Connection>> {
-        if let Some(row) = self.connection_rows.fresh(name) {
+        if let Some(row) = self.connection_rows.get(name) {
             return Ok(row);
         }
         let row = self.store.connection(name).await?;
-        self.connection_rows.keep(name, row.clone());
+        self.connection_rows.keep(name.to_owned(), row.clone());
         Ok(row)
     }
 

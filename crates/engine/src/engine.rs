@@ -52,6 +52,8 @@ pub struct Engine {
     pub(crate) connection_rows: ConnectionRows,
     /// Filtered and sorted views of stored listings, kept while people scroll them.
     pub(crate) views: crate::output::ViewCache,
+    /// Names of the apps and people held runs' inputs give by id.
+    pub(crate) input_names: crate::caches::InputNames,
 }
 
 impl Drop for Engine {
@@ -81,6 +83,7 @@ impl Engine {
             queue_depth: QueueDepth::default(),
             connection_rows: ConnectionRows::default(),
             views: Default::default(),
+            input_names: Default::default(),
         }
     }
 

@@ -24,6 +24,7 @@ mod health;
 pub mod ids;
 mod library;
 pub mod lookup;
+mod naming;
 pub mod notify;
 mod outcome;
 pub mod output;

@@ -337,7 +337,7 @@ impl Engine {
                 by: Some(&by.label),
             })
             .await;
-        self.library.forget_rows();
+        self.library.rows.forget();
         Ok(saved?)
     }
 
@@ -405,11 +405,11 @@ impl Engine {
         if !crate::ids::is_workflow_id(id) {
             return Err(not_installed());
         }
-        if let Some(row) = self.library.fresh_row(id) {
+        if let Some(row) = self.library.rows.get(id) {
             return Ok(row);
         }
         let row = self.store.workflow(id).await?.ok_or_else(not_installed)?;
-        self.library.keep_row(&row);
+        self.library.rows.keep(row.id.clone(), row.clone());
         Ok(row)
     }
 
@@ -450,7 +450,7 @@ impl Engine {
             }
         }
         let gone = self.store.uninstall_workflow(id).await;
-        self.library.forget_rows();
+        self.library.rows.forget();
         gone?;
         self.audit(by, "workflow.uninstall", id, None).await;
         Ok(())

@@ -80,31 +80,23 @@ impl Engine {
             .iter()
             .filter_map(|it| {
                 let id = text_of(&it["id"])?;
+                let label = it
+                    .as_object()
+                    .and_then(crate::naming::name_of)
+                    .unwrap_or_else(|| id.clone());
                 Some(match kind {
                     LookupKind::Apps | LookupKind::Appstore => Found {
-                        label: text_of(&it["user_friendly_label"]).unwrap_or_else(|| id.clone()),
+                        label,
                         email: None,
                         detail: text_of(&it["app_class_id"]),
                         id,
                     },
-                    LookupKind::Users => {
-                        let name = [&it["given_name"], &it["family_name"]]
-                            .iter()
-                            .filter_map(|v| v.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ");
-                        let email = text_of(&it["email"]);
-                        Found {
-                            label: if name.is_empty() {
-                                email.clone().unwrap_or_else(|| id.clone())
-                            } else {
-                                name
-                            },
-                            detail: text_of(&it["status"]),
-                            email,
-                            id,
-                        }
-                    }
+                    LookupKind::Users => Found {
+                        label,
+                        detail: text_of(&it["status"]),
+                        email: text_of(&it["email"]),
+                        id,
+                    },
                 })
             })
             .collect())

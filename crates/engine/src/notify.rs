@@ -194,12 +194,12 @@ impl Engine {
     }
 
     async fn targets_for(&self, event: &str, workflow: &str) -> Vec<NotificationTarget> {
-        let all = match self.targets.fresh() {
+        let all = match self.targets.get(&()) {
             Some(t) => t,
             None => match self.store.notification_targets().await {
                 Ok(t) => {
                     let t = Arc::new(t);
-                    self.targets.keep(t.clone());
+                    self.targets.keep((), t.clone());
                     t
                 }
                 Err(e) => {

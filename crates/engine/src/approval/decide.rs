@@ -169,13 +169,18 @@ impl Engine {
             }
         }
         for (op, param, id) in wanted {
-            let id = id.as_str();
+            // Asked of Lumos once in a while, not on every look at the inbox.
+            if let Some(name) = self.input_names.get(&id) {
+                out.insert(id, name);
+                continue;
+            }
             let mut params = Map::new();
-            params.insert(param.into(), Value::from(id));
+            params.insert(param.into(), Value::from(id.as_str()));
             if let Ok(Value::Object(found)) = client.call(op, &params, None).await
-                && let Some(name) = super::words::name_of(&found)
+                && let Some(name) = crate::naming::name_of(&found)
             {
-                out.insert(id.to_owned(), name);
+                self.input_names.keep(id.clone(), name.clone());
+                out.insert(id, name);
             }
         }
         out

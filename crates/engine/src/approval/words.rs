@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// How deep the reads are searched for named objects.
 const DEPTH: usize = 16;
@@ -164,7 +164,7 @@ fn find(v: &Value, wanted: &BTreeSet<String>, out: &mut BTreeMap<String, String>
             if let Some(Value::String(id)) = m.get("id")
                 && wanted.contains(id)
                 && !out.contains_key(id)
-                && let Some(n) = name_of(m)
+                && let Some(n) = crate::naming::name_of(m)
             {
                 out.insert(id.clone(), n);
             }
@@ -173,31 +173,6 @@ fn find(v: &Value, wanted: &BTreeSet<String>, out: &mut BTreeMap<String, String>
         Value::Array(a) => a.iter().for_each(|x| find(x, wanted, out, depth + 1)),
         _ => {}
     }
-}
-
-/// What people call an object Lumos answered: an app's label, a permission's, a person's
-/// name, else an email.
-pub(crate) fn name_of(m: &Map<String, Value>) -> Option<String> {
-    let text = |k: &str| {
-        m.get(k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    };
-    for k in ["user_friendly_label", "app_name", "label", "name"] {
-        if let Some(n) = text(k) {
-            return Some(n.to_owned());
-        }
-    }
-    let person = [text("given_name"), text("family_name")]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if !person.is_empty() {
-        return Some(person);
-    }
-    text("email").map(str::to_owned)
 }
 
 #[cfg(test)]

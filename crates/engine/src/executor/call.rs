@@ -27,17 +27,7 @@ impl Executor<'_> {
         let name = op.name();
         rec.operation = Some(name.to_owned());
         rec.kind = StepKind::Lumos;
-        let mut params = Map::new();
-        for (k, v) in &call.params {
-            let v = self
-                .templates
-                .eval(v, ctx)
-                .map_err(|m| err(format!("param '{k}': {m}")))?;
-            // An absent optional input drops its parameter.
-            if !v.is_null() {
-                params.insert(k.clone(), v);
-            }
-        }
+        let params = self.params(&call.params, ctx).map_err(err)?;
         rec.params = Some(redact(&params));
         let body = match &call.body {
             Some(b) => Some(
@@ -117,6 +107,26 @@ impl Executor<'_> {
             value: out,
             streamed: false,
         })
+    }
+
+    /// A call's parameters, their templates evaluated; a null one is left out (an absent
+    /// optional input drops its parameter).
+    pub(super) fn params(
+        &self,
+        templates: &Map<String, Value>,
+        ctx: &EvalCtx<'_>,
+    ) -> Result<Map<String, Value>, String> {
+        let mut params = Map::new();
+        for (k, v) in templates {
+            let v = self
+                .templates
+                .eval(v, ctx)
+                .map_err(|m| format!("param '{k}': {m}"))?;
+            if !v.is_null() {
+                params.insert(k.clone(), v);
+            }
+        }
+        Ok(params)
     }
 
     /// Walk every page of a listing: its items go to `sink` as they arrive, or are held

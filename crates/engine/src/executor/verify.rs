@@ -92,16 +92,7 @@ impl Executor<'_> {
 
     /// The check: its call, then `found` over its answer (nothing: not made).
     async fn check(&self, v: &Verify, ctx: &EvalCtx<'_>) -> Result<Option<Value>, String> {
-        let mut params = serde_json::Map::new();
-        for (k, t) in &v.params {
-            let value = self
-                .templates
-                .eval(t, ctx)
-                .map_err(|m| format!("param '{k}': {m}"))?;
-            if !value.is_null() {
-                params.insert(k.clone(), value);
-            }
-        }
+        let params = self.params(&v.params, ctx)?;
         let answer = tokio::select! {
             biased;
             () = self.options.cancel.cancelled() => return Err("the run was canceled".into()),

@@ -35,9 +35,14 @@ pub struct AuditQuery {
     limit: Option<i64>,
 }
 
-fn time(what: &str, s: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+/// `since` or `until` (`parse`: where a day starts, or where it ends), when given.
+fn time(
+    what: &str,
+    s: Option<&str>,
+    parse: fn(&str) -> Result<chrono::DateTime<chrono::Utc>, String>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
     s.filter(|s| !s.is_empty())
-        .map(engine::audit::parse_since)
+        .map(parse)
         .transpose()
         .map_err(|e| format!("{what}: {e}"))
 }
@@ -47,21 +52,14 @@ pub async fn audit_events(
     axum::Extension(c): axum::Extension<engine::Actor>,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Response> {
-    let until = time("until", q.until.as_deref())
-        .map_err(ApiError::bad_request)?
-        .map(|t| {
-            // A day alone means up to its end.
-            if q.until.as_deref().is_some_and(|u| u.len() == 10) {
-                t + chrono::Duration::days(1)
-            } else {
-                t
-            }
-        });
+    let until = time("until", q.until.as_deref(), engine::audit::parse_until)
+        .map_err(ApiError::bad_request)?;
     let filter = engine::AuditFilter {
         action: q.action.as_deref().filter(|a| !a.is_empty()),
         actor: q.actor.as_deref().filter(|a| !a.is_empty()),
         target: q.target.as_deref().filter(|a| !a.is_empty()),
-        since: time("since", q.since.as_deref()).map_err(ApiError::bad_request)?,
+        since: time("since", q.since.as_deref(), engine::audit::parse_since)
+            .map_err(ApiError::bad_request)?,
         until,
         before: q.before,
         limit: q.limit.unwrap_or(100),
@@ -102,7 +100,8 @@ pub async fn export_audit(
         .unwrap_or("csv")
         .parse()
         .map_err(ApiError::bad_request)?;
-    let since = time("since", q.since.as_deref()).map_err(ApiError::bad_request)?;
+    let since = time("since", q.since.as_deref(), engine::audit::parse_since)
+        .map_err(ApiError::bad_request)?;
     let mut file = tempfile::tempfile().map_err(ApiError::internal)?;
     {
         let mut out = std::io::BufWriter::new(&mut file);

@@ -185,18 +185,6 @@ pub struct RunsQuery {
     limit: Option<i64>,
 }
 
-/// The end of `until`: a time as given, a date through its last second.
-fn parse_until(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    let t = engine::audit::parse_since(text)?;
-    Ok(
-        if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() {
-            t + chrono::Duration::days(1)
-        } else {
-            t
-        },
-    )
-}
-
 pub async fn list_runs(
     State(s): State<AppState>,
     Extension(c): Extension<Actor>,
@@ -220,7 +208,7 @@ pub async fn list_runs(
                 until: q
                     .until
                     .as_deref()
-                    .map(parse_until)
+                    .map(engine::audit::parse_until)
                     .transpose()
                     .map_err(|m| {
                         ApiError::new(
