@@ -204,6 +204,12 @@ async def exercise(session: ClientSession) -> None:
     assert status["request_id"] == req["request_id"] and status["status"] == req["status"], status
     run = (await session.call_tool("get-run-status", {"run_id": req["run_id"]})).structured_content
     assert run["run_status"] == "completed" and "status" not in run, run
+    # A run that fails says whether it changed anything, so the agent knows a retry is safe.
+    missing = await session.call_tool("get-lumos-access-request", {"request_id": "00000000-0000-4000-8000-00000000dead"})
+    assert missing.is_error and "Nothing was changed: it is safe to try again." in missing.content[0].text, missing
+    failed_id = missing.content[0].text.split()[1]
+    failed = (await session.call_tool("get-run-status", {"run_id": failed_id})).structured_content
+    assert failed["run_status"] == "failed" and failed["changes"]["retry_safe"] is True, failed
     # Asking for someone else than the person helped is refused, saying why.
     other = await session.call_tool(
         "request-lumos-app-access",

@@ -233,6 +233,11 @@ impl WorkflowTools {
         if let Some(e) = &d.run.error {
             out.insert("error".into(), json!(e));
         }
+        // A run that stopped short: whether it changed anything, and whether trying again
+        // is safe.
+        if let Some(w) = &d.writes {
+            out.insert("changes".into(), json!(w));
+        }
         Ok(Value::Object(out))
     }
 
@@ -654,12 +659,23 @@ impl ServerHandler for WorkflowTools {
                 .await
                 .map(structured)
                 .map_err(|e| McpError::internal_error(e.to_string(), None)),
-            Ok(out) => Ok(tool_error(format!(
-                "run {} {}: {}",
-                out.run_id,
-                out.status,
-                out.error.unwrap_or_default()
-            ))),
+            // Failed: what it changed, so an agent knows whether trying again is safe.
+            Ok(out) => {
+                let changed = self
+                    .engine
+                    .run_detail(&out.run_id)
+                    .await
+                    .ok()
+                    .and_then(|d| d.writes)
+                    .map(|w| format!(" ({})", w.said))
+                    .unwrap_or_default();
+                Ok(tool_error(format!(
+                    "run {} {}: {}{changed}",
+                    out.run_id,
+                    out.status,
+                    out.error.unwrap_or_default()
+                )))
+            }
             Err(EngineError::NotInstalled { .. }) => Ok(tool_error(format!(
                 "unknown tool '{}': no installed workflow has that id (list the tools again)",
                 request.name
