@@ -13,7 +13,7 @@ use crate::operator;
 pub struct AuditArgs {
     #[command(subcommand)]
     cmd: Option<AuditCommand>,
-    /// Only this action, e.g. lumos.call, run.approve, key.revoke.
+    /// Only actions holding this, any case: lumos.call, run.approve, or run. for all of a run's.
     #[arg(long)]
     action: Option<String>,
     #[arg(long, default_value_t = 50)]
@@ -100,8 +100,16 @@ pub async fn audit(engine: &engine::Engine, args: AuditArgs) -> anyhow::Result<(
         }
         None => {}
     }
+    // The same page the API and the console read, by the same rule.
     let events = engine
-        .audit_events(args.action.as_deref(), args.limit)
+        .audit_page(
+            &me,
+            &engine::AuditFilter {
+                action: args.action.as_deref(),
+                limit: args.limit,
+                ..Default::default()
+            },
+        )
         .await?;
     if args.json {
         serde_json::to_writer_pretty(&mut out, &events)?;

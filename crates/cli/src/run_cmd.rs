@@ -235,11 +235,21 @@ pub async fn run(engine: &Engine, args: RunArgs) -> anyhow::Result<()> {
             eprintln!("run {} canceled", outcome.run_id);
             std::process::exit(130);
         }
-        _ => bail!(
-            "run {} failed: {}",
-            outcome.run_id,
-            outcome.error.unwrap_or_default()
-        ),
+        _ => {
+            // What it changed, so whoever runs it knows whether to try again.
+            let changed = engine
+                .run_detail(&outcome.run_id)
+                .await
+                .ok()
+                .and_then(|d| d.writes)
+                .map(|w| format!("\n{}", w.said))
+                .unwrap_or_default();
+            bail!(
+                "run {} failed: {}{changed}",
+                outcome.run_id,
+                outcome.error.unwrap_or_default()
+            )
+        }
     }
     if args.dry_run {
         // On stderr: stdout stays the output alone.

@@ -109,7 +109,8 @@ impl Engine {
         Ok(self.store.audit_page(&f).await?)
     }
 
-    /// The audit trail, newest first, unchecked: for the local operator and tests.
+    /// The audit trail, newest first, one action exactly, unchecked: for tests. (People and
+    /// the CLI read it through `audit_page`.)
     pub async fn audit_events(&self, action: Option<&str>, limit: i64) -> Result<Vec<AuditEvent>> {
         Ok(self
             .store

@@ -57,6 +57,10 @@ fn the_auditor_grant_from_the_command_line() {
         out.contains("ida@example-corp.com"),
         "the grant is audited: {out}"
     );
+    // The action filter matches any part, in any case, as it does in the API and console.
+    let (_, out, _) = run(h, &["audit", "--action", "PERSON.", "--json"]);
+    assert!(out.contains("person.auditor"), "{out}");
+    assert!(!out.contains("key.create"), "{out}");
 
     // Bad input: a clear error, nothing changed.
     let (o, _, err) = run(

@@ -805,3 +805,36 @@ fn runs_show_sums_a_loop_up() {
         "{text}"
     );
 }
+
+/// A run that fails says, where it is run and in `runs show`, whether it changed anything:
+/// here it failed on its read, so nothing was, and trying again is safe.
+#[test]
+fn a_failed_run_says_whether_trying_again_is_safe() {
+    let d = Desk::new(&[]);
+    let out = d
+        .cmd(&[
+            "run",
+            "cancel-lumos-access-request",
+            "-i",
+            "request_id=00000000-0000-4000-8000-00000000dead",
+            "-i",
+            "reason=test",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Access request not found"), "{err}");
+    assert!(
+        err.contains("Nothing was changed: it is safe to try again."),
+        "{err}"
+    );
+    let runs = d.json(&["runs", "list", "--json"]);
+    let id = runs[0]["id"].as_str().expect("id");
+    let shown = d.ok(&["runs", "show", id]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("changes: Nothing was changed: it is safe to try again."),
+        "{text}"
+    );
+}
