@@ -157,6 +157,11 @@ impl Active {
         }
     }
 
+    /// Whether a run executes here now.
+    pub(crate) fn holds(&self, id: &str) -> bool {
+        self.runs.lock().is_ok_and(|m| m.contains_key(id))
+    }
+
     pub(crate) fn ids(&self) -> Vec<String> {
         self.runs
             .lock()

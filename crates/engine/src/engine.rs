@@ -54,6 +54,8 @@ pub struct Engine {
     pub(crate) views: crate::output::ViewCache,
     /// Names of the apps and people held runs' inputs give by id.
     pub(crate) input_names: crate::caches::InputNames,
+    /// This replica's run slots, once it runs queue workers.
+    pub(crate) local_slots: std::sync::OnceLock<crate::local_slots::LocalSlots>,
 }
 
 impl Drop for Engine {
@@ -84,6 +86,7 @@ impl Engine {
             connection_rows: ConnectionRows::default(),
             views: Default::default(),
             input_names: Default::default(),
+            local_slots: Default::default(),
         }
     }
 

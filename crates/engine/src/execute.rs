@@ -168,7 +168,8 @@ impl Engine {
             )
             .await;
         drop(executor);
-        let _ = recording.await;
+        // Step records not written yet go with the run's end.
+        let steps = recording.await.unwrap_or_default();
         let _ = keeping.await;
         let writer = match Arc::into_inner(sink) {
             Some(sink) => sink.into_writer().await,
@@ -179,6 +180,9 @@ impl Engine {
                 w.settle().await;
             }
             let _ = self.store.drop_output(&run_id).await;
+            if let Err(e) = self.store.add_steps(&run_id, &steps).await {
+                tracing::warn!(run = %run_id, error = %e, "could not record the steps of a held run");
+            }
             return self
                 .hold_before_changes(&run_id, &wf, held_inputs.unwrap_or_default(), hold)
                 .await;
@@ -221,7 +225,7 @@ impl Engine {
             }
         }
         let recorded = self
-            .record_outcome(&run_id, status, kept.as_ref(), error.as_deref())
+            .record_outcome(&run_id, status, kept.as_ref(), error.as_deref(), &steps)
             .await;
         self.active.remove(&run_id);
         if let Some(f) = &self.observers.on_run {
@@ -291,15 +295,17 @@ impl Engine {
         ))
     }
 
-    /// Record how a run ended. If the database refuses the full record (a full disk, an
-    /// output too large), record the failure without the output instead, retrying for a
-    /// while: a run must never stay `running` because its output could not be kept.
+    /// Record how a run ended, with its step records not written yet. If the database
+    /// refuses the full record (a full disk, an output too large), record the failure
+    /// without the output instead, retrying for a while: a run must never stay `running`
+    /// because its output could not be kept.
     async fn record_outcome(
         &self,
         run_id: &str,
         status: RunStatus,
         kept: Option<&Kept>,
         error: Option<&str>,
+        steps: &[store::StepRow],
     ) -> Recorded {
         let owner = self.owner.as_str();
         let first = self
@@ -311,6 +317,7 @@ impl Engine {
                 kept.and_then(|k| k.output.as_ref()),
                 kept.map(|k| &k.info),
                 error,
+                steps,
             )
             .await;
         let cause = match first {
@@ -342,8 +349,15 @@ impl Engine {
             .with_max_delay(Duration::from_secs(5))
             .with_max_times(8);
         let failed = (|| {
-            self.store
-                .finish_run(run_id, owner, RunStatus::Failed, None, None, Some(&reason))
+            self.store.finish_run(
+                run_id,
+                owner,
+                RunStatus::Failed,
+                None,
+                None,
+                Some(&reason),
+                &[],
+            )
         })
         .retry(backoff)
         .sleep(tokio::time::sleep)
@@ -351,6 +365,10 @@ impl Engine {
             tracing::error!(run = run_id, error = %e, "still cannot record the end of a run")
         })
         .await;
+        // The steps apart, so a record the database refused cannot keep the run open.
+        if let Err(e) = self.store.add_steps(run_id, steps).await {
+            tracing::warn!(run = run_id, error = %e, "could not record the steps of a failed run");
+        }
         if failed.is_err() {
             return Recorded {
                 status: RunStatus::Failed,
@@ -402,7 +420,7 @@ impl Engine {
             Ok(started) => self.execute(started).await,
             Err(reason) => {
                 let r = self
-                    .record_outcome(&run_id, RunStatus::Failed, None, Some(&reason))
+                    .record_outcome(&run_id, RunStatus::Failed, None, Some(&reason), &[])
                     .await;
                 self.active.remove(&run_id);
                 Ok(RunOutcome::without_output(

@@ -23,6 +23,7 @@ pub mod executor;
 mod health;
 pub mod ids;
 mod library;
+mod local_slots;
 pub mod lookup;
 mod naming;
 pub mod notify;

@@ -142,12 +142,19 @@ impl Started {
     }
 }
 
-/// A run handed to the queue: `queued`, or `pending_approval` when it must be approved
-/// first.
+/// A run handed to the queue: `queued`, `running` when this replica started it at once, or
+/// `pending_approval` when it must be approved first.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Submitted {
     pub run_id: String,
     pub status: RunStatus,
+}
+
+impl Submitted {
+    /// Whether it goes on to its end without anyone deciding anything first.
+    pub fn will_run(&self) -> bool {
+        matches!(self.status, RunStatus::Queued | RunStatus::Running)
+    }
 }
 
 /// What approving did.

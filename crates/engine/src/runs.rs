@@ -23,12 +23,12 @@ use workflow_lang::inputs;
 use workflow_lang::workflow::Workflow;
 
 /// A run's checked inputs and everything needed to record it.
-struct Prepared {
-    workflow: Arc<Workflow>,
-    version: i32,
-    inputs: Map<String, Value>,
-    connection: String,
-    client: lumos_api::Client,
+pub(crate) struct Prepared {
+    pub(crate) workflow: Arc<Workflow>,
+    pub(crate) version: i32,
+    pub(crate) inputs: Map<String, Value>,
+    pub(crate) connection: String,
+    pub(crate) client: lumos_api::Client,
 }
 
 impl Engine {
@@ -117,7 +117,8 @@ impl Engine {
             origin: req.origin,
         })
         .map_err(|e| EngineError::Conflict(e.to_string()))?;
-        self.store
+        let recorded = self
+            .store
             .create_run(&NewRun {
                 id: run_id,
                 workflow_id: id,
@@ -136,6 +137,14 @@ impl Engine {
                 lease: chrono_lease(&self.config),
             })
             .await?;
+        if !recorded {
+            // Uninstalled meanwhile (on another replica, say): what was kept is stale.
+            self.library.rows.forget();
+            return Err(EngineError::NotInstalled {
+                id: id.to_owned(),
+                bundled: crate::bundles::source(id).is_some(),
+            });
+        }
         if status == RunStatus::PendingApproval {
             self.request_policy(run_id, &p.workflow, &p.inputs).await?;
         }
@@ -252,8 +261,9 @@ impl Engine {
         })
     }
 
-    /// Validate and queue a run for whichever `serve` replica has a free slot. A full queue
-    /// is refused before anything is recorded.
+    /// Validate and queue a run for whichever `serve` replica has a free slot, or start it
+    /// here at once when this replica has one and nothing is queued. A full queue is
+    /// refused before anything is recorded.
     pub async fn submit(
         &self,
         id: &str,
@@ -277,19 +287,37 @@ impl Engine {
             });
         }
         let run_id = ids::new_run_id();
-        let status = if Self::gated(&p.workflow) {
-            RunStatus::PendingApproval
-        } else {
-            RunStatus::Queued
-        };
-        self.record(&run_id, id, &p, &req, status).await?;
-        if status == RunStatus::Queued {
-            self.queue_depth.queued_one();
-            self.active.queued_here(&run_id);
-            self.wake_queue.notify_one();
-            self.store.signal_queued(&run_id).await;
+        if Self::gated(&p.workflow) {
+            self.record(&run_id, id, &p, &req, RunStatus::PendingApproval)
+                .await?;
+            return Ok(Submitted {
+                run_id,
+                status: RunStatus::PendingApproval,
+            });
         }
-        Ok(Submitted { run_id, status })
+        // Nobody waits before it and a slot is free here: it starts here at once, recorded
+        // as running in the same statement that records it, as if claimed from the queue.
+        if depth == 0
+            && let Some((engine, slot)) = self.free_slot()
+        {
+            self.record(&run_id, id, &p, &req, RunStatus::Running)
+                .await?;
+            engine.start_here(run_id.clone(), p, req, slot);
+            return Ok(Submitted {
+                run_id,
+                status: RunStatus::Running,
+            });
+        }
+        self.record(&run_id, id, &p, &req, RunStatus::Queued)
+            .await?;
+        self.queue_depth.queued_one();
+        self.active.queued_here(&run_id);
+        self.wake_queue.notify_one();
+        self.store.signal_queued(&run_id).await;
+        Ok(Submitted {
+            run_id,
+            status: RunStatus::Queued,
+        })
     }
 
     /// Mark a run as executing here, so cancels reach it and its lease is renewed.
@@ -494,7 +522,15 @@ impl Engine {
         by: &str,
     ) -> Result<RunOutcome> {
         let mut ended_here = self.active.wait_for(run_id);
-        let mut poll = tokio::time::interval(Duration::from_millis(250));
+        // A run executing here hands its end to the waiter just registered: the record need
+        // not be read first. Any other is looked at at once.
+        let every = Duration::from_millis(250);
+        let first = if self.active.holds(run_id) {
+            tokio::time::Instant::now() + every
+        } else {
+            tokio::time::Instant::now()
+        };
+        let mut poll = tokio::time::interval_at(first, every);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let never = CancellationToken::new();
         let cancel = cancel.unwrap_or(&never);

@@ -117,7 +117,18 @@ impl Engine {
     /// cancelled. Runs started by the workers are tracked by `tasks`, so shutdown can wait
     /// for them.
     pub fn start_services(self: &Arc<Self>, stop: CancellationToken, tasks: TaskTracker) {
-        tokio::spawn(self.clone().take_from_queue(stop.clone(), tasks));
+        let local = crate::local_slots::LocalSlots::new(
+            self,
+            self.config.max_concurrent_runs,
+            tasks.clone(),
+            stop.clone(),
+        );
+        let slots = local.slots.clone();
+        if self.local_slots.set(local).is_err() {
+            tracing::warn!("the services of this engine were started twice");
+            return;
+        }
+        tokio::spawn(self.clone().take_from_queue(slots, stop.clone(), tasks));
         tokio::spawn(self.clone().sweep_forever(stop.clone()));
         tokio::spawn(self.clone().send_notices_forever(stop.clone()));
         tokio::spawn(self.clone().send_replies_forever(stop.clone()));
@@ -129,12 +140,19 @@ impl Engine {
         self.keeper().ensure();
     }
 
-    /// Claim queued runs while this replica has free slots.
-    async fn take_from_queue(self: Arc<Self>, stop: CancellationToken, tasks: TaskTracker) {
-        let slots = Arc::new(Semaphore::new(self.config.max_concurrent_runs));
+    /// Claim queued runs while this replica has free slots (shared with runs started here
+    /// at once).
+    async fn take_from_queue(
+        self: Arc<Self>,
+        slots: Arc<Semaphore>,
+        stop: CancellationToken,
+        tasks: TaskTracker,
+    ) {
         let lease = crate::active::chrono_lease(&self.config);
         loop {
-            // One free slot at least, then every other free one: claimed together.
+            // One free slot at least, then as many runs as there are free slots, claimed
+            // together. Only the first slot is held while asking: a run submitted meanwhile
+            // may start here at once with another.
             let first = tokio::select! {
                 () = stop.cancelled() => return,
                 p = slots.clone().acquire_owned() => match p {
@@ -142,11 +160,7 @@ impl Engine {
                     Err(_) => return,
                 },
             };
-            let mut permits = vec![first];
-            while let Ok(p) = slots.clone().try_acquire_owned() {
-                permits.push(p);
-            }
-            let wanted = permits.len();
+            let wanted = 1 + slots.available_permits();
             match self
                 .store
                 .claim_next_runs(self.owner.as_str(), lease, wanted as u32)
@@ -154,15 +168,26 @@ impl Engine {
             {
                 Ok(runs) => {
                     let emptied = runs.len() < wanted;
+                    let mut first = Some(first);
                     for run in runs {
-                        let Some(permit) = permits.pop() else { break };
+                        let slot = first
+                            .take()
+                            .or_else(|| slots.clone().try_acquire_owned().ok());
+                        let Some(slot) = slot else {
+                            // Its slot went to a run started here meanwhile: back in line.
+                            if let Err(e) =
+                                self.store.unclaim_run(&run.id, self.owner.as_str()).await
+                            {
+                                tracing::warn!(run = %run.id, error = %e, "cannot put a claimed run back in the queue; the sweep will");
+                            }
+                            continue;
+                        };
                         let engine = self.clone();
                         tasks.spawn(async move {
                             engine.execute_claimed(run).await;
-                            drop(permit);
+                            drop(slot);
                         });
                     }
-                    drop(permits);
                     if emptied {
                         // The queue is empty: a local submit or a notification wakes us
                         // at once; the poll covers other SQLite processes and lost
@@ -175,7 +200,6 @@ impl Engine {
                     }
                 }
                 Err(e) => {
-                    drop(permits);
                     tracing::warn!(error = %e, "cannot take a run from the queue");
                     tokio::select! {
                         () = stop.cancelled() => return,

@@ -1,5 +1,5 @@
 //! What a run leaves behind while it runs: each step's record (and, for a change, its audit
-//! event) written off the executor's path, and its progress kept at most once a second.
+//! event) kept off the executor's path, and its progress kept at most once a second.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,20 +10,47 @@ use tokio::task::JoinHandle;
 
 use crate::executor::{LoopSample, Progress, StepRecord};
 
-/// Write each step record as it comes, off the executor's path; of a loop's items only a
-/// sample (its summary record has the counts). Every change a run makes also goes to the
-/// audit trail, as the run's requester, sampled or not.
+/// Step records of reads wait at most this long to be written (the console shows a long
+/// run's steps as they come); most runs end sooner and write theirs with their end.
+const HELD_AT_MOST: Duration = Duration::from_secs(1);
+/// Or this many of them.
+const HELD_MOST: usize = 64;
+
+/// Take each step record off the executor's path; of a loop's items only a sample (its
+/// summary record has the counts). A record of a step that may have changed something is
+/// written at once, with any held before it, so a crash never hides what a run changed;
+/// records of reads are held and written together, at most a second later, or with the
+/// run's end: what the handle gives back is what is still to be written. Every change a run
+/// makes also goes to the audit trail, as the run's requester, sampled or not.
 pub(crate) fn recorder(
     store: Arc<Store>,
     run_id: String,
     workflow_id: String,
     who: Who,
     on_step: Option<crate::engine::StepHook>,
-) -> (mpsc::UnboundedSender<StepRecord>, JoinHandle<()>) {
+) -> (mpsc::UnboundedSender<StepRecord>, JoinHandle<Vec<StepRow>>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<StepRecord>();
     let handle = tokio::spawn(async move {
         let mut sample = LoopSample::default();
-        while let Some(r) = rx.recv().await {
+        let mut held: Vec<StepRow> = Vec::new();
+        let mut due = tokio::time::Instant::now();
+        let write = async |held: &mut Vec<StepRow>| {
+            if let Err(e) = store.add_steps(&run_id, held).await {
+                tracing::warn!(run = %run_id, error = %e, "could not record {} step(s)", held.len());
+            }
+            held.clear();
+        };
+        loop {
+            let r = tokio::select! {
+                r = rx.recv() => match r {
+                    Some(r) => r,
+                    None => return held,
+                },
+                () = tokio::time::sleep_until(due), if !held.is_empty() => {
+                    write(&mut held).await;
+                    continue;
+                }
+            };
             if let Some(f) = &on_step {
                 f(&workflow_id, &r);
             }
@@ -31,7 +58,15 @@ pub(crate) fn recorder(
             if !sample.keep(&r) {
                 continue;
             }
-            let row = StepRow {
+            // What a crash must not hide: anything that may have changed something.
+            let changed = r.changed
+                || r.operation
+                    .as_deref()
+                    .is_some_and(crate::write_outcome::may_change);
+            if held.is_empty() {
+                due = tokio::time::Instant::now() + HELD_AT_MOST;
+            }
+            held.push(StepRow {
                 step_id: r.step_id,
                 iteration: r.iteration,
                 status: r.status,
@@ -43,9 +78,9 @@ pub(crate) fn recorder(
                 output: r.output.map(store::Json),
                 started_at: r.started_at,
                 finished_at: Some(chrono::Utc::now()),
-            };
-            if let Err(e) = store.add_step(&run_id, &row).await {
-                tracing::warn!(run = %run_id, error = %e, "could not record a step");
+            });
+            if changed || held.len() >= HELD_MOST {
+                write(&mut held).await;
             }
         }
     });

@@ -26,6 +26,16 @@ pub enum WritesState {
     Unknown,
 }
 
+/// Whether a step record's operation may change something: a Lumos write, a web request
+/// other than GET or HEAD, another workflow.
+pub(crate) fn may_change(op: &str) -> bool {
+    lumos_api::Catalog::lumos()
+        .get(op)
+        .is_some_and(|o| o.is_mutating())
+        || op.starts_with("http ") && !op.starts_with("http GET ") && !op.starts_with("http HEAD ")
+        || op.starts_with("workflow ")
+}
+
 /// For a run that failed or was canceled (not a dry run): what it changed.
 pub fn writes_of(status: RunStatus, dry_run: bool, steps: &[StepRow]) -> Option<Writes> {
     if dry_run || !matches!(status, RunStatus::Failed | RunStatus::Canceled) {
@@ -40,13 +50,7 @@ pub fn writes_of(status: RunStatus, dry_run: bool, steps: &[StepRow]) -> Option<
             .and_then(|o| o.0.get("change"))
             .and_then(|c| c.as_str());
         let op = s.operation.as_deref().unwrap_or("");
-        let writes = lumos_api::Catalog::lumos()
-            .get(op)
-            .is_some_and(|o| o.is_mutating())
-            || op.starts_with("http ")
-                && !op.starts_with("http GET ")
-                && !op.starts_with("http HEAD ")
-            || op.starts_with("workflow ");
+        let writes = may_change(op);
         match (s.status, fate) {
             (_, Some("unknown")) => unknown.push(s.step_id.clone()),
             (StepStatus::Completed, _) if writes => made.push(s.step_id.clone()),

@@ -130,7 +130,7 @@ impl WorkflowTools {
                 let cancel = req.cancel.clone();
                 let by = req.actor.label.clone();
                 let submitted = self.engine.submit(id, args, req).await?;
-                if submitted.status != RunStatus::Queued {
+                if !submitted.will_run() {
                     return Ok(engine::RunOutcome::without_output(
                         submitted.run_id,
                         submitted.status,

@@ -8,7 +8,8 @@
 //! for each phase (server and simulator share the process; the simulator's own share is
 //! measured first).
 //!
-//! `cargo bench -p server` (LUMOS_BENCH_SECONDS, default 5)
+//! `cargo bench -p server` (LUMOS_BENCH_SECONDS, default 5; LUMOS_BENCH_SLOTS, run slots, by
+//! default `serve`'s; LUMOS_BENCH_ONLY=runs, no export)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,7 +93,23 @@ fn main() {
             .create_key("bench", Role::Agent, &engine::Actor::operator())
             .await
             .expect("key");
-        let server = Server::start(store, "127.0.0.1:0").await.expect("server");
+        // Run slots as `serve` has them by default, or LUMOS_BENCH_SLOTS.
+        let mut config = engine::EngineConfig::default();
+        if let Some(n) = std::env::var("LUMOS_BENCH_SLOTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            config.max_concurrent_runs = n;
+        }
+        let slots = config.max_concurrent_runs;
+        let server = Server::start_with(
+            store,
+            "127.0.0.1:0",
+            config,
+            server::ServerOptions::default(),
+        )
+        .await
+        .expect("server");
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(CLIENTS)
             .build()
@@ -124,7 +141,9 @@ fn main() {
         let body = json!({"inputs": {"app_id": app_id}});
         let runs = load(seconds, move || h.post(&u).bearer_auth(&k).json(&body)).await;
 
-        println!("get-lumos-app, {CLIENTS} concurrent clients, {seconds} s each, SQLite store");
+        println!(
+            "get-lumos-app, {CLIENTS} concurrent clients, {seconds} s each, SQLite store, {slots} run slots"
+        );
         println!(
             "{:<58} {:>10} {:>9} {:>9}",
             "", "per second", "p50 ms", "p99 ms"
@@ -150,7 +169,10 @@ fn main() {
         server.stop().await;
         sim.stop().await;
         let _ = std::fs::remove_dir_all(dir);
-        export_million(&http).await;
+        // LUMOS_BENCH_ONLY=runs leaves the export out (a quicker look at the runs).
+        if std::env::var("LUMOS_BENCH_ONLY").as_deref() != Ok("runs") {
+            export_million(&http).await;
+        }
     });
 }
 

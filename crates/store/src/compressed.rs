@@ -10,19 +10,15 @@ const SMALLEST_COMPRESSED: usize = 256;
 /// zstd's default level: a few microseconds for a step output, most of the gain.
 const LEVEL: i32 = 3;
 
-/// How one output is stored: as JSON, or compressed (exactly one of them).
-pub(crate) enum Packed<'a> {
-    Json(&'a Value),
-    Zstd(Vec<u8>),
-}
-
-pub(crate) fn pack(v: &Value) -> Result<Packed<'_>> {
+/// How one output is stored: its JSON compressed, or `None` when it is small enough to be
+/// kept as JSON (exactly one of the two columns holds it).
+pub(crate) fn pack(v: &Value) -> Result<Option<Vec<u8>>> {
     let text = serde_json::to_vec(v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     if text.len() < SMALLEST_COMPRESSED {
-        return Ok(Packed::Json(v));
+        return Ok(None);
     }
     zstd::bulk::compress(&text, LEVEL)
-        .map(Packed::Zstd)
+        .map(Some)
         .map_err(|e| StoreError::Corrupt(format!("cannot compress a step output: {e}")))
 }
 

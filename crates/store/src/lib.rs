@@ -184,6 +184,9 @@ impl Store {
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                // A connection to a file does not go stale; a ping before each statement
+                // would be one more hand-off to its thread and back.
+                .test_before_acquire(false)
                 .connect_with(opts)
                 .await?;
             let migrated = sqlx::migrate!("migrations/sqlite").run(&pool).await;

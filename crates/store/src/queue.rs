@@ -104,6 +104,15 @@ impl Store {
         Ok(runs)
     }
 
+    /// Put a run `owner` claimed but will not execute back in the queue, as it was.
+    pub async fn unclaim_run(&self, id: &str, owner: &str) -> Result<bool> {
+        let n = crate::with_pool!(&self.pool, p => sqlx::query(
+            "UPDATE runs SET status = 'queued', locked_by = NULL, locked_until = NULL, started_at = NULL \
+             WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+        ).bind(id).bind(owner).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n > 0)
+    }
+
     pub async fn queue_stats(&self) -> Result<QueueStats> {
         let (depth, oldest): (i64, Option<DateTime<Utc>>) = crate::with_pool!(&self.pool, p => sqlx::query_as(
             "SELECT COUNT(*), MIN(created_at) FROM runs WHERE status = 'queued'",

@@ -5,7 +5,9 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
 
-use crate::compressed::{self, Packed};
+use tracing::Instrument;
+
+use crate::compressed;
 use crate::outputs::{OutputInfo, RunProgress};
 use crate::status::{RunStatus, StepStatus};
 use crate::{Result, Store, clean, with_pool};
@@ -180,8 +182,64 @@ pub(crate) const RUN_COLUMNS: &str = "id, workflow_id, workflow_version, workflo
 /// Final statuses as an SQL list, for `status NOT IN (…)`.
 pub(crate) const FINAL_SQL: &str = "('completed', 'failed', 'denied', 'canceled', 'expired')";
 
+/// The span a transaction's statements run in: what a statement count sees as one
+/// transaction (the test that budgets a run's statements).
+fn transaction() -> tracing::Span {
+    tracing::debug_span!("transaction")
+}
+
+/// A step record's values as stored: text cleaned, a big output compressed.
+struct StepValues<'a> {
+    row: &'a StepRow,
+    params: Option<std::borrow::Cow<'a, Value>>,
+    output: Option<std::borrow::Cow<'a, Value>>,
+    output_z: Option<Vec<u8>>,
+    error: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> StepValues<'a> {
+    fn of(row: &'a StepRow) -> Result<Self> {
+        let output = row.output.as_ref().map(|o| clean::json(&o.0));
+        let output_z = output
+            .as_deref()
+            .map(compressed::pack)
+            .transpose()?
+            .flatten();
+        // A compressed output is kept only there.
+        let output = output.filter(|_| output_z.is_none());
+        Ok(StepValues {
+            row,
+            params: row.params.as_ref().map(|p| clean::json(&p.0)),
+            output,
+            output_z,
+            error: clean::opt_text(row.error.as_deref()),
+        })
+    }
+}
+
+/// The statement that writes one step record (a later attempt replaces it), bound.
+macro_rules! insert_step {
+    ($run_id:expr, $v:expr) => {{
+        let v: &StepValues = $v;
+        let s = v.row;
+        sqlx::query(
+            "INSERT INTO run_steps (run_id, step_id, iteration, status, operation, params, http_status, duration_ms, error, \
+             output, output_z, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (run_id, step_id, iteration) DO UPDATE SET status = excluded.status, http_status = excluded.http_status, \
+             duration_ms = excluded.duration_ms, error = excluded.error, output = excluded.output, output_z = excluded.output_z, \
+             finished_at = excluded.finished_at",
+        )
+        .bind($run_id).bind(&s.step_id).bind(s.iteration).bind(s.status).bind(&s.operation)
+        .bind(v.params.as_ref().map(|p| Json(p.as_ref())))
+        .bind(s.http_status).bind(s.duration_ms).bind(v.error.as_deref())
+        .bind(v.output.as_ref().map(|o| Json(o.as_ref()))).bind(v.output_z.as_deref()).bind(s.started_at).bind(s.finished_at)
+    }};
+}
 impl Store {
-    pub async fn create_run(&self, r: &NewRun<'_>) -> Result<()> {
+    /// Record a new run, only while its workflow is installed: the check and the insert are
+    /// one statement, so a run is never recorded for a workflow uninstalled meanwhile
+    /// (whatever a cache said). False when it was not installed.
+    pub async fn create_run(&self, r: &NewRun<'_>) -> Result<bool> {
         let now = Utc::now();
         let running = r.status == RunStatus::Running;
         let (owner, until) = if running {
@@ -191,22 +249,25 @@ impl Store {
         };
         let inputs = clean::json(r.inputs);
         let event = r.event.map(clean::json);
-        with_pool!(&self.pool, p => sqlx::query(
+        let n = with_pool!(&self.pool, p => sqlx::query(
             "INSERT INTO runs (id, workflow_id, workflow_version, status, inputs, connection, requested_by, dry_run, \
              locked_by, locked_until, created_at, started_at, workflow_hash, requested_for, event, parent_run_id, requester) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 \
+             WHERE EXISTS (SELECT 1 FROM workflows WHERE id = $2 AND uninstalled_at IS NULL)",
         )
         .bind(r.id).bind(r.workflow_id).bind(r.workflow_version).bind(r.status).bind(Json(inputs.as_ref()))
         .bind(r.connection).bind(r.requested_by).bind(r.dry_run).bind(owner).bind(until).bind(now)
         .bind(running.then_some(now)).bind(r.workflow_hash).bind(r.requested_for).bind(event.as_ref().map(|e| Json(e.as_ref()))).bind(r.parent_run_id)
         .bind(Json(clean::json(r.requester).as_ref()))
         .execute(p).await.map(|x| x.rows_affected()))?;
-        Ok(())
+        Ok(n > 0)
     }
 
     /// Move a run `owner` holds to a final status and release it, unless the run already
-    /// has a final status (a cancel wins over a late completion). Returns whether this call
-    /// set the status; the claim is released either way.
+    /// has a final status (a cancel wins over a late completion), together with the step
+    /// records not written yet: one transaction. Returns whether this call set the status;
+    /// the claim is released and the steps written either way.
+    #[allow(clippy::too_many_arguments)]
     pub async fn finish_run(
         &self,
         id: &str,
@@ -215,17 +276,49 @@ impl Store {
         output: Option<&Value>,
         info: Option<&OutputInfo>,
         error: Option<&str>,
+        steps: &[StepRow],
     ) -> Result<bool> {
         let output = output.map(clean::json);
         let error = clean::opt_text(error);
+        let steps = steps
+            .iter()
+            .map(StepValues::of)
+            .collect::<Result<Vec<_>>>()?;
         let sql = format!(
             "UPDATE runs SET status = $2, output = $3, error = $4, finished_at = $5, output_info = $6, locked_by = NULL, locked_until = NULL \
              WHERE id = $1 AND status NOT IN {FINAL_SQL}"
         );
-        let n = with_pool!(&self.pool, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(id).bind(status).bind(output.as_ref().map(|o| Json(o.as_ref()))).bind(error.as_deref()).bind(Utc::now())
-        .bind(info.map(Json))
-        .execute(p).await.map(|x| x.rows_affected()))?;
+        macro_rules! finish {
+            ($e:expr) => {
+                sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(id)
+                    .bind(status)
+                    .bind(output.as_ref().map(|o| Json(o.as_ref())))
+                    .bind(error.as_deref())
+                    .bind(Utc::now())
+                    .bind(info.map(Json))
+                    .execute($e)
+                    .await?
+                    .rows_affected()
+            };
+        }
+        let n = with_pool!(&self.pool, p => {
+            if steps.is_empty() {
+                finish!(p)
+            } else {
+                async {
+                    let mut tx = p.begin().await?;
+                    for s in &steps {
+                        insert_step!(id, s).execute(&mut *tx).await?;
+                    }
+                    let n = finish!(&mut *tx);
+                    tx.commit().await?;
+                    Ok::<_, crate::StoreError>(n)
+                }
+                .instrument(transaction())
+                .await?
+            }
+        });
         if n == 0 {
             self.release_run(id, owner).await?;
         }
@@ -248,27 +341,28 @@ impl Store {
         Ok(row.and_then(|r| r.0))
     }
 
-    pub async fn add_step(&self, run_id: &str, s: &StepRow) -> Result<()> {
-        let params = s.params.as_ref().map(|p| clean::json(&p.0));
-        let output = s.output.as_ref().map(|o| clean::json(&o.0));
-        let (output, output_z) = match output.as_deref().map(compressed::pack).transpose()? {
-            None => (None, None),
-            Some(Packed::Json(v)) => (Some(Json(v)), None),
-            Some(Packed::Zstd(z)) => (None, Some(z)),
-        };
-        let error = clean::opt_text(s.error.as_deref());
-        with_pool!(&self.pool, p => sqlx::query(
-            "INSERT INTO run_steps (run_id, step_id, iteration, status, operation, params, http_status, duration_ms, error, \
-             output, output_z, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (run_id, step_id, iteration) DO UPDATE SET status = excluded.status, http_status = excluded.http_status, \
-             duration_ms = excluded.duration_ms, error = excluded.error, output = excluded.output, output_z = excluded.output_z, \
-             finished_at = excluded.finished_at",
-        )
-        .bind(run_id).bind(&s.step_id).bind(s.iteration).bind(s.status).bind(&s.operation)
-        .bind(params.as_ref().map(|v| Json(v.as_ref())))
-        .bind(s.http_status).bind(s.duration_ms).bind(error.as_deref())
-        .bind(output).bind(output_z.as_deref()).bind(s.started_at).bind(s.finished_at)
-        .execute(p).await.map(|x| x.rows_affected()))?;
+    /// Write step records (a new attempt of a step replaces its record), in one transaction.
+    pub async fn add_steps(&self, run_id: &str, steps: &[StepRow]) -> Result<()> {
+        let steps = steps
+            .iter()
+            .map(StepValues::of)
+            .collect::<Result<Vec<_>>>()?;
+        match steps.as_slice() {
+            [] => {}
+            [one] => {
+                with_pool!(&self.pool, p => insert_step!(run_id, one).execute(p).await.map(|r| r.rows_affected()))?;
+            }
+            many => with_pool!(&self.pool, p => async {
+                let mut tx = p.begin().await?;
+                for s in many {
+                    insert_step!(run_id, s).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok::<_, crate::StoreError>(())
+            }
+            .instrument(transaction())
+            .await)?,
+        }
         Ok(())
     }
 

@@ -118,7 +118,7 @@ pub async fn start_run(
         ..RunRequest::default()
     };
     let submitted = s.engine.submit(id, &body.inputs, req).await?;
-    if wait && submitted.status == RunStatus::Queued {
+    if wait && submitted.will_run() {
         return finished_run(s, &submitted.run_id, &who).await;
     }
     Ok((

@@ -86,7 +86,7 @@ async fn held_runs_wait_in_the_inbox_with_their_changes(db: Db) {
         )
         .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{run}");
-    assert_eq!(run["status"], "queued", "reads first: {run}");
+    assert_eq!(run["status"], "running", "reads first: {run}");
     let id = run["id"].as_str().expect("id").to_owned();
     // Readiness polling: a replica takes it, reads, and holds it before the change.
     let deadline = Instant::now() + Duration::from_secs(15);

@@ -1,0 +1,99 @@
+//! This replica's run slots (`serve`), shared by its queue workers and by runs started here
+//! at once: a run submitted while nothing is queued and a slot is free is recorded as
+//! running by the statement that records it and executed here, skipping the queue's round
+//! trip (a claim, a notification), never past the replica's limit.
+
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use store::RunStatus;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::engine::Engine;
+use crate::run_types::{RunRequest, Started};
+use crate::runs::Prepared;
+
+pub(crate) struct LocalSlots {
+    /// One permit per run this replica may execute at once.
+    pub(crate) slots: Arc<Semaphore>,
+    /// Shutdown waits for the runs started here, like those its workers claimed.
+    tasks: TaskTracker,
+    /// Once stopping, nothing more starts here: it is queued for another replica.
+    stop: CancellationToken,
+    engine: Weak<Engine>,
+}
+
+impl LocalSlots {
+    pub(crate) fn new(
+        engine: &Arc<Engine>,
+        runs: usize,
+        tasks: TaskTracker,
+        stop: CancellationToken,
+    ) -> Self {
+        LocalSlots {
+            slots: Arc::new(Semaphore::new(runs)),
+            tasks,
+            stop,
+            engine: Arc::downgrade(engine),
+        }
+    }
+}
+
+impl Engine {
+    /// A free slot of this replica, if it runs workers and one is free now.
+    pub(crate) fn free_slot(&self) -> Option<(Arc<Engine>, OwnedSemaphorePermit)> {
+        let local = self.local_slots.get()?;
+        if local.stop.is_cancelled() {
+            return None;
+        }
+        let engine = local.engine.upgrade()?;
+        let slot = local.slots.clone().try_acquire_owned().ok()?;
+        Some((engine, slot))
+    }
+
+    /// Execute a run just recorded as running here, exactly as a worker that claimed it
+    /// from the queue would: the request as recorded, its own cancellation.
+    pub(crate) fn start_here(
+        self: Arc<Self>,
+        run_id: String,
+        p: Prepared,
+        req: RunRequest,
+        slot: OwnedSemaphorePermit,
+    ) {
+        let cancel = CancellationToken::new();
+        // Held before anyone can wait for it, so a waiter here is handed its end.
+        self.hold(&run_id, cancel.clone());
+        let started = Started {
+            run_id,
+            status: RunStatus::Running,
+            workflow: p.workflow,
+            client: p.client,
+            inputs: p.inputs,
+            req: RunRequest {
+                connection: Some(p.connection),
+                cancel,
+                tap: None,
+                progress: None,
+                version: Some(p.version),
+                parent: None,
+                ..req
+            },
+            began: Instant::now(),
+        };
+        let Some(tasks) = self.local_slots.get().map(|l| l.tasks.clone()) else {
+            return;
+        };
+        tasks.spawn(async move {
+            let run_id = started.run_id.clone();
+            let outcome = self.execute(started).await;
+            // Recorded: the slot is free before anyone waiting hears of the end.
+            drop(slot);
+            match outcome {
+                Ok(outcome) => self.active.hand_over(outcome),
+                Err(e) => tracing::error!(run = %run_id, error = %e, "a run started here could not be recorded"),
+            }
+        });
+    }
+}
