@@ -399,7 +399,7 @@ impl Engine {
     /// more: another process took it, or it was canceled).
     pub async fn execute_queued(&self, run_id: &str) -> Result<Option<RunOutcome>> {
         let lease = crate::active::chrono_lease(&self.config);
-        let Some(run) = self
+        let Some(claimed) = self
             .store
             .claim_run(run_id, self.owner.as_str(), lease)
             .await?
@@ -407,16 +407,16 @@ impl Engine {
             return Ok(None);
         };
         let waiting = self.active.wait_for(run_id);
-        self.execute_claimed(run).await;
+        self.execute_claimed(claimed).await;
         Ok(waiting.await.ok())
     }
 
     /// Execute a run claimed from the queue, and hand its outcome to anyone waiting here.
-    pub(crate) async fn execute_claimed(&self, run: Run) {
+    pub(crate) async fn execute_claimed(&self, claimed: store::Claimed) {
         let cancel = tokio_util::sync::CancellationToken::new();
-        self.hold(&run.id, cancel.clone());
-        let run_id = run.id.clone();
-        let outcome = match self.started_from(run, cancel).await {
+        self.hold(&claimed.run.id, cancel.clone());
+        let run_id = claimed.run.id.clone();
+        let outcome = match self.started_from(claimed, cancel).await {
             Ok(started) => self.execute(started).await,
             Err(reason) => {
                 let r = self
@@ -441,10 +441,16 @@ impl Engine {
     /// A queued run's workflow version, client and inputs, or why it cannot run.
     async fn started_from(
         &self,
-        run: Run,
+        claimed: store::Claimed,
         cancel: tokio_util::sync::CancellationToken,
     ) -> std::result::Result<Started, String> {
-        let workflow = self.pinned(&run).await?;
+        let store::Claimed {
+            run,
+            workflow_installed_at,
+        } = claimed;
+        let workflow = self
+            .pinned_as_installed(&run, workflow_installed_at)
+            .await?;
         let connection = run
             .connection
             .clone()

@@ -79,16 +79,23 @@ impl Engine {
     /// A run as `by` may see it; "not found" when they may not.
     pub async fn run_for(&self, id: &str, by: &Actor) -> Result<Run> {
         let run = self.existing(id).await?;
-        if !self.may_see(&run, by).await? {
-            return Err(EngineError::RunNotFound(id.to_owned()));
-        }
+        self.shown_to(&run, by).await?;
         Ok(run)
+    }
+
+    /// "Not found" when `by` may not see `run`, as if it did not exist.
+    async fn shown_to(&self, run: &Run, by: &Actor) -> Result<()> {
+        if !self.may_see(run, by).await? {
+            return Err(EngineError::RunNotFound(run.id.clone()));
+        }
+        Ok(())
     }
 
     /// A run's detail, for someone who may see it.
     pub async fn run_detail_for(&self, id: &str, by: &Actor) -> Result<RunDetail> {
-        let run = self.run_for(id, by).await?;
-        self.detail_of(run).await
+        let (run, steps) = self.existing_with_steps(id).await?;
+        self.shown_to(&run, by).await?;
+        self.detail_of(run, steps).await
     }
 
     /// A run's stored output, for someone who may see it.

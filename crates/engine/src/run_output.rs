@@ -34,13 +34,30 @@ impl Engine {
 
     /// A run with its steps; a completed run's output with its first items.
     pub async fn run_detail(&self, id: &str) -> Result<RunDetail> {
-        let run = self.existing(id).await?;
-        self.detail_of(run).await
+        let (run, steps) = self.existing_with_steps(id).await?;
+        self.detail_of(run, steps).await
     }
 
-    /// The detail of a run already read.
-    pub(crate) async fn detail_of(&self, mut run: store::Run) -> Result<RunDetail> {
-        let steps = self.store.run_steps(&run.id).await?;
+    /// A run and its step records, read together.
+    pub(crate) async fn existing_with_steps(
+        &self,
+        id: &str,
+    ) -> Result<(store::Run, Vec<store::StepRow>)> {
+        if !crate::ids::is_run_id(id) {
+            return Err(EngineError::RunNotFound(id.to_owned()));
+        }
+        self.store
+            .run_with_steps(id)
+            .await?
+            .ok_or_else(|| EngineError::RunNotFound(id.to_owned()))
+    }
+
+    /// The detail of a run already read, with its steps.
+    pub(crate) async fn detail_of(
+        &self,
+        mut run: store::Run,
+        steps: Vec<store::StepRow>,
+    ) -> Result<RunDetail> {
         let mut items = None;
         if run.status == store::RunStatus::Completed {
             let stored = self.output_of(run.clone())?;

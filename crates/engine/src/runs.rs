@@ -431,14 +431,27 @@ impl Engine {
             .workflow(&run.workflow_id)
             .await
             .map_err(|e| e.to_string())?;
-        let Some(installed) = installed else {
+        self.pinned_as_installed(
+            run,
+            installed.map(|w| w.installed_at.unwrap_or(w.created_at)),
+        )
+        .await
+    }
+
+    /// [`Self::pinned`], knowing when the workflow was installed (`None`: it is not).
+    pub(crate) async fn pinned_as_installed(
+        &self,
+        run: &Run,
+        installed_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> std::result::Result<Arc<Workflow>, String> {
+        let Some(installed_at) = installed_at else {
             return Err(format!(
                 "workflow '{}' was uninstalled after this run was requested",
                 run.workflow_id
             ));
         };
         // Installed again since, even with the same text: not what was asked to run.
-        if installed.installed_at.unwrap_or(installed.created_at) > run.created_at {
+        if installed_at > run.created_at {
             return Err(format!(
                 "workflow '{}' was uninstalled and installed again after this run was requested",
                 run.workflow_id
@@ -521,11 +534,33 @@ impl Engine {
         cancel: Option<&CancellationToken>,
         by: &str,
     ) -> Result<RunOutcome> {
+        self.wait_from(run_id, cancel, by, false).await
+    }
+
+    /// [`Self::wait`] for a run just submitted: its record says what `submit` said, so it
+    /// is not read before the first poll.
+    pub async fn wait_submitted(
+        &self,
+        submitted: &Submitted,
+        cancel: Option<&CancellationToken>,
+        by: &str,
+    ) -> Result<RunOutcome> {
+        self.wait_from(&submitted.run_id, cancel, by, true).await
+    }
+
+    async fn wait_from(
+        &self,
+        run_id: &str,
+        cancel: Option<&CancellationToken>,
+        by: &str,
+        just_submitted: bool,
+    ) -> Result<RunOutcome> {
         let mut ended_here = self.active.wait_for(run_id);
-        // A run executing here hands its end to the waiter just registered: the record need
-        // not be read first. Any other is looked at at once.
+        // A run executing here hands its end to the waiter just registered, and a run just
+        // submitted is as `submit` said: the record need not be read first. Any other is
+        // looked at at once.
         let every = Duration::from_millis(250);
-        let first = if self.active.holds(run_id) {
+        let first = if just_submitted || self.active.holds(run_id) {
             tokio::time::Instant::now() + every
         } else {
             tokio::time::Instant::now()

@@ -169,22 +169,24 @@ impl Engine {
                 Ok(runs) => {
                     let emptied = runs.len() < wanted;
                     let mut first = Some(first);
-                    for run in runs {
+                    for claimed in runs {
                         let slot = first
                             .take()
                             .or_else(|| slots.clone().try_acquire_owned().ok());
                         let Some(slot) = slot else {
                             // Its slot went to a run started here meanwhile: back in line.
-                            if let Err(e) =
-                                self.store.unclaim_run(&run.id, self.owner.as_str()).await
+                            if let Err(e) = self
+                                .store
+                                .unclaim_run(&claimed.run.id, self.owner.as_str())
+                                .await
                             {
-                                tracing::warn!(run = %run.id, error = %e, "cannot put a claimed run back in the queue; the sweep will");
+                                tracing::warn!(run = %claimed.run.id, error = %e, "cannot put a claimed run back in the queue; the sweep will");
                             }
                             continue;
                         };
                         let engine = self.clone();
                         tasks.spawn(async move {
-                            engine.execute_claimed(run).await;
+                            engine.execute_claimed(claimed).await;
                             drop(slot);
                         });
                     }

@@ -138,7 +138,7 @@ impl WorkflowTools {
                     ));
                 }
                 self.engine
-                    .wait(&submitted.run_id, Some(&cancel), &by)
+                    .wait_submitted(&submitted, Some(&cancel), &by)
                     .await
             }
         }

@@ -50,7 +50,7 @@ pub use notifications::{Delivery, DueDelivery, NewTarget, NotificationTarget, Op
 pub use operator_stats::{DeliveryCount, OperatorStats};
 pub use outputs::{OutputChunk, OutputInfo, OutputKind, RunProgress};
 pub use people::{Person, email_key};
-pub use queue::QueueStats;
+pub use queue::{Claimed, QueueStats};
 pub use runs::{NewRun, Run, RunFilter, StepRow};
 pub use secrets::{SecretInfo, SecretScope};
 pub use sessions::{LiveSession, SessionRow};

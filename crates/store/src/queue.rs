@@ -9,6 +9,19 @@ use chrono::{DateTime, Duration, Utc};
 use crate::runs::{RUN_COLUMNS, Run};
 use crate::{Pool, Result, Store};
 
+/// A run just claimed, with when its workflow was installed (`None`: it is not installed
+/// any more), read by the claim itself so the run need not look again before it starts.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Claimed {
+    #[sqlx(flatten)]
+    pub run: Run,
+    pub workflow_installed_at: Option<DateTime<Utc>>,
+}
+
+/// Where a claimed run's workflow stands, as the claim returns it.
+const WORKFLOW_INSTALLED_AT: &str = "(SELECT COALESCE(w.installed_at, w.created_at) FROM workflows w \
+     WHERE w.id = runs.workflow_id AND w.uninstalled_at IS NULL) AS workflow_installed_at";
+
 /// How deep the queue is, for metrics and back-pressure.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct QueueStats {
@@ -18,11 +31,21 @@ pub struct QueueStats {
 
 impl Store {
     /// Claim queued run `id` for `owner`; `None` when it is not queued (any more).
-    pub async fn claim_run(&self, id: &str, owner: &str, lease: Duration) -> Result<Option<Run>> {
+    pub async fn claim_run(
+        &self,
+        id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<Claimed>> {
         self.claim(Some(id), owner, lease).await
     }
 
-    async fn claim(&self, id: Option<&str>, owner: &str, lease: Duration) -> Result<Option<Run>> {
+    async fn claim(
+        &self,
+        id: Option<&str>,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<Claimed>> {
         let now = Utc::now();
         let pick = match (id, &self.pool) {
             (Some(_), _) => "SELECT id FROM runs WHERE id = $4 AND status = 'queued'",
@@ -35,13 +58,13 @@ impl Store {
         };
         let sql = format!(
             "UPDATE runs SET status = 'running', locked_by = $1, locked_until = $2, started_at = $3 \
-             WHERE status = 'queued' AND id = ({pick}) RETURNING {RUN_COLUMNS}"
+             WHERE status = 'queued' AND id = ({pick}) RETURNING {RUN_COLUMNS}, {WORKFLOW_INSTALLED_AT}"
         );
         let sql = sqlx::AssertSqlSafe(sql);
         // `$4` exists only when claiming by id; PostgreSQL refuses unused parameters.
         macro_rules! query {
             () => {{
-                let q = sqlx::query_as::<_, Run>(sql)
+                let q = sqlx::query_as::<_, Claimed>(sql)
                     .bind(owner)
                     .bind(now + lease)
                     .bind(now);
@@ -67,7 +90,12 @@ impl Store {
 
     /// Claim up to `n` queued runs, oldest first, in one statement: fewer than `n` back
     /// means the queue is empty now, so a worker need not ask again until woken.
-    pub async fn claim_next_runs(&self, owner: &str, lease: Duration, n: u32) -> Result<Vec<Run>> {
+    pub async fn claim_next_runs(
+        &self,
+        owner: &str,
+        lease: Duration,
+        n: u32,
+    ) -> Result<Vec<Claimed>> {
         let now = Utc::now();
         let lock = if matches!(self.pool, Pool::Postgres(_)) {
             " FOR UPDATE SKIP LOCKED"
@@ -77,12 +105,12 @@ impl Store {
         let sql = format!(
             "UPDATE runs SET status = 'running', locked_by = $1, locked_until = $2, started_at = $3 \
              WHERE status = 'queued' AND id IN (SELECT id FROM runs WHERE status = 'queued' \
-             ORDER BY created_at, id LIMIT $4{lock}) RETURNING {RUN_COLUMNS}"
+             ORDER BY created_at, id LIMIT $4{lock}) RETURNING {RUN_COLUMNS}, {WORKFLOW_INSTALLED_AT}"
         );
         // Typed per database: the query is built twice, once for each.
         macro_rules! query {
             () => {
-                sqlx::query_as::<_, Run>(sqlx::AssertSqlSafe(sql.clone()))
+                sqlx::query_as::<_, Claimed>(sqlx::AssertSqlSafe(sql.clone()))
                     .bind(owner)
                     .bind(now + lease)
                     .bind(now)
@@ -100,7 +128,7 @@ impl Store {
             }
         };
         // RETURNING gives no order: oldest first, as queued.
-        runs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        runs.sort_by(|a, b| (a.run.created_at, &a.run.id).cmp(&(b.run.created_at, &b.run.id)));
         Ok(runs)
     }
 

@@ -67,7 +67,7 @@ pub struct Run {
     pub parent_run_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct StepRow {
     pub step_id: String,
     pub iteration: i32,
@@ -118,6 +118,15 @@ impl StoredStep {
             finished_at: self.finished_at,
         })
     }
+}
+
+/// A run's row with the step records written with its end.
+#[derive(sqlx::FromRow)]
+struct RunWithSteps {
+    #[sqlx(flatten)]
+    run: Run,
+    steps_z: Option<Vec<u8>>,
+    steps_apart: Option<bool>,
 }
 
 /// Which runs to list; `None` fields do not filter.
@@ -264,9 +273,10 @@ impl Store {
     }
 
     /// Move a run `owner` holds to a final status and release it, unless the run already
-    /// has a final status (a cancel wins over a late completion), together with the step
-    /// records not written yet: one transaction. Returns whether this call set the status;
-    /// the claim is released and the steps written either way.
+    /// has a final status (a cancel wins over a late completion), with the step records it
+    /// held until now (`steps`): one statement, which also notes whether any were written
+    /// apart before. Returns whether this call set the status; the claim is released and
+    /// the steps written either way.
     #[allow(clippy::too_many_arguments)]
     pub async fn finish_run(
         &self,
@@ -280,46 +290,24 @@ impl Store {
     ) -> Result<bool> {
         let output = output.map(clean::json);
         let error = clean::opt_text(error);
-        let steps = steps
-            .iter()
-            .map(StepValues::of)
-            .collect::<Result<Vec<_>>>()?;
+        let steps_z = if steps.is_empty() {
+            None
+        } else {
+            Some(compressed::pack_as(steps)?)
+        };
         let sql = format!(
-            "UPDATE runs SET status = $2, output = $3, error = $4, finished_at = $5, output_info = $6, locked_by = NULL, locked_until = NULL \
+            "UPDATE runs SET status = $2, output = $3, error = $4, finished_at = $5, output_info = $6, \
+             locked_by = NULL, locked_until = NULL, steps_z = $7, \
+             steps_apart = EXISTS (SELECT 1 FROM run_steps WHERE run_id = $1) \
              WHERE id = $1 AND status NOT IN {FINAL_SQL}"
         );
-        macro_rules! finish {
-            ($e:expr) => {
-                sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                    .bind(id)
-                    .bind(status)
-                    .bind(output.as_ref().map(|o| Json(o.as_ref())))
-                    .bind(error.as_deref())
-                    .bind(Utc::now())
-                    .bind(info.map(Json))
-                    .execute($e)
-                    .await?
-                    .rows_affected()
-            };
-        }
-        let n = with_pool!(&self.pool, p => {
-            if steps.is_empty() {
-                finish!(p)
-            } else {
-                async {
-                    let mut tx = p.begin().await?;
-                    for s in &steps {
-                        insert_step!(id, s).execute(&mut *tx).await?;
-                    }
-                    let n = finish!(&mut *tx);
-                    tx.commit().await?;
-                    Ok::<_, crate::StoreError>(n)
-                }
-                .instrument(transaction())
-                .await?
-            }
-        });
+        let n = with_pool!(&self.pool, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(id).bind(status).bind(output.as_ref().map(|o| Json(o.as_ref()))).bind(error.as_deref()).bind(Utc::now())
+            .bind(info.map(Json)).bind(steps_z.as_deref())
+            .execute(p).await.map(|x| x.rows_affected()))?;
         if n == 0 {
+            // Ended elsewhere first (rare): the steps go with the others.
+            self.add_steps(id, steps).await?;
             self.release_run(id, owner).await?;
         }
         Ok(n > 0)
@@ -373,6 +361,47 @@ impl Store {
         )
     }
 
+    /// A run with its step records, oldest first: those written with its end come with the
+    /// run itself; the others are read only when some were written apart (or it is not
+    /// known: a run still going, one that ended elsewhere, one from before).
+    pub async fn run_with_steps(&self, id: &str) -> Result<Option<(Run, Vec<StepRow>)>> {
+        let sql = format!("SELECT {RUN_COLUMNS}, steps_z, steps_apart FROM runs WHERE id = $1");
+        let row = with_pool!(&self.pool, p => sqlx::query_as::<_, RunWithSteps>(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)?;
+        let Some(RunWithSteps {
+            run,
+            steps_z,
+            steps_apart,
+        }) = row
+        else {
+            return Ok(None);
+        };
+        let mut steps = if steps_apart == Some(false) {
+            Vec::new()
+        } else {
+            self.run_steps(id).await?
+        };
+        if let Some(z) = steps_z.as_deref() {
+            let held: Vec<StepRow> = compressed::unpack_as(z)?;
+            // A record held to the end is a later attempt than one of the same step written
+            // apart: it replaces it.
+            let later: std::collections::HashSet<(&str, i32)> = held
+                .iter()
+                .map(|s| (s.step_id.as_str(), s.iteration))
+                .collect();
+            steps.retain(|s| !later.contains(&(s.step_id.as_str(), s.iteration)));
+            steps.extend(held);
+            steps.sort_by(|a, b| {
+                (a.started_at, &a.step_id, a.iteration).cmp(&(
+                    b.started_at,
+                    &b.step_id,
+                    b.iteration,
+                ))
+            });
+        }
+        Ok(Some((run, steps)))
+    }
+
+    /// The step records written apart from a run's end (see [`Store::run_with_steps`]).
     pub async fn run_steps(&self, id: &str) -> Result<Vec<StepRow>> {
         let rows = with_pool!(&self.pool, p => sqlx::query_as::<_, StoredStep>(
             "SELECT step_id, iteration, status, operation, params, http_status, duration_ms, error, output, output_z, \

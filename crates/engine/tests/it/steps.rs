@@ -564,3 +564,82 @@ async fn a_big_loop_is_one_summary_and_a_sample() {
     // back, compressed or not.
     assert!(detail.steps.len() < 40, "{} records", detail.steps.len());
 }
+
+const READ_CHANGE_READ: &str = r#"
+id: read-change-read
+name: Read, change, read
+inputs:
+  app_id: { type: text, required: true }
+steps:
+  - id: before
+    call: getApp
+    params: { app_id: "{{ inputs.app_id }}" }
+  - id: request
+    call: createAccessRequest
+    body: { app_id: "{{ inputs.app_id }}", business_justification: "steps test" }
+  - id: after
+    call: getApp
+    params: { app_id: "{{ inputs.app_id }}" }
+  - id: done
+    transform: "{{ steps.after.output.id }}"
+"#;
+
+/// Records of steps that may change something are written at once (with those before
+/// them), so a crash never hides a change; the others are written with the run's end. The
+/// run reads back whole and in order either way, and one that changed nothing reads its
+/// steps from its own record alone.
+#[tokio::test]
+async fn step_records_are_written_at_the_change_and_at_the_end_and_read_back_whole() {
+    let s = setup().await;
+    s.engine
+        .create(READ_CHANGE_READ, &engine::Actor::operator())
+        .await
+        .expect("create");
+    let app = s.store_app().await;
+    let out = s
+        .engine
+        .run(
+            "read-change-read",
+            &obj(json!({"app_id": app})),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, engine::RunStatus::Completed, "{:?}", out.error);
+    let ids = |steps: &[engine::StepRow]| -> Vec<String> {
+        steps.iter().map(|x| x.step_id.clone()).collect()
+    };
+    let apart = s.store.run_steps(&out.run_id).await.expect("apart");
+    assert_eq!(ids(&apart), ["before", "request"], "written at the change");
+    let detail = s.engine.run_detail(&out.run_id).await.expect("detail");
+    assert_eq!(ids(&detail.steps), ["before", "request", "after", "done"]);
+    assert!(
+        detail.steps.iter().all(|x| x.output.is_some()),
+        "{:?}",
+        detail.steps
+    );
+
+    // A run of reads only: nothing apart, all of it with its end.
+    s.engine
+        .create(
+            "id: two-reads\nname: Two reads\nsteps:\n  - id: a\n    call: currentUser\n  - id: b\n    call: currentUser\n",
+            &engine::Actor::operator(),
+        )
+        .await
+        .expect("create");
+    let out = s
+        .engine
+        .run("two-reads", &obj(json!({})), RunRequest::default())
+        .await
+        .expect("run");
+    assert!(
+        s.store
+            .run_steps(&out.run_id)
+            .await
+            .expect("apart")
+            .is_empty()
+    );
+    let detail = s.engine.run_detail(&out.run_id).await.expect("detail");
+    assert_eq!(ids(&detail.steps), ["a", "b"]);
+    s.sim.stop().await;
+}

@@ -119,7 +119,11 @@ pub async fn start_run(
     };
     let submitted = s.engine.submit(id, &body.inputs, req).await?;
     if wait && submitted.will_run() {
-        return finished_run(s, &submitted.run_id, &who).await;
+        let outcome = s
+            .engine
+            .wait_submitted(&submitted, None, &who.label)
+            .await?;
+        return answered_run(s, outcome, &who).await;
     }
     Ok((
         StatusCode::ACCEPTED,
@@ -132,10 +136,13 @@ pub async fn start_run(
     ))
 }
 
-/// Wait for a run to end and answer with it: its output as stored, with the first items of
-/// a listing and links to the rest (never the whole listing in one body).
-async fn finished_run(s: &AppState, run_id: &str, who: &Actor) -> ApiResult<(StatusCode, Value)> {
-    let outcome = s.engine.wait(run_id, None, &who.label).await?;
+/// Answer with a run waited for: its output as stored, with the first items of a listing
+/// and links to the rest (never the whole listing in one body).
+async fn answered_run(
+    s: &AppState,
+    outcome: engine::RunOutcome,
+    who: &Actor,
+) -> ApiResult<(StatusCode, Value)> {
     let v = run_detail(s, &outcome.run_id, who).await?;
     let status = if outcome.status.is_final() {
         StatusCode::OK
@@ -266,7 +273,8 @@ pub async fn approve_run(
         return Ok((StatusCode::OK, Json(run_detail(&s, &id, &c).await?)).into_response());
     }
     if q.wait {
-        let (status, v) = finished_run(&s, &id, &c).await?;
+        let outcome = s.engine.wait(&id, None, &c.label).await?;
+        let (status, v) = answered_run(&s, outcome, &c).await?;
         return Ok((status, Json(v)).into_response());
     }
     Ok((StatusCode::ACCEPTED, Json(run_detail(&s, &id, &c).await?)).into_response())
