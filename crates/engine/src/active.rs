@@ -1,6 +1,7 @@
 //! The runs this process executes, and the keeper that looks after them: it renews their
 //! leases, and stops any that was canceled elsewhere (another replica's API, the CLI) as
-//! soon as it hears of it — a PostgreSQL notification at once, or the next poll.
+//! soon as it hears of it — a PostgreSQL notification at once, or the next poll — and tells
+//! whoever waits here for a run that ended on another replica.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -198,6 +199,11 @@ impl Active {
         let _ = last.send(outcome);
     }
 
+    /// Whether anyone here waits for a run's end.
+    pub(crate) fn is_waited_for(&self, id: &str) -> bool {
+        self.waiters.lock().is_ok_and(|m| m.contains_key(id))
+    }
+
     pub(crate) fn forget_waiter(&self, id: &str) {
         if let Ok(mut m) = self.waiters.lock()
             && let Some(list) = m.get_mut(id)
@@ -269,6 +275,19 @@ impl Keeper {
                     Ok(Signal::Queued(id)) => {
                         if !self.active.was_queued_here(&id) {
                             self.wake_queue.notify_one();
+                        }
+                    }
+                    // Ended on another replica: whoever waits for it here hears at once.
+                    Ok(Signal::Ended(id)) => {
+                        if self.active.is_waited_for(&id) && !self.active.holds(&id) {
+                            let (store, active) = (self.store.clone(), self.active.clone());
+                            tokio::spawn(async move {
+                                if let Ok(Some(run)) = store.run(&id).await
+                                    && run.status.is_final()
+                                {
+                                    active.hand_over(RunOutcome::of_run(run));
+                                }
+                            });
                         }
                     }
                     Err(e) => {

@@ -64,6 +64,7 @@ impl Engine {
             inputs,
             req,
             began,
+            announce_end,
             ..
         } = started;
         let (records, recording) = recorder(
@@ -225,7 +226,16 @@ impl Engine {
             }
         }
         let recorded = self
-            .record_outcome(&run_id, status, kept.as_ref(), error.as_deref(), &steps)
+            .record_outcome(
+                &run_id,
+                status,
+                kept.as_ref(),
+                error.as_deref(),
+                Ended {
+                    steps: &steps,
+                    announce: announce_end,
+                },
+            )
             .await;
         self.active.remove(&run_id);
         if let Some(f) = &self.observers.on_run {
@@ -305,7 +315,7 @@ impl Engine {
         status: RunStatus,
         kept: Option<&Kept>,
         error: Option<&str>,
-        steps: &[store::StepRow],
+        ended: Ended<'_>,
     ) -> Recorded {
         let owner = self.owner.as_str();
         let first = self
@@ -317,7 +327,8 @@ impl Engine {
                 kept.and_then(|k| k.output.as_ref()),
                 kept.map(|k| &k.info),
                 error,
-                steps,
+                ended.steps,
+                ended.announce,
             )
             .await;
         let cause = match first {
@@ -357,6 +368,7 @@ impl Engine {
                 None,
                 Some(&reason),
                 &[],
+                ended.announce,
             )
         })
         .retry(backoff)
@@ -366,7 +378,7 @@ impl Engine {
         })
         .await;
         // The steps apart, so a record the database refused cannot keep the run open.
-        if let Err(e) = self.store.add_steps(run_id, steps).await {
+        if let Err(e) = self.store.add_steps(run_id, ended.steps).await {
             tracing::warn!(run = run_id, error = %e, "could not record the steps of a failed run");
         }
         if failed.is_err() {
@@ -420,7 +432,16 @@ impl Engine {
             Ok(started) => self.execute(started).await,
             Err(reason) => {
                 let r = self
-                    .record_outcome(&run_id, RunStatus::Failed, None, Some(&reason), &[])
+                    .record_outcome(
+                        &run_id,
+                        RunStatus::Failed,
+                        None,
+                        Some(&reason),
+                        Ended {
+                            steps: &[],
+                            announce: true,
+                        },
+                    )
                     .await;
                 self.active.remove(&run_id);
                 Ok(RunOutcome::without_output(
@@ -469,6 +490,7 @@ impl Engine {
             inputs,
             req,
             began: std::time::Instant::now(),
+            announce_end: true,
         })
     }
 
@@ -486,6 +508,13 @@ impl Engine {
             }
         }
     }
+}
+
+/// What goes with a run's end: the step records it held, and whether other replicas are
+/// told (see [`Started::announce_end`]).
+struct Ended<'a> {
+    steps: &'a [store::StepRow],
+    announce: bool,
 }
 
 struct Recorded {

@@ -81,6 +81,7 @@ impl Engine {
                 ..req
             },
             began: Instant::now(),
+            announce_end: false,
         };
         let Some(tasks) = self.local_slots.get().map(|l| l.tasks.clone()) else {
             return;

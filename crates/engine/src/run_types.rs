@@ -127,6 +127,9 @@ pub struct Started {
     pub(crate) inputs: Map<String, Value>,
     pub(crate) req: RunRequest,
     pub(crate) began: Instant,
+    /// Whether its end is announced to other replicas: a run claimed from the queue may be
+    /// waited for by the replica it was submitted to.
+    pub(crate) announce_end: bool,
 }
 
 impl Started {

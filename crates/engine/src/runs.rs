@@ -258,6 +258,7 @@ impl Engine {
             inputs: p.inputs,
             req,
             began: Instant::now(),
+            announce_end: false,
         })
     }
 
@@ -381,6 +382,7 @@ impl Engine {
                     inputs: run.inputs.0.as_object().cloned().unwrap_or_default(),
                     req,
                     began: Instant::now(),
+                    announce_end: false,
                 };
                 Ok(Approved::Ran(self.execute(started).await?))
             }

@@ -1,6 +1,8 @@
 //! Server benchmark: runs per second and p50/p99 latency of `get-lumos-app` through
-//! `POST /api/v1/workflows/get-lumos-app/runs?wait=true` at 32 concurrent clients on SQLite,
-//! beside the same app fetched directly from the simulator (the floor), in the same run.
+//! `POST /api/v1/workflows/get-lumos-app/runs?wait=true` at 32 concurrent clients on SQLite
+//! (and on PostgreSQL with one and two replicas when `LUMOSFLOW_TEST_PG_URL` names a
+//! server), beside the same app fetched directly from the simulator (the floor), in the
+//! same run.
 //!
 //! Then a 1,000,000-account export: `list-lumos-accounts` with `all=true` started through the
 //! API (queued, as the console and schedules do), its output downloaded as CSV, beside the
@@ -75,41 +77,6 @@ fn main() {
         .expect("runtime");
     rt.block_on(async move {
         let sim = Simulator::start(SimConfig::default()).await.expect("sim");
-        let dir = std::env::temp_dir().join(format!("lumosflow-bench-{}", std::process::id()));
-        let url = dir.join("lumosflow.db").display().to_string();
-        let store = Arc::new(
-            engine::Store::open(&url, engine::KeySource::File(dir.join("master.key")))
-                .await
-                .expect("store"),
-        );
-        engine::connections::connect(&store, "default", &sim.base_url, DEFAULT_TOKEN)
-            .await
-            .expect("connect");
-        engine::Engine::new(store.clone())
-            .install(&[], true, false, &engine::Actor::operator())
-            .await
-            .expect("install");
-        let key = engine::Engine::new(store.clone())
-            .create_key("bench", Role::Agent, &engine::Actor::operator())
-            .await
-            .expect("key");
-        // Run slots as `serve` has them by default, or LUMOS_BENCH_SLOTS.
-        let mut config = engine::EngineConfig::default();
-        if let Some(n) = std::env::var("LUMOS_BENCH_SLOTS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
-            config.max_concurrent_runs = n;
-        }
-        let slots = config.max_concurrent_runs;
-        let server = Server::start_with(
-            store,
-            "127.0.0.1:0",
-            config,
-            server::ServerOptions::default(),
-        )
-        .await
-        .expect("server");
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(CLIENTS)
             .build()
@@ -130,50 +97,124 @@ fn main() {
             format!("{}/apps/{app_id}?expand=custom_attributes", sim.base_url),
         );
         let direct = load(seconds, move || h.get(&u).bearer_auth(DEFAULT_TOKEN)).await;
-        let (h, u, k) = (
-            http.clone(),
-            format!(
-                "{}/api/v1/workflows/get-lumos-app/runs?wait=true",
-                server.base_url
-            ),
-            key.clone(),
-        );
-        let body = json!({"inputs": {"app_id": app_id}});
-        let runs = load(seconds, move || h.post(&u).bearer_auth(&k).json(&body)).await;
+        // Run slots as `serve` has them by default, or LUMOS_BENCH_SLOTS.
+        let mut config = engine::EngineConfig::default();
+        if let Some(n) = std::env::var("LUMOS_BENCH_SLOTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            config.max_concurrent_runs = n;
+        }
+        let slots = config.max_concurrent_runs;
+        let sqlite = testkit::sqlite();
+        let mut measured = vec![(
+            "SQLite, one replica".to_owned(),
+            runs_load(seconds, &sqlite, 1, &config, &sim.base_url, &app_id, &http).await,
+        )];
+        // PostgreSQL too when a server is named (a database is made for the run, and
+        // dropped after).
+        if std::env::var("LUMOSFLOW_TEST_PG_URL").is_ok() {
+            for replicas in [1, 2] {
+                let pg = testkit::postgres().await.expect("PostgreSQL");
+                let stats =
+                    runs_load(seconds, &pg, replicas, &config, &sim.base_url, &app_id, &http)
+                        .await;
+                let name = if replicas == 1 { "one replica" } else { "two replicas" };
+                measured.push((format!("PostgreSQL, {name}"), stats));
+            }
+        }
 
         println!(
-            "get-lumos-app, {CLIENTS} concurrent clients, {seconds} s each, SQLite store, {slots} run slots"
+            "get-lumos-app, {CLIENTS} concurrent clients, {seconds} s each, {slots} run slots a replica"
         );
         println!(
             "{:<58} {:>10} {:>9} {:>9}",
             "", "per second", "p50 ms", "p99 ms"
         );
-        for (name, s) in [
-            (
-                "GET /apps/{id} straight from the simulator (floor)",
-                &direct,
-            ),
-            ("POST /api/v1/workflows/get-lumos-app/runs?wait=true", &runs),
-        ] {
+        let row = |name: &str, s: &Stats| {
             println!(
                 "{name:<58} {:>10.0} {:>9.2} {:>9.2}",
                 s.rps,
                 s.p50.as_secs_f64() * 1e3,
                 s.p99.as_secs_f64() * 1e3
             );
+        };
+        row("GET /apps/{id} straight from the simulator (floor)", &direct);
+        for (name, s) in &measured {
+            row(&format!("POST …/get-lumos-app/runs?wait=true, {name}"), s);
         }
-        println!(
-            "runs reach {:.1}% of the floor's rate",
-            runs.rps / direct.rps * 100.0
-        );
-        server.stop().await;
+        for (name, s) in &measured {
+            println!(
+                "{name}: runs reach {:.1}% of the floor's rate",
+                s.rps / direct.rps * 100.0
+            );
+        }
         sim.stop().await;
-        let _ = std::fs::remove_dir_all(dir);
         // LUMOS_BENCH_ONLY=runs leaves the export out (a quicker look at the runs).
         if std::env::var("LUMOS_BENCH_ONLY").as_deref() != Ok("runs") {
             export_million(&http).await;
         }
     });
+}
+
+/// Runs through `replicas` servers sharing one database, the clients spread over them.
+async fn runs_load(
+    seconds: u64,
+    db: &testkit::Db,
+    replicas: usize,
+    config: &engine::EngineConfig,
+    sim: &str,
+    app_id: &str,
+    http: &reqwest::Client,
+) -> Stats {
+    let store = Arc::new(db.open().await);
+    engine::connections::connect(&store, "default", sim, DEFAULT_TOKEN)
+        .await
+        .expect("connect");
+    engine::Engine::new(store.clone())
+        .install(&[], true, false, &engine::Actor::operator())
+        .await
+        .expect("install");
+    let key = engine::Engine::new(store.clone())
+        .create_key("bench", Role::Agent, &engine::Actor::operator())
+        .await
+        .expect("key");
+    let mut servers = Vec::new();
+    for _ in 0..replicas {
+        // Each replica its own pool, as separate processes would have.
+        let store = Arc::new(db.open().await);
+        servers.push(
+            Server::start_with(
+                store,
+                "127.0.0.1:0",
+                config.clone(),
+                server::ServerOptions::default(),
+            )
+            .await
+            .expect("server"),
+        );
+    }
+    let urls: Vec<String> = servers
+        .iter()
+        .map(|s| {
+            format!(
+                "{}/api/v1/workflows/get-lumos-app/runs?wait=true",
+                s.base_url
+            )
+        })
+        .collect();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (h, k) = (http.clone(), key.clone());
+    let body = json!({"inputs": {"app_id": app_id}});
+    let stats = load(seconds, move || {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % urls.len();
+        h.post(&urls[i]).bearer_auth(&k).json(&body)
+    })
+    .await;
+    for s in servers {
+        s.stop().await;
+    }
+    stats
 }
 
 /// Resident memory of this process in MiB: (now, peak since the last reset).

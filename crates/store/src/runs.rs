@@ -275,8 +275,8 @@ impl Store {
     /// Move a run `owner` holds to a final status and release it, unless the run already
     /// has a final status (a cancel wins over a late completion), with the step records it
     /// held until now (`steps`): one statement, which also notes whether any were written
-    /// apart before. Returns whether this call set the status; the claim is released and
-    /// the steps written either way.
+    /// apart before and, with `announce`, tells other replicas it ended. Returns whether
+    /// this call set the status; the claim is released and the steps written either way.
     #[allow(clippy::too_many_arguments)]
     pub async fn finish_run(
         &self,
@@ -287,6 +287,7 @@ impl Store {
         info: Option<&OutputInfo>,
         error: Option<&str>,
         steps: &[StepRow],
+        announce: bool,
     ) -> Result<bool> {
         let output = output.map(clean::json);
         let error = clean::opt_text(error);
@@ -301,10 +302,31 @@ impl Store {
              steps_apart = EXISTS (SELECT 1 FROM run_steps WHERE run_id = $1) \
              WHERE id = $1 AND status NOT IN {FINAL_SQL}"
         );
-        let n = with_pool!(&self.pool, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(id).bind(status).bind(output.as_ref().map(|o| Json(o.as_ref()))).bind(error.as_deref()).bind(Utc::now())
-            .bind(info.map(Json)).bind(steps_z.as_deref())
-            .execute(p).await.map(|x| x.rows_affected()))?;
+        macro_rules! bound {
+            ($sql:expr) => {
+                sqlx::query(sqlx::AssertSqlSafe($sql))
+                    .bind(id)
+                    .bind(status)
+                    .bind(output.as_ref().map(|o| Json(o.as_ref())))
+                    .bind(error.as_deref())
+                    .bind(Utc::now())
+                    .bind(info.map(Json))
+                    .bind(steps_z.as_deref())
+            };
+        }
+        let n = match &self.pool {
+            // On PostgreSQL the end tells the other replicas in the same statement.
+            crate::Pool::Postgres(p) if announce => {
+                let sql = format!(
+                    "WITH ended AS ({sql} RETURNING id) SELECT pg_notify('{}', id) FROM ended",
+                    crate::signals::ENDED
+                );
+                bound!(sql.as_str()).fetch_all(p).await?.len() as u64
+            }
+            pool => {
+                with_pool!(pool, p => bound!(sql.as_str()).execute(p).await.map(|x| x.rows_affected()))?
+            }
+        };
         if n == 0 {
             // Ended elsewhere first (rare): the steps go with the others.
             self.add_steps(id, steps).await?;

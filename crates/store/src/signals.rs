@@ -10,12 +10,15 @@ use crate::{Pool, Result, Store};
 pub const CANCEL: &str = "lumosflow_cancel";
 /// A run was queued; the payload is its id.
 pub const QUEUE: &str = "lumosflow_queue";
+/// A run taken from the queue ended; the payload is its id.
+pub const ENDED: &str = "lumosflow_ended";
 
 /// Something another process did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
     Canceled(String),
     Queued(String),
+    Ended(String),
 }
 
 /// A subscription to [`Signal`]s (PostgreSQL only).
@@ -33,6 +36,7 @@ impl Signals {
             match n.channel() {
                 CANCEL => return Ok(Signal::Canceled(id)),
                 QUEUE => return Ok(Signal::Queued(id)),
+                ENDED => return Ok(Signal::Ended(id)),
                 _ => continue,
             }
         }
@@ -64,7 +68,7 @@ impl Store {
         match &self.pool {
             Pool::Postgres(p) => {
                 let mut listener = PgListener::connect_with(p).await?;
-                listener.listen_all([CANCEL, QUEUE]).await?;
+                listener.listen_all([CANCEL, QUEUE, ENDED]).await?;
                 Ok(Some(Signals { listener }))
             }
             Pool::Sqlite(_) => Ok(None),
