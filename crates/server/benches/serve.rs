@@ -11,7 +11,7 @@
 //! measured first).
 //!
 //! `cargo bench -p server` (LUMOS_BENCH_SECONDS, default 5; LUMOS_BENCH_SLOTS, run slots, by
-//! default `serve`'s; LUMOS_BENCH_ONLY=runs, no export)
+//! default `serve`'s; LUMOS_BENCH_ONLY=runs,burst,export: only those phases)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -149,9 +149,11 @@ fn main() {
                 s.rps / direct.rps * 100.0
             );
         }
+        if phase("burst") {
+            hook_burst(&config, &sim.base_url, &app_id, &http).await;
+        }
         sim.stop().await;
-        // LUMOS_BENCH_ONLY=runs leaves the export out (a quicker look at the runs).
-        if std::env::var("LUMOS_BENCH_ONLY").as_deref() != Ok("runs") {
+        if phase("export") {
             export_million(&http).await;
         }
     });
@@ -215,6 +217,164 @@ async fn runs_load(
         s.stop().await;
     }
     stats
+}
+
+/// Whether to measure this phase: all of them, or those LUMOS_BENCH_ONLY lists (`runs`,
+/// `burst`, `export`, comma-separated). The runs and their floor are always measured.
+fn phase(name: &str) -> bool {
+    std::env::var("LUMOS_BENCH_ONLY").map_or(true, |v| v.split(',').any(|p| p.trim() == name))
+}
+
+/// Hook deliveries in the burst.
+const BURST: usize = 10_000;
+
+/// A burst of 10,000 signed hook deliveries (a ticketing tool's bulk update), 32 at a time,
+/// each starting `get-lumos-app`: how fast they are answered (p50/p99), how many were told
+/// to come back later (`429` with `Retry-After`, honoured as a caller would), and that every
+/// one was recorded and ran: none lost.
+async fn hook_burst(
+    config: &engine::EngineConfig,
+    sim: &str,
+    app_id: &str,
+    http: &reqwest::Client,
+) {
+    let db = testkit::sqlite();
+    let store = Arc::new(db.open().await);
+    engine::connections::connect(&store, "default", sim, DEFAULT_TOKEN)
+        .await
+        .expect("connect");
+    let engine = engine::Engine::new(store.clone());
+    let op = engine::Actor::operator();
+    engine
+        .install(&[], true, false, &op)
+        .await
+        .expect("install");
+    let trigger = engine
+        .add_trigger(
+            "burst",
+            "get-lumos-app",
+            engine::triggers::TriggerAuth::Hmac,
+            Some("inputs:\n  app_id: \"{{ payload.app_id }}\"\n"),
+            None,
+            &op,
+        )
+        .await
+        .expect("trigger");
+    let path = trigger
+        .url
+        .split_once("/hooks/")
+        .map(|(_, p)| p.to_owned())
+        .expect("hook path");
+    let server = Server::start_with(
+        store.clone(),
+        "127.0.0.1:0",
+        config.clone(),
+        server::ServerOptions::default(),
+    )
+    .await
+    .expect("server");
+    let url = format!("{}/hooks/{path}", server.base_url);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let began = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (http, url, next, secret, app_id) = (
+            http.clone(),
+            url.clone(),
+            next.clone(),
+            trigger.secret.clone(),
+            app_id.to_owned(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut later) = (Vec::new(), 0usize);
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= BURST {
+                    return (lat, later);
+                }
+                let body = json!({"app_id": app_id, "delivery": i}).to_string();
+                loop {
+                    // Each try signed afresh: a signature is accepted once.
+                    let t = chrono::Utc::now().timestamp();
+                    let started = Instant::now();
+                    let resp = http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header(
+                            "lumosflow-signature",
+                            engine::notify::signature(&secret, t, &body),
+                        )
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .expect("hook");
+                    let status = resp.status();
+                    let wait = resp
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok());
+                    let _ = resp.bytes().await;
+                    lat.push(started.elapsed());
+                    if status.as_u16() == 429 {
+                        later += 1;
+                        tokio::time::sleep(Duration::from_secs(wait.unwrap_or(1))).await;
+                        continue;
+                    }
+                    assert!(status.is_success(), "hook answered {status}");
+                    break;
+                }
+            }
+        }));
+    }
+    let (mut lat, mut later) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, n) = t.await.expect("client");
+        lat.extend(l);
+        later += n;
+    }
+    let answered = began.elapsed();
+    // Every delivery recorded, and run to its end: nothing queued, nothing running.
+    while store.queue_stats().await.expect("queue").depth > 0 || server.engine.active_runs() > 0 {
+        assert!(
+            began.elapsed() < Duration::from_secs(600),
+            "runs still going after 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let all_done = began.elapsed();
+    let done = store
+        .runs(&engine::RunFilter {
+            workflow: Some("get-lumos-app"),
+            status: None,
+            requested_by: None,
+            requested_for: None,
+            before: None,
+            since: None,
+            until: None,
+            limit: (BURST * 2) as i64,
+        })
+        .await
+        .expect("runs");
+    let completed = done
+        .iter()
+        .filter(|r| r.status == engine::RunStatus::Completed)
+        .count();
+    lat.sort();
+    let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    println!(
+        "{BURST} signed hook deliveries, {CLIENTS} at a time, SQLite store: answered in {:.1} s \
+         (p50 {:.1} ms, p99 {:.1} ms; {later} told to come back later), all {} runs ended in \
+         {:.1} s ({:.0} runs/s), {completed} completed, {} lost",
+        answered.as_secs_f64(),
+        pick(0.50).as_secs_f64() * 1e3,
+        pick(0.99).as_secs_f64() * 1e3,
+        done.len(),
+        all_done.as_secs_f64(),
+        done.len() as f64 / all_done.as_secs_f64(),
+        BURST.saturating_sub(completed),
+    );
+    server.stop().await;
 }
 
 /// Resident memory of this process in MiB: (now, peak since the last reset).
