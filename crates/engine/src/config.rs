@@ -54,7 +54,9 @@ impl Default for EngineConfig {
             lease: Duration::from_secs(30),
             cancel_poll: Duration::from_millis(250),
             max_concurrent_runs: 8,
-            queue_limit: 1000,
+            // A burst (an agent's fan-out, a bulk update in a ticketing tool) of 10,000 runs
+            // waits in line rather than being turned away.
+            queue_limit: 10_000,
             retention: Some(Duration::from_secs(90 * 86_400)),
             retry: RetryPolicy::default(),
             lumos_timeout: Duration::from_secs(30),
