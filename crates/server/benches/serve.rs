@@ -151,6 +151,7 @@ fn main() {
         }
         if phase("burst") {
             hook_burst(&config, &sim.base_url, &app_id, &http).await;
+            mcp_burst(&config, &sim.base_url, &app_id, &http).await;
         }
         sim.stop().await;
         if phase("export") {
@@ -220,7 +221,7 @@ async fn runs_load(
 }
 
 /// Whether to measure this phase: all of them, or those LUMOS_BENCH_ONLY lists (`runs`,
-/// `burst`, `export`, comma-separated). The runs and their floor are always measured.
+/// `burst` (hooks and MCP), `export`, comma-separated). The runs and their floor are always measured.
 fn phase(name: &str) -> bool {
     std::env::var("LUMOS_BENCH_ONLY").map_or(true, |v| v.split(',').any(|p| p.trim() == name))
 }
@@ -373,6 +374,162 @@ async fn hook_burst(
         all_done.as_secs_f64(),
         done.len() as f64 / all_done.as_secs_f64(),
         BURST.saturating_sub(completed),
+    );
+    server.stop().await;
+}
+
+/// A burst of 10,000 `get-lumos-app` tool calls from 32 AI agents at once, each with its
+/// own MCP session over HTTP (an agent fan-out): each call answers when its run is over.
+/// How fast they are answered (p50/p99), and that every call got its app and every run was
+/// recorded: none lost.
+async fn mcp_burst(config: &engine::EngineConfig, sim: &str, app_id: &str, http: &reqwest::Client) {
+    let db = testkit::sqlite();
+    let store = Arc::new(db.open().await);
+    engine::connections::connect(&store, "default", sim, DEFAULT_TOKEN)
+        .await
+        .expect("connect");
+    let engine = engine::Engine::new(store.clone());
+    let op = engine::Actor::operator();
+    engine
+        .install(&[], true, false, &op)
+        .await
+        .expect("install");
+    let key = engine
+        .create_key("agents", Role::Agent, &op)
+        .await
+        .expect("key");
+    let server = Server::start_with(
+        store.clone(),
+        "127.0.0.1:0",
+        config.clone(),
+        server::ServerOptions::default(),
+    )
+    .await
+    .expect("server");
+    let url = format!("{}/mcp", server.base_url);
+    let post = |session: Option<&str>, body: serde_json::Value| {
+        let mut rb = http
+            .post(&url)
+            .bearer_auth(&key)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(s) = session {
+            rb = rb
+                .header("mcp-session-id", s)
+                .header("mcp-protocol-version", "2025-06-18");
+        }
+        rb.send()
+    };
+    // Each agent's session first.
+    let mut sessions = Vec::new();
+    for _ in 0..CLIENTS {
+        let resp = post(
+            None,
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "bench", "version": "1"}}}),
+        )
+        .await
+        .expect("initialize");
+        let id = resp
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("session id")
+            .to_owned();
+        let _ = resp.bytes().await;
+        let _ = post(
+            Some(&id),
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        )
+        .await
+        .expect("initialized");
+        sessions.push(id);
+    }
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let began = Instant::now();
+    let mut tasks = Vec::new();
+    for session in sessions {
+        let (http, url, key, next, app_id) = (
+            http.clone(),
+            url.clone(),
+            key.clone(),
+            next.clone(),
+            app_id.to_owned(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut failed) = (Vec::new(), 0usize);
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= BURST {
+                    return (lat, failed);
+                }
+                let started = Instant::now();
+                let text = http
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .header("accept", "application/json, text/event-stream")
+                    .header("mcp-session-id", &session)
+                    .header("mcp-protocol-version", "2025-06-18")
+                    .json(
+                        &json!({"jsonrpc": "2.0", "id": i + 10, "method": "tools/call",
+                        "params": {"name": "get-lumos-app", "arguments": {"app_id": app_id}}}),
+                    )
+                    .send()
+                    .await
+                    .expect("tools/call")
+                    .text()
+                    .await
+                    .expect("answer");
+                lat.push(started.elapsed());
+                // The answer, as JSON or as server-sent events: the app, not an error.
+                let answer = text
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .chain(std::iter::once(text.as_str()))
+                    .filter_map(|d| serde_json::from_str::<serde_json::Value>(d.trim()).ok())
+                    .find(|v| v.get("id").is_some());
+                let ok = answer.is_some_and(|a| {
+                    a["result"]["isError"] == false && a.to_string().contains(&app_id)
+                });
+                if !ok {
+                    failed += 1;
+                }
+            }
+        }));
+    }
+    let (mut lat, mut failed) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, n) = t.await.expect("agent");
+        lat.extend(l);
+        failed += n;
+    }
+    let took = began.elapsed();
+    let recorded = store
+        .runs(&engine::RunFilter {
+            workflow: Some("get-lumos-app"),
+            status: Some(engine::RunStatus::Completed),
+            requested_by: None,
+            requested_for: None,
+            before: None,
+            since: None,
+            until: None,
+            limit: (BURST * 2) as i64,
+        })
+        .await
+        .expect("runs")
+        .len();
+    lat.sort();
+    let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    println!(
+        "{BURST} MCP tool calls from {CLIENTS} agent sessions at once, SQLite store: all answered \
+         in {:.1} s ({:.0} calls/s; p50 {:.1} ms, p99 {:.1} ms), {failed} without their app, \
+         {recorded} runs recorded completed, {} lost",
+        took.as_secs_f64(),
+        BURST as f64 / took.as_secs_f64(),
+        pick(0.50).as_secs_f64() * 1e3,
+        pick(0.99).as_secs_f64() * 1e3,
+        BURST.saturating_sub(recorded),
     );
     server.stop().await;
 }
