@@ -26,6 +26,25 @@ struct Stats {
     rps: f64,
     p50: Duration,
     p99: Duration,
+    /// CPU time of the whole process (server, simulator and clients) per request.
+    cpu_per_request: Duration,
+}
+
+/// CPU time this process has used (user and system), from /proc.
+fn cpu_used() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    let ticks: u64 = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|t| t.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
 }
 
 async fn load(
@@ -33,6 +52,7 @@ async fn load(
     make: impl Fn() -> reqwest::RequestBuilder + Send + Sync + 'static,
 ) -> Stats {
     let make = Arc::new(make);
+    let cpu = cpu_used();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..CLIENTS {
@@ -63,6 +83,7 @@ async fn load(
         rps: all.len() as f64 / seconds as f64,
         p50: pick(0.50),
         p99: pick(0.99),
+        cpu_per_request: (cpu_used() - cpu) / all.len().max(1) as u32,
     }
 }
 
@@ -128,15 +149,16 @@ fn main() {
             "get-lumos-app, {CLIENTS} concurrent clients, {seconds} s each, {slots} run slots a replica"
         );
         println!(
-            "{:<58} {:>10} {:>9} {:>9}",
-            "", "per second", "p50 ms", "p99 ms"
+            "{:<58} {:>10} {:>9} {:>9} {:>12}",
+            "", "per second", "p50 ms", "p99 ms", "CPU ms each"
         );
         let row = |name: &str, s: &Stats| {
             println!(
-                "{name:<58} {:>10.0} {:>9.2} {:>9.2}",
+                "{name:<58} {:>10.0} {:>9.2} {:>9.2} {:>12.3}",
                 s.rps,
                 s.p50.as_secs_f64() * 1e3,
-                s.p99.as_secs_f64() * 1e3
+                s.p99.as_secs_f64() * 1e3,
+                s.cpu_per_request.as_secs_f64() * 1e3
             );
         };
         row("GET /apps/{id} straight from the simulator (floor)", &direct);
@@ -145,8 +167,9 @@ fn main() {
         }
         for (name, s) in &measured {
             println!(
-                "{name}: runs reach {:.1}% of the floor's rate",
-                s.rps / direct.rps * 100.0
+                "{name}: runs reach {:.1}% of the floor's rate; a run costs {:.2} ms of CPU more than a direct call",
+                s.rps / direct.rps * 100.0,
+                (s.cpu_per_request.saturating_sub(direct.cpu_per_request)).as_secs_f64() * 1e3
             );
         }
         if phase("burst") {
