@@ -1,4 +1,4 @@
-//! Runs: start (queued, or waited for), list, show, approve, deny, cancel.
+//! Runs: start (queued or started at once, or waited for), list, show, approve, deny, cancel.
 
 use axum::Extension;
 use axum::Json;
@@ -41,7 +41,7 @@ pub struct WaitQuery {
     wait: bool,
 }
 
-/// A run accepted: queued, or held for approval.
+/// A run accepted: queued, started at once on this replica (`running`), or held for approval.
 #[derive(Serialize, JsonSchema)]
 pub struct RunStarted {
     pub id: String,
