@@ -55,7 +55,7 @@ pub struct Engine {
     /// Names of the apps and people held runs' inputs give by id.
     pub(crate) input_names: crate::caches::InputNames,
     /// This replica's run slots, once it runs queue workers.
-    pub(crate) local_slots: std::sync::OnceLock<crate::local_slots::LocalSlots>,
+    pub(crate) local_slots: std::sync::OnceLock<crate::slots::Slots<Engine>>,
 }
 
 impl Drop for Engine {

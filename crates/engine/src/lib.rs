@@ -38,6 +38,7 @@ pub mod schedule;
 pub mod secrets;
 mod services;
 pub mod slack;
+mod slots;
 mod step_records;
 mod sub_runner;
 mod trial;

@@ -1,45 +1,18 @@
-//! This replica's run slots (`serve`), shared by its queue workers and by runs started here
-//! at once: a run submitted while nothing is queued and a slot is free is recorded as
-//! running by the statement that records it and executed here, skipping the queue's round
-//! trip (a claim, a notification), never past the replica's limit.
+//! Runs started here at once: a run submitted while nothing is queued and one of this
+//! replica's slots (`slots`) is free is recorded as running by the statement that records
+//! it and executed here, skipping the queue's round trip (a claim, a notification), never
+//! past the replica's limit.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Instant;
 
 use store::RunStatus;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::engine::Engine;
 use crate::run_types::{RunRequest, Started};
 use crate::runs::Prepared;
-
-pub(crate) struct LocalSlots {
-    /// One permit per run this replica may execute at once.
-    pub(crate) slots: Arc<Semaphore>,
-    /// Shutdown waits for the runs started here, like those its workers claimed.
-    tasks: TaskTracker,
-    /// Once stopping, nothing more starts here: it is queued for another replica.
-    stop: CancellationToken,
-    engine: Weak<Engine>,
-}
-
-impl LocalSlots {
-    pub(crate) fn new(
-        engine: &Arc<Engine>,
-        runs: usize,
-        tasks: TaskTracker,
-        stop: CancellationToken,
-    ) -> Self {
-        LocalSlots {
-            slots: Arc::new(Semaphore::new(runs)),
-            tasks,
-            stop,
-            engine: Arc::downgrade(engine),
-        }
-    }
-}
 
 impl Engine {
     /// A free slot of this replica, if it runs workers and one is free now.

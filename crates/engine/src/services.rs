@@ -117,7 +117,7 @@ impl Engine {
     /// cancelled. Runs started by the workers are tracked by `tasks`, so shutdown can wait
     /// for them.
     pub fn start_services(self: &Arc<Self>, stop: CancellationToken, tasks: TaskTracker) {
-        let local = crate::local_slots::LocalSlots::new(
+        let local = crate::slots::Slots::new(
             self,
             self.config.max_concurrent_runs,
             tasks.clone(),
