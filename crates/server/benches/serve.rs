@@ -73,18 +73,51 @@ async fn load(
     for t in tasks {
         all.extend(t.await.unwrap_or_default());
     }
-    all.sort();
+    let (p50, p99) = percentiles(&mut all);
+    Stats {
+        rps: all.len() as f64 / seconds as f64,
+        p50,
+        p99,
+        cpu_per_request: (cpu_used() - cpu) / all.len().max(1) as u32,
+    }
+}
+
+/// The median and the 99th percentile of some latencies.
+fn percentiles(lat: &mut [Duration]) -> (Duration, Duration) {
+    lat.sort();
     let pick = |q: f64| {
-        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
             .copied()
             .unwrap_or_default()
     };
-    Stats {
-        rps: all.len() as f64 / seconds as f64,
-        p50: pick(0.50),
-        p99: pick(0.99),
-        cpu_per_request: (cpu_used() - cpu) / all.len().max(1) as u32,
-    }
+    (pick(0.50), pick(0.99))
+}
+
+/// A database of `db`'s kind with the default connection to the simulator and every bundled
+/// workflow installed; an engine on it, for the set-up.
+async fn prepared(db: &testkit::Db, sim: &str) -> (Arc<engine::Store>, engine::Engine) {
+    let store = Arc::new(db.open().await);
+    engine::connections::connect(&store, "default", sim, DEFAULT_TOKEN)
+        .await
+        .expect("connect");
+    let engine = engine::Engine::new(store.clone());
+    engine
+        .install(&[], true, false, &engine::Actor::operator())
+        .await
+        .expect("install");
+    (store, engine)
+}
+
+/// A server on `store` with `config`, on a free port.
+async fn serve(store: Arc<engine::Store>, config: &engine::EngineConfig) -> Server {
+    Server::start_with(
+        store,
+        "127.0.0.1:0",
+        config.clone(),
+        server::ServerOptions::default(),
+    )
+    .await
+    .expect("server")
 }
 
 fn main() {
@@ -193,32 +226,15 @@ async fn runs_load(
     app_id: &str,
     http: &reqwest::Client,
 ) -> Stats {
-    let store = Arc::new(db.open().await);
-    engine::connections::connect(&store, "default", sim, DEFAULT_TOKEN)
-        .await
-        .expect("connect");
-    engine::Engine::new(store.clone())
-        .install(&[], true, false, &engine::Actor::operator())
-        .await
-        .expect("install");
-    let key = engine::Engine::new(store.clone())
+    let (_, engine) = prepared(db, sim).await;
+    let key = engine
         .create_key("bench", Role::Agent, &engine::Actor::operator())
         .await
         .expect("key");
     let mut servers = Vec::new();
     for _ in 0..replicas {
         // Each replica its own pool, as separate processes would have.
-        let store = Arc::new(db.open().await);
-        servers.push(
-            Server::start_with(
-                store,
-                "127.0.0.1:0",
-                config.clone(),
-                server::ServerOptions::default(),
-            )
-            .await
-            .expect("server"),
-        );
+        servers.push(serve(Arc::new(db.open().await), config).await);
     }
     let urls: Vec<String> = servers
         .iter()
@@ -263,16 +279,8 @@ async fn hook_burst(
     http: &reqwest::Client,
 ) {
     let db = testkit::sqlite();
-    let store = Arc::new(db.open().await);
-    engine::connections::connect(&store, "default", sim, DEFAULT_TOKEN)
-        .await
-        .expect("connect");
-    let engine = engine::Engine::new(store.clone());
+    let (store, engine) = prepared(&db, sim).await;
     let op = engine::Actor::operator();
-    engine
-        .install(&[], true, false, &op)
-        .await
-        .expect("install");
     let trigger = engine
         .add_trigger(
             "burst",
@@ -289,14 +297,7 @@ async fn hook_burst(
         .split_once("/hooks/")
         .map(|(_, p)| p.to_owned())
         .expect("hook path");
-    let server = Server::start_with(
-        store.clone(),
-        "127.0.0.1:0",
-        config.clone(),
-        server::ServerOptions::default(),
-    )
-    .await
-    .expect("server");
+    let server = serve(store.clone(), config).await;
     let url = format!("{}/hooks/{path}", server.base_url);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let began = Instant::now();
@@ -370,13 +371,8 @@ async fn hook_burst(
     let done = store
         .runs(&engine::RunFilter {
             workflow: Some("get-lumos-app"),
-            status: None,
-            requested_by: None,
-            requested_for: None,
-            before: None,
-            since: None,
-            until: None,
             limit: (BURST * 2) as i64,
+            ..engine::RunFilter::default()
         })
         .await
         .expect("runs");
@@ -384,15 +380,14 @@ async fn hook_burst(
         .iter()
         .filter(|r| r.status == engine::RunStatus::Completed)
         .count();
-    lat.sort();
-    let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    let (p50, p99) = percentiles(&mut lat);
     println!(
         "{BURST} signed hook deliveries, {CLIENTS} at a time, SQLite store: answered in {:.1} s \
          (p50 {:.1} ms, p99 {:.1} ms; {later} told to come back later), all {} runs ended in \
          {:.1} s ({:.0} runs/s), {completed} completed, {} lost",
         answered.as_secs_f64(),
-        pick(0.50).as_secs_f64() * 1e3,
-        pick(0.99).as_secs_f64() * 1e3,
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
         done.len(),
         all_done.as_secs_f64(),
         done.len() as f64 / all_done.as_secs_f64(),
@@ -407,28 +402,13 @@ async fn hook_burst(
 /// recorded: none lost.
 async fn mcp_burst(config: &engine::EngineConfig, sim: &str, app_id: &str, http: &reqwest::Client) {
     let db = testkit::sqlite();
-    let store = Arc::new(db.open().await);
-    engine::connections::connect(&store, "default", sim, DEFAULT_TOKEN)
-        .await
-        .expect("connect");
-    let engine = engine::Engine::new(store.clone());
+    let (store, engine) = prepared(&db, sim).await;
     let op = engine::Actor::operator();
-    engine
-        .install(&[], true, false, &op)
-        .await
-        .expect("install");
     let key = engine
         .create_key("agents", Role::Agent, &op)
         .await
         .expect("key");
-    let server = Server::start_with(
-        store.clone(),
-        "127.0.0.1:0",
-        config.clone(),
-        server::ServerOptions::default(),
-    )
-    .await
-    .expect("server");
+    let server = serve(store.clone(), config).await;
     let url = format!("{}/mcp", server.base_url);
     let post = |session: Option<&str>, body: serde_json::Value| {
         let mut rb = http
@@ -532,26 +512,21 @@ async fn mcp_burst(config: &engine::EngineConfig, sim: &str, app_id: &str, http:
         .runs(&engine::RunFilter {
             workflow: Some("get-lumos-app"),
             status: Some(engine::RunStatus::Completed),
-            requested_by: None,
-            requested_for: None,
-            before: None,
-            since: None,
-            until: None,
             limit: (BURST * 2) as i64,
+            ..engine::RunFilter::default()
         })
         .await
         .expect("runs")
         .len();
-    lat.sort();
-    let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    let (p50, p99) = percentiles(&mut lat);
     println!(
         "{BURST} MCP tool calls from {CLIENTS} agent sessions at once, SQLite store: all answered \
          in {:.1} s ({:.0} calls/s; p50 {:.1} ms, p99 {:.1} ms), {failed} without their app, \
          {recorded} runs recorded completed, {} lost",
         took.as_secs_f64(),
         BURST as f64 / took.as_secs_f64(),
-        pick(0.50).as_secs_f64() * 1e3,
-        pick(0.99).as_secs_f64() * 1e3,
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
         BURST.saturating_sub(recorded),
     );
     server.stop().await;
