@@ -64,6 +64,10 @@ impl Routes {
             return Err(Miss::NotFound);
         };
         let mut allowed: Vec<&'static str> = Vec::new();
+        // The most specific path that fits (most literal segments) names the methods a 405
+        // allows, as Starlette's first partial match does: `OPTIONS /apps/categories` allows
+        // GET, not the methods of `/apps/{app_id}`.
+        let mut allowed_of: Option<usize> = None;
         for r in routes {
             let fits = r.segs.iter().zip(&parts).all(|(s, p)| match s {
                 Seg::Lit(l) => l == p,
@@ -73,7 +77,9 @@ impl Routes {
                 continue;
             }
             if r.op.method != method {
-                if !allowed.contains(&r.op.method.as_str()) {
+                if *allowed_of.get_or_insert(r.literals) == r.literals
+                    && !allowed.contains(&r.op.method.as_str())
+                {
                     allowed.push(r.op.method.as_str());
                 }
                 continue;

@@ -34,6 +34,13 @@ impl SimError {
             json!({"loc": ["body", field], "msg": msg, "type": kind}),
         ])
     }
+    /// A reference inside a body (an approver, a webhook, a permission, a review's app) that
+    /// names nothing in the domain: 400, whichever field holds it, as Lumos answers an
+    /// unknown `app_class_id`. The id a call acts on (its path's, or a create's `app_id`) is
+    /// 404 instead, like any id unknown in the domain.
+    pub fn unknown_in_body(field: &str, what: &str, id: &str) -> Self {
+        SimError::Status(400, format!("Unknown {what} '{id}' in {field}"))
+    }
     pub fn missing_body_field(field: &str) -> Self {
         Self::body_field(field, "Field required", "missing")
     }

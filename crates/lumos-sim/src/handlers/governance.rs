@@ -277,7 +277,7 @@ pub fn update_review(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
             .and_then(|l| l.iter_mut().find(|a| a["id"] == id))
         else {
             return Err(SimError::Status(
-                404,
+                400,
                 format!("App '{id}' is not part of this review"),
             ));
         };

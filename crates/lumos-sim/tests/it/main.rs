@@ -6,6 +6,7 @@ mod fuzz;
 mod knobs;
 mod lifecycle;
 mod mess;
+mod schemathesis;
 
 use lumos_api::{ApiToken, Client, RetryPolicy};
 use lumos_sim::{DEFAULT_TOKEN, SimConfig, Simulator, USER_TOKEN};

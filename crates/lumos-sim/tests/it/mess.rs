@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::{admin, p, start};
 
 /// 2026-12-07T00:00:00Z.
-const NOW: i64 = 1_796_601_600;
+pub const NOW: i64 = 1_796_601_600;
 const DAY: i64 = 86_400;
 
 async fn at_now() -> Simulator {
@@ -457,6 +457,39 @@ async fn error_shapes_and_edges_follow_the_document() {
         resp.headers().get("allow").and_then(|v| v.to_str().ok()),
         Some("GET")
     );
+    // The most specific path names the methods: `/apps/categories` is GET only, whatever
+    // `/apps/{app_id}` allows; PUT there is `/apps/{app_id}` with an unknown id (Starlette).
+    for (method, status, allow) in [
+        (reqwest::Method::OPTIONS, 405, Some("GET")),
+        (reqwest::Method::PUT, 404, None),
+    ] {
+        let resp = reqwest::Client::new()
+            .request(method.clone(), format!("{}/apps/categories", sim.base_url))
+            .bearer_auth(&sim.token)
+            .send()
+            .await
+            .expect("categories");
+        assert_eq!(resp.status().as_u16(), status, "{method}");
+        assert_eq!(
+            resp.headers().get("allow").and_then(|v| v.to_str().ok()),
+            allow,
+            "{method}"
+        );
+    }
+    // `sort` is a free string in the document: DESC in any case is newest first, any other
+    // value the default order, never a 422.
+    let first = |sort: &'static str| {
+        let sim = &sim;
+        async move {
+            let path = format!("/appstore/access_requests?size=1&sort={sort}");
+            let (s, _, body) = crate::raw(sim, &path, Some(&sim.token)).await;
+            assert_eq!(s, 200, "sort={sort}: {body}");
+            body["items"][0]["id"].clone()
+        }
+    };
+    assert_eq!(first("sideways").await, first("ASC").await);
+    assert_eq!(first("desc").await, first("DESC").await);
+    assert_ne!(first("desc").await, first("ASC").await);
     let c = admin(&sim);
     let app = c
         .call("listApps", &p(json!({"size": 1})), None)
@@ -566,12 +599,29 @@ async fn ids_dates_and_nested_references_are_checked_like_lumos() {
         json!({"app_id": app, "label": "p1", "request_config": {"request_fulfillment_config": {"provisioning_webhook": {"id": ""}}}}),
     )
     .await;
-    assert_eq!(s, 422, "{body}");
+    // An unknown id inside a body is 400 whichever field holds it; a missing field is 422.
+    assert_eq!(s, 400, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("Unknown inline webhook ''")),
+        "{body}"
+    );
     let (s, body) = send(
         &sim,
         post.clone(),
         "/appstore/requestable_permissions",
         json!({"app_id": app, "label": "p2", "request_config": {"request_approval_config": {"request_approval_stages": [{"approvers": [{}]}]}}}),
+    )
+    .await;
+    // `type` is optional in the document, so an approver without one breaks a rule (400).
+    assert_eq!(s, 400, "{body}");
+    // An unknown type breaks the document's enum (422).
+    let (s, body) = send(
+        &sim,
+        post.clone(),
+        "/appstore/requestable_permissions",
+        json!({"app_id": app, "label": "p2", "request_config": {"request_approval_config": {"request_approval_stages": [{"approvers": [{"type": "ROBOT"}]}]}}}),
     )
     .await;
     assert_eq!(s, 422, "{body}");

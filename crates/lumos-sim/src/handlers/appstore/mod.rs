@@ -39,11 +39,7 @@ pub(super) fn resolve_principals(org: &Org, v: &Value, field: &str) -> Result<Va
                 }
             });
             let Some(idx) = idx else {
-                return Err(SimError::body_field(
-                    field,
-                    &format!("Unknown {} id '{id}'", &key[..key.len() - 1]),
-                    "value_error",
-                ));
+                return Err(SimError::unknown_in_body(field, &key[..key.len() - 1], id));
             };
             list.push(if kind == Kind::User {
                 org.user_json(idx)
@@ -65,6 +61,7 @@ pub(super) fn resolve_groups(org: &Org, list: &Value, field: &str) -> Result<Val
 pub(super) fn allowed_groups(org: &Org, v: &Value, field: &str) -> Result<Value> {
     let kind = v
         .get("type")
+        .filter(|t| !t.is_null())
         .cloned()
         .unwrap_or_else(|| json!("ALL_GROUPS"));
     check_enum(&kind, &format!("{field}.type"), "AllowedGroupsConfigType")?;
@@ -78,8 +75,11 @@ pub(super) fn check_enum(v: &Value, field: &str, name: &str) -> Result<()> {
         .iter()
         .map(String::as_str)
         .collect();
-    match v.as_str() {
-        Some(s) if values.contains(&s) => Ok(()),
+    match v {
+        // Whether null may be given is the document's to say, and the body was checked
+        // against it before any handler runs.
+        Value::Null => Ok(()),
+        Value::String(s) if values.contains(&s.as_str()) => Ok(()),
         _ => Err(wire::enum_error(field, &values)),
     }
 }

@@ -139,7 +139,10 @@ pub(super) fn permission_config(org: &Org, input: Option<&Value>, base: Value) -
                     "request_config.appstore_visibility",
                     "AppStoreVisibilityOption",
                 )?;
-                config[k] = v.clone();
+                // A null leaves the visibility as it is (HIDDEN by default).
+                if !v.is_null() {
+                    config[k] = v.clone();
+                }
             }
             "allowed_groups_override" => config[k] = v.clone(),
             "allowed_groups" => {
@@ -153,6 +156,10 @@ pub(super) fn permission_config(org: &Org, input: Option<&Value>, base: Value) -
                 let mut out = config[k].as_object().cloned().unwrap_or_default();
                 for (ak, av) in v.as_object().into_iter().flatten() {
                     match ak.as_str() {
+                        // Nullable in the document; null is read as no manager approval.
+                        "manager_approval" if av.is_null() => {
+                            out.insert(ak.clone(), av.clone());
+                        }
                         "manager_approval" => {
                             check_enum(
                                 av,
@@ -229,20 +236,21 @@ fn stage_approver(org: &Org, a: &Value, field: &str) -> Result<Value> {
                 "enum",
             ));
         }
+        // `type` is optional in `ApproverInput`, so an approver without one is a rule broken
+        // (400), not a malformed body.
         None => {
-            return Err(SimError::body_field(
-                &format!("{field}.type"),
-                "Field required",
-                "missing",
+            return Err(SimError::Status(
+                400,
+                format!("{field} needs a type: USER or GROUP"),
             ));
         }
     };
     let id = a[key]["id"].as_str().unwrap_or_default();
     let Some(i) = org.ids.parse(kind, id).filter(|&i| i < len) else {
-        return Err(SimError::body_field(
+        return Err(SimError::unknown_in_body(
             &format!("{field}.{key}"),
-            &format!("Unknown {key} id '{id}'"),
-            "value_error",
+            key,
+            id,
         ));
     };
     let whole = if kind == Kind::User {

@@ -66,16 +66,11 @@ pub fn get_request(org: &Org, ctx: &Ctx) -> Result<Reply> {
 
 pub fn list_requests(org: &Org, ctx: &Ctx) -> Result<Reply> {
     let q = &ctx.query;
-    let sort = q.str("sort").unwrap_or("ASC");
-    let desc = match sort.to_ascii_uppercase().as_str() {
-        "ASC" => false,
-        "DESC" => true,
-        _ => {
-            return Err(SimError::Validation(vec![
-                json!({"loc": ["query", "sort"], "msg": "Input should be 'ASC' or 'DESC'", "type": "enum", "input": sort}),
-            ]));
-        }
-    };
+    // A free string in the document (FastAPI's `sort: str = "ASC"`), so any value is taken:
+    // DESC in any case sorts newest first, anything else oldest first.
+    let desc = q
+        .str("sort")
+        .is_some_and(|s| s.eq_ignore_ascii_case("DESC"));
     let id_of = |k: &str| {
         q.str(k)
             .map(|id| org.ids.parse(Kind::User, id).map(|u| u as u32))

@@ -79,7 +79,9 @@ pub(super) fn merge_settings(
             match k.as_str() {
                 "discoverability" => {
                     check_enum(v, "request_flow.discoverability", "AppStoreVisibility")?;
-                    cur[k] = v.clone();
+                    if !v.is_null() {
+                        cur[k] = v.clone();
+                    }
                 }
                 "approvers" | "approvers_stage_2" | "admins" => {
                     cur[k] = resolve_principals(org, v, k)?
@@ -132,7 +134,9 @@ pub(super) fn merge_settings(
                         "provisioning.groups_provisioning",
                         "GroupProvisioningOption",
                     )?;
-                    cur[k] = v.clone();
+                    if !v.is_null() {
+                        cur[k] = v.clone();
+                    }
                 }
                 "time_based_access" => {
                     let list: Vec<&str> = v
@@ -142,10 +146,14 @@ pub(super) fn merge_settings(
                         .filter_map(Value::as_str)
                         .collect();
                     if let Some(bad) = list.iter().find(|l| !names::ACCESS_LENGTHS.contains(l)) {
-                        return Err(SimError::body_field(
-                            "provisioning.time_based_access",
-                            &format!("'{bad}' is not one of {}", names::ACCESS_LENGTHS.join(", ")),
-                            "enum",
+                        // The document types these as free strings, so an unknown label is a
+                        // rule broken (400), not a malformed body (422).
+                        return Err(SimError::Status(
+                            400,
+                            format!(
+                                "'{bad}' in provisioning.time_based_access is not an access length Lumos offers ({})",
+                                names::ACCESS_LENGTHS.join(", ")
+                            ),
                         ));
                     }
                     cur[k] = json!(list);
@@ -189,13 +197,7 @@ pub(super) fn webhook_ref(org: &Org, v: &Value, field: &str) -> Result<Value> {
             .iter()
             .find(|h| h["id"] == id)
             .cloned()
-            .ok_or_else(|| {
-                SimError::body_field(
-                    field,
-                    &format!("Unknown inline webhook '{id}'"),
-                    "value_error",
-                )
-            }),
+            .ok_or_else(|| SimError::unknown_in_body(field, "inline webhook", id)),
     }
 }
 
