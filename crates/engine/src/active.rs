@@ -181,6 +181,11 @@ impl Active {
         rx
     }
 
+    /// Whether someone here waits for run `id`'s outcome.
+    pub(crate) fn awaited(&self, id: &str) -> bool {
+        self.waiters.lock().is_ok_and(|m| m.contains_key(id))
+    }
+
     /// Hand the outcome to whoever waits for it here: the last waiter gets it moved, any
     /// others a copy.
     pub(crate) fn hand_over(&self, outcome: RunOutcome) {

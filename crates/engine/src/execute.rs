@@ -12,6 +12,7 @@ use store::{Run, RunStatus};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::executor::{Executor, Hold, RunError, RunOptions};
+use crate::outcome::StoredEnd;
 use crate::output::{self, ChunkWriter, Kept, Produced, Sink};
 use crate::run_types::{ParentRun, RunOutcome, Started};
 use crate::step_records::{Who, progress_keeper, recorder};
@@ -265,6 +266,7 @@ impl Engine {
             output_info: info,
             items_apart,
             error: recorded.error,
+            stored: recorded.stored,
         })
     }
 
@@ -332,15 +334,25 @@ impl Engine {
             )
             .await;
         let cause = match first {
-            // Our outcome is the record: nothing to read back.
-            Ok(true) => {
+            // Our outcome is the record: nothing to read back. Someone waiting here is
+            // handed the run as stored, with its steps if they all went with the end.
+            Ok(Some(finished)) => {
+                let stored = (!finished.steps_apart && self.active.awaited(run_id)).then(|| {
+                    let mut steps = ended.steps.to_vec();
+                    store::in_step_order(&mut steps);
+                    Arc::new(StoredEnd {
+                        run: finished.run,
+                        steps,
+                    })
+                });
                 return Recorded {
                     status,
                     error: error.map(str::to_owned),
+                    stored,
                 };
             }
             // Ended elsewhere first (a cancel, a failure): the record wins.
-            Ok(false) => return self.recorded(run_id, status, error).await,
+            Ok(None) => return self.recorded(run_id, status, error).await,
             Err(e) => e,
         };
         tracing::error!(run = run_id, error = %cause, "could not record the end of a run; recording the failure instead");
@@ -385,6 +397,7 @@ impl Engine {
             return Recorded {
                 status: RunStatus::Failed,
                 error: Some(reason),
+                stored: None,
             };
         }
         if let Err(e) = self.store.drop_output(run_id).await {
@@ -399,10 +412,15 @@ impl Engine {
         match self.store.run(run_id).await {
             Ok(Some(Run {
                 status: now, error, ..
-            })) => Recorded { status: now, error },
+            })) => Recorded {
+                status: now,
+                error,
+                stored: None,
+            },
             _ => Recorded {
                 status,
                 error: error.map(str::to_owned),
+                stored: None,
             },
         }
     }
@@ -520,6 +538,7 @@ struct Ended<'a> {
 struct Recorded {
     status: RunStatus,
     error: Option<String>,
+    stored: Option<Arc<StoredEnd>>,
 }
 
 /// When a run begins, as Lumos writes times (UTC, to the second): `verify:` checks look for

@@ -494,18 +494,26 @@ impl Engine {
     ) -> Result<Option<Arc<Workflow>>> {
         // The hash is of the definition's text: parsed once, it is that definition (the
         // caller has checked the workflow was not uninstalled since).
-        if let Some(wf) = self.parsed_before(hash).filter(|wf| wf.id() == id) {
-            return Ok(Some(wf));
-        }
-        let v = match self.store.workflow_version(id, Some(version)).await {
-            Ok(v) => v,
-            Err(store::StoreError::NotFound(_)) => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let wf = match self.parsed_before(hash).filter(|wf| wf.id() == id) {
+            Some(wf) => wf,
+            None => {
+                let v = match self.store.workflow_version(id, Some(version)).await {
+                    Ok(v) => v,
+                    Err(store::StoreError::NotFound(_)) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
+                if v.hash != hash {
+                    return Ok(None);
+                }
+                self.parsed(&v.yaml, &v.hash)?
+            }
         };
-        if v.hash != hash {
-            return Ok(None);
+        // (id, version) names this text for good: a run started here later finds it too.
+        if let Ok(mut m) = self.library.by_version.lock() {
+            m.entry((id.to_owned(), version))
+                .or_insert_with(|| wf.clone());
         }
-        Ok(Some(self.parsed(&v.yaml, &v.hash)?))
+        Ok(Some(wf))
     }
 
     /// The definition of content hash `hash`, if parsed before.

@@ -1,8 +1,18 @@
 //! How a run ended, as whoever waited for it is told.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::Value;
-use store::{Run, RunStatus};
+use store::{Run, RunStatus, StepRow};
+
+/// A run as its end stored it, with all its step records: what reading it back would give,
+/// handed to those waiting on this replica so they need not read it.
+#[derive(Debug)]
+pub struct StoredEnd {
+    pub run: Run,
+    pub steps: Vec<StepRow>,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunOutcome {
@@ -17,6 +27,10 @@ pub struct RunOutcome {
     /// `Engine::stored_output`), and were sent to the tap as they arrived.
     pub items_apart: bool,
     pub error: Option<String>,
+    /// The run as stored by its end here, when someone here waited for it and every step
+    /// record went with the end; `None` means read it.
+    #[serde(skip)]
+    pub stored: Option<Arc<StoredEnd>>,
 }
 
 impl RunOutcome {
@@ -29,6 +43,7 @@ impl RunOutcome {
             output_info: None,
             items_apart: false,
             error,
+            stored: None,
         }
     }
 
@@ -44,6 +59,7 @@ impl RunOutcome {
                 .is_some_and(|i| i.kind != store::OutputKind::Value),
             output_info: info,
             error: run.error,
+            stored: None,
         }
     }
 }

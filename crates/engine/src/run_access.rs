@@ -17,7 +17,7 @@ use crate::connections::allowed_roles;
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::output::StoredOutput;
-use crate::run_types::RunDetail;
+use crate::run_types::{RunDetail, RunOutcome};
 
 /// The roles each connection is open to, read once for a batch of runs.
 #[derive(Default)]
@@ -96,6 +96,16 @@ impl Engine {
         let (run, steps) = self.existing_with_steps(id).await?;
         self.shown_to(&run, by).await?;
         self.detail_of(run, steps).await
+    }
+
+    /// The detail of a run waited for, for someone who may see it: as its end stored it
+    /// when the outcome carries that (no read), else as read now.
+    pub async fn ended_detail_for(&self, outcome: &RunOutcome, by: &Actor) -> Result<RunDetail> {
+        let Some(end) = &outcome.stored else {
+            return self.run_detail_for(&outcome.run_id, by).await;
+        };
+        self.shown_to(&end.run, by).await?;
+        self.detail_of(end.run.clone(), end.steps.clone()).await
     }
 
     /// A run's stored output, for someone who may see it.

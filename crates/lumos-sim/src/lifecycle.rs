@@ -93,8 +93,36 @@ fn plan(org: &Org, app: u32, target: u32, perms: &[usize]) -> Vec<Stage> {
     stages
 }
 
+/// A request received and routed to its first stage (or granted, if it has none).
 #[allow(clippy::too_many_arguments)]
 pub fn create(
+    org: &mut Org,
+    app: u32,
+    requester: u32,
+    target: u32,
+    perms: Vec<usize>,
+    expiration_in_seconds: Option<i64>,
+    justification: Option<String>,
+    at: i64,
+) -> usize {
+    let idx = receive(
+        org,
+        app,
+        requester,
+        target,
+        perms,
+        expiration_in_seconds,
+        justification,
+        at,
+    );
+    enter_stage(org, idx, at);
+    idx
+}
+
+/// A request received and not yet routed: plain `PENDING`, with no task, as Lumos shows one
+/// whose approval it has not started (its request-validation webhook not yet answered).
+#[allow(clippy::too_many_arguments)]
+pub fn receive(
     org: &mut Org,
     app: u32,
     requester: u32,
@@ -124,7 +152,6 @@ pub fn create(
         tasks: Vec::new(),
         custom_fields: vec![("Business justification".to_owned(), justification)],
     });
-    enter_stage(org, idx, at);
     idx
 }
 

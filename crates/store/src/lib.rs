@@ -51,7 +51,7 @@ pub use operator_stats::{DeliveryCount, OperatorStats};
 pub use outputs::{OutputChunk, OutputInfo, OutputKind, RunProgress};
 pub use people::{Person, email_key};
 pub use queue::{Claimed, QueueStats};
-pub use runs::{NewRun, Run, RunFilter, StepRow};
+pub use runs::{Finished, NewRun, Run, RunFilter, StepRow, in_step_order};
 pub use secrets::{SecretInfo, SecretScope};
 pub use sessions::{LiveSession, SessionRow};
 pub use signals::{Signal, Signals};

@@ -129,6 +129,30 @@ struct RunWithSteps {
     steps_apart: Option<bool>,
 }
 
+/// A run's row as its end recorded it, and whether some of its step records were written
+/// apart before (see [`Store::finish_run`]).
+#[derive(sqlx::FromRow)]
+struct EndedRow {
+    #[sqlx(flatten)]
+    run: Run,
+    steps_apart: Option<bool>,
+}
+
+/// What [`Store::finish_run`] recorded: the run as stored, and whether step records other
+/// than those given to it were written apart before (then only a read has them all).
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub run: Run,
+    pub steps_apart: bool,
+}
+
+/// Step records in the order a run's detail shows them: by start, then step, then attempt.
+pub fn in_step_order(steps: &mut [StepRow]) {
+    steps.sort_by(|a, b| {
+        (a.started_at, &a.step_id, a.iteration).cmp(&(b.started_at, &b.step_id, b.iteration))
+    });
+}
+
 /// Which runs to list; `None` fields do not filter.
 #[derive(Debug, Clone, Copy)]
 pub struct RunFilter<'a> {
@@ -275,8 +299,9 @@ impl Store {
     /// Move a run `owner` holds to a final status and release it, unless the run already
     /// has a final status (a cancel wins over a late completion), with the step records it
     /// held until now (`steps`): one statement, which also notes whether any were written
-    /// apart before and, with `announce`, tells other replicas it ended. Returns whether
-    /// this call set the status; the claim is released and the steps written either way.
+    /// apart before and, with `announce`, tells other replicas it ended. Returns the run as
+    /// stored when this call set the status (`None` when it had ended before); the claim is
+    /// released and the steps written either way.
     #[allow(clippy::too_many_arguments)]
     pub async fn finish_run(
         &self,
@@ -288,7 +313,7 @@ impl Store {
         error: Option<&str>,
         steps: &[StepRow],
         announce: bool,
-    ) -> Result<bool> {
+    ) -> Result<Option<Finished>> {
         let output = output.map(clean::json);
         let error = clean::opt_text(error);
         let steps_z = if steps.is_empty() {
@@ -300,11 +325,11 @@ impl Store {
             "UPDATE runs SET status = $2, output = $3, error = $4, finished_at = $5, output_info = $6, \
              locked_by = NULL, locked_until = NULL, steps_z = $7, \
              steps_apart = EXISTS (SELECT 1 FROM run_steps WHERE run_id = $1) \
-             WHERE id = $1 AND status NOT IN {FINAL_SQL}"
+             WHERE id = $1 AND status NOT IN {FINAL_SQL} RETURNING {RUN_COLUMNS}, steps_apart"
         );
         macro_rules! bound {
             ($sql:expr) => {
-                sqlx::query(sqlx::AssertSqlSafe($sql))
+                sqlx::query_as::<_, EndedRow>(sqlx::AssertSqlSafe($sql))
                     .bind(id)
                     .bind(status)
                     .bind(output.as_ref().map(|o| Json(o.as_ref())))
@@ -314,25 +339,27 @@ impl Store {
                     .bind(steps_z.as_deref())
             };
         }
-        let n = match &self.pool {
+        let ended = match &self.pool {
             // On PostgreSQL the end tells the other replicas in the same statement.
             crate::Pool::Postgres(p) if announce => {
                 let sql = format!(
-                    "WITH ended AS ({sql} RETURNING id) SELECT pg_notify('{}', id) FROM ended",
+                    "WITH ended AS ({sql}) SELECT ended.*, pg_notify('{}', ended.id)::text AS notified FROM ended",
                     crate::signals::ENDED
                 );
-                bound!(sql.as_str()).fetch_all(p).await?.len() as u64
+                bound!(sql.as_str()).fetch_optional(p).await?
             }
-            pool => {
-                with_pool!(pool, p => bound!(sql.as_str()).execute(p).await.map(|x| x.rows_affected()))?
-            }
+            pool => with_pool!(pool, p => bound!(sql.as_str()).fetch_optional(p).await)?,
         };
-        if n == 0 {
+        let Some(EndedRow { run, steps_apart }) = ended else {
             // Ended elsewhere first (rare): the steps go with the others.
             self.add_steps(id, steps).await?;
             self.release_run(id, owner).await?;
-        }
-        Ok(n > 0)
+            return Ok(None);
+        };
+        Ok(Some(Finished {
+            run,
+            steps_apart: steps_apart != Some(false),
+        }))
     }
 
     /// Let go of a run's claim (after it stopped on a cancel).
@@ -412,13 +439,7 @@ impl Store {
                 .collect();
             steps.retain(|s| !later.contains(&(s.step_id.as_str(), s.iteration)));
             steps.extend(held);
-            steps.sort_by(|a, b| {
-                (a.started_at, &a.step_id, a.iteration).cmp(&(
-                    b.started_at,
-                    &b.step_id,
-                    b.iteration,
-                ))
-            });
+            in_step_order(&mut steps);
         }
         Ok(Some((run, steps)))
     }

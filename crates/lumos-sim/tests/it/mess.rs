@@ -156,6 +156,26 @@ async fn the_seeded_organization_has_a_real_ones_mess() {
         stale >= 3 && expiring >= 1,
         "{stale} stale pending, {expiring} expiring within a week"
     );
+    // A few requests are not routed yet: plain PENDING, with no task.
+    let unrouted: Vec<&Value> = requests
+        .iter()
+        .filter(|r| r["status"] == "PENDING")
+        .collect();
+    assert!(
+        (1..=requests.len() / 10).contains(&unrouted.len()),
+        "{} plain PENDING of {}",
+        unrouted.len(),
+        requests.len()
+    );
+    let one = c
+        .call(
+            "getAccessRequest",
+            &p(json!({"id": unrouted[0]["id"], "expand": ["tasks"]})),
+            None,
+        )
+        .await
+        .expect("a PENDING request");
+    assert_eq!(one["tasks"], json!([]), "{one}");
     // Access whose time is over has ended.
     let over: Vec<&Value> = requests
         .iter()

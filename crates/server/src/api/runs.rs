@@ -94,12 +94,15 @@ fn items_link(id: &str, offset: u64, limit: u64) -> String {
 
 /// A run's detail as `by` may see it.
 pub async fn run_detail(s: &AppState, id: &str, by: &Actor) -> ApiResult<Value> {
-    let detail = s.engine.run_detail_for(id, by).await?;
+    view_of(s.engine.run_detail_for(id, by).await?).map_err(ApiError::internal)
+}
+
+fn view_of(detail: engine::RunDetail) -> serde_json::Result<Value> {
     let view = RunView {
         output_links: output_links(&detail),
         detail,
     };
-    serde_json::to_value(&view).map_err(ApiError::internal)
+    serde_json::to_value(&view)
 }
 
 /// Queue a run as `who`; with `wait`, answer when it is over (or held for approval).
@@ -143,7 +146,7 @@ async fn answered_run(
     outcome: engine::RunOutcome,
     who: &Actor,
 ) -> ApiResult<(StatusCode, Value)> {
-    let v = run_detail(s, &outcome.run_id, who).await?;
+    let v = view_of(s.engine.ended_detail_for(&outcome, who).await?).map_err(ApiError::internal)?;
     let status = if outcome.status.is_final() {
         StatusCode::OK
     } else {
