@@ -108,6 +108,23 @@ fn table_columns(items: &[Value]) -> Vec<String> {
     cols
 }
 
+/// A value as a table shows it to a person: an object by its name, label or email (a
+/// requester shows as their email, as in the console), a list of objects by its length;
+/// anything else as CSV writes it. The whole value is in `--json` / `--csv`.
+fn shown_cell(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::Object(m)) => ["name", "label", "user_friendly_label", "email", "id"]
+            .iter()
+            .find_map(|k| m.get(*k).filter(|x| !x.is_null()))
+            .map_or_else(|| value_cell(v), |named| value_cell(Some(named))),
+        Some(Value::Array(items)) if items.iter().any(Value::is_object) => {
+            let n = items.len();
+            format!("{n} {}", if n == 1 { "item" } else { "items" })
+        }
+        _ => value_cell(v),
+    }
+}
+
 /// The longest cell a table shows a person; the whole value is in `--json` / `--csv`.
 const CELL_CHARS: usize = 100;
 
@@ -151,7 +168,7 @@ pub fn table(
         for item in rows {
             table.add_row(
                 cols.iter()
-                    .map(|c| cell_text(value_cell(item.get(c))))
+                    .map(|c| cell_text(shown_cell(item.get(c))))
                     .collect::<Vec<_>>(),
             );
         }

@@ -15,15 +15,17 @@ pub fn coerce(name: &str, spec: &InputSpec, v: &Value) -> Result<Value, String> 
     let text = v.as_str().map(str::trim);
     let wrong = |what: &str| format!("input '{name}' must be {what}, got {v}");
     let out = match spec.kind {
-        InputType::Text | InputType::Textarea => match v {
-            Value::String(s) => {
-                matches(name, spec, s)?;
-                Value::String(s.clone())
-            }
-            Value::Number(n) => Value::String(n.to_string()),
-            Value::Bool(b) => Value::String(b.to_string()),
-            _ => return Err(wrong("text")),
-        },
+        InputType::Text | InputType::Textarea => {
+            // A number or a boolean is taken as its text, and checked as text is.
+            let s = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => return Err(wrong("text")),
+            };
+            matches(name, spec, &s)?;
+            Value::String(s)
+        }
         InputType::List => {
             // A list, or text from a command line or a form: split at commas and new lines.
             let items: Vec<String> = match v {
@@ -316,5 +318,12 @@ mod tests {
         let tickets = spec("{type: list, pattern: '[A-Z]+-[0-9]+'}");
         assert!(coerce("t", &tickets, &json!("DESK-1, DESK-22")).is_ok());
         assert!(coerce("t", &tickets, &json!("DESK-1, oops")).is_err());
+        // A number is taken as its text, and must match as text does.
+        let e = coerce("email", &email, &json!(42)).expect_err("a number is not an email");
+        assert!(e.contains("'42' does not match the pattern"), "{e}");
+        let ticket = spec("{type: text, pattern: '[0-9]+'}");
+        assert_eq!(coerce("t", &ticket, &json!(1234)), Ok(json!("1234")));
+        let e = coerce("t", &ticket, &json!(["1"])).expect_err("a list is not text");
+        assert!(e.contains("must be text"), "{e}");
     }
 }

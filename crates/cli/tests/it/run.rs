@@ -153,6 +153,13 @@ fn list_install_and_run_in_every_format() {
             && !t.contains("custom_fields"),
         "{t}"
     );
+    // People show as their email, as in the console, not as JSON.
+    let rows: Vec<&str> = t.lines().skip(3).filter(|l| l.contains('│')).collect();
+    assert!(
+        !rows.is_empty() && rows.iter().all(|l| l.contains("@example-corp.com")),
+        "{t}"
+    );
+    assert!(!t.contains("\"given_name\""), "{t}");
 }
 
 #[test]

@@ -166,7 +166,10 @@ pub async fn create_run(
     let body: RunBody = if raw.iter().all(u8::is_ascii_whitespace) {
         RunBody::default()
     } else {
-        serde_json::from_slice(&raw)
+        // An object, not any JSON serde would take for the struct (`[]` is a struct of
+        // defaults to serde): a list is a mistake, refused before anything runs.
+        serde_json::from_slice::<Map<String, Value>>(&raw)
+            .and_then(|m| serde_json::from_value(Value::Object(m)))
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
     let (status, v) = start_run(&s, &id, body, c, q.wait).await?;

@@ -325,6 +325,8 @@ async fn bad_requests_are_clear_4xx_never_500() {
     for (path, body) in [
         ("/api/v1/workflows", "{not json"),
         ("/api/v1/workflows/list-lumos-users/runs", "[1,2"),
+        // Valid JSON, but not an object: serde would read `[]` as a body of defaults.
+        ("/api/v1/workflows/list-lumos-users/runs?wait=true", "[]"),
         ("/api/v1/lumos/call", "{\"operation\": 5}"),
     ] {
         let resp = raw(path, body).await.expect("send");
