@@ -87,6 +87,16 @@ function text(v) {
   return typeof v === "object" ? JSON.stringify(v) : String(v);
 }
 
+/** A cell's tooltip: the whole of what it shows (an id cut short), a person by their email
+ *  as in the cell, not the object's JSON. */
+function tip(v) {
+  if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+    const shown = cell(v);
+    if (typeof shown === "string") return shown;
+  }
+  return text(v);
+}
+
 /** Fields of an object as a description list (nested objects indented). */
 export function fields(obj, workflowId) {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return h("pre", { class: "json" }, JSON.stringify(obj, null, 2));
@@ -240,7 +250,7 @@ function listing(run, out, title, controls, exports) {
       if (!it) { if (missing === null) missing = i; rows.push(h("tr", { class: "loading" }, h("td", { colspan: String(cols.length + 1) }, "Loading…"))); continue; }
       rows.push(h("tr", { "aria-rowindex": String(i + 2) },
         h("td", { class: "num" }, h("button", { type: "button", class: "link", "aria-label": `Details of row ${i + 1}`, onclick: () => openDetail(i) }, String(i + 1))),
-        cols.map((c) => h("td", { title: text(it[c]) || null, class: isId(c) ? "idcol" : null }, cell(it[c])))));
+        cols.map((c) => h("td", { title: tip(it[c]) || null, class: isId(c) ? "idcol" : null }, cell(it[c])))));
     }
     if (last < n) rows.push(spacer((n - last) * ROW_PX));
     // Drawing anew must not drop the focus: a row's button that had it gets it back (a
