@@ -279,10 +279,15 @@ impl Org {
             .unwrap_or_default()
     }
 
-    /// Whether `app`'s AppStore page hides its permissions (granted to the whole app).
-    pub fn grants_whole_app(&self, app: u32) -> bool {
+    /// Whether `app`'s AppStore page hides its permissions from requesters: granted to the
+    /// whole app (DIRECT_TO_USER), or at a permission the requester does not pick
+    /// (GROUPS_AND_HIDDEN). Lumos's own CLI offers permissions only in GROUPS_AND_VISIBLE.
+    pub fn hides_permissions(&self, app: u32) -> bool {
         self.appstore.get(&app).is_some_and(|s| {
-            s["provisioning"]["groups_provisioning"].as_str() == Some("DIRECT_TO_USER")
+            matches!(
+                s["provisioning"]["groups_provisioning"].as_str(),
+                Some("DIRECT_TO_USER" | "GROUPS_AND_HIDDEN")
+            )
         })
     }
 

@@ -55,7 +55,8 @@ pub fn permission_json(org: &Org, p: usize, inherit: bool) -> Value {
             fulfil["manual_steps_needed"] = settings["provisioning"]["manual_steps_needed"].clone();
         }
     }
-    // An app granted whole (DIRECT_TO_USER) shows none of its permissions in the AppStore.
+    // An app whose requesters do not pick permissions (DIRECT_TO_USER, GROUPS_AND_HIDDEN)
+    // shows none of them in the AppStore.
     if !visible(org, p) {
         config["appstore_visibility"] = Value::from("HIDDEN");
     }
@@ -63,12 +64,12 @@ pub fn permission_json(org: &Org, p: usize, inherit: bool) -> Value {
     out
 }
 
-/// Whether the AppStore shows permission `p`: its own visibility, unless its app is granted
-/// whole, which hides every permission.
+/// Whether the AppStore shows permission `p`: its own visibility, unless its app's
+/// requesters do not pick permissions, which hides every one.
 fn visible(org: &Org, p: usize) -> bool {
     let perm = &org.permissions[p];
     perm.config["appstore_visibility"].as_str() == Some("VISIBLE")
-        && !org.grants_whole_app(perm.app)
+        && !org.hides_permissions(perm.app)
 }
 
 pub(super) fn permission_idx(org: &Org, id: &str) -> Result<usize> {
