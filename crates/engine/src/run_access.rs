@@ -8,6 +8,7 @@
 //! exist.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use store::{Run, RunFilter};
 use workflow_lang::Role;
@@ -16,6 +17,7 @@ use crate::actor::Actor;
 use crate::connections::allowed_roles;
 use crate::engine::Engine;
 use crate::error::{EngineError, Result};
+use crate::outcome::StoredEnd;
 use crate::output::StoredOutput;
 use crate::run_types::{RunDetail, RunOutcome};
 
@@ -99,13 +101,18 @@ impl Engine {
     }
 
     /// The detail of a run waited for, for someone who may see it: as its end stored it
-    /// when the outcome carries that (no read), else as read now.
-    pub async fn ended_detail_for(&self, outcome: &RunOutcome, by: &Actor) -> Result<RunDetail> {
-        let Some(end) = &outcome.stored else {
+    /// when the outcome carries that (no read; moved out unless another waiter shares it),
+    /// else as read now.
+    pub async fn ended_detail_for(&self, outcome: RunOutcome, by: &Actor) -> Result<RunDetail> {
+        let Some(end) = outcome.stored else {
             return self.run_detail_for(&outcome.run_id, by).await;
         };
         self.shown_to(&end.run, by).await?;
-        self.detail_of(end.run.clone(), end.steps.clone()).await
+        let StoredEnd { run, steps } = Arc::try_unwrap(end).unwrap_or_else(|shared| StoredEnd {
+            run: shared.run.clone(),
+            steps: shared.steps.clone(),
+        });
+        self.detail_of(run, steps).await
     }
 
     /// A run's stored output, for someone who may see it.

@@ -93,34 +93,8 @@ fn plan(org: &Org, app: u32, target: u32, perms: &[usize]) -> Vec<Stage> {
     stages
 }
 
-/// A request received and routed to its first stage (or granted, if it has none).
-#[allow(clippy::too_many_arguments)]
-pub fn create(
-    org: &mut Org,
-    app: u32,
-    requester: u32,
-    target: u32,
-    perms: Vec<usize>,
-    expiration_in_seconds: Option<i64>,
-    justification: Option<String>,
-    at: i64,
-) -> usize {
-    let idx = receive(
-        org,
-        app,
-        requester,
-        target,
-        perms,
-        expiration_in_seconds,
-        justification,
-        at,
-    );
-    enter_stage(org, idx, at);
-    idx
-}
-
-/// A request received and not yet routed: plain `PENDING`, with no task, as Lumos shows one
-/// whose approval it has not started (its request-validation webhook not yet answered).
+/// A request received: plain `PENDING`, with no task, until [`route`] sends it to its first
+/// stage (as Lumos shows one whose request-validation webhook has not answered yet).
 #[allow(clippy::too_many_arguments)]
 pub fn receive(
     org: &mut Org,
@@ -155,7 +129,9 @@ pub fn receive(
     idx
 }
 
-fn enter_stage(org: &mut Org, req: usize, at: i64) {
+/// Send a request to its current stage (the first, once received), or grant it when no
+/// stage is left.
+pub fn route(org: &mut Org, req: usize, at: i64) {
     let r = &org.access_requests[req];
     let Some(stage) = r.stages.get(r.stage).cloned() else {
         finish(org, req, at);
@@ -261,7 +237,7 @@ pub fn complete_task(org: &mut Org, task: usize, actor: u32, at: i64) -> Result<
                 .or_insert(None);
         }
         org.access_requests[req].stage += 1;
-        enter_stage(org, req, at);
+        route(org, req, at);
     }
     Ok(())
 }

@@ -298,12 +298,7 @@ impl Org {
             // left at their first stage, one in four is not even routed yet (plain PENDING,
             // its validation webhook never answered).
             let roll = rng.u8(..100);
-            let receive = if (45..70).contains(&roll) && i % 4 == 3 {
-                crate::lifecycle::receive
-            } else {
-                crate::lifecycle::create
-            };
-            let req = receive(
+            let req = crate::lifecycle::receive(
                 self,
                 app,
                 requester,
@@ -313,6 +308,9 @@ impl Org {
                 Some("Needed for my project".into()),
                 at,
             );
+            if !((45..70).contains(&roll) && i % 4 == 3) {
+                crate::lifecycle::route(self, req, at);
+            }
             let steps = if roll < 45 {
                 9
             } else if roll < 70 {

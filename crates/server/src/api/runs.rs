@@ -146,12 +146,12 @@ async fn answered_run(
     outcome: engine::RunOutcome,
     who: &Actor,
 ) -> ApiResult<(StatusCode, Value)> {
-    let v = view_of(s.engine.ended_detail_for(&outcome, who).await?).map_err(ApiError::internal)?;
     let status = if outcome.status.is_final() {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
+    let v = view_of(s.engine.ended_detail_for(outcome, who).await?).map_err(ApiError::internal)?;
     Ok((status, v))
 }
 

@@ -157,10 +157,6 @@ pub(super) fn permission_config(org: &Org, input: Option<&Value>, base: Value) -
                 let mut out = config[k].as_object().cloned().unwrap_or_default();
                 for (ak, av) in v.as_object().into_iter().flatten() {
                     match ak.as_str() {
-                        // Nullable in the document; null is read as no manager approval.
-                        "manager_approval" if av.is_null() => {
-                            out.insert(ak.clone(), av.clone());
-                        }
                         "manager_approval" => {
                             check_enum(
                                 av,

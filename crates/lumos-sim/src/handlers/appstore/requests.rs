@@ -208,7 +208,8 @@ pub fn create_request(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
     let justification = opt_str(body, "business_justification")?
         .or(opt_str(body, "note")?)
         .map(str::to_owned);
-    let r = lifecycle::create(
+    let now = org.clock.now();
+    let r = lifecycle::receive(
         org,
         a,
         requester,
@@ -216,8 +217,9 @@ pub fn create_request(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
         perms,
         expiration,
         justification,
-        org.clock.now(),
+        now,
     );
+    lifecycle::route(org, r, now);
     let targets = json!([
         {"type": "user", "id": org.users[target as usize].id},
         {"type": "app", "id": org.apps[a as usize].id},
