@@ -168,17 +168,15 @@ pub async fn create_run(
     } else {
         // An object, not any JSON serde would take for the struct (`[]` is a struct of
         // defaults to serde): a list is a mistake, refused before anything runs.
-        serde_json::from_slice::<Map<String, Value>>(&raw)
-            .map_err(|e| match e.classify() {
+        let object =
+            serde_json::from_slice::<Map<String, Value>>(&raw).map_err(|e| match e.classify() {
                 serde_json::error::Category::Data => ApiError::bad_request(
                     "invalid JSON body: it must be an object, such as {\"inputs\": {…}}",
                 ),
                 _ => ApiError::bad_request(format!("invalid JSON body: {e}")),
-            })
-            .and_then(|m| {
-                serde_json::from_value(Value::Object(m))
-                    .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
-            })?
+            })?;
+        serde_json::from_value(Value::Object(object))
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
     let (status, v) = start_run(&s, &id, body, c, q.wait).await?;
     Ok((status, Json(v)).into_response())
