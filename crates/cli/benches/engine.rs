@@ -186,7 +186,7 @@ fn main() {
         let engine = engine_for(home.path(), &sim.base_url).await;
 
         // 1. Paging every user.
-        let http = reqwest::Client::new();
+        let http = lumos_api::http::client();
         let mut raw = Vec::new();
         let mut eng = Vec::new();
         for _ in 0..5 {

@@ -50,7 +50,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// The client lumosflow posts to the outside with: a timeout, and no redirects (an allowed
 /// host must not send a notice, or a request with its secrets, somewhere else).
 pub(crate) fn client(timeout: std::time::Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+    lumos_api::http::client_builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()

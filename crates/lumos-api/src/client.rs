@@ -112,7 +112,7 @@ impl ClientBuilder {
 
     pub fn build(self) -> Result<Client, Error> {
         let base = check_base_url(&self.base_url)?;
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder()
             .user_agent(concat!("lumosflow/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)

@@ -5,11 +5,13 @@
 //! - [`Client`]: generic [`Client::call`] on any operation, typed helpers, pagination
 //!   streams, retries that honour `Retry-After`, and pacing on `x-ratelimit-*`.
 //! - [`models`]: typed shapes for what a service desk reads.
+//! - [`http`]: every HTTP client lumosflow builds, with its TLS provider.
 
 mod answer;
 pub mod catalog;
 mod client;
 mod error;
+pub mod http;
 mod listing;
 pub mod models;
 mod paginate;

@@ -59,7 +59,7 @@ fn wrk(url: &str, seconds: u64) -> Option<f64> {
 }
 
 async fn in_process(url: &str, seconds: u64) -> f64 {
-    let client = reqwest::Client::new();
+    let client = lumos_api::http::client();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..32 {

@@ -131,7 +131,7 @@ fn main() {
         .expect("runtime");
     rt.block_on(async move {
         let sim = Simulator::start(SimConfig::default()).await.expect("sim");
-        let http = reqwest::Client::builder()
+        let http = lumos_api::http::client_builder()
             .pool_max_idle_per_host(CLIENTS)
             .build()
             .expect("client");

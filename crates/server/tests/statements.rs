@@ -195,7 +195,7 @@ async fn measure(counter: &Counter, db: testkit::Db, kind: &str) {
     )
     .await
     .expect("server");
-    let http = reqwest::Client::new();
+    let http = lumos_api::http::client();
     let call = |method: reqwest::Method, path: &str, body: Value| {
         http.request(method, format!("{}{path}", server.base_url))
             .bearer_auth(&key)

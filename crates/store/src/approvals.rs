@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
 
+use crate::from_row::from_row;
 use crate::{Result, Store, clean, with_pool};
 
 /// Where an approved run goes next.
@@ -20,7 +21,7 @@ pub enum AfterApproval<'a> {
 }
 
 /// One approval or denial.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Decision {
     /// The policy step it was made at (0 is the first).
     pub step: i32,
@@ -33,6 +34,15 @@ pub struct Decision {
     pub comment: Option<String>,
     pub at: DateTime<Utc>,
 }
+
+from_row!(Decision {
+    step,
+    decided_by,
+    by_key,
+    approved,
+    comment,
+    at
+});
 
 /// What recording a decision did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::types::Json;
 
+use crate::from_row::from_row;
 use crate::{Result, Store, with_pool};
 
 /// Which audit events to show: each given field narrows the page.
@@ -32,7 +33,7 @@ pub struct AuditFilter<'a> {
     pub limit: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditEvent {
     pub id: i64,
     /// The event's place in the chain (1 is the first; pruning keeps the numbers).
@@ -49,8 +50,20 @@ pub struct AuditEvent {
     pub hash: Option<String>,
 }
 
+from_row!(AuditEvent {
+    id,
+    seq,
+    at,
+    actor,
+    action,
+    target,
+    details,
+    prev_hash,
+    hash
+});
+
 /// How often an action was recorded for a target, and when last.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct AuditTally {
     pub action: String,
     pub target: String,
@@ -58,8 +71,15 @@ pub struct AuditTally {
     pub last: Option<DateTime<Utc>>,
 }
 
+from_row!(AuditTally {
+    action,
+    target,
+    count,
+    last
+});
+
 /// Where the chain stands: its last event, and what pruning left as its start.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditHead {
     pub seq: i64,
     pub hash: String,
@@ -67,6 +87,13 @@ pub struct AuditHead {
     pub checkpoint_seq: i64,
     pub checkpoint_hash: String,
 }
+
+from_row!(AuditHead {
+    seq,
+    hash,
+    checkpoint_seq,
+    checkpoint_hash
+});
 
 /// What checking the chain found.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]

@@ -5,6 +5,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::crypto::Sealed;
+use crate::from_row::from_row;
 use crate::{Result, Store, StoreError, with_pool};
 
 /// What a verified connect saves. The token is sealed before it reaches SQL.
@@ -18,7 +19,7 @@ pub struct NewConnection<'a> {
 }
 
 /// A connection as shown to people: never the token, only its hint.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Connection {
     pub id: String,
     pub name: String,
@@ -34,6 +35,21 @@ pub struct Connection {
     /// Roles that may run against it, comma-separated; `None`: the default rule.
     pub allowed_roles: Option<String>,
 }
+
+from_row!(Connection {
+    id,
+    name,
+    base_url,
+    token_hint,
+    lumos_user_id,
+    lumos_user_email,
+    verified_at,
+    last_check_at,
+    last_check_status,
+    created_at,
+    updated_at,
+    allowed_roles
+});
 
 const COLUMNS: &str = "id, name, base_url, token_hint, lumos_user_id, lumos_user_email, verified_at, \
                        last_check_at, last_check_status, created_at, updated_at, allowed_roles";

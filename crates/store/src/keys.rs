@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::from_row::from_row;
 use crate::{Result, Store, with_pool};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ApiKey {
     pub id: String,
     pub name: String,
@@ -33,6 +34,22 @@ pub struct ApiKey {
     /// Only these workflows (comma-separated); none: any.
     pub workflows: Option<String>,
 }
+
+from_row!(ApiKey {
+    id,
+    name,
+    role,
+    prefix,
+    created_at,
+    last_used_at,
+    revoked_at,
+    owner,
+    owner_role,
+    owner_name,
+    created_by,
+    read_only,
+    workflows
+});
 
 /// A key to save: only its hash is kept, and the first characters to recognise it.
 #[derive(Clone, Copy)]

@@ -4,16 +4,19 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::from_row::from_row;
 use crate::runs::FINAL_SQL;
 use crate::status::RunStatus;
 use crate::{Result, Store, clean, with_pool};
 
 /// A running run and the process holding it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct HeldRun {
     pub id: String,
     pub locked_by: Option<String>,
 }
+
+from_row!(HeldRun { id, locked_by });
 
 /// What a cancel found.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,10 +11,12 @@ mod clean;
 mod compressed;
 mod connections;
 mod crypto;
+mod from_row;
 mod hook_replies;
 mod keys;
 mod leases;
 mod location;
+mod migrations;
 mod notifications;
 mod operator_stats;
 mod outputs;
@@ -168,7 +170,7 @@ impl Store {
                 })
                 .connect_with(opts)
                 .await?;
-            let migrated = sqlx::migrate!("migrations/postgres").run(&pool).await;
+            let migrated = migrations::postgres().run(&pool).await;
             let pool = Pool::Postgres(pool);
             Self::refuse_newer(&pool, migrated).await?;
             pool
@@ -200,7 +202,7 @@ impl Store {
                 .test_before_acquire(false)
                 .connect_with(opts)
                 .await?;
-            let migrated = sqlx::migrate!("migrations/sqlite").run(&pool).await;
+            let migrated = migrations::sqlite().run(&pool).await;
             let pool = Pool::Sqlite(pool);
             Self::refuse_newer(&pool, migrated).await?;
             pool
@@ -315,8 +317,8 @@ impl Store {
     /// Run migrations again (a no-op when up to date).
     pub async fn migrate(&self) -> Result<()> {
         match &self.pool {
-            Pool::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
-            Pool::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+            Pool::Sqlite(p) => migrations::sqlite().run(p).await?,
+            Pool::Postgres(p) => migrations::postgres().run(p).await?,
         }
         Ok(())
     }

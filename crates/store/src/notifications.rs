@@ -7,10 +7,11 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::crypto::Sealed;
+use crate::from_row::from_row;
 use crate::{Result, Store, StoreError, with_pool};
 
 /// A target as listed: never its URL or secret, only a hint of the URL.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NotificationTarget {
     pub id: String,
     pub name: String,
@@ -23,6 +24,16 @@ pub struct NotificationTarget {
     pub workflow_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
+
+from_row!(NotificationTarget {
+    id,
+    name,
+    format,
+    url_hint,
+    events,
+    workflow_id,
+    created_at
+});
 
 /// What a sender needs: the target with its URL and secret opened.
 pub struct OpenTarget {
@@ -42,7 +53,7 @@ pub struct NewTarget<'a> {
     pub workflow_id: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Delivery {
     pub id: i64,
     pub target_id: String,
@@ -57,8 +68,21 @@ pub struct Delivery {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+from_row!(Delivery {
+    id,
+    target_id,
+    event,
+    run_id,
+    status,
+    attempts,
+    next_at,
+    last_error,
+    created_at,
+    sent_at
+});
+
 /// A delivery taken for sending, with its body.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct DueDelivery {
     pub id: i64,
     pub target_id: String,
@@ -68,6 +92,16 @@ pub struct DueDelivery {
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
 }
+
+from_row!(DueDelivery {
+    id,
+    target_id,
+    event,
+    run_id,
+    body,
+    attempts,
+    created_at
+});
 
 const TARGET_COLUMNS: &str = "id, name, format, url_hint, events, workflow_id, created_at";
 const DELIVERY_COLUMNS: &str =
@@ -119,7 +153,7 @@ impl Store {
             match row {
                 None => None,
                 Some(r) => {
-                    use sqlx::{FromRow, Row as _};
+                    use sqlx::{FromRow as _, Row as _};
                     let t = NotificationTarget::from_row(&r)?;
                     Some((t, (r.try_get("url_nonce")?, r.try_get("url_ciphertext")?, r.try_get("secret_nonce")?, r.try_get("secret_ciphertext")?)))
                 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::from_row::from_row;
 use crate::{Pool, Result, Store};
 
 #[derive(Debug, Clone, Default)]
@@ -15,12 +16,18 @@ pub struct OperatorStats {
     pub database_bytes: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct DeliveryCount {
     pub status: String,
     pub deliveries: i64,
     pub attempts: i64,
 }
+
+from_row!(DeliveryCount {
+    status,
+    deliveries,
+    attempts
+});
 
 impl Store {
     pub async fn operator_stats(&self) -> Result<OperatorStats> {

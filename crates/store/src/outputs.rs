@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::from_row::from_row;
 use crate::{Result, Store, with_pool};
 
 /// What a run's output is.
@@ -44,7 +45,7 @@ pub struct RunProgress {
 }
 
 /// Items `first_item .. first_item + items` of an output, encoded by the engine.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct OutputChunk {
     pub first_item: i64,
     pub items: i32,
@@ -52,6 +53,13 @@ pub struct OutputChunk {
     pub raw_bytes: i64,
     pub data: Vec<u8>,
 }
+
+from_row!(OutputChunk {
+    first_item,
+    items,
+    raw_bytes,
+    data
+});
 
 impl Store {
     pub async fn add_output_chunk(&self, run_id: &str, c: &OutputChunk) -> Result<()> {

@@ -5,9 +5,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::from_row::from_row;
 use crate::{PersonStatus, Result, Store, with_pool};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Person {
     pub id: String,
     pub email: String,
@@ -22,6 +23,19 @@ pub struct Person {
     /// May read, check and export the audit trail without being an admin.
     pub auditor: bool,
 }
+
+from_row!(Person {
+    id,
+    email,
+    name,
+    role,
+    status,
+    created_at,
+    updated_at,
+    last_sign_in_at,
+    last_key_used_at,
+    auditor
+});
 
 const COLUMNS: &str = "id, email, name, role, status, created_at, updated_at, last_sign_in_at, auditor, \
      (SELECT MAX(k.last_used_at) FROM api_keys k WHERE k.owner_id = people.id) AS last_key_used_at";

@@ -6,17 +6,19 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::from_row::from_row;
 use crate::runs::{RUN_COLUMNS, Run};
 use crate::{Pool, Result, Store};
 
 /// A run just claimed, with when its workflow was installed (`None`: it is not installed
 /// any more), read by the claim itself so the run need not look again before it starts.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct Claimed {
-    #[sqlx(flatten)]
     pub run: Run,
     pub workflow_installed_at: Option<DateTime<Utc>>,
 }
+
+from_row!(Claimed { workflow_installed_at } flatten { run });
 
 /// Where a claimed run's workflow stands, as the claim returns it.
 const WORKFLOW_INSTALLED_AT: &str = "(SELECT COALESCE(w.installed_at, w.created_at) FROM workflows w \

@@ -8,11 +8,12 @@ use sqlx::types::Json;
 use tracing::Instrument;
 
 use crate::compressed;
+use crate::from_row::from_row;
 use crate::outputs::{OutputInfo, RunProgress};
 use crate::status::{RunStatus, StepStatus};
 use crate::{Result, Store, clean, with_pool};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Run {
     pub id: String,
     pub workflow_id: String,
@@ -67,6 +68,35 @@ pub struct Run {
     pub parent_run_id: Option<String>,
 }
 
+from_row!(Run {
+    id,
+    workflow_id,
+    workflow_version,
+    workflow_hash,
+    status,
+    inputs,
+    output,
+    output_info,
+    progress,
+    error,
+    connection,
+    requested_by,
+    requested_for,
+    requester,
+    dry_run,
+    created_at,
+    started_at,
+    finished_at,
+    canceled_by,
+    canceled_at,
+    approval,
+    approval_step,
+    approval_expires_at,
+    event,
+    resume,
+    parent_run_id
+});
+
 #[derive(Debug, Clone, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct StepRow {
     pub step_id: String,
@@ -85,7 +115,6 @@ pub struct StepRow {
 }
 
 /// A step record as stored: its output in one of two columns (see `compressed`).
-#[derive(sqlx::FromRow)]
 struct StoredStep {
     step_id: String,
     iteration: i32,
@@ -100,6 +129,21 @@ struct StoredStep {
     started_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
 }
+
+from_row!(StoredStep {
+    step_id,
+    iteration,
+    status,
+    operation,
+    params,
+    http_status,
+    duration_ms,
+    error,
+    output,
+    output_z,
+    started_at,
+    finished_at
+});
 
 impl StoredStep {
     fn row(self) -> Result<StepRow> {
@@ -121,22 +165,22 @@ impl StoredStep {
 }
 
 /// A run's row with the step records written with its end.
-#[derive(sqlx::FromRow)]
 struct RunWithSteps {
-    #[sqlx(flatten)]
     run: Run,
     steps_z: Option<Vec<u8>>,
     steps_apart: Option<bool>,
 }
 
+from_row!(RunWithSteps { steps_z, steps_apart } flatten { run });
+
 /// A run's row as its end recorded it, and whether some of its step records were written
 /// apart before (see [`Store::finish_run`]).
-#[derive(sqlx::FromRow)]
 struct EndedRow {
-    #[sqlx(flatten)]
     run: Run,
     steps_apart: Option<bool>,
 }
+
+from_row!(EndedRow { steps_apart } flatten { run });
 
 /// What [`Store::finish_run`] recorded: the run as stored, and whether step records other
 /// than those given to it were written apart before (then only a read has them all).

@@ -6,10 +6,11 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::crypto::Sealed;
+use crate::from_row::from_row;
 use crate::{Result, Store, StoreError, with_pool};
 
 /// A secret as it is listed: never its value.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SecretInfo {
     pub name: String,
     pub created_at: DateTime<Utc>,
@@ -22,6 +23,15 @@ pub struct SecretInfo {
     /// The workflows that may use it, comma-separated; none: any.
     pub workflows: Option<String>,
 }
+
+from_row!(SecretInfo {
+    name,
+    created_at,
+    created_by,
+    hosts,
+    allow_http,
+    workflows
+});
 
 /// Where a secret may be sent (engine-checked; stored as given).
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +80,7 @@ impl Store {
             match row {
                 None => None,
                 Some(r) => {
-                    use sqlx::{FromRow, Row as _};
+                    use sqlx::{FromRow as _, Row as _};
                     Some((SecretInfo::from_row(&r)?, r.try_get("nonce")?, r.try_get("ciphertext")?))
                 }
             }

@@ -5,10 +5,11 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::from_row::from_row;
 use crate::{Result, Store, with_pool};
 
 /// A live session and who is behind it, as they are now.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct LiveSession {
     pub key_id: Option<String>,
     pub key_name: Option<String>,
@@ -25,8 +26,22 @@ pub struct LiveSession {
     pub last_seen_at: DateTime<Utc>,
 }
 
+from_row!(LiveSession {
+    key_id,
+    key_name,
+    key_role,
+    key_made_by,
+    key_read_only,
+    key_workflows,
+    person_id,
+    email,
+    person_name,
+    person_role,
+    last_seen_at
+});
+
 /// A session as admins list it: never its secret, only the start of the secret's hash.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SessionRow {
     /// The first 16 characters of the secret's hash: enough to name it, useless to use it.
     pub id: String,
@@ -36,6 +51,15 @@ pub struct SessionRow {
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
+
+from_row!(SessionRow {
+    id,
+    key_name,
+    email,
+    created_at,
+    last_seen_at,
+    expires_at
+});
 
 /// Length of a session's listed id.
 pub const SESSION_ID_LEN: usize = 16;

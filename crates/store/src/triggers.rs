@@ -7,9 +7,10 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::crypto::Sealed;
+use crate::from_row::from_row;
 use crate::{Result, Store, StoreError, with_pool};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Trigger {
     pub id: String,
     pub name: String,
@@ -24,6 +25,19 @@ pub struct Trigger {
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
 }
+
+from_row!(Trigger {
+    id,
+    name,
+    workflow_id,
+    auth,
+    mapping,
+    enabled,
+    created_at,
+    last_fired_at,
+    last_error,
+    last_error_at
+});
 
 pub struct NewTrigger<'a> {
     pub id: &'a str,

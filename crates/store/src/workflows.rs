@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::from_row::from_row;
 use crate::{Result, Store, StoreError, with_pool};
 
 /// The content hash a version is known by (SHA-256 of its text, hex): runs pin the exact
@@ -16,7 +17,7 @@ pub fn content_hash(yaml: &str) -> String {
         .collect()
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkflowRow {
     pub id: String,
     pub name: String,
@@ -31,7 +32,18 @@ pub struct WorkflowRow {
     pub installed_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, schemars::JsonSchema)]
+from_row!(WorkflowRow {
+    id,
+    name,
+    bundle,
+    origin,
+    current_version,
+    created_at,
+    updated_at,
+    installed_at
+});
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkflowVersion {
     pub workflow_id: String,
     pub version: i32,
@@ -40,6 +52,15 @@ pub struct WorkflowVersion {
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
 }
+
+from_row!(WorkflowVersion {
+    workflow_id,
+    version,
+    yaml,
+    hash,
+    created_by,
+    created_at
+});
 
 /// What to save: a whole definition as text plus the fields lists need.
 pub struct SaveWorkflow<'a> {

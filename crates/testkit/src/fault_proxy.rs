@@ -83,7 +83,7 @@ impl FaultProxy {
         let addr = std_listener.local_addr().expect("local addr");
         let state = Arc::new(State {
             upstream: upstream.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::builder()
+            http: lumos_api::http::client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),

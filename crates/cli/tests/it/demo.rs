@@ -33,7 +33,7 @@ async fn demo_serves_the_api_with_both_bundles_and_an_admin_key_then_stops_on_si
     let mut guard = Killed(child);
     let (base, key) = (console.expect("console line"), key.expect("key line"));
     assert!(key.starts_with("lfk_"));
-    let http = reqwest::Client::new();
+    let http = lumos_api::http::client();
     let list: Value = http
         .get(format!("{base}/api/v1/workflows"))
         .bearer_auth(&key)

@@ -160,7 +160,7 @@ fn the_environment_file_starts_a_ready_server() {
         .unwrap_or_else(|| panic!("did not start: {line:?}"))
         .to_owned();
     rt.block_on(async {
-        let http = reqwest::Client::new();
+        let http = lumos_api::http::client();
         let ready = http
             .get(format!("{url}/readyz"))
             .send()

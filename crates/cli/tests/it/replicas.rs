@@ -127,7 +127,7 @@ impl Deployment {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut rb = reqwest::Client::new()
+        let mut rb = lumos_api::http::client()
             .request(method, format!("{}{path}", r.url))
             .bearer_auth(&self.key);
         if let Some(b) = body {

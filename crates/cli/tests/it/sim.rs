@@ -7,7 +7,7 @@ async fn prints_one_line_serves_and_exits_cleanly_on_sigterm() {
     let (mut child, url, token) = spawn_sim(&["--users", "50"]);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert_eq!(token, lumos_sim::DEFAULT_TOKEN);
-    let body: serde_json::Value = reqwest::Client::new()
+    let body: serde_json::Value = lumos_api::http::client()
         .get(format!("{url}/users?size=1"))
         .bearer_auth(&token)
         .send()

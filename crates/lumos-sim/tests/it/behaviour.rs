@@ -45,7 +45,9 @@ async fn auth_missing_unknown_and_non_admin() {
     );
     let (s, _, body) = raw(&sim, "/info", None).await;
     assert_eq!((s, body["revision"].is_string()), (200, true));
-    let art = reqwest::get(format!("{}/art", sim.base_url))
+    let art = lumos_api::http::client()
+        .get(format!("{}/art", sim.base_url))
+        .send()
         .await
         .expect("art");
     assert!(
@@ -344,7 +346,7 @@ async fn send(
     path: &str,
     body: Value,
 ) -> (u16, Value) {
-    let resp = reqwest::Client::new()
+    let resp = lumos_api::http::client()
         .request(method, format!("{}{path}", sim.base_url))
         .bearer_auth(DEFAULT_TOKEN)
         .json(&body)

@@ -49,7 +49,7 @@ fn junk_body(rng: &mut fastrand::Rng) -> Value {
 #[tokio::test]
 async fn random_inputs_never_produce_server_errors() {
     let sim = sim().await;
-    let http = reqwest::Client::new();
+    let http = lumos_api::http::client();
     let mut rng = fastrand::Rng::with_seed(7);
     for round in 0..4 {
         for op in Catalog::lumos().operations() {

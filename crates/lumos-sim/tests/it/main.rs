@@ -47,7 +47,7 @@ pub async fn raw(
     path_and_query: &str,
     token: Option<&str>,
 ) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut rb = reqwest::Client::new().get(format!("{}{}", sim.base_url, path_and_query));
+    let mut rb = lumos_api::http::client().get(format!("{}{}", sim.base_url, path_and_query));
     if let Some(t) = token {
         rb = rb.bearer_auth(t);
     }

@@ -473,7 +473,7 @@ async fn error_shapes_and_edges_follow_the_document() {
     );
     let (s, _, body) = crate::raw(&sim, "/users/current", None).await;
     assert_eq!((s, body), (401, json!({"detail": "Not authenticated"})));
-    let resp = reqwest::Client::new()
+    let resp = lumos_api::http::client()
         .request(reqwest::Method::TRACE, format!("{}/info", sim.base_url))
         .send()
         .await
@@ -489,7 +489,7 @@ async fn error_shapes_and_edges_follow_the_document() {
         (reqwest::Method::OPTIONS, 405, Some("GET")),
         (reqwest::Method::PUT, 404, None),
     ] {
-        let resp = reqwest::Client::new()
+        let resp = lumos_api::http::client()
             .request(method.clone(), format!("{}/apps/categories", sim.base_url))
             .bearer_auth(&sim.token)
             .send()
@@ -537,7 +537,7 @@ async fn error_shapes_and_edges_follow_the_document() {
 }
 
 async fn send(sim: &Simulator, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-    let resp = reqwest::Client::new()
+    let resp = lumos_api::http::client()
         .request(method, format!("{}{path}", sim.base_url))
         .bearer_auth(&sim.token)
         .json(&body)

@@ -200,7 +200,7 @@ pub struct HttpError(String);
 
 impl Sso {
     pub fn new(config: SsoConfig) -> Arc<Sso> {
-        let http = reqwest::Client::builder()
+        let http = lumos_api::http::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(15))
             .build()

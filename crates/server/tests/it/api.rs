@@ -276,7 +276,7 @@ async fn every_role_against_every_endpoint_class() {
     for (method, path, body, least) in classes {
         let (s, _) = env.call(None, method.clone(), path, body.clone()).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path} without a key");
-        let http = reqwest::Client::new();
+        let http = lumos_api::http::client();
         let bad = http
             .request(method.clone(), format!("{}{}", env.server.base_url, path))
             .bearer_auth("lfk_not_a_key")
@@ -675,7 +675,7 @@ async fn shutdown_lets_in_flight_runs_finish() {
 #[tokio::test]
 async fn console_sessions_need_the_csrf_header_to_change_things() {
     let env = Env::new(testkit::sqlite()).await;
-    let http = reqwest::Client::new();
+    let http = lumos_api::http::client();
     let login = |csrf: bool, proto: Option<&'static str>| {
         let mut rb = http
             .post(format!("{}/console/login", env.server.base_url))

@@ -69,7 +69,7 @@ impl Env {
         Env {
             sim,
             server,
-            http: reqwest::Client::new(),
+            http: lumos_api::http::client(),
             keys,
             _db: db,
         }

@@ -192,7 +192,7 @@ async fn mcp_clients_use_access_tokens_from_the_identity_provider() {
     }
     // Every call is bounded: a hang (seen once in a full run on a loaded machine) fails
     // saying which call, instead of stalling the suite.
-    let http = reqwest::Client::builder()
+    let http = lumos_api::http::client_builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("client");

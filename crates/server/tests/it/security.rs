@@ -678,7 +678,7 @@ async fn half_open_connections_cannot_take_the_server_down() {
         slow.push(s);
     }
     let started = std::time::Instant::now();
-    let resp = reqwest::Client::builder()
+    let resp = lumos_api::http::client_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client")
@@ -787,7 +787,7 @@ async fn health_metrics_and_cookies_give_nothing_away() {
     )
     .await
     .ok();
-    let http = reqwest::Client::new();
+    let http = lumos_api::http::client();
     let get = |path: &str, bearer: Option<&str>| {
         let mut rb = http.get(format!("{}{path}", srv.base_url));
         if let Some(b) = bearer {
@@ -1124,7 +1124,7 @@ async fn slow_bodies_cannot_take_the_server() {
     .await;
     let drips: Vec<_> = (0..6).map(|_| dripping(srv.addr)).collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let client = reqwest::Client::builder()
+    let client = lumos_api::http::client_builder()
         .timeout(Duration::from_secs(5))
         .build()
         .expect("client");

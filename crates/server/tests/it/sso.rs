@@ -94,7 +94,7 @@ async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
 
 /// Who `/console/me` says the session is, or the status.
 async fn me(base: &str, session: &str) -> Result<serde_json::Value, StatusCode> {
-    let r = reqwest::Client::new()
+    let r = lumos_api::http::client()
         .get(format!("{base}/console/me"))
         .header("cookie", format!("lf_session={session}"))
         .send()
