@@ -466,3 +466,133 @@ steps:
         out.error
     );
 }
+
+/// Lumos lets a requester pick several permissions only where the app allows it: the
+/// bundled request says so before sending, and the simulator refuses such a request as
+/// Lumos would; where the app allows it, both permissions are requested at once.
+#[tokio::test]
+async fn several_permissions_only_where_the_app_allows_them() {
+    let s = setup().await;
+    let call = |op: &'static str, params: Value| {
+        let api = s.api.clone();
+        async move { api.call(op, &obj(params), None).await }
+    };
+    let apps = call("getAppStoreApps", json!({"size": 100}))
+        .await
+        .expect("apps");
+    let items = apps["items"].as_array().expect("apps").clone();
+    let mut single = None;
+    let mut several = None;
+    for a in &items {
+        let label = a["user_friendly_label"].as_str().expect("label");
+        let unique = items
+            .iter()
+            .filter(|b| b["user_friendly_label"].as_str() == Some(label))
+            .count()
+            == 1;
+        let perms = call(
+            "listAppRequestablePermissions",
+            json!({"app_id": a["id"], "in_app_store": true, "size": 100}),
+        )
+        .await
+        .expect("permissions");
+        let perms = perms["items"].as_array().cloned().unwrap_or_default();
+        let settings = call("getAppStoreAppSettings", json!({"app_id": a["id"]}))
+            .await
+            .expect("settings");
+        // Two permissions with a length they both offer, or none at all.
+        let lengths = |p: &Value| {
+            p["request_config"]["request_fulfillment_config"]["time_based_access"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        };
+        if !unique || perms.len() < 2 {
+            continue;
+        }
+        let common = lengths(&perms[0])
+            .into_iter()
+            .find(|l| lengths(&perms[1]).contains(l));
+        let Some(common) = common else { continue };
+        let slot = if settings["provisioning"]["allow_multiple_permission_selection"] == true {
+            &mut several
+        } else {
+            &mut single
+        };
+        slot.get_or_insert((a.clone(), perms[0].clone(), perms[1].clone(), common));
+    }
+    let users = call("listUsers", json!({"size": 1})).await.expect("users");
+    let email = users["items"][0]["email"].as_str().expect("email");
+    let inputs = |(app, p1, p2, length): &(Value, Value, Value, Value)| {
+        json!({
+            "user_email": email, "app": app["user_friendly_label"],
+            "permissions": format!("{}, {}", p1["label"].as_str().unwrap_or_default(), p2["label"].as_str().unwrap_or_default()),
+            "duration": length, "reason": "Two roles for the migration",
+        })
+    };
+
+    let one = single.expect("a single-select app with two permissions");
+    let before = s.access_requests().await;
+    let out = s
+        .engine
+        .run(
+            "request-lumos-app-access",
+            &obj(inputs(&one)),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(out.status, RunStatus::Failed);
+    let error = out.error.unwrap_or_default();
+    let label = one.0["user_friendly_label"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!(
+            "{label} lets a requester pick one permission per request; request {}, {} separately",
+            one.1["label"].as_str().unwrap_or_default(),
+            one.2["label"].as_str().unwrap_or_default()
+        )),
+        "{error}"
+    );
+    assert_eq!(s.access_requests().await, before, "nothing was sent");
+    let refused = s
+        .api
+        .call(
+            "createAccessRequest",
+            &obj(json!({})),
+            Some(&json!({"app_id": one.0["id"], "requestable_permission_ids": [one.1["id"], one.2["id"]], "access_length": one.3})),
+        )
+        .await
+        .expect_err("refused by Lumos");
+    assert!(
+        refused
+            .to_string()
+            .contains("lets a requester pick one permission per request; 2 were given"),
+        "{refused}"
+    );
+
+    let many = several.expect("a multi-select app with two permissions");
+    let made = s
+        .engine
+        .run(
+            "request-lumos-app-access",
+            &obj(inputs(&many)),
+            RunRequest::default(),
+        )
+        .await
+        .expect("run");
+    assert_eq!(made.status, RunStatus::Completed, "{:?}", made.error);
+    let id = made.output.expect("output")["request_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let filed = call("getAccessRequest", json!({"id": id}))
+        .await
+        .expect("request");
+    let filed: Vec<&Value> = filed["requestable_permissions"]
+        .as_array()
+        .expect("permissions")
+        .iter()
+        .map(|p| &p["id"])
+        .collect();
+    assert_eq!(filed, vec![&many.1["id"], &many.2["id"]]);
+}

@@ -702,3 +702,85 @@ async fn sync_states_and_empty_cursors_answer_as_documented() {
     assert_eq!(s, 200, "{body}");
     sim.stop().await;
 }
+
+/// An app's own `allow_multiple_permission_selection` (a legacy mirror) follows its AppStore
+/// settings, and a request names several permissions only while they allow it.
+#[tokio::test]
+async fn several_permissions_follow_the_apps_settings() {
+    let sim = at_now().await;
+    let c = admin(&sim);
+    let perms = every(
+        &c,
+        "listRequestablePermissions",
+        json!({"in_app_store": true}),
+    )
+    .await;
+    // An app with two requestable permissions and a length the app offers to both.
+    let (app, two) = perms
+        .iter()
+        .filter(|p| {
+            p["request_config"]["request_fulfillment_config"]["time_based_access_override"] != true
+        })
+        .fold(
+            std::collections::BTreeMap::<String, Vec<Value>>::new(),
+            |mut m, p| {
+                m.entry(p["app_id"].as_str().unwrap_or_default().to_owned())
+                    .or_default()
+                    .push(p["id"].clone());
+                m
+            },
+        )
+        .into_iter()
+        .find(|(_, ids)| ids.len() >= 2)
+        .expect("an app with two permissions");
+    let settings =
+        |multi: bool| json!({"provisioning": {"allow_multiple_permission_selection": multi}});
+    let body = |length: &Value| json!({"app_id": app, "requestable_permission_ids": [two[0], two[1]], "access_length": length});
+    let current = c
+        .call(
+            "updateAppStoreAppSettings",
+            &p(json!({"app_id": app})),
+            Some(&settings(false)),
+        )
+        .await
+        .expect("settings");
+    let length = current["provisioning"]["time_based_access"][0].clone();
+    let shown = c
+        .call("getAppStoreApp", &p(json!({"app_id": app})), None)
+        .await
+        .expect("app");
+    assert_eq!(shown["allow_multiple_permission_selection"], false);
+    let refused = c
+        .call("createAccessRequest", &p(json!({})), Some(&body(&length)))
+        .await
+        .expect_err("one permission per request");
+    assert!(
+        refused
+            .to_string()
+            .contains("one permission per request; 2 were given"),
+        "{refused}"
+    );
+
+    c.call(
+        "updateAppStoreAppSettings",
+        &p(json!({"app_id": app})),
+        Some(&settings(true)),
+    )
+    .await
+    .expect("settings");
+    let shown = c
+        .call("getAppStoreApp", &p(json!({"app_id": app})), None)
+        .await
+        .expect("app");
+    assert_eq!(shown["allow_multiple_permission_selection"], true);
+    let made = c
+        .call("createAccessRequest", &p(json!({})), Some(&body(&length)))
+        .await
+        .expect("two permissions at once");
+    // The answer is a list of the requests made (one here).
+    assert_eq!(
+        made[0]["requestable_permissions"].as_array().map(Vec::len),
+        Some(2),
+        "{made}"
+    );
+}

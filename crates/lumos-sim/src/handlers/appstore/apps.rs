@@ -19,7 +19,7 @@ pub fn add_to_store(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
         .cloned()
         .unwrap_or_else(default_settings);
     merge_settings(org, &mut current, body)?;
-    org.appstore.insert(a, current);
+    keep_settings(org, a, current);
     Ok(json(200, &settings_json(org, a, false)))
 }
 

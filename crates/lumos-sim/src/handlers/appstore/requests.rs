@@ -146,6 +146,16 @@ pub fn create_request(org: &mut Org, ctx: &Ctx) -> Result<Reply> {
         }
         perms.push(p);
     }
+    if perms.len() > 1 && !org.apps[a as usize].allow_multi {
+        return Err(SimError::Status(
+            400,
+            format!(
+                "{} lets a requester pick one permission per request; {} were given",
+                org.apps[a as usize].label,
+                perms.len()
+            ),
+        ));
+    }
     // What may be asked for: each permission's own lengths where it overrides the app's,
     // else the app's; a request must fit every permission it names.
     let lists: Vec<Vec<String>> = if perms.is_empty() {

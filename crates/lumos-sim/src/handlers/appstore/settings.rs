@@ -189,6 +189,16 @@ pub(super) fn merge_settings(
     Ok(())
 }
 
+/// Keeps `app`'s AppStore settings, and the app's legacy mirror of its provisioning flag
+/// (`allow_multiple_permission_selection` on the app itself) in step with them.
+pub(super) fn keep_settings(org: &mut Org, app: u32, settings: Value) {
+    org.apps[app as usize].allow_multi =
+        settings["provisioning"]["allow_multiple_permission_selection"]
+            .as_bool()
+            .unwrap_or(false);
+    org.appstore.insert(app, settings);
+}
+
 pub(super) fn webhook_ref(org: &Org, v: &Value, field: &str) -> Result<Value> {
     match v.get("id").and_then(Value::as_str) {
         None => Ok(Value::Null),
@@ -224,7 +234,7 @@ pub fn update_settings(org: &mut Org, ctx: &Ctx, app_settings: bool) -> Result<R
             org.appstore.remove(&a);
         }
         _ if org.appstore.contains_key(&a) || in_store == Some(true) => {
-            org.appstore.insert(a, current.clone());
+            keep_settings(org, a, current.clone());
         }
         _ => {}
     }
