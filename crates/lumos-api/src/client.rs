@@ -634,12 +634,40 @@ impl Client {
         }
         let url = self.inner.base_url.clone();
         let reason = self.redact(reason);
+        if untrusted_certificate(&e) {
+            return Error::Untrusted { url, reason };
+        }
         if e.is_connect() {
             Error::Connect { url, reason }
         } else {
             Error::Interrupted { url, reason }
         }
     }
+}
+
+/// Whether the TLS handshake failed on the server's certificate.
+fn untrusted_certificate(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if matches!(
+            tls_error(s),
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+        ) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// rustls's error in `e`, which may be it or be wrapped in `io::Error`s (hyper's connector
+/// wraps tokio-rustls's); an `io::Error`'s `source` skips what it wraps, so look inside.
+fn tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    tls_error(inner)
 }
 
 /// Multipart endpoints (the Knowledge API) take form fields; arrays repeat the field.

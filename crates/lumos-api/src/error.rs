@@ -93,6 +93,13 @@ pub enum Error {
     #[error("cannot reach Lumos at {url}: {reason}")]
     Connect { url: String, reason: String },
 
+    /// The host's certificate could not be verified: nothing was sent, and trying again
+    /// changes nothing until the certificate or the trusted roots do.
+    #[error(
+        "cannot reach Lumos at {url}: its certificate is not trusted ({reason}); for a private CA, name its certificate in SSL_CERT_FILE"
+    )]
+    Untrusted { url: String, reason: String },
+
     /// The exchange broke after the request went out (a reset, a truncated body): Lumos may
     /// have acted on it.
     #[error("the connection to Lumos at {url} broke during the request: {reason}")]

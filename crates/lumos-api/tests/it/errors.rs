@@ -236,3 +236,62 @@ async fn debug_of_client_never_shows_the_token() {
     assert!(shown.contains("lsk_…1234"), "{shown}");
     assert!(!shown.contains(TOKEN));
 }
+
+/// A host whose certificate no trusted root vouches for: one attempt, not retried (trying
+/// again changes nothing), and an error that says what to do.
+#[tokio::test]
+async fn an_untrusted_certificate_is_said_once_and_not_retried() {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let cert = CertificateDer::from_pem_file(format!("{fixtures}/untrusted-localhost.crt"))
+        .expect("certificate");
+    let key =
+        PrivateKeyDer::from_pem_file(format!("{fixtures}/untrusted-localhost.key")).expect("key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let handshakes = Arc::new(AtomicUsize::new(0));
+    let counted = handshakes.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move { acceptor.accept(tcp).await.ok() });
+        }
+    });
+
+    let c = Client::builder()
+        .base_url(format!("https://localhost:{port}"))
+        .token(token())
+        .build()
+        .expect("client");
+    let e = c
+        .call("currentUser", &params(json!({})), None)
+        .await
+        .expect_err("untrusted");
+    assert!(matches!(e.root(), Error::Untrusted { .. }), "{e:?}");
+    assert!(!e.is_transient());
+    let said = e.to_string();
+    assert!(
+        // Why exactly depends on the machine's roots (UnknownIssuer, or a root of the same
+        // name with another key, such as Debian's snakeoil "localhost").
+        said.contains("its certificate is not trusted (invalid peer certificate: ")
+            && said.contains("SSL_CERT_FILE"),
+        "{said}"
+    );
+    assert_eq!(handshakes.load(Ordering::SeqCst), 1, "tried once");
+}
