@@ -139,6 +139,32 @@ fn busy_answer(message: &str) -> Response {
     r
 }
 
+/// axum's words for a query string serde could not read ("Failed to deserialize query
+/// string: limit: unknown field `limit`, expected `format`"), said as the API says things:
+/// the parameter by name, and what the endpoint takes. `None`: not such a rejection.
+fn query_problem(text: &str) -> Option<String> {
+    let rest = text.strip_prefix("Failed to deserialize query string: ")?;
+    if let Some((_, after)) = rest.split_once("unknown field `") {
+        let (name, expected) = after.split_once('`')?;
+        // "expected `a`" / "expected one of `a`, `b`" / "there are no fields"
+        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let takes = if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        };
+        return Some(format!(
+            "unknown query parameter '{name}' (this endpoint takes: {takes})"
+        ));
+    }
+    if let Some(after) = rest.strip_prefix("missing field `") {
+        let name = after.split('`').next()?;
+        return Some(format!("missing query parameter '{name}'"));
+    }
+    let (name, why) = rest.split_once(": ").filter(|(n, _)| !n.contains(' '))?;
+    Some(format!("invalid query parameter '{name}': {why}"))
+}
+
 pub async fn json_errors(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     let status = resp.status();
@@ -175,7 +201,7 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
             .unwrap_or("request failed")
             .to_owned()
     } else {
-        text
+        query_problem(&text).unwrap_or(text)
     };
     let mut out = ApiError::new(status, code, message).into_response();
     if let Some(v) = retry_after {

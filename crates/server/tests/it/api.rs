@@ -410,6 +410,36 @@ async fn bad_requests_are_clear_4xx_never_500() {
         .call(Some(Admin), Method::GET, "/api/v1/nothing-here", None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // A query string the endpoint cannot read: the parameter by name, not serde's words.
+    let (_, run) = env
+        .call(
+            Some(Admin),
+            Method::POST,
+            "/api/v1/workflows/list-lumos-apps/runs?wait=true",
+            Some(json!({})),
+        )
+        .await;
+    let id = run["id"].as_str().expect("a run").to_owned();
+    for (path, says) in [
+        (
+            format!("/api/v1/runs/{id}/output?limit=3"),
+            "unknown query parameter 'limit' (this endpoint takes: format)".to_owned(),
+        ),
+        (
+            "/api/v1/runs?limit=lots".to_owned(),
+            "invalid query parameter 'limit': ".to_owned(),
+        ),
+    ] {
+        let (s, v) = env.call(Some(Admin), Method::GET, &path, None).await;
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_request")),
+            "{path}: {v}"
+        );
+        assert!(message.starts_with(&says), "{path}: {message}");
+        assert!(!message.contains("Failed to deserialize"), "{message}");
+    }
     env.stop().await;
 }
 
