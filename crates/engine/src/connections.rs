@@ -93,16 +93,12 @@ async fn verify(client: &Client) -> Result<lumos_api::models::User, ConnectError
             status: 403,
             detail: detail.clone(),
         },
-        ApiError::Connect { url, reason } => ConnectError::Unreachable {
-            url: url.clone(),
-            reason: format!("{reason}{}", attempts_note(&e)),
-        },
-        ApiError::Untrusted { url, reason } => ConnectError::Unreachable {
-            url: url.clone(),
-            reason: format!(
-                "its certificate is not trusted ({reason}); for a private CA, name its certificate in SSL_CERT_FILE"
-            ),
-        },
+        ApiError::Connect { url, reason } | ApiError::Untrusted { url, reason } => {
+            ConnectError::Unreachable {
+                url: url.clone(),
+                reason: format!("{reason}{}", attempts_note(&e)),
+            }
+        }
         ApiError::Timeout(after) => ConnectError::Unreachable {
             url: client.base_url().to_owned(),
             reason: format!("no answer within {after:?}{}", attempts_note(&e)),

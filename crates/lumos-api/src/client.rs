@@ -635,6 +635,9 @@ impl Client {
         let url = self.inner.base_url.clone();
         let reason = self.redact(reason);
         if untrusted_certificate(&e) {
+            let reason = format!(
+                "its certificate is not trusted ({reason}); for a private CA, name its certificate in SSL_CERT_FILE"
+            );
             return Error::Untrusted { url, reason };
         }
         if e.is_connect() {

@@ -95,9 +95,8 @@ pub enum Error {
 
     /// The host's certificate could not be verified: nothing was sent, and trying again
     /// changes nothing until the certificate or the trusted roots do.
-    #[error(
-        "cannot reach Lumos at {url}: its certificate is not trusted ({reason}); for a private CA, name its certificate in SSL_CERT_FILE"
-    )]
+    /// `reason` says so and what to do.
+    #[error("cannot reach Lumos at {url}: {reason}")]
     Untrusted { url: String, reason: String },
 
     /// The exchange broke after the request went out (a reset, a truncated body): Lumos may
